@@ -1,0 +1,189 @@
+"""A matrix-nio client that plays a human user in tests and benchmarks.
+
+It syncs in the background, records every room event it sees (decrypted where it
+can) and lets callers wait for an event matching a predicate, with a timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    Event,
+    InviteMemberEvent,
+    JoinError,
+    LoginResponse,
+    MatrixRoom,
+    RoomCreateError,
+    RoomCreateResponse,
+    RoomPreset,
+    RoomSendResponse,
+)
+
+from .homeserver import RegisteredUser, Synapse
+
+ENCRYPTION_STATE = {
+    "type": "m.room.encryption",
+    "state_key": "",
+    "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+}
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A room event as the client saw it, with the local time it arrived."""
+
+    room_id: str
+    event: Event
+    at: float
+
+    @property
+    def content(self) -> dict[str, Any]:
+        """The (decrypted) event content."""
+        source: dict[str, Any] = self.event.source
+        content: dict[str, Any] = source.get("content", {})
+        return content
+
+    @property
+    def body(self) -> str:
+        """The plain body of a message, or "" for other events."""
+        return str(self.content.get("body", ""))
+
+
+class TestUser:
+    """A logged-in, end-to-end capable client syncing in the background."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(
+        self, homeserver: Synapse, user: RegisteredUser, store_dir: Path, auto_join: bool = True
+    ) -> None:
+        self.homeserver = homeserver
+        self.user = user
+        self.user_id = user.user_id
+        store_dir.mkdir(parents=True, exist_ok=True)
+        self.client = AsyncClient(
+            homeserver.url,
+            user.user_id,
+            store_path=str(store_dir),
+            config=AsyncClientConfig(
+                encryption_enabled=True, store_sync_tokens=True, max_timeout_retry_wait_time=2
+            ),
+        )
+        self.auto_join = auto_join
+        self.seen: list[Seen] = []
+        self._changed = asyncio.Condition()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Log in (a new device), do a first sync and keep syncing in the background."""
+        resp = await self.client.login(self.user.password, device_name="test-user")
+        assert isinstance(resp, LoginResponse), resp
+        self.client.add_event_callback(self._on_event, Event)
+        self.client.add_event_callback(self._on_invite, InviteMemberEvent)
+        await self.client.sync(timeout=0, full_state=True)
+        if self.client.should_upload_keys:
+            await self.client.keys_upload()
+        self._task = asyncio.create_task(self.client.sync_forever(timeout=10_000))
+
+    async def stop(self) -> None:
+        """Stop syncing and close the HTTP session."""
+        self.client.stop_sync_forever()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        await self.client.close()
+
+    async def _on_event(self, room: MatrixRoom, event: Event) -> None:
+        async with self._changed:
+            self.seen.append(Seen(room.room_id, event, time.monotonic()))
+            self._changed.notify_all()
+
+    async def _on_invite(self, room: MatrixRoom, event: InviteMemberEvent) -> None:
+        if self.auto_join and event.state_key == self.user_id and event.membership == "invite":
+            await self.client.join(room.room_id)
+
+    async def wait_for(
+        self, predicate: Callable[[Seen], bool], timeout: float = 20.0, start: int = 0
+    ) -> Seen:
+        """Return the first event from index ``start`` on that matches ``predicate``."""
+        found: Seen | None = None
+
+        def check() -> bool:
+            nonlocal found
+            for item in self.seen[start:]:
+                if predicate(item):
+                    found = item
+                    return True
+            return False
+
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(check), timeout)
+        assert found is not None
+        return found
+
+    async def wait_until(self, condition: Callable[[], bool], timeout: float = 20.0) -> None:
+        """Wait until ``condition()`` holds; re-checked on every event and every 0.1 s."""
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise TimeoutError("condition not met")
+            async with self._changed:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), 0.1)
+
+    def mark(self) -> int:
+        """An index into ``seen``: pass it as ``start`` to wait only for later events."""
+        return len(self.seen)
+
+    async def create_room(
+        self,
+        invite: list[str],
+        *,
+        encrypted: bool = False,
+        direct: bool = False,
+        name: str | None = None,
+    ) -> str:
+        """Create a room, invite users and return its id."""
+        resp = await self.client.room_create(
+            name=name,
+            invite=invite,
+            is_direct=direct,
+            preset=RoomPreset.trusted_private_chat if direct else RoomPreset.private_chat,
+            initial_state=[ENCRYPTION_STATE] if encrypted else [],
+        )
+        assert isinstance(resp, RoomCreateResponse), resp
+        assert not isinstance(resp, RoomCreateError)
+        return str(resp.room_id)
+
+    async def wait_joined(self, room_id: str, user_id: str, timeout: float = 20.0) -> None:
+        """Wait until ``user_id`` is a joined member of ``room_id`` as this client sees it."""
+
+        def joined() -> bool:
+            room = self.client.rooms.get(room_id)
+            return room is not None and user_id in room.users
+
+        await self.wait_until(joined, timeout)
+
+    async def join(self, room_id: str) -> None:
+        """Join a room and fail loudly if that does not work."""
+        resp = await self.client.join(room_id)
+        assert not isinstance(resp, JoinError), resp
+
+    async def send(self, room_id: str, body: str, **content: Any) -> str:
+        """Send an m.text message (encrypted in encrypted rooms) and return its event id."""
+        message = {"msgtype": "m.text", "body": body, **content}
+        resp = await self.client.room_send(
+            room_id, "m.room.message", message, ignore_unverified_devices=True
+        )
+        assert isinstance(resp, RoomSendResponse), resp
+        return str(resp.event_id)
