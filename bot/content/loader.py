@@ -1,0 +1,319 @@
+"""Load content YAML safely, keep line numbers, and turn every problem into a readable report.
+
+Loading never raises anything but :class:`ContentError`: a broken file becomes a list of
+``file:line: message`` problems with a hint, never a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from rapidfuzz import process
+
+from bot.content.models import Content, Meta, Node
+
+Path_ = tuple[str | int, ...]
+
+META_FILE = "bot.yaml"
+NODES_DIR = "nodes"
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One problem found in the content, with where it is and how to fix it."""
+
+    file: str
+    line: int
+    message: str
+    hint: str = ""
+    level: str = "error"  # "error" or "warning"
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        prefix = "warning: " if self.level == "warning" else ""
+        hint = f" (fix: {self.hint})" if self.hint else ""
+        return f"{where}: {prefix}{self.message}{hint}"
+
+
+class ContentError(Exception):
+    """The content is invalid; ``problems`` lists every error found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+@dataclass
+class _Doc:
+    """A parsed YAML file with a map from data paths to line numbers."""
+
+    file: str
+    data: Any
+    lines: dict[Path_, int]
+
+    def line(self, path: Path_) -> int:
+        """The line of ``path``, or of its nearest ancestor that has one."""
+        for end in range(len(path), -1, -1):
+            if path[:end] in self.lines:
+                return self.lines[path[:end]]
+        return 1
+
+
+def _walk(
+    node: yaml.Node, path: Path_, lines: dict[Path_, int], problems: list[Problem], file: str
+) -> None:
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            if key in seen:
+                problems.append(
+                    Problem(
+                        file,
+                        key_node.start_mark.line + 1,
+                        f"duplicate key '{key}'",
+                        "each key may appear once per block; merge or remove the repeated one",
+                    )
+                )
+            seen.add(key)
+            lines[(*path, key)] = key_node.start_mark.line + 1
+            _walk(value_node, (*path, key), lines, problems, file)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _walk(item, (*path, i), lines, problems, file)
+
+
+def parse_yaml(path: Path, display: str) -> tuple[_Doc | None, list[Problem]]:
+    """Parse one file with the safe loader, recording the line of every key and item."""
+    problems: list[Problem] = []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [Problem(display, 0, f"cannot read file: {exc}", "save it as UTF-8 text")]
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return _Doc(display, None, {}), []
+        data = loader.construct_document(root)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 0
+        what = exc.problem or "invalid YAML"
+        return None, [
+            Problem(
+                display,
+                line,
+                f"YAML syntax error: {what}",
+                "check indentation and quoting; texts containing ':' or '#' need quotes or '|'",
+            )
+        ]
+    except yaml.YAMLError as exc:
+        return None, [Problem(display, 0, f"YAML error: {exc}", "check the file's syntax")]
+    finally:
+        loader.dispose()
+    lines: dict[Path_, int] = {}
+    _walk(root, (), lines, problems, display)
+    return _Doc(display, data, lines), problems
+
+
+def _fields(model: type[BaseModel]) -> list[str]:
+    return [
+        f.alias or name
+        for name, f in model.model_fields.items()
+        if name not in ("file", "line", "index")
+    ]
+
+
+def _pydantic_problems(
+    doc: _Doc, base: Path_, exc: ValidationError, model: type[BaseModel]
+) -> list[Problem]:
+    out = []
+    for err in exc.errors():
+        loc: Path_ = tuple(err["loc"])
+        path = (*base, *loc)
+        line = doc.line(path)
+        where = ".".join(str(p) for p in loc) or "this block"
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            key = str(loc[-1])
+            allowed = _fields(model) if len(loc) == 1 else []
+            guess = process.extractOne(key, allowed) if allowed else None
+            hint = f"did you mean '{guess[0]}'?" if guess and guess[1] >= 70 else "remove it"
+            if allowed:
+                hint += " Allowed keys: " + ", ".join(allowed)
+            out.append(Problem(doc.file, line, f"unknown key '{where}'", hint))
+        elif kind == "missing":
+            out.append(
+                Problem(doc.file, line, f"missing required key '{where}'", f"add '{loc[-1]}:'")
+            )
+        elif kind.startswith("date"):
+            out.append(
+                Problem(
+                    doc.file,
+                    line,
+                    f"invalid date in '{where}': {err['input']!r}",
+                    "write dates as YYYY-MM-DD",
+                )
+            )
+        elif kind == "string_pattern_mismatch" and loc[-1] in ("id", "to", "root"):
+            out.append(
+                Problem(
+                    doc.file,
+                    line,
+                    f"invalid node id {err['input']!r} in '{where}'",
+                    "use lowercase letters, digits and '-', at most 48 characters",
+                )
+            )
+        elif kind == "string_pattern_mismatch":
+            out.append(
+                Problem(
+                    doc.file,
+                    line,
+                    f"invalid language code {err['input']!r}",
+                    "use two letters, e.g. de",
+                )
+            )
+        else:
+            out.append(
+                Problem(doc.file, line, f"'{where}': {err['msg']}", "see docs/content-format.md")
+            )
+    return out
+
+
+def default_content_dir() -> Path:
+    """Where content is: ``BOT_CONTENT_DIR``, else the shipped copy, else the source tree's."""
+    env = os.environ.get("BOT_CONTENT_DIR")
+    if env:
+        return Path(env)
+    package = Path(__file__).resolve().parent.parent
+    shipped = package / "shipped_content"
+    if shipped.is_dir():
+        return shipped
+    return package.parent / "content"
+
+
+def read_content(directory: Path) -> tuple[Content | None, list[Problem], dict[str, _Doc]]:
+    """Parse and validate a content directory; returns the content (if valid) and all problems."""
+    from bot.content.validate import validate  # validation rules live in their own module
+
+    problems: list[Problem] = []
+    docs: dict[str, _Doc] = {}
+    meta_path = directory / META_FILE
+    if not meta_path.is_file():
+        return (
+            None,
+            [Problem(str(meta_path), 0, "content settings file is missing", f"create {META_FILE}")],
+            docs,
+        )
+
+    meta_doc, found = parse_yaml(meta_path, _display(meta_path))
+    problems += found
+    meta: Meta | None = None
+    if meta_doc is not None:
+        docs[meta_doc.file] = meta_doc
+        if not isinstance(meta_doc.data, dict):
+            problems.append(
+                Problem(
+                    meta_doc.file, 1, "expected a mapping of settings", "see docs/content-format.md"
+                )
+            )
+        else:
+            try:
+                meta = Meta.model_validate(meta_doc.data)
+            except ValidationError as exc:
+                problems += _pydantic_problems(meta_doc, (), exc, Meta)
+
+    nodes: list[Node] = []
+    node_files = (
+        sorted((directory / NODES_DIR).rglob("*.yaml")) if (directory / NODES_DIR).is_dir() else []
+    )
+    if not node_files:
+        problems.append(
+            Problem(_display(directory / NODES_DIR), 0, "no node files found", "add nodes/*.yaml")
+        )
+    for path in node_files:
+        doc, found = parse_yaml(path, _display(path))
+        problems += found
+        if doc is None or doc.data is None:
+            continue
+        docs[doc.file] = doc
+        if not isinstance(doc.data, list):
+            problems.append(
+                Problem(doc.file, 1, "expected a list of nodes", "start each node with '- id: ...'")
+            )
+            continue
+        for i, raw in enumerate(doc.data):
+            line = doc.line((i,))
+            if not isinstance(raw, dict):
+                problems.append(
+                    Problem(
+                        doc.file, line, "expected a node (a mapping)", "start it with '- id: ...'"
+                    )
+                )
+                continue
+            internal = [k for k in ("file", "line", "index") if k in raw]
+            if internal:
+                problems.append(
+                    Problem(
+                        doc.file,
+                        doc.line((i, internal[0])),
+                        f"unknown key '{internal[0]}'",
+                        "remove it",
+                    )
+                )
+                continue
+            try:
+                nodes.append(
+                    Node.model_validate({**raw, "file": doc.file, "line": line, "index": i})
+                )
+            except ValidationError as exc:
+                problems += _pydantic_problems(doc, (i,), exc, Node)
+
+    content = None
+    if meta is not None:
+        problems += validate(meta, nodes, docs, meta_doc.file if meta_doc else META_FILE)
+        if not any(p.level == "error" for p in problems):
+            content = Content(meta, {n.id: n for n in nodes}, str(directory))
+    return content, problems, docs
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def load_content(directory: Path | str | None = None) -> Content:
+    """Load and validate content; raise :class:`ContentError` listing every error."""
+    content, problems, _ = read_content(Path(directory) if directory else default_content_dir())
+    errors = [p for p in problems if p.level == "error"]
+    if content is None or errors:
+        raise ContentError(errors or [Problem(str(directory), 0, "content could not be loaded")])
+    return content
+
+
+def stale_nodes(content: Content, today: dt.date, max_age_days: int | None = None) -> list[Problem]:
+    """Warnings for nodes whose ``checked`` date is older than ``max_age_days``."""
+    days = max_age_days if max_age_days is not None else content.meta.stale_after_days
+    out = []
+    for node in content.nodes.values():
+        if node.checked is not None and (today - node.checked).days > days:
+            out.append(
+                Problem(
+                    node.file,
+                    node.line,
+                    f"node '{node.id}' was last checked on {node.checked} (over {days} days ago)",
+                    "re-check its facts and sources, then update 'checked'",
+                    level="warning",
+                )
+            )
+    return out

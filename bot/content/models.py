@@ -1,0 +1,193 @@
+"""Immutable content models, validated once at load time.
+
+The YAML files are parsed into these models; the engine never sees raw YAML. Field
+names are what authors write (see ``docs/content-format.md``); unknown keys are errors.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+NODE_ID = r"^[a-z0-9][a-z0-9-]{0,47}$"
+"""Node ids: lowercase, digits and dashes; short enough for any platform's button data."""
+
+NodeId = Annotated[str, StringConstraints(pattern=NODE_ID)]
+LangCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
+LangText = dict[LangCode, str]
+"""A text per language, e.g. ``{"de": "Hallo", "en": "Hello"}``."""
+LangList = dict[LangCode, tuple[str, ...]]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class Source(_Model):
+    """A source backing a node's facts."""
+
+    title: str = Field(min_length=1)
+    url: str
+    checked: dt.date | None = None
+
+
+class Variant(_Model):
+    """A text valid only in a date range: on/after ``from``, strictly before ``before``."""
+
+    valid_from: dt.date | None = Field(default=None, alias="from")
+    before: dt.date | None = None
+    text: LangText
+
+    def applies(self, today: dt.date) -> bool:
+        """Whether this variant is valid on ``today``."""
+        if self.valid_from is not None and today < self.valid_from:
+            return False
+        return not (self.before is not None and today >= self.before)
+
+
+class OptionRef(_Model):
+    """A button on a node leading to another node; the label defaults to its title."""
+
+    to: NodeId
+    label: LangText | None = None
+
+
+class Node(_Model):
+    """One answer or menu in the dialogue tree."""
+
+    id: NodeId
+    title: LangText
+    text: LangText
+    variants: tuple[Variant, ...] = ()
+    options: tuple[OptionRef, ...] = ()
+    questions: LangList = Field(default_factory=dict)
+    keywords: LangList = Field(default_factory=dict)
+    sources: tuple[Source, ...] = ()
+    checked: dt.date | None = None
+    kind: Literal["info", "menu"] = "info"
+    personal: bool = False
+    # Where the node was defined, for error messages; set by the loader, not by authors.
+    file: str = Field(default="", exclude=True)
+    line: int = Field(default=0, exclude=True)
+    index: int = Field(default=0, exclude=True)
+
+    def text_for(self, lang: str, today: dt.date) -> str:
+        """The node's text in ``lang``, taking the first date variant valid ``today``."""
+        for variant in self.variants:
+            if variant.applies(today):
+                return variant.text[lang]
+        return self.text[lang]
+
+
+class CommandSpec(_Model):
+    """A slash command: its description per language and extra names per language."""
+
+    description: LangText
+    aliases: LangList = Field(default_factory=dict)
+
+
+COMMANDS = ("start", "help", "menu", "back", "lang", "privacy", "forget")
+"""Commands the engine implements; content gives them descriptions and aliases."""
+
+STRINGS = (
+    "back",
+    "menu",
+    "help",
+    "fallback",
+    "fallback_suggestions",
+    "sources",
+    "checked",
+    "months",
+    "date_format",
+    "language_name",
+    "language_switched",
+    "language_unknown",
+    "privacy",
+    "forgotten",
+    "unsupported",
+    "intro",
+    "outdated_option",
+    "unknown_command",
+    "private_hint",
+    "open_private",
+    "share",
+    "rate_limited",
+    "disclaimer",
+)
+"""UI strings every content tree must define in every language."""
+
+
+class Meta(_Model):
+    """Settings of the whole tree, from ``content/bot.yaml``."""
+
+    languages: tuple[LangCode, ...] = Field(min_length=1)
+    default_language: LangCode
+    root: NodeId
+    checked: dt.date
+    stale_after_days: int = Field(default=180, ge=1)
+    strings: dict[str, LangText]
+    commands: dict[str, CommandSpec]
+
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+class Content:
+    """A validated content tree. Built only by :func:`bot.content.load_content`."""
+
+    def __init__(self, meta: Meta, nodes: Mapping[str, Node], source_dir: str) -> None:
+        self.meta = meta
+        self.nodes: Mapping[str, Node] = dict(nodes)
+        self.source_dir = source_dir
+        self._aliases: dict[str, str] = {}
+        for name, spec in meta.commands.items():
+            self._aliases[name] = name
+            for names in spec.aliases.values():
+                for alias in names:
+                    self._aliases[alias.lower()] = name
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The declared languages, the default first in declaration order."""
+        return self.meta.languages
+
+    @property
+    def root(self) -> Node:
+        """The main menu."""
+        return self.nodes[self.meta.root]
+
+    def string(self, key: str, lang: str, **values: object) -> str:
+        """A UI string in ``lang`` with ``{placeholders}`` filled from ``values``."""
+        text = self.meta.strings[key][lang]
+        if values:
+            text = _PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), text)
+        return text
+
+    def command_name(self, word: str) -> str | None:
+        """Map a typed command or one of its aliases to its canonical name."""
+        return self._aliases.get(word.lower())
+
+    def commands(self, lang: str) -> tuple[tuple[str, str], ...]:
+        """``(command, description)`` pairs in ``lang``, e.g. for Telegram's command menu."""
+        return tuple((name, spec.description[lang]) for name, spec in self.meta.commands.items())
+
+    def format_date(self, day: dt.date, lang: str) -> str:
+        """A date written the way ``lang`` readers expect (month names come from content)."""
+        months = [m.strip() for m in self.string("months", lang).split(",")]
+        month = months[day.month - 1] if len(months) == 12 else f"{day.month:02d}"
+        return self.string("date_format", lang, day=day.day, month=month, year=day.year)
+
+    def answer(self, node: Node, lang: str, today: dt.date) -> str:
+        """The full answer for ``node``: its text, then its sources and when it was checked."""
+        parts = [node.text_for(lang, today).strip()]
+        if node.sources:
+            items = "\n".join(f"- [{s.title}]({s.url})" for s in node.sources)
+            parts.append(f"**{self.string('sources', lang)}:**\n{items}")
+        if node.checked is not None:
+            stamp = self.string("checked", lang, date=self.format_date(node.checked, lang))
+            parts.append(f"_{stamp}_")
+        return "\n\n".join(parts)

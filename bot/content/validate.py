@@ -1,0 +1,422 @@
+"""Cross-file validation rules for a content tree.
+
+Each rule appends :class:`Problem` s; all rules run so authors see every problem at once.
+Rules: unique ids; option targets exist; every node reachable from the root; no dead
+ends; every text in every declared language; https URLs; sources and a checked date on
+factual nodes; Telegram limits; sane dates; complete UI strings and commands.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from bot.content.markup import links, to_telegram_html
+from bot.content.models import COMMANDS, STRINGS, Content, LangText, Meta, Node
+
+if TYPE_CHECKING:
+    from bot.content.loader import Problem, _Doc
+
+TELEGRAM_TEXT_LIMIT = 4096
+TELEGRAM_CALLBACK_LIMIT = 64
+_TAG = re.compile(r"<[^>]+>")
+# Checked dates must not lie in the future; a day of slack covers time zones.
+_TOMORROW = dt.timedelta(days=1)
+
+
+def https_problem(url: str) -> str | None:
+    """Why ``url`` is not a well-formed https URL, or ``None`` when it is."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "is not a valid URL"
+    if parts.scheme != "https":
+        return "must start with https://"
+    if not parts.hostname or "." not in parts.hostname or " " in url:
+        return "has no valid host name"
+    return None
+
+
+def telegram_length(markup: str) -> int:
+    """Length Telegram counts: the rendered HTML after entity parsing."""
+    import html
+
+    return len(html.unescape(_TAG.sub("", to_telegram_html(markup))))
+
+
+def validate(meta: Meta, nodes: list[Node], docs: dict[str, _Doc], meta_file: str) -> list[Problem]:
+    """Run every cross-file rule over parsed nodes and return the problems found."""
+    from bot.content.loader import Problem
+
+    problems: list[Problem] = []
+    langs = meta.languages
+    mdoc = docs.get(meta_file)
+
+    def mline(*path: str | int) -> int:
+        return mdoc.line(path) if mdoc else 0
+
+    def need_langs(
+        text: LangText | dict[str, tuple[str, ...]],
+        file: str,
+        line: int,
+        what: str,
+        *,
+        required: bool = True,
+    ) -> None:
+        missing = [lang for lang in langs if lang not in text or not text[lang]] if required else []
+        extra = [lang for lang in text if lang not in langs]
+        if missing:
+            problems.append(
+                Problem(
+                    file,
+                    line,
+                    f"{what} has no text in: {', '.join(missing)}",
+                    f"add '{missing[0]}:' with the translation",
+                )
+            )
+        if extra:
+            problems.append(
+                Problem(
+                    file,
+                    line,
+                    f"{what} uses undeclared language(s): {', '.join(extra)}",
+                    f"declare them in 'languages' or remove them (declared: {', '.join(langs)})",
+                )
+            )
+
+    # Settings: languages, strings, commands.
+    if meta.default_language not in langs:
+        problems.append(
+            Problem(
+                meta_file,
+                mline("default_language"),
+                f"default_language '{meta.default_language}' is not declared",
+                "add it to 'languages'",
+            )
+        )
+    for key in STRINGS:
+        if key not in meta.strings:
+            problems.append(
+                Problem(
+                    meta_file,
+                    mline("strings"),
+                    f"missing UI string '{key}'",
+                    f"add 'strings.{key}' in every language",
+                )
+            )
+    for key, text in meta.strings.items():
+        if key not in STRINGS:
+            problems.append(
+                Problem(
+                    meta_file,
+                    mline("strings", key),
+                    f"unknown UI string '{key}'",
+                    "check the spelling or remove it",
+                )
+            )
+        need_langs(text, meta_file, mline("strings", key), f"string '{key}'")
+        for lang, value in text.items():
+            for label, url in links(value):
+                if why := https_problem(url):
+                    problems.append(
+                        Problem(
+                            meta_file,
+                            mline("strings", key, lang),
+                            f"link '{label}' {why}: {url}",
+                            "use a full https:// URL",
+                        )
+                    )
+    months = meta.strings.get("months", {})
+    for lang, value in months.items():
+        if len(value.split(",")) != 12:
+            problems.append(
+                Problem(
+                    meta_file,
+                    mline("strings", "months", lang),
+                    "'months' needs 12 names",
+                    "list January to December, separated by commas",
+                )
+            )
+    seen_alias: dict[str, str] = {}
+    for name in COMMANDS:
+        if name not in meta.commands:
+            problems.append(
+                Problem(
+                    meta_file,
+                    mline("commands"),
+                    f"missing command '{name}'",
+                    f"add 'commands.{name}' with a description",
+                )
+            )
+    for name, spec in meta.commands.items():
+        line = mline("commands", name)
+        if name not in COMMANDS:
+            problems.append(
+                Problem(
+                    meta_file,
+                    line,
+                    f"unknown command '{name}'",
+                    f"commands are: {', '.join(COMMANDS)}",
+                )
+            )
+        need_langs(spec.description, meta_file, line, f"command '{name}' description")
+        need_langs(spec.aliases, meta_file, line, f"command '{name}' aliases", required=False)
+        for alias in (a.lower() for names in spec.aliases.values() for a in names):
+            other = seen_alias.get(alias)
+            if (other and other != name) or (alias in COMMANDS and alias != name):
+                problems.append(
+                    Problem(
+                        meta_file,
+                        line,
+                        f"alias '{alias}' is used by two commands",
+                        "give each alias to one command",
+                    )
+                )
+            seen_alias[alias] = name
+
+    # Nodes: ids, targets, texts, sources, dates.
+    by_id: dict[str, Node] = {}
+    for node in nodes:
+        if node.id in by_id:
+            first = by_id[node.id]
+            problems.append(
+                Problem(
+                    node.file,
+                    node.line,
+                    f"duplicate node id '{node.id}' (first defined at {first.file}:{first.line})",
+                    "give every node its own id",
+                )
+            )
+        else:
+            by_id[node.id] = node
+    if meta.root not in by_id:
+        problems.append(
+            Problem(
+                meta_file,
+                mline("root"),
+                f"root node '{meta.root}' does not exist",
+                "set 'root' to the id of the main menu",
+            )
+        )
+
+    today = dt.date.today()
+    for node in nodes:
+        doc = docs.get(node.file)
+        idx = node.index
+
+        def nline(
+            *path: str | int, _doc: _Doc | None = doc, _idx: int | None = idx, _node: Node = node
+        ) -> int:
+            if _doc is None or _idx is None:
+                return _node.line
+            return _doc.line((_idx, *path))
+
+        need_langs(node.title, node.file, nline("title"), f"node '{node.id}' title")
+        need_langs(node.text, node.file, nline("text"), f"node '{node.id}' text")
+        need_langs(
+            node.questions,
+            node.file,
+            nline("questions"),
+            f"node '{node.id}' questions",
+            required=False,
+        )
+        need_langs(
+            node.keywords,
+            node.file,
+            nline("keywords"),
+            f"node '{node.id}' keywords",
+            required=False,
+        )
+        for i, variant in enumerate(node.variants):
+            need_langs(
+                variant.text, node.file, nline("variants", i), f"node '{node.id}' variant {i + 1}"
+            )
+            if variant.valid_from is None and variant.before is None:
+                problems.append(
+                    Problem(
+                        node.file,
+                        nline("variants", i),
+                        "variant has neither 'from' nor 'before'",
+                        "add 'from: YYYY-MM-DD' and/or 'before: YYYY-MM-DD'",
+                    )
+                )
+            if variant.valid_from and variant.before and variant.valid_from >= variant.before:
+                problems.append(
+                    Problem(
+                        node.file,
+                        nline("variants", i),
+                        "variant's 'from' is not before its 'before'",
+                        "swap or correct the dates",
+                    )
+                )
+        for i, option in enumerate(node.options):
+            if option.to not in by_id:
+                guess = _closest(option.to, by_id)
+                problems.append(
+                    Problem(
+                        node.file,
+                        nline("options", i),
+                        f"option leads to unknown node '{option.to}'",
+                        f"did you mean '{guess}'?" if guess else "use an existing node id",
+                    )
+                )
+            if option.label is not None:
+                need_langs(
+                    option.label,
+                    node.file,
+                    nline("options", i),
+                    f"node '{node.id}' option {i + 1} label",
+                )
+            if len(option.to.encode()) > TELEGRAM_CALLBACK_LIMIT:
+                problems.append(
+                    Problem(
+                        node.file,
+                        nline("options", i),
+                        "button data longer than 64 bytes",
+                        "shorten the node id",
+                    )
+                )
+        if (node.kind == "menu" or node.id == meta.root) and not node.options:
+            problems.append(
+                Problem(
+                    node.file,
+                    node.line,
+                    f"menu '{node.id}' is a dead end: it has no options",
+                    "add 'options:' leading on",
+                )
+            )
+        elif node.options and all(o.to == node.id for o in node.options):
+            problems.append(
+                Problem(
+                    node.file,
+                    node.line,
+                    f"node '{node.id}' only leads to itself",
+                    "add an option to another node",
+                )
+            )
+        if node.kind == "info":
+            if not node.sources:
+                problems.append(
+                    Problem(
+                        node.file,
+                        node.line,
+                        f"factual node '{node.id}' has no sources",
+                        "add 'sources:' (title, url, checked) or mark it 'kind: menu'",
+                    )
+                )
+            if node.checked is None:
+                problems.append(
+                    Problem(
+                        node.file,
+                        node.line,
+                        f"factual node '{node.id}' has no checked date",
+                        "add 'checked: YYYY-MM-DD'",
+                    )
+                )
+        if node.checked is not None and node.checked > today + _TOMORROW:
+            problems.append(
+                Problem(
+                    node.file,
+                    nline("checked"),
+                    f"checked date {node.checked} lies in the future",
+                    "use the date you actually checked",
+                )
+            )
+        for i, source in enumerate(node.sources):
+            if why := https_problem(source.url):
+                problems.append(
+                    Problem(
+                        node.file,
+                        nline("sources", i, "url"),
+                        f"source URL {why}: {source.url}",
+                        "use a full https:// URL",
+                    )
+                )
+            if source.checked is not None and source.checked > today + _TOMORROW:
+                problems.append(
+                    Problem(
+                        node.file,
+                        nline("sources", i, "checked"),
+                        f"checked date {source.checked} lies in the future",
+                        "use the date you actually checked",
+                    )
+                )
+        for key, texts in _all_texts(node):
+            for lang, value in texts.items():
+                for label, url in links(value):
+                    if why := https_problem(url):
+                        problems.append(
+                            Problem(
+                                node.file,
+                                nline(*key, lang),
+                                f"link '{label}' {why}: {url}",
+                                "use a full https:// URL",
+                            )
+                        )
+
+    if meta.root in by_id and not any(p.level == "error" for p in problems):
+        problems += _reachability(meta, by_id)
+        problems += _telegram_limits(meta, by_id)
+    return problems
+
+
+def _all_texts(node: Node) -> Iterable[tuple[tuple[str | int, ...], LangText]]:
+    yield ("text",), node.text
+    for i, variant in enumerate(node.variants):
+        yield ("variants", i, "text"), variant.text
+
+
+def _closest(word: str, choices: Iterable[str]) -> str | None:
+    from rapidfuzz import process
+
+    found = process.extractOne(word, list(choices))
+    return found[0] if found and found[1] >= 70 else None
+
+
+def _reachability(meta: Meta, by_id: dict[str, Node]) -> list[Problem]:
+    from bot.content.loader import Problem
+
+    seen = {meta.root}
+    todo = [meta.root]
+    while todo:
+        for option in by_id[todo.pop()].options:
+            if option.to not in seen and option.to in by_id:
+                seen.add(option.to)
+                todo.append(option.to)
+    return [
+        Problem(
+            n.file,
+            n.line,
+            f"node '{n.id}' cannot be reached from '{meta.root}'",
+            "add an option leading to it from another node",
+        )
+        for n in by_id.values()
+        if n.id not in seen
+    ]
+
+
+def _telegram_limits(meta: Meta, by_id: dict[str, Node]) -> list[Problem]:
+    from bot.content.loader import Problem
+
+    content = Content(meta, by_id, "")
+    problems = []
+    for node in by_id.values():
+        dates = [dt.date.min] + [d for v in node.variants for d in (v.valid_from, v.before) if d]
+        for lang in meta.languages:
+            for day in dates:
+                size = telegram_length(content.answer(node, lang, day))
+                if size > TELEGRAM_TEXT_LIMIT:
+                    problems.append(
+                        Problem(
+                            node.file,
+                            node.line,
+                            f"answer of '{node.id}' ({lang}) is {size} characters; "
+                            f"Telegram allows {TELEGRAM_TEXT_LIMIT}",
+                            "shorten it or move details into a 'more' node",
+                        )
+                    )
+                    break
+    return problems

@@ -1,0 +1,318 @@
+"""The dialogue engine: a pure function from (state, event, now) to (new state, actions).
+
+No network, no clock, no platform types: adapters and the runtime do all I/O. The rules:
+
+- A missing state starts a new session at the root, in the platform's language if the
+  content has it, else the content's default language.
+- ``Start`` resets the back stack and shows the root or the deep-linked node.
+- ``Choice`` of a node id moves there (pushing the current node on the back stack);
+  ``@back`` pops, ``@menu`` goes to the root, ``@lang:xx`` switches language. Anything
+  else (forged, malformed or outdated data) gets a friendly note and the menu.
+- ``Text`` that is a bare number picks that option of the last reply; text starting with
+  "/" is a command; other text is matched against the content. Below the matcher's
+  confidence the reply is an honest fallback with the closest topics.
+- ``Command`` names and their per-language aliases come from content.
+- ``/forget`` returns ``None`` as the new state plus a :class:`Forget` action: the
+  runtime erases everything, then sends the confirmation.
+- In groups, nodes marked ``personal`` are not shown; the reply offers a private chat.
+- Every event produces at least one reply; the engine never raises on user input.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from bot.content.models import Content, Node
+from bot.events import (
+    BACK,
+    LANG_PREFIX,
+    MENU,
+    Action,
+    Choice,
+    Command,
+    Event,
+    Forget,
+    Joined,
+    Option,
+    Reply,
+    Start,
+    Text,
+    Unsupported,
+)
+from bot.matching import Matcher
+from bot.state import SessionState
+
+MAX_BACK = 20
+"""How deep the back stack goes; older steps are dropped so state stays small."""
+
+MAX_TEXT = 2000
+"""Longer input is cut before matching; nobody's question needs more."""
+
+Result = tuple[SessionState | None, tuple[Action, ...]]
+
+
+class Engine:
+    """Turns events into replies for one content tree."""
+
+    def __init__(
+        self, content: Content, matcher: Matcher | None = None, *, session_ttl: dt.timedelta
+    ) -> None:
+        self.content = content
+        self.matcher = matcher or Matcher(content)
+        self.session_ttl = session_ttl
+        self._handlers: dict[type[Event], Callable[[SessionState, Event, dt.datetime], Result]] = {
+            Start: self._start,
+            Choice: self._choice,
+            Text: self._text,
+            Command: self._command,
+            Unsupported: self._unsupported,
+            Joined: self._joined,
+        }
+
+    # -- entry point ---------------------------------------------------------------------
+
+    def handle(self, state: SessionState | None, event: Event, now: dt.datetime) -> Result:
+        """Apply ``event`` to ``state`` at time ``now``; returns the new state and actions."""
+        if (
+            state is None
+            or state.node not in self.content.nodes
+            or state.language not in self.content.languages
+        ):
+            state = self.new_state(event, now)
+        state = state.with_(last_seen=now)
+        handler = self._handlers.get(type(event))
+        if handler is None:
+            return self._fallback(state, event, "", now)
+        return handler(state, event, now)
+
+    def new_state(self, event: Event, now: dt.datetime) -> SessionState:
+        """A fresh session at the root, in the best language the event suggests."""
+        language = self.content.meta.default_language
+        chosen = False
+        explicit = event.language if isinstance(event, Start) else None
+        hint = explicit or event.locale
+        if hint:
+            code = hint.split("-")[0].split("_")[0].lower()
+            if code in self.content.languages:
+                language = code
+                chosen = explicit is not None
+        return SessionState(
+            node=self.content.meta.root, language=language, language_chosen=chosen, last_seen=now
+        )
+
+    # -- events --------------------------------------------------------------------------
+
+    def _start(self, state: SessionState, event: Event, now: dt.datetime) -> Result:
+        assert isinstance(event, Start)
+        if event.language and event.language in self.content.languages:
+            state = state.with_(language=event.language, language_chosen=True)
+        target = event.node if event.node in self.content.nodes else self.content.meta.root
+        back = (self.content.meta.root,) if target != self.content.meta.root else ()
+        return self._show(state.with_(back=back), target, event, now)
+
+    def _choice(self, state: SessionState, event: Event, now: dt.datetime) -> Result:
+        assert isinstance(event, Choice)
+        return self._choose(state, event.option, event, now)
+
+    def _choose(self, state: SessionState, option: str, event: Event, now: dt.datetime) -> Result:
+        if option == BACK:
+            return self._back(state, event, now)
+        if option == MENU:
+            return self._show(state.with_(back=()), self.content.meta.root, event, now)
+        if option.startswith(LANG_PREFIX):
+            return self._set_language(state, option.removeprefix(LANG_PREFIX), event, now)
+        if option in self.content.nodes:
+            return self._go(state, option, event, now)
+        note = self.content.string("outdated_option", state.language)
+        return self._show(state.with_(back=()), self.content.meta.root, event, now, prefix=note)
+
+    def _text(self, state: SessionState, event: Event, now: dt.datetime) -> Result:
+        assert isinstance(event, Text)
+        text = event.text.strip()[:MAX_TEXT]
+        if text.startswith("/") and len(text) > 1:
+            name, _, args = text[1:].partition(" ")
+            return self._command(
+                state, Command(name=name, args=args.strip(), group=event.group), now
+            )
+        if text.isdigit() and state.offered:
+            number = int(text)
+            if 1 <= number <= len(state.offered):
+                return self._choose(state, state.offered[number - 1], event, now)
+        if not state.language_chosen:
+            detected = self.matcher.detect_language(text)
+            if detected:
+                state = state.with_(language=detected)
+        result = self.matcher.match(text, state.language)
+        if result.matched and result.node:
+            new_state, actions = self._go(state, result.node, event, now, matched=True)
+            return new_state, actions
+        return self._fallback(state, event, text, now)
+
+    def _command(self, state: SessionState, event: Event, now: dt.datetime) -> Result:
+        assert isinstance(event, Command)
+        word = event.name.split("@", 1)[0].lstrip("/")
+        name = self.content.command_name(word)
+        lang = state.language
+        if name == "start":
+            start = Start(
+                node=event.args.split(" ")[0] or None, group=event.group, locale=event.locale
+            )
+            return self._start(state, start, now)
+        if name == "help":
+            return self._notice(state, self.content.string("help", lang), event, now)
+        if name == "menu":
+            return self._show(state.with_(back=()), self.content.meta.root, event, now)
+        if name == "back":
+            return self._back(state, event, now)
+        if name == "lang":
+            return self._set_language(state, event.args.strip().lower(), event, now)
+        if name == "privacy":
+            days = max(1, round(self.session_ttl.total_seconds() / 86400))
+            return self._notice(state, self.content.string("privacy", lang, days=days), event, now)
+        if name == "forget":
+            reply = Reply(text=self.content.string("forgotten", lang), language=lang)
+            return None, (Forget(), reply)
+        return self._notice(state, self.content.string("unknown_command", lang), event, now)
+
+    def _unsupported(self, state: SessionState, event: Event, now: dt.datetime) -> Result:
+        return self._notice(state, self.content.string("unsupported", state.language), event, now)
+
+    def _joined(self, state: SessionState, event: Event, now: dt.datetime) -> Result:
+        return self._notice(state, self.content.string("intro", state.language), event, now)
+
+    # -- building blocks -----------------------------------------------------------------
+
+    def _go(
+        self,
+        state: SessionState,
+        node_id: str,
+        event: Event,
+        now: dt.datetime,
+        *,
+        matched: bool | None = None,
+    ) -> Result:
+        back = state.back
+        if node_id != state.node:
+            back = (*state.back, state.node)[-MAX_BACK:]
+        if node_id == self.content.meta.root:
+            back = ()
+        return self._show(state.with_(back=back), node_id, event, now, matched=matched)
+
+    def _back(self, state: SessionState, event: Event, now: dt.datetime) -> Result:
+        back = [n for n in state.back if n in self.content.nodes]
+        target = back.pop() if back else self.content.meta.root
+        return self._show(state.with_(back=tuple(back)), target, event, now)
+
+    def _set_language(
+        self, state: SessionState, code: str, event: Event, now: dt.datetime
+    ) -> Result:
+        if code not in self.content.languages:
+            names = ", ".join(
+                f"{c} ({self.content.string('language_name', c)})" for c in self.content.languages
+            )
+            text = self.content.string("language_unknown", state.language, languages=names)
+            return self._notice(state, text, event, now, lang_options=True)
+        state = state.with_(language=code, language_chosen=True)
+        note = self.content.string("language_switched", code)
+        return self._show(state, state.node, event, now, prefix=note)
+
+    def _show(
+        self,
+        state: SessionState,
+        node_id: str,
+        event: Event,
+        now: dt.datetime,
+        *,
+        prefix: str = "",
+        matched: bool | None = None,
+    ) -> Result:
+        node = self.content.nodes[node_id]
+        lang = state.language
+        if event.group and node.personal:
+            text = self.content.string("private_hint", lang, topic=node.title[lang])
+            options = self._nav_options(state, node_id)
+            reply = Reply(
+                text=_join(prefix, text),
+                language=lang,
+                options=options,
+                node=node_id,
+                matched=matched,
+                private_node=node_id,
+            )
+            return state.with_(offered=tuple(o.id for o in options)), (reply,)
+        text = self.content.answer(node, lang, now.date())
+        options = self._node_options(state, node)
+        reply = Reply(
+            text=_join(prefix, text), language=lang, options=options, node=node_id, matched=matched
+        )
+        return state.with_(node=node_id, offered=tuple(o.id for o in options)), (reply,)
+
+    def _node_options(self, state: SessionState, node: Node) -> tuple[Option, ...]:
+        lang = state.language
+        options = [
+            Option(o.to, o.label[lang] if o.label else self.content.nodes[o.to].title[lang])
+            for o in node.options
+        ]
+        if node.id == self.content.meta.root:
+            options += [
+                Option(f"{LANG_PREFIX}{code}", self.content.string("language_name", code))
+                for code in self.content.languages
+                if code != lang
+            ]
+            return tuple(options)
+        return (*options, *self._nav_options(state, node.id))
+
+    def _nav_options(self, state: SessionState, node_id: str) -> tuple[Option, ...]:
+        lang = state.language
+        options = []
+        root = self.content.meta.root
+        if state.back and state.back[-1] != root:
+            options.append(Option(BACK, self.content.string("back", lang)))
+        if node_id != root:
+            options.append(Option(MENU, self.content.string("menu", lang)))
+        return tuple(options)
+
+    def _notice(
+        self,
+        state: SessionState,
+        text: str,
+        event: Event,
+        now: dt.datetime,
+        *,
+        lang_options: bool = False,
+    ) -> Result:
+        lang = state.language
+        options: list[Option] = []
+        if lang_options:
+            options += [
+                Option(f"{LANG_PREFIX}{c}", self.content.string("language_name", c))
+                for c in self.content.languages
+            ]
+        options.append(Option(MENU, self.content.string("menu", lang)))
+        return state.with_(offered=tuple(o.id for o in options)), (
+            Reply(text=text, language=lang, options=tuple(options)),
+        )
+
+    def _fallback(self, state: SessionState, event: Event, text: str, now: dt.datetime) -> Result:
+        lang = state.language
+        suggestions = tuple(self.matcher.suggest(text, lang)) if text else ()
+        options = [
+            Option(n, self.content.nodes[n].title[lang])
+            for n in suggestions
+            if n in self.content.nodes
+        ]
+        options.append(Option(MENU, self.content.string("menu", lang)))
+        key = "fallback_suggestions" if suggestions else "fallback"
+        reply = Reply(
+            text=self.content.string(key, lang),
+            language=lang,
+            options=tuple(options),
+            matched=False if text else None,
+            suggestions=suggestions,
+        )
+        return state.with_(offered=tuple(o.id for o in options)), (reply,)
+
+
+def _join(prefix: str, text: str) -> str:
+    return f"{prefix}\n\n{text}" if prefix else text
