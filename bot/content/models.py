@@ -162,7 +162,7 @@ class Content:
 
     def string(self, key: str, lang: str, **values: object) -> str:
         """A UI string in ``lang`` with ``{placeholders}`` filled from ``values``."""
-        text = self.meta.strings[key][lang]
+        text = self.meta.strings[key][lang].strip()
         if values:
             text = _PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), text)
         return text

@@ -344,14 +344,14 @@ def validate(meta: Meta, nodes: list[Node], docs: dict[str, _Doc], meta_file: st
                         "use the date you actually checked",
                     )
                 )
-        for key, texts in _all_texts(node):
+        for text_path, texts in _all_texts(node):
             for lang, value in texts.items():
                 for label, url in links(value):
                     if why := https_problem(url):
                         problems.append(
                             Problem(
                                 node.file,
-                                nline(*key, lang),
+                                nline(*text_path, lang),
                                 f"link '{label}' {why}: {url}",
                                 "use a full https:// URL",
                             )

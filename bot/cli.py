@@ -1,0 +1,310 @@
+"""Command line: ``python -m bot {run,chat,check,ask,graph,links}``.
+
+Only ``run`` may import the Telegram and Matrix libraries, and only when their
+credentials are set: the other commands must start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+from pathlib import Path
+from types import ModuleType
+
+from bot.config import Settings
+from bot.content import Content, ContentError, load_content, read_content, stale_nodes
+from bot.content.loader import default_content_dir
+
+log = logging.getLogger("bot")
+
+PURGE_INTERVAL = 3600.0
+"""Seconds between sweeps that erase expired sessions."""
+
+
+def _content_or_exit(directory: Path | None) -> Content:
+    try:
+        return load_content(directory)
+    except ContentError as exc:
+        print(exc, file=sys.stderr)
+        print(
+            f"content is invalid: {len(exc.problems)} problem(s); run `python -m bot check`",
+            file=sys.stderr,
+        )
+        raise SystemExit(1) from None
+
+
+# -- check -------------------------------------------------------------------------------
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Validate content and report every problem as ``file:line: message``."""
+    directory = Path(args.dir) if args.dir else default_content_dir()
+    content, problems, _ = read_content(directory)
+    if content is not None:
+        problems += stale_nodes(content, dt.date.today(), args.max_age_days)
+    for problem in sorted(problems):
+        print(problem)
+    errors = [p for p in problems if p.level == "error"]
+    if errors or content is None:
+        print(f"{len(errors)} error(s) in {directory}", file=sys.stderr)
+        return 1
+    warnings = len(problems) - len(errors)
+    note = f", {warnings} warning(s)" if warnings else ""
+    print(f"OK: {len(content.nodes)} nodes, languages: {', '.join(content.languages)}{note}")
+    return 0
+
+
+# -- ask ---------------------------------------------------------------------------------
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    """Answer questions from stdin, one per line, as a fresh user would get them."""
+    from bot.content.markup import to_plain
+    from bot.engine import Engine
+    from bot.events import Reply, Start, Text
+
+    content = _content_or_exit(args.content)
+    engine = Engine(content, session_ttl=Settings().session_ttl)
+    now = dt.datetime.now(dt.UTC)
+    language = None if args.lang == "auto" else args.lang
+    for line in sys.stdin:
+        question = line.strip()
+        if not question:
+            continue
+        state = engine.new_state(Start(language=language), now)
+        _, actions = engine.handle(state, Text(text=question), now)
+        reply = next(a for a in actions if isinstance(a, Reply))
+        text = to_plain(reply.text)
+        matched = bool(reply.matched)
+        if args.json:
+            record = {
+                "question": question,
+                "lang": reply.language,
+                "node": reply.node if matched else None,
+                "matched": matched,
+                "text": text,
+                "suggestions": list(reply.suggestions),
+            }
+            print(json.dumps(record, ensure_ascii=False), flush=True)
+        else:
+            verdict = f"→ {reply.node}" if matched else "→ (fallback)"
+            print(f"? {question}\n{verdict} [{reply.language}]\n{text}\n", flush=True)
+    return 0
+
+
+# -- graph -------------------------------------------------------------------------------
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    """Print the dialogue tree as a Mermaid or Graphviz diagram."""
+    content = _content_or_exit(args.content)
+    lang = args.lang or content.meta.default_language
+
+    def label(node_id: str) -> str:
+        return content.nodes[node_id].title[lang].replace('"', "'")
+
+    if args.format == "dot":
+        print("digraph content {\n  rankdir=LR;\n  node [shape=box];")
+        for node in content.nodes.values():
+            shape = ', style="rounded,bold"' if node.kind == "menu" else ""
+            print(f'  "{node.id}" [label="{label(node.id)}"{shape}];')
+            for option in node.options:
+                print(f'  "{node.id}" -> "{option.to}";')
+        print("}")
+    else:
+        print("flowchart LR")
+        for node in content.nodes.values():
+            ident = node.id.replace("-", "_")
+            box = f'(["{label(node.id)}"])' if node.kind == "menu" else f'["{label(node.id)}"]'
+            print(f"  {ident}{box}")
+            for option in node.options:
+                print(f"  {ident} --> {option.to.replace('-', '_')}")
+    return 0
+
+
+# -- links -------------------------------------------------------------------------------
+
+
+def cmd_links(args: argparse.Namespace) -> int:
+    """Check every URL in the content (needs internet)."""
+    from bot.links import run_links
+
+    directory = Path(args.dir) if args.dir else default_content_dir()
+    return run_links(directory)
+
+
+# -- chat and run ------------------------------------------------------------------------
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    """Chat in the terminal."""
+    return asyncio.run(_console(args.content, args.lang))
+
+
+async def _console(content_dir: Path | None, language: str | None) -> int:
+    from bot.platforms.console import chat
+    from bot.runtime import Runtime
+    from bot.store import MemoryStore
+
+    content = _content_or_exit(content_dir)
+    settings = Settings()
+    # The console keeps nothing on disk: one local user, gone when the chat ends.
+    runtime = Runtime(content, MemoryStore(settings.session_ttl), os.urandom(32))
+    try:
+        return await chat(runtime, language=language)
+    finally:
+        await runtime.close()
+
+
+def configured_platforms(env: dict[str, str] | None = None) -> list[str]:
+    """The chat platforms whose credentials are set in the environment."""
+    env = dict(os.environ) if env is None else env
+    found = []
+    if env.get("TELEGRAM_BOT_TOKEN") or env.get("TELEGRAM_BOT_TOKEN_FILE"):
+        found.append("telegram")
+    if (
+        env.get("MATRIX_HOMESERVER")
+        and env.get("MATRIX_USER_ID")
+        and (env.get("MATRIX_PASSWORD") or env.get("MATRIX_ACCESS_TOKEN"))
+    ):
+        found.append("matrix")
+    return found
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Start every configured platform; without any, the console chat."""
+    platforms = configured_platforms()
+    if not platforms:
+        if sys.stdin.isatty():
+            print(
+                "No TELEGRAM_* or MATRIX_* credentials set: starting the console chat.\n",
+                file=sys.stderr,
+            )
+        return cmd_chat(argparse.Namespace(content=args.content, lang=None))
+    return asyncio.run(_serve(platforms, args.content))
+
+
+async def _serve(platforms: Sequence[str], content_dir: Path | None) -> int:
+    import importlib
+
+    from bot.runtime import Runtime
+
+    settings = Settings()
+    if content_dir:
+        settings.content_dir = content_dir
+    try:
+        runtime = await Runtime.from_settings(settings)
+    except ContentError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    modules: list[ModuleType] = [
+        importlib.import_module(f"bot.platforms.{name}") for name in platforms
+    ]
+    serving: list[Callable[..., Coroutine[Any, Any, None]]] = [m.serve for m in modules]
+    log.info("starting: %s", ", ".join(platforms))
+    purger = asyncio.create_task(_purge(runtime, stop))
+    tasks = [
+        asyncio.create_task(serve(runtime, stop), name=name)
+        for serve, name in zip(serving, platforms, strict=True)
+    ]
+    code = 0
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in done:
+            if task.exception() is not None:
+                log.error("platform %s failed", task.get_name(), exc_info=task.exception())
+                code = 1
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        purger.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await purger
+        await runtime.close()
+    return code
+
+
+async def _purge(runtime: object, stop: asyncio.Event) -> None:
+    from bot.runtime import Runtime
+
+    assert isinstance(runtime, Runtime)
+    while not stop.is_set():
+        removed = await runtime.purge_expired()
+        if removed:
+            log.info("erased %d expired session(s)", removed)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), PURGE_INTERVAL)
+
+
+# -- entry -------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for all subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bot", description="Meta AI objection helper bot."
+    )
+    parser.add_argument(
+        "--content",
+        type=Path,
+        default=None,
+        help="content directory (default: BOT_CONTENT_DIR or shipped)",
+    )
+    sub = parser.add_subparsers(dest="command")
+
+    sub.add_parser("run", help="start every configured platform (console if none)").set_defaults(
+        func=cmd_run
+    )
+
+    p = sub.add_parser("chat", help="chat in the terminal")
+    p.add_argument("--lang", choices=["de", "en"], default=None)
+    p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("check", help="validate content")
+    p.add_argument("dir", nargs="?", default=None)
+    p.add_argument(
+        "--max-age-days", type=int, default=None, help="warn about nodes checked longer ago"
+    )
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("ask", help="answer questions from stdin (one per line)")
+    p.add_argument("--lang", choices=["de", "en", "auto"], default="auto")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("graph", help="print the dialogue tree as a diagram")
+    p.add_argument("--format", choices=["mermaid", "dot"], default="mermaid")
+    p.add_argument("--lang", default=None)
+    p.set_defaults(func=cmd_graph)
+
+    p = sub.add_parser("links", help="check every URL in the content (needs internet)")
+    p.add_argument("dir", nargs="?", default=None)
+    p.set_defaults(func=cmd_links)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=os.environ.get("BOT_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not getattr(args, "func", None):
+        args = parser.parse_args(["run", *(argv or [])])
+    result: int = args.func(args)
+    return result

@@ -1,0 +1,1 @@
+"""Platform adapters: translate platform updates into events and replies into API calls."""

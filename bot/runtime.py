@@ -1,0 +1,153 @@
+"""The runtime: load a session, run the engine, save or erase, hand replies to the platform.
+
+It owns everything the sans-I/O engine must not: the clock, the store, pseudonymous keys
+(HMAC of platform and ids with a secret, so no raw user id is ever stored), per-session
+ordering, inbound flood protection and erasure hooks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import hmac
+import logging
+import weakref
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from bot.config import Settings
+from bot.content import Content, load_content
+from bot.engine import Engine
+from bot.events import Event, Forget, Reply, Start
+from bot.ratelimit import InboundLimiter, PerKeyLimiter
+from bot.store import SessionKey, SessionStore, SqliteStore
+
+log = logging.getLogger(__name__)
+
+ErasureHook = Callable[[str, str], Awaitable[None]]
+"""Called as ``hook(scope, key)`` after an erasure; scope is ``"user"`` or ``"chat"``."""
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """Who is talking where: one user in one chat on one platform (raw ids, never stored)."""
+
+    platform: str
+    chat_id: str
+    user_id: str
+
+
+def utc_now() -> dt.datetime:
+    """The current time in UTC (the runtime's default clock)."""
+    return dt.datetime.now(dt.UTC)
+
+
+class Runtime:
+    """Connects platforms to the engine and the session store."""
+
+    def __init__(
+        self,
+        content: Content,
+        store: SessionStore,
+        secret: bytes,
+        *,
+        engine: Engine | None = None,
+        clock: Callable[[], dt.datetime] = utc_now,
+        limiter: InboundLimiter | None = None,
+    ) -> None:
+        self.content = content
+        self.store = store
+        self.engine = engine or Engine(content, session_ttl=store.ttl)
+        self.clock = clock
+        self.limiter = limiter or PerKeyLimiter()
+        self._secret = secret
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._erasure_hooks: list[ErasureHook] = []
+
+    @classmethod
+    async def from_settings(cls, settings: Settings | None = None) -> Runtime:
+        """A runtime with the configured content and the SQLite store in the data dir."""
+        settings = settings or Settings()
+        content = load_content(settings.content_dir)
+        store = SqliteStore(settings.data_dir / "sessions.sqlite3", settings.session_ttl)
+        return cls(content, store, settings.load_secret())
+
+    # -- keys ----------------------------------------------------------------------------
+
+    def _hash(self, *parts: str) -> str:
+        message = "\x1f".join(parts).encode()
+        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()[:32]
+
+    def key(self, conv: Conversation) -> SessionKey:
+        """The pseudonymous keys for ``conv``."""
+        return SessionKey(
+            session=self._hash("s", conv.platform, conv.chat_id, conv.user_id),
+            user=self._hash("u", conv.platform, conv.user_id),
+            chat=self._hash("c", conv.platform, conv.chat_id),
+        )
+
+    # -- handling ------------------------------------------------------------------------
+
+    async def handle(self, conv: Conversation, event: Event) -> list[Reply]:
+        """Run ``event`` for ``conv`` and return the replies to send, in order."""
+        key = self.key(conv)
+        if not isinstance(event, Start) and not self.limiter.allow(key.user):
+            if self.limiter.should_warn(key.user):
+                lang = self.content.meta.default_language
+                return [Reply(text=self.content.string("rate_limited", lang), language=lang)]
+            return []
+        lock = self._locks.get(key.session)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[key.session] = lock
+        async with lock:
+            now = self.clock()
+            state = await self.store.get(key, now)
+            try:
+                new_state, actions = self.engine.handle(state, event, now)
+            except Exception:
+                # The engine is meant never to raise; if it does, the user still gets an answer.
+                log.exception("engine failed on %s", type(event).__name__)
+                lang = state.language if state else self.content.meta.default_language
+                return [Reply(text=self.content.string("fallback", lang), language=lang)]
+            replies: list[Reply] = []
+            for action in actions:
+                if isinstance(action, Forget):
+                    await self.forget_user(conv)
+                elif isinstance(action, Reply):
+                    replies.append(action)
+            if new_state is not None:
+                await self.store.put(key, new_state)
+            return replies
+
+    # -- erasure -------------------------------------------------------------------------
+
+    def add_erasure_hook(self, hook: ErasureHook) -> None:
+        """Run ``hook`` after every erasure (e.g. to drop platform-side caches)."""
+        self._erasure_hooks.append(hook)
+
+    async def forget_user(self, conv: Conversation) -> int:
+        """Erase every session of ``conv``'s user on that platform."""
+        key = self.key(conv)
+        count = await self.store.delete_user(key.user)
+        self.limiter.forget(key.user)
+        for hook in self._erasure_hooks:
+            await hook("user", key.user)
+        return count
+
+    async def forget_chat(self, platform: str, chat_id: str) -> int:
+        """Erase every session in a chat (e.g. the bot was removed from a group)."""
+        chat = self._hash("c", platform, chat_id)
+        count = await self.store.delete_chat(chat)
+        for hook in self._erasure_hooks:
+            await hook("chat", chat)
+        return count
+
+    async def purge_expired(self) -> int:
+        """Erase sessions past their idle time; platforms call this periodically."""
+        return await self.store.purge_expired(self.clock())
+
+    async def close(self) -> None:
+        """Close the store."""
+        await self.store.close()

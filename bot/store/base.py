@@ -1,0 +1,62 @@
+"""The session store interface.
+
+Stores keep :class:`SessionState` under pseudonymous keys made by the runtime: a
+session key (user in chat), plus a user key and a chat key so that ``/forget`` can erase
+everything about a user and removing the bot from a group can erase that chat. Sessions
+idle for longer than ``ttl`` are treated as gone and purged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from bot.state import SessionState
+
+
+@dataclass(frozen=True)
+class SessionKey:
+    """Pseudonymous keys of one session; all three are keyed hashes, never raw ids."""
+
+    session: str
+    user: str
+    chat: str
+
+
+class SessionStore(ABC):
+    """Abstract async session store; implementations must be safe to call concurrently."""
+
+    def __init__(self, ttl: dt.timedelta) -> None:
+        self.ttl = ttl
+
+    def expired(self, state: SessionState, now: dt.datetime) -> bool:
+        """Whether ``state`` has been idle for longer than the store's ``ttl``."""
+        return now - state.last_seen > self.ttl
+
+    @abstractmethod
+    async def get(self, key: SessionKey, now: dt.datetime) -> SessionState | None:
+        """The live state for ``key``, or ``None`` if there is none or it expired."""
+
+    @abstractmethod
+    async def put(self, key: SessionKey, state: SessionState) -> None:
+        """Save ``state`` under ``key``."""
+
+    @abstractmethod
+    async def delete_user(self, user: str) -> int:
+        """Erase every session of a user (all chats); returns how many were erased."""
+
+    @abstractmethod
+    async def delete_chat(self, chat: str) -> int:
+        """Erase every session in a chat; returns how many were erased."""
+
+    @abstractmethod
+    async def purge_expired(self, now: dt.datetime) -> int:
+        """Erase sessions idle for longer than ``ttl``; returns how many."""
+
+    @abstractmethod
+    async def count(self) -> int:
+        """How many sessions are stored (for metrics and tests)."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook, most stores hold nothing
+        """Release resources."""
