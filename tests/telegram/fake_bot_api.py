@@ -414,7 +414,7 @@ class Fault:
     """A scheduled failure for the next ``count`` calls of ``method``."""
 
     method: str
-    kind: str  # "429", "5xx", "hang", "disconnect"
+    kind: str  # "429", "5xx", "hang" (never answered in time, not processed), "slow"
     count: int = 1
     retry_after: int = 1
     status: int = 502
@@ -562,7 +562,10 @@ class FakeBotApi:
             return await self._finish(call, _error(exc.code, exc.description, exc.parameters))
 
         fault = self._take_fault(method)
-        if fault is not None:
+        if fault is not None and fault.kind == "slow":
+            # Processed normally, only late: the answer is still awaited by the client.
+            await asyncio.sleep(fault.delay)
+        elif fault is not None:
             return await self._apply_fault(call, fault)
         try:
             result = await self._dispatch(method, params)

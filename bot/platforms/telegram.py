@@ -1,0 +1,766 @@
+"""Telegram adapter (python-telegram-bot 22.x).
+
+It only translates: Telegram updates become engine events, the runtime's replies become
+Bot API calls. No dialogue logic lives here. What it does on top of translating:
+
+- Decides whether a group message is addressed to the bot (commands, replies to the bot,
+  mentions) and stays silent otherwise.
+- Renders replies as Telegram HTML with inline keyboards, share and private-chat buttons,
+  splits over-long texts, and turns off link previews.
+- Keeps updates of one chat in order while different chats run concurrently.
+- Survives Telegram's limits and hiccups: python-telegram-bot's ``AIORateLimiter`` keeps to
+  the flood limits and resends after ``429 retry_after``; network errors, timeouts and 5xx
+  answers are retried with exponential backoff (tenacity). Nothing is retried after an
+  answer that says the request itself was wrong.
+- Shuts down gracefully: stops fetching, finishes the updates in flight, then returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import functools
+import logging
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+from urllib.parse import quote
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from telegram import (
+    BotCommand,
+    CallbackQuery,
+    ChatMemberUpdated,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQuery,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+    LinkPreviewOptions,
+    Message,
+    ReplyParameters,
+    Update,
+)
+from telegram.constants import ChatMemberStatus, ChatType, MessageEntityType, ParseMode
+from telegram.error import ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseUpdateProcessor,
+    ContextTypes,
+    TypeHandler,
+)
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+    wait_random,
+)
+
+from bot.content.markup import to_plain, to_telegram_html
+from bot.events import Choice, Command, Event, Joined, Reply, Start, Text, Unsupported
+from bot.runtime import Conversation, Runtime
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "telegram"
+MAX_TEXT = 4096
+"""Telegram's limit for one message, in UTF-16 code units after entity parsing."""
+MAX_CALLBACK_DATA = 64
+MAX_INLINE_RESULTS = 10
+
+ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "inline_query", "my_chat_member")
+"""Update kinds the bot asks for; edited messages are requested only to be ignored on purpose."""
+
+# Option ids are node ids or "@word" / "@word:arg" (see bot.events). Everything else that
+# arrives as callback data was not made by this bot.
+_OPTION_ID = re.compile(r"^(?:[a-z0-9][a-z0-9-]{0,63}|@[a-z]{1,16}(?::[a-z0-9-]{1,32})?)$")
+_START_PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{1,64}))?(?:\s+(.*))?$", re.DOTALL)
+_COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
+
+_UNSUPPORTED_KINDS = (
+    "sticker",
+    "photo",
+    "voice",
+    "audio",
+    "video",
+    "video_note",
+    "animation",
+    "document",
+    "location",
+    "venue",
+    "contact",
+    "poll",
+    "dice",
+    "game",
+    "story",
+)
+_PRESENT = {ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
+_GONE = {ChatMemberStatus.LEFT, ChatMemberStatus.BANNED}
+
+T = TypeVar("T")
+
+
+class TelegramSettings(BaseSettings):
+    """Telegram settings, read from ``TELEGRAM_*`` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="TELEGRAM_", extra="ignore")
+
+    bot_token: SecretStr | None = None
+    """The token from @BotFather."""
+    bot_token_file: Path | None = None
+    """A file holding the token (e.g. a container secret); used when ``bot_token`` is unset."""
+    base_url: str | None = None
+    """A self-hosted Bot API server, e.g. ``http://localhost:8081``; default: the official one."""
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str | None = None
+    """The public HTTPS URL Telegram posts updates to (webhook mode)."""
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    webhook_path: str = "telegram"
+    webhook_secret: SecretStr | None = None
+    """Checked against Telegram's ``X-Telegram-Bot-Api-Secret-Token`` header (webhook mode)."""
+    poll_timeout: int = 30
+    """Seconds one long-polling ``getUpdates`` call may wait for updates."""
+    rate_limit: bool = True
+    """Keep to Telegram's flood limits (about 30 messages/s, 20/min per group)."""
+    max_concurrent: int = 64
+    """Updates processed at once (different chats; one chat is always processed in order)."""
+    send_retries: int = 5
+    """How often a send is retried after network errors, timeouts, 5xx or 429."""
+    request_timeout: float = 15.0
+    """Seconds to wait for an answer to one Bot API call."""
+    retry_wait_max: float = 30.0
+    """Longest wait between two retries, in seconds."""
+
+    def token(self) -> str:
+        """The bot token, from ``TELEGRAM_BOT_TOKEN`` or ``TELEGRAM_BOT_TOKEN_FILE``."""
+        if self.bot_token is not None and self.bot_token.get_secret_value().strip():
+            return self.bot_token.get_secret_value().strip()
+        if self.bot_token_file is not None:
+            token = self.bot_token_file.read_text(encoding="utf-8").strip()
+            if token:
+                return token
+        raise ValueError("set TELEGRAM_BOT_TOKEN or TELEGRAM_BOT_TOKEN_FILE")
+
+    @property
+    def configured(self) -> bool:
+        """Whether a token is configured at all (``python -m bot run`` starts Telegram then)."""
+        return bool(self.bot_token and self.bot_token.get_secret_value().strip()) or (
+            self.bot_token_file is not None
+        )
+
+    def api_urls(self) -> tuple[str, str] | None:
+        """``(base_url, base_file_url)`` for python-telegram-bot, or ``None`` for the official API."""
+        if not self.base_url:
+            return None
+        root = self.base_url.rstrip("/")
+        root = root.removesuffix("/bot")
+        return f"{root}/bot", f"{root}/file/bot"
+
+
+# --------------------------------------------------------------------------------------
+# Rendering helpers (pure)
+# --------------------------------------------------------------------------------------
+
+
+def utf16_len(text: str) -> int:
+    """Length as Telegram counts it."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_markup(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Render neutral markup to Telegram HTML chunks that each fit in one message.
+
+    Splits at paragraph breaks first, then at line breaks, then between words; each chunk
+    is rendered on its own, so tags never straddle two messages. Markup never spans lines,
+    so rendering line groups separately gives the same HTML as rendering the whole.
+    """
+
+    def fits(part: str) -> bool:
+        return utf16_len(to_telegram_html(part)) <= limit
+
+    if fits(text):
+        return [to_telegram_html(text)]
+    pieces: list[str] = []
+    for paragraph in text.split("\n\n"):
+        if fits(paragraph):
+            pieces.append(paragraph)
+            continue
+        for line in paragraph.split("\n"):
+            if fits(line):
+                pieces.append(line)
+                continue
+            pieces.extend(_split_words(line, fits, limit))
+    chunks: list[str] = []
+    current = ""
+    for piece in pieces:
+        joined = f"{current}\n\n{piece}" if current else piece
+        if fits(joined):
+            current = joined
+        else:
+            if current:
+                chunks.append(current)
+            current = piece
+    if current:
+        chunks.append(current)
+    return [to_telegram_html(c) for c in chunks if c.strip()]
+
+
+def _split_words(line: str, fits: Callable[[str], bool], limit: int) -> list[str]:
+    parts: list[str] = []
+    current = ""
+    for word in line.split(" "):
+        candidate = f"{current} {word}" if current else word
+        if fits(candidate):
+            current = candidate
+            continue
+        if current:
+            parts.append(current)
+        while not fits(word):
+            # A single "word" longer than a message: cut it; escaping can only grow it,
+            # so a quarter of the limit always fits.
+            cut = max(1, limit // 4)
+            parts.append(word[:cut])
+            word = word[cut:]
+        current = word
+    if current:
+        parts.append(current)
+    return parts
+
+
+def deep_link(username: str, node: str) -> str:
+    """``https://t.me/<bot>?start=<node>``: opens the bot at that topic."""
+    return f"https://t.me/{username}?start={node}"
+
+
+def share_link(username: str, node: str, title: str) -> str:
+    """A Telegram share dialog pre-filled with the deep link to ``node``."""
+    return f"https://t.me/share/url?url={quote(deep_link(username, node), safe='')}&text={quote(title, safe='')}"
+
+
+def parse_callback_data(data: str | None) -> str | None:
+    """The option id in callback data, or ``None`` if this bot cannot have made it."""
+    if data is None or len(data.encode("utf-8", "surrogatepass")) > MAX_CALLBACK_DATA:
+        return None
+    return data if _OPTION_ID.match(data) else None
+
+
+# --------------------------------------------------------------------------------------
+# Ordering: one chat in order, chats in parallel
+# --------------------------------------------------------------------------------------
+
+
+def _order_key(update: object) -> object:
+    if isinstance(update, Update):
+        if update.effective_chat is not None:
+            return ("chat", update.effective_chat.id)
+        if update.effective_user is not None:
+            return ("user", update.effective_user.id)
+    return ("other", None)
+
+
+class ChatOrderedProcessor(BaseUpdateProcessor):
+    """Processes updates concurrently across chats but strictly in order within one chat.
+
+    The base class's semaphore is made large enough never to block, so updates reach
+    :meth:`do_process_update` in the order the application started them; each then queues
+    behind the previous update of its chat before taking one of ``limit`` working slots.
+    """
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(max_concurrent_updates=1_000_000)
+        self._limit = limit
+        self._slots: asyncio.Semaphore | None = None
+        self._tails: dict[object, asyncio.Future[None]] = {}
+
+    async def initialize(self) -> None:
+        """Create the working slots (bound to the running loop)."""
+        self._slots = asyncio.Semaphore(self._limit)
+
+    async def shutdown(self) -> None:
+        """Nothing to release."""
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Run ``coroutine`` after the previous update of the same chat has finished."""
+        key = _order_key(update)
+        previous = self._tails.get(key)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._tails[key] = done
+        started = False
+        try:
+            if previous is not None:
+                # asyncio.wait does not cancel ``previous`` if this task is cancelled.
+                await asyncio.wait({previous})
+            if self._slots is None:
+                self._slots = asyncio.Semaphore(self._limit)
+            async with self._slots:
+                started = True
+                await coroutine
+        finally:
+            if not started and asyncio.iscoroutine(coroutine):
+                coroutine.close()
+            done.set_result(None)
+            if self._tails.get(key) is done:
+                del self._tails[key]
+
+
+# --------------------------------------------------------------------------------------
+# Retries
+# --------------------------------------------------------------------------------------
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Errors worth resending: flood limits, network trouble, timeouts, Telegram's 5xx.
+
+    ``BadRequest`` is a ``NetworkError`` subclass in python-telegram-bot but means the
+    request itself was refused, so it is never retried.
+    """
+    if isinstance(exc, RetryAfter):
+        return True
+    from telegram.error import BadRequest
+
+    return isinstance(exc, NetworkError) and not isinstance(exc, BadRequest)
+
+
+class _RetryWait:
+    """Wait ``retry_after`` on 429, else exponential backoff with jitter."""
+
+    def __init__(self, maximum: float) -> None:
+        self._backoff = wait_exponential(multiplier=0.2, max=maximum) + wait_random(0, 0.2)
+
+    def __call__(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, RetryAfter):
+            after = exc.retry_after
+            seconds = after.total_seconds() if isinstance(after, dt.timedelta) else float(after)
+            return seconds + 0.1
+        return float(self._backoff(state))
+
+
+# --------------------------------------------------------------------------------------
+# The adapter
+# --------------------------------------------------------------------------------------
+
+
+class TelegramAdapter:
+    """Connects one :class:`Runtime` to one Telegram bot."""
+
+    def __init__(self, runtime: Runtime, settings: TelegramSettings) -> None:
+        self.runtime = runtime
+        self.settings = settings
+        self.application = self._build_application()
+        self._username = ""
+        self._bot_id = 0
+        self._matcher: Any = None
+
+    # -- setup ------------------------------------------------------------------------
+
+    def _build_application(self) -> Application[Any, Any, Any, Any, Any, Any]:
+        s = self.settings
+        builder = (
+            ApplicationBuilder()
+            .token(s.token())
+            .concurrent_updates(ChatOrderedProcessor(s.max_concurrent))
+            .connection_pool_size(s.max_concurrent + 8)
+            .pool_timeout(s.request_timeout)
+            .connect_timeout(s.request_timeout)
+            .read_timeout(s.request_timeout)
+            .write_timeout(s.request_timeout)
+            .get_updates_read_timeout(s.request_timeout)
+            .get_updates_connect_timeout(s.request_timeout)
+            .get_updates_pool_timeout(s.request_timeout)
+        )
+        urls = s.api_urls()
+        if urls is not None:
+            builder = builder.base_url(urls[0]).base_file_url(urls[1])
+        if s.rate_limit:
+            limiter = AIORateLimiter(
+                overall_max_rate=30,
+                overall_time_period=1,
+                group_max_rate=20,
+                group_time_period=60,
+                max_retries=s.send_retries,
+            )
+            builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]
+        app = builder.build()
+        app.add_handler(TypeHandler(Update, self._on_update))
+        app.add_error_handler(self._on_error)
+        return app
+
+    async def _setup(self) -> None:
+        bot = self.application.bot
+        self._username = bot.username
+        self._bot_id = bot.id
+        content = self.runtime.content
+        default = content.meta.default_language
+        for lang in (None, *content.languages):
+            commands = [
+                BotCommand(name, description[:256])
+                for name, description in content.commands(lang or default)
+                if _COMMAND_NAME.match(name)
+            ]
+            try:
+                await self._retry(_bind(bot.set_my_commands, commands, language_code=lang))
+            except TelegramError as exc:
+                # The menu of commands is a convenience; the bot works without it.
+                log.warning("setMyCommands(%s) failed: %s", lang, exc)
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    async def serve(self, stop: asyncio.Event) -> None:
+        """Run until ``stop`` is set, then stop fetching, finish in-flight updates, return."""
+        app = self.application
+        async with app:
+            await self._setup()
+            await app.start()
+            updater = app.updater
+            assert updater is not None
+            s = self.settings
+            if s.mode == "webhook":
+                if not s.webhook_url:
+                    raise ValueError("TELEGRAM_WEBHOOK_URL is required in webhook mode")
+                await updater.start_webhook(
+                    listen=s.webhook_listen,
+                    port=s.webhook_port,
+                    url_path=s.webhook_path,
+                    webhook_url=s.webhook_url,
+                    secret_token=s.webhook_secret.get_secret_value() if s.webhook_secret else None,
+                    allowed_updates=list(ALLOWED_UPDATES),
+                )
+            else:
+                await updater.start_polling(
+                    poll_interval=0.0,
+                    timeout=s.poll_timeout,
+                    allowed_updates=list(ALLOWED_UPDATES),
+                )
+            log.info("Telegram bot @%s running (%s)", self._username, s.mode)
+            try:
+                await stop.wait()
+            finally:
+                # Order matters: stop fetching first, then let the application drain its
+                # queue and the updates being processed.
+                if updater.running:
+                    await updater.stop()
+                if app.running:
+                    await app.stop()
+        log.info("Telegram bot stopped")
+
+    # -- update dispatch -----------------------------------------------------------------
+
+    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.callback_query is not None:
+            await self._on_callback(update.callback_query)
+        elif update.message is not None:
+            await self._on_message(update.message)
+        elif update.inline_query is not None:
+            await self._on_inline_query(update.inline_query)
+        elif update.my_chat_member is not None:
+            await self._on_membership(update.my_chat_member)
+        # Edited messages, channel posts and anything else: ignored on purpose.
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        # Never log update contents: they hold user ids and message text.
+        err = context.error
+        log.error("error while handling an update: %r", err, exc_info=err)
+
+    async def _handle(self, chat_id: int, user_id: int, event: Event) -> list[Reply]:
+        conv = Conversation(platform=PLATFORM, chat_id=str(chat_id), user_id=str(user_id))
+        return list(await self.runtime.handle(conv, event))
+
+    async def _on_message(self, msg: Message) -> None:
+        user = msg.from_user
+        chat = msg.chat
+        if user is None or user.is_bot or chat.type == ChatType.CHANNEL:
+            return
+        if msg.migrate_to_chat_id is not None or msg.migrate_from_chat_id is not None:
+            await self._on_migration(msg)
+            return
+        group = chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
+        locale = user.language_code
+        event: Event | None
+        if msg.text is None:
+            kind = next((k for k in _UNSUPPORTED_KINDS if getattr(msg, k, None)), None)
+            if kind is None:
+                return  # service messages (members joined, title changed, ...)
+            if group and not self._is_reply_to_bot(msg):
+                return
+            event = Unsupported(kind=kind, group=group, locale=locale)
+        else:
+            event = self._text_event(msg, group=group, locale=locale)
+            if event is None:
+                return
+        replies = await self._handle(chat.id, user.id, event)
+        await self._send_replies(
+            chat.id, replies, group=group, reply_to=msg.message_id if group else None
+        )
+
+    def _text_event(self, msg: Message, *, group: bool, locale: str | None) -> Event | None:
+        text = msg.text or ""
+        command = _COMMAND.match(text.strip())
+        if command is not None:
+            name, target, args = (
+                command.group(1).lower(),
+                command.group(2),
+                (command.group(3) or "").strip(),
+            )
+            if target is not None and target.lower() != self._username.lower():
+                return None  # a command for another bot
+            if name == "start":
+                node = args if _START_PAYLOAD.match(args) else None
+                return Start(node=node, group=group, locale=locale)
+            return Command(name=name, args=args, group=group, locale=locale)
+        if group:
+            mentioned = self._mentions_bot(msg)
+            if not mentioned and not self._is_reply_to_bot(msg):
+                return None
+            text = re.sub(rf"@{re.escape(self._username)}\b", " ", text, flags=re.IGNORECASE)
+            text = " ".join(text.split())
+            if not text:
+                return Start(group=group, locale=locale)
+        return Text(text=text, group=group, locale=locale)
+
+    def _mentions_bot(self, msg: Message) -> bool:
+        handle = f"@{self._username}".lower()
+        for entity in msg.entities:
+            if (
+                entity.type == MessageEntityType.MENTION
+                and msg.parse_entity(entity).lower() == handle
+            ):
+                return True
+            if (
+                entity.type == MessageEntityType.TEXT_MENTION
+                and entity.user
+                and entity.user.id == self._bot_id
+            ):
+                return True
+        return False
+
+    def _is_reply_to_bot(self, msg: Message) -> bool:
+        replied = msg.reply_to_message
+        return bool(replied and replied.from_user and replied.from_user.id == self._bot_id)
+
+    async def _on_callback(self, query: CallbackQuery) -> None:
+        # Answer first, exactly once, so the client's spinner stops whatever happens next.
+        try:
+            await self._retry(query.answer)
+        except TelegramError as exc:
+            log.warning("answerCallbackQuery failed: %s", exc)
+        message = query.message
+        user = query.from_user
+        if message is None:
+            return  # a button under an inline-mode message: those are URL buttons only
+        chat = message.chat
+        group = chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
+        option = parse_callback_data(query.data)
+        # Malformed or forged data becomes an option no content defines, which the engine
+        # answers with its friendly "outdated option" note and the menu.
+        event = Choice(option=option or "@invalid", group=group, locale=user.language_code)
+        replies = await self._handle(chat.id, user.id, event)
+        await self._send_replies(chat.id, replies, group=group)
+
+    async def _on_membership(self, change: ChatMemberUpdated) -> None:
+        chat = change.chat
+        old, new = change.old_chat_member.status, change.new_chat_member.status
+        if new in _GONE:
+            # Removed from a group, or a user blocked the bot: forget that chat entirely.
+            await self.runtime.forget_chat(PLATFORM, str(chat.id))
+            return
+        if new in _PRESENT and old in _GONE and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
+            user = change.from_user
+            event = Joined(group=True, locale=user.language_code)
+            replies = await self._handle(chat.id, user.id, event)
+            await self._send_replies(chat.id, replies, group=True)
+
+    async def _on_migration(self, msg: Message) -> None:
+        # A group became a supergroup and got a new id. Sessions only hold a place in the
+        # dialogue, so the old chat's sessions are forgotten rather than copied: members
+        # simply start again in the supergroup, and nothing stays behind under the old id.
+        old_id = msg.chat.id if msg.migrate_to_chat_id is not None else msg.migrate_from_chat_id
+        if old_id is not None:
+            await self.runtime.forget_chat(PLATFORM, str(old_id))
+
+    # -- inline mode ----------------------------------------------------------------------
+
+    async def _on_inline_query(self, query: InlineQuery) -> None:
+        content = self.runtime.content
+        lang = _language(
+            query.from_user.language_code, content.languages, content.meta.default_language
+        )
+        text = query.query.strip()[:256]
+        node_ids: list[str] = []
+        if text:
+            result = self._get_matcher().match(text, lang)
+            if result.matched and result.node:
+                node_ids.append(result.node)
+            node_ids += [n for n in result.candidates if n not in node_ids]
+        if not node_ids:
+            node_ids = [o.to for o in content.root.options]
+        today = dt.date.today()
+        results = []
+        for node_id in node_ids:
+            node = content.nodes.get(node_id)
+            if node is None or node.personal or node_id == content.meta.root:
+                continue
+            answer = content.answer(node, lang, today)
+            chunks = split_markup(answer)
+            body = chunks[0]
+            title = node.title[lang]
+            button = InlineKeyboardButton(
+                content.string("open_private", lang), url=deep_link(self._username, node_id)
+            )
+            results.append(
+                InlineQueryResultArticle(
+                    id=node_id,
+                    title=title,
+                    description=_snippet(to_plain(node.text_for(lang, today))),
+                    input_message_content=InputTextMessageContent(
+                        body,
+                        parse_mode=ParseMode.HTML,
+                        link_preview_options=LinkPreviewOptions(is_disabled=True),
+                    ),
+                    reply_markup=InlineKeyboardMarkup([[button]]),
+                )
+            )
+            if len(results) >= MAX_INLINE_RESULTS:
+                break
+        await self._retry(_bind(query.answer, results, cache_time=300, is_personal=False))
+
+    def _get_matcher(self) -> Any:
+        if self._matcher is None:
+            engine = getattr(self.runtime, "engine", None)
+            matcher = getattr(engine, "matcher", None)
+            if matcher is None:
+                from bot.matching import Matcher
+
+                matcher = Matcher(self.runtime.content)
+            self._matcher = matcher
+        return self._matcher
+
+    # -- sending ------------------------------------------------------------------------
+
+    def _keyboard(self, reply: Reply, *, group: bool) -> InlineKeyboardMarkup | None:
+        content = self.runtime.content
+        lang = reply.language
+        rows: list[list[InlineKeyboardButton]] = [
+            [InlineKeyboardButton(o.label[:64] or o.id, callback_data=o.id)]
+            for o in reply.options
+            if 0 < len(o.id.encode()) <= MAX_CALLBACK_DATA
+        ]
+        if reply.private_node and self._username:
+            rows.insert(
+                0,
+                [
+                    InlineKeyboardButton(
+                        content.string("open_private", lang),
+                        url=deep_link(self._username, reply.private_node),
+                    )
+                ],
+            )
+        elif reply.node and reply.node != content.meta.root and self._username:
+            node = content.nodes.get(reply.node)
+            if node is not None and not node.personal:
+                link = share_link(self._username, reply.node, node.title[lang])
+                rows.append([InlineKeyboardButton(content.string("share", lang), url=link)])
+        return InlineKeyboardMarkup(rows) if rows else None
+
+    async def _send_replies(
+        self, chat_id: int, replies: Sequence[Reply], *, group: bool, reply_to: int | None = None
+    ) -> None:
+        for reply in replies:
+            chunks = split_markup(reply.text) or ["…"]
+            keyboard = self._keyboard(reply, group=group)
+            for i, chunk in enumerate(chunks):
+                last = i == len(chunks) - 1
+                chat_id = await self._send(
+                    chat_id, chunk, keyboard if last else None, reply_to if i == 0 else None
+                )
+            reply_to = None
+
+    async def _send(
+        self,
+        chat_id: int,
+        html: str,
+        keyboard: InlineKeyboardMarkup | None,
+        reply_to: int | None,
+    ) -> int:
+        """Send one message; returns the chat id it went to (it changes on migration)."""
+        bot = self.application.bot
+        for _ in range(2):
+            try:
+                reply = (
+                    ReplyParameters(reply_to, allow_sending_without_reply=True)
+                    if reply_to
+                    else None
+                )
+                await self._retry(
+                    _bind(
+                        bot.send_message,
+                        chat_id,
+                        html,
+                        parse_mode=ParseMode.HTML,
+                        link_preview_options=LinkPreviewOptions(is_disabled=True),
+                        reply_markup=keyboard,
+                        reply_parameters=reply,
+                    )
+                )
+                return chat_id
+            except ChatMigrated as exc:
+                # The group became a supergroup while we were answering: send it there.
+                chat_id = int(exc.new_chat_id)
+                reply_to = None
+            except Forbidden as exc:
+                # Blocked by the user or removed from the group; the membership update
+                # that follows makes the runtime forget the chat.
+                log.info("message not delivered: %s", exc)
+                return chat_id
+            except TelegramError as exc:
+                log.error("message not delivered: %r", exc)
+                return chat_id
+        return chat_id
+
+    async def _retry(self, call: Callable[[], Awaitable[T]]) -> T:
+        """Run one Bot API call, resending after transient errors (see :func:`is_transient`)."""
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(is_transient),
+            wait=_RetryWait(self.settings.retry_wait_max),
+            stop=stop_after_attempt(self.settings.send_retries + 1),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await call()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _bind(
+    function: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any
+) -> Callable[[], Awaitable[T]]:
+    """A zero-argument call of ``function`` for :meth:`TelegramAdapter._retry` (a fresh
+    coroutine per attempt)."""
+    return functools.partial(function, *args, **kwargs)
+
+
+def _language(code: str | None, languages: Sequence[str], default: str) -> str:
+    if code:
+        short = code.split("-")[0].lower()
+        if short in languages:
+            return short
+    return default
+
+
+def _snippet(text: str, limit: int = 120) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+async def serve(runtime: Runtime, stop: asyncio.Event) -> None:
+    """Run the Telegram bot until ``stop`` is set (the platform contract of ``python -m bot run``)."""
+    settings = TelegramSettings()
+    await TelegramAdapter(runtime, settings).serve(stop)
