@@ -852,7 +852,7 @@ def default_store_dir() -> Path:
 
 async def serve(runtime: Runtime, stop: asyncio.Event) -> None:
     """Run the Matrix bot from ``MATRIX_*`` settings until ``stop`` is set."""
-    settings = MatrixSettings()  # type: ignore[call-arg]  # values come from the environment
+    settings = MatrixSettings()  # values come from the MATRIX_* environment
     bot = MatrixBot(runtime, settings, settings.store_dir or default_store_dir())
     try:
         await bot.run(stop)

@@ -28,6 +28,9 @@ from nio import (
     RoomSendResponse,
 )
 
+from bot.platforms.matrix import MatrixBot, MatrixSettings
+from bot.runtime import Runtime
+
 from .homeserver import RegisteredUser, Synapse
 
 ENCRYPTION_STATE = {
@@ -187,3 +190,50 @@ class TestUser:
         )
         assert isinstance(resp, RoomSendResponse), resp
         return str(resp.event_id)
+
+
+class BotHandle:
+    """The adapter under test, running in a background task until ``stop()``."""
+
+    def __init__(
+        self, account: RegisteredUser, settings: MatrixSettings, runtime: Runtime, store_dir: Path
+    ) -> None:
+        self.account = account
+        self.user_id = account.user_id
+        self.settings = settings
+        self.runtime = runtime
+        self.store_dir = store_dir
+        self.bot: MatrixBot | None = None
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self, timeout: float = 30.0) -> None:
+        """Start the bot and wait for its first sync."""
+        self._stop = asyncio.Event()
+        self.bot = MatrixBot(self.runtime, self.settings, self.store_dir)
+        self._task = asyncio.create_task(self.bot.run(self._stop))
+        synced = asyncio.create_task(self.bot.synced.wait())
+        done, _ = await asyncio.wait(
+            {synced, self._task}, timeout=timeout, return_when="FIRST_COMPLETED"
+        )
+        if self._task in done:
+            self._task.result()  # raises the bot's error
+        if synced not in done:
+            synced.cancel()
+            raise TimeoutError("bot did not sync")
+
+    async def stop(self) -> None:
+        """Ask the bot to stop (as on SIGTERM) and wait until it has shut down."""
+        if self._task is None or self.bot is None:
+            return
+        self._stop.set()
+        try:
+            await asyncio.wait_for(self._task, 30)
+        finally:
+            await self.bot.close()
+            self._task = None
+
+    async def restart(self) -> None:
+        """Stop and start again with the same account, data directory and runtime."""
+        await self.stop()
+        await self.start()

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from .clients import TestUser
+from bot.content import Content, default_content_dir, load_content
+from bot.platforms.matrix import MatrixSettings
+from bot.runtime import Runtime
+from bot.store.memory import MemoryStore
+from bot.store.sqlite import SqliteStore
+
+from .clients import BotHandle, TestUser
 from .homeserver import RegisteredUser, Synapse
 
 _counter = itertools.count()
@@ -53,3 +61,51 @@ async def make_user(
     yield make
     for user in started:
         await user.stop()
+
+
+@pytest.fixture(scope="session")
+def content() -> Content:
+    """The shipped content tree."""
+    return load_content(default_content_dir())
+
+
+def make_runtime(content: Content, db_path: Path | None = None) -> Runtime:
+    """A runtime with an in-memory store, or a SQLite store at ``db_path`` (survives restarts)."""
+    ttl = dt.timedelta(days=1)
+    store = SqliteStore(db_path, ttl) if db_path is not None else MemoryStore(ttl)
+    return Runtime(content=content, store=store, secret=b"matrix-test-secret")
+
+
+@pytest.fixture
+async def start_bot(
+    synapse: Synapse, register: Callable[[str], RegisteredUser], content: Content, tmp_path: Path
+) -> AsyncIterator[Callable[..., Awaitable[BotHandle]]]:
+    """Start the Matrix adapter as a fresh bot account; stopped after the test."""
+    handles: list[BotHandle] = []
+
+    async def start(
+        account: RegisteredUser | None = None,
+        runtime: Runtime | None = None,
+        store_dir: Path | None = None,
+        **overrides: Any,
+    ) -> BotHandle:
+        account = account or register("bot")
+        settings = MatrixSettings(
+            homeserver=synapse.url,
+            user_id=account.user_id,
+            password=account.password,
+            sync_timeout_ms=10_000,
+            retry_max_wait=1.0,
+            **overrides,
+        )
+        handle = BotHandle(
+            account, settings, runtime or make_runtime(content), store_dir or tmp_path / "bot"
+        )
+        await handle.start()
+        handles.append(handle)
+        return handle
+
+    yield start
+    for handle in handles:
+        await handle.stop()
+        await handle.runtime.close()
