@@ -22,6 +22,7 @@ import datetime as dt
 import functools
 import logging
 import re
+import warnings
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -338,7 +339,10 @@ class _RetryWait:
     def __call__(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, RetryAfter):
-            after = exc.retry_after
+            with warnings.catch_warnings():
+                # PTB warns that the attribute becomes a timedelta; both forms are handled.
+                warnings.simplefilter("ignore")
+                after = exc.retry_after
             seconds = after.total_seconds() if isinstance(after, dt.timedelta) else float(after)
             return seconds + 0.1
         return float(self._backoff(state))
@@ -359,6 +363,8 @@ class TelegramAdapter:
         self._username = ""
         self._bot_id = 0
         self._matcher: Any = None
+        self.ready = asyncio.Event()
+        """Set once updates are being received (polling started or webhook listening)."""
 
     # -- setup ------------------------------------------------------------------------
 
@@ -441,6 +447,7 @@ class TelegramAdapter:
                     allowed_updates=list(ALLOWED_UPDATES),
                 )
             log.info("Telegram bot @%s running (%s)", self._username, s.mode)
+            self.ready.set()
             try:
                 await stop.wait()
             finally:

@@ -77,16 +77,15 @@ def run_bot(api: FakeBotApi, content: Content, tmp_path: Path) -> BotFactory:
         runtime = Runtime(content, store or MemoryStore(TTL), secret=b"test-secret")
         adapter = TelegramAdapter(runtime, make_settings(api, **overrides))
         stop = asyncio.Event()
-        polls_before = len(api.calls_of("getUpdates"))
         task = asyncio.create_task(adapter.serve(stop))
         running = Running(adapter, task, stop)
         try:
-            if overrides.get("mode") != "webhook":
-                await api.wait_until(
-                    lambda: len(api.calls_of("getUpdates")) > polls_before or task.done(), 10
-                )
+            ready = asyncio.create_task(adapter.ready.wait())
+            await asyncio.wait({ready, task}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
+            ready.cancel()
             if task.done():
                 task.result()
+            assert adapter.ready.is_set(), "the adapter did not start in time"
             yield running
         finally:
             if not task.done():

@@ -1,0 +1,440 @@
+"""The Telegram adapter end to end: real python-telegram-bot against the fake Bot API."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import time
+from urllib.parse import unquote
+
+import httpx
+import pytest
+from conftest import BotFactory
+from fake_bot_api import FakeBotApi, FakeChat, FakeUser, Sent, parse_telegram_html
+
+from bot.content import Content
+from bot.content.markup import to_plain
+from bot.platforms.telegram import (
+    TelegramSettings,
+    parse_callback_data,
+    split_markup,
+    utf16_len,
+)
+from bot.store import MemoryStore
+
+
+def plain(content: Content, key: str, lang: str) -> str:
+    """A UI string as a user sees it (markup removed)."""
+    return to_plain(content.string(key, lang)).strip()
+
+
+def urls(sent: Sent) -> list[str]:
+    return [unquote(b["url"]) for b in sent.buttons if "url" in b]
+
+
+# -- private chat -----------------------------------------------------------------------
+
+
+async def test_private_chat_start_buttons_question_forget(
+    api: FakeBotApi, run_bot: BotFactory, content: Content
+) -> None:
+    user = FakeUser(id=101, language_code="de")
+    async with run_bot() as bot:
+        api.message(user, "/start")
+        [menu] = await api.wait_sent(user.id)
+        assert menu.parse_mode == "HTML"
+        assert menu.params["link_preview_options"] == {"is_disabled": True}
+        assert menu.callback_data[: len(content.root.options)] == [
+            o.to for o in content.root.options
+        ]
+        assert "@lang:en" in menu.callback_data
+
+        api.press(user, menu, "how-to-object")
+        sent = await api.wait_sent(user.id, 2)
+        node = content.nodes["how-to-object"]
+        assert sent[1].visible.startswith(to_plain(node.text["de"]).strip()[:40])
+        assert set(sent[1].callback_data) >= {o.to for o in node.options}
+        assert any("start=how-to-object" in u for u in urls(sent[1])), "share button"
+
+        api.message(user, "Wie widerspreche ich bei Instagram?")
+        sent = await api.wait_sent(user.id, 3)
+        answer = content.nodes["object-instagram"]
+        assert to_plain(answer.text["de"]).strip()[:40] in sent[2].visible
+
+        api.message(user, "/forget")
+        sent = await api.wait_sent(user.id, 4)
+        assert sent[3].visible == plain(content, "forgotten", "de")
+        assert await bot.runtime.store.count() == 0
+
+    # Commands are registered for every language and as the default.
+    assert {lang for _, lang in api.commands} == {"", "de", "en"}
+    names = [c["command"] for c in api.commands[('{"type": "default"}', "en")]]
+    assert "lang" in names and "forget" in names
+
+
+async def test_language_from_locale_and_lang_command(
+    api: FakeBotApi, run_bot: BotFactory, content: Content
+) -> None:
+    english = FakeUser(id=201, language_code="en-GB")
+    unknown = FakeUser(id=202, language_code="fr")
+    async with run_bot():
+        api.message(english, "/start")
+        api.message(unknown, "/start")
+        [en_menu] = await api.wait_sent(english.id)
+        [de_menu] = await api.wait_sent(unknown.id)
+        assert en_menu.visible.startswith(to_plain(content.root.text["en"]).strip()[:30])
+        assert de_menu.visible.startswith(to_plain(content.root.text["de"]).strip()[:30])
+
+        api.message(english, "/lang de")
+        sent = await api.wait_sent(english.id, 2)
+        assert sent[1].visible.startswith(plain(content, "language_switched", "de"))
+
+        api.press(english, sent[1], "@lang:en")
+        sent = await api.wait_sent(english.id, 3)
+        assert sent[2].visible.startswith(plain(content, "language_switched", "en"))
+
+
+async def test_deep_link_opens_topic(
+    api: FakeBotApi, run_bot: BotFactory, content: Content
+) -> None:
+    user = FakeUser(id=301, language_code="en")
+    async with run_bot():
+        api.message(user, "/start whatsapp")
+        [reply] = await api.wait_sent(user.id)
+        assert reply.visible.startswith(to_plain(content.nodes["whatsapp"].text["en"]).strip()[:40])
+        share = [u for u in urls(reply) if u.startswith("https://t.me/share/url")]
+        assert share and "https://t.me/TestBot?start=whatsapp" in share[0]
+
+        # A payload that is not a node just opens the menu.
+        api.message(user, "/start ../../etc")
+        sent = await api.wait_sent(user.id, 2)
+        assert sent[1].visible.startswith(to_plain(content.root.text["en"]).strip()[:30])
+
+
+async def test_inline_query_offers_answer_cards(
+    api: FakeBotApi, run_bot: BotFactory, content: Content
+) -> None:
+    user = FakeUser(id=401, language_code="de")
+    async with run_bot():
+        update = api.inline_query(user, "Instagram widersprechen")
+        qid = update["inline_query"]["id"]
+        await api.wait_until(lambda: qid in api.inline_answers)
+        results = api.inline_answers[qid]["results"]
+        assert results and all(r["type"] == "article" for r in results)
+        ids = [r["id"] for r in results]
+        # Personal steps are never offered as cards in someone else's chat.
+        assert not any(content.nodes[i].personal for i in ids)
+        for r in results:
+            assert r["input_message_content"]["parse_mode"] == "HTML"
+            assert r["reply_markup"]["inline_keyboard"][0][0]["url"].startswith(
+                "https://t.me/TestBot?start="
+            )
+
+        empty = api.inline_query(user, "")
+        eid = empty["inline_query"]["id"]
+        await api.wait_until(lambda: eid in api.inline_answers)
+        topics = [r["id"] for r in api.inline_answers[eid]["results"]]
+        assert topics == [o.to for o in content.root.options if not content.nodes[o.to].personal]
+
+
+# -- groups -----------------------------------------------------------------------------
+
+
+async def test_group_chat(api: FakeBotApi, run_bot: BotFactory, content: Content) -> None:
+    alice = FakeUser(id=501, first_name="Alice", language_code="de")
+    bob = FakeUser(id=502, first_name="Bob", language_code="de")
+    group = FakeChat(id=-5001, type="group", title="Familie")
+    async with run_bot() as bot:
+        # Added to the group: one short introduction.
+        api.membership(alice, group, "left", "member")
+        [intro] = await api.wait_sent(group.id)
+        assert intro.visible.startswith(plain(content, "intro", "de")[:30])
+
+        # Chatter is ignored, so is a command for another bot ...
+        api.message(alice, "Hat jemand das mit Meta gelesen?", chat=group)
+        api.message(bob, "/start@OtherBot", chat=group)
+        # ... a command addressed to this bot is answered, as a reply to it.
+        cmd = api.message(bob, "/start@TestBot", chat=group)
+        sent = await api.wait_sent(group.id, 2)
+        assert sent[1].params["reply_parameters"]["message_id"] == cmd["message"]["message_id"]
+
+        # A mention is answered; the mention itself is not part of the question.
+        api.message(alice, "@TestBot was ist mit WhatsApp?", chat=group)
+        sent = await api.wait_sent(group.id, 3)
+        assert to_plain(content.nodes["whatsapp"].text["de"]).strip()[:30] in sent[2].visible
+
+        # A reply to the bot's message is answered (here: a number picks an option).
+        bot_msg = sent[1]
+        api.message(bob, "2", chat=group, reply_to=bot_msg.message_id)
+        sent = await api.wait_sent(group.id, 4)
+        second = content.root.options[1].to
+        assert sent[3].visible.startswith(to_plain(content.nodes[second].text["de"]).strip()[:30])
+
+        # Personal steps go to a private chat through a deep-link button.
+        api.message(alice, "/start object-instagram", chat=group)
+        sent = await api.wait_sent(group.id, 5)
+        assert "https://t.me/TestBot?start=object-instagram" in urls(sent[4])
+        assert to_plain(content.nodes["object-instagram"].text["de"])[:40] not in sent[4].visible
+
+        # A photo in the group without addressing the bot: silence.
+        api.message(bob, None, chat=group, extra={"photo": [_photo()]})
+        # Only now check silence: the last addressed message proves earlier ones were seen.
+        api.message(alice, "/help", chat=group)
+        sent = await api.wait_sent(group.id, 6)
+        assert len(api.sent_to(group.id)) == 6
+        assert await bot.runtime.store.count() >= 2
+
+        # Removed from the group: everything about that chat is forgotten.
+        api.membership(alice, group, "member", "kicked")
+        await _wait_for(lambda: _count(bot) == 0)
+
+
+async def test_group_migration(api: FakeBotApi, run_bot: BotFactory, content: Content) -> None:
+    alice = FakeUser(id=601, language_code="de")
+    group = FakeChat(id=-6001, type="group", title="Verein")
+    supergroup = FakeChat(id=-1006001, type="supergroup", title="Verein")
+    async with run_bot() as bot:
+        api.membership(alice, group, "left", "member")
+        await api.wait_sent(group.id)
+        api.message(alice, "/start@TestBot", chat=group)
+        await api.wait_sent(group.id, 2)
+        assert await bot.runtime.store.count() == 1
+        api.migrate(alice, group, supergroup)
+        await _wait_for(lambda: _count(bot) == 0)
+        api.message(alice, "/menu@TestBot", chat=supergroup)
+        await api.wait_sent(supergroup.id)
+
+
+async def test_reply_to_migrated_group_goes_to_supergroup(
+    api: FakeBotApi, run_bot: BotFactory
+) -> None:
+    alice = FakeUser(id=602, language_code="de")
+    group = FakeChat(id=-6002, type="group", title="Verein")
+    supergroup = FakeChat(id=-1006002, type="supergroup", title="Verein")
+    api.add_chat(supergroup)
+    async with run_bot():
+        api.message(alice, "/start@TestBot", chat=group)
+        # The group is upgraded while the bot answers: Telegram refuses with the new id.
+        api._chats[group.id].migrated_to = supergroup.id
+        [reply] = await api.wait_sent(supergroup.id)
+        assert reply.visible
+    assert api.sent_to(group.id) == []
+
+
+# -- untrusted and unusual input ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "data",
+    ["no-such-node", "@lang:xx", "@evil", "<b>x</b>", "a" * 64, "ünïcödé", "@back:1:2", " "],
+)
+async def test_forged_callback_data_gets_menu(
+    api: FakeBotApi,
+    run_bot: BotFactory,
+    content: Content,
+    data: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    user = FakeUser(id=701, language_code="de")
+    async with run_bot():
+        api.message(user, "/start")
+        [menu] = await api.wait_sent(user.id)
+        update = api.press(user, menu, data)
+        sent = await api.wait_sent(user.id, 2)
+        assert update["callback_query"]["id"] in api.callback_answers
+        reply = sent[1]
+        assert reply.callback_data, "the menu comes with the note"
+        if data != "@lang:xx":
+            assert reply.visible.startswith(plain(content, "outdated_option", "de")[:20])
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_callback_data_parsing() -> None:
+    assert parse_callback_data("how-to-object") == "how-to-object"
+    assert parse_callback_data("@lang:en") == "@lang:en"
+    for bad in (None, "", "x" * 65, "Ab", "@", "a b", "../x", "@x:", "\ud800"):
+        assert parse_callback_data(bad) is None
+
+
+async def test_non_text_edited_and_bot_messages(
+    api: FakeBotApi, run_bot: BotFactory, content: Content
+) -> None:
+    user = FakeUser(id=801, language_code="en")
+    other_bot = FakeUser(id=802, first_name="Helper", is_bot=True)
+    sticker = {
+        "file_id": "s1",
+        "file_unique_id": "u1",
+        "type": "regular",
+        "width": 512,
+        "height": 512,
+        "is_animated": False,
+        "is_video": False,
+    }
+    voice = {"file_id": "v1", "file_unique_id": "u2", "duration": 3}
+    async with run_bot():
+        api.message(user, None, extra={"sticker": sticker})
+        api.message(user, None, extra={"voice": voice})
+        api.message(user, None, extra={"photo": [_photo()]})
+        sent = await api.wait_sent(user.id, 3)
+        note = plain(content, "unsupported", "en")
+        assert all(s.visible.startswith(note[:20]) for s in sent)
+
+        first = api.message(user, "/start")
+        api.message(
+            user, "/help", edited=True, extra={"message_id": first["message"]["message_id"]}
+        )
+        bot_chat = FakeChat(id=user.id, type="private", first_name=user.first_name)
+        api.message(other_bot, "/start", chat=bot_chat)
+        api.message(user, "/menu")
+        sent = await api.wait_sent(user.id, 5)
+        await asyncio.sleep(0)  # nothing else is pending: /menu was the last update
+        assert len(api.sent_to(user.id)) == 5
+
+
+def test_long_text_is_split_safely() -> None:
+    paragraph = "**Wichtig:** <Daten> & [Quelle](https://example.org/?a=1&b=2) " * 40
+    text = "\n\n".join([paragraph] * 6) + "\n\n" + "x" * 9000
+    chunks = split_markup(text)
+    assert len(chunks) > 2
+    for chunk in chunks:
+        shown = parse_telegram_html(chunk)  # raises if the API could not parse it
+        assert 0 < utf16_len(chunk) <= 4096
+        assert shown.strip()
+    assert "<Daten> & " in parse_telegram_html(chunks[0])
+
+
+# -- faults -----------------------------------------------------------------------------
+
+
+async def test_429_waits_retry_after_and_sends_once(api: FakeBotApi, run_bot: BotFactory) -> None:
+    user = FakeUser(id=901)
+    async with run_bot():
+        api.fail("sendMessage", "429", retry_after=1)
+        api.message(user, "/start")
+        start = time.monotonic()
+        await api.wait_sent(user.id, timeout=10)
+        assert time.monotonic() - start >= 1.0
+        refused = [c for c in api.calls_of("sendMessage") if c.status == 429]
+        assert len(refused) == 1
+        assert len(api.sent_to(user.id)) == 1
+
+
+async def test_5xx_and_timeouts_are_retried_without_duplicates(
+    api: FakeBotApi, run_bot: BotFactory
+) -> None:
+    user = FakeUser(id=902)
+    async with run_bot(request_timeout=0.5):
+        api.fail("sendMessage", "5xx", status=502, count=2)
+        api.fail("sendMessage", "hang", delay=1.5)
+        api.fail("answerCallbackQuery", "5xx", status=500)
+        api.message(user, "/start")
+        [menu] = await api.wait_sent(user.id, timeout=10)
+        statuses = [c.status for c in api.calls_of("sendMessage")]
+        assert statuses.count(502) == 2 and statuses[-1] == 200
+
+        update = api.press(user, menu, "whatsapp")
+        await api.wait_sent(user.id, 2, timeout=10)
+        assert update["callback_query"]["id"] in api.callback_answers
+        await asyncio.sleep(0)
+        assert len(api.sent_to(user.id)) == 2
+
+
+async def test_restart_keeps_the_users_place(
+    api: FakeBotApi, run_bot: BotFactory, content: Content, sqlite_store
+) -> None:
+    user = FakeUser(id=1001, language_code="de")
+    async with run_bot(store=sqlite_store()):
+        api.message(user, "/start")
+        [menu] = await api.wait_sent(user.id)
+        api.press(user, menu, "how-to-object")
+        await api.wait_sent(user.id, 2)
+    # A new process: new runtime, new application, same database.
+    async with run_bot(store=sqlite_store()):
+        api.message(user, "1")
+        sent = await api.wait_sent(user.id, 3)
+        first = content.nodes["how-to-object"].options[0].to
+        assert first != content.root.options[0].to
+        assert sent[2].visible.startswith(to_plain(content.nodes[first].text["de"]).strip()[:30])
+
+
+async def test_shutdown_finishes_updates_in_flight(api: FakeBotApi, run_bot: BotFactory) -> None:
+    user = FakeUser(id=1101)
+    async with run_bot() as bot:
+        api.fail("sendMessage", "slow", delay=0.5)
+        api.message(user, "/start")
+        await api.wait_until(lambda: bool(api.calls_of("sendMessage")))
+        await bot.stop()
+        # The reply being sent when the stop came was still delivered.
+        assert len(api.sent_to(user.id)) == 1
+
+
+async def test_webhook_mode(api: FakeBotApi, run_bot: BotFactory) -> None:
+    user = FakeUser(id=1201)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    async with run_bot(
+        mode="webhook",
+        webhook_url="https://bot.example.org/telegram",
+        webhook_port=port,
+        webhook_secret="s3cret",
+    ):
+        await api.wait_until(lambda: api.webhook is not None, 10)
+        assert api.webhook is not None
+        assert api.webhook["url"] == "https://bot.example.org/telegram"
+        assert api.webhook["secret_token"] == "s3cret"
+        update = {
+            "update_id": 1,
+            "message": {
+                "message_id": 1,
+                "date": int(time.time()),
+                "chat": {"id": user.id, "type": "private", "first_name": "A"},
+                "from": user.to_api(),
+                "text": "/start",
+                "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+            },
+        }
+        api.add_chat(FakeChat(id=user.id))
+        async with httpx.AsyncClient() as client:
+            url = f"http://127.0.0.1:{port}/telegram"
+            forged = await client.post(url, json=update)
+            assert forged.status_code == 403
+            ok = await client.post(
+                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"}
+            )
+            assert ok.status_code == 200
+        await api.wait_sent(user.id)
+
+
+def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text("42:from-file\n")
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN_FILE", str(token_file))
+    monkeypatch.setenv("TELEGRAM_BASE_URL", "http://localhost:8081/")
+    settings = TelegramSettings()
+    assert settings.configured
+    assert settings.token() == "42:from-file"
+    assert settings.api_urls() == ("http://localhost:8081/bot", "http://localhost:8081/file/bot")
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "42:direct")
+    assert TelegramSettings().token() == "42:direct"
+
+
+# -- helpers ----------------------------------------------------------------------------
+
+
+def _photo() -> dict[str, object]:
+    return {"file_id": "p1", "file_unique_id": "pu1", "width": 10, "height": 10}
+
+
+def _count(bot: object) -> int:
+    store = bot.runtime.store  # type: ignore[attr-defined]
+    assert isinstance(store, MemoryStore)
+    return len(store._rows)  # synchronous peek, for waiting
+
+
+async def _wait_for(predicate, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.01)
