@@ -29,7 +29,7 @@ import os
 import re
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -95,6 +95,7 @@ class MatrixSettings(BaseSettings):
     sync_timeout_ms: int = Field(default=30_000, ge=0)
     timeline_limit: int = Field(default=100, ge=1)
     retry_max_wait: float = Field(default=30.0, gt=0)
+    shutdown_grace: float = Field(default=10.0, ge=0)
     pickle_key: SecretStr | None = None
 
     @field_validator("prefix")
@@ -186,9 +187,10 @@ class Addressing:
     prefix: str
 
     def _names(self) -> list[str]:
+        # The full id first, so that "@metabot:example.org" is not cut after "@metabot".
         names = [self.user_id, self.user_id[1:].partition(":")[0]]
         if self.display_name:
-            names.insert(0, self.display_name)
+            names.insert(1, self.display_name)
         return [n for n in names if n]
 
     def _strip_mention(self, text: str) -> tuple[str, bool]:
@@ -401,6 +403,7 @@ class MatrixBot:
         self.trusted = settings.trusted_device_set()
         self._crypto_lock = asyncio.Lock()
         self._reply_senders: dict[tuple[str, str], bool] = {}
+        self._inviters: dict[str, str] = {}
         self._display_name: str | None = settings.display_name
         self.synced = asyncio.Event()
         """Set after the first successful sync; tests and the runner can wait for it."""
@@ -528,7 +531,8 @@ class MatrixBot:
             await self._crypto_housekeeping()
             # On the very first start there is no token: everything in this batch is
             # history and is never answered; invites are still accepted.
-            await self._handle_sync(resp, history=token is None)
+            if not await self._finish(self._handle_sync(resp, history=token is None), stop):
+                break  # stopped mid-batch: the token stays, the batch is re-read next time
             token = resp.next_batch
             self.state.put("next_batch", token)
             if first:
@@ -536,6 +540,30 @@ class MatrixBot:
                 first = False
                 self.synced.set()
             await self._crypto_housekeeping()
+
+    async def _finish(self, work: Coroutine[Any, Any, None], stop: asyncio.Event) -> bool:
+        """Run ``work``; on ``stop`` give it ``shutdown_grace`` seconds, then cancel it.
+
+        Returns whether the work completed. Handling is not cut short at once so that
+        replies already being sent go out; it is cut short eventually so that a shutdown
+        during a homeserver outage (where nio retries forever) still ends.
+        """
+        task = asyncio.ensure_future(work)
+        stopper = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            if not task.done():
+                await asyncio.wait({task}, timeout=self.settings.shutdown_grace)
+            if not task.done():
+                log.warning("shutting down with replies still unsent; they follow on restart")
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                return False
+            task.result()
+            return True
+        finally:
+            stopper.cancel()
 
     async def close(self) -> None:
         """Close the HTTP session and the state database."""
@@ -611,7 +639,8 @@ class MatrixBot:
         if isinstance(resp, JoinError):
             log.warning("could not join %s: %s", room_id, resp)
             return
-        log.info("joined %s (invited by %s, direct=%s)", room_id, inviter, direct)
+        self._inviters[room_id] = inviter
+        log.info("joined %s (direct=%s)", room_id, direct)
 
     async def _handle_room(self, room: MatrixRoom, events: list[Any], *, history: bool) -> None:
         # Events before the bot's own join are history it was never part of.
@@ -634,20 +663,26 @@ class MatrixBot:
                 continue
             try:
                 await self._handle_event(room, event)
-            finally:
-                self.state.mark_handled(event_id)
+            except Exception:
+                # Marked handled all the same: a message that breaks the adapter must
+                # not be retried forever. (Cancellation is no Exception: a shutdown
+                # mid-reply leaves the event unmarked, so it is answered after restart.)
+                log.exception("failed to handle %s in %s", event_id, room.room_id)
+            self.state.mark_handled(event_id)
 
     async def _greet(self, room: MatrixRoom, join: RoomMemberEvent) -> None:
         if self.state.is_handled(join.event_id):
             return
         direct = self._direct(room)
         others = [u for u in room.users if u != self.user_id] + list(room.invited_users)
-        inviter = others[0] if others else self.user_id
+        # Kept in memory only: the adapter stores no raw user ids on disk.
+        inviter = self._inviters.pop(room.room_id, None) or (others[0] if others else self.user_id)
         event: Event = Start(group=False) if direct else Joined(group=True)
         try:
             await self._answer(room, join.event_id, inviter, event, source=None)
-        finally:
-            self.state.mark_handled(join.event_id)
+        except Exception:
+            log.exception("failed to greet in %s", room.room_id)
+        self.state.mark_handled(join.event_id)
 
     async def _handle_event(self, room: MatrixRoom, event: Any) -> None:
         sender = getattr(event, "sender", None)

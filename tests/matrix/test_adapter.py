@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from nio import RoomMemberEvent
+import pytest
+from nio import MegolmEvent, RoomMemberEvent
 
 from bot.content import Content
 from bot.content.markup import to_plain
@@ -318,3 +320,77 @@ async def test_reconnects_after_homeserver_restart(
     answer = await reply(user, bot, room_id, mark)
     assert expected in answer.body
     assert len(bot_messages(user, bot, room_id)) == 2
+
+
+async def test_verified_only_answers_listed_devices_only(
+    start_bot: StartBot, make_user: MakeUser, content: Content
+) -> None:
+    alice = await make_user("trusted")
+    eve = await make_user("untrusted")
+    bot = await start_bot(
+        trust="verified-only", trusted_devices=f"{alice.user_id}/{alice.client.device_id}"
+    )
+
+    # A listed device gets readable answers.
+    room_id, greeting = await dm(alice, bot, encrypted=True)
+    assert greeting.event.decrypted
+    question, expected = question_for(content)
+    mark = alice.mark()
+    await alice.send(room_id, question)
+    assert expected in (await reply(alice, bot, room_id, mark)).body
+
+    # Any other device gets no room keys (the greeting stays ciphertext for it) and its
+    # messages are not answered.
+    mark = eve.mark()
+    eve_room = await eve.create_room([bot.user_id], direct=True, encrypted=True)
+
+    def undecryptable_from_bot(seen: Seen) -> bool:
+        return (
+            seen.room_id == eve_room
+            and isinstance(seen.event, MegolmEvent)
+            and seen.event.sender == bot.user_id
+        )
+
+    await eve.wait_for(undecryptable_from_bot, start=mark)
+    event_id = await eve.send(eve_room, question)
+    running = bot.bot
+    assert running is not None
+    await eve.wait_until(lambda: running.state.is_handled(event_id))
+    assert not bot_messages(eve, bot, eve_room)
+    assert len([s for s in eve.seen if undecryptable_from_bot(s)]) == 1
+
+
+async def test_rate_limited_replies_wait_and_arrive_once(
+    synapse: Synapse,
+    start_bot: StartBot,
+    make_user: MakeUser,
+    content: Content,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    account = synapse.register("slowbot")
+    admin = synapse.register("rateadmin", admin=True)
+    # The bot may send one message per second: its answers run into 429 responses.
+    synapse.request(
+        "POST",
+        f"/_synapse/admin/v1/users/{account.user_id}/override_ratelimit",
+        {"messages_per_second": 1, "burst_count": 1},
+        token=admin.access_token,
+    )
+    bot = await start_bot(account=account)
+    user = await make_user("impatient")
+    room_id, _ = await dm(user, bot)
+    question, expected = question_for(content)
+    mark = user.mark()
+    with caplog.at_level(logging.WARNING, logger="nio"):
+        for body in ("1", question, "/privacy", "/menu"):
+            await user.send(room_id, body)
+        await user.wait_until(lambda: len(bot_messages(user, bot, room_id, mark)) == 4, 30)
+    answers = bot_messages(user, bot, room_id, mark)
+    assert expected in answers[1].body
+    assert first_line(content.string("privacy", "de", days=1)) in answers[2].body
+    assert any("429" in r.getMessage() for r in caplog.records)
+    # A last message proves nothing more was on its way.
+    mark = user.mark()
+    await user.send(room_id, "/help")
+    await reply(user, bot, room_id, mark)
+    assert len(bot_messages(user, bot, room_id)) == 6
