@@ -39,8 +39,8 @@ _STEMMERS = {"de": "german", "en": "english", "fr": "french", "es": "spanish", "
 STOPWORDS: dict[str, frozenset[str]] = {
     "de": frozenset(
         """
-        aber alle allem allen aller alles als also am an andere anderen auch auf aus bei beim
-        bin bis bist bitte da dabei dafür damit dann darf das dass dazu dein deine deinem deinen
+        ab aber alle allem allen aller alles als also am an andere anderen auch auf aus bei beim
+        bin bis bist bitte da dabei dafür damit dann das dass dazu dein deine deinem deinen
         deiner dem den denen denn der des dich die dies diese diesem diesen dieser dieses dir
         doch dort du durch eigentlich ein eine einem einen einer eines einfach einmal er es etwa
         etwas euch euer für gar geht gerade gibt habe haben hab hallo hast hat hatte hätte heißt
@@ -52,13 +52,13 @@ STOPWORDS: dict[str, frozenset[str]] = {
         wirklich wo wollen würde zu zum zur über weshalb ganz ok okay denn halt echt eben
         genau gerne grad irgendwie mache machen macht kriege kriegt bekomme bekommen sagen
         leute frage fragen ahoi moin servus na also nen ne nem ner ganze ganzen dies jetzt
-        gut danke bzw usw eigentlich überhaupt trotzdem schon nochmal nochmals gestern heute
+        gut danke bzw usw eigentlich überhaupt trotzdem schon gestern heute
         morgen da drin drauf dran darauf darum davon wurde wurden worden sei gewesen kommt
         """.split()  # noqa: SIM905 - a word list reads best as one block
     ),
     "en": frozenset(
         """
-        a about after again all also am an and any are as at be because been being but by
+        a about after all also am an and any are as at be because been being but by
         can could did do does doing don done each even ever for from get gets getting got had
         has have having he hello her here hey hi him his how i if im i'm in into is it its
         just know let like me might more most much must my need needs no not now of off ok
@@ -288,8 +288,8 @@ class _LanguageIndex:
             parts = self.split(term)
             if parts:
                 return parts, 0.9
-        if len(term) >= 4:
-            cutoff = 80 if len(term) >= 6 else 74
+        if len(term) >= 5 and not term.isdigit():
+            cutoff = 80 if len(term) >= 7 else 76
             hit = process.extractOne(term, self.vocab, scorer=fuzz.ratio, score_cutoff=cutoff)
             if hit and hit[0] in self.known:
                 return (hit[0],), 0.8
@@ -345,12 +345,17 @@ class Matcher:
         )
         total += sum(3 * index.idf_unknown for t in index.foreign(text))
         qset = frozenset(query)
+        # Words nobody in the content uses still belong to the question's side of the ratio.
+        unexplained = total - sum(
+            max(index.idf[t] for t in resolved) for resolved, _ in weighted if resolved
+        )
+        q_weight = sum(index.idf[t] for t in qset) + unexplained
         best_example: dict[int, float] = {}
         for i, example in index.examples:
             common = qset & example
             if common:
                 num = 2 * sum(index.idf[t] for t in common)
-                den = sum(index.idf[t] for t in qset) + sum(index.idf[t] for t in example)
+                den = q_weight + sum(index.idf[t] for t in example)
                 best_example[i] = max(best_example.get(i, 0.0), num / den)
         ranked = []
         for i in range(len(index.node_ids)):

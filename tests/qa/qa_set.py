@@ -1,4 +1,4 @@
-"""Load the question set in ``tests/qa/questions.tsv`` and score a matcher on it.
+"""Load the question set (``tests/qa/*.tsv``) and score a matcher on it.
 
 Shared by the accuracy test and ``bench/qa.py`` so both count the same way.
 """
@@ -13,7 +13,8 @@ from pathlib import Path
 
 from bot.matching import Matcher
 
-QUESTIONS = Path(__file__).with_name("questions.tsv")
+QUESTION_DIR = Path(__file__).parent
+"""Every ``*.tsv`` here is part of the set; one file per topic keeps authors out of each other's way."""
 
 
 @dataclass(frozen=True)
@@ -47,15 +48,16 @@ class Outcome:
         return self.got is not None and self.got != self.question.node
 
 
-def load_questions(path: Path = QUESTIONS) -> list[Question]:
-    """Read the TSV: ``split``, ``lang``, ``node`` (``-`` for out of scope), ``question``."""
+def load_questions(directory: Path = QUESTION_DIR) -> list[Question]:
+    """Read every TSV: ``split``, ``lang``, ``node`` (``-`` for out of scope), ``question``."""
     out: list[Question] = []
-    with path.open(encoding="utf-8", newline="") as f:
-        for line, row in enumerate(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE), 1):
-            if not row or row[0].startswith("#") or row[0] == "split":
-                continue
-            split, lang, node, text = row
-            out.append(Question(text, lang, None if node == "-" else node, split, line))
+    for path in sorted(directory.glob("*.tsv")):
+        with path.open(encoding="utf-8", newline="") as f:
+            for line, row in enumerate(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE), 1):
+                if not row or row[0].startswith("#") or row[0] == "split":
+                    continue
+                split, lang, node, text = row
+                out.append(Question(text, lang, None if node == "-" else node, split, line))
     return out
 
 
