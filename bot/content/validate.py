@@ -3,7 +3,8 @@
 Each rule appends :class:`Problem` s; all rules run so authors see every problem at once.
 Rules: unique ids; option targets exist; every node reachable from the root; no dead
 ends; every text in every declared language; https URLs; sources and a checked date on
-factual nodes; Telegram limits; sane dates; complete UI strings and commands.
+factual nodes; Telegram limits; sane dates; complete UI strings and commands. Warns
+about answers too long for a phone screen.
 """
 
 from __future__ import annotations
@@ -14,13 +15,15 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from bot.content.markup import links, to_telegram_html
+from bot.content.markup import links, to_plain, to_telegram_html
 from bot.content.models import COMMANDS, STRINGS, Content, LangText, Meta, Node
 
 if TYPE_CHECKING:
     from bot.content.loader import Problem, _Doc
 
 TELEGRAM_TEXT_LIMIT = 4096
+PHONE_TEXT_LIMIT = 900
+"""Visible characters of one answer (links counted by their label) that fit a phone screen."""
 TELEGRAM_CALLBACK_LIMIT = 64
 _TAG = re.compile(r"<[^>]+>")
 # Checked dates must not lie in the future; a day of slack covers time zones.
@@ -419,4 +422,21 @@ def _telegram_limits(meta: Meta, by_id: dict[str, Node]) -> list[Problem]:
                         )
                     )
                     break
+            for day in dates:
+                visible = len(to_plain(_LINK.sub(r"\1", node.text_for(lang, day))))
+                if visible > PHONE_TEXT_LIMIT:
+                    problems.append(
+                        Problem(
+                            node.file,
+                            node.line,
+                            f"text of '{node.id}' ({lang}) is {visible} characters; "
+                            f"about {PHONE_TEXT_LIMIT} fit a phone screen",
+                            "put details into a 'more' node behind an option",
+                            level="warning",
+                        )
+                    )
+                    break
     return problems
+
+
+_LINK = re.compile(r"\[([^\]]+)\]\([^)]+\)")
