@@ -120,6 +120,9 @@ STRINGS = (
 )
 """UI strings every content tree must define in every language."""
 
+OPTIONAL_STRINGS = ("stale",)
+"""UI strings a content tree may define; the feature using one is off without it."""
+
 
 class Meta(_Model):
     """Settings of the whole tree, from ``content/bot.yaml``."""
@@ -189,5 +192,9 @@ class Content:
             parts.append(f"**{self.string('sources', lang)}:**\n{items}")
         if node.checked is not None:
             stamp = self.string("checked", lang, date=self.format_date(node.checked, lang))
+            # Readers deserve to know when "last checked" is long ago, not only authors.
+            age = (today - node.checked).days
+            if age > self.meta.stale_after_days and "stale" in self.meta.strings:
+                stamp += " " + self.string("stale", lang)
             parts.append(f"_{stamp}_")
         return "\n\n".join(parts)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from bot.content.markup import links, to_plain, to_telegram_html
-from bot.content.models import COMMANDS, STRINGS, Content, LangText, Meta, Node
+from bot.content.models import COMMANDS, OPTIONAL_STRINGS, STRINGS, Content, LangText, Meta, Node
 
 if TYPE_CHECKING:
     from bot.content.loader import Problem, _Doc
@@ -111,7 +111,7 @@ def validate(meta: Meta, nodes: list[Node], docs: dict[str, _Doc], meta_file: st
                 )
             )
     for key, text in meta.strings.items():
-        if key not in STRINGS:
+        if key not in STRINGS and key not in OPTIONAL_STRINGS:
             problems.append(
                 Problem(
                     meta_file,
