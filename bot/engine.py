@@ -135,7 +135,8 @@ class Engine:
             return self._command(
                 state, Command(name=name, args=args.strip(), group=event.group), now
             )
-        if text.isdigit() and state.offered:
+        # isdecimal, not isdigit: "²" is a digit that int() rejects.
+        if text.isdecimal() and state.offered:
             number = int(text)
             if 1 <= number <= len(state.offered):
                 return self._choose(state, state.offered[number - 1], event, now)

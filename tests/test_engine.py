@@ -1,0 +1,653 @@
+"""Engine.handle(state, event, now): behaviour on the small test tree (tests/fixtures/tree.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+from fixtures.tree import AFTER, BEFORE, TTL, write_tree
+
+from bot.content import Content, load_content
+from bot.engine import Engine
+from bot.events import (
+    Action,
+    Choice,
+    Command,
+    Event,
+    Forget,
+    Joined,
+    Reply,
+    Start,
+    Text,
+    Unsupported,
+)
+from bot.state import SessionState
+
+ROOT_OPTIONS = ["objection", "deadline", "my-case", "extra"]
+
+
+@pytest.fixture(scope="module")
+def content(tmp_path_factory: pytest.TempPathFactory) -> Content:
+    return load_content(write_tree(tmp_path_factory.mktemp("tree")))
+
+
+@pytest.fixture(scope="module")
+def engine(content: Content) -> Engine:
+    return Engine(content, session_ttl=TTL)
+
+
+class Chat:
+    """One user talking to the engine; keeps the state between events like the runtime does."""
+
+    def __init__(self, engine: Engine, now: dt.datetime = AFTER) -> None:
+        self.engine = engine
+        self.now = now
+        self.state: SessionState | None = None
+        self.actions: tuple[Action, ...] = ()
+
+    def send(self, event: Event) -> Reply:
+        self.state, self.actions = self.engine.handle(self.state, event, self.now)
+        replies = [a for a in self.actions if isinstance(a, Reply)]
+        assert len(replies) == 1, self.actions
+        return replies[0]
+
+    def start(self, **kwargs: Any) -> Reply:
+        return self.send(Start(**kwargs))
+
+    def text(self, text: str, **kwargs: Any) -> Reply:
+        return self.send(Text(text=text, **kwargs))
+
+    def choose(self, option: str, **kwargs: Any) -> Reply:
+        return self.send(Choice(option=option, **kwargs))
+
+    def command(self, name: str, args: str = "", **kwargs: Any) -> Reply:
+        return self.send(Command(name=name, args=args, **kwargs))
+
+
+def ids(reply: Reply) -> list[str]:
+    return [o.id for o in reply.options]
+
+
+def labels(reply: Reply) -> list[str]:
+    return [o.label for o in reply.options]
+
+
+@pytest.fixture
+def chat(engine: Engine) -> Chat:
+    return Chat(engine)
+
+
+# -- start and deep links ----------------------------------------------------------------
+
+
+def test_start_shows_root_in_default_language(chat: Chat) -> None:
+    reply = chat.start()
+    assert reply.node == "start"
+    assert reply.language == "de"
+    assert reply.text == "WILLKOMMEN-DE"
+    assert ids(reply) == [*ROOT_OPTIONS, "@lang:en"]
+    # Option labels default to the target's title; the language switch is named in its language.
+    assert labels(reply) == [
+        "Widerspruch einlegen",
+        "Frist",
+        "Mein Fall",
+        "Über den Bot",
+        "English",
+    ]
+    assert reply.matched is None
+    assert chat.state is not None
+    assert chat.state.node == "start"
+    assert chat.state.back == ()
+    assert chat.state.offered == tuple(ids(reply))
+    assert chat.state.last_seen == chat.now
+
+
+@pytest.mark.parametrize(
+    ("locale", "language"),
+    [
+        ("en", "en"),
+        ("en-US", "en"),
+        ("en_GB", "en"),
+        ("DE-at", "de"),
+        ("pt-BR", "de"),
+        (None, "de"),
+    ],
+)
+def test_new_session_takes_language_from_platform_locale(
+    chat: Chat, locale: str | None, language: str
+) -> None:
+    reply = chat.start(locale=locale)
+    assert reply.language == language
+    assert chat.state is not None
+    # A hint is not a choice: free text may still switch the language.
+    assert chat.state.language_chosen is False
+
+
+def test_explicit_start_language_is_a_choice(chat: Chat) -> None:
+    reply = chat.start(language="en")
+    assert reply.language == "en"
+    assert reply.text == "WELCOME-EN"
+    assert ids(reply)[-1] == "@lang:de"
+    assert chat.state is not None and chat.state.language_chosen
+
+
+def test_locale_does_not_change_an_existing_session(chat: Chat) -> None:
+    chat.start()
+    assert chat.text("Wie widerspreche ich der KI-Nutzung?", locale="en").language == "de"
+
+
+def test_deep_link_to_existing_node(chat: Chat) -> None:
+    reply = chat.start(node="deadline")
+    assert reply.node == "deadline"
+    assert ids(reply) == ["@menu"]  # the root is one step back; the menu button covers it
+    assert chat.state is not None and chat.state.back == ("start",)
+    assert chat.choose("@back").node == "start"
+
+
+@pytest.mark.parametrize("node", ["no-such-node", "../../etc/passwd", "START", "", "@menu"])
+def test_deep_link_to_unknown_node_shows_root(chat: Chat, node: str) -> None:
+    reply = chat.start(node=node)
+    assert reply.node == "start"
+    assert reply.text == "WILLKOMMEN-DE"
+
+
+def test_start_resets_the_back_stack(chat: Chat) -> None:
+    chat.start()
+    chat.choose("objection")
+    chat.choose("objection-instagram")
+    chat.start()
+    assert chat.state is not None and chat.state.back == ()
+    assert chat.choose("@back").node == "start"
+
+
+# -- choices -----------------------------------------------------------------------------
+
+
+def test_choice_moves_and_offers_navigation(chat: Chat) -> None:
+    chat.start()
+    reply = chat.choose("objection")
+    assert reply.node == "objection"
+    assert reply.text.startswith("WIDERSPRUCH-DE")
+    # Sources and the checked date are appended from content.
+    assert "**Quellen:**\n- [Meta](https://example.org/meta)" in reply.text
+    assert reply.text.endswith("_Stand: 1. Mai 2025_")
+    assert ids(reply) == ["objection-instagram", "@menu"]
+    assert labels(reply) == ["Bei Instagram", "Menü"]
+    assert reply.matched is None
+
+    reply = chat.choose("objection-instagram")
+    assert reply.node == "objection-instagram"
+    assert ids(reply) == ["@back", "@menu"]
+    assert labels(reply) == ["Zurück", "Menü"]
+    assert chat.state is not None and chat.state.back == ("start", "objection")
+
+
+def test_back_walks_the_path_and_stops_at_root(chat: Chat) -> None:
+    chat.start()
+    chat.choose("objection")
+    chat.choose("objection-instagram")
+    assert chat.choose("@back").node == "objection"
+    assert chat.choose("@back").node == "start"
+    assert chat.choose("@back").node == "start"
+
+
+def test_menu_goes_to_root_and_clears_back(chat: Chat) -> None:
+    chat.start()
+    chat.choose("objection")
+    chat.choose("objection-instagram")
+    reply = chat.choose("@menu")
+    assert reply.node == "start"
+    assert chat.state is not None and chat.state.back == ()
+
+
+@pytest.mark.parametrize(
+    "option", ["no-such-node", "", "@", "@lang", "@evil", "start\x00", "x" * 500, "🙂"]
+)
+def test_forged_or_outdated_choice_gets_note_and_menu(chat: Chat, option: str) -> None:
+    chat.start()
+    chat.choose("deadline")
+    reply = chat.choose(option)
+    assert reply.node == "start"
+    assert reply.text.startswith("VERALTET-DE\n\n")
+    assert reply.text.endswith("WILLKOMMEN-DE")
+    assert chat.state is not None and chat.state.back == ()
+
+
+def test_language_option_switches_and_stays_on_node(chat: Chat) -> None:
+    chat.start()
+    chat.choose("deadline")
+    reply = chat.choose("@lang:en")
+    assert reply.node == "deadline"
+    assert reply.language == "en"
+    assert reply.text.startswith("LANGUAGE-EN\n\nAFTER-EN")
+    assert labels(reply) == ["Menu"]
+    assert chat.state is not None
+    assert chat.state.language == "en" and chat.state.language_chosen
+    # The root now offers German.
+    assert ids(chat.choose("@menu"))[-1] == "@lang:de"
+
+
+def test_unknown_language_option_lists_languages(chat: Chat) -> None:
+    chat.start()
+    reply = chat.choose("@lang:xx")
+    assert reply.text == "UNBEKANNT-DE de (Deutsch), en (English)"
+    assert ids(reply) == ["@lang:de", "@lang:en", "@menu"]
+    assert chat.state is not None and chat.state.language == "de"
+
+
+# -- numbers choose from the last reply --------------------------------------------------
+
+
+def test_number_chooses_from_last_offered_options(chat: Chat) -> None:
+    chat.start()
+    assert chat.text("2").node == "deadline"
+    # "1" now refers to the deadline page's options ("Menü"), not to the root's.
+    assert chat.text(" 1 ").node == "start"
+    chat.choose("objection")
+    assert chat.text("1").node == "objection-instagram"
+    assert chat.text("1").node == "objection"  # @back
+    assert chat.text("2").node == "start"  # @menu
+
+
+def test_number_selects_language_option(chat: Chat) -> None:
+    chat.start()
+    reply = chat.text(str(len(ROOT_OPTIONS) + 1))
+    assert reply.language == "en"
+
+
+@pytest.mark.parametrize("number", ["0", "6", "99", "00", "²", "٣", "１"])
+def test_number_outside_offered_range_is_not_a_choice(chat: Chat, number: str) -> None:
+    chat.start()
+    reply = chat.text(number)
+    if number in ("٣", "１"):  # other scripts' digits 3 and 1 are real numbers
+        assert reply.node == {"٣": "my-case", "１": "objection"}[number]
+    else:
+        assert reply.node is None
+        assert reply.matched is False
+
+
+def test_number_after_fallback_chooses_a_suggestion(chat: Chat) -> None:
+    chat.start()
+    reply = chat.text("instagram wetter katze hund")
+    assert reply.matched is False
+    assert reply.suggestions
+    assert chat.text("1").node == reply.suggestions[0]
+
+
+# -- commands ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "lang", "expected"),
+    [
+        ("help", "de", "HILFE-DE"),
+        ("hilfe", "de", "HILFE-DE"),
+        ("help", "en", "HELP-EN"),
+        ("HELP", "en", "HELP-EN"),
+        ("help@SomeBot", "de", "HILFE-DE"),
+        ("privacy", "de", "DATENSCHUTZ-DE 30 Tage"),
+        ("datenschutz", "de", "DATENSCHUTZ-DE 30 Tage"),
+        ("privacy", "en", "PRIVACY-EN 30 days"),
+        ("nonsense", "de", "BEFEHL-DE"),
+        ("nonsense", "en", "COMMAND-EN"),
+    ],
+)
+def test_notice_commands(chat: Chat, name: str, lang: str, expected: str) -> None:
+    chat.start(language=lang)
+    chat.choose("deadline")
+    reply = chat.command(name)
+    assert reply.text == expected
+    assert reply.language == lang
+    assert ids(reply) == ["@menu"]
+    assert reply.node is None
+    # A notice does not move the user.
+    assert chat.state is not None and chat.state.node == "deadline"
+
+
+def test_privacy_states_the_configured_retention(content: Content) -> None:
+    chat = Chat(Engine(content, session_ttl=dt.timedelta(days=7)))
+    assert chat.command("privacy").text == "DATENSCHUTZ-DE 7 Tage"
+
+
+@pytest.mark.parametrize(("name", "lang"), [("menu", "de"), ("menue", "de"), ("menu", "en")])
+def test_menu_command(chat: Chat, name: str, lang: str) -> None:
+    chat.start(language=lang)
+    chat.choose("objection")
+    chat.choose("objection-instagram")
+    reply = chat.command(name)
+    assert reply.node == "start"
+    assert reply.language == lang
+    assert chat.state is not None and chat.state.back == ()
+
+
+@pytest.mark.parametrize("name", ["back", "zurueck"])
+def test_back_command(chat: Chat, name: str) -> None:
+    chat.start()
+    chat.choose("objection")
+    chat.choose("objection-instagram")
+    assert chat.command(name).node == "objection"
+
+
+def test_start_command_with_deep_link(chat: Chat) -> None:
+    chat.start()
+    assert chat.command("start", "deadline").node == "deadline"
+    assert chat.command("start", "nope").node == "start"
+    assert chat.command("start").node == "start"
+
+
+@pytest.mark.parametrize(("name", "arg"), [("lang", "en"), ("lang", " EN "), ("sprache", "en")])
+def test_lang_command_switches(chat: Chat, name: str, arg: str) -> None:
+    chat.start()
+    chat.choose("objection")
+    reply = chat.command(name, arg)
+    assert reply.language == "en"
+    assert reply.node == "objection"
+    assert reply.text.startswith("LANGUAGE-EN\n\nOBJECT-EN")
+    assert chat.state is not None and chat.state.language_chosen
+
+
+@pytest.mark.parametrize("arg", ["", "xx", "english", "fr", "../de"])
+def test_lang_command_with_invalid_code(chat: Chat, arg: str) -> None:
+    chat.start(language="en")
+    reply = chat.command("lang", arg)
+    assert reply.text == "UNKNOWN-EN de (Deutsch), en (English)"
+    assert ids(reply) == ["@lang:de", "@lang:en", "@menu"]
+    assert chat.state is not None and chat.state.language == "en"
+
+
+@pytest.mark.parametrize(
+    ("name", "lang", "expected"),
+    [
+        ("forget", "de", "VERGESSEN-DE"),
+        ("vergessen", "de", "VERGESSEN-DE"),
+        ("loeschen", "de", "VERGESSEN-DE"),
+        ("forget", "en", "FORGOTTEN-EN"),
+    ],
+)
+def test_forget_erases_state_and_confirms(chat: Chat, name: str, lang: str, expected: str) -> None:
+    chat.start(language=lang)
+    chat.choose("objection")
+    reply = chat.command(name)
+    assert chat.state is None
+    # The runtime erases first, then sends the confirmation.
+    assert isinstance(chat.actions[0], Forget)
+    assert reply.text == expected
+    assert reply.language == lang
+    # The next message starts a fresh session, in the default language.
+    assert chat.choose("deadline").language == "de"
+    assert chat.state is not None
+    assert chat.state.back == ("start",)
+    assert chat.state.language_chosen is False
+
+
+@pytest.mark.parametrize(
+    ("text", "node", "first_line"),
+    [
+        ("/help", None, "HILFE-DE"),
+        ("/hilfe", None, "HILFE-DE"),
+        ("  /menu  ", "start", "WILLKOMMEN-DE"),
+        ("/start deadline", "deadline", "NACHHER-DE"),
+        ("/lang en", "start", "LANGUAGE-EN"),
+        ("/privacy", None, "DATENSCHUTZ-DE 30 Tage"),
+        ("/whatever you want", None, "BEFEHL-DE"),
+    ],
+)
+def test_commands_typed_as_text(chat: Chat, text: str, node: str | None, first_line: str) -> None:
+    chat.start()
+    reply = chat.text(text)
+    assert reply.node == node
+    assert reply.text.split("\n")[0] == first_line
+    assert reply.matched is None
+
+
+def test_forget_typed_as_text(chat: Chat) -> None:
+    chat.start()
+    reply = chat.text("/forget")
+    assert chat.state is None
+    assert isinstance(chat.actions[0], Forget)
+    assert reply.text == "VERGESSEN-DE"
+
+
+def test_lone_slash_is_text(chat: Chat) -> None:
+    chat.start()
+    reply = chat.text("/")
+    assert reply.matched is False
+    assert reply.text == "FALLBACK-DE"
+
+
+# -- free text ---------------------------------------------------------------------------
+
+
+def test_matched_question_answers_and_flags(chat: Chat) -> None:
+    chat.start()
+    reply = chat.text("Wie widerspreche ich der KI-Nutzung?")
+    assert reply.node == "objection"
+    assert reply.matched is True
+    assert reply.text.startswith("WIDERSPRUCH-DE")
+    assert ids(reply) == ["objection-instagram", "@menu"]
+    assert chat.state is not None and chat.state.node == "objection"
+    # A matched answer is a step like any other: back returns.
+    chat.text("Wie widerspreche ich bei Instagram?")
+    assert chat.choose("@back").node == "objection"
+
+
+@pytest.mark.parametrize(
+    "text", ["xyzzy", "Wie wird das Wetter morgen?", "🙂🙂🙂", "?!", "a" * 5000]
+)
+def test_unmatched_text_gets_honest_fallback_with_menu(chat: Chat, text: str) -> None:
+    chat.start()
+    chat.choose("deadline")
+    reply = chat.text(text)
+    assert reply.matched is False
+    assert reply.node is None
+    assert reply.text == "FALLBACK-DE"
+    assert ids(reply) == ["@menu"]
+    assert chat.state is not None and chat.state.node == "deadline"
+
+
+def test_empty_text_falls_back_without_match_flag(chat: Chat) -> None:
+    chat.start()
+    reply = chat.text("   ")
+    assert reply.text == "FALLBACK-DE"
+    assert reply.matched is None
+    assert ids(reply) == ["@menu"]
+
+
+def test_near_miss_suggests_topics(chat: Chat, content: Content) -> None:
+    chat.start()
+    reply = chat.text("instagram wetter katze hund")
+    assert reply.matched is False
+    assert reply.node is None
+    assert reply.text == "VORSCHLAG-DE"
+    assert reply.suggestions
+    assert set(reply.suggestions) <= set(content.nodes)
+    assert ids(reply) == [*reply.suggestions, "@menu"]
+    assert labels(reply)[:-1] == [content.nodes[n].title["de"] for n in reply.suggestions]
+
+
+def test_language_detected_when_not_chosen(chat: Chat) -> None:
+    chat.start()
+    reply = chat.text("How do I object to the AI training?")
+    assert reply.language == "en"
+    assert reply.node == "objection"
+    assert reply.text.startswith("OBJECT-EN")
+    assert chat.state is not None
+    assert chat.state.language == "en"
+    assert chat.state.language_chosen is False
+    # And back to German when the user writes German.
+    assert chat.text("Wie widerspreche ich bei Instagram?").language == "de"
+
+
+def test_language_not_detected_once_chosen(chat: Chat) -> None:
+    chat.start(language="de")
+    reply = chat.text("How do I object to the AI training?")
+    assert reply.language == "de"
+    chat.command("lang", "de")
+    assert chat.text("How do I object on Instagram?").language == "de"
+
+
+def test_fallback_in_detected_language(chat: Chat) -> None:
+    chat.start()
+    reply = chat.text("what about the weather in Paris")
+    assert reply.matched is False
+    assert reply.language == "en"
+    assert reply.text == "FALLBACK-EN"
+
+
+# -- dates -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("now", "root", "deadline"),
+    [
+        (BEFORE, "BALD-DE", "VORHER-DE"),
+        (dt.datetime(2025, 5, 26, 23, 59, tzinfo=dt.UTC), "BALD-DE", "VORHER-DE"),
+        (dt.datetime(2025, 5, 27, 0, 0, tzinfo=dt.UTC), "WILLKOMMEN-DE", "NACHHER-DE"),
+        (AFTER, "WILLKOMMEN-DE", "NACHHER-DE"),
+    ],
+)
+def test_date_variants_follow_now(
+    engine: Engine, now: dt.datetime, root: str, deadline: str
+) -> None:
+    chat = Chat(engine, now)
+    assert chat.start().text == root
+    assert chat.choose("deadline").text.startswith(deadline + "\n\n")
+    assert chat.text("Bis wann kann ich widersprechen?").text.startswith(deadline)
+
+
+# -- groups ------------------------------------------------------------------------------
+
+
+def test_personal_node_in_group_offers_private_chat(chat: Chat) -> None:
+    chat.start(group=True)
+    reply = chat.choose("my-case", group=True)
+    assert reply.private_node == "my-case"
+    assert reply.text == "PRIVAT-DE Mein Fall"
+    assert "MEINFALL-DE" not in reply.text
+    assert "@menu" in ids(reply)
+    # The group conversation stays where it was.
+    assert chat.state is not None and chat.state.node == "start"
+
+
+def test_personal_deep_link_in_group(chat: Chat) -> None:
+    reply = chat.start(node="my-case", group=True, language="en")
+    assert reply.private_node == "my-case"
+    assert reply.text == "PRIVATE-EN My case"
+
+
+def test_personal_node_in_private_chat_is_shown(chat: Chat) -> None:
+    chat.start()
+    reply = chat.choose("my-case")
+    assert reply.private_node is None
+    assert reply.node == "my-case"
+    assert reply.text.startswith("MEINFALL-DE")
+
+
+def test_general_node_in_group_is_shown(chat: Chat) -> None:
+    chat.start(group=True)
+    reply = chat.choose("deadline", group=True)
+    assert reply.private_node is None
+    assert reply.text.startswith("NACHHER-DE")
+
+
+# -- sessions ----------------------------------------------------------------------------
+
+
+def test_stored_state_continues(engine: Engine) -> None:
+    state = SessionState(
+        node="objection", language="en", last_seen=BEFORE, language_chosen=True, back=("start",)
+    )
+    new, actions = engine.handle(state, Choice(option="@back"), AFTER)
+    assert new is not None and new.last_seen == AFTER
+    assert isinstance(actions[0], Reply) and actions[0].node == "start"
+    assert actions[0].language == "en"
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        SessionState(node="removed-node", language="de", last_seen=BEFORE, back=("start",)),
+        SessionState(node="start", language="fr", last_seen=BEFORE, language_chosen=True),
+    ],
+)
+def test_state_from_older_content_starts_fresh(engine: Engine, state: SessionState) -> None:
+    new, actions = engine.handle(state, Choice(option="deadline"), AFTER)
+    assert isinstance(actions[0], Reply)
+    assert actions[0].node == "deadline"
+    assert actions[0].language == "de"
+    assert new is not None
+    assert new.back == ("start",)
+    assert new.language_chosen is False
+
+
+def test_back_stack_skips_nodes_that_no_longer_exist(engine: Engine) -> None:
+    state = SessionState(
+        node="objection-instagram",
+        language="de",
+        last_seen=BEFORE,
+        back=("start", "objection", "gone-away"),
+    )
+    _, actions = engine.handle(state, Choice(option="@back"), AFTER)
+    assert isinstance(actions[0], Reply) and actions[0].node == "objection"
+
+
+def test_expired_session_is_the_stores_business(content: Content) -> None:
+    """The engine has no clock of its own: an old state passed in is continued.
+
+    Expiry by TTL happens in the store (tests/test_store.py) and through the runtime
+    (tests/test_runtime.py); here the retention only shows in /privacy.
+    """
+    engine = Engine(content, session_ttl=dt.timedelta(days=1))
+    old = SessionState(node="deadline", language="de", last_seen=BEFORE, back=("start",))
+    new, _ = engine.handle(old, Choice(option="@back"), AFTER)
+    assert new is not None and new.node == "start"
+
+
+# -- other events ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_unsupported_message(chat: Chat, lang: str) -> None:
+    chat.start(language=lang)
+    chat.choose("deadline")
+    reply = chat.send(Unsupported(kind="sticker"))
+    assert reply.text == {"de": "NURTEXT-DE", "en": "TEXTONLY-EN"}[lang]
+    assert ids(reply) == ["@menu"]
+    assert chat.state is not None and chat.state.node == "deadline"
+    assert chat.text("1").node == "start"
+
+
+def test_joined_group_introduces_itself(chat: Chat) -> None:
+    reply = chat.send(Joined(group=True))
+    assert reply.text == "INTRO-DE"
+    assert ids(reply) == ["@menu"]
+    reply = Chat(chat.engine).send(Joined(group=True, locale="en"))
+    assert reply.text == "INTRO-EN"
+
+
+def test_unknown_event_type_still_answers(chat: Chat) -> None:
+    class Poke(Event):
+        pass
+
+    reply = chat.send(Poke())
+    assert reply.text == "FALLBACK-DE"
+    assert ids(reply) == ["@menu"]
+
+
+def test_every_reply_has_language_and_options(engine: Engine) -> None:
+    events: Sequence[Event] = [
+        Start(),
+        Choice(option="objection"),
+        Text(text="2"),
+        Command(name="help"),
+        Unsupported(),
+        Joined(group=True),
+        Text(text="xyzzy"),
+    ]
+    chat = Chat(engine)
+    for event in events:
+        reply = chat.send(event)
+        assert reply.language in ("de", "en")
+        assert reply.options, event
