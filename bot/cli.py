@@ -7,7 +7,6 @@ credentials are set: the other commands must start fast.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import datetime as dt
 import json
@@ -16,13 +15,18 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine, Sequence
-from typing import Any
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
-from bot.config import Settings
 from bot.content import Content, ContentError, load_content, read_content, stale_nodes
 from bot.content.loader import default_content_dir
+
+if TYPE_CHECKING:
+    import asyncio
+
+# asyncio and bot.config (pydantic-settings, which pulls in asyncio) are imported where
+# they are used: check and graph need neither, and every command must start fast.
 
 log = logging.getLogger("bot")
 
@@ -68,6 +72,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     """Answer questions from stdin, one per line, as a fresh user would get them."""
+    from bot.config import Settings
     from bot.content.markup import to_plain
     from bot.engine import Engine
     from bot.events import Reply, Start, Text
@@ -147,10 +152,13 @@ def cmd_links(args: argparse.Namespace) -> int:
 
 def cmd_chat(args: argparse.Namespace) -> int:
     """Chat in the terminal."""
+    import asyncio
+
     return asyncio.run(_console(args.content, args.lang))
 
 
 async def _console(content_dir: Path | None, language: str | None) -> int:
+    from bot.config import Settings
     from bot.platforms.console import chat
     from bot.runtime import Runtime
     from bot.store import MemoryStore
@@ -190,12 +198,16 @@ def cmd_run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         return cmd_chat(argparse.Namespace(content=args.content, lang=None))
+    import asyncio
+
     return asyncio.run(_serve(platforms, args.content))
 
 
 async def _serve(platforms: Sequence[str], content_dir: Path | None) -> int:
+    import asyncio
     import importlib
 
+    from bot.config import Settings
     from bot.runtime import Runtime
 
     settings = Settings()
@@ -238,6 +250,8 @@ async def _serve(platforms: Sequence[str], content_dir: Path | None) -> int:
 
 
 async def _purge(runtime: object, stop: asyncio.Event) -> None:
+    import asyncio
+
     from bot.runtime import Runtime
 
     assert isinstance(runtime, Runtime)
