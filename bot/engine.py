@@ -101,6 +101,33 @@ class Engine:
             node=self.content.meta.root, language=language, language_chosen=chosen, last_seen=now
         )
 
+    def inline(
+        self, text: str, *, locale: str | None, now: dt.datetime, limit: int = 10
+    ) -> tuple[Reply, ...]:
+        """Answers to offer for a question asked outside any conversation (Telegram inline mode).
+
+        The best matches for ``text`` (the menu's topics when nothing matches), each shown
+        as in a group, since the answer is posted into someone's chat: personal topics only
+        point to a private chat (``private_node``). Stateless: nothing is stored.
+        """
+        event = Text(text=text, group=True, locale=locale)
+        state = self.new_state(event, now)
+        text = text.strip()[:MAX_TEXT]
+        ids: list[str] = []
+        if text:
+            state = state.with_(language=self.matcher.detect_language(text) or state.language)
+            result = self.matcher.match(text, state.language)
+            ids = [result.node] if result.matched and result.node else []
+            ids += [n for n in result.candidates if n not in ids]
+        if not ids:
+            ids = [o.to for o in self.content.root.options]
+        replies: list[Reply] = []
+        for node_id in ids[:limit]:
+            if node_id in self.content.nodes and node_id != self.content.meta.root:
+                _, actions = self._show(state, node_id, event, now)
+                replies += [a for a in actions if isinstance(a, Reply)]
+        return tuple(replies)
+
     # -- events --------------------------------------------------------------------------
 
     def _start(self, state: SessionState, event: Event, now: dt.datetime) -> Result:

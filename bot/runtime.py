@@ -121,6 +121,13 @@ class Runtime:
                 await self.store.put(key, new_state)
             return replies
 
+    async def inline(self, text: str, *, locale: str | None = None) -> list[Reply]:
+        """Answers to offer for ``text`` outside a conversation (e.g. Telegram inline mode).
+
+        Nothing is loaded or stored: there is no session, only a question.
+        """
+        return list(self.engine.inline(text, locale=locale, now=self.clock()))
+
     # -- erasure -------------------------------------------------------------------------
 
     def add_erasure_hook(self, hook: ErasureHook) -> None:
