@@ -362,7 +362,6 @@ class TelegramAdapter:
         self.application = self._build_application()
         self._username = ""
         self._bot_id = 0
-        self._matcher: Any = None
         self.ready = asyncio.Event()
         """Set once updates are being received (polling started or webhook listening)."""
 
@@ -486,6 +485,8 @@ class TelegramAdapter:
         chat = msg.chat
         if user is None or user.is_bot or chat.type == ChatType.CHANNEL:
             return
+        if msg.via_bot is not None and msg.via_bot.id == self._bot_id:
+            return  # one of our inline answers, posted by a user: not a question to us
         if msg.migrate_to_chat_id is not None or msg.migrate_from_chat_id is not None:
             await self._on_migration(msg)
             return
@@ -519,6 +520,10 @@ class TelegramAdapter:
             )
             if target is not None and target.lower() != self._username.lower():
                 return None  # a command for another bot
+            if group and target is None and self.runtime.content.command_name(name) is None:
+                # "/foo" without "@bot" in a group may be meant for any bot in it: only
+                # commands this bot has are taken as addressed to it.
+                return None
             if name == "start":
                 node = args if _START_PAYLOAD.match(args) else None
                 return Start(node=node, group=group, locale=locale)
@@ -596,39 +601,27 @@ class TelegramAdapter:
     # -- inline mode ----------------------------------------------------------------------
 
     async def _on_inline_query(self, query: InlineQuery) -> None:
+        # Which topics to offer is the engine's decision; this only turns them into cards.
+        text = query.query[:256]
+        replies = await self.runtime.inline(text, locale=query.from_user.language_code)
         content = self.runtime.content
-        lang = _language(
-            query.from_user.language_code, content.languages, content.meta.default_language
-        )
-        text = query.query.strip()[:256]
-        node_ids: list[str] = []
-        if text:
-            result = self._get_matcher().match(text, lang)
-            if result.matched and result.node:
-                node_ids.append(result.node)
-            node_ids += [n for n in result.candidates if n not in node_ids]
-        if not node_ids:
-            node_ids = [o.to for o in content.root.options]
-        today = dt.date.today()
         results = []
-        for node_id in node_ids:
-            node = content.nodes.get(node_id)
-            if node is None or node.personal or node_id == content.meta.root:
+        for reply in replies:
+            node = content.nodes.get(reply.node) if reply.node else None
+            if node is None or not self._username:
                 continue
-            answer = content.answer(node, lang, today)
-            chunks = split_markup(answer)
-            body = chunks[0]
-            title = node.title[lang]
+            target = reply.private_node or node.id
             button = InlineKeyboardButton(
-                content.string("open_private", lang), url=deep_link(self._username, node_id)
+                content.string("open_private", reply.language),
+                url=deep_link(self._username, target),
             )
             results.append(
                 InlineQueryResultArticle(
-                    id=node_id,
-                    title=title,
-                    description=_snippet(to_plain(node.text_for(lang, today))),
+                    id=node.id,
+                    title=node.title[reply.language],
+                    description=_snippet(to_plain(reply.text)),
                     input_message_content=InputTextMessageContent(
-                        body,
+                        (split_markup(reply.text) or ["…"])[0],
                         parse_mode=ParseMode.HTML,
                         link_preview_options=LinkPreviewOptions(is_disabled=True),
                     ),
@@ -638,17 +631,6 @@ class TelegramAdapter:
             if len(results) >= MAX_INLINE_RESULTS:
                 break
         await self._retry(_bind(query.answer, results, cache_time=300, is_personal=False))
-
-    def _get_matcher(self) -> Any:
-        if self._matcher is None:
-            engine = getattr(self.runtime, "engine", None)
-            matcher = getattr(engine, "matcher", None)
-            if matcher is None:
-                from bot.matching import Matcher
-
-                matcher = Matcher(self.runtime.content)
-            self._matcher = matcher
-        return self._matcher
 
     # -- sending ------------------------------------------------------------------------
 
@@ -671,8 +653,10 @@ class TelegramAdapter:
                 ],
             )
         elif reply.node and reply.node != content.meta.root and self._username:
+            # Any answer can be shared: the link opens the topic in the recipient's own
+            # private chat with the bot, so even personal steps stay private.
             node = content.nodes.get(reply.node)
-            if node is not None and not node.personal:
+            if node is not None:
                 link = share_link(self._username, reply.node, node.title[lang])
                 rows.append([InlineKeyboardButton(content.string("share", lang), url=link)])
         return InlineKeyboardMarkup(rows) if rows else None
@@ -752,14 +736,6 @@ def _bind(
     """A zero-argument call of ``function`` for :meth:`TelegramAdapter._retry` (a fresh
     coroutine per attempt)."""
     return functools.partial(function, *args, **kwargs)
-
-
-def _language(code: str | None, languages: Sequence[str], default: str) -> str:
-    if code:
-        short = code.split("-")[0].lower()
-        if short in languages:
-            return short
-    return default
 
 
 def _snippet(text: str, limit: int = 120) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import socket
 import time
@@ -15,6 +16,9 @@ from fake_bot_api import FakeBotApi, FakeChat, FakeUser, Sent, parse_telegram_ht
 
 from bot.content import Content
 from bot.content.markup import to_plain
+from bot.engine import Engine
+from bot.events import Event, Reply, Start, Text
+from bot.matching import Matcher
 from bot.platforms.telegram import (
     TelegramSettings,
     parse_callback_data,
@@ -31,6 +35,24 @@ def plain(content: Content, key: str, lang: str) -> str:
 
 def urls(sent: Sent) -> list[str]:
     return [unquote(b["url"]) for b in sent.buttons if "url" in b]
+
+
+def shown(html: str) -> str:
+    """What a user sees of a message the bot renders (as the fake API parses it)."""
+    return parse_telegram_html(html).strip()
+
+
+def answer(content: Content, node_id: str, lang: str) -> str:
+    """The first message of a node's answer as the user sees it, from the current content."""
+    text = content.answer(content.nodes[node_id], lang, dt.date.today())
+    return shown(split_markup(text)[0])
+
+
+def engine_says(content: Content, event: Event) -> list[str]:
+    """What a fresh engine answers to ``event`` (first message of each reply), as shown."""
+    engine = Engine(content, session_ttl=dt.timedelta(days=30))
+    _, actions = engine.handle(None, event, dt.datetime.now(dt.UTC))
+    return [shown(split_markup(a.text)[0]) for a in actions if isinstance(a, Reply)]
 
 
 # -- private chat -----------------------------------------------------------------------
@@ -53,14 +75,16 @@ async def test_private_chat_start_buttons_question_forget(
         api.press(user, menu, "how-to-object")
         sent = await api.wait_sent(user.id, 2)
         node = content.nodes["how-to-object"]
-        assert sent[1].visible.startswith(to_plain(node.text["de"]).strip()[:40])
+        assert sent[1].visible.strip() == answer(content, "how-to-object", "de")
         assert set(sent[1].callback_data) >= {o.to for o in node.options}
         assert any("start=how-to-object" in u for u in urls(sent[1])), "share button"
 
-        api.message(user, "Wie widerspreche ich bei Instagram?")
+        question = "Wie widerspreche ich bei Facebook?"
+        result = Matcher(content).match(question, "de")
+        assert result.matched and result.node, "precondition: the content answers this"
+        api.message(user, question)
         sent = await api.wait_sent(user.id, 3)
-        answer = content.nodes["object-instagram"]
-        assert to_plain(answer.text["de"]).strip()[:40] in sent[2].visible
+        assert sent[2].visible.strip() == answer(content, result.node, "de")
 
         api.message(user, "/forget")
         sent = await api.wait_sent(user.id, 4)
@@ -83,8 +107,8 @@ async def test_language_from_locale_and_lang_command(
         api.message(unknown, "/start")
         [en_menu] = await api.wait_sent(english.id)
         [de_menu] = await api.wait_sent(unknown.id)
-        assert en_menu.visible.startswith(to_plain(content.root.text["en"]).strip()[:30])
-        assert de_menu.visible.startswith(to_plain(content.root.text["de"]).strip()[:30])
+        assert en_menu.visible.strip() == answer(content, content.meta.root, "en")
+        assert de_menu.visible.strip() == answer(content, content.meta.root, "de")
 
         api.message(english, "/lang de")
         sent = await api.wait_sent(english.id, 2)
@@ -100,16 +124,21 @@ async def test_deep_link_opens_topic(
 ) -> None:
     user = FakeUser(id=301, language_code="en")
     async with run_bot():
-        api.message(user, "/start whatsapp")
+        api.message(user, "/start how-to-object")
         [reply] = await api.wait_sent(user.id)
-        assert reply.visible.startswith(to_plain(content.nodes["whatsapp"].text["en"]).strip()[:40])
+        assert reply.visible.strip() == answer(content, "how-to-object", "en")
         share = [u for u in urls(reply) if u.startswith("https://t.me/share/url")]
-        assert share and "https://t.me/TestBot?start=whatsapp" in share[0]
+        assert share and "https://t.me/TestBot?start=how-to-object" in share[0]
+
+        # A personal topic opens just as well in a private chat.
+        api.message(user, "/start object-facebook")
+        sent = await api.wait_sent(user.id, 2)
+        assert sent[1].visible.strip() == answer(content, "object-facebook", "en")
 
         # A payload that is not a node just opens the menu.
         api.message(user, "/start ../../etc")
-        sent = await api.wait_sent(user.id, 2)
-        assert sent[1].visible.startswith(to_plain(content.root.text["en"]).strip()[:30])
+        sent = await api.wait_sent(user.id, 3)
+        assert sent[2].visible.strip() == answer(content, content.meta.root, "en")
 
 
 async def test_inline_query_offers_answer_cards(
@@ -117,25 +146,35 @@ async def test_inline_query_offers_answer_cards(
 ) -> None:
     user = FakeUser(id=401, language_code="de")
     async with run_bot():
-        update = api.inline_query(user, "Instagram widersprechen")
+        question = "Wie widerspreche ich bei Facebook?"
+        update = api.inline_query(user, question)
         qid = update["inline_query"]["id"]
         await api.wait_until(lambda: qid in api.inline_answers)
         results = api.inline_answers[qid]["results"]
         assert results and all(r["type"] == "article" for r in results)
-        ids = [r["id"] for r in results]
-        # Personal steps are never offered as cards in someone else's chat.
-        assert not any(content.nodes[i].personal for i in ids)
+        assert results[0]["id"] == Matcher(content).match(question, "de").node
         for r in results:
-            assert r["input_message_content"]["parse_mode"] == "HTML"
-            assert r["reply_markup"]["inline_keyboard"][0][0]["url"].startswith(
-                "https://t.me/TestBot?start="
-            )
+            node = content.nodes[r["id"]]
+            assert r["title"] == node.title["de"]
+            message = r["input_message_content"]
+            assert message["parse_mode"] == "HTML"
+            assert message["link_preview_options"] == {"is_disabled": True}
+            [button] = r["reply_markup"]["inline_keyboard"][0]
+            assert button["url"] == f"https://t.me/TestBot?start={node.id}"
+            if node.personal:
+                # Personal steps are never posted into someone else's chat, only pointed to.
+                assert shown(message["message_text"]) != answer(content, node.id, "de")
+                assert node.title["de"] in shown(message["message_text"])
+            else:
+                assert shown(message["message_text"]) == answer(content, node.id, "de")
 
+        # An empty query offers the menu's topics.
         empty = api.inline_query(user, "")
         eid = empty["inline_query"]["id"]
         await api.wait_until(lambda: eid in api.inline_answers)
         topics = [r["id"] for r in api.inline_answers[eid]["results"]]
-        assert topics == [o.to for o in content.root.options if not content.nodes[o.to].personal]
+        assert topics == [o.to for o in content.root.options][: len(topics)]
+        assert topics
 
 
 # -- groups -----------------------------------------------------------------------------
@@ -151,38 +190,50 @@ async def test_group_chat(api: FakeBotApi, run_bot: BotFactory, content: Content
         [intro] = await api.wait_sent(group.id)
         assert intro.visible.startswith(plain(content, "intro", "de")[:30])
 
-        # Chatter is ignored, so is a command for another bot ...
+        # Chatter is ignored, so are a command for another bot and commands this bot
+        # does not have ...
         api.message(alice, "Hat jemand das mit Meta gelesen?", chat=group)
         api.message(bob, "/start@OtherBot", chat=group)
+        api.message(bob, "/weather Berlin", chat=group)
         # ... a command addressed to this bot is answered, as a reply to it.
         cmd = api.message(bob, "/start@TestBot", chat=group)
         sent = await api.wait_sent(group.id, 2)
         assert sent[1].params["reply_parameters"]["message_id"] == cmd["message"]["message_id"]
 
         # A mention is answered; the mention itself is not part of the question.
-        api.message(alice, "@TestBot was ist mit WhatsApp?", chat=group)
+        api.message(alice, "@TestBot wie widerspreche ich?", chat=group)
         sent = await api.wait_sent(group.id, 3)
-        assert to_plain(content.nodes["whatsapp"].text["de"]).strip()[:30] in sent[2].visible
+        expected = engine_says(content, Text(text="wie widerspreche ich?", group=True, locale="de"))
+        assert sent[2].visible.strip() == expected[0]
 
         # A reply to the bot's message is answered (here: a number picks an option).
         bot_msg = sent[1]
         api.message(bob, "2", chat=group, reply_to=bot_msg.message_id)
         sent = await api.wait_sent(group.id, 4)
         second = content.root.options[1].to
-        assert sent[3].visible.startswith(to_plain(content.nodes[second].text["de"]).strip()[:30])
+        assert sent[3].visible.strip() == answer(content, second, "de")
 
         # Personal steps go to a private chat through a deep-link button.
-        api.message(alice, "/start object-instagram", chat=group)
+        assert content.nodes["object-facebook"].personal
+        api.message(alice, "/start object-facebook", chat=group)
         sent = await api.wait_sent(group.id, 5)
-        assert "https://t.me/TestBot?start=object-instagram" in urls(sent[4])
-        assert to_plain(content.nodes["object-instagram"].text["de"])[:40] not in sent[4].visible
+        assert "https://t.me/TestBot?start=object-facebook" in urls(sent[4])
+        assert sent[4].visible.strip() != answer(content, "object-facebook", "de")
+        private = engine_says(content, Start(node="object-facebook", group=True, locale="de"))
+        assert sent[4].visible.strip() == private[0]
+        # An unknown command addressed to the bot by name is answered.
+        api.message(bob, "/weather@TestBot", chat=group)
+        sent = await api.wait_sent(group.id, 6)
+        assert sent[5].visible.strip() == shown(
+            split_markup(content.string("unknown_command", "de"))[0]
+        )
 
         # A photo in the group without addressing the bot: silence.
         api.message(bob, None, chat=group, extra={"photo": [_photo()]})
         # Only now check silence: the last addressed message proves earlier ones were seen.
         api.message(alice, "/help", chat=group)
-        sent = await api.wait_sent(group.id, 6)
-        assert len(api.sent_to(group.id)) == 6
+        sent = await api.wait_sent(group.id, 7)
+        assert len(api.sent_to(group.id)) == 7
         assert await bot.runtime.store.count() >= 2
 
         # Removed from the group: everything about that chat is forgotten.
@@ -333,7 +384,7 @@ async def test_5xx_and_timeouts_are_retried_without_duplicates(
         statuses = [c.status for c in api.calls_of("sendMessage")]
         assert statuses.count(502) == 2 and statuses[-1] == 200
 
-        update = api.press(user, menu, "whatsapp")
+        update = api.press(user, menu, "how-to-object")
         await api.wait_sent(user.id, 2, timeout=10)
         assert update["callback_query"]["id"] in api.callback_answers
         await asyncio.sleep(0)
@@ -355,7 +406,7 @@ async def test_restart_keeps_the_users_place(
         sent = await api.wait_sent(user.id, 3)
         first = content.nodes["how-to-object"].options[0].to
         assert first != content.root.options[0].to
-        assert sent[2].visible.startswith(to_plain(content.nodes[first].text["de"]).strip()[:30])
+        assert sent[2].visible.strip() == answer(content, first, "de")
 
 
 async def test_shutdown_finishes_updates_in_flight(api: FakeBotApi, run_bot: BotFactory) -> None:
