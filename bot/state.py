@@ -8,7 +8,7 @@ hash made by the runtime).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 STATE_VERSION = 1
@@ -29,8 +29,18 @@ class SessionState:
     variables: tuple[tuple[str, str], ...] = field(default=())
 
     def with_(self, **changes: Any) -> SessionState:
-        """A copy with ``changes`` applied."""
-        return replace(self, **changes)
+        """A copy with ``changes`` applied (unknown field names raise ``TypeError``)."""
+        # The engine copies the state several times per event; dataclasses.replace() re-runs
+        # __init__ and costs a quarter of a button press. A plain dict copy gives the same
+        # object as long as the class has no __post_init__ (keep it that way, or use replace).
+        unknown = changes.keys() - _FIELDS
+        if unknown:
+            raise TypeError(f"SessionState has no field(s) {', '.join(sorted(unknown))}")
+        new = object.__new__(type(self))
+        attrs = new.__dict__
+        attrs.update(self.__dict__)
+        attrs.update(changes)
+        return new
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict for stores."""
@@ -57,3 +67,6 @@ class SessionState:
             variables=tuple(sorted((str(k), str(v)) for k, v in data.get("variables", {}).items())),
             last_seen=dt.datetime.fromisoformat(str(data["last_seen"])),
         )
+
+
+_FIELDS = frozenset(f.name for f in fields(SessionState))
