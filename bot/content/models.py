@@ -137,6 +137,8 @@ class Meta(_Model):
 
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
+_ANSWER_CACHE_SIZE = 4096
+"""Rendered answers kept per content tree (a few days' worth for every node and language)."""
 
 
 class Content:
@@ -146,6 +148,7 @@ class Content:
         self.meta = meta
         self.nodes: Mapping[str, Node] = dict(nodes)
         self.source_dir = source_dir
+        self._answers: dict[tuple[str, str, dt.date], str] = {}
         self._aliases: dict[str, str] = {}
         for name, spec in meta.commands.items():
             self._aliases[name] = name
@@ -186,6 +189,20 @@ class Content:
 
     def answer(self, node: Node, lang: str, today: dt.date) -> str:
         """The full answer for ``node``: its text, then its sources and when it was checked."""
+        # Content never changes once loaded: render each answer once per language and day
+        # (variants and the age note depend on the day), not on every button press.
+        key = (node.id, lang, today)
+        own = self.nodes.get(node.id) is node
+        if own and (cached := self._answers.get(key)) is not None:
+            return cached
+        text = self._render_answer(node, lang, today)
+        if own:
+            if len(self._answers) >= _ANSWER_CACHE_SIZE:
+                self._answers.clear()
+            self._answers[key] = text
+        return text
+
+    def _render_answer(self, node: Node, lang: str, today: dt.date) -> str:
         parts = [node.text_for(lang, today).strip()]
         if node.sources:
             items = "\n".join(f"- [{s.title}]({s.url})" for s in node.sources)
