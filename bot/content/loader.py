@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,9 +66,62 @@ class _Doc:
         return 1
 
 
+class _BadValue(yaml.constructor.ConstructorError):
+    """A scalar the safe loader recognised but could not convert, e.g. ``2025-02-30``."""
+
+    def __init__(self, node: yaml.ScalarNode, reason: str) -> None:
+        self.kind = "date" if node.tag.endswith(":timestamp") else node.tag.rsplit(":", 1)[-1]
+        value = str(node.value)
+        self.value = value if len(value) <= 40 else value[:40] + "…"
+        self.reason = reason
+        super().__init__(None, None, f"invalid {self.kind} {self.value!r}", node.start_mark)
+
+
+class _Loader(yaml.SafeLoader):
+    """The safe loader; scalars it cannot convert become marked errors, not ValueErrors."""
+
+
+def _checked(construct: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    def wrapper(loader: Any, node: Any) -> Any:
+        try:
+            return construct(loader, node)
+        except (ValueError, KeyError, TypeError, OverflowError) as exc:
+            # Only the date library's reasons ("day is out of range for month") help authors.
+            reason = str(exc) if node.tag.endswith(":timestamp") else ""
+            raise _BadValue(node, reason) from None
+
+    return wrapper
+
+
+for _tag in ("bool", "int", "float", "timestamp"):
+    _name = f"tag:yaml.org,2002:{_tag}"
+    _Loader.add_constructor(_name, _checked(yaml.SafeLoader.yaml_constructors[_name]))
+
+
 def _walk(
-    node: yaml.Node, path: Path_, lines: dict[Path_, int], problems: list[Problem], file: str
+    node: yaml.Node,
+    path: Path_,
+    lines: dict[Path_, int],
+    problems: list[Problem],
+    file: str,
+    parents: tuple[yaml.Node, ...] = (),
 ) -> None:
+    if any(node is p for p in parents):
+        # An alias inside its own anchor: the data would be infinitely deep. The node is the
+        # anchored one, so the line of the alias is the nearest line recorded on the way here.
+        line = next(
+            (lines[path[:end]] for end in range(len(path), 0, -1) if path[:end] in lines), 1
+        )
+        problems.append(
+            Problem(
+                file,
+                line,
+                "recursive alias: a block refers to itself",
+                "remove the '*alias' that points into its own '&anchor' block",
+            )
+        )
+        return
+    parents = (*parents, node)
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
@@ -84,10 +138,10 @@ def _walk(
                 )
             seen.add(key)
             lines[(*path, key)] = key_node.start_mark.line + 1
-            _walk(value_node, (*path, key), lines, problems, file)
+            _walk(value_node, (*path, key), lines, problems, file, parents)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _walk(item, (*path, i), lines, problems, file)
+            _walk(item, (*path, i), lines, problems, file, parents)
 
 
 def parse_yaml(path: Path, display: str) -> tuple[_Doc | None, list[Problem]]:
@@ -97,12 +151,41 @@ def parse_yaml(path: Path, display: str) -> tuple[_Doc | None, list[Problem]]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return None, [Problem(display, 0, f"cannot read file: {exc}", "save it as UTF-8 text")]
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, max(exc.position, 0)) + 1
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        return None, [
+            Problem(
+                display,
+                line,
+                f"character U+{char:04X} is not allowed in YAML",
+                "remove it; control characters cannot appear in content files",
+            )
+        ]
     try:
         root = loader.get_single_node()
         if root is None:
             return _Doc(display, None, {}), []
         data = loader.construct_document(root)
+    except _BadValue as exc:
+        mark = exc.problem_mark
+        hint = (
+            "write dates as YYYY-MM-DD and check that the day exists"
+            if exc.kind == "date"
+            else "quote the value if it is meant as text"
+        )
+        return None, [
+            Problem(
+                display,
+                mark.line + 1 if mark else 0,
+                f"invalid {exc.kind} {exc.value!r}" + (f": {exc.reason}" if exc.reason else ""),
+                hint,
+            )
+        ]
+    except RecursionError:
+        return None, [Problem(display, 0, "the file is nested too deeply", "flatten it")]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 0
@@ -121,6 +204,8 @@ def parse_yaml(path: Path, display: str) -> tuple[_Doc | None, list[Problem]]:
         loader.dispose()
     lines: dict[Path_, int] = {}
     _walk(root, (), lines, problems, display)
+    if any(p.message.startswith("recursive alias") for p in problems):
+        return None, problems
     return _Doc(display, data, lines), problems
 
 

@@ -1,0 +1,522 @@
+"""Content validation: one broken fixture per rule, each reported as ``file:line: message``.
+
+Every case starts from the valid tree in tests/fixtures/tree.py and changes one thing,
+mostly in ``nodes/50-extra.yaml`` (the node ``extra``, linked from the root):
+
+    1 - id: extra
+    2   title: {de: Über den Bot, en: About the bot}
+    3   text: {de: "ÜBER-DE", en: "ABOUT-EN"}
+    4   sources:
+    5     - {title: Bot, url: "https://example.org/bot"}
+    6   checked: 2025-05-01
+
+or in ``bot.yaml`` (line 1 languages, 2 default_language, 3 root, 4 checked, 5 strings,
+6-30 one string per line with months on 13-15, 31 commands).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from fixtures.tree import EXTRA, META, TOPICS, write_tree
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.content import ContentError, Problem, load_content, read_content
+from bot.content.loader import parse_yaml
+
+EXTRA_FILE = "nodes/50-extra.yaml"
+REPO = Path(__file__).resolve().parent.parent
+
+Files = dict[str, str | None]
+Check = Callable[[Files], list[str]]
+
+
+def extra(old: str, new: str) -> Files:
+    """The base tree with one edit to nodes/50-extra.yaml."""
+    assert old in EXTRA, old
+    return {EXTRA_FILE: EXTRA.replace(old, new, 1)}
+
+
+def add_to_extra(lines: str) -> Files:
+    """The base tree with lines appended to the node ``extra``."""
+    return {EXTRA_FILE: EXTRA + lines}
+
+
+def meta(old: str, new: str) -> Files:
+    """The base tree with one edit to bot.yaml."""
+    assert META.count(old) == 1, old
+    return {"bot.yaml": META.replace(old, new)}
+
+
+def located(problem: Problem) -> str:
+    """A problem as `check` prints it, without the hint."""
+    level = "warning: " if problem.level == "warning" else ""
+    return f"{problem.file}:{problem.line}: {level}{problem.message}"
+
+
+@pytest.fixture
+def check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Check:
+    """Write a tree with ``files`` changed and return its problems as ``file:line: message``."""
+    monkeypatch.chdir(tmp_path)  # problems name files relative to the working directory
+
+    def run(files: Files) -> list[str]:
+        write_tree(tmp_path, files)
+        content, problems, _ = read_content(Path("."))
+        errors = [p for p in problems if p.level == "error"]
+        assert (content is None) == bool(errors)
+        return [located(p) for p in problems]
+
+    return run
+
+
+def test_base_tree_is_valid(check: Check) -> None:
+    assert check({}) == []
+
+
+CASES = [
+    # -- YAML itself --
+    pytest.param(
+        extra("title: {de: Über den Bot, en: About the bot}", "title: {de: Über: den, en: x"),
+        "nodes/50-extra.yaml:2: YAML syntax error: expected ',' or '}', but got ':'",
+        id="yaml-syntax-error",
+    ),
+    pytest.param(
+        add_to_extra("  checked: 2025-05-02\n"),
+        "nodes/50-extra.yaml:7: duplicate key 'checked'",
+        id="duplicate-key",
+    ),
+    pytest.param(
+        extra("- id: extra\n", "- id: extra\n\n  k: &a [*a]\n"),
+        "nodes/50-extra.yaml:3: recursive alias: a block refers to itself",
+        id="recursive-alias",
+    ),
+    pytest.param(
+        {EXTRA_FILE: "- id: extra\n  title: x\x07y\n"},
+        "nodes/50-extra.yaml:2: character U+0007 is not allowed in YAML",
+        id="control-character",
+    ),
+    pytest.param(
+        {EXTRA_FILE: "id: extra\n"},
+        "nodes/50-extra.yaml:1: expected a list of nodes",
+        id="file-not-a-list",
+    ),
+    pytest.param(
+        add_to_extra("- just a sentence\n"),
+        "nodes/50-extra.yaml:7: expected a node (a mapping)",
+        id="node-not-a-mapping",
+    ),
+    pytest.param(
+        {"bot.yaml": "- de\n- en\n"},
+        "bot.yaml:1: expected a mapping of settings",
+        id="settings-not-a-mapping",
+    ),
+    # -- keys and types --
+    pytest.param(
+        add_to_extra("  titel: {de: x, en: y}\n"),
+        "nodes/50-extra.yaml:7: unknown key 'titel'",
+        id="unknown-key",
+    ),
+    pytest.param(
+        add_to_extra("  line: 7\n"),
+        "nodes/50-extra.yaml:7: unknown key 'line'",
+        id="internal-key",
+    ),
+    pytest.param(
+        meta("checked: 2025-05-01\n", "checked: 2025-05-01\ncolour: blue\n"),
+        "bot.yaml:5: unknown key 'colour'",
+        id="unknown-settings-key",
+    ),
+    pytest.param(
+        extra("- id: extra\n", "- id: extra\n  personal: sometimes\n"),
+        "nodes/50-extra.yaml:2: 'personal': Input should be a valid boolean, unable to interpret input",
+        id="wrong-type",
+    ),
+    pytest.param(
+        meta("checked: 2025-05-01\n", "checked: 2025-05-01\nstale_after_days: soon\n"),
+        "bot.yaml:5: 'stale_after_days': Input should be a valid integer, unable to parse string as an integer",
+        id="wrong-type-in-settings",
+    ),
+    pytest.param(
+        extra("  title: {de: Über den Bot, en: About the bot}\n", ""),
+        "nodes/50-extra.yaml:1: missing required key 'title'",
+        id="missing-key",
+    ),
+    pytest.param(
+        meta("root: start\n", ""),
+        "bot.yaml:1: missing required key 'root'",
+        id="missing-settings-key",
+    ),
+    pytest.param(
+        extra("id: extra", "id: Extra_Page"),
+        "nodes/50-extra.yaml:1: invalid node id 'Extra_Page' in 'id'",
+        id="invalid-node-id",
+    ),
+    # -- languages --
+    pytest.param(
+        extra('text: {de: "ÜBER-DE", en: "ABOUT-EN"}', 'text: {de: "ÜBER-DE"}'),
+        "nodes/50-extra.yaml:3: node 'extra' text has no text in: en",
+        id="missing-language",
+    ),
+    pytest.param(
+        extra('text: {de: "ÜBER-DE", en: "ABOUT-EN"}', 'text: {de: "ÜBER-DE", en: ""}'),
+        "nodes/50-extra.yaml:3: node 'extra' text has no text in: en",
+        id="empty-translation",
+    ),
+    pytest.param(
+        extra("en: About the bot}", "en: About the bot, fr: À propos}"),
+        "nodes/50-extra.yaml:2: node 'extra' title uses undeclared language(s): fr",
+        id="unknown-language",
+    ),
+    pytest.param(
+        extra("en: About the bot}", "en: About the bot, eng: About}"),
+        "nodes/50-extra.yaml:2: invalid language code 'eng'",
+        id="invalid-language-code",
+    ),
+    pytest.param(
+        meta("default_language: de", "default_language: fr"),
+        "bot.yaml:2: default_language 'fr' is not declared",
+        id="default-language-not-declared",
+    ),
+    pytest.param(
+        meta('share: {de: "Teilen", en: "Share"}', 'share: {de: "Teilen"}'),
+        "bot.yaml:28: string 'share' has no text in: en",
+        id="ui-string-missing-language",
+    ),
+    # -- ids and the tree --
+    pytest.param(
+        add_to_extra(
+            "\n- id: deadline\n  kind: menu\n  title: {de: a, en: b}\n"
+            "  text: {de: a, en: b}\n  options: [{to: start}]\n"
+        ),
+        "nodes/50-extra.yaml:8: duplicate node id 'deadline' (first defined at nodes/10-topics.yaml:31)",
+        id="duplicate-id",
+    ),
+    pytest.param(
+        add_to_extra("  options:\n    - to: objektion\n"),
+        "nodes/50-extra.yaml:8: option leads to unknown node 'objektion'",
+        id="unknown-option-target",
+    ),
+    pytest.param(
+        meta("root: start", "root: home"),
+        "bot.yaml:3: root node 'home' does not exist",
+        id="unknown-root",
+    ),
+    pytest.param(
+        add_to_extra(
+            "\n- id: orphan\n  kind: menu\n  title: {de: a, en: b}\n"
+            "  text: {de: a, en: b}\n  options: [{to: start}]\n"
+        ),
+        "nodes/50-extra.yaml:8: node 'orphan' cannot be reached from 'start'",
+        id="unreachable-node",
+    ),
+    pytest.param(
+        extra("- id: extra\n", "- id: extra\n  kind: menu\n"),
+        "nodes/50-extra.yaml:1: menu 'extra' is a dead end: it has no options",
+        id="dead-end-menu",
+    ),
+    pytest.param(
+        add_to_extra("  options: [{to: extra}]\n"),
+        "nodes/50-extra.yaml:1: node 'extra' only leads to itself",
+        id="dead-end-loop",
+    ),
+    # -- facts: sources, dates, links --
+    pytest.param(
+        extra('  sources:\n    - {title: Bot, url: "https://example.org/bot"}\n', ""),
+        "nodes/50-extra.yaml:1: factual node 'extra' has no sources",
+        id="info-node-without-sources",
+    ),
+    pytest.param(
+        extra("  checked: 2025-05-01\n", ""),
+        "nodes/50-extra.yaml:1: factual node 'extra' has no checked date",
+        id="info-node-without-checked",
+    ),
+    pytest.param(
+        extra("https://example.org/bot", "http://example.org/bot"),
+        "nodes/50-extra.yaml:5: source URL must start with https://: http://example.org/bot",
+        id="source-not-https",
+    ),
+    pytest.param(
+        extra("https://example.org/bot", "https://localhost/bot"),
+        "nodes/50-extra.yaml:5: source URL has no valid host name: https://localhost/bot",
+        id="source-without-host",
+    ),
+    pytest.param(
+        extra('en: "ABOUT-EN"', 'en: "ABOUT-EN, see [the site](www.example.org)"'),
+        "nodes/50-extra.yaml:3: link 'the site' must start with https://: www.example.org",
+        id="inline-link-not-https",
+    ),
+    pytest.param(
+        add_to_extra(
+            "  variants:\n    - before: 2025-05-27\n"
+            "      text:\n        de: a\n        en: '[x](javascript:alert(1))'\n"
+        ),
+        "nodes/50-extra.yaml:11: link 'x' must start with https://: javascript:alert(1",
+        id="inline-link-in-variant",
+    ),
+    pytest.param(
+        meta('help: {de: "HILFE-DE",', 'help: {de: "[Hilfe](ftp://example.org/h)",'),
+        "bot.yaml:8: link 'Hilfe' must start with https://: ftp://example.org/h",
+        id="inline-link-in-ui-string",
+    ),
+    pytest.param(
+        extra("  checked: 2025-05-01\n", "  checked: 2999-01-01\n"),
+        "nodes/50-extra.yaml:6: checked date 2999-01-01 lies in the future",
+        id="future-checked-date",
+    ),
+    pytest.param(
+        extra(
+            'url: "https://example.org/bot"}',
+            'url: "https://example.org/bot", checked: 2999-01-01}',
+        ),
+        "nodes/50-extra.yaml:5: checked date 2999-01-01 lies in the future",
+        id="future-source-date",
+    ),
+    pytest.param(
+        extra("  checked: 2025-05-01\n", "  checked: 2025-02-30\n"),
+        "nodes/50-extra.yaml:6: invalid date '2025-02-30': day is out of range for month",
+        id="impossible-date",
+    ),
+    pytest.param(
+        extra("  checked: 2025-05-01\n", "  checked: 1.5.2025\n"),
+        "nodes/50-extra.yaml:6: invalid date in 'checked': '1.5.2025'",
+        id="date-in-wrong-format",
+    ),
+    pytest.param(
+        add_to_extra("  variants:\n    - text: {de: a, en: b}\n"),
+        "nodes/50-extra.yaml:8: variant has neither 'from' nor 'before'",
+        id="variant-without-dates",
+    ),
+    pytest.param(
+        add_to_extra(
+            "  variants:\n    - {from: 2025-06-01, before: 2025-05-01, text: {de: a, en: b}}\n"
+        ),
+        "nodes/50-extra.yaml:8: variant's 'from' is not before its 'before'",
+        id="variant-dates-reversed",
+    ),
+    # -- platform limits --
+    pytest.param(
+        extra('en: "ABOUT-EN"', 'en: "' + "x" * 4100 + '"'),
+        "nodes/50-extra.yaml:1: answer of 'extra' (en) is 4137 characters; Telegram allows 4096",
+        id="telegram-text-too-long",
+    ),
+    pytest.param(
+        # Node ids are capped at 48 ASCII characters, so every option's callback data
+        # (the id, or "@lang:xx") stays within Telegram's 64 bytes.
+        add_to_extra("  options:\n    - to: " + "a" * 65 + "\n"),
+        f"nodes/50-extra.yaml:8: invalid node id '{'a' * 65}' in 'options.0.to'",
+        id="callback-data-too-long",
+    ),
+    # -- UI strings and commands --
+    pytest.param(
+        meta('  share: {de: "Teilen", en: "Share"}\n', ""),
+        "bot.yaml:5: missing UI string 'share'",
+        id="missing-ui-string",
+    ),
+    pytest.param(
+        meta('  share: {de: "Teilen", en: "Share"}\n', '  shar: {de: "Teilen", en: "Share"}\n'),
+        "bot.yaml:28: unknown UI string 'shar'",
+        id="unknown-ui-string",
+    ),
+    pytest.param(
+        meta('    de: "Januar, Februar,', '    de: "Februar,'),
+        "bot.yaml:14: 'months' needs 12 names",
+        id="months-incomplete",
+    ),
+    pytest.param(
+        meta(
+            '  privacy:\n    description: {de: "Datenschutz", en: "Privacy"}\n'
+            "    aliases: {de: [datenschutz]}\n",
+            "",
+        ),
+        "bot.yaml:31: missing command 'privacy'",
+        id="missing-command",
+    ),
+    pytest.param(
+        meta("commands:\n", 'commands:\n  reboot:\n    description: {de: "Neu", en: "New"}\n'),
+        "bot.yaml:32: unknown command 'reboot'",
+        id="unknown-command",
+    ),
+    pytest.param(
+        meta("aliases: {de: [zurueck]}", "aliases: {de: [zurueck, menue]}"),
+        "bot.yaml:37: alias 'menue' is used by two commands",
+        id="alias-used-twice",
+    ),
+    pytest.param(
+        meta("aliases: {de: [zurueck]}", "aliases: {de: [zurueck, help]}"),
+        "bot.yaml:37: alias 'help' is used by two commands",
+        id="alias-is-another-command",
+    ),
+    pytest.param(
+        meta('description: {de: "Zurück", en: "Back"}', 'description: {de: "Zurück"}'),
+        "bot.yaml:37: command 'back' description has no text in: en",
+        id="command-description-missing-language",
+    ),
+    pytest.param(
+        meta("aliases: {de: [zurueck]}", "aliases: {de: [zurueck], it: [indietro]}"),
+        "bot.yaml:37: command 'back' aliases uses undeclared language(s): it",
+        id="command-alias-unknown-language",
+    ),
+]
+
+
+@pytest.mark.parametrize(("files", "expected"), CASES)
+def test_each_rule_reports_file_line_and_message(check: Check, files: Files, expected: str) -> None:
+    assert expected in check(files)
+
+
+def test_hints_say_how_to_fix(check: Check) -> None:
+    write = add_to_extra("  titel: {de: x, en: y}\n  options:\n    - to: objektion\n")
+    check(write)
+    _, problems, _ = read_content(Path("."))
+    hints = {p.message: p.hint for p in problems}
+    assert hints["unknown key 'titel'"].startswith("did you mean 'title'?")
+    assert str(next(p for p in problems if p.message == "unknown key 'titel'")).startswith(
+        "nodes/50-extra.yaml:7: unknown key 'titel' (fix: did you mean 'title'?"
+    )
+
+
+def test_unknown_target_suggests_closest_id(check: Check) -> None:
+    check(add_to_extra("  options:\n    - to: objektion\n"))
+    _, problems, _ = read_content(Path("."))
+    (problem,) = [p for p in problems if "objektion" in p.message]
+    assert problem.hint == "did you mean 'objection'?"
+
+
+def test_unreadable_file(check: Check, tmp_path: Path) -> None:
+    write_tree(tmp_path)
+    (tmp_path / EXTRA_FILE).write_bytes(b"- id: extra\n  title: \xff\xfe\n")
+    _, problems, _ = read_content(Path("."))
+    assert next((p.file, p.message.split(":")[0]) for p in problems) == (
+        "nodes/50-extra.yaml",
+        "cannot read file",
+    )
+
+
+def test_missing_settings_file(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"bot.yaml": None})
+    with pytest.raises(ContentError) as err:
+        load_content(tmp_path)
+    assert [p.message for p in err.value.problems] == ["content settings file is missing"]
+
+
+def test_no_node_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bot.yaml").write_text(META, encoding="utf-8")
+    _, problems, _ = read_content(Path("."))
+    assert "nodes: no node files found" in [f"{p.file}: {p.message}" for p in problems]
+
+
+def test_long_text_is_a_warning_not_an_error(check: Check) -> None:
+    found = check(extra('en: "ABOUT-EN"', 'en: "' + "Wort " * 300 + '"'))
+    assert found
+    assert all(": warning: " in line for line in found), found
+
+
+def test_all_problems_reported_at_once(check: Check, tmp_path: Path) -> None:
+    files = {
+        **meta('  share: {de: "Teilen", en: "Share"}\n', ""),
+        "nodes/10-topics.yaml": TOPICS.replace(
+            "https://example.org/case", "http://example.org/case"
+        ),
+        EXTRA_FILE: EXTRA + "  titel: {de: x, en: y}\n",
+        "nodes/60-broken.yaml": "- id: [unclosed\n",
+    }
+    found = check(files)
+    for expected in (
+        "bot.yaml:5: missing UI string 'share'",
+        "nodes/10-topics.yaml:51: source URL must start with https://: http://example.org/case",
+        "nodes/50-extra.yaml:7: unknown key 'titel'",
+        "nodes/60-broken.yaml:2: YAML syntax error: expected ',' or ']', but got '<stream end>'",
+    ):
+        assert expected in found, found
+    # load_content raises one error carrying all of them, sorted by file and line.
+    with pytest.raises(ContentError) as err:
+        load_content(Path("."))
+    problems = err.value.problems
+    assert problems == sorted(problems)
+    assert len(problems) == len([f for f in found if ": warning: " not in f])
+    assert str(err.value).splitlines()[0].startswith("bot.yaml:5: missing UI string 'share'")
+
+
+GARBAGE = {
+    "binary": bytes(range(256)) * 4,
+    "nul": b"- id: x\x00\n",
+    "tabs": b"\t- id: x\n\t\ttitle: y\n",
+    "deep": b"[" * 5000 + b"]" * 5000,
+    "recursive": b"- &n\n  id: extra\n  options: [*n]\n",
+    "bad-scalars": b"- id: extra\n  personal: !!bool maybe\n  checked: 2025-13-45\n",
+    "huge-int": b"- id: extra\n  index: 1" + b"0" * 5000 + b"\n",
+    "python-tag": b"- !!python/object/apply:os.system [echo hi]\n",
+    "many-docs": b"- id: a\n---\n- id: b\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(GARBAGE))
+def test_garbage_files_become_problems(tmp_path: Path, name: str) -> None:
+    path = tmp_path / "x.yaml"
+    path.write_bytes(GARBAGE[name])
+    doc, problems = parse_yaml(path, "x.yaml")
+    assert doc is None or problems
+    write_tree(tmp_path, {EXTRA_FILE: None})
+    (tmp_path / EXTRA_FILE).write_bytes(GARBAGE[name])
+    _, problems, _ = read_content(tmp_path)
+    assert any(p.level == "error" for p in problems)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=200))
+def test_any_text_parses_or_reports(text: str) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "x.yaml"
+        path.write_text(text, encoding="utf-8", errors="surrogatepass")
+        doc, problems = parse_yaml(path, "x.yaml")
+        assert doc is not None or problems
+
+
+def test_broken_file_never_prints_a_traceback(tmp_path: Path) -> None:
+    write_tree(tmp_path, {EXTRA_FILE: None})
+    (tmp_path / EXTRA_FILE).write_bytes(b"\x00\xff garbage: [ {\n" + bytes(range(1, 32)))
+    (tmp_path / "nodes" / "60-date.yaml").write_text("- id: x\n  checked: 2025-02-30\n")
+    (tmp_path / "nodes" / "70-loop.yaml").write_text("- &n\n  id: y\n  options: [*n]\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "check", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env={**os.environ, "BOT_CONTENT_DIR": ""},
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr + done.stdout
+    assert re.search(r"^nodes/50-extra\.yaml(:\d+)?: ", done.stdout, re.M), done.stdout
+    assert "nodes/60-date.yaml:2: invalid date '2025-02-30'" in done.stdout
+    assert "nodes/70-loop.yaml:3: recursive alias" in done.stdout
+    assert re.search(r"^\d+ error\(s\) in ", done.stderr, re.M)
+
+
+def test_shipped_content_passes_with_summary() -> None:
+    """Smoke test of the real content; exact node counts and texts are not asserted."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+        env={k: v for k, v in os.environ.items() if k != "BOT_CONTENT_DIR"},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    last = done.stdout.strip().splitlines()[-1]
+    assert re.fullmatch(r"OK: \d+ nodes, languages: de, en(, \d+ warning\(s\))?", last), last
+    # Everything before the summary is a warning with a location.
+    for line in done.stdout.strip().splitlines()[:-1]:
+        assert re.match(r"^\S+\.yaml:\d+: warning: ", line), line
+    assert done.stderr == ""
