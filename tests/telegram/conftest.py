@@ -70,11 +70,16 @@ BotFactory = Callable[..., AbstractAsyncContextManager[Running]]
 
 @pytest.fixture
 def run_bot(api: FakeBotApi, content: Content, tmp_path: Path) -> BotFactory:
-    """Start the adapter against ``api``: ``async with run_bot(store=...) as bot:``."""
+    """Start the adapter against ``api``: ``async with run_bot(store=...) as bot:``.
+
+    ``engine`` replaces the real engine (to test rendering of arbitrary replies).
+    """
 
     @asynccontextmanager
-    async def runner(store: SessionStore | None = None, **overrides: Any) -> AsyncIterator[Running]:
-        runtime = Runtime(content, store or MemoryStore(TTL), secret=b"test-secret")
+    async def runner(
+        store: SessionStore | None = None, engine: Any = None, **overrides: Any
+    ) -> AsyncIterator[Running]:
+        runtime = Runtime(content, store or MemoryStore(TTL), secret=b"test-secret", engine=engine)
         adapter = TelegramAdapter(runtime, make_settings(api, **overrides))
         stop = asyncio.Event()
         task = asyncio.create_task(adapter.serve(stop))

@@ -414,7 +414,9 @@ class Fault:
     """A scheduled failure for the next ``count`` calls of ``method``."""
 
     method: str
-    kind: str  # "429", "5xx", "hang" (never answered in time, not processed), "slow"
+    # "429", "5xx", "hang" (never answered in time, not processed), "slow" (processed,
+    # answered late), "drop" (connection closed without an answer, not processed)
+    kind: str
     count: int = 1
     retry_after: int = 1
     status: int = 502
@@ -565,6 +567,12 @@ class FakeBotApi:
         if fault is not None and fault.kind == "slow":
             # Processed normally, only late: the answer is still awaited by the client.
             await asyncio.sleep(fault.delay)
+        elif fault is not None and fault.kind == "drop":
+            # The connection breaks before any answer: the client sees a network error.
+            call.status = 0
+            if request.transport is not None:
+                request.transport.abort()
+            raise ConnectionResetError("fault: connection dropped")
         elif fault is not None:
             return await self._apply_fault(call, fault)
         try:
