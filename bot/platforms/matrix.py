@@ -43,8 +43,10 @@ from nio import (
     LoginResponse,
     MatrixRoom,
     MegolmEvent,
+    RoomCreateResponse,
     RoomGetEventResponse,
     RoomMemberEvent,
+    RoomPreset,
     RoomSendResponse,
     SyncResponse,
     WhoamiResponse,
@@ -91,6 +93,8 @@ class MatrixSettings(BaseSettings):
     trust: TrustPolicy = "tofu"
     trusted_devices: str = ""
     allowed: str = ""
+    ignore_users: str = ""
+    private_invite: bool = True
     store_dir: Path | None = None
     sync_timeout_ms: int = Field(default=30_000, ge=0)
     timeline_limit: int = Field(default=100, ge=1)
@@ -115,6 +119,10 @@ class MatrixSettings(BaseSettings):
     def allow_list(self) -> AllowList:
         """The parsed ``MATRIX_ALLOWED`` list."""
         return AllowList.parse(self.allowed)
+
+    def ignore_list(self) -> AllowList:
+        """The parsed ``MATRIX_IGNORE_USERS`` list (other bots, bridges)."""
+        return AllowList.parse(self.ignore_users)
 
     def trusted_device_set(self) -> set[tuple[str, str]]:
         """``MATRIX_TRUSTED_DEVICES`` as ``{(user_id, device_id_or_ed25519_key)}``."""
@@ -159,6 +167,10 @@ class AllowList:
         """Whether an invite from ``user_id`` is accepted."""
         if not self.users and not self.servers:
             return True
+        return self.lists(user_id)
+
+    def lists(self, user_id: str) -> bool:
+        """Whether ``user_id`` or its homeserver is on the list (an empty list lists nobody)."""
         return user_id in self.users or server_of(user_id) in self.servers
 
 
@@ -310,7 +322,7 @@ def _txn_id(event_id: str, index: int) -> str:
 
 
 class AdapterState:
-    """Sync token, handled event ids and own sent event ids in a small SQLite file."""
+    """Sync token, handled and own sent event ids, pending private-chat offers (SQLite)."""
 
     def __init__(self, path: Path) -> None:
         self._db = sqlite3.connect(path, isolation_level=None)
@@ -322,6 +334,12 @@ class AdapterState:
         )
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS sent (event_id TEXT PRIMARY KEY, at REAL NOT NULL)"
+        )
+        # A direct chat the bot opened to show a personal node: the node (and language)
+        # to start with once the invited user joins. Room ids only, no user ids.
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS offers (room_id TEXT PRIMARY KEY, node TEXT NOT NULL,"
+            " language TEXT, at REAL NOT NULL)"
         )
 
     def get(self, key: str) -> str | None:
@@ -355,11 +373,30 @@ class AdapterState:
         row = self._db.execute("SELECT 1 FROM sent WHERE event_id = ?", (event_id,)).fetchone()
         return row is not None
 
+    def put_offer(self, room_id: str, node: str, language: str | None) -> None:
+        """Remember which node to show when the user joins the direct chat ``room_id``."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO offers (room_id, node, language, at) VALUES (?, ?, ?, ?)",
+            (room_id, node, language, time.time()),
+        )
+
+    def offer(self, room_id: str) -> tuple[str, str | None] | None:
+        """The pending offer in ``room_id`` as ``(node, language)``, if any."""
+        row = self._db.execute(
+            "SELECT node, language FROM offers WHERE room_id = ?", (room_id,)
+        ).fetchone()
+        return None if row is None else (str(row[0]), row[1])
+
+    def drop_offer(self, room_id: str) -> None:
+        """Forget the offer in ``room_id`` (shown, declined or the room is gone)."""
+        self._db.execute("DELETE FROM offers WHERE room_id = ?", (room_id,))
+
     def prune(self) -> None:
         """Drop old bookkeeping; sync tokens make older events unreachable anyway."""
         cutoff = time.time() - _HANDLED_KEEP_SECONDS
         self._db.execute("DELETE FROM handled WHERE at < ?", (cutoff,))
         self._db.execute("DELETE FROM sent WHERE at < ?", (cutoff,))
+        self._db.execute("DELETE FROM offers WHERE at < ?", (cutoff,))
 
     def close(self) -> None:
         """Close the database."""
@@ -400,6 +437,7 @@ class MatrixBot:
         )
         self.state = AdapterState(self.store_dir / "state.sqlite")
         self.allow = settings.allow_list()
+        self.ignored = settings.ignore_list()
         self.trusted = settings.trusted_device_set()
         self._crypto_lock = asyncio.Lock()
         self._reply_senders: dict[tuple[str, str], bool] = {}
@@ -588,6 +626,7 @@ class MatrixBot:
             await self._on_invite(room_id, info.invite_state)
         for room_id in resp.rooms.leave:
             # Kicked, banned or left: nothing of that chat is kept.
+            self.state.drop_offer(room_id)
             await self.runtime.forget_chat(PLATFORM, room_id)
         jobs = []
         for room_id, info in resp.rooms.join.items():
@@ -605,6 +644,7 @@ class MatrixBot:
             if room is not None and self._alone(room):
                 log.info("leaving %s: nobody else is there", room_id)
                 await self.client.room_leave(room_id)
+                self.state.drop_offer(room_id)
                 await self.runtime.forget_chat(PLATFORM, room_id)
 
     def _alone(self, room: MatrixRoom) -> bool:
@@ -631,7 +671,7 @@ class MatrixBot:
                 direct = bool((event.content or {}).get("is_direct"))
         if inviter is None:
             return
-        if not self.allow.allows(inviter):
+        if not self.allow.allows(inviter) or self.ignored.lists(inviter):
             log.info("rejecting invite to %s from %s (not allowed)", room_id, inviter)
             await self.client.room_leave(room_id)
             return
@@ -673,6 +713,10 @@ class MatrixBot:
     async def _greet(self, room: MatrixRoom, join: RoomMemberEvent) -> None:
         if self.state.is_handled(join.event_id):
             return
+        if self.state.offer(room.room_id) is not None:
+            # A direct chat the bot opened itself: it speaks once the invited user joins.
+            self.state.mark_handled(join.event_id)
+            return
         direct = self._direct(room)
         others = [u for u in room.users if u != self.user_id] + list(room.invited_users)
         # Kept in memory only: the adapter stores no raw user ids on disk.
@@ -687,6 +731,11 @@ class MatrixBot:
     async def _handle_event(self, room: MatrixRoom, event: Any) -> None:
         sender = getattr(event, "sender", None)
         if not sender or sender == self.user_id:
+            return  # the bot's own messages, also those sent from its other devices
+        if self.ignored.lists(sender):
+            return  # other bots and bridges (MATRIX_IGNORE_USERS)
+        if isinstance(event, RoomMemberEvent):
+            await self._on_member(room, event)
             return
         if isinstance(event, MegolmEvent):
             # Not decryptable (yet): ask the sender's devices for the key; the message
@@ -729,6 +778,19 @@ class MatrixBot:
         else:
             return
         await self._answer(room, event.event_id, sender, engine_event, source=content)
+
+    async def _on_member(self, room: MatrixRoom, event: RoomMemberEvent) -> None:
+        """The invited user joined a direct chat the bot opened: show the offered node."""
+        if event.membership != "join" or event.prev_membership == "join":
+            return
+        offer = self.state.offer(room.room_id)
+        if offer is None or event.state_key != event.sender:
+            return
+        node, language = offer
+        await self._answer(
+            room, event.event_id, event.sender, Start(node=node, locale=language), source=None
+        )
+        self.state.drop_offer(room.room_id)
 
     def _own_name(self, room: MatrixRoom) -> str | None:
         name = room.user_name(self.user_id) if self.user_id in room.users else None
@@ -817,7 +879,10 @@ class MatrixBot:
         thread_root = relates.get("event_id") if relates.get("rel_type") == "m.thread" else None
         group = not self._direct(room)
         for index, reply in enumerate(replies):
-            message = self._render(reply, group)
+            link = None
+            if group and reply.private_node:
+                link = await self._offer_private(sender, reply, f"{event_id}/private/{index}")
+            message = self._render(reply, group, link)
             if thread_root:
                 message["m.relates_to"] = {
                     "rel_type": "m.thread",
@@ -832,13 +897,61 @@ class MatrixBot:
             )
             await self._send(room, message, _txn_id(event_id, index))
 
-    def _render(self, reply: Reply, group: bool) -> dict[str, Any]:
-        link = label = None
-        if group and reply.private_node:
-            link = f"https://matrix.to/#/{self.user_id}"
+    def _render(self, reply: Reply, group: bool, link: str | None) -> dict[str, Any]:
+        label = None
+        if group and reply.private_node and link:
             with contextlib.suppress(Exception):
                 label = self.runtime.content.string("open_private", reply.language)
         return render_reply(reply, private_link=link, private_label=label)
+
+    def _direct_room_with(self, user_id: str) -> MatrixRoom | None:
+        """A room with just the bot and ``user_id`` (joined or invited), joined ones first."""
+        found = None
+        for room in self.client.rooms.values():
+            if set(room.users) | set(room.invited_users) == {self.user_id, user_id}:
+                if user_id not in room.invited_users:
+                    return room
+                found = found or room
+        return found
+
+    async def _offer_private(self, user_id: str, reply: Reply, key: str) -> str:
+        """Offer ``reply.private_node`` in a direct chat; return the link for the group.
+
+        An existing direct chat with the user gets the node at once; otherwise the bot
+        opens an encrypted direct chat, invites the user and shows the node when they
+        join. ``key`` makes the message in an existing chat idempotent (transaction ids).
+        """
+        profile = f"https://matrix.to/#/{self.user_id}"
+        node = reply.private_node
+        if not self.settings.private_invite or not node:
+            return profile
+        via = f"?via={server_of(self.user_id)}"
+        room = self._direct_room_with(user_id)
+        if room is not None and user_id in room.invited_users:
+            self.state.put_offer(room.room_id, node, reply.language)
+            return f"https://matrix.to/#/{room.room_id}{via}"
+        if room is not None:
+            await self._answer(
+                room, key, user_id, Start(node=node, locale=reply.language), source=None
+            )
+            return f"https://matrix.to/#/{room.room_id}{via}"
+        resp = await self.client.room_create(
+            is_direct=True,
+            invite=[user_id],
+            preset=RoomPreset.trusted_private_chat,
+            initial_state=[
+                {
+                    "type": "m.room.encryption",
+                    "state_key": "",
+                    "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+                }
+            ],
+        )
+        if not isinstance(resp, RoomCreateResponse):
+            log.warning("could not open a direct chat: %s", resp)
+            return profile
+        self.state.put_offer(resp.room_id, node, reply.language)
+        return f"https://matrix.to/#/{resp.room_id}{via}"
 
     async def _send(self, room: MatrixRoom, content: dict[str, Any], txn_id: str) -> None:
         room_id = room.room_id
