@@ -90,14 +90,15 @@ async def start_bot(
         **overrides: Any,
     ) -> BotHandle:
         account = account or register("bot")
-        settings = MatrixSettings(
-            homeserver=synapse.url,
-            user_id=account.user_id,
-            password=account.password,
-            sync_timeout_ms=10_000,
-            retry_max_wait=1.0,
+        values: dict[str, Any] = {
+            "homeserver": synapse.url,
+            "user_id": account.user_id,
+            "password": account.password,
+            "sync_timeout_ms": 10_000,
+            "retry_max_wait": 1.0,
             **overrides,
-        )
+        }
+        settings = MatrixSettings(**values)
         handle = BotHandle(
             account, settings, runtime or make_runtime(content), store_dir or tmp_path / "bot"
         )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
+import sqlite3
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,7 @@ from bot.events import Reply, Text
 from .clients import BotHandle, Seen, TestUser
 from .conftest import make_runtime
 from .homeserver import Synapse
+from .proxy import CuttableProxy
 
 StartBot = Callable[..., Awaitable[BotHandle]]
 MakeUser = Callable[..., Awaitable[TestUser]]
@@ -53,18 +57,59 @@ def first_line(text: str) -> str:
     return next(line for line in to_plain(text).splitlines() if line.strip()).strip()
 
 
-def question_for(content: Content) -> tuple[str, str]:
-    """A free-text question the engine matches, and the first line of its answer."""
+def _engine_reply(content: Content, text: str, group: bool) -> Reply:
     engine = Engine(content, session_ttl=dt.timedelta(days=1))
-    now = dt.datetime.now(dt.UTC)
-    for node_id in [o.to for o in content.root.options]:
-        title = content.nodes[node_id].title["de"]
-        _, actions = engine.handle(None, Text(text=title), now)
-        answer = actions[0]
-        assert isinstance(answer, Reply)
-        if answer.matched:
-            return title, first_line(answer.text)
-    raise AssertionError("no root option title is matched as a question")
+    _, actions = engine.handle(None, Text(text=text, group=group), dt.datetime.now(dt.UTC))
+    answer = next(a for a in actions if isinstance(a, Reply))
+    return answer
+
+
+def question_for(content: Content, *, group: bool = False) -> tuple[str, str]:
+    """A free-text question the engine answers with a node, and the answer's first line.
+
+    Prefers the stable nodes ``object-facebook`` and ``how-to-object``; in groups only
+    nodes that are not personal qualify (personal ones are offered in a direct chat).
+    """
+    today = dt.datetime.now(dt.UTC).date()
+    preferred = ["object-facebook", "how-to-object"]
+    for node_id in preferred + [n for n in content.nodes if n not in preferred]:
+        node = content.nodes[node_id]
+        if group and node.personal:
+            continue
+        for question in (*node.questions.get("de", ()), node.title["de"]):
+            answer = _engine_reply(content, question, group)
+            if answer.matched and answer.node == node_id and not answer.private_node:
+                return question, first_line(content.answer(node, "de", today))
+    raise AssertionError("no node question is matched by the engine")
+
+
+def personal_question(content: Content) -> tuple[str, str]:
+    """A question that, asked in a group, is answered with an offer of a private chat."""
+    preferred = ["object-facebook"]
+    for node_id in preferred + [n for n in content.nodes if n not in preferred]:
+        node = content.nodes[node_id]
+        for question in (*node.questions.get("de", ()), node.title["de"]):
+            answer = _engine_reply(content, question, True)
+            if answer.private_node:
+                return question, answer.private_node
+    raise AssertionError("no question leads to a personal node")
+
+
+def option_number(message: Seen, content: Content, parent: str, node_id: str) -> str:
+    """The number the bot's numbered list in ``message`` gives to the option ``node_id``."""
+    ref = next(o for o in content.nodes[parent].options if o.to == node_id)
+    label = (ref.label or content.nodes[node_id].title)["de"]
+    for line in message.body.splitlines():
+        number, _, text = line.partition(". ")
+        if number.isdigit() and text.strip() == label:
+            return number
+    raise AssertionError(f"option {node_id!r} not listed in {message.body!r}")
+
+
+def answer_line(content: Content, node_id: str) -> str:
+    """The first line of a node's answer today, as plain text."""
+    today = dt.datetime.now(dt.UTC).date()
+    return first_line(content.answer(content.nodes[node_id], "de", today))
 
 
 async def dm(user: TestUser, bot: BotHandle, *, encrypted: bool = False) -> tuple[str, Seen]:
@@ -81,19 +126,16 @@ async def test_direct_chat_flow(start_bot: StartBot, make_user: MakeUser, conten
     room_id, greeting = await dm(user, bot)
 
     # Greeting: the main menu as an m.notice with HTML and numbered options.
-    root = content.root
     assert greeting.content["msgtype"] == "m.notice"
     assert greeting.content["format"] == "org.matrix.custom.html"
     assert "<ol>" in greeting.content["formatted_body"]
-    first = content.nodes[root.options[0].to]
-    assert f"1. {first.title['de']}" in greeting.body
+    assert answer_line(content, "start") in greeting.body
 
     # A bare number chooses the option.
     mark = user.mark()
-    await user.send(room_id, "1")
+    await user.send(room_id, option_number(greeting, content, "start", "how-to-object"))
     chosen = await reply(user, bot, room_id, mark)
-    today = dt.datetime.now(dt.UTC).date()
-    assert first_line(content.answer(first, "de", today)) in chosen.body
+    assert answer_line(content, "how-to-object") in chosen.body
 
     # Free text is matched against the content.
     question, expected = question_for(content)
@@ -122,7 +164,7 @@ async def test_encrypted_direct_chat(
     user = await make_user("e2euser")
     room_id, greeting = await dm(user, bot, encrypted=True)
     assert greeting.event.decrypted
-    assert f"1. {content.nodes[content.root.options[0].to].title['de']}" in greeting.body
+    assert answer_line(content, "start") in greeting.body
 
     question, expected = question_for(content)
     mark = user.mark()
@@ -141,6 +183,46 @@ async def test_encrypted_direct_chat(
     assert question not in str(events)
     assert expected not in str(events)
 
+    # And in Synapse's own database: every stored non-state event of the room is
+    # ciphertext, and no stored event JSON contains the question or the answer.
+    types, stored = synapse_room_events(synapse, room_id)
+    assert types == {"m.room.encrypted"}
+    assert all(question not in j and expected not in j for j in stored)
+    assert any('"m.room.encrypted"' in j for j in stored)
+
+    # A restart is the same device with the same keys: a message written while the bot
+    # was down is decrypted and answered, and the answer decrypts for the user.
+    running = bot.bot
+    assert running is not None
+    device_id = running.client.device_id
+    identity = user.client.device_store[bot.user_id][device_id].ed25519
+    await bot.stop()
+    mark = user.mark()
+    await user.send(room_id, "/help")
+    await bot.start()
+    after = await reply(user, bot, room_id, mark)
+    assert after.event.decrypted
+    assert bot.bot is not None and bot.bot.client.device_id == device_id
+    assert list(user.client.device_store.active_user_devices(bot.user_id)) == [
+        user.client.device_store[bot.user_id][device_id]
+    ]
+    assert user.client.device_store[bot.user_id][device_id].ed25519 == identity
+
+
+def synapse_room_events(synapse: Synapse, room_id: str) -> tuple[set[str], list[str]]:
+    """Types of the room's non-state events and all its event JSON, from Synapse's SQLite."""
+    db = sqlite3.connect(f"file:{synapse.base_dir / 'homeserver.db'}?mode=ro", uri=True, timeout=30)
+    try:
+        rows = db.execute(
+            "SELECT e.type FROM events e LEFT JOIN state_events s ON s.event_id = e.event_id"
+            " WHERE e.room_id = ? AND s.event_id IS NULL",
+            (room_id,),
+        ).fetchall()
+        stored = db.execute("SELECT json FROM event_json WHERE room_id = ?", (room_id,)).fetchall()
+    finally:
+        db.close()
+    return {r[0] for r in rows}, [str(j[0]) for j in stored]
+
 
 def in_reply_to(seen: Seen) -> str | None:
     """The event a message replies to, if any."""
@@ -156,7 +238,7 @@ async def test_group_room(start_bot: StartBot, make_user: MakeUser, content: Con
     await alice.wait_joined(room_id, bob.user_id)
     intro = await reply(alice, bot, room_id, 0)
     assert first_line(content.string("intro", "de")) in intro.body
-    question, expected = question_for(content)
+    question, expected = question_for(content, group=True)
 
     async def ask(body: str, **extra: Any) -> Seen:
         """Send chatter first, then ``body``: the bot's next message must answer ``body``."""
@@ -234,20 +316,137 @@ async def test_invites_limited_by_allow_list(start_bot: StartBot, make_user: Mak
     assert greeting.body
 
 
+def is_member(synapse: Synapse, room_id: str, user_id: str) -> bool:
+    """Whether ``user_id`` is joined to ``room_id``, asked from Synapse's side."""
+    admin = synapse.register(f"memberadmin{uuid.uuid4().hex[:8]}", admin=True)
+    path = f"/_synapse/admin/v1/rooms/{room_id}/members"
+    return user_id in synapse.request("GET", path, token=admin.access_token)["members"]
+
+
 async def test_leaves_room_when_alone(
-    synapse: Synapse, start_bot: StartBot, make_user: MakeUser
+    synapse: Synapse, start_bot: StartBot, make_user: MakeUser, content: Content
 ) -> None:
     bot = await start_bot()
     user = await make_user("leaver")
     room_id, _ = await dm(user, bot)
     await user.client.room_leave(room_id)
-    admin = synapse.register("leaveadmin", admin=True)
+    await user.wait_until(lambda: not is_member(synapse, room_id, bot.user_id), timeout=30)
 
-    def bot_gone() -> bool:
-        path = f"/_synapse/admin/v1/rooms/{room_id}/members"
-        return bot.user_id not in synapse.request("GET", path, token=admin.access_token)["members"]
+    # A group room: the bot stays while anyone is left, and leaves with the last one.
+    alice = await make_user("groupleaver")
+    bob = await make_user("groupstayer")
+    group = await alice.create_room([bot.user_id, bob.user_id], name="Kurz")
+    await alice.wait_joined(group, bob.user_id)
+    await reply(alice, bot, group, 0)  # the intro
+    await alice.client.room_leave(group)
+    await bob.wait_until(lambda: alice.user_id not in bob.client.rooms[group].users, 30)
+    mark = bob.mark()
+    await bob.send(group, "/help")  # just bob and the bot now: every message is for it
+    await reply(bob, bot, group, mark)
+    assert is_member(synapse, group, bot.user_id)
+    await bob.client.room_leave(group)
+    await bob.wait_until(lambda: not is_member(synapse, group, bot.user_id), timeout=30)
 
-    await user.wait_until(bot_gone, timeout=20)
+
+async def test_never_answers_notices_other_bots_or_itself(
+    synapse: Synapse, start_bot: StartBot, make_user: MakeUser
+) -> None:
+    other_bot = await make_user("otherbot")
+    bot = await start_bot(ignore_users=other_bot.user_id)
+    running = bot.bot
+    assert running is not None
+    user = await make_user("human")
+    room_id, _ = await dm(user, bot)
+
+    # In a direct chat every message is for the bot, except notices (what bots send) and
+    # the bot account's own messages, also from another device of it (an operator).
+    ignored = [await user.send(room_id, "/help", msgtype="m.notice")]
+    path = f"/_matrix/client/v3/rooms/{room_id}/send/m.room.message/{uuid.uuid4().hex}"
+    own = {"msgtype": "m.text", "body": "/help"}
+    ignored.append(synapse.request("PUT", path, own, token=bot.account.access_token)["event_id"])
+    await user.wait_until(lambda: all(running.state.is_handled(e) for e in ignored), 30)
+    mark = user.mark()
+    await user.send(room_id, "/privacy")
+    await reply(user, bot, room_id, mark)
+    assert len(bot_messages(user, bot, room_id)) == 2  # greeting and /privacy
+
+    # A bot on MATRIX_IGNORE_USERS is not answered in groups, even when it uses m.text and
+    # the prefix, and its invites are declined.
+    group = await user.create_room([bot.user_id, other_bot.user_id], name="Mit Bots")
+    await user.wait_joined(group, other_bot.user_id)
+    await reply(user, bot, group, 0)
+    from_other = await other_bot.send(group, "!meta /help")
+    await user.wait_until(lambda: running.state.is_handled(from_other), 30)
+    mark = user.mark()
+    await user.send(group, "!meta /privacy")
+    await reply(user, bot, group, mark)
+    assert len(bot_messages(user, bot, group)) == 2  # intro and /privacy
+
+    mark = other_bot.mark()
+    declined = await other_bot.create_room([bot.user_id], direct=True)
+
+    def bot_left(seen: Seen) -> bool:
+        return (
+            seen.room_id == declined
+            and isinstance(seen.event, RoomMemberEvent)
+            and seen.event.state_key == bot.user_id
+            and seen.event.membership == "leave"
+        )
+
+    await other_bot.wait_for(bot_left, start=mark, timeout=30)
+
+
+async def test_personal_node_offered_in_direct_chat(
+    start_bot: StartBot, make_user: MakeUser, content: Content
+) -> None:
+    bot = await start_bot()
+    alice = await make_user("personal")
+    bob = await make_user("onlooker")
+    group = await alice.create_room([bot.user_id, bob.user_id], name="Verein")
+    await alice.wait_joined(group, bob.user_id)
+    await reply(alice, bot, group, 0)
+    question, node_id = personal_question(content)
+
+    # In the group: a hint with a link to a new direct chat the bot invites the asker to.
+    mark = alice.mark()
+    await alice.send(group, f"!meta {question}")
+    hint = await reply(alice, bot, group, mark)
+    assert answer_line(content, node_id) not in hint.body
+    assert first_line(content.string("open_private", "de")) in hint.body
+
+    def in_direct_chat(seen: Seen) -> bool:
+        return (
+            seen.room_id != group
+            and seen.event.sender == bot.user_id
+            and seen.content.get("msgtype") == "m.notice"
+        )
+
+    # Alice accepts the invite (her client auto-joins); the bot then shows the node there,
+    # end-to-end encrypted.
+    shown = await alice.wait_for(in_direct_chat, start=mark, timeout=30)
+    direct = shown.room_id
+    assert f"https://matrix.to/#/{direct}" in hint.content["formatted_body"]
+    assert shown.event.decrypted
+    assert answer_line(content, node_id) in shown.body
+    assert alice.client.rooms[direct].encrypted
+
+    # Numbers now choose from that node's options, in the direct chat.
+    node = content.nodes[node_id]
+    if node.options:
+        mark = alice.mark()
+        await alice.send(direct, option_number(shown, content, node_id, node.options[0].to))
+        chosen = await reply(alice, bot, direct, mark)
+        assert answer_line(content, node.options[0].to) in chosen.body
+
+    # Asking again reuses the same direct chat; nobody else was invited anywhere.
+    mark = alice.mark()
+    await alice.send(group, f"!meta {question}")
+    await reply(alice, bot, group, mark)
+    again = await alice.wait_for(in_direct_chat, start=mark, timeout=30)
+    assert again.room_id == direct
+    assert answer_line(content, node_id) in again.body
+    assert set(alice.client.rooms) == {group, direct}
+    assert set(bob.client.rooms) == {group}
 
 
 async def test_restart_keeps_place_and_answers_once(
@@ -261,48 +460,60 @@ async def test_restart_keeps_place_and_answers_once(
     db = tmp_path / "sessions.sqlite"
     user = await make_user("patient")
 
-    # Before the bot's first start the user already wrote: that is history, never answered.
+    # Before the adapter's first start the account is already in a room where the user
+    # wrote: that is old history and is never answered.
+    old_room = await user.create_room([account.user_id], direct=True)
+    synapse.request("POST", f"/_matrix/client/v3/join/{old_room}", {}, token=account.access_token)
+    await user.wait_joined(old_room, account.user_id)
+    await user.send(old_room, "Hallo? Ist da jemand?")
+    await user.send(old_room, "/help")
+    # And a pending invite with messages from before the bot joined: also never answered.
     early_room = await user.create_room([account.user_id], direct=True)
     await user.send(early_room, "Hallo? Ist da jemand?")
     await user.send(early_room, "/help")
 
     bot = await start_bot(account=account, runtime=make_runtime(content, db))
+    running = bot.bot
+    assert running is not None
+    device_id = running.client.device_id
     greeting = await reply(user, bot, early_room, 0)
-    first = content.nodes[content.root.options[0].to]
-    assert f"1. {first.title['de']}" in greeting.body
-    today = dt.datetime.now(dt.UTC).date()
+    assert answer_line(content, "start") in greeting.body
 
     # One level down, then the bot stops (a new runtime object later, same session store).
     mark = user.mark()
-    await user.send(early_room, "1")
+    await user.send(early_room, option_number(greeting, content, "start", "how-to-object"))
     chosen = await reply(user, bot, early_room, mark)
-    assert first_line(content.answer(first, "de", today)) in chosen.body
+    assert answer_line(content, "how-to-object") in chosen.body
     await bot.stop()
 
     # Written while the bot was down: answered once after the restart, from the place the
-    # user was at ("1" is the first option of the node shown last, not of the menu).
-    assert first.options, "the first topic needs options for this test"
-    second = content.nodes[first.options[0].to]
+    # user was at (the number picks from the node shown last, not from the menu).
     mark = user.mark()
-    await user.send(early_room, "1")
+    await user.send(early_room, option_number(chosen, content, "how-to-object", "object-facebook"))
     await bot.runtime.close()
     bot.runtime = make_runtime(content, db)
     await bot.start()
+    assert bot.bot is not None and bot.bot.client.device_id == device_id  # same device
     deeper = await reply(user, bot, early_room, mark)
-    assert first_line(content.answer(second, "de", today)) in deeper.body
+    assert answer_line(content, "object-facebook") in deeper.body
 
     mark = user.mark()
     await user.send(early_room, "/back")
     back = await reply(user, bot, early_room, mark)
     assert back.body == chosen.body
 
-    # Another restart, then a last message: every message was answered exactly once and
-    # nothing from before the first start was answered.
+    # Another restart, then a last message in each room: every message was answered
+    # exactly once and nothing from before the first start was answered.
     await bot.restart()
+    assert bot.bot is not None and bot.bot.client.device_id == device_id
     mark = user.mark()
     await user.send(early_room, "/privacy")
     await reply(user, bot, early_room, mark)
+    mark = user.mark()
+    await user.send(old_room, "/help")
+    await reply(user, bot, old_room, mark)
     assert len(bot_messages(user, bot, early_room)) == 5
+    assert len(bot_messages(user, bot, old_room)) == 1
 
 
 async def test_reconnects_after_homeserver_restart(
@@ -320,6 +531,51 @@ async def test_reconnects_after_homeserver_restart(
     answer = await reply(user, bot, room_id, mark)
     assert expected in answer.body
     assert len(bot_messages(user, bot, room_id)) == 2
+
+
+async def test_outage_nothing_lost_nothing_twice(
+    synapse: Synapse, start_bot: StartBot, make_user: MakeUser, content: Content
+) -> None:
+    # The bot reaches Synapse through a proxy that can cut the line; the user does not,
+    # so messages keep arriving at the homeserver while the bot cannot see it.
+    proxy = CuttableProxy(synapse.port)
+    await proxy.start()
+    try:
+        bot = await start_bot(homeserver=proxy.url, shutdown_grace=2.0)
+        user = await make_user("offline")
+        room_id, greeting = await dm(user, bot)
+
+        proxy.cut()
+        question, expected = question_for(content)
+        choice = option_number(greeting, content, "start", "how-to-object")
+        mark = user.mark()
+        for body in (choice, question, "/privacy"):
+            await user.send(room_id, body)
+        refused = proxy.refused
+        await user.wait_until(lambda: proxy.refused > refused, 30)  # the bot keeps trying
+        proxy.restore()
+
+        await user.wait_until(lambda: len(bot_messages(user, bot, room_id, mark)) >= 3, 60)
+        answers = bot_messages(user, bot, room_id, mark)
+        assert answer_line(content, "how-to-object") in answers[0].body
+        assert expected in answers[1].body
+        assert first_line(content.string("privacy", "de", days=1)) in answers[2].body
+
+        # Stopping while the homeserver is unreachable ends within the grace period;
+        # what was written meanwhile is answered once after the next start.
+        proxy.cut()
+        mark = user.mark()
+        await user.send(room_id, "/help")
+        await asyncio.wait_for(bot.stop(), 30)
+        proxy.restore()
+        await bot.start()
+        await reply(user, bot, room_id, mark)
+        mark = user.mark()
+        await user.send(room_id, "/menu")
+        await reply(user, bot, room_id, mark)
+        assert len(bot_messages(user, bot, room_id)) == 6
+    finally:
+        await proxy.stop()
 
 
 async def test_verified_only_answers_listed_devices_only(
