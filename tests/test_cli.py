@@ -1,0 +1,276 @@
+"""`python -m bot` end to end, as subprocesses on the small test tree."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fixtures.tree import EXTRA, write_tree
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_tree(tmp_path_factory.mktemp("tree"))
+
+
+def bot(
+    *args: str, stdin: str = "", env: dict[str, str] | None = None, cwd: Path = REPO
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m bot ARGS`` without platform credentials; never hangs."""
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_", "MATRIX_"))
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+        env={**clean, "BOT_LOG_LEVEL": "WARNING", **(env or {})},
+    )
+
+
+# -- chat --------------------------------------------------------------------------------
+
+
+def test_chat_piped_end_to_end(tree: Path) -> None:
+    done = bot(
+        "--content",
+        str(tree),
+        "chat",
+        stdin="2\nWie widerspreche ich der KI-Nutzung?\n\n1\n/forget\n",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    turns = done.stdout.split("\n> ")
+    assert [t.split("\n")[0] for t in turns[1:]] == [
+        "2",
+        "Wie widerspreche ich der KI-Nutzung?",
+        "1",
+        "/forget",
+    ]
+    # The greeting: the root's text and its options, numbered.
+    assert turns[0].startswith("WILLKOMMEN-DE\n")
+    assert "  1) Widerspruch einlegen\n  2) Frist\n" in turns[0]
+    assert "  5) English" in turns[0]
+    # "2" chose the second option.
+    assert "\nNACHHER-DE\n" in turns[1]
+    assert "  1) Menü" in turns[1]
+    # Free text matched; markup is rendered plain, links with their URL.
+    assert "WIDERSPRUCH-DE Formular (https://example.org/form?a=1&b=2)" in turns[2]
+    assert "• Meta (https://example.org/meta)" in turns[2]
+    assert "**" not in done.stdout
+    assert "  1) Bei Instagram" in turns[2]
+    # The empty line was skipped; "1" chose the first option of the previous answer.
+    assert "\nINSTAGRAM-DE\n" in turns[3]
+    assert "VERGESSEN-DE" in turns[4]
+
+
+def test_chat_in_english(tree: Path) -> None:
+    done = bot("--content", str(tree), "chat", "--lang", "en", stdin="1\n")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("WELCOME-EN\n")
+    assert "  1) How to object" in done.stdout
+    assert "  5) Deutsch" in done.stdout
+    assert "\nOBJECT-EN form (https://example.org/form?a=1&b=2)" in done.stdout
+
+
+def test_chat_with_invalid_content_fails_cleanly(tmp_path: Path) -> None:
+    broken = write_tree(tmp_path, {"nodes/50-extra.yaml": EXTRA.replace("id: extra", "id: ex")})
+    done = bot("--content", str(broken), "chat")
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "option leads to unknown node 'extra'" in done.stderr
+    assert "content is invalid" in done.stderr
+
+
+# -- check -------------------------------------------------------------------------------
+
+
+def test_check_valid_tree(tree: Path) -> None:
+    done = bot("check", str(tree), "--max-age-days", "100000")
+    assert done.returncode == 0
+    assert done.stdout == "OK: 6 nodes, languages: de, en\n"
+
+
+def test_check_warns_about_stale_nodes_but_passes(tree: Path) -> None:
+    done = bot("check", str(tree), "--max-age-days", "1")
+    assert done.returncode == 0
+    lines = done.stdout.splitlines()
+    assert lines[-1] == "OK: 6 nodes, languages: de, en, 5 warning(s)"
+    assert all(": warning: node '" in line for line in lines[:-1])
+
+
+def test_check_invalid_tree(tmp_path: Path) -> None:
+    broken = write_tree(tmp_path, {"nodes/50-extra.yaml": EXTRA.replace("https://", "http://")})
+    done = bot("check", str(broken), cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stdout.startswith(
+        "nodes/50-extra.yaml:5: source URL must start with https://: http://example.org/bot"
+    )
+    assert done.stderr.strip() == f"1 error(s) in {broken}"
+
+
+def test_check_missing_directory(tmp_path: Path) -> None:
+    done = bot("check", str(tmp_path / "nowhere"))
+    assert done.returncode == 1
+    assert "content settings file is missing" in done.stdout
+    assert "Traceback" not in done.stderr
+
+
+def test_content_dir_from_environment(tree: Path, tmp_path: Path) -> None:
+    done = bot("check", "--max-age-days", "100000", env={"BOT_CONTENT_DIR": str(tree)})
+    assert done.stdout == "OK: 6 nodes, languages: de, en\n"
+    done = bot(
+        "ask",
+        "--json",
+        stdin="Wie widerspreche ich der KI-Nutzung?\n",
+        env={"BOT_CONTENT_DIR": str(tree)},
+        cwd=tmp_path,
+    )
+    assert json.loads(done.stdout)["node"] == "objection"
+
+
+# -- ask ---------------------------------------------------------------------------------
+
+
+def test_ask_json(tree: Path) -> None:
+    questions = [
+        "Wie widerspreche ich der KI-Nutzung?",
+        "",
+        "How do I object on Instagram?",
+        "xyzzy",
+        "instagram wetter katze hund",
+    ]
+    done = bot("--content", str(tree), "ask", "--json", stdin="\n".join(questions) + "\n")
+    assert done.returncode == 0, done.stderr
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [r["question"] for r in records] == [q for q in questions if q]
+    for record in records:
+        assert set(record) >= {"question", "lang", "node", "matched", "text", "suggestions"}
+    first, english, nonsense, near = records
+    assert first == {
+        "question": "Wie widerspreche ich der KI-Nutzung?",
+        "lang": "de",
+        "node": "objection",
+        "matched": True,
+        "text": "WIDERSPRUCH-DE Formular (https://example.org/form?a=1&b=2)\n\n"
+        "Quellen:\n• Meta (https://example.org/meta)\n\nStand: 1. Mai 2025",
+        "suggestions": [],
+    }
+    assert (english["lang"], english["node"], english["matched"]) == (
+        "en",
+        "objection-instagram",
+        True,
+    )
+    assert english["text"].startswith("INSTAGRAM-EN")
+    assert nonsense == {
+        "question": "xyzzy",
+        "lang": "de",
+        "node": None,
+        "matched": False,
+        "text": "FALLBACK-DE",
+        "suggestions": [],
+    }
+    assert near["matched"] is False and near["node"] is None
+    assert near["text"] == "VORSCHLAG-DE"
+    assert near["suggestions"]
+
+
+def test_ask_forced_language(tree: Path) -> None:
+    done = bot(
+        "--content", str(tree), "ask", "--json", "--lang", "en", stdin="What is the deadline?\n"
+    )
+    record = json.loads(done.stdout)
+    assert record["lang"] == "en"
+    assert record["node"] == "deadline"
+
+
+def test_ask_plain(tree: Path) -> None:
+    done = bot("--content", str(tree), "ask", stdin="xyzzy\nBis wann kann ich widersprechen?\n")
+    assert done.returncode == 0
+    assert "? xyzzy\n→ (fallback) [de]\nFALLBACK-DE\n" in done.stdout
+    assert "→ deadline [de]\nNACHHER-DE" in done.stdout
+
+
+# -- graph -------------------------------------------------------------------------------
+
+
+def test_graph_mermaid(tree: Path) -> None:
+    done = bot("--content", str(tree), "graph")
+    assert done.returncode == 0
+    lines = done.stdout.splitlines()
+    assert lines[0] == "flowchart LR"
+    assert '  start(["Hauptmenü"])' in lines  # menus are rounded
+    assert '  my_case["Mein Fall"]' in lines  # mermaid ids cannot contain "-"
+    assert "  start --> my_case" in lines
+    assert "  objection --> objection_instagram" in lines
+
+
+def test_graph_dot_in_english(tree: Path) -> None:
+    done = bot("--content", str(tree), "graph", "--format", "dot", "--lang", "en")
+    assert done.returncode == 0
+    assert done.stdout.startswith("digraph content {")
+    assert done.stdout.rstrip().endswith("}")
+    assert '  "start" [label="Main menu", style="rounded,bold"];' in done.stdout
+    assert '  "objection" -> "objection-instagram";' in done.stdout
+    assert '  "my-case" [label="My case"];' in done.stdout
+
+
+# -- start-up cost -----------------------------------------------------------------------
+
+# All four commands run in one interpreter; after each, no platform library may be loaded.
+PROBE = """
+import io, json, sys
+from bot.cli import main
+tree = sys.argv[1]
+commands = [
+    ["--content", tree, "chat"],
+    ["check", tree],
+    ["--content", tree, "ask", "--json"],
+    ["--content", tree, "graph", "--format", "dot"],
+]
+results = []
+for argv in commands:
+    sys.stdin = io.StringIO("Wie widerspreche ich?\\n")
+    try:
+        code = main(argv)
+    except SystemExit as exc:
+        code = exc.code
+    heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("telegram", "nio", "synapse"))
+    results.append([argv[-1] if argv[0] == "check" else argv[2], code, heavy])
+print(json.dumps(results))
+"""
+
+
+def test_commands_do_not_import_platform_libraries(tree: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, str(tree)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+        env={k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "MATRIX_"))},
+    )
+    results = json.loads(done.stdout.strip().splitlines()[-1])
+    assert results == [
+        ["chat", 0, []],
+        [str(tree), 0, []],
+        ["ask", 0, []],
+        ["graph", 0, []],
+    ], done.stderr
+
+
+def test_run_without_credentials_falls_back_to_console(tree: Path) -> None:
+    done = bot("--content", str(tree), "run", stdin="2\n")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("WILLKOMMEN-DE")
+    assert re.search(r"^> 2\nNACHHER-DE", done.stdout, re.M)
