@@ -114,7 +114,9 @@ def to_matrix_html(text: str) -> str:
         item = bullet or numbered
         if item:
             if not open_list:
-                parts.append(f"<{kind}>")
+                # A list continued after a paragraph ("3. ...") must not restart at 1.
+                first = int(numbered.group("num")) if numbered else 1
+                parts.append(f'<ol start="{first}">' if first != 1 else f"<{kind}>")
                 open_list = kind
             parts.append(f"<li>{_inline(item.group('item'), _html_span)}</li>")
         elif line.strip():
