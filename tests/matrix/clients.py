@@ -116,7 +116,7 @@ class TestUser:
             await self.client.join(room.room_id)
 
     async def wait_for(
-        self, predicate: Callable[[Seen], bool], timeout: float = 20.0, start: int = 0
+        self, predicate: Callable[[Seen], bool], timeout: float = 30.0, start: int = 0
     ) -> Seen:
         """Return the first event from index ``start`` on that matches ``predicate``."""
         found: Seen | None = None
@@ -134,7 +134,7 @@ class TestUser:
         assert found is not None
         return found
 
-    async def wait_until(self, condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    async def wait_until(self, condition: Callable[[], bool], timeout: float = 30.0) -> None:
         """Wait until ``condition()`` holds; re-checked on every event and every 0.1 s."""
         deadline = time.monotonic() + timeout
         while not condition():
@@ -207,7 +207,7 @@ class BotHandle:
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
-    async def start(self, timeout: float = 30.0) -> None:
+    async def start(self, timeout: float = 60.0) -> None:
         """Start the bot and wait for its first sync."""
         self._stop = asyncio.Event()
         self.bot = MatrixBot(self.runtime, self.settings, self.store_dir)
