@@ -33,6 +33,8 @@ _FOLD = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "ß": "ss", "é": "e", "
 _DIGRAPHS = re.compile(r"(?<=[a-z])(ae|oe|ue)")
 
 _STEMMERS = {"de": "german", "en": "english", "fr": "french", "es": "spanish", "it": "italian"}
+_STEM_SLACK = 80
+"""Twice the most letters a Snowball stemmer strips as suffixes (German: under 30)."""
 
 # Function words and everyday filler carry no topic; they would only add noise and, worse,
 # count as "unexplained" words against a correct match in a long, chatty question.
@@ -215,6 +217,16 @@ class _LanguageIndex:
         ]
         self.vocab_set = frozenset(t for doc in plain for text in doc for t in text)
         self.parts_vocab = frozenset(t for t in self.vocab_set if len(t) >= 4)
+        # No piece longer than this can stem to a known part: stemming at most halves a word
+        # twice (ae/oe/ue become one letter in the stemmer and again after folding) and
+        # strips under _STEM_SLACK / 2 letters of suffixes. split() skips longer pieces
+        # instead of stemming every tail of a long word (quadratic: seconds for one
+        # 2000-letter "word"); the result is the same.
+        longest = max(
+            [len(t) for t in self.parts_vocab] + [len(k) for k in _LEMMAS.get(lang, {})],
+            default=0,
+        )
+        self.max_part = 4 * longest + _STEM_SLACK
         self.vocab = sorted(self.vocab_set)
 
         self.strong: list[frozenset[str]] = []
@@ -261,8 +273,11 @@ class _LanguageIndex:
     def split(self, term: str) -> tuple[str, ...]:
         """Split a compound into two known words (with an optional linking "s")."""
         best: tuple[str, ...] = ()
-        for cut in range(len(term) - 4, 3, -1):
+        # Cuts with a head too long to be known (even without a linking "s") cannot match.
+        for cut in range(min(len(term) - 4, self.max_part + 1), 3, -1):
             head, tail = term[:cut], term[cut:]
+            if len(tail) > self.max_part:
+                break  # the tails only get longer
             tail_stem = _stem(tail, self.lang)
             if tail_stem not in self.parts_vocab and tail not in self.parts_vocab:
                 continue
