@@ -27,6 +27,10 @@ def test_allow_list() -> None:
     assert not allow.allows("@mallory:other.org")
     assert not allow.allows("@eve:evil.example.org")
     assert AllowList.parse("").allows("@anyone:anywhere")
+    # As an ignore list an empty list names nobody.
+    assert not AllowList.parse("").lists("@anyone:anywhere")
+    assert allow.lists("@alice:other.org")
+    assert not allow.lists("@mallory:other.org")
 
 
 def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -36,9 +40,15 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MATRIX_TRUST", "verified-only")
     monkeypatch.setenv("MATRIX_TRUSTED_DEVICES", "@alice:example.org/ABCDEF, nonsense")
     monkeypatch.setenv("MATRIX_PREFIX", "!bot")
+    monkeypatch.setenv("MATRIX_IGNORE_USERS", "@echo:example.org bridge.example.org")
+    monkeypatch.setenv("MATRIX_PRIVATE_INVITE", "false")
     settings = MatrixSettings()
     assert settings.trust == "verified-only"
     assert settings.prefix == "!bot"
+    assert settings.ignore_list().lists("@echo:example.org")
+    assert settings.ignore_list().lists("@telegram:bridge.example.org")
+    assert not settings.ignore_list().lists("@alice:example.org")
+    assert settings.private_invite is False
     assert settings.trusted_device_set() == {("@alice:example.org", "ABCDEF")}
     assert MatrixSettings.configured()
     monkeypatch.setenv("MATRIX_TRUST", "everyone")
