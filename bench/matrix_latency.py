@@ -29,13 +29,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.content import load_content  # noqa: E402
-from bot.platforms.matrix import MatrixSettings  # noqa: E402
-from bot.ratelimit import PerKeyLimiter  # noqa: E402
-from bot.runtime import Runtime  # noqa: E402
-from bot.store.memory import MemoryStore  # noqa: E402
-from tests.matrix.clients import BotHandle, Seen, TestUser  # noqa: E402
-from tests.matrix.homeserver import Synapse  # noqa: E402
+from bot.content import load_content
+from bot.platforms.matrix import MatrixSettings
+from bot.ratelimit import PerKeyLimiter
+from bot.runtime import Runtime
+from bot.store.memory import MemoryStore
+from tests.matrix.clients import BotHandle, Seen, TestUser
+from tests.matrix.homeserver import Synapse
 
 MESSAGES = ("Wie widerspreche ich?", "1", "/menu", "Was macht Meta mit meinen Daten?", "2")
 
@@ -171,12 +171,13 @@ async def _measure(synapse: Synapse, tmp: Path, rooms: int, messages: int) -> No
             print(summary(name, results[name]), flush=True)
         print()
         for kind in ("plain", "encrypted"):
-            rtt = percentile(results[f"synapse send->sync, {kind}"], 50) * 1000
-            reply = percentile(results[f"bot reply, {kind}"], 50) * 1000
-            print(
-                f"{kind:<9} reply p50 = {reply / rtt:4.1f} x Synapse send->sync p50 "
-                f"(a reply needs two trips; reply - 2 x trip = {reply - 2 * rtt:+6.1f} ms)"
-            )
+            for pct in (50, 95):
+                rtt = percentile(results[f"synapse send->sync, {kind}"], pct) * 1000
+                reply = percentile(results[f"bot reply, {kind}"], pct) * 1000
+                print(
+                    f"{kind:<9} reply p{pct} = {reply / rtt:4.1f} x Synapse send->sync p{pct} "
+                    f"(a reply needs two trips; reply - 2 x trip = {reply - 2 * rtt:+7.1f} ms)"
+                )
         print(
             "\nAll clients, the bot and Synapse share this machine; under parallel load the"
             "\nbot's syncs pick up several rooms at once, so the difference can go negative."
