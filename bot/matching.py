@@ -255,6 +255,15 @@ class _LanguageIndex:
         self.idf_unknown = math.log(1 + (n + 0.5) / 0.5)
         self.known = frozenset(df)
         self.other_parties = frozenset(_stem(w, lang) for w in OTHER_PARTIES) - self.known
+        # What _score() needs of each example apart from the question, computed once: its
+        # weight (the same sum, so the same float) and, per term, the examples that contain
+        # it, so a question only visits the examples it shares a term with.
+        self.example_weights = [sum(self.idf[t] for t in ex) for _, ex in self.examples]
+        with_term: dict[str, list[int]] = {}
+        for k, (_, ex) in enumerate(self.examples):
+            for t in ex:
+                with_term.setdefault(t, []).append(k)
+        self.examples_with = {t: tuple(ks) for t, ks in with_term.items()}
 
     def foreign(self, text: str) -> list[str]:
         """Names of other companies in ``text`` that the content never mentions."""
@@ -366,12 +375,12 @@ class Matcher:
         )
         q_weight = sum(index.idf[t] for t in qset) + unexplained
         best_example: dict[int, float] = {}
-        for i, example in index.examples:
+        for k in sorted({k for t in qset for k in index.examples_with.get(t, ())}):
+            i, example = index.examples[k]
             common = qset & example
-            if common:
-                num = 2 * sum(index.idf[t] for t in common)
-                den = q_weight + sum(index.idf[t] for t in example)
-                best_example[i] = max(best_example.get(i, 0.0), num / den)
+            num = 2 * sum(index.idf[t] for t in common)
+            den = q_weight + index.example_weights[k]
+            best_example[i] = max(best_example.get(i, 0.0), num / den)
         ranked = []
         for i in range(len(index.node_ids)):
             if bm[i] <= 0 and i not in best_example:
