@@ -449,7 +449,7 @@ GARBAGE = {
     "binary": bytes(range(256)) * 4,
     "nul": b"- id: x\x00\n",
     "tabs": b"\t- id: x\n\t\ttitle: y\n",
-    "deep": b"[" * 5000 + b"]" * 5000,
+    "deep": b"[" * 600 + b"]" * 600,
     "recursive": b"- &n\n  id: extra\n  options: [*n]\n",
     "bad-scalars": b"- id: extra\n  personal: !!bool maybe\n  checked: 2025-13-45\n",
     "huge-int": b"- id: extra\n  index: 1" + b"0" * 5000 + b"\n",
