@@ -434,7 +434,7 @@ def test_matched_question_answers_and_flags(chat: Chat) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["xyzzy", "Wie wird das Wetter morgen?", "🙂🙂🙂", "?!", "wort " * 1000, "x" * 60]
+    "text", ["xyzzy", "Wie wird das Wetter morgen?", "🙂🙂🙂", "?!", "wort " * 1000, "x" * 5000]
 )
 def test_unmatched_text_gets_honest_fallback_with_menu(chat: Chat, text: str) -> None:
     chat.start()
