@@ -94,7 +94,9 @@ class Runtime:
         key = self.key(conv)
         if not isinstance(event, Start) and not self.limiter.allow(key.user):
             if self.limiter.should_warn(key.user):
-                lang = self.content.meta.default_language
+                # Warned once per window, so this one read costs nothing under a flood.
+                state = await self.store.get(key, self.clock())
+                lang = state.language if state else self.content.meta.default_language
                 return [Reply(text=self.content.string("rate_limited", lang), language=lang)]
             return []
         lock = self._locks.get(key.session)

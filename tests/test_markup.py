@@ -36,6 +36,14 @@ def test_tags_in_text_are_not_tags(render: Render) -> None:
 
 
 @pytest.mark.parametrize("render", [to_telegram_html, to_matrix_html])
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "data:text/html,x", "tg://resolve?x"])
+def test_only_web_links_become_anchors(render: Render, url: str) -> None:
+    out = render(f"[click]({url})")
+    assert "<a" not in out
+    assert out.startswith("click (")
+
+
+@pytest.mark.parametrize("render", [to_telegram_html, to_matrix_html])
 def test_link_label_and_url_are_escaped(render: Render) -> None:
     out = render('[<i>"A & B"</i>](https://example.org/?a=1&b="2"<x>)')
     assert out == (

@@ -173,6 +173,15 @@ async def test_flooding_user_is_slowed_down_once(content: Content) -> None:
     assert len(await runtime.handle(ALICE, Start())) == 1
 
 
+async def test_slow_down_note_is_in_the_users_language(content: Content) -> None:
+    runtime = Runtime(
+        content, MemoryStore(TTL), SECRET, clock=Clock(), limiter=PerKeyLimiter("2/minute")
+    )
+    await runtime.handle(ALICE, Command(name="lang", args="en"))
+    await runtime.handle(ALICE, Text(text="/help"))
+    assert [r.text for r in await runtime.handle(ALICE, Text(text="/help"))] == ["SLOW-EN"]
+
+
 # -- erasure -----------------------------------------------------------------------------
 
 

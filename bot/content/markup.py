@@ -71,6 +71,9 @@ def _plain_span(s: Span) -> str:
 def _html_span(s: Span) -> str:
     body = html.escape(s.text, quote=False)
     if s.url is not None:
+        # Validation keeps other schemes out of content; this keeps them out of any text.
+        if not s.url.startswith(("https://", "http://")):
+            return f"{body} ({html.escape(s.url, quote=False)})"
         return f'<a href="{html.escape(s.url, quote=True)}">{body}</a>'
     if s.style:
         return f"<{s.style}>{body}</{s.style}>"
