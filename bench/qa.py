@@ -6,6 +6,12 @@ Matthews correlation (matched vs should-match); then language detection accuracy
 matching speed and the confusion list of misses.
 
     .venv/bin/python bench/qa.py [--detect] [--threshold 0.5] [--no-misses]
+    .venv/bin/python bench/qa.py --fit
+
+``--fit`` refits the matcher's confidence model (``CONFIDENCE_WEIGHTS`` in
+``bot/matching.py``) and prints it with a table of thresholds. It learns only from the
+``tune`` split and from the content's own example questions, each matched by an index
+built without it (five folds); the ``holdout`` split is shown, never fitted.
 
 ``--detect`` lets the matcher detect each question's language the way the engine does
 for a user who has not chosen one; without it the question's own language is used.
@@ -21,9 +27,94 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.content import load_content  # noqa: E402
-from bot.matching import Matcher  # noqa: E402
-from tests.qa.qa_set import Outcome, Summary, load_questions, run  # noqa: E402
+import random  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from bot.content import Content, load_content  # noqa: E402
+from bot.matching import CONFIDENCE_FEATURES, Matcher  # noqa: E402
+from tests.qa.qa_set import Outcome, Question, Summary, load_questions, run  # noqa: E402
+
+FOLDS = 5
+
+
+def _without(content: Content, examples: set[tuple[str, str, str]]) -> Content:
+    """``content`` minus some example questions, given as (node, language, question)."""
+    nodes = {}
+    for node_id, node in content.nodes.items():
+        questions = {
+            lang: tuple(q for q in qs if (node_id, lang, q) not in examples)
+            for lang, qs in node.questions.items()
+        }
+        nodes[node_id] = node.model_copy(update={"questions": questions})
+    return Content(content.meta, nodes, content.source_dir)
+
+
+def _features(matcher: Matcher, q: Question) -> tuple[list[float], str | None] | None:
+    ranking = matcher._indexes[q.lang].rank(q.text)
+    if ranking is None or ranking.foreign:
+        return None
+    best = matcher._indexes[q.lang].node_ids[int(ranking.order[0])]
+    return [ranking.features[name] for name in CONFIDENCE_FEATURES], best
+
+
+def _logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0) -> np.ndarray:
+    """Newton's method for L2-regularised logistic regression (intercept not penalised)."""
+    x = np.hstack([np.ones((len(x), 1)), x])
+    w = np.zeros(x.shape[1])
+    penalty = l2 * np.diag([0.0] + [1.0] * (x.shape[1] - 1))
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-x @ w))
+        gradient = x.T @ (p - y) + penalty @ w
+        hessian = x.T @ (x * (p * (1 - p))[:, None]) + penalty
+        w -= np.linalg.solve(hessian, gradient)
+    return w
+
+
+def fit(content: Content) -> int:
+    """Fit the confidence model on ``tune`` and held-out examples; print weights and table."""
+    examples = [
+        Question(text, lang, node.id, "examples", 0)
+        for node in content.nodes.values()
+        if node.id != content.meta.root
+        for lang, texts in node.questions.items()
+        for text in texts
+    ]
+    random.Random(7).shuffle(examples)
+    rows: list[tuple[Question, list[float], str | None]] = []
+    for fold in range(FOLDS):
+        part = examples[fold::FOLDS]
+        held = _without(content, {(q.node or "", q.lang, q.text) for q in part})
+        matcher = Matcher(held)
+        rows += [(q, *f) for q in part if (f := _features(matcher, q))]
+    matcher = Matcher(content)
+    for q in load_questions():
+        f = _features(matcher, q)
+        rows.append((q, *f) if f else (q, [], None))
+    train = [r for r in rows if r[0].split in ("tune", "examples") and r[1]]
+    x = np.array([r[1] for r in train])
+    y = np.array([float(r[2] == r[0].node) for r in train])
+    w = _logistic(x, y)
+    print("CONFIDENCE_FEATURES =", CONFIDENCE_FEATURES)
+    print("CONFIDENCE_WEIGHTS =", tuple(round(float(v), 2) for v in w), "\n")
+    print(
+        f"{'threshold':>9} "
+        + " ".join(f"{s + ' acc/wrong':>20}" for s in ("tune", "examples", "holdout"))
+    )
+    for threshold in (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7):
+        cells = []
+        for split in ("tune", "examples", "holdout"):
+            group = [r for r in rows if r[0].split == split]
+            right = wrong = 0
+            for q, f, best in group:
+                p = 1 / (1 + np.exp(-(w[0] + np.dot(w[1:], f)))) if f else 0.0
+                got = best if p >= threshold else None
+                right += got == q.node and q.node is not None
+                wrong += got is not None and got != q.node
+            n_in = sum(q.node is not None for q, _, _ in group)
+            cells.append(f"{right / n_in:>12.1%}/{wrong / len(group):>6.1%}")
+        print(f"{threshold:>9} " + " ".join(cells))
+    return 0
 
 
 def _row(label: str, outcomes: list[Outcome]) -> str:
@@ -40,6 +131,7 @@ def main() -> int:
     parser.add_argument("--threshold", type=float, default=None, help="override the threshold")
     parser.add_argument("--content", type=Path, default=ROOT / "content", help="content tree")
     parser.add_argument("--no-misses", action="store_true", help="skip the confusion list")
+    parser.add_argument("--fit", action="store_true", help="refit the confidence model")
     parser.add_argument(
         "--split",
         choices=["tune", "holdout", "all"],
@@ -50,6 +142,8 @@ def main() -> int:
 
     t0 = time.perf_counter()
     content = load_content(args.content)
+    if args.fit:
+        return fit(content)
     t1 = time.perf_counter()
     matcher = (
         Matcher(content) if args.threshold is None else Matcher(content, threshold=args.threshold)

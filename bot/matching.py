@@ -1,16 +1,23 @@
 """Match a free-text question to the node that answers it, or abstain.
 
-Lexical matching built from well-kept parts: Snowball stemming (inflection), rapidfuzz
-(typos) and BM25 from rank-bm25 (ranking). Every node is indexed from its title, example
-questions and keywords (strong evidence) and from its answer texts (weak evidence).
-German compounds are split against the content's own vocabulary and umlaut spellings
-(ae/oe/ue/ss) are folded, both in the index and in questions.
+Lexical matching from well-kept parts: BM25 statistics from rank-bm25, Snowball stems,
+rapidfuzz for very short questions. Each node is indexed per language from its title,
+example questions and keywords (strong evidence) and from its answer texts (weak
+evidence), in two ways that complement each other:
 
-Confidence is not the BM25 score (which is unbounded) but how much of the question the
-best node explains: the IDF-weighted share of the question's content words it contains,
-blended with the closest example question. Words the content never uses (other
-companies, the weather) weigh against the match, so off-topic questions fall below the
-threshold and the engine answers honestly that it did not understand.
+- word stems (umlauts folded): precise, but blind to typos and German compounds;
+- character 3-5-grams of each umlaut-folded word (with word boundaries): a typo, an
+  inflection or a compound ("Widerspruchsformular") still shares most of its n-grams
+  with the words the content uses, without rewriting a question word into a guessed one.
+
+A question is scored against every node (BM25 per field) and against every single example
+question (tf-idf cosine); the node with the best weighted sum wins. Whether to answer is a
+separate, calibrated decision: a logistic model over how much of the question the best node
+explains, how close the nearest example is and how far ahead the best node is of the
+second. Its weights are fitted with ``bench/qa.py --fit`` on the question set's ``tune``
+split plus the content's own example questions held out in turns; the threshold is chosen
+there for few wrong confident answers. Below it, the engine says it did not understand and
+offers the closest topics.
 """
 
 from __future__ import annotations
@@ -18,10 +25,11 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
+import numpy as np
 import snowballstemmer
 from rank_bm25 import BM25Okapi
 from rapidfuzz import fuzz, process
@@ -29,53 +37,45 @@ from rapidfuzz import fuzz, process
 from bot.content.models import Content, Node
 
 _WORD = re.compile(r"[^\W\d_]+|\d+")
-_FOLD = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "ß": "ss", "é": "e", "è": "e", "à": "a"})
+_FOLD = str.maketrans(
+    {"ä": "a", "ö": "o", "ü": "u", "ß": "ss", "é": "e", "è": "e", "à": "a", "ç": "c"}
+)
 _DIGRAPHS = re.compile(r"(?<=[a-z])(ae|oe|ue)")
-
 _STEMMERS = {"de": "german", "en": "english", "fr": "french", "es": "spanish", "it": "italian"}
-_STEM_SLACK = 80
-"""Twice the most letters a Snowball stemmer strips as suffixes (German: under 30)."""
+_GRAMS = (3, 5)
+"""Character n-gram lengths: 3 survives a typo in a short word, 5 keeps long words apart."""
+_MAX_WORD = 40
+"""Longer "words" are cut: no real word is longer, and n-grams grow with the length."""
 
-# Function words and everyday filler carry no topic; they would only add noise and, worse,
-# count as "unexplained" words against a correct match in a long, chatty question.
+# Only words that say nothing about the topic: articles, pronouns, auxiliaries,
+# prepositions and greetings. Question words (warum, wer, why, who) and negations
+# (nicht, kein, not, no) stay: "why does Meta want this" and "what does Meta do" differ
+# by little else.
 STOPWORDS: dict[str, frozenset[str]] = {
     "de": frozenset(
         """
-        ab aber alle allem allen aller alles als also am an andere anderen auch auf aus bei beim
-        bin bis bist bitte da dabei dafür damit dann das dass dazu dein deine deinem deinen
-        deiner dem den denen denn der des dich die dies diese diesem diesen dieser dieses dir
-        doch dort du durch eigentlich ein eine einem einen einer eines einfach einmal er es etwa
-        etwas euch euer für gar geht gerade gibt habe haben hab hallo hast hat hatte hätte heißt
-        hey hi hier hin ich ihm ihn ihnen ihr ihre im immer in ist ja jemand jetzt kann kannst
-        kein keine keinen könnte könnten mal man mein meine meinem meinen meiner meines mich mir
-        mit muss musst müssen nach nein nicht nichts noch nun nur ob oder ohne schon sehr sein
-        seine sich sie sind so sollte soll sollen sowas um und uns unser unsere unter viel von vom
-        vor war waren warum was weil weiß wenn wer werde werden wie wieso wieder will wir wird
-        wirklich wo wollen würde zu zum zur über weshalb ganz ok okay denn halt echt eben
-        genau gerne grad irgendwie mache machen macht kriege kriegt bekomme bekommen sagen
-        leute frage fragen ahoi moin servus na also nen ne nem ner ganze ganzen dies jetzt
-        gut danke bzw usw eigentlich überhaupt trotzdem schon gestern heute
-        morgen da drin drauf dran darauf darum davon wurde wurden worden sei gewesen kommt
+        der die das den dem des ein eine einer einem einen eines und oder aber ich du er sie es
+        wir ihr mich mir dich dir uns euch sich ist bin bist sind sein war waren wird werden
+        wurde wurden worden hat habe hab hast haben hatte zu zum zur im in am an auf aus bei beim
+        mit von vom fur uber um so da dann denn doch ja mal noch schon auch nur eigentlich
+        einfach halt eben gerade grad bitte hallo hi hey moin servus danke ok okay also etwa
+        etwas man mein meine meinem meinen meiner meines dein deine deinem deinen deiner sowas
+        nen ne nem ner dass diese dieser dieses diesem diesen dies
         """.split()  # noqa: SIM905 - a word list reads best as one block
     ),
     "en": frozenset(
         """
-        a about after all also am an and any are as at be because been being but by
-        can could did do does doing don done each even ever for from get gets getting got had
-        has have having he hello her here hey hi him his how i if im i'm in into is it its
-        just know let like me might more most much must my need needs no not now of off ok
-        okay on one only or other our out please really s same say says she should so some
-        someone something still such t than thank thanks that the their them then there
-        these they thing things this those to too u us very want wanna was way we well were
-        what whats when where which while who why will with would yes yet you your yours
-        ur pls plz guys anyone anybody tell told said hear heard actually basically exactly
-        right ll ve re d m gonna gotta wondering question questions help
+        a an the and or but i me my mine you your yours he she it its we us our they them their
+        is am are was were be been being do does did doing have has had having to of in on at by
+        for with from about as into so then just really actually basically please pls plz hi
+        hey hello ok okay thanks thank this that these those there here some any im s t ll ve re
+        d m
         """.split()  # noqa: SIM905
     ),
 }
 
 # Spellings people type that the content does not: abbreviations and common variants.
-# Keys are folded lower-case words; values are replacement words (then stemmed).
+# Keys are lower-case words; values are the words the content uses.
 SYNONYMS: dict[str, dict[str, str]] = {
     "de": {
         "insta": "instagram",
@@ -86,18 +86,10 @@ SYNONYMS: dict[str, dict[str, str]] = {
         "wa": "whatsapp",
         "whats": "whatsapp",
         "watsapp": "whatsapp",
-        "einspruch": "widerspruch",
-        "einsprechen": "widersprechen",
-        "optout": "widerspruch",
         "ai": "ki",
-        "dsgvo": "dsgvo",
         "gdpr": "dsgvo",
-        "account": "konto",
-        "accounts": "konten",
-        "profil": "konto",
         "mail": "email",
-        "deadline": "frist",
-        "kinder": "kind",
+        "optout": "widerspruch",
     },
     "en": {
         "insta": "instagram",
@@ -105,25 +97,18 @@ SYNONYMS: dict[str, dict[str, str]] = {
         "fb": "facebook",
         "wa": "whatsapp",
         "whats": "whatsapp",
-        "optout": "opt",
         "ki": "ai",
         "dsgvo": "gdpr",
         "mail": "email",
-        "profile": "account",
+        "optout": "opt",
         "pic": "photo",
         "pics": "photos",
-        "pictures": "photos",
-        "picture": "photo",
-        "images": "photos",
-        "image": "photo",
-        "kids": "children",
-        "kid": "child",
     },
 }
 
 # Other companies and products: a question about them is not about Meta's training, even
 # when it shares every other word with a node ("opt out of LinkedIn AI training").
-# Unless the content itself talks about them, they weigh heavily against any match.
+# Unless the content itself talks about them, the matcher abstains.
 OTHER_PARTIES = frozenset(
     """
     tiktok linkedin google gmail gemini bard youtube openai chatgpt gpt claude anthropic
@@ -133,20 +118,28 @@ OTHER_PARTIES = frozenset(
     """.split()  # noqa: SIM905
 )
 
-# Strong verbs whose stems Snowball leaves apart (widerspruch / widersprech / widersproch).
-_LEMMAS: dict[str, dict[str, str]] = {
-    "de": {
-        "widerspruch": "widersprech",
-        "widersproch": "widersprech",
-        "widersprich": "widersprech",
-        "widerspricht": "widersprech",
-        "widerspruchsrecht": "widersprech",
-        "wiedersprech": "widersprech",
-        "wiederspruch": "widersprech",
-        "wiedersproch": "widersprech",
-    },
-    "en": {"objection": "object", "opt": "opt"},
+# How the evidence adds up to a node's ranking score (relative scores, see _rank()).
+RANK_WEIGHTS = {
+    "word": 0.5,  # BM25 of word stems over title, examples and keywords
+    "char": 0.5,  # BM25 of character n-grams over the same
+    "word_text": 0.3,  # BM25 of word stems over the answer texts
+    "char_text": 0.3,  # BM25 of character n-grams over the answer texts
+    "example": 1.0,  # cosine with the closest single example (character n-grams)
+    "example_words": 1.0,  # cosine with the closest single example (word stems)
 }
+RANK_WEIGHTS_ARRAY = np.array(list(RANK_WEIGHTS.values()))
+
+# Logistic confidence model, fitted by ``bench/qa.py --fit`` (see the module docstring).
+CONFIDENCE_FEATURES = ("example", "example_words", "margin", "covered", "known", "short")
+CONFIDENCE_WEIGHTS = (-4.64, 1.74, 1.46, 4.4, 2.11, 1.85, -1.85)
+"""Intercept first, then one weight per feature in CONFIDENCE_FEATURES."""
+THRESHOLD = 0.6
+"""Answer only when the model's probability of being right is at least this."""
+
+_COVERED = 0.7
+"""A question word counts as covered by a node when this share of its n-grams occur there."""
+_SHORT_WORDS = 3
+"""Questions with at most this many content words are also compared whole (rapidfuzz)."""
 
 
 @dataclass(frozen=True)
@@ -160,14 +153,12 @@ class MatchResult:
     candidates: tuple[str, ...] = ()
 
 
-@lru_cache(maxsize=65536)
-def _stem(word: str, lang: str) -> str:
-    name = _STEMMERS.get(lang)
-    stem = snowballstemmer.stemmer(name).stemWord(word) if name else word
-    stem = stem.translate(_FOLD)
+def fold(word: str, lang: str) -> str:
+    """``word`` with umlauts and accents folded; in German also ae/oe/ue (typed umlauts)."""
+    word = word.translate(_FOLD)
     if lang == "de":
-        stem = _DIGRAPHS.sub(lambda m: m.group(1)[0], stem)
-    return _LEMMAS.get(lang, {}).get(stem, stem)
+        word = _DIGRAPHS.sub(lambda m: m.group(1)[0], word)
+    return word
 
 
 def words(text: str) -> list[str]:
@@ -176,26 +167,115 @@ def words(text: str) -> list[str]:
     # "opt-out", "e-mail", "whats app": one word each, as the content writes them.
     text = text.replace("opt-out", "optout").replace("opt out", "optout")
     text = text.replace("e-mail", "email").replace("whats app", "whatsapp")
-    return _WORD.findall(text)
+    return [w[:_MAX_WORD] for w in _WORD.findall(text)]
 
 
-def terms(text: str, lang: str) -> list[str]:
-    """Stemmed, umlaut-folded content words of ``text`` in ``lang``."""
+def content_words(text: str, lang: str) -> list[str]:
+    """The words of ``text`` that can carry its topic, with common variants normalised."""
     stop = STOPWORDS.get(lang, frozenset())
     syn = SYNONYMS.get(lang, {})
-    out = []
-    for w in words(text):
-        if w in stop:
-            continue
-        out.append(_stem(syn.get(w, w), lang))
-    return out
+    return [syn.get(w, w) for w in words(text) if w not in stop and fold(w, lang) not in stop]
 
 
-def _node_texts(node: Node, lang: str) -> list[str]:
-    texts = [node.text.get(lang, "")]
-    texts += [v.text.get(lang, "") for v in node.variants]
-    texts += [o.label.get(lang, "") for o in node.options if o.label]
-    return texts
+@cache
+def _stemmer(lang: str) -> snowballstemmer.stemmer | None:
+    name = _STEMMERS.get(lang)
+    return snowballstemmer.stemmer(name) if name else None
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str, lang: str) -> str:
+    """Snowball stem of ``word``, umlauts folded."""
+    stemmer = _stemmer(lang)
+    return fold(stemmer.stemWord(word) if stemmer else word, lang)
+
+
+@lru_cache(maxsize=65536)
+def grams(word: str, lang: str) -> tuple[str, ...]:
+    """Character n-grams of the folded ``word`` with boundary marks (``<wi``, ``ch>``)."""
+    padded = f"<{fold(word, lang)}>"
+    lo, hi = _GRAMS
+    return tuple(padded[i : i + n] for n in range(lo, hi + 1) for i in range(len(padded) - n + 1))
+
+
+def _answer_texts(node: Node, lang: str) -> list[str]:
+    return [node.text.get(lang, ""), *(v.text.get(lang, "") for v in node.variants)]
+
+
+def _example_texts(node: Node, lang: str) -> list[str]:
+    return [node.title.get(lang, ""), *node.questions.get(lang, ()), *node.keywords.get(lang, ())]
+
+
+class _Table:
+    """Per term, its weight in every document (a sparse matrix, one row per term).
+
+    A question's score for every document is the sum of its terms' rows: one array
+    addition per term instead of a pass over every document.
+    """
+
+    def __init__(
+        self, rows: list[int], cols: list[int], weights: np.ndarray, shape: tuple[int, int]
+    ) -> None:
+        r = np.array(rows, dtype=np.int64)
+        order = np.argsort(r, kind="stable")
+        self.cols = np.array(cols, dtype=np.int64)[order]
+        self.values = weights[order]
+        self.starts = np.searchsorted(r[order], np.arange(shape[0] + 1))
+        self.size = shape[1]
+
+    def add(self, out: np.ndarray, term: int | None) -> None:
+        """Add row ``term`` (a term no document has: ``None``) to ``out``."""
+        if term is not None:
+            lo, hi = self.starts[term], self.starts[term + 1]
+            out[self.cols[lo:hi]] += self.values[lo:hi]
+
+    @staticmethod
+    def bm25(docs: list[list[str]]) -> tuple[dict[str, int], _Table]:
+        """Term ids and BM25 weights; rank-bm25 supplies the statistics (IDF with its floor
+        for very common terms, document lengths)."""
+        bm = BM25Okapi([d or [""] for d in docs])
+        terms: dict[str, int] = {}
+        rows: list[int] = []
+        cols: list[int] = []
+        tfs: list[int] = []
+        for d, freqs in enumerate(bm.doc_freqs):
+            for term, tf in freqs.items():
+                rows.append(terms.setdefault(term, len(terms)))
+                cols.append(d)
+                tfs.append(tf)
+        idf = np.array([bm.idf[t] for t in terms])
+        norm = bm.k1 * (1 - bm.b + bm.b * np.array(bm.doc_len, dtype=float) / bm.avgdl)
+        r, c, tf = np.array(rows), np.array(cols), np.array(tfs, dtype=float)
+        weights = idf[r] * tf * (bm.k1 + 1) / (tf + norm[c])
+        return terms, _Table(rows, cols, weights, (len(terms), len(docs)))
+
+    @staticmethod
+    def cosine(docs: list[list[str]]) -> tuple[dict[str, int], _Table, np.ndarray]:
+        """Term ids, tf-idf weights of short texts (binary tf, each text scaled to unit
+        length) and each term's IDF, which the question's own length needs."""
+        terms: dict[str, int] = {}
+        rows: list[int] = []
+        cols: list[int] = []
+        for d, doc in enumerate(docs):
+            for t in set(doc):
+                rows.append(terms.setdefault(t, len(terms)))
+                cols.append(d)
+        r, c = np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64)
+        df = np.bincount(r, minlength=len(terms))
+        idf = np.log((len(docs) + 1) / (df + 0.5))
+        lengths = np.sqrt(np.bincount(c, weights=idf[r] ** 2, minlength=len(docs)))
+        weights = idf[r] ** 2 / np.where(lengths > 0, lengths, 1.0)[c]
+        return terms, _Table(rows, cols, weights, (len(terms), len(docs))), idf
+
+
+@dataclass(frozen=True)
+class _Ranking:
+    """A question scored against every node of one language."""
+
+    order: np.ndarray  # node positions, best first
+    scores: np.ndarray
+    features: dict[str, float]  # confidence features of the best node
+    foreign: bool  # names another company the content never mentions
 
 
 class _LanguageIndex:
@@ -203,127 +283,146 @@ class _LanguageIndex:
 
     def __init__(self, content: Content, lang: str) -> None:
         self.lang = lang
-        self.stop = STOPWORDS.get(lang, frozenset())
         nodes = [n for n in content.nodes.values() if n.id != content.meta.root]
         self.node_ids = [n.id for n in nodes]
-        strong_texts = [
-            [n.title.get(lang, ""), *n.questions.get(lang, ()), *n.keywords.get(lang, ())]
-            for n in nodes
+        strong = [[content_words(t, lang) for t in _example_texts(n, lang)] for n in nodes]
+        weak = [[content_words(t, lang) for t in _answer_texts(n, lang)] for n in nodes]
+
+        def stems(texts: list[list[str]]) -> list[str]:
+            return [stem(w, lang) for ws in texts for w in ws]
+
+        def ngrams(texts: list[list[str]]) -> list[str]:
+            return [g for ws in texts for w in ws for g in grams(w, lang)]
+
+        self.word = _Table.bm25([stems(t) for t in strong])
+        self.word_text = _Table.bm25([stems(t) for t in weak])
+        self.char = _Table.bm25([ngrams(t) for t in strong])
+        self.char_text = _Table.bm25([ngrams(t) for t in weak])
+        self.size = len(nodes)
+        self.node_stems = [
+            frozenset(stems(s) + stems(w)) for s, w in zip(strong, weak, strict=True)
         ]
-        weak_texts = [_node_texts(n, lang) for n in nodes]
-        # The vocabulary compounds are split against: every word the content uses.
-        plain: list[list[list[str]]] = [
-            [terms(t, lang) for t in texts] for texts in strong_texts + weak_texts
+        self.node_grams = [
+            frozenset(ngrams(s) + ngrams(w)) for s, w in zip(strong, weak, strict=True)
         ]
-        self.vocab_set = frozenset(t for doc in plain for text in doc for t in text)
-        self.parts_vocab = frozenset(t for t in self.vocab_set if len(t) >= 4)
-        # No piece longer than this can stem to a known part: stemming at most halves a word
-        # twice (ae/oe/ue become one letter in the stemmer and again after folding) and
-        # strips under _STEM_SLACK / 2 letters of suffixes. split() skips longer pieces
-        # instead of stemming every tail of a long word (quadratic: seconds for one
-        # 2000-letter "word"); the result is the same.
-        longest = max(
-            [len(t) for t in self.parts_vocab] + [len(k) for k in _LEMMAS.get(lang, {})],
-            default=0,
-        )
-        self.max_part = 4 * longest + _STEM_SLACK
-        self.vocab = sorted(self.vocab_set)
+        self.known_stems: frozenset[str] = frozenset().union(*self.node_stems)
+        self.known_grams: frozenset[str] = frozenset().union(*self.node_grams)
 
-        self.strong: list[frozenset[str]] = []
-        self.weak: list[frozenset[str]] = []
-        self.examples: list[tuple[int, frozenset[str]]] = []
-        docs: list[list[str]] = []
-        for i in range(len(nodes)):
-            strong_terms: list[str] = []
-            for text in strong_texts[i]:
-                example = self.expand(terms(text, lang))
-                if example:
-                    self.examples.append((i, frozenset(example)))
-                strong_terms += example
-            weak_terms = [t for text in weak_texts[i] for t in self.expand(terms(text, lang))]
-            self.strong.append(frozenset(strong_terms))
-            self.weak.append(frozenset(weak_terms))
-            # Strong fields count double in the ranking.
-            docs.append(strong_terms * 2 + weak_terms)
-        self.bm25 = BM25Okapi(docs or [[""]])
-        n = max(len(nodes), 1)
-        df: dict[str, int] = {}
-        for i in range(len(nodes)):
-            for t in self.strong[i] | self.weak[i]:
-                df[t] = df.get(t, 0) + 1
-        self.idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
-        self.idf_unknown = math.log(1 + (n + 0.5) / 0.5)
-        self.known = frozenset(df)
-        self.other_parties = frozenset(_stem(w, lang) for w in OTHER_PARTIES) - self.known
-        # What _score() needs of each example apart from the question, computed once: its
-        # weight (the same sum, so the same float) and, per term, the examples that contain
-        # it, so a question only visits the examples it shares a term with.
-        self.example_weights = [sum(self.idf[t] for t in ex) for _, ex in self.examples]
-        with_term: dict[str, list[int]] = {}
-        for k, (_, ex) in enumerate(self.examples):
-            for t in ex:
-                with_term.setdefault(t, []).append(k)
-        self.examples_with = {t: tuple(ks) for t, ks in with_term.items()}
+        example_node: list[int] = []
+        example_grams: list[list[str]] = []
+        example_stems: list[list[str]] = []
+        self.example_texts: list[str] = []
+        for i, texts in enumerate(strong):
+            for ws in texts:
+                if ws:
+                    example_node.append(i)
+                    example_grams.append([g for w in ws for g in grams(w, lang)])
+                    example_stems.append([stem(w, lang) for w in ws])
+                    self.example_texts.append(" ".join(fold(w, lang) for w in ws))
+        self.example_node = np.array(example_node, dtype=int)
+        self.example_char = _Table.cosine(example_grams)
+        self.example_word = _Table.cosine(example_stems)
+        self.unknown_idf = math.log((len(example_node) + 1) / 0.5)
+        mentioned = {w for texts in strong + weak for ws in texts for w in ws}
+        self.other_parties = OTHER_PARTIES - mentioned
+        self.vectors = lru_cache(maxsize=32768)(self._vectors)
 
-    def foreign(self, text: str) -> list[str]:
-        """Names of other companies in ``text`` that the content never mentions."""
-        return [w for w in words(text) if w in OTHER_PARTIES and w not in self.known]
+    def _vectors(self, word: str) -> tuple[np.ndarray, np.ndarray, float, float]:
+        """What one question word adds: node scores per field, example scores (n-grams,
+        then stem) and its share of the question's squared tf-idf lengths."""
+        s = stem(word, self.lang)
+        gs = grams(word, self.lang)
+        nodes = np.zeros((4, self.size))
+        for row, (terms, table) in enumerate(
+            (self.word, self.char, self.word_text, self.char_text)
+        ):
+            for t in (s,) if row % 2 == 0 else gs:
+                table.add(nodes[row], terms.get(t))
+        examples = np.zeros((2, len(self.example_node)))
+        lengths = [0.0, 0.0]
+        for row, (terms, table, idf) in enumerate((self.example_char, self.example_word)):
+            for t in gs if row == 0 else (s,):
+                i = terms.get(t)
+                table.add(examples[row], i)
+                lengths[row] += (self.unknown_idf if i is None else idf[i]) ** 2
+        return nodes, examples, lengths[0], lengths[1]
 
-    def expand(self, ts: Iterable[str]) -> list[str]:
-        """Terms plus the parts of German compounds (``widerspruchsformular`` adds both)."""
-        out: list[str] = []
-        for t in ts:
-            out.append(t)
-            if self.lang == "de" and len(t) >= 8:
-                out.extend(self.split(t))
-        return out
+    def covered(self, word: str, node: int) -> bool:
+        """Whether ``node``'s texts contain ``word`` (its stem, or most of its n-grams)."""
+        if stem(word, self.lang) in self.node_stems[node]:
+            return True
+        gs = grams(word, self.lang)
+        return sum(g in self.node_grams[node] for g in gs) >= _COVERED * len(gs)
 
-    @lru_cache(maxsize=16384)  # noqa: B019 - one index per content tree, lives as long as it
-    def split(self, term: str) -> tuple[str, ...]:
-        """Split a compound into two known words (with an optional linking "s")."""
-        best: tuple[str, ...] = ()
-        # Cuts with a head too long to be known (even without a linking "s") cannot match.
-        for cut in range(min(len(term) - 4, self.max_part + 1), 3, -1):
-            head, tail = term[:cut], term[cut:]
-            if len(tail) > self.max_part:
-                break  # the tails only get longer
-            tail_stem = _stem(tail, self.lang)
-            if tail_stem not in self.parts_vocab and tail not in self.parts_vocab:
-                continue
-            tail_term = tail_stem if tail_stem in self.parts_vocab else tail
-            for h in (head, head[:-1] if head.endswith("s") else ""):
-                if len(h) >= 4:
-                    h_term = _stem(h, self.lang)
-                    if h_term in self.parts_vocab:
-                        return (h_term, tail_term)
-                    if h in self.parts_vocab:
-                        return (h, tail_term)
-        return best
+    def known(self, word: str) -> bool:
+        """Whether the content uses ``word`` anywhere (its stem, or most of its n-grams)."""
+        if stem(word, self.lang) in self.known_stems:
+            return True
+        gs = grams(word, self.lang)
+        return sum(g in self.known_grams for g in gs) >= _COVERED * len(gs)
 
-    @lru_cache(maxsize=16384)  # noqa: B019
-    def resolve(self, term: str) -> tuple[tuple[str, ...], float]:
-        """Map a question term onto the index: itself, compound parts or a typo fix.
+    def rank(self, text: str) -> _Ranking | None:
+        """Score ``text`` against every node; ``None`` when it has no words at all."""
+        lang = self.lang
+        ws = content_words(text, lang)
+        if not ws:
+            # "Wer bist du?", "who are you": only small words, but still a question.
+            ws = words(text)
+        if not ws or not self.node_ids:
+            return None
+        foreign = any(w in self.other_parties for w in ws)
+        n = len(self.node_ids)
+        fields = np.zeros((4, n))
+        per_example = np.zeros((2, len(self.example_node)))
+        gram_length = stem_length = 0.0
+        for w in ws:
+            nodes, examples, g_len, s_len = self.vectors(w)
+            fields += nodes
+            per_example += examples
+            gram_length += g_len
+            stem_length += s_len
+        per_example[0] /= math.sqrt(gram_length) or 1.0
+        per_example[1] /= math.sqrt(stem_length) or 1.0
+        best_example = np.zeros((2, n))
+        np.maximum.at(best_example[0], self.example_node, per_example[0])
+        np.maximum.at(best_example[1], self.example_node, per_example[1])
+        if len(ws) <= _SHORT_WORDS:
+            # A short question may be an example with a typo in its one telling word.
+            whole = " ".join(fold(w, lang) for w in ws)
+            hit = process.extractOne(whole, self.example_texts, scorer=fuzz.ratio, score_cutoff=85)
+            if hit:
+                node = self.example_node[hit[2]]
+                best_example[0, node] = max(best_example[0, node], hit[1] / 100)
+        tops = fields.max(axis=1, keepdims=True)
+        relative = np.divide(fields, tops, out=np.zeros_like(fields), where=tops > 0)
+        total = RANK_WEIGHTS_ARRAY[:4] @ relative + RANK_WEIGHTS_ARRAY[4:] @ best_example
+        order = np.argsort(-total, kind="stable")
+        best = int(order[0])
+        second = total[order[1]] if n > 1 else 0.0
+        features = {
+            "example": float(best_example[0, best]),
+            "example_words": float(best_example[1, best]),
+            "margin": float((total[best] - second) / total[best]) if total[best] > 0 else 0.0,
+            "covered": sum(self.covered(w, best) for w in ws) / len(ws),
+            "known": sum(self.known(w) for w in ws) / len(ws),
+            "short": 1.0 / len(ws),
+        }
+        return _Ranking(order, total, features, foreign)
 
-        Returns the terms and how far to trust them (typo fixes are a guess).
-        """
-        if term in self.known:
-            return (term,), 1.0
-        if self.lang == "de" and len(term) >= 8:
-            parts = self.split(term)
-            if parts:
-                return parts, 0.9
-        if len(term) >= 5 and not term.isdigit():
-            cutoff = 80 if len(term) >= 7 else 76
-            hit = process.extractOne(term, self.vocab, scorer=fuzz.ratio, score_cutoff=cutoff)
-            if hit and hit[0] in self.known:
-                return (hit[0],), 0.8
-        return (), 0.0
+
+def confidence(features: dict[str, float]) -> float:
+    """Probability that the best node is right, from the fitted logistic model."""
+    z = CONFIDENCE_WEIGHTS[0] + sum(
+        w * features[name]
+        for name, w in zip(CONFIDENCE_FEATURES, CONFIDENCE_WEIGHTS[1:], strict=True)
+    )
+    return 1.0 / (1.0 + math.exp(-z))
 
 
 class Matcher:
     """Find the node answering a question; built once per content tree."""
 
-    def __init__(self, content: Content, *, threshold: float = 0.5) -> None:
+    def __init__(self, content: Content, *, threshold: float = THRESHOLD) -> None:
         self.content = content
         self.threshold = threshold
         self._indexes = {lang: _LanguageIndex(content, lang) for lang in content.languages}
@@ -335,12 +434,12 @@ class Matcher:
             return None
         scores: dict[str, float] = {}
         for lang, index in self._indexes.items():
-            stop = STOPWORDS.get(lang, frozenset())
+            hints = _DETECT_WORDS.get(lang, frozenset())
             score = 0.0
             for w in ws:
-                if w in stop or w in _DETECT_HINTS.get(lang, ()):
+                if w in hints:
                     score += 1.0
-                elif _stem(SYNONYMS.get(lang, {}).get(w, w), lang) in index.known:
+                elif stem(SYNONYMS.get(lang, {}).get(w, w), lang) in index.known_stems:
                     score += 0.5
             if lang == "de" and re.search(r"[äöüß]", text.lower()):
                 score += 1.5
@@ -350,86 +449,62 @@ class Matcher:
             return None
         return ranked[0][0]
 
-    def _score(self, text: str, lang: str) -> tuple[list[tuple[float, int]], float]:
-        index = self._indexes[lang]
-        weighted: list[tuple[tuple[str, ...], float]] = []
-        for term in terms(text, lang):
-            if term in index.other_parties:
-                continue  # counted in full below, never typo-fixed into a known word
-            resolved, trust = index.resolve(term)
-            weighted.append((resolved, trust))
-        query = [t for resolved, _ in weighted for t in resolved]
-        if not query or not index.node_ids:
-            return [], 0.0
-        bm = index.bm25.get_scores(query)
-        top = max(bm) or 1.0
-        total = sum(
-            max((index.idf[t] for t in resolved), default=index.idf_unknown)
-            for resolved, _ in weighted
-        )
-        total += sum(3 * index.idf_unknown for t in index.foreign(text))
-        qset = frozenset(query)
-        # Words nobody in the content uses still belong to the question's side of the ratio.
-        unexplained = total - sum(
-            max(index.idf[t] for t in resolved) for resolved, _ in weighted if resolved
-        )
-        q_weight = sum(index.idf[t] for t in qset) + unexplained
-        best_example: dict[int, float] = {}
-        for k in sorted({k for t in qset for k in index.examples_with.get(t, ())}):
-            i, example = index.examples[k]
-            common = qset & example
-            num = 2 * sum(index.idf[t] for t in common)
-            den = q_weight + index.example_weights[k]
-            best_example[i] = max(best_example.get(i, 0.0), num / den)
-        ranked = []
-        for i in range(len(index.node_ids)):
-            if bm[i] <= 0 and i not in best_example:
-                continue
-            got = 0.0
-            for resolved, trust in weighted:
-                w = 0.0
-                for t in resolved:
-                    if t in index.strong[i]:
-                        w = max(w, index.idf[t] * trust)
-                    elif t in index.weak[i]:
-                        w = max(w, 0.5 * index.idf[t] * trust)
-                got += w
-            coverage = got / total if total else 0.0
-            score = 0.55 * coverage + 0.35 * best_example.get(i, 0.0) + 0.1 * max(bm[i], 0) / top
-            ranked.append((score, i))
-        ranked.sort(reverse=True)
-        return ranked, total
-
     def match(self, text: str, lang: str) -> MatchResult:
         """Match ``text`` in ``lang``; ``matched`` is False when the matcher abstains."""
         index = self._indexes[lang]
-        ranked, _ = self._score(text, lang)
-        if not ranked:
+        ranking = index.rank(text)
+        if ranking is None:
             return MatchResult(None, 0.0, False, lang)
-        score, best = ranked[0]
-        candidates = tuple(index.node_ids[i] for _, i in ranked[:3])
-        matched = score >= self.threshold
-        return MatchResult(
-            index.node_ids[best] if matched else None, round(score, 3), matched, lang, candidates
-        )
+        candidates = tuple(index.node_ids[i] for i in ranking.order[:3] if ranking.scores[i] > 0)
+        score = 0.0 if ranking.foreign else confidence(ranking.features)
+        matched = bool(candidates) and score >= self.threshold
+        node = candidates[0] if matched else None
+        return MatchResult(node, round(score, 3), matched, lang, candidates)
 
     def suggest(self, text: str, lang: str, limit: int = 3) -> Sequence[str]:
         """Up to ``limit`` node ids that come closest to ``text`` (for fallbacks)."""
         return self.match(text, lang).candidates[:limit]
 
 
-# Frequent words that tell the languages apart but are not stopwords for matching.
-_DETECT_HINTS: dict[str, frozenset[str]] = {
+# Frequent words that tell the languages apart (language detection only): function words
+# and the everyday words of the topic.
+_DETECT_WORDS: dict[str, frozenset[str]] = {
     "de": frozenset(
         """
-        widerspruch widersprechen daten konto beiträge löschen frist zu spät formular geht
-        funktioniert wann wo welche gilt reicht nutzt kinder bilder rechte gericht
+        ab aber ahoi alle allem allen aller alles als also am an andere anderen auch auf
+        aus bei beim beiträge bekomme bekommen bilder bin bis bist bitte bzw da dabei
+        dafür damit danke dann darauf darum das dass daten davon dazu dein deine deinem
+        deinen deiner dem den denen denn der des dich die dies diese diesem diesen
+        dieser dieses dir doch dort dran drauf drin du durch eben echt eigentlich ein
+        eine einem einen einer eines einfach einmal er es etwa etwas euch euer formular
+        frage fragen frist funktioniert für ganz ganze ganzen gar geht genau gerade
+        gericht gerne gestern gewesen gibt gilt grad gut hab habe haben hallo halt hast
+        hat hatte heißt heute hey hi hier hin hätte ich ihm ihn ihnen ihr ihre im immer
+        in irgendwie ist ja jemand jetzt kann kannst kein keine keinen kinder kommt
+        konto kriege kriegt könnte könnten leute löschen mache machen macht mal man mein
+        meine meinem meinen meiner meines mich mir mit moin morgen muss musst müssen na
+        nach ne nein nem nen ner nicht nichts noch nun nur nutzt ob oder ohne ok okay
+        rechte reicht sagen schon sehr sei sein seine servus sich sie sind so soll
+        sollen sollte sowas spät trotzdem um und uns unser unsere unter usw viel vom von
+        vor wann war waren warum was weil weiß welche wenn wer werde werden weshalb
+        widersprechen widerspruch wie wieder wieso will wir wird wirklich wo wollen
+        worden wurde wurden würde zu zum zur über überhaupt
         """.split()  # noqa: SIM905
     ),
     "en": frozenset(
         """
-        object objection opt data account posts delete deadline late form works work when
-        which does use used using kids pictures rights court my is the
+        a about account actually after all also am an and any anybody anyone are as at
+        basically be because been being but by can could court d data deadline delete
+        did do does doing don done each even ever exactly for form from get gets getting
+        gonna got gotta guys had has have having he hear heard hello help her here hey
+        hi him his how i i'm if im in into is it its just kids know late let like ll m
+        me might more most much must my need needs no not now object objection of off ok
+        okay on one only opt or other our out pictures please pls plz posts question
+        questions re really right rights s said same say says she should so some someone
+        something still such t tell than thank thanks that the their them then there
+        these they thing things this those to told too u ur us use used using ve very
+        wanna want was way we well were what whats when where which while who why will
+        with wondering work works would yes yet you your yours
         """.split()  # noqa: SIM905
     ),
 }
