@@ -55,7 +55,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.content.markup import to_matrix_html, to_plain
-from bot.events import Command, Event, Joined, Reply, Start, Text, Unsupported
+from bot.events import Choice, Command, Event, Joined, Reply, Start, Text, Unsupported
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -76,6 +76,15 @@ _UNSUPPORTED_KINDS = {
     "m.sticker": "sticker",
 }
 _HANDLED_KEEP_SECONDS = 14 * 24 * 3600
+
+# Reactions that pick an option: keycap digits (with or without the emoji variation
+# selector), the keycap ten, and plain digits.
+_REACTION_NUMBERS = {
+    **{f"{n}\ufe0f\u20e3": n for n in range(10)},
+    **{f"{n}\u20e3": n for n in range(10)},
+    **{str(n): n for n in range(1, 11)},
+    "\U0001f51f": 10,
+}
 
 
 class MatrixSettings(BaseSettings):
@@ -333,8 +342,12 @@ class AdapterState:
             "CREATE TABLE IF NOT EXISTS handled (event_id TEXT PRIMARY KEY, at REAL NOT NULL)"
         )
         self._db.execute(
-            "CREATE TABLE IF NOT EXISTS sent (event_id TEXT PRIMARY KEY, at REAL NOT NULL)"
+            "CREATE TABLE IF NOT EXISTS sent (event_id TEXT PRIMARY KEY, at REAL NOT NULL,"
+            " options TEXT)"
         )
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(sent)")}
+        if "options" not in columns:  # a state file from before options were kept
+            self._db.execute("ALTER TABLE sent ADD COLUMN options TEXT")
         # A direct chat the bot opened to show a personal node: the node (and language)
         # to start with once the invited user joins. Room ids only, no user ids.
         self._db.execute(
@@ -362,11 +375,25 @@ class AdapterState:
             "INSERT OR IGNORE INTO handled (event_id, at) VALUES (?, ?)", (event_id, time.time())
         )
 
-    def add_sent(self, event_id: str) -> None:
-        """Remember one of the bot's own messages (for recognising replies to it)."""
+    def add_sent(self, event_id: str, options: tuple[str, ...] = ()) -> None:
+        """Remember one of the bot's own messages and the ids of the options it listed.
+
+        Replies to it are recognised by its id; a number replied or reacted to it picks
+        from its own list, whatever the bot said to that user since.
+        """
         self._db.execute(
-            "INSERT OR IGNORE INTO sent (event_id, at) VALUES (?, ?)", (event_id, time.time())
+            "INSERT OR IGNORE INTO sent (event_id, at, options) VALUES (?, ?, ?)",
+            (event_id, time.time(), json.dumps(list(options))),
         )
+
+    def sent_options(self, event_id: str) -> tuple[str, ...]:
+        """The option ids one of the bot's messages listed (empty if none or unknown)."""
+        row = self._db.execute(
+            "SELECT options FROM sent WHERE event_id = ?", (event_id,)
+        ).fetchone()
+        if row is None or not row[0]:
+            return ()
+        return tuple(str(o) for o in json.loads(row[0]))
 
     def is_sent(self, event_id: str) -> bool:
         """Whether ``event_id`` is one of the bot's own messages."""
@@ -745,6 +772,9 @@ class MatrixBot:
                 await self.client.request_room_key(event)
             return
         source: dict[str, Any] = getattr(event, "source", {}) or {}
+        if source.get("type") == "m.reaction":
+            await self._on_reaction(room, event, sender, source.get("content") or {})
+            return
         if source.get("type") not in ("m.room.message", "m.sticker"):
             return
         content = source.get("content") or {}
@@ -773,11 +803,41 @@ class MatrixBot:
             engine_event = to_event(
                 text, self.runtime.content.command_name, group=group, from_prefix=had_prefix
             )
+            if reply_to_bot and reply_to and isinstance(engine_event, Text):
+                # A number replied to one of the bot's messages picks from that message.
+                engine_event = self._pick(reply_to, engine_event.text, group) or engine_event
         elif msgtype in _UNSUPPORTED_KINDS and direct:
             engine_event = Unsupported(kind=_UNSUPPORTED_KINDS[msgtype], group=group)
         else:
             return
         await self._answer(room, event.event_id, sender, engine_event, source=content)
+
+    def _pick(self, message_id: str, number: str | int, group: bool) -> Choice | None:
+        """The option ``number`` of the bot's message ``message_id``, as a choice."""
+        if isinstance(number, str):
+            number = number.strip()
+            if not number.isdecimal():
+                return None
+        options = self.state.sent_options(message_id)
+        index = int(number) - 1
+        if not 0 <= index < len(options):
+            return None
+        return Choice(option=options[index], group=group)
+
+    async def _on_reaction(
+        self, room: MatrixRoom, event: Any, sender: str, content: dict[str, Any]
+    ) -> None:
+        """A number reaction (``2️⃣``) on one of the bot's messages picks that option."""
+        relates = content.get("m.relates_to") or {}
+        target = relates.get("event_id")
+        number = _REACTION_NUMBERS.get(str(relates.get("key", "")).strip())
+        if relates.get("rel_type") != "m.annotation" or not target or number is None:
+            return
+        if getattr(event, "decrypted", False) and not await self._trusted_sender(event):
+            return
+        choice = self._pick(target, number, not self._direct(room))
+        if choice is not None:
+            await self._answer(room, event.event_id, sender, choice, source={}, reply_to=target)
 
     async def _on_member(self, room: MatrixRoom, event: RoomMemberEvent) -> None:
         """The invited user joined a direct chat the bot opened: show the offered node."""
@@ -868,7 +928,14 @@ class MatrixBot:
         sender: str,
         event: Event,
         source: dict[str, Any] | None,
+        reply_to: str | None = None,
     ) -> None:
+        """Run ``event`` through the runtime and send its replies into ``room``.
+
+        ``event_id`` names what is answered (transaction ids derive from it); in groups
+        the first reply quotes ``reply_to`` (default: that event) and mentions the sender.
+        ``source`` is the content of the message answered, ``None`` for greetings.
+        """
         from bot.runtime import Conversation
 
         conv = Conversation(platform=PLATFORM, chat_id=room.room_id, user_id=sender)
@@ -891,11 +958,12 @@ class MatrixBot:
                     "m.in_reply_to": {"event_id": event_id},
                 }
             elif group and index == 0 and source is not None:
-                message["m.relates_to"] = {"m.in_reply_to": {"event_id": event_id}}
+                message["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to or event_id}}
             message["m.mentions"] = (
                 {"user_ids": [sender]} if group and index == 0 and source is not None else {}
             )
-            await self._send(room, message, _txn_id(event_id, index))
+            options = tuple(o.id for o in reply.options)
+            await self._send(room, message, _txn_id(event_id, index), options)
 
     def _render(self, reply: Reply, group: bool, link: str | None) -> dict[str, Any]:
         label = None
@@ -953,7 +1021,9 @@ class MatrixBot:
         self.state.put_offer(resp.room_id, node, reply.language)
         return f"https://matrix.to/#/{resp.room_id}{via}"
 
-    async def _send(self, room: MatrixRoom, content: dict[str, Any], txn_id: str) -> None:
+    async def _send(
+        self, room: MatrixRoom, content: dict[str, Any], txn_id: str, options: tuple[str, ...]
+    ) -> None:
         room_id = room.room_id
         if room.encrypted:
             async with self._crypto_lock:
@@ -980,7 +1050,7 @@ class MatrixBot:
                 await asyncio.sleep(0.5 * (attempt + 1))
                 continue
             if isinstance(resp, RoomSendResponse):
-                self.state.add_sent(resp.event_id)
+                self.state.add_sent(resp.event_id, options)
                 return
             # 429s and connection errors are retried inside nio; anything left is a
             # real refusal (not in the room, forbidden): give up on this message.

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from nio import MegolmEvent, RoomMemberEvent
+from nio import MegolmEvent, RoomMemberEvent, RoomSendResponse
 
 from bot.content import Content
 from bot.content.markup import to_plain
@@ -269,11 +269,27 @@ async def test_group_room(start_bot: StartBot, make_user: MakeUser, content: Con
     answer = await ask(f"metabot, {question}")
     assert expected in answer.body
 
-    # A reply to one of the bot's messages: "1" picks its first option.
+    # A reply to one of the bot's messages is for the bot, and a number picks from the
+    # list of the message replied to, even a list the bot showed someone else.
+    mark = alice.mark()
+    await bob.send(room_id, "!meta")
+    menu = await reply(alice, bot, room_id, mark)
+    number = option_number(menu, content, "start", "how-to-object")
     answer = await ask(
-        "1", **{"m.relates_to": {"m.in_reply_to": {"event_id": intro.event.event_id}}}
+        number, **{"m.relates_to": {"m.in_reply_to": {"event_id": menu.event.event_id}}}
     )
-    assert "1." in answer.body
+    assert answer_line(content, "how-to-object") in answer.body
+
+    # A keycap reaction with that number on the menu does the same.
+    mark = alice.mark()
+    key = f"{number}\ufe0f\u20e3"
+    reaction = {"rel_type": "m.annotation", "event_id": menu.event.event_id, "key": key}
+    resp = await alice.client.room_send(room_id, "m.reaction", {"m.relates_to": reaction})
+    assert isinstance(resp, RoomSendResponse), resp
+    answer = await reply(alice, bot, room_id, mark)
+    assert in_reply_to(answer) == menu.event.event_id
+    assert answer.content["m.mentions"] == {"user_ids": [alice.user_id]}
+    assert answer_line(content, "how-to-object") in answer.body
 
     # A command after the prefix.
     answer = await ask("!meta forget")
@@ -289,7 +305,7 @@ async def test_group_room(start_bot: StartBot, make_user: MakeUser, content: Con
     assert expected in answer.body
 
     # Nothing else was answered: one intro plus one answer per question above.
-    assert len(bot_messages(alice, bot, room_id)) == 7
+    assert len(bot_messages(alice, bot, room_id)) == 9
 
 
 async def test_invites_limited_by_allow_list(start_bot: StartBot, make_user: MakeUser) -> None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+
 import pytest
 
 from bot.content import Content
 from bot.events import Command, Option, Reply, Start, Text
 from bot.platforms.matrix import (
+    AdapterState,
     Addressing,
     AllowList,
     MatrixSettings,
@@ -135,3 +139,26 @@ def test_render_reply() -> None:
     assert "1. Erste <Option>\n2. Menü" in message["body"]
     assert "zwei (https://example.org)" in message["body"]
     assert "**" not in message["body"]
+
+
+def test_adapter_state_keeps_options_of_sent_messages(tmp_path: Path) -> None:
+    # A state file written before option lists were kept is upgraded in place.
+    path = tmp_path / "state.sqlite"
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE sent (event_id TEXT PRIMARY KEY, at REAL NOT NULL)")
+    old.execute("INSERT INTO sent VALUES ('$old', 0)")
+    old.commit()
+    old.close()
+    state = AdapterState(path)
+    try:
+        assert state.is_sent("$old")
+        assert state.sent_options("$old") == ()
+        state.add_sent("$menu", ("how-to-object", "@menu"))
+        assert state.sent_options("$menu") == ("how-to-object", "@menu")
+        assert state.sent_options("$unknown") == ()
+        state.put_offer("!room:x", "object-facebook", "de")
+        assert state.offer("!room:x") == ("object-facebook", "de")
+        state.drop_offer("!room:x")
+        assert state.offer("!room:x") is None
+    finally:
+        state.close()
