@@ -133,8 +133,9 @@ class TelegramSettings(BaseSettings):
     """Keep to Telegram's flood limits (about 30 messages/s, 20/min per group)."""
     max_concurrent: int = 64
     """Updates processed at once (different chats; one chat is always processed in order)."""
-    send_retries: int = 5
-    """How often a send is retried after network errors, timeouts, 5xx or 429."""
+    send_retries: int = 8
+    """How often a send is retried after network errors, timeouts, 5xx or 429; with the
+    exponential backoff the default rides out about a minute of Telegram being unreachable."""
     request_timeout: float = 15.0
     """Seconds to wait for an answer to one Bot API call."""
     retry_wait_max: float = 30.0
@@ -187,8 +188,9 @@ def split_markup(text: str, limit: int = MAX_TEXT) -> list[str]:
     def fits(part: str) -> bool:
         return utf16_len(to_telegram_html(part)) <= limit
 
-    if fits(text):
-        return [to_telegram_html(text)]
+    whole = to_telegram_html(text)
+    if utf16_len(whole) <= limit:
+        return [whole] if text.strip() else []
     pieces: list[str] = []
     for paragraph in text.split("\n\n"):
         if fits(paragraph):
@@ -630,7 +632,8 @@ class TelegramAdapter:
             )
             if len(results) >= MAX_INLINE_RESULTS:
                 break
-        await self._retry(_bind(query.answer, results, cache_time=300, is_personal=False))
+        # Personal cache: the answers' language follows the user's Telegram language.
+        await self._retry(_bind(query.answer, results, cache_time=300, is_personal=True))
 
     # -- sending ------------------------------------------------------------------------
 

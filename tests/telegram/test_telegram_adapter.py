@@ -152,6 +152,8 @@ async def test_inline_query_offers_answer_cards(
         await api.wait_until(lambda: qid in api.inline_answers)
         results = api.inline_answers[qid]["results"]
         assert results and all(r["type"] == "article" for r in results)
+        # Cached per user: the cards' language follows the user's Telegram language.
+        assert api.inline_answers[qid]["is_personal"] is True
         assert results[0]["id"] == Matcher(content).match(question, "de").node
         for r in results:
             node = content.nodes[r["id"]]
@@ -206,7 +208,8 @@ async def test_group_chat(api: FakeBotApi, run_bot: BotFactory, content: Content
         expected = engine_says(content, Text(text="wie widerspreche ich?", group=True, locale="de"))
         assert sent[2].visible.strip() == expected[0]
 
-        # A reply to the bot's message is answered (here: a number picks an option).
+        # A reply to the bot's message is answered (here: a number picks an option). State
+        # is per user: Bob's "2" picks from the menu he got, not from Alice's last answer.
         bot_msg = sent[1]
         api.message(bob, "2", chat=group, reply_to=bot_msg.message_id)
         sent = await api.wait_sent(group.id, 4)
@@ -329,7 +332,8 @@ async def test_non_text_edited_and_bot_messages(
         api.message(user, None, extra={"sticker": sticker})
         api.message(user, None, extra={"voice": voice})
         api.message(user, None, extra={"photo": [_photo()]})
-        sent = await api.wait_sent(user.id, 3)
+        api.message(user, None, extra={"document": {"file_id": "d1", "file_unique_id": "u3"}})
+        sent = await api.wait_sent(user.id, 4)
         note = plain(content, "unsupported", "en")
         assert all(s.visible.startswith(note[:20]) for s in sent)
 
@@ -343,11 +347,11 @@ async def test_non_text_edited_and_bot_messages(
         via = {"id": api.bot_id, "is_bot": True, "first_name": "Test", "username": "TestBot"}
         api.message(user, "Widerspruch bei Facebook", extra={"via_bot": via})
         api.message(user, "/menu")
-        sent = await api.wait_sent(user.id, 5)
+        sent = await api.wait_sent(user.id, 6)
         # One chat is handled in order, so the answer to /menu comes last: had any of the
         # ignored messages been answered, its reply would be in its place.
         root = answer(content, content.meta.root, "en")
-        assert [s.visible.strip() for s in sent[3:]] == [root, root]
+        assert [s.visible.strip() for s in sent[4:]] == [root, root]
 
 
 def test_long_text_is_split_safely() -> None:
