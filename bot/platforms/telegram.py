@@ -499,7 +499,7 @@ class TelegramAdapter:
             kind = next((k for k in _UNSUPPORTED_KINDS if getattr(msg, k, None)), None)
             if kind is None:
                 return  # service messages (members joined, title changed, ...)
-            if group and not self._is_reply_to_bot(msg):
+            if group and not (self._is_reply_to_bot(msg) or self._mentions_bot(msg)):
                 return
             event = Unsupported(kind=kind, group=group, locale=locale)
         else:
@@ -508,7 +508,11 @@ class TelegramAdapter:
                 return
         replies = await self._handle(chat.id, user.id, event)
         await self._send_replies(
-            chat.id, replies, group=group, reply_to=msg.message_id if group else None
+            chat.id,
+            replies,
+            group=group,
+            reply_to=msg.message_id if group else None,
+            thread=_topic(msg),
         )
 
     def _text_event(self, msg: Message, *, group: bool, locale: str | None) -> Event | None:
@@ -554,6 +558,19 @@ class TelegramAdapter:
                 and entity.user.id == self._bot_id
             ):
                 return True
+        # A photo or file whose caption mentions the bot.
+        for entity in msg.caption_entities:
+            if (
+                entity.type == MessageEntityType.MENTION
+                and msg.parse_caption_entity(entity).lower() == handle
+            ):
+                return True
+            if (
+                entity.type == MessageEntityType.TEXT_MENTION
+                and entity.user
+                and entity.user.id == self._bot_id
+            ):
+                return True
         return False
 
     def _is_reply_to_bot(self, msg: Message) -> bool:
@@ -577,7 +594,9 @@ class TelegramAdapter:
         # answers with its friendly "outdated option" note and the menu.
         event = Choice(option=option or "@invalid", group=group, locale=user.language_code)
         replies = await self._handle(chat.id, user.id, event)
-        await self._send_replies(chat.id, replies, group=group)
+        await self._send_replies(
+            chat.id, replies, group=group, thread=_topic(message) if group else None
+        )
 
     async def _on_membership(self, change: ChatMemberUpdated) -> None:
         chat = change.chat
@@ -665,16 +684,28 @@ class TelegramAdapter:
         return InlineKeyboardMarkup(rows) if rows else None
 
     async def _send_replies(
-        self, chat_id: int, replies: Sequence[Reply], *, group: bool, reply_to: int | None = None
+        self,
+        chat_id: int,
+        replies: Sequence[Reply],
+        *,
+        group: bool,
+        reply_to: int | None = None,
+        thread: int | None = None,
     ) -> None:
         for reply in replies:
             chunks = split_markup(reply.text) or ["…"]
             keyboard = self._keyboard(reply, group=group)
             for i, chunk in enumerate(chunks):
                 last = i == len(chunks) - 1
-                chat_id = await self._send(
-                    chat_id, chunk, keyboard if last else None, reply_to if i == 0 else None
+                sent_to = await self._send(
+                    chat_id,
+                    chunk,
+                    keyboard if last else None,
+                    reply_to if i == 0 else None,
+                    thread,
                 )
+                if sent_to != chat_id:
+                    chat_id, thread = sent_to, None  # the group became a supergroup
             reply_to = None
 
     async def _send(
@@ -683,8 +714,12 @@ class TelegramAdapter:
         html: str,
         keyboard: InlineKeyboardMarkup | None,
         reply_to: int | None,
+        thread: int | None = None,
     ) -> int:
-        """Send one message; returns the chat id it went to (it changes on migration)."""
+        """Send one message; returns the chat id it went to (it changes on migration).
+
+        ``thread`` keeps the answer in the forum topic the question came from.
+        """
         bot = self.application.bot
         for _ in range(2):
             try:
@@ -702,13 +737,14 @@ class TelegramAdapter:
                         link_preview_options=LinkPreviewOptions(is_disabled=True),
                         reply_markup=keyboard,
                         reply_parameters=reply,
+                        message_thread_id=thread,
                     )
                 )
                 return chat_id
             except ChatMigrated as exc:
                 # The group became a supergroup while we were answering: send it there.
                 chat_id = int(exc.new_chat_id)
-                reply_to = None
+                reply_to = thread = None
             except Forbidden as exc:
                 # Blocked by the user or removed from the group; the membership update
                 # that follows makes the runtime forget the chat.
@@ -739,6 +775,14 @@ def _bind(
     """A zero-argument call of ``function`` for :meth:`TelegramAdapter._retry` (a fresh
     coroutine per attempt)."""
     return functools.partial(function, *args, **kwargs)
+
+
+def _topic(message: object) -> int | None:
+    """The forum topic a message belongs to, or ``None`` outside forum topics."""
+    if getattr(message, "is_topic_message", False):
+        thread = getattr(message, "message_thread_id", None)
+        return int(thread) if thread is not None else None
+    return None
 
 
 def _snippet(text: str, limit: int = 120) -> str:

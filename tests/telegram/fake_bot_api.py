@@ -937,6 +937,10 @@ class FakeBotApi:
         }
         if "reply_markup" in p:
             message["reply_markup"] = p["reply_markup"]
+        if "message_thread_id" in p:
+            # Posted into a forum topic (the fake does not model which chats are forums).
+            message["message_thread_id"] = p["message_thread_id"]
+            message["is_topic_message"] = True
         reply = p.get("reply_parameters")
         if reply is not None:
             target = state.messages.get(reply["message_id"])

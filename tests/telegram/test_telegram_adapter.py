@@ -246,6 +246,42 @@ async def test_group_chat(api: FakeBotApi, run_bot: BotFactory, content: Content
         await _wait_for(lambda: _count(bot) == 0)
 
 
+async def test_forum_topics_and_captions(
+    api: FakeBotApi, run_bot: BotFactory, content: Content
+) -> None:
+    alice = FakeUser(id=551, language_code="de")
+    forum = FakeChat(id=-1005501, type="supergroup", title="Forum")
+    topic = {"message_thread_id": 7, "is_topic_message": True}
+    async with run_bot():
+        # Answers stay in the topic the question was asked in, also after a button press.
+        api.message(alice, "/start@TestBot", chat=forum, extra=topic)
+        [menu] = await api.wait_sent(forum.id)
+        assert menu.params["message_thread_id"] == 7
+        api.press(alice, menu, "how-to-object")
+        sent = await api.wait_sent(forum.id, 2)
+        assert sent[1].params["message_thread_id"] == 7
+        assert sent[1].visible.strip() == answer(content, "how-to-object", "de")
+
+        # A photo whose caption mentions the bot gets the note; without the mention, nothing.
+        api.message(alice, None, chat=forum, extra={"photo": [_photo()], "caption": "hübsch"})
+        caption = "@TestBot was steht da?"
+        mention = [{"type": "mention", "offset": 0, "length": 8}]
+        api.message(
+            alice,
+            None,
+            chat=forum,
+            extra={"photo": [_photo()], "caption": caption, "caption_entities": mention},
+        )
+        sent = await api.wait_sent(forum.id, 3)
+        assert sent[2].visible.startswith(plain(content, "unsupported", "de")[:20])
+        # In the General topic (no thread) answers go to the chat itself.
+        api.message(alice, "/help@TestBot", chat=forum)
+        sent = await api.wait_sent(forum.id, 4)
+        assert "message_thread_id" not in sent[3].params
+        # In order per chat: had the first photo been answered, this would not be /help's.
+        assert sent[3].visible.strip() == shown(split_markup(content.string("help", "de"))[0])
+
+
 async def test_group_migration(api: FakeBotApi, run_bot: BotFactory, content: Content) -> None:
     alice = FakeUser(id=601, language_code="de")
     group = FakeChat(id=-6001, type="group", title="Verein")
