@@ -131,7 +131,7 @@ RANK_WEIGHTS_ARRAY = np.array(list(RANK_WEIGHTS.values()))
 
 # Logistic confidence model, fitted by ``bench/qa.py --fit`` (see the module docstring).
 CONFIDENCE_FEATURES = ("example", "example_words", "margin", "covered", "known", "short")
-CONFIDENCE_WEIGHTS = (-4.64, 1.74, 1.46, 4.4, 2.11, 1.85, -1.85)
+CONFIDENCE_WEIGHTS = (-4.55, 1.98, 1.03, 5.2, 2.29, 1.49, -1.62)
 """Intercept first, then one weight per feature in CONFIDENCE_FEATURES."""
 THRESHOLD = 0.6
 """Answer only when the model's probability of being right is at least this."""
@@ -351,15 +351,22 @@ class _LanguageIndex:
         """Whether ``node``'s texts contain ``word`` (its stem, or most of its n-grams)."""
         if stem(word, self.lang) in self.node_stems[node]:
             return True
-        gs = grams(word, self.lang)
-        return sum(g in self.node_grams[node] for g in gs) >= _COVERED * len(gs)
+        gs = self._long_grams(word)
+        return bool(gs) and sum(g in self.node_grams[node] for g in gs) >= _COVERED * len(gs)
 
     def known(self, word: str) -> bool:
         """Whether the content uses ``word`` anywhere (its stem, or most of its n-grams)."""
         if stem(word, self.lang) in self.known_stems:
             return True
-        gs = grams(word, self.lang)
-        return sum(g in self.known_grams for g in gs) >= _COVERED * len(gs)
+        gs = self._long_grams(word)
+        return bool(gs) and sum(g in self.known_grams for g in gs) >= _COVERED * len(gs)
+
+    def _long_grams(self, word: str) -> list[str]:
+        """The 4- and 5-grams of ``word``, none for a short word: "rain" is no typo of
+        "training", though most of its 3-grams occur in it."""
+        if len(word) < 5:
+            return []
+        return [g for g in grams(word, self.lang) if len(g) >= 4]
 
     def rank(self, text: str) -> _Ranking | None:
         """Score ``text`` against every node; ``None`` when it has no words at all."""
