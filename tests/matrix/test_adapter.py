@@ -332,21 +332,26 @@ async def test_invites_limited_by_allow_list(start_bot: StartBot, make_user: Mak
     assert greeting.body
 
 
-def is_member(synapse: Synapse, room_id: str, user_id: str) -> bool:
-    """Whether ``user_id`` is joined to ``room_id``, asked from Synapse's side."""
+def member_check(synapse: Synapse) -> Callable[[str, str], bool]:
+    """``is_member(room_id, user_id)``: whether a user is joined, asked from Synapse's side."""
     admin = synapse.register(f"memberadmin{uuid.uuid4().hex[:8]}", admin=True)
-    path = f"/_synapse/admin/v1/rooms/{room_id}/members"
-    return user_id in synapse.request("GET", path, token=admin.access_token)["members"]
+
+    def is_member(room_id: str, user_id: str) -> bool:
+        path = f"/_synapse/admin/v1/rooms/{room_id}/members"
+        return user_id in synapse.request("GET", path, token=admin.access_token)["members"]
+
+    return is_member
 
 
 async def test_leaves_room_when_alone(
     synapse: Synapse, start_bot: StartBot, make_user: MakeUser, content: Content
 ) -> None:
+    is_member = member_check(synapse)
     bot = await start_bot()
     user = await make_user("leaver")
     room_id, _ = await dm(user, bot)
     await user.client.room_leave(room_id)
-    await user.wait_until(lambda: not is_member(synapse, room_id, bot.user_id), timeout=30)
+    await user.wait_until(lambda: not is_member(room_id, bot.user_id), timeout=30)
 
     # A group room: the bot stays while anyone is left, and leaves with the last one.
     alice = await make_user("groupleaver")
@@ -359,9 +364,9 @@ async def test_leaves_room_when_alone(
     mark = bob.mark()
     await bob.send(group, "/help")  # just bob and the bot now: every message is for it
     await reply(bob, bot, group, mark)
-    assert is_member(synapse, group, bot.user_id)
+    assert is_member(group, bot.user_id)
     await bob.client.room_leave(group)
-    await bob.wait_until(lambda: not is_member(synapse, group, bot.user_id), timeout=30)
+    await bob.wait_until(lambda: not is_member(group, bot.user_id), timeout=30)
 
 
 async def test_never_answers_notices_other_bots_or_itself(
