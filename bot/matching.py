@@ -131,9 +131,9 @@ RANK_WEIGHTS_ARRAY = np.array(list(RANK_WEIGHTS.values()))
 
 # Logistic confidence model, fitted by ``bench/qa.py --fit`` (see the module docstring).
 CONFIDENCE_FEATURES = ("example", "example_words", "margin", "covered", "known", "short")
-CONFIDENCE_WEIGHTS = (-4.55, 1.98, 1.03, 5.2, 2.29, 1.49, -1.62)
+CONFIDENCE_WEIGHTS = (-5.25, 2.08, 0.89, 5.02, 2.44, 2.13, -1.78)
 """Intercept first, then one weight per feature in CONFIDENCE_FEATURES."""
-THRESHOLD = 0.6
+THRESHOLD = 0.65
 """Answer only when the model's probability of being right is at least this."""
 
 _COVERED = 0.7
