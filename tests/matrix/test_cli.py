@@ -17,6 +17,10 @@ from bot.cli import configured_platforms
 from .clients import Seen, TestUser
 from .homeserver import RegisteredUser, Synapse
 
+# The Telegram tests' fake Bot API, to run both platforms in one process.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "telegram"))
+from fake_bot_api import FakeBotApi, FakeUser
+
 MakeUser = Callable[..., Awaitable[TestUser]]
 
 
@@ -134,15 +138,26 @@ async def test_python_m_bot_run_serves_matrix_and_stops_on_signals(
     saved = json.loads((tmp_path / "data" / "matrix" / "credentials.json").read_text())
     assert saved["device_id"] == account.device_id
 
-    # Written while the process was down: answered once after the next start. SIGINT
-    # (Ctrl-C) stops it just as cleanly.
+    # Written while the process was down: answered once after the next start, which has
+    # Telegram configured as well: one process serves both. SIGINT (Ctrl-C) stops it just
+    # as cleanly.
     mark = user.mark()
     await user.send(room_id, "/privacy")
-    await process.start()
-    await user.wait_for(from_bot(room_id), start=mark, timeout=60)
-    mark = user.mark()
-    await user.send(room_id, "/menu")
-    await user.wait_for(from_bot(room_id), start=mark, timeout=60)
-    assert await process.signal_and_wait(signal.SIGINT) == 0, process.log()
+    async with FakeBotApi() as telegram:
+        process.env.update(
+            TELEGRAM_BOT_TOKEN=telegram.token,
+            TELEGRAM_BASE_URL=f"http://127.0.0.1:{telegram.port}",
+            TELEGRAM_POLL_TIMEOUT="1",
+        )
+        await process.start()
+        await user.wait_for(from_bot(room_id), start=mark, timeout=60)
+        mark = user.mark()
+        await user.send(room_id, "/menu")
+        await user.wait_for(from_bot(room_id), start=mark, timeout=60)
+        telegram_user = FakeUser(id=4242)
+        telegram.message(telegram_user, "/start")
+        await telegram.wait_sent(telegram_user.id, timeout=60)
+        assert await process.signal_and_wait(signal.SIGINT) == 0, process.log()
+    assert "starting: telegram, matrix" in process.log()
     assert "Traceback" not in process.log()
     assert len([s for s in user.seen if from_bot(room_id)(s)]) == 4
