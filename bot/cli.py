@@ -55,6 +55,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     content, problems, _ = read_content(directory)
     if content is not None:
         problems += stale_nodes(content, dt.date.today(), args.max_age_days)
+        from bot.matching import generic_example_problems  # numpy: only when checking
+
+        problems += generic_example_problems(content)
     for problem in sorted(problems):
         print(problem)
     errors = [p for p in problems if p.level == "error"]

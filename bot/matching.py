@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -34,6 +35,7 @@ import snowballstemmer
 from rank_bm25 import BM25Okapi
 from rapidfuzz import fuzz, process
 
+from bot.content.loader import Problem
 from bot.content.models import Content, Node
 
 _WORD = re.compile(r"[^\W\d_]+|\d+")
@@ -131,13 +133,67 @@ RANK_WEIGHTS_ARRAY = np.array(list(RANK_WEIGHTS.values()))
 
 # Logistic confidence model, fitted by ``bench/qa.py --fit`` (see the module docstring).
 CONFIDENCE_FEATURES = ("example", "example_words", "margin", "covered", "known", "short")
-CONFIDENCE_WEIGHTS = (-5.25, 2.08, 0.89, 5.02, 2.44, 2.13, -1.78)
+CONFIDENCE_WEIGHTS = (-4.57, 2.09, 0.97, 5.01, 2.09, 1.7, -2.01)
 """Intercept first, then one weight per feature in CONFIDENCE_FEATURES."""
 THRESHOLD = 0.65
 """Answer only when the model's probability of being right is at least this."""
 
 _COVERED = 0.7
 """A question word counts as covered by a node when this share of its n-grams occur there."""
+_ASKING: dict[str, frozenset[str]] = {
+    "de": frozenset(
+        [
+            "wie",
+            "was",
+            "wer",
+            "wen",
+            "wem",
+            "wo",
+            "wann",
+            "warum",
+            "wieso",
+            "weshalb",
+            "wozu",
+            "welche",
+            "welcher",
+            "welches",
+            "welchen",
+            "woher",
+            "wohin",
+            "womit",
+            "wofür",
+            "nicht",
+            "kein",
+            "keine",
+            "keinen",
+            "nie",
+        ]
+    ),
+    "en": frozenset(
+        [
+            "what",
+            "whats",
+            "how",
+            "who",
+            "whom",
+            "where",
+            "when",
+            "why",
+            "which",
+            "whose",
+            "not",
+            "no",
+            "never",
+            "dont",
+            "don",
+        ]
+    ),
+}
+"""Question words and negations (kept for ranking, not counted as topical evidence)."""
+_MIN_COVERED = 0.34
+"""Share of a question's topical words its answer's node must contain."""
+_SUGGEST_POOL = 5
+"""Suggestions come from this many best-scored nodes."""
 _SHORT_WORDS = 3
 """Questions with at most this many content words are also compared whole (rapidfuzz)."""
 
@@ -276,6 +332,7 @@ class _Ranking:
     scores: np.ndarray
     features: dict[str, float]  # confidence features of the best node
     foreign: bool  # names another company the content never mentions
+    related: tuple[int, ...]  # best nodes that share a word with the question, best first
 
 
 class _LanguageIndex:
@@ -375,9 +432,15 @@ class _LanguageIndex:
         if not ws:
             # "Wer bist du?", "who are you": only small words, but still a question.
             ws = words(text)
+        # A number of one or two digits names no topic ("2", "²" after NFKC).
+        ws = [w for w in ws if not (w.isdigit() and len(w) < 3)]
         if not ws or not self.node_ids:
             return None
         foreign = any(w in self.other_parties for w in ws)
+        # Question words and negations help rank ("why" vs "what") but are no evidence
+        # that a node is on topic: "how is the weather" shares "how" with many examples.
+        asking = _ASKING.get(lang, frozenset())
+        topical = [w for w in ws if w not in asking] or ws
         n = len(self.node_ids)
         fields = np.zeros((4, n))
         per_example = np.zeros((2, len(self.example_node)))
@@ -410,11 +473,16 @@ class _LanguageIndex:
             "example": float(best_example[0, best]),
             "example_words": float(best_example[1, best]),
             "margin": float((total[best] - second) / total[best]) if total[best] > 0 else 0.0,
-            "covered": sum(self.covered(w, best) for w in ws) / len(ws),
-            "known": sum(self.known(w) for w in ws) / len(ws),
+            "covered": sum(self.covered(w, best) for w in topical) / len(topical),
+            "known": sum(self.known(w) for w in topical) / len(topical),
             "short": 1.0 / len(ws),
         }
-        return _Ranking(order, total, features, foreign)
+        # Topics worth suggesting share at least one word with the question; n-gram
+        # scores alone are never zero for long texts, whatever the question.
+        related = tuple(
+            int(i) for i in order[:_SUGGEST_POOL] if any(self.covered(w, int(i)) for w in topical)
+        )
+        return _Ranking(order, total, features, foreign, related)
 
 
 def confidence(features: dict[str, float]) -> float:
@@ -462,9 +530,13 @@ class Matcher:
         ranking = index.rank(text)
         if ranking is None:
             return MatchResult(None, 0.0, False, lang)
-        candidates = tuple(index.node_ids[i] for i in ranking.order[:3] if ranking.scores[i] > 0)
-        score = 0.0 if ranking.foreign else confidence(ranking.features)
-        matched = bool(candidates) and score >= self.threshold
+        candidates = tuple(index.node_ids[i] for i in ranking.related[:3])
+        best_related = bool(ranking.related) and ranking.related[0] == int(ranking.order[0])
+        # Most of a question's topical words must occur in the answer's node: one shared
+        # word among unknown ones ("instagram weather cat dog") is a near miss, not a match.
+        on_topic = best_related and ranking.features["covered"] >= _MIN_COVERED
+        score = confidence(ranking.features) if on_topic and not ranking.foreign else 0.0
+        matched = score >= self.threshold
         node = candidates[0] if matched else None
         return MatchResult(node, round(score, 3), matched, lang, candidates)
 
@@ -515,3 +587,46 @@ _DETECT_WORDS: dict[str, frozenset[str]] = {
         """.split()  # noqa: SIM905
     ),
 }
+
+
+COMMON_SHARE = 0.5
+"""A word used by at least half the nodes tells no node apart."""
+
+
+def generic_examples(content: Content) -> list[tuple[Node, str, str]]:
+    """Example questions made only of words that many nodes use (``node, lang, question``).
+
+    Such an example ("Fragen an Meta AI") matches any question with those words and pulls
+    it to its node; ``python -m bot check`` warns about them.
+    """
+    out: list[tuple[Node, str, str]] = []
+    nodes = [n for n in content.nodes.values() if n.id != content.meta.root]
+    for lang in content.languages:
+        used: list[set[str]] = []
+        for n in nodes:
+            texts = _example_texts(n, lang) + _answer_texts(n, lang)
+            used.append({stem(w, lang) for t in texts for w in content_words(t, lang)})
+        df = Counter(s for stems in used for s in stems)
+        common = {s for s, c in df.items() if c >= COMMON_SHARE * len(nodes)}
+        for n in nodes:
+            title = n.title.get(lang, "").strip().lower()
+            for q in n.questions.get(lang, ()):
+                stems = {stem(w, lang) for w in content_words(q, lang)}
+                if stems <= common and q.strip().lower() != title:
+                    out.append((n, lang, q))
+    return out
+
+
+def generic_example_problems(content: Content) -> list[Problem]:
+    """Warnings for :func:`generic_examples`, for ``python -m bot check``."""
+    return [
+        Problem(
+            node.file,
+            node.line,
+            f"node '{node.id}': example question ({lang}) {question!r} has only words that"
+            " many nodes use, so it pulls unrelated questions to this node",
+            "add a word that only this topic uses, or drop the example",
+            level="warning",
+        )
+        for node, lang, question in generic_examples(content)
+    ]
