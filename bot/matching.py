@@ -76,38 +76,6 @@ STOPWORDS: dict[str, frozenset[str]] = {
     ),
 }
 
-# Spellings people type that the content does not: abbreviations and common variants.
-# Keys are lower-case words; values are the words the content uses.
-SYNONYMS: dict[str, dict[str, str]] = {
-    "de": {
-        "insta": "instagram",
-        "instagramm": "instagram",
-        "ig": "instagram",
-        "fb": "facebook",
-        "fratzenbuch": "facebook",
-        "wa": "whatsapp",
-        "whats": "whatsapp",
-        "watsapp": "whatsapp",
-        "ai": "ki",
-        "gdpr": "dsgvo",
-        "mail": "email",
-        "optout": "widerspruch",
-    },
-    "en": {
-        "insta": "instagram",
-        "ig": "instagram",
-        "fb": "facebook",
-        "wa": "whatsapp",
-        "whats": "whatsapp",
-        "ki": "ai",
-        "dsgvo": "gdpr",
-        "mail": "email",
-        "optout": "opt",
-        "pic": "photo",
-        "pics": "photos",
-    },
-}
-
 # Other companies and products: a question about them is not about Meta's training, even
 # when it shares every other word with a node ("opt out of LinkedIn AI training").
 # Unless the content itself talks about them, the matcher abstains.
@@ -227,10 +195,9 @@ def words(text: str) -> list[str]:
 
 
 def content_words(text: str, lang: str) -> list[str]:
-    """The words of ``text`` that can carry its topic, with common variants normalised."""
+    """The words of ``text`` that can carry its topic (stop words dropped)."""
     stop = STOPWORDS.get(lang, frozenset())
-    syn = SYNONYMS.get(lang, {})
-    return [syn.get(w, w) for w in words(text) if w not in stop and fold(w, lang) not in stop]
+    return [w for w in words(text) if w not in stop and fold(w, lang) not in stop]
 
 
 @cache
@@ -252,6 +219,81 @@ def grams(word: str, lang: str) -> tuple[str, ...]:
     padded = f"<{fold(word, lang)}>"
     lo, hi = _GRAMS
     return tuple(padded[i : i + n] for n in range(lo, hi + 1) for i in range(len(padded) - n + 1))
+
+
+class Lexicon:
+    """How one language's text becomes terms, with the content's synonym groups applied.
+
+    Every member of a group (``content/bot.yaml``, ``synonyms``) stands for the group's
+    first member: its stem becomes the first member's stem, in the index and in questions
+    alike, so "austragen" finds examples that say "widersprechen". Phrases ("opt out",
+    "künstliche Intelligenz") are joined into one word first. Inflected forms share a
+    member's stem ("Einsprüche", "Einspruch"); other forms must be listed.
+    """
+
+    def __init__(self, lang: str, groups: Sequence[Sequence[str]] = ()) -> None:
+        self.lang = lang
+        self.stop = STOPWORDS.get(lang, frozenset())
+        self._canonical: dict[str, str] = {}  # stem -> the group's stem
+        self._head: dict[str, str] = {}  # the group's stem -> the group's first word
+        self._phrases: set[tuple[str, ...]] = set()
+        self._longest = 1
+        for group in groups:
+            entries = [ws for ws in (words(entry) for entry in group) if ws]
+            if not entries:
+                continue
+            head = "".join(entries[0])
+            canonical = stem(head, lang)
+            self._head.setdefault(canonical, head)
+            for ws in entries:
+                if len(ws) > 1:
+                    self._phrases.add(tuple(stem(w, lang) for w in ws))
+                    self._longest = max(self._longest, len(ws))
+                # The first group naming a word keeps it (``bot check`` warns about repeats).
+                self._canonical.setdefault(stem("".join(ws), lang), canonical)
+        self._stems: dict[str, str] = {}
+
+    def words(self, text: str) -> list[str]:
+        """The words of ``text`` with synonym phrases joined ("opt out" -> "optout")."""
+        ws = words(text)
+        if not self._phrases or len(ws) < 2:
+            return ws
+        out: list[str] = []
+        i = 0
+        while i < len(ws):
+            for n in range(min(self._longest, len(ws) - i), 1, -1):
+                if tuple(stem(w, self.lang) for w in ws[i : i + n]) in self._phrases:
+                    out.append("".join(ws[i : i + n]))
+                    i += n
+                    break
+            else:
+                out.append(ws[i])
+                i += 1
+        return out
+
+    def content_words(self, text: str) -> list[str]:
+        """The words of ``text`` that can carry its topic (stop words dropped)."""
+        lang, stop = self.lang, self.stop
+        return [w for w in self.words(text) if w not in stop and fold(w, lang) not in stop]
+
+    def stem(self, word: str) -> str:
+        """The stem of ``word``; for a synonym, its group's stem."""
+        found = self._stems.get(word)
+        if found is None:
+            found = stem(word, self.lang)
+            found = self._canonical.get(found, found)
+            if len(self._stems) < 65536:
+                self._stems[word] = found
+        return found
+
+    def grams(self, word: str) -> tuple[str, ...]:
+        """Character n-grams of ``word``; a synonym also gets its group head's."""
+        own = grams(word, self.lang)
+        s = self.stem(word)
+        head = self._head.get(s)
+        if head is None or s == stem(word, self.lang):
+            return own
+        return own + grams(head, self.lang)
 
 
 def _answer_texts(node: Node, lang: str) -> list[str]:
@@ -340,16 +382,17 @@ class _LanguageIndex:
 
     def __init__(self, content: Content, lang: str) -> None:
         self.lang = lang
+        self.lexicon = lex = Lexicon(lang, content.meta.synonyms.get(lang, ()))
         nodes = [n for n in content.nodes.values() if n.id != content.meta.root]
         self.node_ids = [n.id for n in nodes]
-        strong = [[content_words(t, lang) for t in _example_texts(n, lang)] for n in nodes]
-        weak = [[content_words(t, lang) for t in _answer_texts(n, lang)] for n in nodes]
+        strong = [[lex.content_words(t) for t in _example_texts(n, lang)] for n in nodes]
+        weak = [[lex.content_words(t) for t in _answer_texts(n, lang)] for n in nodes]
 
         def stems(texts: list[list[str]]) -> list[str]:
-            return [stem(w, lang) for ws in texts for w in ws]
+            return [lex.stem(w) for ws in texts for w in ws]
 
         def ngrams(texts: list[list[str]]) -> list[str]:
-            return [g for ws in texts for w in ws for g in grams(w, lang)]
+            return [g for ws in texts for w in ws for g in lex.grams(w)]
 
         self.word = _Table.bm25([stems(t) for t in strong])
         self.word_text = _Table.bm25([stems(t) for t in weak])
@@ -373,8 +416,8 @@ class _LanguageIndex:
             for ws in texts:
                 if ws:
                     example_node.append(i)
-                    example_grams.append([g for w in ws for g in grams(w, lang)])
-                    example_stems.append([stem(w, lang) for w in ws])
+                    example_grams.append([g for w in ws for g in lex.grams(w)])
+                    example_stems.append([lex.stem(w) for w in ws])
                     self.example_texts.append(" ".join(fold(w, lang) for w in ws))
         self.example_node = np.array(example_node, dtype=int)
         self.example_char = _Table.cosine(example_grams)
@@ -387,8 +430,8 @@ class _LanguageIndex:
     def _vectors(self, word: str) -> tuple[np.ndarray, np.ndarray, float, float]:
         """What one question word adds: node scores per field, example scores (n-grams,
         then stem) and its share of the question's squared tf-idf lengths."""
-        s = stem(word, self.lang)
-        gs = grams(word, self.lang)
+        s = self.lexicon.stem(word)
+        gs = self.lexicon.grams(word)
         nodes = np.zeros((4, self.size))
         for row, (terms, table) in enumerate(
             (self.word, self.char, self.word_text, self.char_text)
@@ -406,14 +449,14 @@ class _LanguageIndex:
 
     def covered(self, word: str, node: int) -> bool:
         """Whether ``node``'s texts contain ``word`` (its stem, or most of its n-grams)."""
-        if stem(word, self.lang) in self.node_stems[node]:
+        if self.lexicon.stem(word) in self.node_stems[node]:
             return True
         gs = self._long_grams(word)
         return bool(gs) and sum(g in self.node_grams[node] for g in gs) >= _COVERED * len(gs)
 
     def known(self, word: str) -> bool:
         """Whether the content uses ``word`` anywhere (its stem, or most of its n-grams)."""
-        if stem(word, self.lang) in self.known_stems:
+        if self.lexicon.stem(word) in self.known_stems:
             return True
         gs = self._long_grams(word)
         return bool(gs) and sum(g in self.known_grams for g in gs) >= _COVERED * len(gs)
@@ -428,7 +471,7 @@ class _LanguageIndex:
     def rank(self, text: str) -> _Ranking | None:
         """Score ``text`` against every node; ``None`` when it has no words at all."""
         lang = self.lang
-        ws = content_words(text, lang)
+        ws = self.lexicon.content_words(text)
         if not ws:
             # "Wer bist du?", "who are you": only small words, but still a question.
             ws = words(text)
@@ -514,7 +557,7 @@ class Matcher:
             for w in ws:
                 if w in hints:
                     score += 1.0
-                elif stem(SYNONYMS.get(lang, {}).get(w, w), lang) in index.known_stems:
+                elif index.lexicon.stem(w) in index.known_stems:
                     score += 0.5
             if lang == "de" and re.search(r"[äöüß]", text.lower()):
                 score += 1.5
@@ -602,16 +645,17 @@ def generic_examples(content: Content) -> list[tuple[Node, str, str]]:
     out: list[tuple[Node, str, str]] = []
     nodes = [n for n in content.nodes.values() if n.id != content.meta.root]
     for lang in content.languages:
+        lex = Lexicon(lang, content.meta.synonyms.get(lang, ()))
         used: list[set[str]] = []
         for n in nodes:
             texts = _example_texts(n, lang) + _answer_texts(n, lang)
-            used.append({stem(w, lang) for t in texts for w in content_words(t, lang)})
+            used.append({lex.stem(w) for t in texts for w in lex.content_words(t)})
         df = Counter(s for stems in used for s in stems)
         common = {s for s, c in df.items() if c >= COMMON_SHARE * len(nodes)}
         for n in nodes:
             title = n.title.get(lang, "").strip().lower()
             for q in n.questions.get(lang, ()):
-                stems = {stem(w, lang) for w in content_words(q, lang)}
+                stems = {lex.stem(w) for w in lex.content_words(q)}
                 if stems <= common and q.strip().lower() != title:
                     out.append((n, lang, q))
     return out

@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 NODE_ID = r"^[a-z0-9][a-z0-9-]{0,47}$"
 """Node ids: lowercase, digits and dashes; short enough for any platform's button data."""
@@ -21,6 +21,9 @@ LangCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
 LangText = dict[LangCode, str]
 """A text per language, e.g. ``{"de": "Hallo", "en": "Hello"}``."""
 LangList = dict[LangCode, tuple[str, ...]]
+SynonymWord = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+SynonymGroup = Annotated[tuple[SynonymWord, ...], Field(min_length=2)]
+"""Words or short phrases that mean the same, e.g. ``("widersprechen", "einspruch")``."""
 
 
 class _Model(BaseModel):
@@ -134,6 +137,23 @@ class Meta(_Model):
     stale_after_days: int = Field(default=180, ge=1)
     strings: dict[str, LangText]
     commands: dict[str, CommandSpec]
+    synonyms: dict[LangCode, tuple[SynonymGroup, ...]] = Field(default_factory=dict)
+    """Per language, groups of words that the matcher treats as one (not every language needs
+    them)."""
+
+    @field_validator("synonyms", mode="before")
+    @classmethod
+    def _groups_are_lists(cls, value: object) -> object:
+        # The likely slip is a flat list of words instead of a list of groups; say so plainly
+        # rather than "Input should be a valid tuple".
+        if isinstance(value, dict):
+            for lang, groups in value.items():
+                if isinstance(groups, list | tuple) and any(isinstance(g, str) for g in groups):
+                    raise ValueError(
+                        f"synonyms for '{lang}' must be a list of groups, each a list in"
+                        " brackets, e.g. [[widersprechen, einspruch], [foto, bild]]"
+                    )
+        return value
 
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")

@@ -4,14 +4,15 @@ Each rule appends :class:`Problem` s; all rules run so authors see every problem
 Rules: unique ids; option targets exist; every node reachable from the root; no dead
 ends; every text in every declared language; https URLs; sources and a checked date on
 factual nodes; Telegram limits; sane dates; complete UI strings and commands. Warns
-about answers too long for a phone screen.
+about answers too long for a phone screen and synonyms listed twice.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -62,7 +63,7 @@ def validate(meta: Meta, nodes: list[Node], docs: dict[str, _Doc], meta_file: st
         return mdoc.line(path) if mdoc else 0
 
     def need_langs(
-        text: LangText | dict[str, tuple[str, ...]],
+        text: Mapping[str, object],
         file: str,
         line: int,
         what: str,
@@ -179,6 +180,9 @@ def validate(meta: Meta, nodes: list[Node], docs: dict[str, _Doc], meta_file: st
                     )
                 )
             seen_alias[alias] = name
+
+    need_langs(meta.synonyms, meta_file, mline("synonyms"), "synonyms", required=False)
+    problems += _synonym_problems(meta, meta_file, mline)
 
     # Nodes: ids, targets, texts, sources, dates.
     by_id: dict[str, Node] = {}
@@ -363,6 +367,48 @@ def validate(meta: Meta, nodes: list[Node], docs: dict[str, _Doc], meta_file: st
     if meta.root in by_id and not any(p.level == "error" for p in problems):
         problems += _reachability(meta, by_id)
         problems += _telegram_limits(meta, by_id)
+    return problems
+
+
+def _synonym_problems(meta: Meta, meta_file: str, mline: Callable[..., int]) -> list[Problem]:
+    """Warnings for synonym entries that say nothing or are listed twice in one language.
+
+    A word in two groups would join both groups' meanings through it, which is seldom meant.
+    """
+    from bot.content.loader import Problem
+
+    problems = []
+    for lang, groups in meta.synonyms.items():
+        first: dict[str, tuple[int, int]] = {}
+        for i, group in enumerate(groups):
+            for j, entry in enumerate(group):
+                key = " ".join(unicodedata.normalize("NFKC", entry).lower().split())
+                if not any(c.isalnum() for c in key):
+                    problems.append(
+                        Problem(
+                            meta_file,
+                            mline("synonyms", lang, i, j),
+                            f"synonym {entry!r} ({lang}) has no letters",
+                            "remove it",
+                            level="warning",
+                        )
+                    )
+                    continue
+                if key in first:
+                    g, _ = first[key]
+                    where = "twice in this group" if g == i else f"in group {g + 1} too"
+                    problems.append(
+                        Problem(
+                            meta_file,
+                            mline("synonyms", lang, i, j),
+                            f"synonym '{key}' ({lang}) is listed {where}"
+                            f" (first on line {mline('synonyms', lang, *first[key])})",
+                            "keep each word in one group; merge the groups if they mean the same",
+                            level="warning",
+                        )
+                    )
+                else:
+                    first[key] = (i, j)
     return problems
 
 

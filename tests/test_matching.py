@@ -1,0 +1,237 @@
+"""The matcher on a small content tree: synonyms, typos, spellings, short and long questions,
+language detection and abstaining.
+
+The tree (tests/fixtures/tree.py with its topics replaced) has a few nodes with a handful of
+example questions each, like the shipped content but small enough to read here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fixtures.tree import META, write_tree
+
+from bot.content import Content, load_content
+from bot.matching import Lexicon, Matcher
+
+SYNONYMS = """\
+synonyms:
+  de:
+    - [widersprechen, widerspruch, einspruch, austragen, opt-out]
+    - [instagram, insta, ig]
+  en:
+    - [object, objection, opt out]
+    - [instagram, insta, ig]
+"""
+
+_SOURCE = """\
+  sources:
+    - {title: Meta, url: "https://example.org/meta"}
+  checked: 2025-05-01
+"""
+
+TOPICS = (
+    """\
+- id: objection
+  title: {de: Widerspruch einlegen, en: How to object}
+  text: {de: "So widersprichst du der Nutzung.", en: "This is how you object."}
+  options:
+    - to: objection-instagram
+    - to: delete-posts
+    - to: whatsapp
+  questions:
+    de:
+      - "Wie widerspreche ich der Nutzung meiner Daten?"
+      - "Wo kann ich Widerspruch einlegen?"
+      - "Wie kann ich der KI-Nutzung widersprechen?"
+    en:
+      - "How do I object to the use of my data?"
+      - "Where can I file an objection?"
+      - "How can I object to the AI training?"
+  keywords:
+    de: [widerspruch, widersprechen]
+    en: [objection, object]
+"""
+    + _SOURCE
+    + """
+- id: objection-instagram
+  title: {de: Widerspruch bei Instagram, en: Objecting on Instagram}
+  text: {de: "Instagram hat ein eigenes Formular.", en: "Instagram has its own form."}
+  questions:
+    de: ["Wie widerspreche ich bei Instagram?", "Gilt der Widerspruch auch für Instagram?"]
+    en: ["How do I object on Instagram?", "Does my objection cover Instagram?"]
+  keywords: {de: [instagram], en: [instagram]}
+"""
+    + _SOURCE
+    + """
+- id: delete-posts
+  title: {de: Beiträge löschen, en: Delete your posts}
+  text: {de: "Gelöschte Beiträge werden nicht mehr genutzt.", en: "Deleted posts are not used."}
+  questions:
+    de: ["Soll ich meine alten Beiträge löschen?", "Hilft es, Fotos zu löschen?"]
+    en: ["Should I delete my old posts?", "Does deleting my photos help?"]
+  keywords: {de: [löschen, beiträge löschen], en: [delete, delete posts]}
+"""
+    + _SOURCE
+    + """
+- id: whatsapp
+  title: {de: "Und WhatsApp?", en: "What about WhatsApp?"}
+  text: {de: "Chats in WhatsApp sind verschlüsselt.", en: "WhatsApp chats are encrypted."}
+  questions:
+    de: ["Liest Meta meine WhatsApp-Chats für das Training?", "Was ist mit WhatsApp?"]
+    en: ["Does Meta read my WhatsApp chats for training?", "What about WhatsApp?"]
+  keywords: {de: [whatsapp, chats], en: [whatsapp, chats]}
+"""
+    + _SOURCE
+)
+
+ROOT = """\
+- id: start
+  kind: menu
+  title: {de: Hauptmenü, en: Main menu}
+  text: {de: "WILLKOMMEN-DE", en: "WELCOME-EN"}
+  options:
+    - to: objection
+    - to: extra
+"""
+
+
+def _tree(directory: Path, *, synonyms: bool = True) -> Content:
+    files: dict[str, str | None] = {
+        "nodes/00-root.yaml": ROOT,
+        "nodes/10-topics.yaml": TOPICS,
+    }
+    if synonyms:
+        files["bot.yaml"] = META + SYNONYMS
+    return load_content(write_tree(directory, files))
+
+
+@pytest.fixture(scope="module")
+def content(tmp_path_factory: pytest.TempPathFactory) -> Content:
+    return _tree(tmp_path_factory.mktemp("tree"))
+
+
+@pytest.fixture(scope="module")
+def matcher(content: Content) -> Matcher:
+    return Matcher(content)
+
+
+def node(matcher: Matcher, text: str, lang: str = "de") -> str | None:
+    result = matcher.match(text, lang)
+    return result.node if result.matched else None
+
+
+# Synonyms
+
+
+def test_synonyms_are_read_per_language(content: Content) -> None:
+    assert content.meta.synonyms["de"][1] == ("instagram", "insta", "ig")
+    assert content.meta.synonyms["en"][0] == ("object", "objection", "opt out")
+
+
+def test_group_members_share_the_first_members_stem() -> None:
+    lex = Lexicon("de", [["widersprechen", "einspruch", "austragen"]])
+    assert lex.stem("austragen") == lex.stem("widersprechen") == lex.stem("Einsprüche".lower())
+    assert lex.stem("formular") == "formular"
+
+
+def test_phrases_become_one_word() -> None:
+    lex = Lexicon("en", [["object", "opt out"]])
+    assert lex.content_words("how do I opt out now") == ["how", "optout", "now"]
+    assert lex.stem("optout") == lex.stem("object")
+    # The words of a phrase apart are no synonym.
+    assert lex.content_words("out of the opt") == ["out", "opt"]
+
+
+def test_no_groups_no_change() -> None:
+    lex = Lexicon("de")
+    assert lex.stem("austragen") != lex.stem("widersprechen")
+
+
+def test_a_synonym_no_example_uses_finds_the_node(tmp_path: Path, matcher: Matcher) -> None:
+    question = "Wie kann ich mich austragen?"
+    assert node(matcher, question) == "objection"
+    without = Matcher(_tree(tmp_path, synonyms=False))
+    assert node(without, question) is None
+    assert node(matcher, "where do I opt out", "en") == "objection"
+
+
+def test_abbreviation_finds_the_platform(matcher: Matcher) -> None:
+    assert node(matcher, "Widerspruch bei insta") == "objection-instagram"
+    assert node(matcher, "object on ig", "en") == "objection-instagram"
+
+
+# Spelling, casing and length
+
+
+def test_typo(matcher: Matcher) -> None:
+    assert node(matcher, "wie kann ich widersprch einlegen") == "objection"
+
+
+def test_typed_umlauts_and_umlauts_match_alike(matcher: Matcher) -> None:
+    assert node(matcher, "Soll ich alte Beiträge loeschen?") == "delete-posts"
+    assert node(matcher, "Soll ich alte Beiträge löschen?") == "delete-posts"
+    assert matcher.match("beitraege loeschen", "de").score == (
+        matcher.match("beiträge löschen", "de").score
+    )
+
+
+def test_casing_does_not_matter(matcher: Matcher) -> None:
+    lower = matcher.match("wie widerspreche ich bei instagram", "de")
+    upper = matcher.match("WIE WIDERSPRECHE ICH BEI INSTAGRAM", "de")
+    assert lower.node == upper.node == "objection-instagram"
+    assert lower.score == upper.score
+
+
+def test_very_short_question(matcher: Matcher) -> None:
+    assert node(matcher, "widerspruch?") == "objection"
+    assert node(matcher, "WhatsApp?") == "whatsapp"
+
+
+@pytest.mark.parametrize("text", ["🙂👍", "???", "  ", "2", "!!! 😡😡"])
+def test_no_words_no_answer(matcher: Matcher, text: str) -> None:
+    result = matcher.match(text, "de")
+    assert not result.matched and result.node is None
+    assert matcher.detect_language(text) is None or text == "2"
+
+
+# Language detection
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Wie widerspreche ich bei Instagram?", "de"),
+        ("muss ich bei insta extra widersprechen", "de"),
+        ("Was ist mit meinen Fotos?", "de"),
+        ("How do I object on Instagram?", "en"),
+        ("do i have to opt out on insta too", "en"),
+        ("what about my photos", "en"),
+    ],
+)
+def test_language_detection(matcher: Matcher, text: str, lang: str) -> None:
+    assert matcher.detect_language(text) == lang
+
+
+# Abstaining
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Wie wird das Wetter morgen?", "de"),
+        ("Was kostet ein Döner in Berlin?", "de"),
+        ("will it rain tomorrow", "en"),
+        ("how do I bake bread", "en"),
+        ("what is the capital of France", "en"),
+        ("Wie widerspreche ich bei TikTok?", "de"),
+    ],
+)
+def test_off_topic_questions_fall_back(matcher: Matcher, text: str, lang: str) -> None:
+    assert not matcher.match(text, lang).matched
+
+
+def test_suggestions_share_a_word(matcher: Matcher) -> None:
+    assert "objection" in matcher.suggest("widerspruch wetter katze hund", "de")
+    assert matcher.suggest("Wie wird das Wetter morgen?", "de") == ()
