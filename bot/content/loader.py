@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,6 +99,68 @@ for _tag in ("bool", "int", "float", "timestamp"):
     _Loader.add_constructor(_name, _checked(yaml.SafeLoader.yaml_constructors[_name]))
 
 
+# libyaml parses ten times faster than the pure-Python parser and builds the same nodes,
+# but it accepts a little more: tabs as separators, "?" inside plain scalars in flow lists,
+# a comment right after a "|" or ">" header, byte order marks, characters the Python
+# reader refuses, deeper nesting. Files using any of that (or anchors), and every file
+# libyaml rejects, go through _Loader, so results and error messages stay exactly _Loader's.
+_MAX_FAST_DEPTH = 100
+_BLOCK_HEADER_COMMENT = re.compile(r"[|>][0-9+-]*#")
+_FastLoader: type[Any] | None = None
+if getattr(yaml, "__with_libyaml__", False):
+
+    class _CLoader(yaml.CSafeLoader):
+        """libyaml's parser with _Loader's constructors."""
+
+        yaml_constructors = _Loader.yaml_constructors
+        yaml_multi_constructors = _Loader.yaml_multi_constructors
+
+    _FastLoader = _CLoader
+
+
+def _parse_fast(text: str) -> tuple[yaml.Node, Any] | None:
+    """The root node and data read by libyaml, or ``None`` when _Loader must decide."""
+    if (
+        _FastLoader is None
+        or "\t" in text
+        or "\ufeff" in text
+        or yaml.reader.Reader.NON_PRINTABLE.search(text)
+        or _BLOCK_HEADER_COMMENT.search(text)
+    ):
+        return None
+    loader = _FastLoader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None or not _same_in_python_parser(root):
+            return None
+        return root, loader.construct_document(root)
+    except Exception:
+        return None  # _Loader reports it
+    finally:
+        loader.dispose()
+
+
+def _same_in_python_parser(root: yaml.Node) -> bool:
+    """Whether the pure-Python parser reads ``root``'s text the same way (see above)."""
+    seen: set[int] = set()
+    todo: list[tuple[yaml.Node, int, bool]] = [(root, 0, False)]
+    while todo:
+        node, depth, in_flow = todo.pop()
+        if depth > _MAX_FAST_DEPTH or id(node) in seen:
+            return False  # deep nesting, or an alias
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            if in_flow and not node.style and "?" in node.value:  # plain: None or ""
+                return False
+        elif isinstance(node, yaml.MappingNode):
+            flow = in_flow or bool(node.flow_style)
+            todo += [(n, depth + 1, flow) for pair in node.value for n in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            flow = in_flow or bool(node.flow_style)
+            todo += [(n, depth + 1, flow) for n in node.value]
+    return True
+
+
 def _walk(
     node: yaml.Node,
     path: Path_,
@@ -151,6 +214,9 @@ def parse_yaml(path: Path, display: str) -> tuple[_Doc | None, list[Problem]]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return None, [Problem(display, 0, f"cannot read file: {exc}", "save it as UTF-8 text")]
+    fast = _parse_fast(text)
+    if fast is not None:
+        return _doc(display, *fast, problems)
     try:
         loader = _Loader(text)
     except yaml.reader.ReaderError as exc:
@@ -202,6 +268,12 @@ def parse_yaml(path: Path, display: str) -> tuple[_Doc | None, list[Problem]]:
         return None, [Problem(display, 0, f"YAML error: {exc}", "check the file's syntax")]
     finally:
         loader.dispose()
+    return _doc(display, root, data, problems)
+
+
+def _doc(
+    display: str, root: yaml.Node, data: Any, problems: list[Problem]
+) -> tuple[_Doc | None, list[Problem]]:
     lines: dict[Path_, int] = {}
     _walk(root, (), lines, problems, display)
     if any(p.message.startswith("recursive alias") for p in problems):
