@@ -16,7 +16,6 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
-from rapidfuzz import process
 
 from bot.content.models import Content, Meta, Node
 
@@ -300,6 +299,8 @@ def _pydantic_problems(
         where = ".".join(str(p) for p in loc) or "this block"
         kind = err["type"]
         if kind == "extra_forbidden":
+            from rapidfuzz import process  # only for typos: valid content never needs it
+
             key = str(loc[-1])
             allowed = _fields(model) if len(loc) == 1 else []
             guess = process.extractOne(key, allowed) if allowed else None
