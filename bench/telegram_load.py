@@ -359,7 +359,9 @@ async def run(args: argparse.Namespace) -> int:
     print(f"chats wrong or out of order: {len(wrong)}")
     print(f"spec violations         {len(data['violations'])} {data['violations'][:3]}")
     print(f"wall time               {wall:.2f} s")
-    print(f"throughput              {answered / wall:.0f} messages/s")
+    # With pausing users the rate is what they offer, not what the bot could take.
+    what = " (offered by the users)" if args.think > 0 else ""
+    print(f"throughput              {answered / wall:.0f} messages/s{what}")
     if latencies:
         print(f"latency, queued->reply  {spread(latencies)}")
     if timers.handling:
