@@ -36,6 +36,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
+import logging
 import os
 import random
 import statistics
@@ -263,6 +264,17 @@ def spread(seconds: list[float]) -> str:
     )
 
 
+class ErrorLog(logging.Handler):
+    """Keeps the bot's error records: a run with engine or handler failures does not count."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
 async def run(args: argparse.Namespace) -> int:
     import httpx
 
@@ -271,6 +283,8 @@ async def run(args: argparse.Namespace) -> int:
     from bot.runtime import Runtime
     from bot.store import SqliteStore
 
+    errors = ErrorLog()
+    logging.getLogger("bot").addHandler(errors)
     messages = tuple((SEQUENCE * (args.messages // len(SEQUENCE) + 1))[: args.messages])
     content = load_content()
     per_message = await expected_replies(content, messages)
@@ -377,7 +391,9 @@ async def run(args: argparse.Namespace) -> int:
         f"runtime+store {store / updates * 1000:.2f} ms ({store / cpu:.1%}), "
         f"adapter+python-telegram-bot+HTTP {rest / updates * 1000:.2f} ms ({rest / cpu:.1%})"
     )
-    ok = not wrong and answered == total and not data["violations"]
+    print(f"errors logged by the bot {len(errors.records)}", end="")
+    print(f" (first: {errors.records[0].getMessage()})" if errors.records else "")
+    ok = not wrong and answered == total and not data["violations"] and not errors.records
     print("RESULT", "ok" if ok else "FAILED")
     return 0 if ok else 1
 
