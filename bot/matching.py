@@ -1,23 +1,29 @@
 """Match a free-text question to the node that answers it, or abstain.
 
 Lexical matching from well-kept parts: BM25 statistics from rank-bm25, Snowball stems,
-rapidfuzz for very short questions. Each node is indexed per language from its title,
-example questions and keywords (strong evidence) and from its answer texts (weak
-evidence), in two ways that complement each other:
+rapidfuzz for typos. Each node is indexed per language from its title, example questions
+and keywords (strong evidence) and from its answer texts (weak evidence).
 
-- word stems (umlauts folded): precise, but blind to typos and German compounds;
-- character 3-5-grams of each umlaut-folded word (with word boundaries): a typo, an
-  inflection or a compound ("Widerspruchsformular") still shares most of its n-grams
-  with the words the content uses, without rewriting a question word into a guessed one.
+Words count as the same when their stems are (umlauts folded, "ae" typed for "ä"), and
+when the content's synonym groups (``synonyms`` in ``bot.yaml``) put them together: every
+member of a group stands for the group's first word, in the index and in questions alike.
+A question word the content never uses is aligned, as a whole word, with the content's
+closest spellings (a typo: one edit, two in long words, same first letter) or with the two
+known words it is made of (a compound: "widerspruchs|formular"). A word is never matched
+through a piece of another: "rain" is not in "training".
 
-A question is scored against every node (BM25 per field) and against every single example
-question (tf-idf cosine); the node with the best weighted sum wins. Whether to answer is a
-separate, calibrated decision: a logistic model over how much of the question the best node
-explains, how close the nearest example is and how far ahead the best node is of the
-second. Its weights are fitted with ``bench/qa.py --fit`` on the question set's ``tune``
-split plus the content's own example questions held out in turns; the threshold is chosen
-there for few wrong confident answers. Below it, the engine says it did not understand and
-offers the closest topics.
+A question is scored against every node (BM25 of the aligned words over the strong and
+the weak texts, BM25 of character n-grams over the strong texts as a tie-breaker for
+inflections) and against every single example question (tf-idf cosine of the aligned
+words); the node with the best weighted sum wins. A long message is also matched clause by
+clause: the asking clause among greetings and background speaks for it.
+
+Whether to answer is a separate, calibrated decision: a logistic model over how much of the
+question the best node explains, how close the nearest example is and how far ahead the best
+node is of the second. Its weights are fitted with ``bench/qa.py --fit`` on the question
+set's ``tune`` split plus the content's own example questions held out in turns; the
+threshold is chosen there for few wrong confident answers. Below it, the engine says it did
+not understand and offers the closest topics.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ import numpy as np
 import snowballstemmer
 from rank_bm25 import BM25Okapi
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
 
 from bot.content.loader import Problem
 from bot.content.models import Content, Node
@@ -90,24 +97,30 @@ OTHER_PARTIES = frozenset(
 
 # How the evidence adds up to a node's ranking score (relative scores, see _rank()).
 RANK_WEIGHTS = {
-    "word": 0.5,  # BM25 of word stems over title, examples and keywords
-    "char": 0.5,  # BM25 of character n-grams over the same
-    "word_text": 0.3,  # BM25 of word stems over the answer texts
-    "char_text": 0.3,  # BM25 of character n-grams over the answer texts
-    "example": 1.0,  # cosine with the closest single example (character n-grams)
-    "example_words": 1.0,  # cosine with the closest single example (word stems)
+    "word": 1.0,  # BM25 of the question's words over title, examples and keywords
+    "word_text": 0.6,  # BM25 of the question's words over the answer texts
+    "char": 1.0,  # BM25 of character n-grams over title, examples and keywords
+    "example": 2.0,  # tf-idf cosine with the closest single example
 }
 RANK_WEIGHTS_ARRAY = np.array(list(RANK_WEIGHTS.values()))
 
 # Logistic confidence model, fitted by ``bench/qa.py --fit`` (see the module docstring).
-CONFIDENCE_FEATURES = ("example", "example_words", "margin", "covered", "known", "short")
-CONFIDENCE_WEIGHTS = (-4.57, 2.09, 0.97, 5.01, 2.09, 1.7, -2.01)
+CONFIDENCE_FEATURES = ("example", "margin", "covered", "known", "short")
+CONFIDENCE_WEIGHTS = (-4.37, 2.12, 5.66, 1.64, 2.32, -1.93)
 """Intercept first, then one weight per feature in CONFIDENCE_FEATURES."""
 THRESHOLD = 0.65
 """Answer only when the model's probability of being right is at least this."""
 
-_COVERED = 0.7
-"""A question word counts as covered by a node when this share of its n-grams occur there."""
+_MIN_TYPO = 6
+"""Words this long may be a typo of a word the content uses (one edit away)."""
+_TWO_TYPOS = 10
+"""Words this long may be two edits away."""
+_TYPO_SURE = 0.9
+"""How much a close spelling counts, times its share of letters that are right."""
+_MIN_PART = 4
+"""Shortest known word a compound may start or end with."""
+_PART_SURE = 0.7
+"""How much each known part of a compound counts."""
 _ASKING: dict[str, frozenset[str]] = {
     "de": frozenset(
         [
@@ -158,11 +171,17 @@ _ASKING: dict[str, frozenset[str]] = {
     ),
 }
 """Question words and negations (kept for ranking, not counted as topical evidence)."""
+_NEGATIONS = frozenset(
+    ["nicht", "kein", "keine", "keinen", "nie", "not", "no", "never", "dont", "don"]
+)
 _MIN_COVERED = 0.34
 """Share of a question's topical words its answer's node must contain."""
 _SUGGEST_POOL = 5
 """Suggestions come from this many best-scored nodes."""
 _SHORT_WORDS = 3
+_LONG = 12
+"""Questions with at least this many content words are also matched clause by clause."""
+_CLAUSE = re.compile(r"[.!?;:,\n]+|\s+(?:und|aber|denn|and|but|because)\s+", re.IGNORECASE)
 """Questions with at most this many content words are also compared whole (rapidfuzz)."""
 
 
@@ -304,6 +323,10 @@ def _example_texts(node: Node, lang: str) -> list[str]:
     return [node.title.get(lang, ""), *node.questions.get(lang, ()), *node.keywords.get(lang, ())]
 
 
+_EMPTY_COLS = np.zeros(0, dtype=np.int64)
+_EMPTY_VALUES = np.zeros(0)
+
+
 class _Table:
     """Per term, its weight in every document (a sparse matrix, one row per term).
 
@@ -320,6 +343,13 @@ class _Table:
         self.values = weights[order]
         self.starts = np.searchsorted(r[order], np.arange(shape[0] + 1))
         self.size = shape[1]
+
+    def row(self, term: int | None) -> tuple[np.ndarray, np.ndarray]:
+        """Row ``term``: the documents that have it and its weight in each."""
+        if term is None:
+            return _EMPTY_COLS, _EMPTY_VALUES
+        lo, hi = self.starts[term], self.starts[term + 1]
+        return self.cols[lo:hi], self.values[lo:hi]
 
     def add(self, out: np.ndarray, term: int | None) -> None:
         """Add row ``term`` (a term no document has: ``None``) to ``out``."""
@@ -391,82 +421,122 @@ class _LanguageIndex:
         def stems(texts: list[list[str]]) -> list[str]:
             return [lex.stem(w) for ws in texts for w in ws]
 
-        def ngrams(texts: list[list[str]]) -> list[str]:
-            return [g for ws in texts for w in ws for g in lex.grams(w)]
-
         self.word = _Table.bm25([stems(t) for t in strong])
         self.word_text = _Table.bm25([stems(t) for t in weak])
-        self.char = _Table.bm25([ngrams(t) for t in strong])
-        self.char_text = _Table.bm25([ngrams(t) for t in weak])
+        self.char = _Table.bm25([[g for ws in t for w in ws for g in lex.grams(w)] for t in strong])
         self.size = len(nodes)
         self.node_stems = [
             frozenset(stems(s) + stems(w)) for s, w in zip(strong, weak, strict=True)
         ]
-        self.node_grams = [
-            frozenset(ngrams(s) + ngrams(w)) for s, w in zip(strong, weak, strict=True)
-        ]
         self.known_stems: frozenset[str] = frozenset().union(*self.node_stems)
-        self.known_grams: frozenset[str] = frozenset().union(*self.node_grams)
+        # Every spelling the content uses, folded, with its stem: the targets for typos and
+        # for the parts of compounds.
+        self.spellings: dict[str, str] = {}
+        for texts in strong + weak:
+            for ws in texts:
+                for w in ws:
+                    self.spellings.setdefault(fold(w, lang), lex.stem(w))
+        self.spelling_list = list(self.spellings)
 
         example_node: list[int] = []
-        example_grams: list[list[str]] = []
         example_stems: list[list[str]] = []
         self.example_texts: list[str] = []
         for i, texts in enumerate(strong):
             for ws in texts:
                 if ws:
                     example_node.append(i)
-                    example_grams.append([g for w in ws for g in lex.grams(w)])
                     example_stems.append([lex.stem(w) for w in ws])
                     self.example_texts.append(" ".join(fold(w, lang) for w in ws))
         self.example_node = np.array(example_node, dtype=int)
-        self.example_char = _Table.cosine(example_grams)
         self.example_word = _Table.cosine(example_stems)
         self.unknown_idf = math.log((len(example_node) + 1) / 0.5)
         mentioned = {w for texts in strong + weak for ws in texts for w in ws}
         self.other_parties = OTHER_PARTIES - mentioned
         self.vectors = lru_cache(maxsize=32768)(self._vectors)
+        self.aligned = lru_cache(maxsize=32768)(self._aligned)
 
-    def _vectors(self, word: str) -> tuple[np.ndarray, np.ndarray, float, float]:
-        """What one question word adds: node scores per field, example scores (n-grams,
-        then stem) and its share of the question's squared tf-idf lengths."""
+    def _aligned(self, word: str) -> tuple[tuple[str, float], ...]:
+        """The content's stems that ``word`` stands for, each with how sure (0..1].
+
+        Its own stem (or its synonym group's) when the content uses it; else the stems of
+        spellings one or two edits away (a typo, an unusual inflection), and of the longest
+        known words a compound starts and ends with ("widerspruchs|formular"). Whole words
+        only: "rain" is not part of "training".
+        """
         s = self.lexicon.stem(word)
-        gs = self.lexicon.grams(word)
-        nodes = np.zeros((4, self.size))
-        for row, (terms, table) in enumerate(
-            (self.word, self.char, self.word_text, self.char_text)
-        ):
-            for t in (s,) if row % 2 == 0 else gs:
-                table.add(nodes[row], terms.get(t))
-        examples = np.zeros((2, len(self.example_node)))
-        lengths = [0.0, 0.0]
-        for row, (terms, table, idf) in enumerate((self.example_char, self.example_word)):
-            for t in gs if row == 0 else (s,):
-                i = terms.get(t)
-                table.add(examples[row], i)
-                lengths[row] += (self.unknown_idf if i is None else idf[i]) ** 2
-        return nodes, examples, lengths[0], lengths[1]
+        if s in self.known_stems:
+            return ((s, 1.0),)
+        f = fold(word, self.lang)
+        found: dict[str, float] = {}
+        if len(f) >= _MIN_TYPO:
+            limit = 1 if len(f) < _TWO_TYPOS else 2
+            close = [
+                (spelling, distance)
+                for spelling, distance, _ in process.extract(
+                    f, self.spelling_list, scorer=Levenshtein.distance, score_cutoff=limit, limit=5
+                )
+                # People seldom mistype the first letter; "nacht" is no typo of "macht".
+                if spelling[0] == f[0]
+            ]
+            nearest = min((d for _, d in close), default=0)
+            for spelling, distance in close:
+                if distance == nearest:  # a typo has one intended word
+                    sure = _TYPO_SURE * (1 - distance / max(len(f), len(spelling)))
+                    stem_ = self.spellings[spelling]
+                    found[stem_] = max(found.get(stem_, 0.0), sure)
+        if not found:
+            for part in self._compound(f):
+                stem_ = self.spellings[part]
+                found[stem_] = max(found.get(stem_, 0.0), _PART_SURE)
+        return tuple(found.items())
 
-    def covered(self, word: str, node: int) -> bool:
-        """Whether ``node``'s texts contain ``word`` (its stem, or most of its n-grams)."""
-        if self.lexicon.stem(word) in self.node_stems[node]:
-            return True
-        gs = self._long_grams(word)
-        return bool(gs) and sum(g in self.node_grams[node] for g in gs) >= _COVERED * len(gs)
+    def _compound(self, f: str) -> tuple[str, ...]:
+        """Known words that make up the folded word ``f`` ("widerspruchs|formular"), longest
+        first part first, with a German linking letter allowed between; none unless every
+        part is known: "Kinderarzt" is not about children."""
+        for i in range(len(f) - _MIN_PART, _MIN_PART - 1, -1):
+            head = f[:i]
+            if head not in self.spellings:
+                continue
+            rest = f[i:]
+            for tail in (rest, rest[1:]) if rest[0] in "sne" else (rest,):
+                if len(tail) >= _MIN_PART and tail in self.spellings:
+                    return (head, tail)
+        return ()
 
-    def known(self, word: str) -> bool:
-        """Whether the content uses ``word`` anywhere (its stem, or most of its n-grams)."""
-        if self.lexicon.stem(word) in self.known_stems:
-            return True
-        gs = self._long_grams(word)
-        return bool(gs) and sum(g in self.known_grams for g in gs) >= _COVERED * len(gs)
+    def _vectors(self, word: str) -> tuple[np.ndarray, np.ndarray, float]:
+        """What one question word adds: node scores per field (examples, answer texts),
+        example scores and its share of the question's squared tf-idf length."""
+        nodes = np.zeros((3, self.size))
+        ids, field = self.char
+        for g in self.lexicon.grams(word):
+            field.add(nodes[2], ids.get(g))
+        examples = np.zeros(len(self.example_node))
+        length = 0.0
+        terms, table, idf = self.example_word
+        aligned = self.aligned(word)
+        for s, sure in aligned:
+            for row, (ids, field) in enumerate((self.word, self.word_text)):
+                cols, values = field.row(ids.get(s))
+                nodes[row, cols] = np.maximum(nodes[row, cols], sure * values)
+            i = terms.get(s)
+            cols, values = table.row(i)
+            examples[cols] = np.maximum(examples[cols], sure * values)
+            if i is not None:
+                length = max(length, (sure * idf[i]) ** 2)
+        if not length:
+            length = self.unknown_idf**2
+        return nodes, examples, length
 
-    def _long_grams(self, word: str) -> list[str]:
-        """The 4- and 5-grams of ``word``, none for a short word: "rain" is no typo of
-        "training", though most of its 3-grams occur in it."""
-        if len(word) < 5:
-            return []
-        return [g for g in grams(word, self.lang) if len(g) >= 4]
+    def covered(self, word: str, node: int) -> float:
+        """How surely ``node``'s texts contain ``word`` (or a spelling close to it)."""
+        return max(
+            (sure for s, sure in self.aligned(word) if s in self.node_stems[node]), default=0.0
+        )
+
+    def known(self, word: str) -> float:
+        """How surely the content uses ``word`` (or a spelling close to it) anywhere."""
+        return max((sure for _, sure in self.aligned(word)), default=0.0)
 
     def rank(self, text: str) -> _Ranking | None:
         """Score ``text`` against every node; ``None`` when it has no words at all."""
@@ -485,36 +555,32 @@ class _LanguageIndex:
         asking = _ASKING.get(lang, frozenset())
         topical = [w for w in ws if w not in asking] or ws
         n = len(self.node_ids)
-        fields = np.zeros((4, n))
-        per_example = np.zeros((2, len(self.example_node)))
-        gram_length = stem_length = 0.0
+        fields = np.zeros((3, n))
+        per_example = np.zeros(len(self.example_node))
+        length = 0.0
         for w in ws:
-            nodes, examples, g_len, s_len = self.vectors(w)
+            nodes, examples, w_len = self.vectors(w)
             fields += nodes
             per_example += examples
-            gram_length += g_len
-            stem_length += s_len
-        per_example[0] /= math.sqrt(gram_length) or 1.0
-        per_example[1] /= math.sqrt(stem_length) or 1.0
-        best_example = np.zeros((2, n))
-        np.maximum.at(best_example[0], self.example_node, per_example[0])
-        np.maximum.at(best_example[1], self.example_node, per_example[1])
+            length += w_len
+        per_example /= math.sqrt(length) or 1.0
+        best_example = np.zeros(n)
+        np.maximum.at(best_example, self.example_node, per_example)
         if len(ws) <= _SHORT_WORDS:
             # A short question may be an example with a typo in its one telling word.
             whole = " ".join(fold(w, lang) for w in ws)
             hit = process.extractOne(whole, self.example_texts, scorer=fuzz.ratio, score_cutoff=85)
             if hit:
                 node = self.example_node[hit[2]]
-                best_example[0, node] = max(best_example[0, node], hit[1] / 100)
+                best_example[node] = max(best_example[node], hit[1] / 100)
         tops = fields.max(axis=1, keepdims=True)
         relative = np.divide(fields, tops, out=np.zeros_like(fields), where=tops > 0)
-        total = RANK_WEIGHTS_ARRAY[:4] @ relative + RANK_WEIGHTS_ARRAY[4:] @ best_example
+        total = RANK_WEIGHTS_ARRAY[:3] @ relative + RANK_WEIGHTS_ARRAY[3] * best_example
         order = np.argsort(-total, kind="stable")
         best = int(order[0])
         second = total[order[1]] if n > 1 else 0.0
         features = {
-            "example": float(best_example[0, best]),
-            "example_words": float(best_example[1, best]),
+            "example": float(best_example[best]),
             "margin": float((total[best] - second) / total[best]) if total[best] > 0 else 0.0,
             "covered": sum(self.covered(w, best) for w in topical) / len(topical),
             "known": sum(self.known(w) for w in topical) / len(topical),
@@ -569,6 +635,29 @@ class Matcher:
 
     def match(self, text: str, lang: str) -> MatchResult:
         """Match ``text`` in ``lang``; ``matched`` is False when the matcher abstains."""
+        result = self._match(text, lang)
+        index = self._indexes[lang]
+        if len(index.lexicon.content_words(text)) < _LONG:
+            return result
+        # A long message often asks its question in one clause among greetings and
+        # background ("..., meine Tochter hat erzählt, ..., wie kann ich widersprechen?"):
+        # the asking clause the matcher is surest about speaks for the message, else any
+        # clause it is surer about than about the whole.
+        asking = _ASKING.get(lang, frozenset()) - _NEGATIONS
+        best_question: MatchResult | None = None
+        for clause in _CLAUSE.split(text):
+            ws = index.lexicon.content_words(clause)
+            if len(ws) >= 2:
+                found = self._match(clause, lang)
+                if found.score > result.score:
+                    result = found
+                if any(w in asking for w in ws) and (
+                    best_question is None or found.score > best_question.score
+                ):
+                    best_question = found
+        return best_question if best_question and best_question.matched else result
+
+    def _match(self, text: str, lang: str) -> MatchResult:
         index = self._indexes[lang]
         ranking = index.rank(text)
         if ranking is None:

@@ -150,10 +150,10 @@ def test_no_groups_no_change() -> None:
 
 
 def test_a_synonym_no_example_uses_finds_the_node(tmp_path: Path, matcher: Matcher) -> None:
-    question = "Wie kann ich mich austragen?"
-    assert node(matcher, question) == "objection"
     without = Matcher(_tree(tmp_path, synonyms=False))
-    assert node(without, question) is None
+    assert node(matcher, "Wie kann ich mich austragen?") == "objection"
+    assert node(matcher, "austragen") == "objection"
+    assert node(without, "austragen") is None
     assert node(matcher, "where do I opt out", "en") == "objection"
 
 
@@ -187,6 +187,20 @@ def test_casing_does_not_matter(matcher: Matcher) -> None:
 def test_very_short_question(matcher: Matcher) -> None:
     assert node(matcher, "widerspruch?") == "objection"
     assert node(matcher, "WhatsApp?") == "whatsapp"
+
+
+def test_long_rambling_question(matcher: Matcher) -> None:
+    question = (
+        "Hallo, also ich hab da mal eine Frage, meine Tochter hat mir gestern erzählt, dass "
+        "Meta jetzt alles für seine KI nimmt und ich finde das ehrlich gesagt nicht in Ordnung, "
+        "wie kann ich da eigentlich widersprechen, und wo mache ich das am besten???"
+    )
+    assert node(matcher, question) == "objection"
+    question = (
+        "so my neighbour told me yesterday that meta is now taking everything for its AI and "
+        "honestly I am not happy about it at all, how do I object to that"
+    )
+    assert node(matcher, question, "en") == "objection"
 
 
 @pytest.mark.parametrize("text", ["🙂👍", "???", "  ", "2", "!!! 😡😡"])
