@@ -1,7 +1,7 @@
 """Match a free-text question to the node that answers it, or abstain.
 
-Lexical matching from well-kept parts: BM25 statistics from rank-bm25, Snowball stems,
-rapidfuzz for typos. Each node is indexed per language from its title, example questions
+Lexical matching from well-kept parts: Okapi BM25, Snowball stems (PyStemmer's C
+implementation when installed), rapidfuzz for typos. Each node is indexed per language from its title, example questions
 and keywords (strong evidence) and from its answer texts (weak evidence).
 
 Words count as the same when their stems are (umlauts folded, "ae" typed for "ä"), and
@@ -32,13 +32,12 @@ import math
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
 import numpy as np
 import snowballstemmer
-from rank_bm25 import BM25Okapi
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
@@ -270,7 +269,10 @@ class Lexicon:
                     self._longest = max(self._longest, len(ws))
                 # The first group naming a word keeps it (``bot check`` warns about repeats).
                 self._canonical.setdefault(stem("".join(ws), lang), canonical)
+        self._starts = {phrase[0] for phrase in self._phrases}
         self._stems: dict[str, str] = {}
+        self._raw_stems: dict[str, str] = {}
+        self._stop_cache: dict[str, bool] = {}
 
     def words(self, text: str) -> list[str]:
         """The words of ``text`` with synonym phrases joined ("opt out" -> "optout")."""
@@ -280,8 +282,12 @@ class Lexicon:
         out: list[str] = []
         i = 0
         while i < len(ws):
+            if self.raw_stem(ws[i]) not in self._starts:
+                out.append(ws[i])
+                i += 1
+                continue
             for n in range(min(self._longest, len(ws) - i), 1, -1):
-                if tuple(stem(w, self.lang) for w in ws[i : i + n]) in self._phrases:
+                if tuple(self.raw_stem(w) for w in ws[i : i + n]) in self._phrases:
                     out.append("".join(ws[i : i + n]))
                     i += n
                     break
@@ -292,14 +298,30 @@ class Lexicon:
 
     def content_words(self, text: str) -> list[str]:
         """The words of ``text`` that can carry its topic (stop words dropped)."""
-        lang, stop = self.lang, self.stop
-        return [w for w in self.words(text) if w not in stop and fold(w, lang) not in stop]
+        return [w for w in self.words(text) if not self._is_stop(w)]
+
+    def _is_stop(self, word: str) -> bool:
+        found = self._stop_cache.get(word)
+        if found is None:
+            found = word in self.stop or fold(word, self.lang) in self.stop
+            if len(self._stop_cache) < 65536:
+                self._stop_cache[word] = found
+        return found
+
+    def raw_stem(self, word: str) -> str:
+        """The Snowball stem of ``word`` (umlauts folded), synonyms not applied."""
+        found = self._raw_stems.get(word)
+        if found is None:
+            found = stem(word, self.lang)
+            if len(self._raw_stems) < 65536:
+                self._raw_stems[word] = found
+        return found
 
     def stem(self, word: str) -> str:
         """The stem of ``word``; for a synonym, its group's stem."""
         found = self._stems.get(word)
         if found is None:
-            found = stem(word, self.lang)
+            found = self.raw_stem(word)
             found = self._canonical.get(found, found)
             if len(self._stems) < 65536:
                 self._stems[word] = found
@@ -310,7 +332,7 @@ class Lexicon:
         own = grams(word, self.lang)
         s = self.stem(word)
         head = self._head.get(s)
-        if head is None or s == stem(word, self.lang):
+        if head is None or s == self.raw_stem(word):
             return own
         return own + grams(head, self.lang)
 
@@ -335,7 +357,11 @@ class _Table:
     """
 
     def __init__(
-        self, rows: list[int], cols: list[int], weights: np.ndarray, shape: tuple[int, int]
+        self,
+        rows: list[int] | np.ndarray,
+        cols: list[int] | np.ndarray,
+        weights: np.ndarray,
+        shape: tuple[int, int],
     ) -> None:
         r = np.array(rows, dtype=np.int64)
         order = np.argsort(r, kind="stable")
@@ -358,24 +384,42 @@ class _Table:
             out[self.cols[lo:hi]] += self.values[lo:hi]
 
     @staticmethod
-    def bm25(docs: list[list[str]]) -> tuple[dict[str, int], _Table]:
-        """Term ids and BM25 weights; rank-bm25 supplies the statistics (IDF with its floor
-        for very common terms, document lengths)."""
-        bm = BM25Okapi([d or [""] for d in docs])
+    def bm25(
+        docs: list[list[str]],
+        split: Callable[[str], Sequence[str]] | None = None,
+        k1: float = 1.5,
+        b: float = 0.75,
+        epsilon: float = 0.25,
+    ) -> tuple[dict[str, int], _Table]:
+        """Term ids and Okapi BM25 weights of ``docs`` (lists of words, each word split into
+        terms by ``split``, else a term itself), as rank-bm25's ``BM25Okapi`` computes them:
+        IDF ``log((N - df + 0.5) / (df + 0.5))``, negative ones (terms in more than half the
+        documents) raised to ``epsilon`` times the mean IDF."""
         terms: dict[str, int] = {}
-        rows: list[int] = []
-        cols: list[int] = []
-        tfs: list[int] = []
-        for d, freqs in enumerate(bm.doc_freqs):
-            for term, tf in freqs.items():
-                rows.append(terms.setdefault(term, len(terms)))
-                cols.append(d)
-                tfs.append(tf)
-        idf = np.array([bm.idf[t] for t in terms])
-        norm = bm.k1 * (1 - bm.b + bm.b * np.array(bm.doc_len, dtype=float) / bm.avgdl)
-        r, c, tf = np.array(rows), np.array(cols), np.array(tfs, dtype=float)
-        weights = idf[r] * tf * (bm.k1 + 1) / (tf + norm[c])
-        return terms, _Table(rows, cols, weights, (len(terms), len(docs)))
+        known: dict[str, tuple[int, ...]] = {}
+        flat: list[int] = []
+        lengths: list[int] = []
+        for doc in docs:
+            before = len(flat)
+            for word in doc:
+                ids = known.get(word)
+                if ids is None:
+                    parts = split(word) if split else (word,)
+                    ids = known[word] = tuple(terms.setdefault(t, len(terms)) for t in parts)
+                flat.extend(ids)
+            lengths.append(len(flat) - before)
+        size = max(len(terms), 1)
+        doc_of = np.repeat(np.arange(len(docs)), lengths)
+        keys, tf = np.unique(doc_of * size + np.array(flat, dtype=np.int64), return_counts=True)
+        r, c = keys % size, keys // size
+        df = np.bincount(r, minlength=len(terms))
+        idf = np.log(len(docs) - df + 0.5) - np.log(df + 0.5)
+        if len(idf):
+            idf[idf < 0] = epsilon * float(idf.mean())
+        length = np.maximum(np.array(lengths, dtype=float), 1.0)  # as if empty had one word
+        norm = k1 * (1 - b + b * length / length.mean())
+        weights = idf[r] * tf * (k1 + 1) / (tf + norm[c])
+        return terms, _Table(r, c, weights, (len(terms), len(docs)))
 
     @staticmethod
     def cosine(docs: list[list[str]]) -> tuple[dict[str, int], _Table, np.ndarray]:
@@ -418,24 +462,24 @@ class _LanguageIndex:
         strong = [[lex.content_words(t) for t in _example_texts(n, lang)] for n in nodes]
         weak = [[lex.content_words(t) for t in _answer_texts(n, lang)] for n in nodes]
 
-        def stems(texts: list[list[str]]) -> list[str]:
-            return [lex.stem(w) for ws in texts for w in ws]
-
-        self.word = _Table.bm25([stems(t) for t in strong])
-        self.word_text = _Table.bm25([stems(t) for t in weak])
-        self.char = _Table.bm25([[g for ws in t for w in ws for g in lex.grams(w)] for t in strong])
+        mentioned = {w for texts in strong + weak for ws in texts for w in ws}
+        stem_of = {w: lex.stem(w) for w in mentioned}
+        folded = {w: fold(w, lang) for w in mentioned}
+        strong_stems = [[stem_of[w] for ws in t for w in ws] for t in strong]
+        weak_stems = [[stem_of[w] for ws in t for w in ws] for t in weak]
+        self.word = _Table.bm25(strong_stems)
+        self.word_text = _Table.bm25(weak_stems)
+        self.char = _Table.bm25([[w for ws in t for w in ws] for t in strong], lex.grams)
         self.size = len(nodes)
         self.node_stems = [
-            frozenset(stems(s) + stems(w)) for s, w in zip(strong, weak, strict=True)
+            frozenset(s) | frozenset(w) for s, w in zip(strong_stems, weak_stems, strict=True)
         ]
-        self.known_stems: frozenset[str] = frozenset().union(*self.node_stems)
+        self.known_stems: frozenset[str] = frozenset(stem_of.values())
         # Every spelling the content uses, folded, with its stem: the targets for typos and
         # for the parts of compounds.
         self.spellings: dict[str, str] = {}
-        for texts in strong + weak:
-            for ws in texts:
-                for w in ws:
-                    self.spellings.setdefault(fold(w, lang), lex.stem(w))
+        for w in sorted(mentioned):
+            self.spellings.setdefault(folded[w], stem_of[w])
         self.spelling_list = list(self.spellings)
 
         example_node: list[int] = []
@@ -445,12 +489,11 @@ class _LanguageIndex:
             for ws in texts:
                 if ws:
                     example_node.append(i)
-                    example_stems.append([lex.stem(w) for w in ws])
-                    self.example_texts.append(" ".join(fold(w, lang) for w in ws))
+                    example_stems.append([stem_of[w] for w in ws])
+                    self.example_texts.append(" ".join(folded[w] for w in ws))
         self.example_node = np.array(example_node, dtype=int)
         self.example_word = _Table.cosine(example_stems)
         self.unknown_idf = math.log((len(example_node) + 1) / 0.5)
-        mentioned = {w for texts in strong + weak for ws in texts for w in ws}
         self.other_parties = OTHER_PARTIES - mentioned
         self.vectors = lru_cache(maxsize=32768)(self._vectors)
         self.aligned = lru_cache(maxsize=32768)(self._aligned)
