@@ -68,7 +68,7 @@ STOPWORDS: dict[str, frozenset[str]] = {
         mit von vom fur uber um so da dann denn doch ja mal noch schon auch nur eigentlich
         einfach halt eben gerade grad bitte hallo hi hey moin servus danke ok okay also etwa
         etwas man mein meine meinem meinen meiner meines dein deine deinem deinen deiner sowas
-        nen ne nem ner dass diese dieser dieses diesem diesen dies
+        nen ne nem ner dass diese dieser dieses diesem diesen dies genau
         """.split()  # noqa: SIM905 - a word list reads best as one block
     ),
     "en": frozenset(
@@ -77,7 +77,7 @@ STOPWORDS: dict[str, frozenset[str]] = {
         is am are was were be been being do does did doing have has had having to of in on at by
         for with from about as into so then just really actually basically please pls plz hi
         hey hello ok okay thanks thank this that these those there here some any im s t ll ve re
-        d m
+        d m exactly
         """.split()  # noqa: SIM905
     ),
 }
