@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.content import ContentError, default_content_dir, load_content  # noqa: E402
-from bot.engine import Engine  # noqa: E402
+from bot.engine import MAX_TEXT, Engine  # noqa: E402
 from bot.events import BACK, LANG_PREFIX, MENU, Choice, Reply, Start, Text  # noqa: E402
 from bot.state import SessionState  # noqa: E402
 from tests.qa.qa_set import load_questions  # noqa: E402
@@ -178,6 +178,27 @@ def bench_text(
     return Rounds(rates, latencies), first
 
 
+def bench_long_input(engine: Engine, now: dt.datetime) -> list[tuple[str, float]]:
+    """Seconds for the longest texts the engine reads (worst cases, not targets)."""
+    rng = random.Random(2000)
+    letters = "abcdefghijklmnopqrstuvwxyzäöüß"
+    nonsense = " ".join(
+        "".join(rng.choice(letters) for _ in range(160)) for _ in range(MAX_TEXT // 160)
+    )
+    cases = [
+        (f"one {MAX_TEXT}-letter word", "x" * MAX_TEXT),
+        (f"{len(nonsense)} chars of 160-letter nonsense words", nonsense),
+        (f"{MAX_TEXT} chars of short words", ("Widerspruch Instagram Daten " * 80)[:MAX_TEXT]),
+    ]
+    state, _ = engine.handle(None, Start(), now)
+    out = []
+    for label, text in cases:
+        t = time.perf_counter()
+        engine.handle(state, Text(text=text), now)
+        out.append((label, time.perf_counter() - t))
+    return out
+
+
 # -- loading and start-up ----------------------------------------------------------------
 
 
@@ -304,7 +325,10 @@ def main() -> int:
         f"  per question  p50 {us(percentile(text.latencies, 50))}  "
         f"p99 {us(percentile(text.latencies, 99))}  (all rounds)"
     )
-    print(f"  first pass on a fresh engine (matcher caches empty): {first:,.0f} questions/s\n")
+    print(f"  first pass on a fresh engine (index caches empty): {first:,.0f} questions/s")
+    for label, seconds in bench_long_input(make_engine(), now):
+        print(f"  longest input, {label}: {seconds * 1000:,.0f} ms")
+    print()
 
     # Loading.
     warm = bench_load_warm(directory, max(rounds, 5))
