@@ -11,7 +11,8 @@ matching speed and the confusion list of misses.
 ``--fit`` refits the matcher's confidence model (``CONFIDENCE_WEIGHTS`` in
 ``bot/matching.py``) and prints it with a table of thresholds. It learns only from the
 ``tune`` split and from the content's own example questions, each matched by an index
-built without it (five folds); the ``holdout`` split is shown, never fitted.
+built without it (five folds), with the out-of-scope questions weighted up to a fair share
+of traffic; the ``holdout`` split is shown, never fitted.
 
 ``--detect`` lets the matcher detect each question's language the way the engine does
 for a user who has not chosen one; without it the question's own language is used.
@@ -36,6 +37,8 @@ from bot.matching import CONFIDENCE_FEATURES, Matcher  # noqa: E402
 from tests.qa.qa_set import Outcome, Question, Summary, load_questions, run  # noqa: E402
 
 FOLDS = 5
+OUT_OF_SCOPE_SHARE = 0.2
+"""In the fit, the out-of-scope tune questions weigh as much as this share of all rows."""
 
 
 def _without(content: Content, examples: set[tuple[str, str, str]]) -> Content:
@@ -58,15 +61,19 @@ def _features(matcher: Matcher, q: Question) -> tuple[list[float], str | None] |
     return [ranking.features[name] for name in CONFIDENCE_FEATURES], best
 
 
-def _logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0) -> np.ndarray:
-    """Newton's method for L2-regularised logistic regression (intercept not penalised)."""
+def _logistic(
+    x: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None, l2: float = 1.0
+) -> np.ndarray:
+    """Newton's method for weighted, L2-regularised logistic regression (intercept not
+    penalised)."""
     x = np.hstack([np.ones((len(x), 1)), x])
+    s = np.ones(len(x)) if weights is None else weights
     w = np.zeros(x.shape[1])
     penalty = l2 * np.diag([0.0] + [1.0] * (x.shape[1] - 1))
     for _ in range(50):
         p = 1 / (1 + np.exp(-x @ w))
-        gradient = x.T @ (p - y) + penalty @ w
-        hessian = x.T @ (x * (p * (1 - p))[:, None]) + penalty
+        gradient = x.T @ (s * (p - y)) + penalty @ w
+        hessian = x.T @ (x * (s * p * (1 - p))[:, None]) + penalty
         w -= np.linalg.solve(hessian, gradient)
     return w
 
@@ -94,7 +101,11 @@ def fit(content: Content) -> int:
     train = [r for r in rows if r[0].split in ("tune", "examples") and r[1]]
     x = np.array([r[1] for r in train])
     y = np.array([float(r[2] == r[0].node) for r in train])
-    w = _logistic(x, y)
+    # The content's examples are all in scope and outnumber the tune split's out-of-scope
+    # questions many times; weighted up, those count as much as a fair share of real traffic.
+    out_of_scope = np.array([r[0].node is None for r in train])
+    scale = OUT_OF_SCOPE_SHARE * len(train) / max(int(out_of_scope.sum()), 1)
+    w = _logistic(x, y, np.where(out_of_scope, scale, 1.0))
     print("CONFIDENCE_FEATURES =", CONFIDENCE_FEATURES)
     print("CONFIDENCE_WEIGHTS =", tuple(round(float(v), 2) for v in w), "\n")
     print(
