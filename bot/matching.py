@@ -105,7 +105,7 @@ RANK_WEIGHTS_ARRAY = np.array(list(RANK_WEIGHTS.values()))
 
 # Logistic confidence model, fitted by ``bench/qa.py --fit`` (see the module docstring).
 CONFIDENCE_FEATURES = ("example", "margin", "covered", "known", "short")
-CONFIDENCE_WEIGHTS = (-4.37, 2.12, 5.66, 1.64, 2.32, -1.93)
+CONFIDENCE_WEIGHTS = (-6.92, 1.56, 5.84, 2.47, 4.6, -2.74)
 """Intercept first, then one weight per feature in CONFIDENCE_FEATURES."""
 THRESHOLD = 0.65
 """Answer only when the model's probability of being right is at least this."""
@@ -173,7 +173,7 @@ _ASKING: dict[str, frozenset[str]] = {
 _NEGATIONS = frozenset(
     ["nicht", "kein", "keine", "keinen", "nie", "not", "no", "never", "dont", "don"]
 )
-_MIN_COVERED = 0.34
+_MIN_COVERED = 0.25
 """Share of a question's topical words its answer's node must contain."""
 _SUGGEST_POOL = 5
 """Suggestions come from this many best-scored nodes."""
