@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import gc
 import json
 import logging
 import os
@@ -82,6 +83,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     content = _content_or_exit(args.content)
     engine = Engine(content, session_ttl=Settings().session_ttl)
+    _started()
     now = dt.datetime.now(dt.UTC)
     language = None if args.lang == "auto" else args.lang
     for line in sys.stdin:
@@ -146,6 +148,7 @@ def cmd_links(args: argparse.Namespace) -> int:
     """Check every URL in the content (needs internet)."""
     from bot.links import run_links
 
+    _started()
     directory = Path(args.dir) if args.dir else default_content_dir()
     return run_links(directory)
 
@@ -170,6 +173,7 @@ async def _console(content_dir: Path | None, language: str | None) -> int:
     settings = Settings()
     # The console keeps nothing on disk: one local user, gone when the chat ends.
     runtime = Runtime(content, MemoryStore(settings.session_ttl), os.urandom(32))
+    _started()
     try:
         return await chat(runtime, language=language)
     finally:
@@ -229,6 +233,7 @@ async def _serve(platforms: Sequence[str], content_dir: Path | None) -> int:
         importlib.import_module(f"bot.platforms.{name}") for name in platforms
     ]
     serving: list[Callable[..., Coroutine[Any, Any, None]]] = [m.serve for m in modules]
+    _started()
     log.info("starting: %s", ", ".join(platforms))
     purger = asyncio.create_task(_purge(runtime, stop))
     tasks = [
@@ -313,8 +318,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
+def _started() -> None:
+    """A command has set up: collect cyclic garbage again (see :func:`main`)."""
+    gc.enable()
+
+
+SHORT_LIVED = frozenset({"ask", "chat", "check", "graph"})
+"""Commands that hold nothing to flush or close once they return."""
+
+
+def main(argv: Sequence[str] | None = None, *, fast_exit: bool = False) -> int:
+    """Run the command line; returns the exit code.
+
+    With ``fast_exit`` (``python -m bot``), a short-lived command ends the process itself
+    without the interpreter's teardown, which frees every module, the content tree and the
+    matcher's index one by one: a tenth of a second, a sixth of ``ask``'s start-up.
+    """
+    # Setting up builds hundreds of thousands of objects that live as long as the process
+    # (the content tree, the matcher's index); cyclic garbage collection passes over them
+    # are wasted work. Commands call _started() when they are ready.
+    gc.disable()
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -323,5 +346,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if not getattr(args, "func", None):
         args = parser.parse_args(["run", *(argv or [])])
-    result: int = args.func(args)
+    try:
+        result: int = args.func(args)
+    finally:
+        gc.enable()
+    if fast_exit and args.command in SHORT_LIVED:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(result)
     return result
