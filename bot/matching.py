@@ -105,7 +105,7 @@ RANK_WEIGHTS_ARRAY = np.array(list(RANK_WEIGHTS.values()))
 
 # Logistic confidence model, fitted by ``bench/qa.py --fit`` (see the module docstring).
 CONFIDENCE_FEATURES = ("example", "margin", "covered", "known", "short")
-CONFIDENCE_WEIGHTS = (-6.92, 1.56, 5.84, 2.47, 4.6, -2.74)
+CONFIDENCE_WEIGHTS = (-7.2, 1.03, 6.17, 2.77, 4.85, -2.5)
 """Intercept first, then one weight per feature in CONFIDENCE_FEATURES."""
 THRESHOLD = 0.65
 """Answer only when the model's probability of being right is at least this."""
