@@ -134,7 +134,11 @@ class Engine:
         assert isinstance(event, Start)
         if event.language and event.language in self.content.languages:
             state = state.with_(language=event.language, language_chosen=True)
-        target = event.node if event.node and event.node in self.content.nodes else self.content.meta.root
+        target = (
+            event.node
+            if event.node and event.node in self.content.nodes
+            else self.content.meta.root
+        )
         back = (self.content.meta.root,) if target != self.content.meta.root else ()
         return self._show(state.with_(back=back), target, event, now)
 
