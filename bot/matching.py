@@ -178,6 +178,8 @@ _MIN_COVERED = 0.25
 _SUGGEST_POOL = 5
 """Suggestions come from this many best-scored nodes."""
 _SHORT_WORDS = 3
+_EXACT_BONUS = 0.05
+"""Ranking bonus of the node with an example a short question matches letter for letter."""
 _LONG = 12
 """Questions with at least this many content words are also matched clause by clause."""
 _CLAUSE = re.compile(r"[.!?;:,\n]+|\s+(?:und|aber|denn|and|but|because)\s+", re.IGNORECASE)
@@ -615,7 +617,10 @@ class _LanguageIndex:
             hit = process.extractOne(whole, self.example_texts, scorer=fuzz.ratio, score_cutoff=85)
             if hit:
                 node = self.example_node[hit[2]]
-                best_example[node] = max(best_example[node], hit[1] / 100)
+                # Typed as an author wrote it (a title or keyword, before synonyms): that
+                # node, not another one whose examples use a synonym of the same word.
+                exact = _EXACT_BONUS if hit[1] == 100 else 0.0
+                best_example[node] = max(best_example[node], hit[1] / 100) + exact
         tops = fields.max(axis=1, keepdims=True)
         relative = np.divide(fields, tops, out=np.zeros_like(fields), where=tops > 0)
         total = RANK_WEIGHTS_ARRAY[:3] @ relative + RANK_WEIGHTS_ARRAY[3] * best_example
@@ -623,7 +628,7 @@ class _LanguageIndex:
         best = int(order[0])
         second = total[order[1]] if n > 1 else 0.0
         features = {
-            "example": float(best_example[best]),
+            "example": min(float(best_example[best]), 1.0),
             "margin": float((total[best] - second) / total[best]) if total[best] > 0 else 0.0,
             "covered": sum(self.covered(w, best) for w in topical) / len(topical),
             "known": sum(self.known(w) for w in topical) / len(topical),
