@@ -24,6 +24,8 @@ LangList = dict[LangCode, tuple[str, ...]]
 SynonymWord = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 SynonymGroup = Annotated[tuple[SynonymWord, ...], Field(min_length=2)]
 """Words or short phrases that mean the same, e.g. ``("widersprechen", "einspruch")``."""
+OffTopicEntry = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+"""A typical request the bot does not answer, e.g. ``"Passwort vergessen"``."""
 
 
 class _Model(BaseModel):
@@ -140,6 +142,9 @@ class Meta(_Model):
     synonyms: dict[LangCode, tuple[SynonymGroup, ...]] = Field(default_factory=dict)
     """Per language, groups of words that the matcher treats as one (not every language needs
     them)."""
+    off_topic: dict[LangCode, tuple[OffTopicEntry, ...]] = Field(default_factory=dict)
+    """Per language, typical requests the bot does not answer (account help, other companies'
+    AI, small talk): a question closer to these than to any node gets the fallback."""
 
     @field_validator("synonyms", mode="before")
     @classmethod
@@ -152,6 +157,25 @@ class Meta(_Model):
                     raise ValueError(
                         f"synonyms for '{lang}' must be a list of groups, each a list in"
                         " brackets, e.g. [[widersprechen, einspruch], [foto, bild]]"
+                    )
+        return value
+
+    @field_validator("off_topic", mode="before")
+    @classmethod
+    def _off_topic_are_lists(cls, value: object) -> object:
+        # Plain words for the likely slips: a list without languages, or one text instead of
+        # a list of them.
+        if isinstance(value, list | tuple):
+            raise ValueError(
+                "off_topic needs a list per language, e.g. de: [Passwort vergessen] and"
+                " en: [forgot my password]"
+            )
+        if isinstance(value, dict):
+            for lang, entries in value.items():
+                if isinstance(entries, str):
+                    raise ValueError(
+                        f"off_topic for '{lang}' must be a list of requests, one per line"
+                        " starting with '- ', or in brackets: [Passwort vergessen, Wetter heute]"
                     )
         return value
 

@@ -4,7 +4,8 @@ Each rule appends :class:`Problem` s; all rules run so authors see every problem
 Rules: unique ids; option targets exist; every node reachable from the root; no dead
 ends; every text in every declared language; https URLs; sources and a checked date on
 factual nodes; Telegram limits; sane dates; complete UI strings and commands. Warns
-about answers too long for a phone screen and synonyms listed twice.
+about answers too long for a phone screen, synonyms listed twice and off-topic entries that
+repeat or are a node's own example question.
 """
 
 from __future__ import annotations
@@ -183,6 +184,8 @@ def validate(meta: Meta, nodes: list[Node], docs: dict[str, _Doc], meta_file: st
 
     need_langs(meta.synonyms, meta_file, mline("synonyms"), "synonyms", required=False)
     problems += _synonym_problems(meta, meta_file, mline)
+    need_langs(meta.off_topic, meta_file, mline("off_topic"), "off_topic", required=False)
+    problems += _off_topic_problems(meta, nodes, meta_file, mline)
 
     # Nodes: ids, targets, texts, sources, dates.
     by_id: dict[str, Node] = {}
@@ -409,6 +412,45 @@ def _synonym_problems(meta: Meta, meta_file: str, mline: Callable[..., int]) -> 
                     )
                 else:
                     first[key] = (i, j)
+    return problems
+
+
+def _off_topic_problems(
+    meta: Meta, nodes: list[Node], meta_file: str, mline: Callable[..., int]
+) -> list[Problem]:
+    """Warnings for off-topic entries that say nothing, repeat, or are a node's own example.
+
+    An entry that is also an example question of a node pulls that very question both ways.
+    """
+    from bot.content.loader import Problem
+
+    def key(text: str) -> str:
+        return " ".join(unicodedata.normalize("NFKC", text).lower().split()).strip(" ?!.")
+
+    problems = []
+    for lang, entries in meta.off_topic.items():
+        examples = {key(q): n.id for n in nodes for q in n.questions.get(lang, ())}
+        seen: dict[str, int] = {}
+        for i, entry in enumerate(entries):
+            k = key(entry)
+            line = mline("off_topic", lang, i)
+            if not any(c.isalnum() for c in k):
+                message = f"off-topic entry {entry!r} ({lang}) has no letters"
+                problems.append(Problem(meta_file, line, message, "remove it", level="warning"))
+            elif k in seen:
+                message = (
+                    f"off-topic entry {entry!r} ({lang}) is listed twice"
+                    f" (first on line {mline('off_topic', lang, seen[k])})"
+                )
+                problems.append(Problem(meta_file, line, message, "remove one", level="warning"))
+            elif k in examples:
+                message = (
+                    f"off-topic entry {entry!r} ({lang}) is also an example question of node"
+                    f" '{examples[k]}'"
+                )
+                hint = "remove it here or there: a question cannot be both"
+                problems.append(Problem(meta_file, line, message, hint, level="warning"))
+            seen.setdefault(k, i)
     return problems
 
 
