@@ -161,5 +161,30 @@ def test_package_built_from_the_copied_files_runs(tmp_path: Path) -> None:
         timeout=60,
     )
     assert str(env_dir) in located.stdout  # the installed package, not the checkout
+    # The console keeps nothing on disk; the chat platforms' runtime keeps its state in the volume.
+    assert not data.exists()
+    served = subprocess.run(
+        [str(python), "-c", SERVE_STATE],
+        cwd=home,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert served.returncode == 0, served.stderr
     assert (data / "secret").exists()
     assert any(data.glob("sessions*"))
+
+
+SERVE_STATE = """
+import asyncio
+from bot.runtime import Conversation, Runtime
+from bot.events import Start
+
+async def main():
+    runtime = await Runtime.from_settings()
+    await runtime.handle(Conversation("telegram", "1", "1"), Start())
+    await runtime.close()
+
+asyncio.run(main())
+"""
