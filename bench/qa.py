@@ -54,8 +54,13 @@ def _without(content: Content, examples: set[tuple[str, str, str]]) -> Content:
 
 
 def _features(matcher: Matcher, q: Question) -> tuple[list[float], str | None] | None:
-    ranking = matcher._indexes[q.lang].rank(q.text)
-    if ranking is None or ranking.foreign:
+    """The confidence features and the best node, as the matcher sees ``q``; no features
+    for a verdict that needs none (a greeting, a text typed like an example)."""
+    decided = matcher.decided(q.text, q.lang)
+    if decided is not None:
+        return [], decided.node
+    ranking = matcher.ranking(q.text, q.lang)
+    if ranking is None or not ranking.answerable:
         return None
     best = matcher._indexes[q.lang].node_ids[int(ranking.order[0])]
     return [ranking.features[name] for name in CONFIDENCE_FEATURES], best
@@ -108,24 +113,32 @@ def fit(content: Content) -> int:
     w = _logistic(x, y, np.where(out_of_scope, scale, 1.0))
     print("CONFIDENCE_FEATURES =", CONFIDENCE_FEATURES)
     print("CONFIDENCE_WEIGHTS =", tuple(round(float(v), 2) for v in w), "\n")
-    print(
-        f"{'threshold':>9} "
-        + " ".join(f"{s + ' acc/wrong':>20}" for s in ("tune", "examples", "holdout"))
-    )
-    for threshold in (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7):
+    print("accuracy in scope / fallback out of scope / wrong-confident over all, per split:")
+    print(f"{'threshold':>9} " + " ".join(f"{s:>22}" for s in ("tune", "examples", "holdout")))
+    for threshold in np.arange(0.3, 0.725, 0.025):
         cells = []
         for split in ("tune", "examples", "holdout"):
             group = [r for r in rows if r[0].split == split]
-            right = wrong = 0
+            right = wrong = fell_back = 0
             for q, f, best in group:
-                p = 1 / (1 + np.exp(-(w[0] + np.dot(w[1:], f)))) if f else 0.0
-                got = best if p >= threshold else None
+                got = best if _probability(w, f, best) >= threshold else None
                 right += got == q.node and q.node is not None
                 wrong += got is not None and got != q.node
+                fell_back += got is None and q.node is None
             n_in = sum(q.node is not None for q, _, _ in group)
-            cells.append(f"{right / n_in:>12.1%}/{wrong / len(group):>6.1%}")
-        print(f"{threshold:>9} " + " ".join(cells))
+            n_out = len(group) - n_in
+            out = f"{fell_back / n_out:.1%}" if n_out else "-"
+            cells.append(f"{right / n_in:>8.1%}/{out:>6}/{wrong / len(group):>5.1%}")
+        print(f"{threshold:>9.3f} " + " ".join(cells))
     return 0
+
+
+def _probability(w: np.ndarray, features: list[float], best: str | None) -> float:
+    """The fitted model's probability; without features, the verdict needed no model (1) or
+    there was nothing to rank (0)."""
+    if features:
+        return float(1 / (1 + np.exp(-(w[0] + np.dot(w[1:], features)))))
+    return 1.0 if best else 0.0
 
 
 def _row(label: str, outcomes: list[Outcome]) -> str:

@@ -15,15 +15,25 @@ through a piece of another: "rain" is not in "training".
 A question is scored against every node (BM25 of the aligned words over the strong and
 the weak texts, BM25 of character n-grams over the strong texts as a tie-breaker for
 inflections) and against every single example question (tf-idf cosine of the aligned
-words); the node with the best weighted sum wins. A long message is also matched clause by
-clause: the asking clause among greetings and background speaks for it.
+words); the node with the best weighted sum wins. The content's typical off-topic requests
+(``off_topic`` in ``bot.yaml``: account help, other companies' AI, small talk) compete as one
+more pseudo-node that is never answered. A long message is weighted by what it asks: its
+asking clauses count most, the situation it explains least (:func:`asking_parts`).
+
+Some messages need no ranking (:meth:`Matcher.decided`): one that is only a greeting matches
+the root (the engine shows the menu), one that says word for word what a title, keyword or
+example of a single node says matches that node, one that says what an off-topic request
+says gets the fallback.
 
 Whether to answer is a separate, calibrated decision: a logistic model over how much of the
-question the best node explains, how close the nearest example is and how far ahead the best
-node is of the second. Its weights are fitted with ``bench/qa.py --fit`` on the question
-set's ``tune`` split plus the content's own example questions held out in turns; the
-threshold is chosen there for few wrong confident answers. Below it, the engine says it did
-not understand and offers the closest topics.
+question the best node explains, how close the nearest example is, how far ahead the best
+node is of the second and how close the off-topic class comes. Its weights are fitted with
+``bench/qa.py --fit`` on the question set's ``tune`` split plus the content's own example
+questions held out in turns; the threshold is chosen there for the most right answers with
+at least 90 % of off-topic questions falling back and at most 5 % wrong confident answers.
+The matcher never answers when the off-topic class ranks first, when the question names
+another company, or when the best node shares too few of its words. Below the threshold, the
+engine says it did not understand and offers the closest topics.
 """
 
 from __future__ import annotations
@@ -104,10 +114,10 @@ RANK_WEIGHTS = {
 RANK_WEIGHTS_ARRAY = np.array(list(RANK_WEIGHTS.values()))
 
 # Logistic confidence model, fitted by ``bench/qa.py --fit`` (see the module docstring).
-CONFIDENCE_FEATURES = ("example", "margin", "covered", "known", "short")
-CONFIDENCE_WEIGHTS = (-7.2, 1.03, 6.17, 2.77, 4.85, -2.5)
+CONFIDENCE_FEATURES = ("example", "margin", "covered", "known", "short", "off_topic")
+CONFIDENCE_WEIGHTS = (-5.43, 0.28, 5.15, 2.8, 5.34, -4.45, -3.6)
 """Intercept first, then one weight per feature in CONFIDENCE_FEATURES."""
-THRESHOLD = 0.65
+THRESHOLD = 0.45
 """Answer only when the model's probability of being right is at least this."""
 
 _MIN_TYPO = 6
@@ -173,16 +183,22 @@ _ASKING: dict[str, frozenset[str]] = {
 _NEGATIONS = frozenset(
     ["nicht", "kein", "keine", "keinen", "nie", "not", "no", "never", "dont", "don"]
 )
-_MIN_COVERED = 0.25
-"""Share of a question's topical words its answer's node must contain."""
+_MIN_COVERED = 0.3
+"""Share of a question's topical words its answer's node must contain (more than one in four)."""
+_MIN_KNOWN = 0.35
+"""Share of a question's topical words the content must use somewhere (more than a third)."""
 _SUGGEST_POOL = 5
 """Suggestions come from this many best-scored nodes."""
 _SHORT_WORDS = 3
 _EXACT_BONUS = 0.05
 """Ranking bonus of the node with an example a short question matches letter for letter."""
+_GREETING_WORDS = 6
+"""Longer messages are never only a greeting."""
+_SQUEEZE = re.compile(r"(.)\1{2,}")
+OFF_TOPIC_CLOSE = 1.0
+"""The matcher abstains when the off-topic class scores at least this share of the best node."""
 _LONG = 12
-"""Questions with at least this many content words are also matched clause by clause."""
-_CLAUSE = re.compile(r"[.!?;:,\n]+|\s+(?:und|aber|denn|and|but|because)\s+", re.IGNORECASE)
+"""Messages with at least this many content words are also matched by their questions."""
 """Questions with at most this many content words are also compared whole (rapidfuzz)."""
 
 
@@ -212,6 +228,11 @@ def words(text: str) -> list[str]:
     text = text.replace("opt-out", "optout").replace("opt out", "optout")
     text = text.replace("e-mail", "email").replace("whats app", "whatsapp")
     return [w[:_MAX_WORD] for w in _WORD.findall(text)]
+
+
+def _squeeze(word: str) -> str:
+    """``word`` with letters drawn out three times or more typed once ("hiii", "moooin")."""
+    return _SQUEEZE.sub(r"\1", word)
 
 
 def content_words(text: str, lang: str) -> list[str]:
@@ -446,11 +467,28 @@ class _Table:
 class _Ranking:
     """A question scored against every node of one language."""
 
-    order: np.ndarray  # node positions, best first
+    order: np.ndarray  # node positions, best first (the off-topic class left out)
     scores: np.ndarray
     features: dict[str, float]  # confidence features of the best node
     foreign: bool  # names another company the content never mentions
     related: tuple[int, ...]  # best nodes that share a word with the question, best first
+    off_topic: float = 0.0  # the off-topic class's score over the best node's
+
+    @property
+    def answerable(self) -> bool:
+        """Whether the best node may answer at all, however confident the model is.
+
+        Not when the question names another company, is closer to the off-topic class, or
+        shares too little with the node ("instagram weather cat dog" shares one word in
+        four: a near miss) or with the content as a whole (mostly words it never uses)."""
+        related = bool(self.related) and self.related[0] == int(self.order[0])
+        return (
+            related
+            and not self.foreign
+            and self.off_topic < OFF_TOPIC_CLOSE
+            and self.features["covered"] >= _MIN_COVERED
+            and self.features["known"] >= _MIN_KNOWN
+        )
 
 
 class _LanguageIndex:
@@ -463,6 +501,21 @@ class _LanguageIndex:
         self.node_ids = [n.id for n in nodes]
         strong = [[lex.content_words(t) for t in _example_texts(n, lang)] for n in nodes]
         weak = [[lex.content_words(t) for t in _answer_texts(n, lang)] for n in nodes]
+        topical = {w for texts in strong + weak for ws in texts for w in ws}
+        # The off-topic requests are one more document after the nodes: a pseudo-node that
+        # competes in the ranking and is never answered.
+        off_topic = [lex.content_words(t) for t in content.meta.off_topic.get(lang, ())]
+        self.off_topic: int | None = None
+        if any(off_topic):
+            self.off_topic = len(nodes)
+            strong.append(off_topic)
+            weak.append([])
+        root = content.nodes.get(content.meta.root)
+        self.greetings = frozenset(
+            _squeeze(fold(w, lang))
+            for t in (_example_texts(root, lang) if root else ())
+            for w in words(t)
+        )
 
         mentioned = {w for texts in strong + weak for ws in texts for w in ws}
         stem_of = {w: lex.stem(w) for w in mentioned}
@@ -472,11 +525,14 @@ class _LanguageIndex:
         self.word = _Table.bm25(strong_stems)
         self.word_text = _Table.bm25(weak_stems)
         self.char = _Table.bm25([[w for ws in t for w in ws] for t in strong], lex.grams)
-        self.size = len(nodes)
+        self.size = len(strong)
         self.node_stems = [
             frozenset(s) | frozenset(w) for s, w in zip(strong_stems, weak_stems, strict=True)
         ]
+        # Every word the index knows, the off-topic requests' too: a word they use is no typo
+        # of a topic's word. Only the topics' words are evidence that a question is on topic.
         self.known_stems: frozenset[str] = frozenset(stem_of.values())
+        self.topic_stems = frozenset(stem_of[w] for w in topical)
         # Every spelling the content uses, folded, with its stem: the targets for typos and
         # for the parts of compounds.
         self.spellings: dict[str, str] = {}
@@ -494,9 +550,19 @@ class _LanguageIndex:
                     example_stems.append([stem_of[w] for w in ws])
                     self.example_texts.append(" ".join(folded[w] for w in ws))
         self.example_node = np.array(example_node, dtype=int)
+        # Texts that say exactly what a title, keyword or example says, word for word (up to
+        # endings and synonyms): whose they are (the off-topic class's too), unless two share.
+        owners: dict[tuple[str, ...], set[int]] = {}
+        for i, node in enumerate(nodes):
+            for t in _example_texts(node, lang):
+                owners.setdefault(self.wording(t), set()).add(i)
+        if self.off_topic is not None:
+            for t in content.meta.off_topic.get(lang, ()):
+                owners.setdefault(self.wording(t), set()).add(self.off_topic)
+        self.exact = {t: next(iter(o)) for t, o in owners.items() if t and len(o) == 1}
         self.example_word = _Table.cosine(example_stems)
         self.unknown_idf = math.log((len(example_node) + 1) / 0.5)
-        self.other_parties = OTHER_PARTIES - mentioned
+        self.other_parties = OTHER_PARTIES - topical
         self.vectors = lru_cache(maxsize=32768)(self._vectors)
         self.aligned = lru_cache(maxsize=32768)(self._aligned)
 
@@ -580,34 +646,56 @@ class _LanguageIndex:
         )
 
     def known(self, word: str) -> float:
-        """How surely the content uses ``word`` (or a spelling close to it) anywhere."""
-        return max((sure for _, sure in self.aligned(word)), default=0.0)
+        """How surely the topics use ``word`` (or a spelling close to it) anywhere."""
+        return max((sure for s, sure in self.aligned(word) if s in self.topic_stems), default=0.0)
 
-    def rank(self, text: str) -> _Ranking | None:
-        """Score ``text`` against every node; ``None`` when it has no words at all."""
+    def wording(self, text: str) -> tuple[str, ...]:
+        """The stems of every word of ``text``, small words too: what it says, whatever the
+        endings, synonyms and punctuation ("Einspruch?" says "widersprechen")."""
+        return tuple(self.lexicon.stem(w) for w in self.lexicon.words(text))
+
+    def is_greeting(self, text: str) -> bool:
+        """Whether ``text`` is only a greeting: every word one of the root's examples uses
+        ("hallo", "guten morgen", drawn out: "hiii") or a filler word, and one of the former."""
+        ws = words(text)
+        if not ws or len(ws) > _GREETING_WORDS or not self.greetings:
+            return False
+        found = False
+        for w in ws:
+            if _squeeze(fold(w, self.lang)) in self.greetings:
+                found = True
+            elif not self.lexicon._is_stop(w):
+                return False
+        return found
+
+    def rank(self, text: str, parts: Sequence[tuple[str, float]] = ()) -> _Ranking | None:
+        """Score ``text`` against every node; ``None`` when it has no words at all.
+
+        With ``parts`` (pieces of ``text``, each with a weight), a word counts as much as
+        its piece's weight: a long message's question more than its side remarks."""
         lang = self.lang
-        ws = self.lexicon.content_words(text)
-        if not ws:
-            # "Wer bist du?", "who are you": only small words, but still a question.
-            ws = words(text)
-        # A number of one or two digits names no topic ("2", "²" after NFKC).
-        ws = [w for w in ws if not (w.isdigit() and len(w) < 3)]
-        if not ws or not self.node_ids:
+        pieces = parts or [(text, 1.0)]
+        weighted = [(w, weight) for piece, weight in pieces for w in self._words(piece)]
+        if not weighted and parts:
+            weighted = [(w, 1.0) for w in self._words(text)]
+        if not weighted or not self.node_ids:
             return None
+        ws = [w for w, _ in weighted]
+        off = self.off_topic
         foreign = any(w in self.other_parties for w in ws)
         # Question words and negations help rank ("why" vs "what") but are no evidence
         # that a node is on topic: "how is the weather" shares "how" with many examples.
         asking = _ASKING.get(lang, frozenset())
-        topical = [w for w in ws if w not in asking] or ws
-        n = len(self.node_ids)
+        topical = [(w, weight) for w, weight in weighted if w not in asking] or weighted
+        n = self.size
         fields = np.zeros((3, n))
         per_example = np.zeros(len(self.example_node))
         length = 0.0
-        for w in ws:
+        for w, weight in weighted:
             nodes, examples, w_len = self.vectors(w)
-            fields += nodes
-            per_example += examples
-            length += w_len
+            fields += weight * nodes
+            per_example += weight * examples
+            length += weight * weight * w_len
         per_example /= math.sqrt(length) or 1.0
         best_example = np.zeros(n)
         np.maximum.at(best_example, self.example_node, per_example)
@@ -615,31 +703,169 @@ class _LanguageIndex:
             # A short question may be an example with a typo in its one telling word.
             whole = " ".join(fold(w, lang) for w in ws)
             hit = process.extractOne(whole, self.example_texts, scorer=fuzz.ratio, score_cutoff=85)
-            if hit:
-                node = self.example_node[hit[2]]
-                # Typed as an author wrote it (a title or keyword, before synonyms): that
-                # node, not another one whose examples use a synonym of the same word.
-                exact = _EXACT_BONUS if hit[1] == 100 else 0.0
-                best_example[node] = max(best_example[node], hit[1] / 100) + exact
-        tops = fields.max(axis=1, keepdims=True)
+        else:
+            hit = None
+        if hit:
+            node = self.example_node[hit[2]]
+            # Typed as an author wrote it (a title or keyword, before synonyms): that
+            # node, not another one whose examples use a synonym of the same word.
+            exact = _EXACT_BONUS if hit[1] == 100 else 0.0
+            best_example[node] = max(best_example[node], hit[1] / 100) + exact
+        # Relative to the best node, not to the off-topic class: the nodes rank as without it.
+        tops = (fields if off is None else fields[:, :off]).max(axis=1, keepdims=True)
         relative = np.divide(fields, tops, out=np.zeros_like(fields), where=tops > 0)
         total = RANK_WEIGHTS_ARRAY[:3] @ relative + RANK_WEIGHTS_ARRAY[3] * best_example
         order = np.argsort(-total, kind="stable")
+        off_topic = 0.0
+        if off is not None:
+            order = order[order != off]
+            # The off-topic requests have no answer text: compared without the texts.
+            strong = total - RANK_WEIGHTS["word_text"] * relative[1]
+            top = strong[order[0]]
+            off_topic = float(strong[off] / top) if top > 0 else 1.0
         best = int(order[0])
-        second = total[order[1]] if n > 1 else 0.0
+        second = total[order[1]] if len(order) > 1 else 0.0
+        # How much of the question the node explains looks at the question much more sharply
+        # than the ranking does (weights to the fourth power): in a long message, the node
+        # must explain the question, the side remarks hardly matter.
+        sharp = [(w, weight**4) for w, weight in topical]
+        mass = sum(weight for _, weight in sharp)
         features = {
             "example": min(float(best_example[best]), 1.0),
             "margin": float((total[best] - second) / total[best]) if total[best] > 0 else 0.0,
-            "covered": sum(self.covered(w, best) for w in topical) / len(topical),
-            "known": sum(self.known(w) for w in topical) / len(topical),
-            "short": 1.0 / len(ws),
+            "covered": sum(weight * self.covered(w, best) for w, weight in sharp) / mass,
+            "known": sum(weight * self.known(w) for w, weight in sharp) / mass,
+            "short": 1.0 / sum(weight for _, weight in weighted),
+            "off_topic": min(off_topic, 1.0),
         }
         # Topics worth suggesting share at least one word with the question; n-gram
         # scores alone are never zero for long texts, whatever the question.
         related = tuple(
-            int(i) for i in order[:_SUGGEST_POOL] if any(self.covered(w, int(i)) for w in topical)
+            int(i)
+            for i in order[:_SUGGEST_POOL]
+            if any(self.covered(w, int(i)) for w, _ in topical)
         )
-        return _Ranking(order, total, features, foreign, related)
+        return _Ranking(order, total, features, foreign, related, off_topic)
+
+    def _words(self, text: str) -> list[str]:
+        """The words of ``text`` that can name a topic."""
+        ws = self.lexicon.content_words(text)
+        if not ws:
+            # "Wer bist du?", "who are you": only small words, but still a question.
+            ws = words(text)
+        # A number names no topic unless the content uses it ("2024"): not "2", "²" (after
+        # NFKC) or the year someone joined.
+        return [w for w in ws if not (w.isdigit() and (len(w) < 3 or not self.aligned(w)))]
+
+
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?\n]*")
+_CLAUSE = re.compile(r"[;:,()]+|\s[-–]\s|\s+(?:und|aber|oder|denn|and|but|or)\s+", re.IGNORECASE)
+_LEADING: dict[str, frozenset[str]] = {
+    "de": frozenset(
+        """
+        und also aber ok okay oh na ja nein nun jetzt dann so da hallo hi hey
+        """.split()  # noqa: SIM905
+    ),
+    "en": frozenset(
+        """
+        and so but ok okay oh well yes no now then hi hey hello
+        """.split()  # noqa: SIM905
+    ),
+}
+"""Words a clause may start with before its question begins ("also, wie geht das")."""
+_STARTERS: dict[str, frozenset[str]] = {
+    "de": frozenset(
+        """
+        kann kannst können könnte muss musst müssen soll sollte sollen darf dürfen ist sind
+        war hat haben habe hab gibt gilt bringt reicht hilft wird werden würde geht macht
+        nutzt benutzt nimmt liest betrifft brauche stimmt weißt bekomme kriege inwiefern
+        """.split()  # noqa: SIM905
+    ),
+    "en": frozenset(
+        """
+        do does did is are was were can could should would will have has am may must shall
+        """.split()  # noqa: SIM905
+    ),
+}
+"""Words a question starts with besides the question words: verbs first ("Muss ich ...?")."""
+_REQUESTS: dict[str, frozenset[str]] = {
+    "de": frozenset(
+        """
+        bitte hilfe hilf helfen erklär erkläre erklären sag sagen wissen möchte will
+        """.split()  # noqa: SIM905
+    ),
+    "en": frozenset(
+        """
+        please help explain tell wondering know want need like
+        """.split()  # noqa: SIM905
+    ),
+}
+"""Words that make a sentence a request ("ich möchte widersprechen", "please explain")."""
+_SUBORDINATE: dict[str, frozenset[str]] = {
+    "de": frozenset(
+        """
+        dass weil wenn ob obwohl damit als nachdem
+        """.split()  # noqa: SIM905
+    ),
+    "en": frozenset(
+        """
+        that because if when since although as while
+        """.split()  # noqa: SIM905
+    ),
+}
+"""Words that start a side clause rather than the question ("..., dass Meta alles nimmt")."""
+
+
+_ASKING_CLAUSE = 1.0
+"""Weight of the words of a long message's asking clauses ("wie kann ich widersprechen")."""
+_ASKING_SENTENCE = 0.6
+"""Weight of the other words of a sentence that asks (side clauses in the question)."""
+_REMARK = 0.5
+"""Weight of the words of the sentences that do not ask (the situation, side remarks)."""
+
+
+def asking_parts(text: str, lang: str) -> list[tuple[str, float]]:
+    """A long message's pieces, each weighted by how much it says what is asked: the asking
+    clauses most, the rest of the asking sentences less, the other sentences least (they
+    still tell the topic when the question says only "was mache ich falsch?"). Empty when
+    no sentence asks.
+
+    A sentence asks when it ends with "?", starts like a question (a question word or a
+    verb: "Muss ich ...") or makes a request ("ich möchte", "please"). In it, a clause asks
+    when it starts like a question or makes a request, or is the question's last main
+    clause; a side clause ("dass ...", "weil ...") never does.
+    """
+    asking = _ASKING.get(lang, frozenset()) - _NEGATIONS
+    starters = asking | _STARTERS.get(lang, frozenset())
+    requests = _REQUESTS.get(lang, frozenset())
+    leading = _LEADING.get(lang, frozenset())
+    subordinate = _SUBORDINATE.get(lang, frozenset())
+
+    def head(ws: list[str]) -> str:
+        return next((w for w in ws if w not in leading), "")
+
+    def asks(ws: list[str]) -> bool:
+        return head(ws) in starters or any(w in requests for w in ws)
+
+    parts: list[tuple[str, float]] = []
+    found = False
+    for sentence in _SENTENCE.findall(text):
+        ws = words(sentence)
+        if not ws:
+            continue
+        clauses = [c for c in _CLAUSE.split(sentence) if words(c)]
+        main = [i for i, c in enumerate(clauses) if head(words(c)) not in subordinate]
+        chosen = {i for i in main if asks(words(clauses[i]))}
+        if sentence.rstrip().endswith("?"):
+            chosen = chosen or set(main[-1:])
+        elif not chosen:
+            parts.append((sentence, _REMARK))
+            continue
+        found = True
+        parts += [
+            (c, _ASKING_CLAUSE if i in chosen else _ASKING_SENTENCE) for i, c in enumerate(clauses)
+        ]
+    return parts if found else []
 
 
 def confidence(features: dict[str, float]) -> float:
@@ -683,42 +909,44 @@ class Matcher:
 
     def match(self, text: str, lang: str) -> MatchResult:
         """Match ``text`` in ``lang``; ``matched`` is False when the matcher abstains."""
-        result = self._match(text, lang)
+        decided = self.decided(text, lang)
+        if decided is not None:
+            return decided
         index = self._indexes[lang]
-        if len(index.lexicon.content_words(text)) < _LONG:
-            return result
-        # A long message often asks its question in one clause among greetings and
-        # background ("..., meine Tochter hat erzählt, ..., wie kann ich widersprechen?"):
-        # the asking clause the matcher is surest about speaks for the message, else any
-        # clause it is surer about than about the whole.
-        asking = _ASKING.get(lang, frozenset()) - _NEGATIONS
-        best_question: MatchResult | None = None
-        for clause in _CLAUSE.split(text):
-            ws = index.lexicon.content_words(clause)
-            if len(ws) >= 2:
-                found = self._match(clause, lang)
-                if found.score > result.score:
-                    result = found
-                if any(w in asking for w in ws) and (
-                    best_question is None or found.score > best_question.score
-                ):
-                    best_question = found
-        return best_question if best_question and best_question.matched else result
-
-    def _match(self, text: str, lang: str) -> MatchResult:
-        index = self._indexes[lang]
-        ranking = index.rank(text)
+        ranking = self.ranking(text, lang)
         if ranking is None:
             return MatchResult(None, 0.0, False, lang)
         candidates = tuple(index.node_ids[i] for i in ranking.related[:3])
-        best_related = bool(ranking.related) and ranking.related[0] == int(ranking.order[0])
-        # Most of a question's topical words must occur in the answer's node: one shared
-        # word among unknown ones ("instagram weather cat dog") is a near miss, not a match.
-        on_topic = best_related and ranking.features["covered"] >= _MIN_COVERED
-        score = confidence(ranking.features) if on_topic and not ranking.foreign else 0.0
+        score = confidence(ranking.features) if ranking.answerable else 0.0
         matched = score >= self.threshold
         node = candidates[0] if matched else None
         return MatchResult(node, round(score, 3), matched, lang, candidates)
+
+    def decided(self, text: str, lang: str) -> MatchResult | None:
+        """The verdict on ``text`` that needs no ranking, if any: a message that is only a
+        greeting matches the root (the engine shows the menu); one that says word for word
+        what one node's title, keyword or example says matches that node, and one that says
+        what an off-topic request says abstains."""
+        index = self._indexes[lang]
+        if index.is_greeting(text):
+            return MatchResult(self.content.meta.root, 1.0, True, lang)
+        owner = index.exact.get(index.wording(text))
+        if owner is None:
+            return None
+        if owner == index.off_topic:
+            return MatchResult(None, 0.0, False, lang)
+        node = index.node_ids[owner]
+        return MatchResult(node, 1.0, True, lang, (node,))
+
+    def ranking(self, text: str, lang: str) -> _Ranking | None:
+        """Every node's score for ``text`` in ``lang``, with the confidence features.
+
+        A long message often explains a situation before it asks ("Ich bin 78, mein Enkel
+        hat mir Facebook eingerichtet ... Wie kann ich das verhindern?"): the question
+        decides, the side remarks count less (:func:`asking_parts`)."""
+        index = self._indexes[lang]
+        long = len(index.lexicon.content_words(text)) >= _LONG
+        return index.rank(text, asking_parts(text, lang) if long else ())
 
     def suggest(self, text: str, lang: str, limit: int = 3) -> Sequence[str]:
         """Up to ``limit`` node ids that come closest to ``text`` (for fallbacks)."""
