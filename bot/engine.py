@@ -119,6 +119,8 @@ class Engine:
             result = self.matcher.match(text, state.language)
             ids = [result.node] if result.matched and result.node else []
             ids += [n for n in result.candidates if n not in ids]
+            # A greeting matches the main menu, which is no card: the menu's topics are.
+            ids = [n for n in ids if n != self.content.meta.root]
         if not ids:
             ids = [o.to for o in self.content.root.options]
         replies: list[Reply] = []
@@ -179,7 +181,7 @@ class Engine:
         if result.matched and result.node:
             new_state, actions = self._go(state, result.node, event, now, matched=True)
             return new_state, actions
-        return self._fallback(state, event, text, now)
+        return self._fallback(state, event, text, now, result.candidates)
 
     def _command(self, state: SessionState, event: Event, now: dt.datetime) -> Result:
         assert isinstance(event, Command)
@@ -326,9 +328,17 @@ class Engine:
             Reply(text=text, language=lang, options=tuple(options)),
         )
 
-    def _fallback(self, state: SessionState, event: Event, text: str, now: dt.datetime) -> Result:
+    def _fallback(
+        self,
+        state: SessionState,
+        event: Event,
+        text: str,
+        now: dt.datetime,
+        candidates: tuple[str, ...] = (),
+    ) -> Result:
         lang = state.language
-        suggestions = tuple(self.matcher.suggest(text, lang)) if text else ()
+        # The topics closest to the text, from the match that just failed (not matched again).
+        suggestions = candidates[:3] if text else ()
         options = [
             Option(n, self.content.nodes[n].title[lang])
             for n in suggestions
