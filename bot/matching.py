@@ -115,7 +115,7 @@ RANK_WEIGHTS_ARRAY = np.array(list(RANK_WEIGHTS.values()))
 
 # Logistic confidence model, fitted by ``bench/qa.py --fit`` (see the module docstring).
 CONFIDENCE_FEATURES = ("example", "margin", "covered", "known", "short", "off_topic")
-CONFIDENCE_WEIGHTS = (-5.43, 0.28, 5.15, 2.8, 5.34, -4.45, -3.6)
+CONFIDENCE_WEIGHTS = (-5.34, 0.18, 5.18, 2.73, 5.35, -4.62, -3.5)
 """Intercept first, then one weight per feature in CONFIDENCE_FEATURES."""
 THRESHOLD = 0.45
 """Answer only when the model's probability of being right is at least this."""
@@ -662,9 +662,10 @@ class _LanguageIndex:
             return False
         found = False
         for w in ws:
-            if _squeeze(fold(w, self.lang)) in self.greetings:
+            squeezed = _squeeze(fold(w, self.lang))
+            if squeezed in self.greetings:
                 found = True
-            elif not self.lexicon._is_stop(w):
+            elif not (self.lexicon._is_stop(w) or self.lexicon._is_stop(squeezed)):
                 return False
         return found
 
@@ -726,9 +727,9 @@ class _LanguageIndex:
         best = int(order[0])
         second = total[order[1]] if len(order) > 1 else 0.0
         # How much of the question the node explains looks at the question much more sharply
-        # than the ranking does (weights to the fourth power): in a long message, the node
+        # than the ranking does (weights to the power _SHARP): in a long message, the node
         # must explain the question, the side remarks hardly matter.
-        sharp = [(w, weight**4) for w, weight in topical]
+        sharp = [(w, weight**_SHARP) for w, weight in topical]
         mass = sum(weight for _, weight in sharp)
         features = {
             "example": min(float(best_example[best]), 1.0),
@@ -758,17 +759,22 @@ class _LanguageIndex:
         return [w for w in ws if not (w.isdigit() and (len(w) < 3 or not self.aligned(w)))]
 
 
+_OPENING = re.compile(r"([^,.!?;:\n]*)[,.!?;:\n]*(.*)", re.DOTALL)
+"""A message's first clause (up to punctuation) and the rest."""
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?\n]*")
-_CLAUSE = re.compile(r"[;:,()]+|\s[-–]\s|\s+(?:und|aber|oder|denn|and|but|or)\s+", re.IGNORECASE)
+_PIECE = re.compile(r"[^,;:()]+[,;:()]*")
+"""Pieces of a sentence between commas (and the like), each with its punctuation."""
+_CONJUNCTION = re.compile(r"\s+(?=(?:und|aber|oder|denn|and|but|or)\s)", re.IGNORECASE)
+"""Where a piece continues with a conjunction ("..., und wo mache ich das")."""
 _LEADING: dict[str, frozenset[str]] = {
     "de": frozenset(
         """
-        und also aber ok okay oh na ja nein nun jetzt dann so da hallo hi hey
+        und also aber oder denn ok okay oh na ja nein nun jetzt dann so da hallo hi hey
         """.split()  # noqa: SIM905
     ),
     "en": frozenset(
         """
-        and so but ok okay oh well yes no now then hi hey hello
+        and so but or ok okay oh well yes no now then hi hey hello
         """.split()  # noqa: SIM905
     ),
 }
@@ -787,20 +793,36 @@ _STARTERS: dict[str, frozenset[str]] = {
         """.split()  # noqa: SIM905
     ),
 }
-"""Words a question starts with besides the question words: verbs first ("Muss ich ...?")."""
+"""Verbs a question may start with ("Muss ich ...?"), at the start of a sentence or after a
+comma only: after "und" they continue a statement ("Ich bin 80 und habe Facebook")."""
 _REQUESTS: dict[str, frozenset[str]] = {
     "de": frozenset(
         """
-        bitte hilfe hilf helfen erklär erkläre erklären sag sagen wissen möchte will
+        bitte hilf erklär erkläre sag zeig
         """.split()  # noqa: SIM905
     ),
     "en": frozenset(
         """
-        please help explain tell wondering know want need like
+        please help explain tell show
         """.split()  # noqa: SIM905
     ),
 }
-"""Words that make a sentence a request ("ich möchte widersprechen", "please explain")."""
+"""Words a request starts with ("erklär mir ...", "please tell me"); "bitte"/"please"
+anywhere makes a request too."""
+_WANTING: dict[str, frozenset[str]] = {
+    "de": frozenset(
+        """
+        möchte will würde wüsste brauche frage
+        """.split()  # noqa: SIM905
+    ),
+    "en": frozenset(
+        """
+        want would need wanna wonder wondering d
+        """.split()  # noqa: SIM905
+    ),
+}
+"""After "ich"/"I": a request ("ich möchte widersprechen", "I'd like to know")."""
+_SELF = frozenset(["ich", "i"])
 _SUBORDINATE: dict[str, frozenset[str]] = {
     "de": frozenset(
         """
@@ -814,14 +836,15 @@ _SUBORDINATE: dict[str, frozenset[str]] = {
     ),
 }
 """Words that start a side clause rather than the question ("..., dass Meta alles nimmt")."""
-
-
 _ASKING_CLAUSE = 1.0
 """Weight of the words of a long message's asking clauses ("wie kann ich widersprechen")."""
 _ASKING_SENTENCE = 0.6
 """Weight of the other words of a sentence that asks (side clauses in the question)."""
 _REMARK = 0.5
 """Weight of the words of the sentences that do not ask (the situation, side remarks)."""
+_SHARP = 4
+"""How much more sharply the confidence features look at the question than the ranking does
+(weights to this power)."""
 
 
 def asking_parts(text: str, lang: str) -> list[tuple[str, float]]:
@@ -830,40 +853,60 @@ def asking_parts(text: str, lang: str) -> list[tuple[str, float]]:
     still tell the topic when the question says only "was mache ich falsch?"). Empty when
     no sentence asks.
 
-    A sentence asks when it ends with "?", starts like a question (a question word or a
-    verb: "Muss ich ...") or makes a request ("ich möchte", "please"). In it, a clause asks
-    when it starts like a question or makes a request, or is the question's last main
-    clause; a side clause ("dass ...", "weil ...") never does.
+    A clause asks when it starts with a question word, with a verb at the start of a
+    sentence or after a comma ("..., muss ich trotzdem widersprechen"), or makes a request
+    ("bitte", "erklär mir", "ich möchte", "I'd like"); a side clause ("dass ...", "weil
+    ...") never does. A sentence asks when one of its clauses does or when it ends with
+    "?" (then its last main clause asks).
     """
-    asking = _ASKING.get(lang, frozenset()) - _NEGATIONS
-    starters = asking | _STARTERS.get(lang, frozenset())
+    questions = _ASKING.get(lang, frozenset()) - _NEGATIONS
+    starters = _STARTERS.get(lang, frozenset())
     requests = _REQUESTS.get(lang, frozenset())
+    wanting = _WANTING.get(lang, frozenset())
     leading = _LEADING.get(lang, frozenset())
     subordinate = _SUBORDINATE.get(lang, frozenset())
 
-    def head(ws: list[str]) -> str:
-        return next((w for w in ws if w not in leading), "")
-
-    def asks(ws: list[str]) -> bool:
-        return head(ws) in starters or any(w in requests for w in ws)
+    def asks(ws: list[str], first: bool) -> bool:
+        rest = [w for w in ws if w not in leading] or [""]
+        head = rest[0]
+        return (
+            head in questions
+            or (first and head in starters)
+            or head in requests
+            or "bitte" in ws
+            or "please" in ws
+            or (head in _SELF and len(rest) > 1 and rest[1] in wanting)
+        )
 
     parts: list[tuple[str, float]] = []
     found = False
     for sentence in _SENTENCE.findall(text):
-        ws = words(sentence)
-        if not ws:
+        if not words(sentence):
             continue
-        clauses = [c for c in _CLAUSE.split(sentence) if words(c)]
-        main = [i for i, c in enumerate(clauses) if head(words(c)) not in subordinate]
-        chosen = {i for i in main if asks(words(clauses[i]))}
-        if sentence.rstrip().endswith("?"):
-            chosen = chosen or set(main[-1:])
-        elif not chosen:
+        # Clauses: the pieces between commas, split again before a conjunction; the first
+        # clause of a piece may start with a verb.
+        clauses = [
+            (clause, k == 0)
+            for piece in _PIECE.findall(sentence)
+            for k, clause in enumerate(_CONJUNCTION.split(piece))
+            if words(clause)
+        ]
+        side = [
+            (rest[0] if (rest := [w for w in words(c) if w not in leading]) else "") in subordinate
+            for c, _ in clauses
+        ]
+        chosen = {
+            i for i, (c, first) in enumerate(clauses) if not side[i] and asks(words(c), first)
+        }
+        if sentence.rstrip().endswith("?") and not chosen:
+            chosen = {max((i for i in range(len(clauses)) if not side[i]), default=-1)}
+        if not chosen - {-1}:
             parts.append((sentence, _REMARK))
             continue
         found = True
         parts += [
-            (c, _ASKING_CLAUSE if i in chosen else _ASKING_SENTENCE) for i, c in enumerate(clauses)
+            (c, _ASKING_CLAUSE if i in chosen else _ASKING_SENTENCE)
+            for i, (c, _) in enumerate(clauses)
         ]
     return parts if found else []
 
@@ -916,7 +959,9 @@ class Matcher:
         ranking = self.ranking(text, lang)
         if ranking is None:
             return MatchResult(None, 0.0, False, lang)
-        candidates = tuple(index.node_ids[i] for i in ranking.related[:3])
+        # Closer to the off-topic requests than to any topic: no topic is worth suggesting.
+        off_topic = ranking.off_topic >= OFF_TOPIC_CLOSE
+        candidates = () if off_topic else tuple(index.node_ids[i] for i in ranking.related[:3])
         score = confidence(ranking.features) if ranking.answerable else 0.0
         matched = score >= self.threshold
         node = candidates[0] if matched else None
@@ -930,7 +975,7 @@ class Matcher:
         index = self._indexes[lang]
         if index.is_greeting(text):
             return MatchResult(self.content.meta.root, 1.0, True, lang)
-        owner = index.exact.get(index.wording(text))
+        owner = index.exact.get(index.wording(self._without_greeting(text, lang)))
         if owner is None:
             return None
         if owner == index.off_topic:
@@ -938,13 +983,23 @@ class Matcher:
         node = index.node_ids[owner]
         return MatchResult(node, 1.0, True, lang, (node,))
 
+    def _without_greeting(self, text: str, lang: str) -> str:
+        """``text`` without the greeting it opens with ("Guten Morgen, ist es zu spät?"):
+        it says nothing about the question."""
+        found = _OPENING.match(text)
+        if found and found.group(2).strip() and self._indexes[lang].is_greeting(found.group(1)):
+            return found.group(2)
+        return text
+
     def ranking(self, text: str, lang: str) -> _Ranking | None:
         """Every node's score for ``text`` in ``lang``, with the confidence features.
 
         A long message often explains a situation before it asks ("Ich bin 78, mein Enkel
         hat mir Facebook eingerichtet ... Wie kann ich das verhindern?"): the question
-        decides, the side remarks count less (:func:`asking_parts`)."""
+        decides, the side remarks count less (:func:`asking_parts`). A greeting it opens
+        with is left out."""
         index = self._indexes[lang]
+        text = self._without_greeting(text, lang)
         long = len(index.lexicon.content_words(text)) >= _LONG
         return index.rank(text, asking_parts(text, lang) if long else ())
 

@@ -1,5 +1,5 @@
 """The matcher on a small content tree: synonyms, typos, spellings, short and long questions,
-language detection and abstaining.
+greetings, language detection, the off-topic class and abstaining.
 
 The tree (tests/fixtures/tree.py with its topics replaced) has a few nodes with a handful of
 example questions each, like the shipped content but small enough to read here.
@@ -13,7 +13,7 @@ import pytest
 from fixtures.tree import META, write_tree
 
 from bot.content import Content, load_content
-from bot.matching import Lexicon, Matcher
+from bot.matching import Lexicon, Matcher, asking_parts
 
 SYNONYMS = """\
 synonyms:
@@ -94,16 +94,32 @@ ROOT = """\
   options:
     - to: objection
     - to: extra
+  questions:
+    de: ["hallo", "moin", "guten morgen"]
+    en: ["hello", "hi", "good morning"]
+"""
+
+OFF_TOPIC = """\
+off_topic:
+  de:
+    - "Wie lösche ich den Kommentar von jemand anderem?"
+    - "Ich habe mein Passwort vergessen"
+    - "Nutzt TikTok meine Videos für KI?"
+  en:
+    - "how do I delete somebody else's comment"
+    - "I forgot my password"
 """
 
 
-def _tree(directory: Path, *, synonyms: bool = True) -> Content:
+def _tree(
+    directory: Path, *, synonyms: bool = True, off_topic: bool = True, root: str = ROOT
+) -> Content:
+    meta = META + (SYNONYMS if synonyms else "") + (OFF_TOPIC if off_topic else "")
     files: dict[str, str | None] = {
-        "nodes/00-root.yaml": ROOT,
+        "bot.yaml": meta,
+        "nodes/00-root.yaml": root,
         "nodes/10-topics.yaml": TOPICS,
     }
-    if synonyms:
-        files["bot.yaml"] = META + SYNONYMS
     return load_content(write_tree(directory, files))
 
 
@@ -249,3 +265,144 @@ def test_off_topic_questions_fall_back(matcher: Matcher, text: str, lang: str) -
 def test_suggestions_share_a_word(matcher: Matcher) -> None:
     assert "objection" in matcher.suggest("widerspruch wetter katze hund", "de")
     assert matcher.suggest("Wie wird das Wetter morgen?", "de") == ()
+
+
+# Greetings
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("hallo", "de"),
+        ("Hallo!! 👋", "de"),
+        ("moooin", "de"),
+        ("Guten Morgen 😊", "de"),
+        ("hallo, hallo", "de"),
+        ("hi", "en"),
+        ("Hello :)", "en"),
+        ("heyyy hallo", "de"),
+    ],
+)
+def test_a_greeting_alone_matches_the_root(matcher: Matcher, text: str, lang: str) -> None:
+    result = matcher.match(text, lang)
+    assert result.matched and result.node == "start"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "expected"),
+    [
+        ("Hallo, wie widerspreche ich bei Instagram?", "de", "objection-instagram"),
+        ("Guten Morgen! Soll ich meine alten Beiträge löschen?", "de", "delete-posts"),
+        ("moin, was ist mit whatsapp", "de", "whatsapp"),
+        ("hi, how do I object on instagram", "en", "objection-instagram"),
+        ("Good morning, should I delete my old posts?", "en", "delete-posts"),
+    ],
+)
+def test_a_greeting_in_a_question_does_not_pull_to_the_root(
+    matcher: Matcher, text: str, lang: str, expected: str
+) -> None:
+    assert node(matcher, text, lang) == expected
+
+
+@pytest.mark.parametrize("text", ["danke", "ok", "hallo wetter", "Hallo Welt, wie geht's?"])
+def test_only_the_roots_examples_make_a_greeting(matcher: Matcher, text: str) -> None:
+    assert node(matcher, text) != "start"
+
+
+def test_without_greeting_examples_a_greeting_falls_back(tmp_path: Path) -> None:
+    bare = "\n".join(line for line in ROOT.splitlines() if "questions" not in line)
+    bare = "\n".join(line for line in bare.splitlines() if not line.startswith("    de:"))
+    bare = "\n".join(line for line in bare.splitlines() if not line.startswith("    en:"))
+    matcher = Matcher(_tree(tmp_path, root=bare + "\n"))
+    assert not matcher.match("hallo", "de").matched
+
+
+# A message that says what a keyword or title says
+
+
+def test_a_keyword_alone_matches_its_node(matcher: Matcher) -> None:
+    assert node(matcher, "Einspruch?") == "objection"  # a synonym of the keyword
+    assert node(matcher, "chats") == "whatsapp"
+    assert node(matcher, "Widerspruch bei Instagram") == "objection-instagram"  # the title
+
+
+# The off-topic class
+
+
+def test_off_topic_requests_fall_back_without_suggestions(tmp_path: Path, matcher: Matcher) -> None:
+    question = "Wie lösche ich den Kommentar von jemand anderem unter meinem Beitrag?"
+    result = matcher.match(question, "de")
+    assert not result.matched and result.candidates == ()
+    # Without the off-topic requests, the shared words would have pulled it to a topic.
+    without = Matcher(_tree(tmp_path, off_topic=False))
+    assert without.match(question, "de").candidates[:1] == ("delete-posts",)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Ich habe mein Passwort vergessen!", "de"),
+        ("i forgot my password", "en"),
+        ("how do I delete someone else's comment on my post", "en"),
+    ],
+)
+def test_questions_like_an_off_topic_request_fall_back(
+    matcher: Matcher, text: str, lang: str
+) -> None:
+    result = matcher.match(text, lang)
+    assert not result.matched and result.node is None
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "expected"),
+    [
+        ("Soll ich meine alten Beiträge löschen?", "de", "delete-posts"),
+        ("Hilft es, meine Fotos zu löschen?", "de", "delete-posts"),
+        ("should I delete my old posts", "en", "delete-posts"),
+        ("Wie widerspreche ich bei Instagram?", "de", "objection-instagram"),
+    ],
+)
+def test_topics_still_answer_next_to_off_topic_requests(
+    matcher: Matcher, text: str, lang: str, expected: str
+) -> None:
+    assert node(matcher, text, lang) == expected
+
+
+def test_the_off_topic_class_is_never_suggested(matcher: Matcher) -> None:
+    for text in ("Kommentar löschen", "Passwort", "löschen Passwort Kommentar Beiträge"):
+        result = matcher.match(text, "de")
+        assert set(result.candidates) <= set(matcher.content.nodes) - {"start"}
+
+
+def test_companies_named_in_off_topic_requests_still_count_as_other_parties(
+    matcher: Matcher,
+) -> None:
+    assert not matcher.match("Wie widerspreche ich bei TikTok?", "de").matched
+
+
+# Long messages
+
+
+def test_side_remarks_about_another_topic_do_not_decide(matcher: Matcher) -> None:
+    question = (
+        "Ich habe letzte Woche schon alle meine alten Beiträge gelöscht, das war viel Arbeit "
+        "und meine Tochter hat mir dabei geholfen. Wie widerspreche ich jetzt noch bei Instagram?"
+    )
+    assert node(matcher, question) == "objection-instagram"
+    question = (
+        "I already deleted all my old posts last week, it took ages and my son had to help me "
+        "with it. How do I object on Instagram now?"
+    )
+    assert node(matcher, question, "en") == "objection-instagram"
+
+
+def test_asking_parts_weigh_the_question_over_the_situation() -> None:
+    parts = asking_parts(
+        "Ich bin 80 und habe Facebook seit Jahren. Kann ich noch widersprechen, "
+        "weil ich das nicht will?",
+        "de",
+    )
+    weights = {text.strip(" ,.?"): weight for text, weight in parts}
+    assert weights["Ich bin 80 und habe Facebook seit Jahren"] < weights["weil ich das nicht will"]
+    assert weights["weil ich das nicht will"] < weights["Kann ich noch widersprechen"]
+    assert asking_parts("Ich habe Facebook. Mein Mann auch.", "de") == []
