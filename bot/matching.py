@@ -31,9 +31,10 @@ node is of the second and how close the off-topic class comes. Its weights are f
 ``bench/qa.py --fit`` on the question set's ``tune`` split plus the content's own example
 questions held out in turns; the threshold is chosen there for the most right answers with
 at least 90 % of off-topic questions falling back and at most 5 % wrong confident answers.
-The matcher never answers when the off-topic class ranks first, when the question names
-another company, or when the best node shares too few of its words. Below the threshold, the
-engine says it did not understand and offers the closest topics.
+The matcher never answers when the off-topic class comes within 90 % of the best node
+(``OFF_TOPIC_CLOSE``), when the question names another company, or when the best node shares
+too few of its words. Below the threshold, the engine says it did not understand and offers
+the closest topics.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ STOPWORDS: dict[str, frozenset[str]] = {
         is am are was were be been being do does did doing have has had having to of in on at by
         for with from about as into so then just really actually basically please pls plz hi
         hey hello ok okay thanks thank this that these those there here some any im s t ll ve re
-        d m exactly
+        d m exactly well
         """.split()  # noqa: SIM905
     ),
 }
@@ -115,9 +116,9 @@ RANK_WEIGHTS_ARRAY = np.array(list(RANK_WEIGHTS.values()))
 
 # Logistic confidence model, fitted by ``bench/qa.py --fit`` (see the module docstring).
 CONFIDENCE_FEATURES = ("example", "margin", "covered", "known", "short", "off_topic")
-CONFIDENCE_WEIGHTS = (-5.34, 0.18, 5.18, 2.73, 5.35, -4.62, -3.5)
+CONFIDENCE_WEIGHTS = (-6.6, -0.15, 5.7, 2.79, 6.41, -4.7, -2.16)
 """Intercept first, then one weight per feature in CONFIDENCE_FEATURES."""
-THRESHOLD = 0.45
+THRESHOLD = 0.4
 """Answer only when the model's probability of being right is at least this."""
 
 _MIN_TYPO = 6
@@ -195,7 +196,7 @@ _EXACT_BONUS = 0.05
 _GREETING_WORDS = 6
 """Longer messages are never only a greeting."""
 _SQUEEZE = re.compile(r"(.)\1{2,}")
-OFF_TOPIC_CLOSE = 1.0
+OFF_TOPIC_CLOSE = 0.9
 """The matcher abstains when the off-topic class scores at least this share of the best node."""
 _LONG = 12
 """Messages with at least this many content words are also matched by their questions."""
@@ -478,7 +479,8 @@ class _Ranking:
     def answerable(self) -> bool:
         """Whether the best node may answer at all, however confident the model is.
 
-        Not when the question names another company, is closer to the off-topic class, or
+        Not when the question names another company, is (almost) as close to the off-topic
+        class as to the node, or
         shares too little with the node ("instagram weather cat dog" shares one word in
         four: a near miss) or with the content as a whole (mostly words it never uses)."""
         related = bool(self.related) and self.related[0] == int(self.order[0])
@@ -550,16 +552,18 @@ class _LanguageIndex:
                     example_stems.append([stem_of[w] for w in ws])
                     self.example_texts.append(" ".join(folded[w] for w in ws))
         self.example_node = np.array(example_node, dtype=int)
-        # Texts that say exactly what a title, keyword or example says, word for word (up to
-        # endings and synonyms): whose they are (the off-topic class's too), unless two share.
-        owners: dict[tuple[str, ...], set[int]] = {}
-        for i, node in enumerate(nodes):
-            for t in _example_texts(node, lang):
-                owners.setdefault(self.wording(t), set()).add(i)
+        # Texts that say exactly what a title, keyword or example says, word for word: whose
+        # they are (the off-topic class's too), unless two share one. Spelt alike first, then
+        # up to endings and synonyms ("Einspruch?" says "widersprechen").
+        said = [(i, t) for i, node in enumerate(nodes) for t in _example_texts(node, lang)]
         if self.off_topic is not None:
-            for t in content.meta.off_topic.get(lang, ()):
-                owners.setdefault(self.wording(t), set()).add(self.off_topic)
-        self.exact = {t: next(iter(o)) for t, o in owners.items() if t and len(o) == 1}
+            said += [(self.off_topic, t) for t in content.meta.off_topic.get(lang, ())]
+        self.exact: list[dict[tuple[str, ...], int]] = []
+        for key in (self.spelling, self.wording):
+            owners: dict[tuple[str, ...], set[int]] = {}
+            for owner, t in said:
+                owners.setdefault(key(t), set()).add(owner)
+            self.exact.append({k: next(iter(o)) for k, o in owners.items() if k and len(o) == 1})
         self.example_word = _Table.cosine(example_stems)
         self.unknown_idf = math.log((len(example_node) + 1) / 0.5)
         self.other_parties = OTHER_PARTIES - topical
@@ -649,6 +653,20 @@ class _LanguageIndex:
         """How surely the topics use ``word`` (or a spelling close to it) anywhere."""
         return max((sure for s, sure in self.aligned(word) if s in self.topic_stems), default=0.0)
 
+    def spelling(self, text: str) -> tuple[str, ...]:
+        """The words of ``text`` with umlauts folded: how it is spelt, whatever the case and
+        the punctuation."""
+        return tuple(fold(w, self.lang) for w in words(text))
+
+    def exact_owner(self, text: str) -> int | None:
+        """The node (or off-topic class) whose title, keyword or example ``text`` says
+        word for word, if only one has it."""
+        for key, owners in zip((self.spelling, self.wording), self.exact, strict=True):
+            owner = owners.get(key(text))
+            if owner is not None:
+                return owner
+        return None
+
     def wording(self, text: str) -> tuple[str, ...]:
         """The stems of every word of ``text``, small words too: what it says, whatever the
         endings, synonyms and punctuation ("Einspruch?" says "widersprechen")."""
@@ -720,10 +738,13 @@ class _LanguageIndex:
         off_topic = 0.0
         if off is not None:
             order = order[order != off]
-            # The off-topic requests have no answer text: compared without the texts.
+            # The off-topic requests have no answer text: compared without the texts, and by
+            # the closest single request alone (one long document weakens their BM25).
             strong = total - RANK_WEIGHTS["word_text"] * relative[1]
-            top = strong[order[0]]
+            top, example = strong[order[0]], best_example[order[0]]
             off_topic = float(strong[off] / top) if top > 0 else 1.0
+            if example > 0:
+                off_topic = max(off_topic, float(best_example[off] / example))
         best = int(order[0])
         second = total[order[1]] if len(order) > 1 else 0.0
         # How much of the question the node explains looks at the question much more sharply
@@ -769,7 +790,7 @@ _CONJUNCTION = re.compile(r"\s+(?=(?:und|aber|oder|denn|and|but|or)\s)", re.IGNO
 _LEADING: dict[str, frozenset[str]] = {
     "de": frozenset(
         """
-        und also aber oder denn ok okay oh na ja nein nun jetzt dann so da hallo hi hey
+        und aber oder denn ok okay oh na ja nein hallo hi hey
         """.split()  # noqa: SIM905
     ),
     "en": frozenset(
@@ -778,7 +799,9 @@ _LEADING: dict[str, frozenset[str]] = {
         """.split()  # noqa: SIM905
     ),
 }
-"""Words a clause may start with before its question begins ("also, wie geht das")."""
+"""Words a clause may start with before its question begins ("und wo mache ich das"); not
+"jetzt", "dann", "also": a German statement that starts with them puts its verb next ("Jetzt
+hat mir meine Nachbarin erzählt")."""
 _STARTERS: dict[str, frozenset[str]] = {
     "de": frozenset(
         """
@@ -875,6 +898,7 @@ def asking_parts(text: str, lang: str) -> list[tuple[str, float]]:
             or head in requests
             or "bitte" in ws
             or "please" in ws
+            or head in wanting  # "..., und möchte mich beschweren"
             or (head in _SELF and len(rest) > 1 and rest[1] in wanting)
         )
 
@@ -959,7 +983,7 @@ class Matcher:
         ranking = self.ranking(text, lang)
         if ranking is None:
             return MatchResult(None, 0.0, False, lang)
-        # Closer to the off-topic requests than to any topic: no topic is worth suggesting.
+        # (Almost) as close to the off-topic requests as to any topic: none worth suggesting.
         off_topic = ranking.off_topic >= OFF_TOPIC_CLOSE
         candidates = () if off_topic else tuple(index.node_ids[i] for i in ranking.related[:3])
         score = confidence(ranking.features) if ranking.answerable else 0.0
@@ -975,7 +999,7 @@ class Matcher:
         index = self._indexes[lang]
         if index.is_greeting(text):
             return MatchResult(self.content.meta.root, 1.0, True, lang)
-        owner = index.exact.get(index.wording(self._without_greeting(text, lang)))
+        owner = index.exact_owner(self._without_greeting(text, lang))
         if owner is None:
             return None
         if owner == index.off_topic:
@@ -1000,8 +1024,21 @@ class Matcher:
         with is left out."""
         index = self._indexes[lang]
         text = self._without_greeting(text, lang)
-        long = len(index.lexicon.content_words(text)) >= _LONG
-        return index.rank(text, asking_parts(text, lang) if long else ())
+        whole = index.rank(text)
+        parts = asking_parts(text, lang) if len(index.lexicon.content_words(text)) >= _LONG else []
+        if whole is None or not parts:
+            return whole
+        focused = index.rank(text, parts)
+        # Read both ways, the same topic: as sure as the surer reading ("Wie kann ich das
+        # verhindern?" says what is asked, the situation before it what "das" is).
+        if (
+            focused is not None
+            and whole.answerable
+            and int(whole.order[0]) == int(focused.order[0])
+            and confidence(whole.features) > confidence(focused.features) * focused.answerable
+        ):
+            return whole
+        return focused
 
     def suggest(self, text: str, lang: str, limit: int = 3) -> Sequence[str]:
         """Up to ``limit`` node ids that come closest to ``text`` (for fallbacks)."""
