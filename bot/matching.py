@@ -300,7 +300,10 @@ class Lexicon:
 
     def words(self, text: str) -> list[str]:
         """The words of ``text`` with synonym phrases joined ("opt out" -> "optout")."""
-        ws = words(text)
+        return self.join(words(text))
+
+    def join(self, ws: list[str]) -> list[str]:
+        """``ws`` with synonym phrases joined into one word each."""
         if not self._phrases or len(ws) < 2:
             return ws
         out: list[str] = []
@@ -558,12 +561,16 @@ class _LanguageIndex:
         said = [(i, t) for i, node in enumerate(nodes) for t in _example_texts(node, lang)]
         if self.off_topic is not None:
             said += [(self.off_topic, t) for t in content.meta.off_topic.get(lang, ())]
-        self.exact: list[dict[tuple[str, ...], int]] = []
-        for key in (self.spelling, self.wording):
-            owners: dict[tuple[str, ...], set[int]] = {}
-            for owner, t in said:
-                owners.setdefault(key(t), set()).add(owner)
-            self.exact.append({k: next(iter(o)) for k, o in owners.items() if k and len(o) == 1})
+        spelt: dict[tuple[str, ...], set[int]] = {}
+        worded: dict[tuple[str, ...], set[int]] = {}
+        for owner, t in said:
+            ws = words(t)
+            spelt.setdefault(tuple(folded.get(w) or fold(w, lang) for w in ws), set()).add(owner)
+            worded.setdefault(tuple(map(lex.stem, lex.join(ws))), set()).add(owner)
+        self.exact = [
+            {k: next(iter(o)) for k, o in owners.items() if k and len(o) == 1}
+            for owners in (spelt, worded)
+        ]
         self.example_word = _Table.cosine(example_stems)
         self.unknown_idf = math.log((len(example_node) + 1) / 0.5)
         self.other_parties = OTHER_PARTIES - topical
