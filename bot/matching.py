@@ -116,7 +116,7 @@ RANK_WEIGHTS_ARRAY = np.array(list(RANK_WEIGHTS.values()))
 
 # Logistic confidence model, fitted by ``bench/qa.py --fit`` (see the module docstring).
 CONFIDENCE_FEATURES = ("example", "margin", "covered", "known", "short", "off_topic")
-CONFIDENCE_WEIGHTS = (-6.6, -0.15, 5.7, 2.79, 6.41, -4.7, -2.16)
+CONFIDENCE_WEIGHTS = (-6.56, -0.17, 5.72, 2.86, 6.33, -4.73, -2.2)
 """Intercept first, then one weight per feature in CONFIDENCE_FEATURES."""
 THRESHOLD = 0.4
 """Answer only when the model's probability of being right is at least this."""
