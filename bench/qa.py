@@ -9,10 +9,14 @@ matching speed and the confusion list of misses.
     .venv/bin/python bench/qa.py --fit
 
 ``--fit`` refits the matcher's confidence model (``CONFIDENCE_WEIGHTS`` in
-``bot/matching.py``) and prints it with a table of thresholds. It learns only from the
-``tune`` split and from the content's own example questions, each matched by an index
-built without it (five folds), with the out-of-scope questions weighted up to a fair share
-of traffic; the ``holdout`` split is shown, never fitted.
+``bot/matching.py``) and prints it with a table of thresholds: per split, in-scope accuracy,
+out-of-scope fallback and wrong-confident answers. It learns only from the ``tune`` split
+and from the content's own example questions, each matched by an index built without it
+(five folds), with the out-of-scope questions weighted up to a fair share of traffic; the
+``holdout`` split is shown, never fitted. Pick ``THRESHOLD`` from the ``tune`` column: the
+highest in-scope accuracy with at least 90 % fallback and at most 5 % wrong-confident
+(the most fallback among equals). Messages the matcher decides without the model (greetings,
+a node's own wording) count as answered.
 
 ``--detect`` lets the matcher detect each question's language the way the engine does
 for a user who has not chosen one; without it the question's own language is used.
