@@ -109,9 +109,6 @@ def test_package_built_from_the_copied_files_runs(tmp_path: Path) -> None:
         text=True,
         check=True,
     ).stdout.strip()
-    # Plain path lines: the checkout's own editable-install hook is not processed this way.
-    deps = {sysconfig.get_paths()[k] for k in ("purelib", "platlib")}
-    Path(site_dir, "deps.pth").write_text("\n".join(sorted(deps)) + "\n")
     wheel = next(wheels.glob("*.whl"))
     install = subprocess.run(
         [
@@ -131,6 +128,10 @@ def test_package_built_from_the_copied_files_runs(tmp_path: Path) -> None:
         timeout=300,
     )
     assert install.returncode == 0, install.stderr
+    # Only now, so pip doesn't find this package already installed there. Plain path lines,
+    # appended after the venv's own site-packages: the installed wheel wins over any copy there.
+    deps = {sysconfig.get_paths()[k] for k in ("purelib", "platlib")}
+    Path(site_dir, "deps.pth").write_text("\n".join(sorted(deps)) + "\n")
 
     data = tmp_path / "data"
     home = tmp_path / "home"
