@@ -348,10 +348,14 @@ def main(argv: Sequence[str] | None = None, *, fast_exit: bool = False) -> int:
         args = parser.parse_args(["run", *(argv or [])])
     try:
         result: int = args.func(args)
+        if fast_exit and args.command in SHORT_LIVED:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(result)
+    except BrokenPipeError:
+        # The reader went away (`python -m bot graph | head`): not an error worth a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     finally:
         gc.enable()
-    if fast_exit and args.command in SHORT_LIVED:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(result)
     return result
