@@ -520,3 +520,12 @@ def test_shipped_content_passes_with_summary() -> None:
     for line in done.stdout.strip().splitlines()[:-1]:
         assert re.match(r"^\S+\.yaml:\d+: warning: ", line), line
     assert done.stderr == ""
+
+
+def test_a_broken_node_is_reported_once(check: Check) -> None:
+    # The node that fails to parse is still known by id: its parents don't lead "nowhere".
+    found = check(extra("- id: extra\n", "- id: extra\n  personal: sometimes\n"))
+    errors = [line for line in found if ": warning: " not in line]
+    assert errors == [
+        "nodes/50-extra.yaml:2: 'personal': Input should be a valid boolean, unable to interpret input"
+    ]

@@ -390,6 +390,7 @@ def read_content(directory: Path) -> tuple[Content | None, list[Problem], dict[s
                 problems += _pydantic_problems(meta_doc, (), exc, Meta)
 
     nodes: list[Node] = []
+    broken: set[str] = set()  # ids of nodes that failed to parse, reported already
     node_files = (
         sorted((directory / NODES_DIR).rglob("*.yaml")) if (directory / NODES_DIR).is_dir() else []
     )
@@ -434,10 +435,14 @@ def read_content(directory: Path) -> tuple[Content | None, list[Problem], dict[s
                 )
             except ValidationError as exc:
                 problems += _pydantic_problems(doc, (i,), exc, Node)
+                if isinstance(raw.get("id"), str):
+                    broken.add(raw["id"])
 
     content = None
     if meta is not None:
-        problems += validate(meta, nodes, docs, meta_doc.file if meta_doc else META_FILE)
+        problems += validate(
+            meta, nodes, docs, meta_doc.file if meta_doc else META_FILE, broken=frozenset(broken)
+        )
         if not any(p.level == "error" for p in problems):
             content = Content(meta, {n.id: n for n in nodes}, str(directory))
     return content, problems, docs

@@ -52,8 +52,19 @@ def telegram_length(markup: str) -> int:
     return len(html.unescape(_TAG.sub("", to_telegram_html(markup))))
 
 
-def validate(meta: Meta, nodes: list[Node], docs: dict[str, _Doc], meta_file: str) -> list[Problem]:
-    """Run every cross-file rule over parsed nodes and return the problems found."""
+def validate(
+    meta: Meta,
+    nodes: list[Node],
+    docs: dict[str, _Doc],
+    meta_file: str,
+    *,
+    broken: frozenset[str] = frozenset(),
+) -> list[Problem]:
+    """Run every cross-file rule over parsed nodes and return the problems found.
+
+    ``broken`` holds the ids of nodes that failed to parse (already reported): options
+    leading to them are not reported again as leading nowhere.
+    """
     from bot.content.loader import Problem
 
     problems: list[Problem] = []
@@ -202,7 +213,7 @@ def validate(meta: Meta, nodes: list[Node], docs: dict[str, _Doc], meta_file: st
             )
         else:
             by_id[node.id] = node
-    if meta.root not in by_id:
+    if meta.root not in by_id and meta.root not in broken:
         problems.append(
             Problem(
                 meta_file,
@@ -263,7 +274,7 @@ def validate(meta: Meta, nodes: list[Node], docs: dict[str, _Doc], meta_file: st
                     )
                 )
         for i, option in enumerate(node.options):
-            if option.to not in by_id:
+            if option.to not in by_id and option.to not in broken:
                 guess = _closest(option.to, by_id)
                 problems.append(
                     Problem(
