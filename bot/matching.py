@@ -32,8 +32,11 @@ node is of the second and how close the off-topic class comes. Its weights are f
 questions held out in turns; the threshold is chosen there for the most right answers with
 at least 90 % of off-topic questions falling back and at most 5 % wrong confident answers.
 The matcher never answers when the off-topic class comes within 90 % of the best node
-(``OFF_TOPIC_CLOSE``), when the question names another company, or when the best node shares
-too few of its words. Below the threshold, the engine says it did not understand and offers
+(``OFF_TOPIC_CLOSE``), when the question names another company, when what it asks names a
+kind of party the content never asks about (a landlord, an employer, a pension office:
+``OTHER_ROLES``) and neither Meta, its apps nor the AI training, or when the best node
+shares too few of its words. A platform the question says someone does not use ("Instagram
+nutze ich nicht") is no evidence when it names another one they do use. Below the threshold, the engine says it did not understand and offers
 the closest topics.
 """
 
@@ -104,6 +107,67 @@ OTHER_PARTIES = frozenset(
     paypal telekom vodafone
     """.split()  # noqa: SIM905
 )
+
+# Kinds of party that legal words may be aimed at besides Meta: authorities, employers,
+# landlords, banks, shops. A question that names one the content never mentions, and
+# neither Meta, its apps nor the AI training, asks about someone else's Widerspruch,
+# Auskunft or Löschung ("Widerspruch gegen den Rentenbescheid"): the matcher abstains.
+# German compounds count by their last part ("Krankenkasse", "Finanzamt").
+OTHER_ROLES: dict[str, frozenset[str]] = {
+    "de": frozenset(
+        """
+        amt ämter behörde jobcenter arbeitsamt finanzamt rentenversicherung rente
+        rentenbescheid bescheid bescheids krankenkasse kasse versicherung versicherer
+        vermieter vermieterin hausverwaltung mieter arbeitgeber arbeitgeberin chef chefin
+        firma unternehmen bank sparkasse schufa auskunftei inkasso schule lehrer lehrerin
+        universität uni hochschule polizei gericht anwalt arzt ärztin praxis krankenhaus
+        klinik apotheke verein fitnessstudio studio shop onlineshop händler laden
+        supermarkt webseite website internetseite anbieter mobilfunkanbieter stadt
+        gemeinde bürgeramt rathaus kita kindergarten hotel airline bahn post
+        patientenakte steuer steuerbescheid gez rundfunkbeitrag
+        """.split()  # noqa: SIM905
+    ),
+    "en": frozenset(
+        """
+        office authority council government employer boss landlord landlady tenant bank
+        lender insurer insurance school teacher university college police court lawyer
+        doctor gp hospital clinic pharmacy gym club shop store retailer website site
+        provider company employer hotel airline agency bureau experian equifax
+        transunion pension tax irs hmrc dwp nhs
+        """.split()  # noqa: SIM905
+    ),
+}
+_META_WORDS = frozenset(
+    """
+    meta facebook fb instagram insta ig whatsapp threads messenger llama zuckerberg ki ai
+    training trainieren trainiert trainingsdaten
+    """.split()  # noqa: SIM905
+)
+"""Words that tie a question to Meta and its AI training, whatever else it names."""
+_ROLE_ENDING = 2
+"""Letters of an ending a question may add to a kind of party ("employers", "Ämtern")."""
+_ENDINGS = ("", "s", "e", "n", "en", "es", "er", "n")
+_BRANDS = ("facebook", "instagram", "whatsapp")
+"""Compounds starting with these name Meta's apps too ("Facebookkonto")."""
+_PLATFORMS = frozenset(
+    "facebook fb instagram insta ig whatsapp threads messenger".split()  # noqa: SIM905
+)
+_NOT = frozenset(
+    """
+    kein keine keinen keinem keiner keins nicht nie ohne not no never don dont doesn
+    doesnt without
+    """.split()  # noqa: SIM905
+)
+"""Words that say someone does not use a platform ("hab kein fb", "not on Facebook")."""
+_ACCOUNT = frozenset(
+    "konto account profil accounts konten profile profiles".split()  # noqa: SIM905
+)
+_NEGATION_REACH = 3
+"""A negation this many words before or after a platform denies it ("Instagram nutze ich nicht")."""
+_CLAUSE_BREAK = re.compile(
+    r"[,.!?;:\n()–—]+|\s(?=(?:aber|sondern|nur|but|only|just|und|and)\s)", re.IGNORECASE
+)
+"""Where a statement about one platform ends ("kein fb, nur insta", "not on fb but insta")."""
 
 # How the evidence adds up to a node's ranking score (relative scores, see _rank()).
 RANK_WEIGHTS = {
@@ -574,6 +638,16 @@ class _LanguageIndex:
         self.example_word = _Table.cosine(example_stems)
         self.unknown_idf = math.log((len(example_node) + 1) / 0.5)
         self.other_parties = OTHER_PARTIES - topical
+        # A kind of party counts as mentioned when a title, example or keyword names it ("a
+        # company page", "school days"); an answer text naming it in passing is no topic.
+        # Spelt as they are, not by stems: "self-employed" says nothing about an employer.
+        self.asked_spellings = frozenset(
+            folded[w] for t in strong[: len(nodes)] for ws in t for w in ws
+        )
+        self.roles = frozenset(
+            f for r in OTHER_ROLES.get(lang, ()) if not self._asked(f := fold(r, lang))
+        )
+        self.role_tails = tuple(r for r in self.roles if len(r) >= _MIN_PART)
         self.vectors = lru_cache(maxsize=32768)(self._vectors)
         self.aligned = lru_cache(maxsize=32768)(self._aligned)
 
@@ -708,7 +782,11 @@ class _LanguageIndex:
             return None
         ws = [w for w, _ in weighted]
         off = self.off_topic
-        foreign = any(w in self.other_parties for w in ws)
+        # Only what a long message asks may name the other party: "weil ich im Krankenhaus
+        # lag" explains a situation.
+        foreign = any(w in self.other_parties for w in ws) or (
+            self.elsewhere(ws) and self.elsewhere(self._asked_words(text, pieces))
+        )
         # Question words and negations help rank ("why" vs "what") but are no evidence
         # that a node is on topic: "how is the weather" shares "how" with many examples.
         asking = _ASKING.get(lang, frozenset())
@@ -775,6 +853,48 @@ class _LanguageIndex:
             if any(self.covered(w, int(i)) for w, _ in topical)
         )
         return _Ranking(order, total, features, foreign, related, off_topic)
+
+    def names_role(self, word: str) -> bool:
+        """Whether ``word`` names a kind of party the content never mentions (an employer, a
+        landlord, a pension office): itself, or in German as a compound's last part."""
+        f = fold(word, self.lang)
+        if self._asked(f):
+            return False
+        # The word itself or with an ending ("employers", "Vermietern").
+        bases = {f[: len(f) - k] for k in range(_ROLE_ENDING + 1)}
+        if bases & self.roles:
+            return True
+        return self.lang == "de" and any(
+            b.endswith(tail) and len(b) - len(tail) >= _MIN_PART
+            for b in bases
+            for tail in self.role_tails
+        )
+
+    def _asked(self, f: str) -> bool:
+        """Whether a title, example or keyword uses the folded word ``f`` (with an ending)."""
+        return any(f + ending in self.asked_spellings for ending in _ENDINGS)
+
+    def elsewhere(self, ws: Sequence[str]) -> bool:
+        """Whether words ``ws`` aim at another party than Meta: they name a kind of party the
+        content never mentions and neither Meta, its apps nor the AI training ("Widerspruch
+        gegen den Rentenbescheid", "access request to my employer")."""
+        folded = [fold(w, self.lang) for w in ws]
+        if any(f in _META_WORDS or f.startswith(_BRANDS) for f in folded):
+            return False
+        return any(self.names_role(w) for w in ws)
+
+    def _asked_words(self, text: str, pieces: Sequence[tuple[str, float]]) -> list[str]:
+        """The words of the sentences of ``text`` that ask (``pieces`` or those of
+        :func:`asking_parts` weighted above a side remark); all its words when none asks."""
+        if len(pieces) < 2:
+            pieces = asking_parts(text, self.lang) or pieces
+        top = max(weight for _, weight in pieces)
+        return [
+            w
+            for piece, weight in pieces
+            if weight > _REMARK or weight >= top
+            for w in self._words(piece)
+        ]
 
     def _words(self, text: str) -> list[str]:
         """The words of ``text`` that can name a topic."""
@@ -875,6 +995,45 @@ _REMARK = 0.5
 _SHARP = 4
 """How much more sharply the confidence features look at the question than the ranking does
 (weights to this power)."""
+
+
+def without_denied_platforms(text: str) -> str:
+    """``text`` without the platforms it says someone does not use, when it names another
+    one they do use: "Ich bin nur bei Facebook, Instagram nutze ich nicht" asks about
+    Facebook, "no Instagram account, just fb" too. The denied platform, its negation and
+    an "account" next to it are blanked. A text that denies every platform it names ("Ich
+    habe kein Facebook") is left as it is: not having an account is then the point.
+
+    A platform is denied when a clause names only it and a negation at most
+    ``_NEGATION_REACH`` words away; clauses end at punctuation and before "aber", "nur",
+    "but", "only" and the like."""
+    low = unicodedata.normalize("NFKC", text).lower()
+    if len(low) != len(text):
+        text = low
+    starts = [0, *(m.end() for m in _CLAUSE_BREAK.finditer(low))]
+    ends = [*(m.start() for m in _CLAUSE_BREAK.finditer(low)), len(low)]
+    blank: list[tuple[int, int]] = []
+    positive = False
+    for start, end in zip(starts, ends, strict=True):
+        tokens = list(_WORD.finditer(low, start, max(start, end)))
+        named = [i for i, t in enumerate(tokens) if t.group() in _PLATFORMS]
+        if not named:
+            continue
+        denials = [i for i, t in enumerate(tokens) if t.group() in _NOT]
+        if len(named) == 1 and any(abs(i - named[0]) <= _NEGATION_REACH for i in denials):
+            blank += [
+                t.span()
+                for i, t in enumerate(tokens)
+                if i in named or i in denials or t.group() in _ACCOUNT
+            ]
+        else:
+            positive = True
+    if not (blank and positive):
+        return text
+    chars = list(text)
+    for a, b in blank:
+        chars[a:b] = " " * (b - a)
+    return "".join(chars)
 
 
 def asking_parts(text: str, lang: str) -> list[tuple[str, float]]:
@@ -1030,7 +1189,7 @@ class Matcher:
         decides, the side remarks count less (:func:`asking_parts`). A greeting it opens
         with is left out."""
         index = self._indexes[lang]
-        text = self._without_greeting(text, lang)
+        text = without_denied_platforms(self._without_greeting(text, lang))
         whole = index.rank(text)
         parts = asking_parts(text, lang) if len(index.lexicon.content_words(text)) >= _LONG else []
         if whole is None or not parts:

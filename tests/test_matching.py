@@ -13,7 +13,7 @@ import pytest
 from fixtures.tree import META, write_tree
 
 from bot.content import Content, load_content
-from bot.matching import Lexicon, Matcher, asking_parts
+from bot.matching import Lexicon, Matcher, asking_parts, without_denied_platforms
 
 SYNONYMS = """\
 synonyms:
@@ -418,3 +418,90 @@ def test_asking_parts_weigh_the_question_over_the_situation() -> None:
     assert weights["Ich bin 80 und habe Facebook seit Jahren"] < weights["weil ich das nicht will"]
     assert weights["weil ich das nicht will"] < weights["Kann ich noch widersprechen"]
     assert asking_parts("Ich habe Facebook. Mein Mann auch.", "de") == []
+
+
+# Platforms someone does not use
+
+
+@pytest.mark.parametrize(
+    ("text", "gone", "kept"),
+    [
+        ("Ich bin nur bei Facebook, Instagram nutze ich nicht", "instagram", "facebook"),
+        ("hab kein fb, nur insta", "fb", "insta"),
+        ("no Instagram account, just facebook", "instagram", "facebook"),
+        ("not on facebook but I have insta", "facebook", "insta"),
+        ("I don't use Instagram. How do I object on Facebook?", "instagram", "facebook"),
+    ],
+)
+def test_a_denied_platform_is_left_out_next_to_a_used_one(text: str, gone: str, kept: str) -> None:
+    left = without_denied_platforms(text).lower().split()
+    assert gone not in " ".join(left).replace(",", " ").replace(".", " ").split()
+    assert any(kept in w for w in left)
+    assert "account" not in left
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ich habe kein Facebook, bin ich betroffen?",  # no account: that is the point
+        "Ich habe weder Facebook noch Instagram",
+        "Gilt der Facebook-Widerspruch nicht automatisch für Instagram?",  # two in one clause
+        "Wie widerspreche ich bei Instagram?",
+    ],
+)
+def test_platforms_stay_when_none_is_used_instead(text: str) -> None:
+    assert without_denied_platforms(text) == text
+
+
+def test_a_denied_platform_is_no_evidence_for_its_node(matcher: Matcher) -> None:
+    for text, lang in [
+        ("Instagram nutze ich nicht, nur WhatsApp. Was ist damit?", "de"),
+        ("I don't have Instagram, only WhatsApp, what about it?", "en"),
+    ]:
+        result = matcher.match(text, lang)
+        assert result.candidates[:1] == ("whatsapp",)
+        assert result.node in (None, "whatsapp")
+    assert node(matcher, "Ich habe kein Facebook, nur Instagram. Wie widerspreche ich?") == (
+        "objection-instagram"
+    )
+
+
+# Legal words aimed at someone else
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Wie lege ich Widerspruch gegen meinen Rentenbescheid ein?", "de"),
+        ("Widerspruch gegen meinen Vermieter einlegen", "de"),
+        ("Soll ich meine Daten bei der Krankenkasse löschen?", "de"),
+        ("How do I object to my landlord?", "en"),
+        ("should my employer delete my old posts", "en"),
+    ],
+)
+def test_legal_words_aimed_at_another_party_fall_back(
+    matcher: Matcher, text: str, lang: str
+) -> None:
+    assert node(matcher, text, lang) is None
+
+
+def test_another_party_next_to_meta_or_in_a_side_remark_does_not_block(
+    matcher: Matcher,
+) -> None:
+    # Meta is named: the question is about Meta, whoever else it mentions.
+    assert node(matcher, "Mein Vermieter sagt, ich soll bei Meta der KI-Nutzung widersprechen") == (
+        "objection"
+    )
+    # The other party is only the situation, the asking sentence is about the topic.
+    question = "Ich lag lange im Krankenhaus. Wie kann ich der KI-Nutzung widersprechen?"
+    assert node(matcher, question) == "objection"
+
+
+def test_a_party_the_content_asks_about_is_no_other_party(tmp_path: Path) -> None:
+    topics = TOPICS.replace(
+        '"Soll ich meine alten Beiträge löschen?"', '"Soll ich als Firma meine Beiträge löschen?"'
+    )
+    meta = META + SYNONYMS + OFF_TOPIC
+    files = {"bot.yaml": meta, "nodes/00-root.yaml": ROOT, "nodes/10-topics.yaml": topics}
+    matcher = Matcher(load_content(write_tree(tmp_path, files)))
+    assert node(matcher, "Muss ich als Firma Beiträge löschen?") == "delete-posts"
