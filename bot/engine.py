@@ -8,9 +8,13 @@ No network, no clock, no platform types: adapters and the runtime do all I/O. Th
 - ``Choice`` of a node id moves there (pushing the current node on the back stack);
   ``@back`` pops, ``@menu`` goes to the root, ``@lang:xx`` switches language. Anything
   else (forged, malformed or outdated data) gets a friendly note and the menu.
-- ``Text`` that is a bare number picks that option of the last reply; text starting with
-  "/" is a command; other text is matched against the content. Below the matcher's
-  confidence the reply is an honest fallback with the closest topics.
+- ``Text`` that is a bare number ("2", "2.", "2)") picks that option of the last reply; a
+  number not on the list says so and shows the list again; with no list (new session) the
+  menu. Text starting with "/" is a command; other text is matched against the content, in
+  the session's language and, if that fails, in the language the text is written in. Below
+  the matcher's confidence the reply is an honest fallback with the closest topics.
+- Notes (help, privacy, unknown command, non-text) leave the user where they were and
+  offer the current page's options again.
 - ``Command`` names and their per-language aliases come from content.
 - ``/forget`` returns ``None`` as the new state plus a :class:`Forget` action: the
   runtime erases everything, then sends the confirmation.
@@ -21,6 +25,7 @@ No network, no clock, no platform types: adapters and the runtime do all I/O. Th
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 
 from bot.content.models import Content, Node
@@ -168,16 +173,23 @@ class Engine:
             return self._command(
                 state, Command(name=name, args=args.strip(), group=event.group), now
             )
-        # isdecimal, not isdigit: "²" is a digit that int() rejects.
-        if text.isdecimal() and state.offered:
-            number = int(text)
+        number = _option_number(text)
+        if number is not None:
+            if not state.offered:
+                # Nothing on screen to pick from (a new or erased session): show the menu.
+                return self._show(state.with_(back=()), self.content.meta.root, event, now)
             if 1 <= number <= len(state.offered):
                 return self._choose(state, state.offered[number - 1], event, now)
-        if not state.language_chosen:
-            detected = self.matcher.detect_language(text)
-            if detected:
-                state = state.with_(language=detected)
+            return self._no_such_option(state, event, now)
+        detected = self.matcher.detect_language(text)
+        if not state.language_chosen and detected:
+            state = state.with_(language=detected)
         result = self.matcher.match(text, state.language)
+        if not result.matched and detected and detected != state.language:
+            # Someone who chose English may still ask in German: understand it, answer in English.
+            other = self.matcher.match(text, detected)
+            if other.matched:
+                result = other
         if result.matched and result.node:
             new_state, actions = self._go(state, result.node, event, now, matched=True)
             return new_state, actions
@@ -205,7 +217,11 @@ class Engine:
             days = max(1, round(self.session_ttl.total_seconds() / 86400))
             return self._notice(state, self.content.string("privacy", lang, days=days), event, now)
         if name == "forget":
-            reply = Reply(text=self.content.string("forgotten", lang), language=lang)
+            # One button, so a phone user has something to tap to start again.
+            menu = Option(MENU, self.content.string("menu", lang))
+            reply = Reply(
+                text=self.content.string("forgotten", lang), language=lang, options=(menu,)
+            )
             return None, (Forget(), reply)
         return self._notice(state, self.content.string("unknown_command", lang), event, now)
 
@@ -213,7 +229,8 @@ class Engine:
         return self._notice(state, self.content.string("unsupported", state.language), event, now)
 
     def _joined(self, state: SessionState, event: Event, now: dt.datetime) -> Result:
-        return self._notice(state, self.content.string("intro", state.language), event, now)
+        intro = self.content.string("intro", state.language)
+        return self._notice(state, intro, event, now, keep_place=False)
 
     # -- building blocks -----------------------------------------------------------------
 
@@ -246,7 +263,7 @@ class Engine:
                 f"{c} ({self.content.string('language_name', c)})" for c in self.content.languages
             )
             text = self.content.string("language_unknown", state.language, languages=names)
-            return self._notice(state, text, event, now, lang_options=True)
+            return self._notice(state, text, event, now, lang_options=True, keep_place=False)
         state = state.with_(language=code, language_chosen=True)
         note = self.content.string("language_switched", code)
         return self._show(state, state.node, event, now, prefix=note)
@@ -315,7 +332,11 @@ class Engine:
         now: dt.datetime,
         *,
         lang_options: bool = False,
+        keep_place: bool = True,
     ) -> Result:
+        """A note (help, privacy, ...) that leaves the user where they were: with
+        ``keep_place`` it offers the current page's options again, so a number typed from
+        the list still on screen keeps working."""
         lang = state.language
         options: list[Option] = []
         if lang_options:
@@ -323,10 +344,23 @@ class Engine:
                 Option(f"{LANG_PREFIX}{c}", self.content.string("language_name", c))
                 for c in self.content.languages
             ]
-        options.append(Option(MENU, self.content.string("menu", lang)))
+        if keep_place:
+            options += self._node_options(state, self.content.nodes[state.node])
+        if not any(o.id == MENU for o in options) and (
+            not keep_place or state.node != self.content.meta.root
+        ):
+            options.append(Option(MENU, self.content.string("menu", lang)))
         return state.with_(offered=tuple(o.id for o in options)), (
             Reply(text=text, language=lang, options=tuple(options)),
         )
+
+    def _no_such_option(self, state: SessionState, event: Event, now: dt.datetime) -> Result:
+        count = len(state.offered)
+        if "no_such_option" in self.content.meta.strings:
+            text = self.content.string("no_such_option", state.language, count=count)
+        else:
+            text = self.content.string("fallback", state.language)
+        return self._notice(state, text, event, now)
 
     def _fallback(
         self,
@@ -354,6 +388,16 @@ class Engine:
             suggestions=suggestions,
         )
         return state.with_(offered=tuple(o.id for o in options)), (reply,)
+
+
+_NUMBER = re.compile(r"^(\d{1,3})\s*[.)]?$")
+
+
+def _option_number(text: str) -> int | None:
+    """The option number in "2", "2." or "2)"; ``None`` for anything else."""
+    # \d is a decimal digit of any script ("٣", "１"), all of which int() reads; "²" is not one.
+    match = _NUMBER.match(text)
+    return int(match.group(1)) if match else None
 
 
 def _join(prefix: str, text: str) -> str:

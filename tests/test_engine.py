@@ -257,15 +257,56 @@ def test_number_selects_language_option(chat: Chat) -> None:
     assert reply.language == "en"
 
 
-@pytest.mark.parametrize("number", ["0", "6", "99", "00", "²", "٣", "１"])
+@pytest.mark.parametrize("number", ["0", "6", "99", "00", "²", "٣", "１", "2.", "2)"])
 def test_number_outside_offered_range_is_not_a_choice(chat: Chat, number: str) -> None:
-    chat.start()
+    menu = ids(chat.start())
     reply = chat.text(number)
-    if number in ("٣", "１"):  # other scripts' digits 3 and 1 are real numbers
-        assert reply.node == {"٣": "my-case", "１": "objection"}[number]
-    else:
+    if number in ("٣", "１", "2.", "2)"):  # other scripts' digits and "2." are real numbers
+        assert reply.node == {"٣": "my-case", "１": "objection", "2.": "deadline"}.get(
+            number, "deadline"
+        )
+    elif number == "²":
         assert reply.node is None
         assert reply.matched is False
+    else:
+        # Says the number isn't there and shows the same list again (no such_option string
+        # in the test tree: the fallback text).
+        assert reply.node is None
+        assert reply.text == "FALLBACK-DE"
+        assert ids(reply) == menu
+        assert chat.text("2").node == "deadline"
+
+
+def test_number_without_a_list_shows_the_menu(chat: Chat) -> None:
+    chat.start()
+    chat.command("forget")
+    reply = chat.text("1")
+    assert reply.node == "start"
+
+
+def test_forget_offers_a_way_to_start_again(chat: Chat) -> None:
+    chat.start(language="en")
+    reply = chat.command("forget")
+    assert ids(reply) == ["@menu"]
+    assert chat.choose("@menu").node == "start"
+
+
+def test_notes_keep_the_users_place(chat: Chat) -> None:
+    chat.start()
+    page = chat.choose("objection")
+    for reply in (chat.command("help"), chat.command("privacy"), chat.command("nonsense")):
+        assert ids(reply) == ids(page)
+        assert chat.state is not None and chat.state.node == "objection"
+    # A number from the list still on screen works after the note.
+    assert chat.text("1").node == page.options[0].id
+
+
+def test_question_in_the_other_language_is_understood(chat: Chat) -> None:
+    chat.start(language="en")
+    german = chat.engine.content.nodes["objection"].questions["de"][0]
+    reply = chat.text(german)
+    assert reply.node == "objection"
+    assert reply.language == "en"
 
 
 def test_number_after_fallback_chooses_a_suggestion(chat: Chat) -> None:
@@ -612,11 +653,12 @@ def test_expired_session_is_the_stores_business(content: Content) -> None:
 def test_unsupported_message(chat: Chat, lang: str) -> None:
     chat.start(language=lang)
     chat.choose("deadline")
+    page = chat.state.offered if chat.state else ()
     reply = chat.send(Unsupported(kind="sticker"))
     assert reply.text == {"de": "NURTEXT-DE", "en": "TEXTONLY-EN"}[lang]
-    assert ids(reply) == ["@menu"]
+    assert tuple(ids(reply)) == page
     assert chat.state is not None and chat.state.node == "deadline"
-    assert chat.text("1").node == "start"
+    assert chat.text(str(len(page))).node == "start"
 
 
 def test_joined_group_introduces_itself(chat: Chat) -> None:

@@ -125,7 +125,7 @@ STRINGS = (
 )
 """UI strings every content tree must define in every language."""
 
-OPTIONAL_STRINGS = ("stale",)
+OPTIONAL_STRINGS = ("stale", "no_such_option")
 """UI strings a content tree may define; the feature using one is off without it."""
 
 
