@@ -35,7 +35,9 @@ The matcher never answers when the off-topic class comes within 90 % of the best
 (``OFF_TOPIC_CLOSE``), when the question names another company, when what it asks names a
 kind of party the content never asks about (a landlord, an employer, a pension office:
 ``OTHER_ROLES``) and neither Meta, its apps nor the AI training, or when the best node
-shares too few of its words. A platform the question says someone does not use ("Instagram
+shares too few of its words. The nodes whose one-word keywords the question uses get a
+share of the ranking (``KEYWORD_WEIGHT``, rarer keywords more): the words writers chose to
+tell siblings apart ("app", "facebook") outweigh the verbs they share ("finden"). A platform the question says someone does not use ("Instagram
 nutze ich nicht") is no evidence when it names another one they do use. Below the threshold, the engine says it did not understand and offers
 the closest topics.
 """
@@ -178,11 +180,14 @@ RANK_WEIGHTS = {
 }
 RANK_WEIGHTS_ARRAY = np.array(list(RANK_WEIGHTS.values()))
 
+KEYWORD_WEIGHT = 0.5
+"""Ranking weight of the node whose one-word keywords the question uses (rarer ones more)."""
+
 # Logistic confidence model, fitted by ``bench/qa.py --fit`` (see the module docstring).
 CONFIDENCE_FEATURES = ("example", "margin", "covered", "known", "short", "off_topic")
-CONFIDENCE_WEIGHTS = (-6.56, -0.17, 5.72, 2.86, 6.33, -4.73, -2.2)
+CONFIDENCE_WEIGHTS = (-6.02, -0.44, 5.42, 3.22, 5.84, -4.71, -2.62)
 """Intercept first, then one weight per feature in CONFIDENCE_FEATURES."""
-THRESHOLD = 0.4
+THRESHOLD = 0.375
 """Answer only when the model's probability of being right is at least this."""
 
 _MIN_TYPO = 6
@@ -635,6 +640,18 @@ class _LanguageIndex:
             {k: next(iter(o)) for k, o in owners.items() if k and len(o) == 1}
             for owners in (spelt, worded)
         ]
+        # The stems of each node's one-word keywords: the words its writers chose to tell it
+        # from its siblings ("app" for the in-app path, "facebook" for the Facebook form).
+        keyword_nodes: dict[str, set[int]] = {}
+        for i, node in enumerate(nodes):
+            for k in node.keywords.get(lang, ()):
+                ks = lex.content_words(k)
+                if len(ks) == 1:
+                    keyword_nodes.setdefault(lex.stem(ks[0]), set()).add(i)
+        self.keyword_nodes = {
+            k: (np.array(sorted(v)), math.log(len(nodes) / len(v)))
+            for k, v in keyword_nodes.items()
+        }
         self.example_word = _Table.cosine(example_stems)
         self.unknown_idf = math.log((len(example_node) + 1) / 0.5)
         self.other_parties = OTHER_PARTIES - topical
@@ -819,6 +836,14 @@ class _LanguageIndex:
         tops = (fields if off is None else fields[:, :off]).max(axis=1, keepdims=True)
         relative = np.divide(fields, tops, out=np.zeros_like(fields), where=tops > 0)
         total = RANK_WEIGHTS_ARRAY[:3] @ relative + RANK_WEIGHTS_ARRAY[3] * best_example
+        keyed = np.zeros(n)
+        for w, weight in topical:
+            for s, sure in self.aligned(w):
+                found = self.keyword_nodes.get(s)
+                if found is not None:
+                    keyed[found[0]] += weight * sure * found[1]
+        if keyed.any():
+            total += KEYWORD_WEIGHT * keyed / keyed.max()
         order = np.argsort(-total, kind="stable")
         off_topic = 0.0
         if off is not None:
