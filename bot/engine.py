@@ -24,6 +24,7 @@ No network, no clock, no platform types: adapters and the runtime do all I/O. Th
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Callable
@@ -66,6 +67,10 @@ class Engine:
         self.content = content
         self.matcher = matcher or Matcher(content)
         self.session_ttl = session_ttl
+        self._thanks = {
+            lang: frozenset(w for entry in entries for w in _words(entry))
+            for lang, entries in content.meta.thanks.items()
+        }
         self._handlers: dict[type[Event], Callable[[SessionState, Event, dt.datetime], Result]] = {
             Start: self._start,
             Choice: self._choice,
@@ -181,6 +186,15 @@ class Engine:
             if 1 <= number <= len(state.offered):
                 return self._choose(state, state.offered[number - 1], event, now)
             return self._no_such_option(state, event, now)
+        thanked = self._thanks_language(text, state)
+        if thanked:
+            if not state.language_chosen:
+                state = state.with_(language=thanked)
+            welcome = self.content.string("welcome", state.language)
+            new_state, actions = self._notice(state, welcome, event, now)
+            reply = actions[0]
+            assert isinstance(reply, Reply)
+            return new_state, (dataclasses.replace(reply, matched=False),)
         detected = self.matcher.detect_language(text)
         if not state.language_chosen and detected:
             state = state.with_(language=detected)
@@ -354,6 +368,17 @@ class Engine:
             Reply(text=text, language=lang, options=tuple(options)),
         )
 
+    def _thanks_language(self, text: str, state: SessionState) -> str | None:
+        """The language in which ``text`` is only words of thanks or goodbye, if any (the
+        session's language first)."""
+        words = _words(text)
+        if not words:
+            return None
+        for lang in (state.language, *self._thanks):
+            if words <= self._thanks.get(lang, frozenset()):
+                return lang
+        return None
+
     def _no_such_option(self, state: SessionState, event: Event, now: dt.datetime) -> Result:
         count = len(state.offered)
         if "no_such_option" in self.content.meta.strings:
@@ -388,6 +413,13 @@ class Engine:
             suggestions=suggestions,
         )
         return state.with_(offered=tuple(o.id for o in options)), (reply,)
+
+
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(w.casefold() for w in _WORD.findall(text))
 
 
 _NUMBER = re.compile(r"^(\d{1,3})\s*[.)]?$")

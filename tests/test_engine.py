@@ -693,3 +693,26 @@ def test_every_reply_has_language_and_options(engine: Engine) -> None:
         reply = chat.send(event)
         assert reply.language in ("de", "en")
         assert reply.options, event
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"), [("danke", "de"), ("Ok, vielen Dank!", "de"), ("thanks so much", "en")]
+)
+def test_thanks_get_a_welcome_not_a_fallback(text: str, lang: str) -> None:
+    shipped = load_content()
+    chat = Chat(Engine(shipped, session_ttl=TTL))
+    menu = ids(chat.start())
+    reply = chat.text(text)
+    assert reply.text == shipped.string("welcome", lang)
+    assert reply.matched is False and reply.node is None
+    # The topics stay on screen (the language button follows the reply's language).
+    topics = [i for i in menu if not i.startswith("@lang:")]
+    assert [i for i in ids(reply) if not i.startswith("@lang:")] == topics
+
+
+def test_thanks_inside_a_question_is_still_a_question() -> None:
+    shipped = load_content()
+    chat = Chat(Engine(shipped, session_ttl=TTL))
+    chat.start()
+    reply = chat.text("danke, und wie widerspreche ich bei instagram?")
+    assert reply.text != shipped.string("welcome", "de")

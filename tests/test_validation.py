@@ -529,3 +529,11 @@ def test_a_broken_node_is_reported_once(check: Check) -> None:
     assert errors == [
         "nodes/50-extra.yaml:2: 'personal': Input should be a valid boolean, unable to interpret input"
     ]
+
+
+def test_thanks_need_a_welcome_string(check: Check) -> None:
+    files = meta(
+        "checked: 2025-05-01\n", "checked: 2025-05-01\nthanks: {de: [danke], en: [thanks]}\n"
+    )
+    found = check(files)
+    assert "bot.yaml:5: 'thanks' is set but there is no 'welcome' string to answer with" in found

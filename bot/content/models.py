@@ -125,7 +125,7 @@ STRINGS = (
 )
 """UI strings every content tree must define in every language."""
 
-OPTIONAL_STRINGS = ("stale", "no_such_option")
+OPTIONAL_STRINGS = ("stale", "no_such_option", "welcome")
 """UI strings a content tree may define; the feature using one is off without it."""
 
 
@@ -145,6 +145,10 @@ class Meta(_Model):
     off_topic: dict[LangCode, tuple[OffTopicEntry, ...]] = Field(default_factory=dict)
     """Per language, typical requests the bot does not answer (account help, other companies'
     AI, small talk): a question closer to these than to any node gets the fallback."""
+
+    thanks: dict[LangCode, tuple[OffTopicEntry, ...]] = Field(default_factory=dict)
+    """Per language, words people end a conversation with ("danke", "ok", "tschüss"): a
+    message made only of them gets the ``welcome`` string instead of "not understood"."""
 
     @field_validator("synonyms", mode="before")
     @classmethod

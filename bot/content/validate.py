@@ -196,6 +196,16 @@ def validate(
     need_langs(meta.synonyms, meta_file, mline("synonyms"), "synonyms", required=False)
     problems += _synonym_problems(meta, meta_file, mline)
     need_langs(meta.off_topic, meta_file, mline("off_topic"), "off_topic", required=False)
+    need_langs(meta.thanks, meta_file, mline("thanks"), "thanks", required=False)
+    if meta.thanks and "welcome" not in meta.strings:
+        problems.append(
+            Problem(
+                meta_file,
+                mline("thanks"),
+                "'thanks' is set but there is no 'welcome' string to answer with",
+                "add 'strings.welcome' in every language",
+            )
+        )
     problems += _off_topic_problems(meta, nodes, meta_file, mline)
 
     # Nodes: ids, targets, texts, sources, dates.
