@@ -157,7 +157,7 @@ _PLATFORMS = frozenset(
 _NOT = frozenset(
     """
     kein keine keinen keinem keiner keins nicht nie ohne not no never don dont doesn
-    doesnt without
+    doesnt didn didnt haven havent isn isnt aren arent without
     """.split()  # noqa: SIM905
 )
 """Words that say someone does not use a platform ("hab kein fb", "not on Facebook")."""
@@ -291,9 +291,26 @@ def fold(word: str, lang: str) -> str:
     return word
 
 
+_NOT_CONTRACTED = re.compile(
+    r"\b(?:(can|won|shan|ain)['’]?t|(do|does|did|is|are|was|were|have|has|had|could|should"
+    r"|would|must|need)n['’]?t)\b"
+)
+"""English negations written short, with or without the apostrophe ("can't", "dont",
+"isn’t"): without their "not" they would leave a stray "isn" and lose the negation."""
+_NOT_LONG = {"can": "can", "won": "will", "shan": "shall", "ain": "is"}
+
+
+def _not(found: re.Match[str]) -> str:
+    verb = found.group(1)
+    return f"{_NOT_LONG[verb] if verb else found.group(2)} not"
+
+
 def words(text: str) -> list[str]:
-    """Lower-cased words of ``text``: punctuation, emoji and symbols dropped."""
+    """Lower-cased words of ``text``: punctuation, emoji and symbols dropped; English
+    negations written short spelt out ("don't" -> "do not")."""
     text = unicodedata.normalize("NFKC", text).lower()
+    if "t" in text:
+        text = _NOT_CONTRACTED.sub(_not, text)
     # "opt-out", "e-mail", "whats app": one word each, as the content writes them.
     text = text.replace("opt-out", "optout").replace("opt out", "optout")
     text = text.replace("e-mail", "email").replace("whats app", "whatsapp")

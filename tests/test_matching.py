@@ -13,7 +13,7 @@ import pytest
 from fixtures.tree import META, write_tree
 
 from bot.content import Content, load_content
-from bot.matching import Lexicon, Matcher, asking_parts, without_denied_platforms
+from bot.matching import Lexicon, Matcher, asking_parts, without_denied_platforms, words
 
 SYNONYMS = """\
 synonyms:
@@ -158,6 +158,20 @@ def test_phrases_become_one_word() -> None:
     assert lex.stem("optout") == lex.stem("object")
     # The words of a phrase apart are no synonym.
     assert lex.content_words("out of the opt") == ["out", "opt"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("can't I", ["can", "not", "i"]),
+        ("I don’t want", ["i", "do", "not", "want"]),
+        ("isnt it", ["is", "not", "it"]),
+        ("it won't load", ["it", "will", "not", "load"]),
+        ("canteen, donate", ["canteen", "donate"]),
+    ],
+)
+def test_short_english_negations_are_spelt_out(text: str, expected: list[str]) -> None:
+    assert words(text) == expected
 
 
 def test_no_groups_no_change() -> None:
