@@ -336,9 +336,32 @@ def _stemmer(lang: str) -> snowballstemmer.stemmer | None:
 
 @lru_cache(maxsize=65536)
 def stem(word: str, lang: str) -> str:
-    """Snowball stem of ``word``, umlauts folded."""
+    """Snowball stem of ``word``, umlauts folded; English in one spelling (British and
+    American: "anonymised", "anonymized")."""
     stemmer = _stemmer(lang)
+    if lang == "en":
+        word = american(word)
     return fold(stemmer.stemWord(word) if stemmer else word, lang)
+
+
+_BRITISH = [
+    # organise, analyse, anonymisation (a stem of three letters at least: not "rise")
+    (re.compile(r"(?<=\w{3})(i|y)s(e|es|ed|ing|ation|ations|er|ers)$"), r"\1z\2"),
+    # colour, favourite, behaviours (long words only: not "four", "hour", "your")
+    (re.compile(r"(?<=\w{3})our(s|ed|ing|ite|ites|able)?$"), r"or\1"),
+    # centre, metres (not "tre" alone)
+    (re.compile(r"(?<=\w{3})tre(s|d)?$"), r"ter\1"),
+    (re.compile(r"^(lic|def|off|pret)ences?$"), r"\1ense"),
+    (re.compile(r"^(program|catalog|dialog)u?mes?$|^(program)mes?$"), r"\1\2"),
+]
+"""British spellings and their American form, as far as a word's ending tells."""
+
+
+def american(word: str) -> str:
+    """``word`` in American spelling ("colour" -> "color", "centre" -> "center")."""
+    for pattern, repl in _BRITISH:
+        word = pattern.sub(repl, word)
+    return word
 
 
 @lru_cache(maxsize=65536)

@@ -174,6 +174,15 @@ def test_short_english_negations_are_spelt_out(text: str, expected: list[str]) -
     assert words(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("british", "american"),
+    [("organised", "organized"), ("colour", "color"), ("centre", "center"), ("licence", "license")],
+)
+def test_british_and_american_spellings_share_a_stem(british: str, american: str) -> None:
+    lex = Lexicon("en")
+    assert lex.stem(british) == lex.stem(american)
+
+
 def test_no_groups_no_change() -> None:
     lex = Lexicon("de")
     assert lex.stem("austragen") != lex.stem("widersprechen")
