@@ -298,6 +298,10 @@ _NOT_CONTRACTED = re.compile(
 """English negations written short, with or without the apostrophe ("can't", "dont",
 "isn’t"): without their "not" they would leave a stray "isn" and lose the negation."""
 _NOT_LONG = {"can": "can", "won": "will", "shan": "shall", "ain": "is"}
+_WOULD_LIKE = re.compile(r"(?:['’]d|\bwould)\s+like\b")
+""""I'd like to object" wants something; its "like" is no "like" of a post."""
+_DOTTED_AI = re.compile(r"\b([ak])\.i\.?(?!\w)")
+""""A.I.", "K.I.": one word, not two letters."""
 
 
 def _not(found: re.Match[str]) -> str:
@@ -307,10 +311,15 @@ def _not(found: re.Match[str]) -> str:
 
 def words(text: str) -> list[str]:
     """Lower-cased words of ``text``: punctuation, emoji and symbols dropped; English
-    negations written short spelt out ("don't" -> "do not")."""
+    negations written short spelt out ("don't" -> "do not"), "I'd like" a want, "A.I." one
+    word."""
     text = unicodedata.normalize("NFKC", text).lower()
     if "t" in text:
         text = _NOT_CONTRACTED.sub(_not, text)
+    if "like" in text:
+        text = _WOULD_LIKE.sub(" want", text)
+    if ".i" in text:
+        text = _DOTTED_AI.sub(r"\1i", text)
     # "opt-out", "e-mail", "whats app": one word each, as the content writes them.
     text = text.replace("opt-out", "optout").replace("opt out", "optout")
     text = text.replace("e-mail", "email").replace("whats app", "whatsapp")

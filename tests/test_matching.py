@@ -168,9 +168,12 @@ def test_phrases_become_one_word() -> None:
         ("isnt it", ["is", "not", "it"]),
         ("it won't load", ["it", "will", "not", "load"]),
         ("canteen, donate", ["canteen", "donate"]),
+        ("I'd like to object", ["i", "want", "to", "object"]),
+        ("I like it", ["i", "like", "it"]),
+        ("Meta's A.I.", ["meta", "s", "ai"]),
     ],
 )
-def test_short_english_negations_are_spelt_out(text: str, expected: list[str]) -> None:
+def test_short_english_forms_are_spelt_out(text: str, expected: list[str]) -> None:
     assert words(text) == expected
 
 
