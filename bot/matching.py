@@ -4,7 +4,8 @@ Lexical matching from well-kept parts: Okapi BM25, Snowball stems (PyStemmer's C
 implementation when installed), rapidfuzz for typos. Each node is indexed per language from its title, example questions
 and keywords (strong evidence) and from its answer texts (weak evidence).
 
-Words count as the same when their stems are (umlauts folded, "ae" typed for "ä"), and
+Words count as the same when their stems are (umlauts folded, "ae" typed for "ä", British
+and American spellings alike; English negations written short are spelt out first), and
 when the content's synonym groups (``synonyms`` in ``bot.yaml``) put them together: every
 member of a group stands for the group's first word, in the index and in questions alike.
 A question word the content never uses is aligned, as a whole word, with the content's
