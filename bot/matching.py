@@ -188,8 +188,11 @@ KEYWORD_WEIGHT = 0.5
 CONFIDENCE_FEATURES = ("example", "margin", "covered", "known", "short", "off_topic")
 CONFIDENCE_WEIGHTS = (-6.02, -0.44, 5.42, 3.22, 5.84, -4.71, -2.62)
 """Intercept first, then one weight per feature in CONFIDENCE_FEATURES."""
-THRESHOLD = 0.375
-"""Answer only when the model's probability of being right is at least this."""
+THRESHOLD = 0.425
+"""Answer only when the model's probability of being right is at least this. Chosen for few
+wrong answers first: on the tune split 0.425 gives fewer wrong-confident answers than 0.375
+(3.5% vs 3.7%) for 1.4 points of accuracy, and question sets written apart from the content
+agreed (fewer wrong answers, as many right ones)."""
 
 _MIN_TYPO = 6
 """Words this long may be a typo of a word the content uses (one edit away)."""
