@@ -161,6 +161,12 @@ def main() -> int:
     parser.add_argument("--no-misses", action="store_true", help="skip the confusion list")
     parser.add_argument("--fit", action="store_true", help="refit the confidence model")
     parser.add_argument(
+        "--questions",
+        type=Path,
+        default=None,
+        help="a directory of question files instead of tests/qa, e.g. tests/qa/independent",
+    )
+    parser.add_argument(
         "--split",
         choices=["tune", "holdout", "all"],
         default="all",
@@ -177,7 +183,7 @@ def main() -> int:
         Matcher(content) if args.threshold is None else Matcher(content, threshold=args.threshold)
     )
     t2 = time.perf_counter()
-    questions = load_questions()
+    questions = load_questions(args.questions) if args.questions else load_questions()
     outcomes = run(matcher, questions, detect=args.detect)
 
     mode = "detected language" if args.detect else "question's own language"
