@@ -300,6 +300,15 @@ CASES = [
         "nodes/50-extra.yaml:8: variant's 'from' is not before its 'before'",
         id="variant-dates-reversed",
     ),
+    pytest.param(
+        add_to_extra(
+            "  variants:\n"
+            "    - {before: 2025-05-27, text: {de: a, en: b}}\n"
+            "    - {before: 2025-05-23, text: {de: c, en: d}}\n"
+        ),
+        "nodes/50-extra.yaml:9: variant 2 is never shown: earlier variants cover all its days",
+        id="variant-hidden-by-an-earlier-one",
+    ),
     # -- platform limits --
     pytest.param(
         extra('en: "ABOUT-EN"', 'en: "' + "x" * 4100 + '"'),

@@ -283,6 +283,17 @@ def validate(
                         "swap or correct the dates",
                     )
                 )
+        chosen = _chosen_variants(node)
+        for i in range(len(node.variants)):
+            if i not in chosen:
+                problems.append(
+                    Problem(
+                        node.file,
+                        nline("variants", i),
+                        f"variant {i + 1} is never shown: earlier variants cover all its days",
+                        "the first variant that applies wins: put narrower ranges first",
+                    )
+                )
         for i, option in enumerate(node.options):
             if option.to not in by_id and option.to not in broken:
                 guess = _closest(option.to, by_id)
@@ -479,6 +490,16 @@ def _all_texts(node: Node) -> Iterable[tuple[tuple[str | int, ...], LangText]]:
     yield ("text",), node.text
     for i, variant in enumerate(node.variants):
         yield ("variants", i, "text"), variant.text
+
+
+def _chosen_variants(node: Node) -> set[int | None]:
+    """Which variants (index; ``None`` for the main text) are shown on at least one day.
+
+    The choice only changes on a ``from`` or ``before`` day, so those days and the earliest
+    one stand for all days.
+    """
+    days = {dt.date.min} | {d for v in node.variants for d in (v.valid_from, v.before) if d}
+    return {next((i for i, v in enumerate(node.variants) if v.applies(d)), None) for d in days}
 
 
 def _closest(word: str, choices: Iterable[str]) -> str | None:
