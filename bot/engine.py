@@ -195,15 +195,19 @@ class Engine:
             reply = actions[0]
             assert isinstance(reply, Reply)
             return new_state, (dataclasses.replace(reply, matched=False),)
-        detected = self.matcher.detect_language(text)
-        if not state.language_chosen and detected:
-            state = state.with_(language=detected)
+        if not state.language_chosen:
+            detected = self.matcher.detect_language(text)
+            if detected:
+                state = state.with_(language=detected)
         result = self.matcher.match(text, state.language)
-        if not result.matched and detected and detected != state.language:
-            # Someone who chose English may still ask in German: understand it, answer in English.
-            other = self.matcher.match(text, detected)
-            if other.matched:
-                result = other
+        if not result.matched and state.language_chosen:
+            # Someone who chose English may still ask in German: understand it, answer in
+            # English. Detected only then, so a chosen language costs no detection per message.
+            detected = self.matcher.detect_language(text)
+            if detected and detected != state.language:
+                other = self.matcher.match(text, detected)
+                if other.matched:
+                    result = other
         if result.matched and result.node:
             new_state, actions = self._go(state, result.node, event, now, matched=True)
             return new_state, actions
