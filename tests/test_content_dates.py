@@ -13,12 +13,12 @@ variant for a wide range (``before: 2025-05-27``) placed before a narrower one
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 
 import pytest
 
 from bot.content import load_content
 from bot.content.models import Content, Variant
+from bot.content.validate import chosen_variants
 
 ANNOUNCED = dt.date(2025, 4, 14)
 """Meta announced the 2025 training on this day; the content describes nothing earlier."""
@@ -132,19 +132,6 @@ def test_text_before_the_cologne_decision_differs_from_the_one_after_it(
             assert node.text_for(lang, day) != after, f"{node_id} ({lang}) on {day}"
 
 
-def _winners(variants: Sequence[Variant]) -> set[int | None]:
-    """Which variant (index, or None for the main text) is chosen on some day.
-
-    The choice can only change at a variant's ``from`` or ``before`` day, so the earliest
-    possible day and every boundary stand for all days.
-    """
-    days = {dt.date.min} | {d for v in variants for d in (v.valid_from, v.before) if d}
-    chosen: set[int | None] = set()
-    for day in days:
-        chosen.add(next((i for i, v in enumerate(variants) if v.applies(day)), None))
-    return chosen
-
-
 def _variant(before: str | None = None, start: str | None = None) -> Variant:
     dates = {"before": before, "from": start}
     return Variant.model_validate(
@@ -154,19 +141,19 @@ def _variant(before: str | None = None, start: str | None = None) -> Variant:
 
 def test_unreachable_variant_is_detected() -> None:
     earlier_first = [_variant(before="2025-05-23"), _variant(before="2025-05-27")]
-    assert _winners(earlier_first) == {0, 1, None}
+    assert chosen_variants(earlier_first) == {0, 1, None}
     wide_first = [_variant(before="2025-05-27"), _variant(before="2025-05-23")]
-    assert 1 not in _winners(wide_first)
+    assert 1 not in chosen_variants(wide_first)
     covered = [_variant(before="2025-06-01"), _variant(start="2025-05-01", before="2025-05-10")]
-    assert 1 not in _winners(covered)
+    assert 1 not in chosen_variants(covered)
     everything = [_variant(before="2025-05-27"), _variant(start="2025-05-27")]
-    assert None not in _winners(everything)
+    assert None not in chosen_variants(everything)
 
 
 def test_every_variant_and_main_text_is_reachable(content: Content) -> None:
     problems = []
     for node in content.nodes.values():
-        chosen = _winners(node.variants)
+        chosen = chosen_variants(node.variants)
         for i, variant in enumerate(node.variants):
             if i not in chosen:
                 problems.append(f"{node.id}: variant {i + 1} ({_range(variant)}) is never chosen")

@@ -13,12 +13,21 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from bot.content.markup import links, to_plain, to_telegram_html
-from bot.content.models import COMMANDS, OPTIONAL_STRINGS, STRINGS, Content, LangText, Meta, Node
+from bot.content.markup import LINK_PATTERN, links, to_plain, to_telegram_html
+from bot.content.models import (
+    COMMANDS,
+    OPTIONAL_STRINGS,
+    STRINGS,
+    Content,
+    LangText,
+    Meta,
+    Node,
+    Variant,
+)
 
 if TYPE_CHECKING:
     from bot.content.loader import Problem, _Doc
@@ -283,7 +292,7 @@ def validate(
                         "swap or correct the dates",
                     )
                 )
-        chosen = _chosen_variants(node)
+        chosen = chosen_variants(node.variants)
         for i in range(len(node.variants)):
             if i not in chosen:
                 problems.append(
@@ -492,14 +501,14 @@ def _all_texts(node: Node) -> Iterable[tuple[tuple[str | int, ...], LangText]]:
         yield ("variants", i, "text"), variant.text
 
 
-def _chosen_variants(node: Node) -> set[int | None]:
+def chosen_variants(variants: Sequence[Variant]) -> set[int | None]:
     """Which variants (index; ``None`` for the main text) are shown on at least one day.
 
     The choice only changes on a ``from`` or ``before`` day, so those days and the earliest
     one stand for all days.
     """
-    days = {dt.date.min} | {d for v in node.variants for d in (v.valid_from, v.before) if d}
-    return {next((i for i, v in enumerate(node.variants) if v.applies(d)), None) for d in days}
+    days = {dt.date.min} | {d for v in variants for d in (v.valid_from, v.before) if d}
+    return {next((i for i, v in enumerate(variants) if v.applies(d)), None) for d in days}
 
 
 def _closest(word: str, choices: Iterable[str]) -> str | None:
@@ -553,7 +562,8 @@ def _telegram_limits(meta: Meta, by_id: dict[str, Node]) -> list[Problem]:
                     )
                     break
             for day in dates:
-                visible = len(to_plain(_LINK.sub(r"\1", node.text_for(lang, day))))
+                text = LINK_PATTERN.sub(r"\g<label>", node.text_for(lang, day))
+                visible = len(to_plain(text))
                 if visible > PHONE_TEXT_LIMIT:
                     problems.append(
                         Problem(
@@ -567,6 +577,3 @@ def _telegram_limits(meta: Meta, by_id: dict[str, Node]) -> list[Problem]:
                     )
                     break
     return problems
-
-
-_LINK = re.compile(r"\[([^\]]+)\]\([^)]+\)")
