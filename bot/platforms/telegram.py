@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import functools
+import itertools
 import logging
 import re
 import warnings
@@ -546,24 +547,14 @@ class TelegramAdapter:
 
     def _mentions_bot(self, msg: Message) -> bool:
         handle = f"@{self._username}".lower()
-        for entity in msg.entities:
-            if (
-                entity.type == MessageEntityType.MENTION
-                and msg.parse_entity(entity).lower() == handle
-            ):
-                return True
-            if (
-                entity.type == MessageEntityType.TEXT_MENTION
-                and entity.user
-                and entity.user.id == self._bot_id
-            ):
-                return True
-        # A photo or file whose caption mentions the bot.
-        for entity in msg.caption_entities:
-            if (
-                entity.type == MessageEntityType.MENTION
-                and msg.parse_caption_entity(entity).lower() == handle
-            ):
+        kinds: list[str | None] = [MessageEntityType.MENTION, MessageEntityType.TEXT_MENTION]
+        # The text's mentions, then a photo or file caption's (two dicts: an entity is keyed by
+        # type, offset and length, so one in the text and one in a caption could collide).
+        found = itertools.chain(
+            msg.parse_entities(kinds).items(), msg.parse_caption_entities(kinds).items()
+        )
+        for entity, text in found:
+            if entity.type == MessageEntityType.MENTION and text.lower() == handle:
                 return True
             if (
                 entity.type == MessageEntityType.TEXT_MENTION
