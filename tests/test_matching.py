@@ -252,9 +252,8 @@ def test_long_rambling_question(matcher: Matcher, question: str, lang: str) -> N
     # but the topic it offers first is the one asked about, and it answers no other.
     result = matcher.match(question, lang)
     assert result.candidates[:1] == ("objection",)
-    assert result.node in (None, "objection")
-    lenient = Matcher(matcher.content, threshold=0.3)
-    assert node(lenient, question, lang) == "objection"
+    assert result.matched
+    assert result.node == "objection"
 
 
 @pytest.mark.parametrize("text", ["🙂👍", "???", "  ", "2", "!!! 😡😡"])
@@ -344,7 +343,9 @@ def test_a_greeting_in_a_question_does_not_pull_to_the_root(
 
 @pytest.mark.parametrize("text", ["danke", "ok", "hallo wetter", "Hallo Welt, wie geht's?"])
 def test_only_the_roots_examples_make_a_greeting(matcher: Matcher, text: str) -> None:
-    assert node(matcher, text) != "start"
+    result = matcher.match(text, "de")
+    assert result.node is None
+    assert not result.matched
 
 
 def test_without_greeting_examples_a_greeting_falls_back(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 from fixtures.tree import EXTRA, META, TOPICS, write_tree
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -479,6 +480,9 @@ def test_garbage_files_become_problems(tmp_path: Path, name: str) -> None:
     assert any(p.level == "error" for p in problems)
 
 
+_UNREADABLE = object()
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(alphabet=st.characters(codec="utf-8"), max_size=200))
 def test_any_text_parses_or_reports(text: str) -> None:
@@ -488,7 +492,17 @@ def test_any_text_parses_or_reports(text: str) -> None:
         path = Path(tmp) / "x.yaml"
         path.write_text(text, encoding="utf-8", errors="surrogatepass")
         doc, problems = parse_yaml(path, "x.yaml")
-        assert doc is not None or problems
+        try:
+            # PyYAML's own safe loader is the oracle for what a file that parses holds.
+            expected: object = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, ValueError, UnicodeDecodeError, RecursionError):
+            expected = _UNREADABLE
+        if doc is None:
+            assert problems, "a file that does not parse must say why"
+            assert all(str(p).startswith("x.yaml") and p.message for p in problems)
+        else:
+            assert expected is not _UNREADABLE, "parsed a file PyYAML rejects"
+            assert repr(doc.data) == repr(expected)
 
 
 def test_broken_file_never_prints_a_traceback(tmp_path: Path) -> None:
