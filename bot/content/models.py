@@ -40,12 +40,21 @@ class Source(_Model):
     checked: dt.date | None = None
 
 
+class CheckedLink(_Model):
+    """A link the content may use in node texts without listing it as a node's source."""
+
+    url: str
+    checked: dt.date
+
+
 class Variant(_Model):
     """A text valid only in a date range: on/after ``from``, strictly before ``before``."""
 
     valid_from: dt.date | None = Field(default=None, alias="from")
     before: dt.date | None = None
     text: LangText
+    as_of: dt.date | None = None
+    """The day this variant's status sentences describe; shown before its text."""
 
     def applies(self, today: dt.date) -> bool:
         """Whether this variant is valid on ``today``."""
@@ -73,6 +82,8 @@ class Node(_Model):
     keywords: LangList = Field(default_factory=dict)
     sources: tuple[Source, ...] = ()
     checked: dt.date | None = None
+    as_of: dt.date | None = None
+    """The day the main text's status sentences describe; shown before it ("Stand …:")."""
     kind: Literal["info", "menu"] = "info"
     personal: bool = False
     # Where the node was defined, for error messages; set by the loader, not by authors.
@@ -86,6 +97,13 @@ class Node(_Model):
             if variant.applies(today):
                 return variant.text[lang]
         return self.text[lang]
+
+    def as_of_for(self, today: dt.date) -> dt.date | None:
+        """The ``as_of`` date of the text shown ``today`` (its variant's, else the node's)."""
+        for variant in self.variants:
+            if variant.applies(today):
+                return variant.as_of
+        return self.as_of
 
 
 class CommandSpec(_Model):
@@ -125,7 +143,7 @@ STRINGS = (
 )
 """UI strings every content tree must define in every language."""
 
-OPTIONAL_STRINGS = ("stale", "no_such_option", "welcome")
+OPTIONAL_STRINGS = ("stale", "no_such_option", "welcome", "as_of")
 """UI strings a content tree may define; the feature using one is off without it."""
 
 
@@ -149,6 +167,15 @@ class Meta(_Model):
     thanks: dict[LangCode, tuple[OffTopicEntry, ...]] = Field(default_factory=dict)
     """Per language, words people end a conversation with ("danke", "ok", "tschüss"): a
     message made only of them gets the ``welcome`` string instead of "not understood"."""
+
+    yes_no_words: LangList = Field(default_factory=dict)
+    """Per language, bare yes/no words ("Ja", "Nein", "Doch"): an answer reachable by a typed
+    question must not open with one, because it contradicts half the ways to ask."""
+    status_words: LangList = Field(default_factory=dict)
+    """Per language, words that say how things stand now ("bisher", "currently"): a sentence
+    with one needs a date, or its text an ``as_of``."""
+    checked_links: tuple[CheckedLink, ...] = ()
+    """Links node texts may use besides the nodes' sources, each with the day it was checked."""
 
     @field_validator("synonyms", mode="before")
     @classmethod
@@ -251,7 +278,16 @@ class Content:
         return text
 
     def _render_answer(self, node: Node, lang: str, today: dt.date) -> str:
-        parts = [node.text_for(lang, today).strip()]
+        body = node.text_for(lang, today).strip()
+        if (as_of := node.as_of_for(today)) is not None and "as_of" in self.meta.strings:
+            # Status sentences ("bisher", "currently") are true on one day; say which.
+            months = [m.strip() for m in self.string("months", lang).split(",")]
+            month = months[as_of.month - 1] if len(months) == 12 else f"{as_of.month:02d}"
+            label = self.string(
+                "as_of", lang, month=month, year=as_of.year, date=self.format_date(as_of, lang)
+            )
+            body = f"{label} {body}"
+        parts = [body]
         if node.sources:
             items = "\n".join(f"- [{s.title}]({s.url})" for s in node.sources)
             parts.append(f"**{self.string('sources', lang)}:**\n{items}")

@@ -408,6 +408,8 @@ def validate(
                             )
                         )
 
+    problems += _wording_problems(meta, nodes, docs, meta_file, mline)
+
     if meta.root in by_id and not any(p.level == "error" for p in problems):
         problems += _reachability(meta, by_id)
         problems += _telegram_limits(meta, by_id)
@@ -492,6 +494,147 @@ def _off_topic_problems(
                 hint = "remove it here or there: a question cannot be both"
                 problems.append(Problem(meta_file, line, message, hint, level="warning"))
             seen.setdefault(k, i)
+    return problems
+
+
+_BARE_URL = re.compile(r"https?://[^\s)\]>]+")
+# A sentence ends at . ! ? or a line break, but not after an ordinal ("27. Mai"), a one-letter
+# abbreviation ("z. B.") or before a lowercase word or a number ("Art. 21", "bzw. wenn").
+_SENTENCE_END = re.compile(r"\n+|(?<=[.!?])(?<!\d\.)(?<!\b\w\.)\s+(?=[^\s\da-zäöüß])")
+# A year (1990-2099) or a numeric full date: every date format a sentence can carry has one.
+_DATE = re.compile(r"\b(?:19[89]\d|20\d\d)\b|\b\d{1,2}\.\d{1,2}\.\d{2,4}\b")
+_ALONE = frozenset(",.!?;:–—-)*_") | {""}
+_MARKUP_LEAD = re.compile(r"^[\s*_>#\-•„“\"'(\[]+")
+
+
+def _word_pattern(words: Iterable[str]) -> re.Pattern[str] | None:
+    """One case-insensitive pattern matching any of ``words`` as whole words or phrases."""
+    alternatives = sorted({" ".join(w.split()) for w in words if w.strip()}, key=len, reverse=True)
+    if not alternatives:
+        return None
+    body = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in alternatives)
+    return re.compile(rf"(?<!\w)(?:{body})(?!\w)", re.IGNORECASE)
+
+
+def _sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+
+
+def _normal_url(url: str) -> str:
+    return url.split("#", 1)[0].rstrip("/")
+
+
+def _wording_problems(
+    meta: Meta,
+    nodes: list[Node],
+    docs: dict[str, _Doc],
+    meta_file: str,
+    mline: Callable[..., int],
+) -> list[Problem]:
+    """Errors for answers whose first word, undated status words or unvetted links mislead.
+
+    - A node reachable by a typed question (it has ``questions``) must not open with a bare
+      yes/no word from ``yes_no_words``: one question gets "Nein" right, its mirror image
+      ("is it too late?" / "can I still?") gets it wrong.
+    - A sentence with a word from ``status_words`` needs a date in it, or its text an ``as_of``.
+    - Every URL in a node text is a source of some node or listed in ``checked_links``.
+    """
+    from bot.content.loader import Problem
+
+    problems: list[Problem] = []
+    for key in ("yes_no_words", "status_words"):
+        words: Mapping[str, object] = getattr(meta, key)
+        missing = [lang for lang in meta.languages if not words.get(lang)] if words else []
+        if missing:
+            problems.append(
+                Problem(
+                    meta_file,
+                    mline(key),
+                    f"'{key}' has no words for: {', '.join(missing)}",
+                    f"add '{missing[0]}:' with that language's words",
+                )
+            )
+    yes_no = {lang: _word_pattern(w) for lang, w in meta.yes_no_words.items()}
+    status = {lang: _word_pattern(w) for lang, w in meta.status_words.items()}
+    vetted = {_normal_url(link.url) for link in meta.checked_links}
+    vetted |= {_normal_url(s.url) for n in nodes for s in n.sources}
+    uses_as_of = False
+    for node in nodes:
+        doc = docs.get(node.file)
+
+        def nline(*path: str | int, _doc: _Doc | None = doc, _node: Node = node) -> int:
+            return _node.line if _doc is None else _doc.line((_node.index, *path))
+
+        as_ofs: list[dt.date | None] = [node.as_of, *(v.as_of for v in node.variants)]
+        uses_as_of = uses_as_of or any(as_ofs)
+        for (text_path, texts), as_of in zip(_all_texts(node), as_ofs, strict=True):
+            for lang, value in texts.items():
+                line = nline(*text_path, lang)
+                plain = LINK_PATTERN.sub(r"\g<label>", value)
+                opener = yes_no.get(lang)
+                if node.questions and opener is not None:
+                    lead = _MARKUP_LEAD.sub("", plain)
+                    m = opener.match(lead)
+                    # Only a word standing alone ("Nein,", "No.") answers yes or no.
+                    if m is not None and lead[m.end() : m.end() + 1] in _ALONE:
+                        problems.append(
+                            Problem(
+                                node.file,
+                                line,
+                                f"answer of '{node.id}' ({lang}) opens with '{m.group(0)}'",
+                                "open with the claim itself: a bare yes/no reads as the"
+                                " opposite to someone who asked the question the other way",
+                            )
+                        )
+                status_pattern = status.get(lang)
+                if status_pattern is not None and as_of is None:
+                    for sentence in _sentences(plain):
+                        if (m := status_pattern.search(sentence)) and not _DATE.search(sentence):
+                            short = sentence if len(sentence) <= 70 else sentence[:67] + "..."
+                            problems.append(
+                                Problem(
+                                    node.file,
+                                    line,
+                                    f"'{m.group(0)}' in '{node.id}' ({lang}) has no date:"
+                                    f' "{short}"',
+                                    'put the date in the sentence ("Seit Mai 2025 …"), or'
+                                    " give the text 'as_of: YYYY-MM-DD' so it is shown",
+                                )
+                            )
+                urls = [url for _, url in links(value)]
+                urls += _BARE_URL.findall(LINK_PATTERN.sub("", value))
+                for url in urls:
+                    if url.startswith("https://") and _normal_url(url) not in vetted:
+                        problems.append(
+                            Problem(
+                                node.file,
+                                line,
+                                f"link in '{node.id}' ({lang}) is not a checked source: {url}",
+                                "add it to the node's 'sources' (title, url, checked) or to"
+                                " 'checked_links' in bot.yaml with the day you checked it",
+                            )
+                        )
+        for i, as_of in enumerate(as_ofs):
+            if as_of is not None and as_of > dt.datetime.now(dt.UTC).date() + _TOMORROW:
+                path: tuple[str | int, ...] = ("as_of",) if i == 0 else ("variants", i - 1, "as_of")
+                problems.append(
+                    Problem(
+                        node.file,
+                        nline(*path),
+                        f"as_of date {as_of} lies in the future",
+                        "use the day the text describes",
+                    )
+                )
+    if uses_as_of and "as_of" not in meta.strings:
+        problems.append(
+            Problem(
+                meta_file,
+                mline("strings"),
+                "nodes use 'as_of' but there is no 'as_of' string to show it",
+                'add \'strings.as_of\', e.g. de: "Stand {month} {year}:", en: "As of {month}'
+                ' {year}:"',
+            )
+        )
     return problems
 
 
