@@ -16,6 +16,7 @@ or in ``bot.yaml`` (line 1 languages, 2 default_language, 3 root, 4 checked, 5 s
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import subprocess
@@ -560,3 +561,222 @@ def test_thanks_need_a_welcome_string(check: Check) -> None:
     )
     found = check(files)
     assert "bot.yaml:5: 'thanks' is set but there is no 'welcome' string to answer with" in found
+
+
+# -- wording rules: yes/no openers, undated status words, links that are not sources --
+
+WORDING = """\
+yes_no_words:
+  de: ["ja", "nein", "doch", "jein"]
+  en: ["yes", "no", "nope"]
+status_words:
+  de: [bisher, derzeit, noch nicht, letztes jahr]
+  en: [so far, currently, not yet, last year]
+"""
+"""Appended to bot.yaml after its 53 lines: yes_no_words on line 54, status_words on 57."""
+
+AS_OF_STRING = '  as_of: {de: "Stand {month} {year}:", en: "As of {month} {year}:"}\n'
+ASKED = '  questions: {de: ["Über den Bot?"], en: ["About the bot?"]}\n'
+
+
+def worded(*node_edits: tuple[str, str], as_of_string: bool = False, asked: bool = True) -> Files:
+    """The base tree with word lists in bot.yaml and edits to the node ``extra``."""
+    text = EXTRA
+    for old, new in node_edits:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    if asked:
+        text += ASKED
+    settings = META + WORDING
+    if as_of_string:
+        settings = settings.replace("strings:\n", "strings:\n" + AS_OF_STRING, 1)
+    return {"bot.yaml": settings, EXTRA_FILE: text}
+
+
+def node_text(de: str, en: str) -> tuple[str, str]:
+    """An edit replacing the text of ``extra`` (line 3) with these two."""
+    return ('text: {de: "ÜBER-DE", en: "ABOUT-EN"}', f'text: {{de: "{de}", en: "{en}"}}')
+
+
+def errors(found: list[str]) -> list[str]:
+    return [line for line in found if ": warning: " not in line]
+
+
+def test_yes_no_opener_of_a_question_node_is_an_error(check: Check) -> None:
+    found = check(worded(node_text("Nein, das geht nicht.", "No. It doesn't.")))
+    assert errors(found) == [
+        "nodes/50-extra.yaml:3: answer of 'extra' (de) opens with 'Nein'",
+        "nodes/50-extra.yaml:3: answer of 'extra' (en) opens with 'No'",
+    ]
+
+
+def test_yes_no_opener_hint_says_open_with_the_claim(check: Check) -> None:
+    check(worded(node_text("Ja, klar.", "Fine.")))
+    _, problems, _ = read_content(Path("."))
+    (problem,) = [p for p in problems if "opens with" in p.message]
+    assert problem.hint.startswith("open with the claim itself")
+
+
+def test_yes_no_opener_behind_markup_is_found(check: Check) -> None:
+    found = check(worded(node_text("**Doch** – das geht.", "_Nope_, never.")))
+    assert errors(found) == [
+        "nodes/50-extra.yaml:3: answer of 'extra' (de) opens with 'Doch'",
+        "nodes/50-extra.yaml:3: answer of 'extra' (en) opens with 'Nope'",
+    ]
+
+
+def test_yes_no_opener_in_a_date_variant_is_an_error(check: Check) -> None:
+    variant = (
+        "  checked: 2025-05-01\n",
+        "  checked: 2025-05-01\n  variants:\n    - before: 2025-05-27\n"
+        '      text: {de: "Widersprechen geht.", en: "Yes: you can."}\n',
+    )
+    found = check(worded(variant))
+    assert errors(found) == ["nodes/50-extra.yaml:9: answer of 'extra' (en) opens with 'Yes'"]
+
+
+def test_claim_first_and_words_that_only_start_alike_pass(check: Check) -> None:
+    # "Nobody", "No one" and "Jahr" are not yes/no words; "Jein" is German only.
+    found = check(
+        worded(node_text("Widersprechen kannst du weiterhin. Jahrelang ging das.", "No one knows."))
+    )
+    assert errors(found) == []
+    assert errors(check(worded(node_text("Jahre später.", "Jein, said nobody.")))) == []
+
+
+def test_yes_no_opener_without_questions_is_allowed(check: Check) -> None:
+    # Reached only by a button: the asker saw the button's label, not a yes/no question.
+    assert errors(check(worded(node_text("Ja, genau.", "Yes, exactly."), asked=False))) == []
+
+
+def test_yes_no_words_come_from_content(check: Check) -> None:
+    files = worded(node_text("Jawohl, so ist es.", "Right."))
+    assert errors(check(files)) == []
+    files["bot.yaml"] = files["bot.yaml"].replace('"jein"]', '"jein", "jawohl"]')
+    assert errors(check(files)) == [
+        "nodes/50-extra.yaml:3: answer of 'extra' (de) opens with 'Jawohl'"
+    ]
+
+
+def test_word_lists_need_every_declared_language(check: Check) -> None:
+    files = worded()
+    files["bot.yaml"] = files["bot.yaml"].replace('  en: ["yes", "no", "nope"]\n', "")
+    assert errors(check(files)) == ["bot.yaml:54: 'yes_no_words' has no words for: en"]
+
+
+def test_status_word_without_a_date_is_an_error(check: Check) -> None:
+    found = check(worded(node_text("Bisher ist kein Urteil bekannt.", "Currently none.")))
+    assert errors(found) == [
+        "nodes/50-extra.yaml:3: 'Bisher' in 'extra' (de) has no date:"
+        ' "Bisher ist kein Urteil bekannt."',
+        "nodes/50-extra.yaml:3: 'Currently' in 'extra' (en) has no date: \"Currently none.\"",
+    ]
+
+
+def test_status_word_needs_the_date_in_its_own_sentence(check: Check) -> None:
+    de = "Im Mai 2025 begann das Training. Ein Urteil gibt es noch nicht."
+    en = "Training began in May 2025. There is no ruling so far."
+    found = check(worded(node_text(de, en)))
+    assert errors(found) == [
+        "nodes/50-extra.yaml:3: 'noch nicht' in 'extra' (de) has no date:"
+        ' "Ein Urteil gibt es noch nicht."',
+        "nodes/50-extra.yaml:3: 'so far' in 'extra' (en) has no date:"
+        ' "There is no ruling so far."',
+    ]
+
+
+def test_status_word_with_a_date_in_the_sentence_passes(check: Check) -> None:
+    # An ordinal ("27. Mai") or an abbreviation ("z. B.") does not end the sentence.
+    de = "Derzeit, also seit dem 27. Mai 2025, läuft z. B. das Training."
+    en = "As of 02.12.2026 no ruling is known so far."
+    assert errors(check(worded(node_text(de, en)))) == []
+
+
+def test_status_word_in_a_variant_is_checked_too(check: Check) -> None:
+    variant = (
+        "  checked: 2025-05-01\n",
+        "  checked: 2025-05-01\n  variants:\n    - from: 2025-05-27\n"
+        '      text: {de: "Seit Mai 2025 läuft es.", en: "It is not yet known."}\n',
+    )
+    assert errors(check(worded(variant))) == [
+        "nodes/50-extra.yaml:9: 'not yet' in 'extra' (en) has no date: \"It is not yet known.\""
+    ]
+
+
+def test_as_of_allows_status_words_and_is_shown(check: Check) -> None:
+    files = worded(
+        node_text("Bisher ist kein Urteil bekannt.", "So far no ruling is known."),
+        ("  checked: 2025-05-01\n", "  checked: 2025-05-01\n  as_of: 2026-01-08\n"),
+        as_of_string=True,
+    )
+    assert errors(check(files)) == []
+    content = load_content(Path("."))
+    node = content.nodes["extra"]
+    day = dt.date(2026, 12, 2)
+    assert content.answer(node, "de", day).startswith(
+        "Stand Januar 2026: Bisher ist kein Urteil bekannt."
+    )
+    assert content.answer(node, "en", day).startswith("As of January 2026: So far no ruling")
+
+
+def test_as_of_of_a_variant_is_shown_only_on_its_days(check: Check) -> None:
+    variant = (
+        "  checked: 2025-05-01\n",
+        "  checked: 2025-05-01\n  variants:\n    - before: 2025-05-27\n      as_of: 2025-05-20\n"
+        '      text: {de: "Derzeit offen.", en: "Currently open."}\n',
+    )
+    files = worded(variant, as_of_string=True)
+    assert errors(check(files)) == []
+    content = load_content(Path("."))
+    node = content.nodes["extra"]
+    assert content.answer(node, "de", dt.date(2025, 5, 26)).startswith("Stand Mai 2025: Derzeit")
+    assert content.answer(node, "de", dt.date(2025, 5, 27)).startswith("ÜBER-DE")
+
+
+def test_as_of_needs_its_string(check: Check) -> None:
+    files = worded(("  checked: 2025-05-01\n", "  checked: 2025-05-01\n  as_of: 2025-05-01\n"))
+    assert errors(check(files)) == [
+        "bot.yaml:5: nodes use 'as_of' but there is no 'as_of' string to show it"
+    ]
+
+
+def test_as_of_in_the_future_is_an_error(check: Check) -> None:
+    files = worded(
+        ("  checked: 2025-05-01\n", "  checked: 2025-05-01\n  as_of: 2999-01-01\n"),
+        as_of_string=True,
+    )
+    assert errors(check(files)) == [
+        "nodes/50-extra.yaml:7: as_of date 2999-01-01 lies in the future"
+    ]
+
+
+def test_link_that_is_no_source_is_an_error(check: Check) -> None:
+    link = "[Seite](https://example.org/unlisted)"
+    found = check(worded(node_text(f"Siehe {link}.", "See https://example.org/bare.")))
+    assert errors(found) == [
+        "nodes/50-extra.yaml:3: link in 'extra' (de) is not a checked source:"
+        " https://example.org/unlisted",
+        "nodes/50-extra.yaml:3: link in 'extra' (en) is not a checked source:"
+        " https://example.org/bare",
+    ]
+
+
+def test_link_hint_names_sources_and_checked_links(check: Check) -> None:
+    check(worded(node_text("[x](https://example.org/unlisted)", "EN")))
+    _, problems, _ = read_content(Path("."))
+    (problem,) = [p for p in problems if "not a checked source" in p.message]
+    assert "'sources'" in problem.hint and "'checked_links'" in problem.hint
+
+
+def test_links_to_sources_and_checked_links_pass(check: Check) -> None:
+    # Its own source, another node's source (trailing slash aside), a declared checked link.
+    de = "[Bot](https://example.org/bot) und [Meta](https://example.org/meta/)"
+    en = "[Form](https://example.org/form?a=1&b=2)"
+    assert errors(check(worded(node_text(de, en)))) == []
+
+
+def test_shipped_content_keeps_its_word_lists_in_bot_yaml() -> None:
+    settings = yaml.safe_load((REPO / "content" / "bot.yaml").read_text(encoding="utf-8"))
+    for key in ("yes_no_words", "status_words"):
+        assert set(settings[key]) == set(settings["languages"]), key
+    assert "nein" in settings["yes_no_words"]["de"] and "no" in settings["yes_no_words"]["en"]

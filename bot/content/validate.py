@@ -500,7 +500,9 @@ def _off_topic_problems(
 _BARE_URL = re.compile(r"https?://[^\s)\]>]+")
 # A sentence ends at . ! ? or a line break, but not after an ordinal ("27. Mai"), a one-letter
 # abbreviation ("z. B.") or before a lowercase word or a number ("Art. 21", "bzw. wenn").
-_SENTENCE_END = re.compile(r"\n+|(?<=[.!?])(?<!\d\.)(?<!\b\w\.)\s+(?=[^\s\da-zäöüß])")
+_SENTENCE_END = re.compile(
+    r"\n+|(?<=[.!?])(?<!\b\d\.)(?<!\b\d\d\.)(?<!\b\w\.)\s+(?=[^\s\da-zäöüß])"
+)
 # A year (1990-2099) or a numeric full date: every date format a sentence can carry has one.
 _DATE = re.compile(r"\b(?:19[89]\d|20\d\d)\b|\b\d{1,2}\.\d{1,2}\.\d{2,4}\b")
 _ALONE = frozenset(",.!?;:–—-)*_") | {""}
@@ -513,7 +515,8 @@ def _word_pattern(words: Iterable[str]) -> re.Pattern[str] | None:
     if not alternatives:
         return None
     body = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in alternatives)
-    return re.compile(rf"(?<!\w)(?:{body})(?!\w)", re.IGNORECASE)
+    # Letters and digits bound a word; "_" does not ("_Nope_" is markup around "Nope").
+    return re.compile(rf"(?<![^\W_])(?:{body})(?![^\W_])", re.IGNORECASE)
 
 
 def _sentences(text: str) -> list[str]:
@@ -602,7 +605,8 @@ def _wording_problems(
                                 )
                             )
                 urls = [url for _, url in links(value)]
-                urls += _BARE_URL.findall(LINK_PATTERN.sub("", value))
+                # A bare URL at the end of a sentence does not include the full stop.
+                urls += [u.rstrip(".,;:!?") for u in _BARE_URL.findall(LINK_PATTERN.sub("", value))]
                 for url in urls:
                     if url.startswith("https://") and _normal_url(url) not in vetted:
                         problems.append(
