@@ -3,7 +3,8 @@
 Each rule appends :class:`Problem` s; all rules run so authors see every problem at once.
 Rules: unique ids; option targets exist; every node reachable from the root; no dead
 ends; every text in every declared language; https URLs; sources and a checked date on
-factual nodes; Telegram limits; sane dates; complete UI strings and commands. Warns
+factual nodes; Telegram limits; sane dates; complete UI strings and commands; answers that
+open with a bare yes/no word, undated status words and links that are no checked source. Warns
 about answers too long for a phone screen, synonyms listed twice and off-topic entries that
 repeat or are a node's own example question.
 """
