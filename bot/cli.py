@@ -55,7 +55,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     directory = Path(args.dir) if args.dir else default_content_dir()
     content, problems, _ = read_content(directory)
     if content is not None:
-        problems += stale_nodes(content, dt.date.today(), args.max_age_days)
+        problems += stale_nodes(content, dt.datetime.now(dt.UTC).date(), args.max_age_days)
         from bot.matching import generic_example_problems  # numpy: only when checking
 
         problems += generic_example_problems(content)

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import time_machine
 from fixtures.tree import AFTER, TTL, write_tree
 
 from bot.config import Settings
@@ -162,15 +163,23 @@ async def test_engine_failure_still_answers(content: Content) -> None:
 
 
 async def test_flooding_user_is_slowed_down_once(content: Content) -> None:
-    runtime = Runtime(
-        content, MemoryStore(TTL), SECRET, clock=Clock(), limiter=PerKeyLimiter("3/minute")
-    )
-    answers = [await runtime.handle(ALICE, Text(text="/help")) for _ in range(6)]
-    assert [len(a) for a in answers] == [1, 1, 1, 1, 0, 0]
-    assert answers[3][0].text == "LANGSAM-DE"
-    # Others are not affected, and /start always gets through.
-    assert len(await runtime.handle(BOB_IN_GROUP, Text(text="/help"))) == 1
-    assert len(await runtime.handle(ALICE, Start())) == 1
+    # The limits library reads the wall clock itself: freeze it, so the window is exact
+    # however slow the machine is, and move it to show the window ends.
+    with time_machine.travel(dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC), tick=False) as clock:
+        runtime = Runtime(
+            content, MemoryStore(TTL), SECRET, clock=Clock(), limiter=PerKeyLimiter("3/minute")
+        )
+        answers = [await runtime.handle(ALICE, Text(text="/help")) for _ in range(6)]
+        assert [len(a) for a in answers] == [1, 1, 1, 1, 0, 0]
+        assert answers[3][0].text == "LANGSAM-DE"
+        # Others are not affected, and /start always gets through.
+        assert len(await runtime.handle(BOB_IN_GROUP, Text(text="/help"))) == 1
+        assert len(await runtime.handle(ALICE, Start())) == 1
+        clock.shift(dt.timedelta(seconds=59))
+        assert await runtime.handle(ALICE, Text(text="/help")) == []
+        clock.shift(dt.timedelta(seconds=2))
+        [reply] = await runtime.handle(ALICE, Text(text="/help"))
+        assert reply.text == "HILFE-DE"
 
 
 async def test_slow_down_note_is_in_the_users_language(content: Content) -> None:

@@ -243,7 +243,7 @@ def validate(
             )
         )
 
-    today = dt.date.today()
+    today = dt.datetime.now(dt.UTC).date()  # the same day the bot uses
     for node in nodes:
         doc = docs.get(node.file)
         idx = node.index
