@@ -29,7 +29,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 
-from bot.content.models import Content, Node
+from bot.content.models import Content, Node, OptionRef
 from bot.events import (
     BACK,
     LANG_PREFIX,
@@ -51,6 +51,9 @@ from bot.state import SessionState
 
 MAX_BACK = 20
 """How deep the back stack goes; older steps are dropped so state stays small."""
+
+SET_PREFIX = "@set:"
+"""Option ids of buttons that set variables: ``@set:<node>:<index of the option>``."""
 
 MAX_TEXT = 2000
 """Longer input is cut before matching; nobody's question needs more."""
@@ -167,6 +170,12 @@ class Engine:
             return self._set_language(state, option.removeprefix(LANG_PREFIX), event, now)
         if option in self.content.nodes:
             return self._go(state, option, event, now)
+        if option.startswith(SET_PREFIX):
+            chosen = self._setting_option(state, option)
+            if chosen is not None:
+                values = dict(state.variables) | chosen.assignments()
+                state = state.with_(variables=tuple(sorted(values.items())))
+                return self._go(state, chosen.to, event, now)
         note = self.content.string("outdated_option", state.language)
         return self._show(state.with_(back=()), self.content.meta.root, event, now, prefix=note)
 
@@ -178,6 +187,9 @@ class Engine:
             return self._command(
                 state, Command(name=name, args=args.strip(), group=event.group), now
             )
+        labelled = self._option_by_label(state, text)
+        if labelled is not None:
+            return self._choose(state, labelled, event, now)
         number = _option_number(text)
         if number is not None:
             if not state.offered:
@@ -233,7 +245,10 @@ class Engine:
             return self._set_language(state, event.args.strip().lower(), event, now)
         if name == "privacy":
             days = max(1, round(self.session_ttl.total_seconds() / 86400))
-            return self._notice(state, self.content.string("privacy", lang, days=days), event, now)
+            text = self.content.string("privacy", lang, days=days)
+            if extra := self._privacy_variables(lang):
+                text = f"{text}\n\n{extra}"
+            return self._notice(state, text, event, now)
         if name == "forget":
             # One button, so a phone user has something to tap to start again.
             menu = Option(MENU, self.content.string("menu", lang))
@@ -310,7 +325,7 @@ class Engine:
                 private_node=node_id,
             )
             return state.with_(offered=tuple(o.id for o in options)), (reply,)
-        text = self.content.answer(node, lang, now.date())
+        text = self.content.answer_for(node, lang, now.date(), dict(state.variables))
         options = self._node_options(state, node)
         reply = Reply(
             text=_join(prefix, text), language=lang, options=options, node=node_id, matched=matched
@@ -319,9 +334,14 @@ class Engine:
 
     def _node_options(self, state: SessionState, node: Node) -> tuple[Option, ...]:
         lang = state.language
+        values = dict(state.variables)
         options = [
-            Option(o.to, o.label[lang] if o.label else self.content.nodes[o.to].title[lang])
-            for o in node.options
+            Option(
+                f"{SET_PREFIX}{node.id}:{i}" if o.assign else o.to,
+                o.label[lang] if o.label else self.content.nodes[o.to].title[lang],
+            )
+            for i, o in enumerate(node.options)
+            if o.shown(values)
         ]
         if node.id == self.content.meta.root:
             options += [
@@ -331,6 +351,34 @@ class Engine:
             ]
             return tuple(options)
         return (*options, *self._nav_options(state, node.id))
+
+    def _privacy_variables(self, lang: str) -> str:
+        """Which checklist marks a session may hold, from the declared variables' descriptions."""
+        declared = self.content.meta.variables
+        if not declared or "privacy_variables" not in self.content.meta.strings:
+            return ""
+        listed = "; ".join(spec.description[lang] for spec in declared.values())
+        return self.content.string("privacy_variables", lang, variables=listed)
+
+    def _setting_option(self, state: SessionState, option: str) -> OptionRef | None:
+        """The button behind a ``@set:node:index`` id, if it exists and is shown right now."""
+        node_id, _, index = option.removeprefix(SET_PREFIX).rpartition(":")
+        node = self.content.nodes.get(node_id)
+        if node is None or not index.isdigit() or int(index) >= len(node.options):
+            return None
+        chosen = node.options[int(index)]
+        # A forged or old button must not set what the page would not offer now.
+        return chosen if chosen.assign and chosen.shown(dict(state.variables)) else None
+
+    def _option_by_label(self, state: SessionState, text: str) -> str | None:
+        """The offered option whose label is exactly ``text`` (case and spaces ignored)."""
+        if not state.offered or state.node not in self.content.nodes:
+            return None
+        wanted = " ".join(text.casefold().split())
+        for o in self._node_options(state, self.content.nodes[state.node]):
+            if o.id in state.offered and " ".join(o.label.casefold().split()) == wanted:
+                return o.id
+        return None
 
     def _nav_options(self, state: SessionState, node_id: str) -> tuple[Option, ...]:
         lang = state.language

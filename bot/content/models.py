@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from bot.content import conditions
+
 NODE_ID = r"^[a-z0-9][a-z0-9-]{0,47}$"
 """Node ids: lowercase, digits and dashes; short enough for any platform's button data."""
 
@@ -63,11 +65,67 @@ class Variant(_Model):
         return not (self.before is not None and today >= self.before)
 
 
+def _parse_condition(value: str | None) -> str | None:
+    # Syntax errors surface at load with the file and line, not when a user taps a button.
+    if value is not None:
+        conditions.parse(value)
+    return value
+
+
 class OptionRef(_Model):
-    """A button on a node leading to another node; the label defaults to its title."""
+    """A button on a node leading to another node; the label defaults to its title.
+
+    ``if`` shows the button only when its condition over the session's variables holds;
+    ``set`` assigns variables when it is chosen (see docs/content-format.md).
+    """
 
     to: NodeId
     label: LangText | None = None
+    when: str | None = Field(default=None, alias="if")
+    assign: dict[str, bool | str] = Field(default_factory=dict, alias="set")
+
+    _check_when = field_validator("when")(_parse_condition)
+
+    @property
+    def condition(self) -> conditions.Condition | None:
+        """The parsed ``if`` condition, or ``None`` when the button is always shown."""
+        return conditions.parse(self.when) if self.when is not None else None
+
+    def shown(self, values: conditions.Values) -> bool:
+        """Whether the button is shown for a session with ``values``."""
+        cond = self.condition
+        return cond is None or cond.holds(values)
+
+    def assignments(self) -> dict[str, str]:
+        """``set`` as stored in the session: flags as ``"true"``/``"false"``."""
+        return {k: (str(v).lower() if isinstance(v, bool) else v) for k, v in self.assign.items()}
+
+
+class TextBlock(_Model):
+    """A paragraph added after a node's text when its condition holds."""
+
+    when: str = Field(alias="if")
+    text: LangText
+
+    _check_when = field_validator("when")(_parse_condition)
+
+    @property
+    def condition(self) -> conditions.Condition:
+        """The parsed ``if`` condition."""
+        return conditions.parse(self.when)
+
+
+class VariableSpec(_Model):
+    """A per-session variable: a ``flag`` (true/false) or a ``choice`` among ``values``."""
+
+    type: Literal["flag", "choice"]
+    values: tuple[str, ...] = ()
+    description: LangText
+    """What the variable records, shown by /privacy in each language."""
+
+    def domain(self) -> tuple[str | None, ...]:
+        """Every value it can hold, ``None`` meaning not set yet."""
+        return (None, "true", "false") if self.type == "flag" else (None, *self.values)
 
 
 class Node(_Model):
@@ -78,6 +136,8 @@ class Node(_Model):
     text: LangText
     variants: tuple[Variant, ...] = ()
     options: tuple[OptionRef, ...] = ()
+    blocks: tuple[TextBlock, ...] = ()
+    """Paragraphs shown after the text only when their ``if`` condition holds."""
     questions: LangList = Field(default_factory=dict)
     keywords: LangList = Field(default_factory=dict)
     sources: tuple[Source, ...] = ()
@@ -143,7 +203,7 @@ STRINGS = (
 )
 """UI strings every content tree must define in every language."""
 
-OPTIONAL_STRINGS = ("stale", "no_such_option", "welcome", "as_of")
+OPTIONAL_STRINGS = ("stale", "no_such_option", "welcome", "as_of", "privacy_variables")
 """UI strings a content tree may define; the feature using one is off without it."""
 
 
@@ -175,6 +235,8 @@ class Meta(_Model):
     """Per language, words that say how things stand now ("bisher", "currently"): a sentence
     with one needs a date, or its text an ``as_of``."""
     checked_links: tuple[CheckedLink, ...] = ()
+    variables: dict[str, VariableSpec] = Field(default_factory=dict)
+    """Per-session variables that options set and conditions test (a guided checklist)."""
     """Links node texts may use besides the nodes' sources, each with the day it was checked."""
 
     @field_validator("synonyms", mode="before")
@@ -277,8 +339,19 @@ class Content:
             self._answers[key] = text
         return text
 
-    def _render_answer(self, node: Node, lang: str, today: dt.date) -> str:
+    def answer_for(self, node: Node, lang: str, today: dt.date, values: conditions.Values) -> str:
+        """Like :meth:`answer`, with the node's ``blocks`` whose conditions hold for ``values``."""
+        if not node.blocks:
+            return self.answer(node, lang, today)
+        return self._render_answer(node, lang, today, values)
+
+    def _render_answer(
+        self, node: Node, lang: str, today: dt.date, values: conditions.Values | None = None
+    ) -> str:
         body = node.text_for(lang, today).strip()
+        if values is not None:
+            extra = [b.text[lang].strip() for b in node.blocks if b.condition.holds(values)]
+            body = "\n\n".join([body, *extra])
         if (as_of := node.as_of_for(today)) is not None and "as_of" in self.meta.strings:
             # Status sentences ("bisher", "currently") are true on one day; say which.
             months = [m.strip() for m in self.string("months", lang).split(",")]
