@@ -29,6 +29,7 @@ from bot.content.models import (
     Node,
     Variant,
 )
+from bot.content.variables_check import variable_problems
 
 if TYPE_CHECKING:
     from bot.content.loader import Problem, _Doc
@@ -410,11 +411,20 @@ def validate(
                         )
 
     problems += _wording_problems(meta, nodes, docs, meta_file, mline)
+    problems += variable_problems(meta, by_id, _line_finder(docs))
 
     if meta.root in by_id and not any(p.level == "error" for p in problems):
         problems += _reachability(meta, by_id)
         problems += _telegram_limits(meta, by_id)
     return problems
+
+
+def _line_finder(docs: dict[str, _Doc]) -> Callable[[Node, tuple[str | int, ...]], int]:
+    def line_of(node: Node, path: tuple[str | int, ...]) -> int:
+        doc = docs.get(node.file)
+        return node.line if doc is None else doc.line((node.index, *path))
+
+    return line_of
 
 
 def _synonym_problems(meta: Meta, meta_file: str, mline: Callable[..., int]) -> list[Problem]:

@@ -1,0 +1,179 @@
+"""``check`` rules for per-session variables and conditions (the guided checklist).
+
+Kept apart from the wording and structure rules in ``validate.py``: every rule here is about
+``variables:`` in bot.yaml, ``set:`` on options and ``if:`` on options and text blocks.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+from bot.content import conditions
+from bot.content.models import Meta, Node
+
+if TYPE_CHECKING:
+    from bot.content.loader import Problem
+
+MAX_STATES = 200_000
+"""How many (node, variables) combinations the dead-end search explores before giving up."""
+
+LineOf = Callable[[Node, tuple[str | int, ...]], int]
+
+
+def variable_problems(meta: Meta, nodes: Mapping[str, Node], line_of: LineOf) -> list[Problem]:
+    """Unknown variables, values not allowed, conditions never true, and checklist dead ends."""
+    from bot.content.loader import Problem
+
+    problems: list[Problem] = []
+    declared = meta.variables
+    for name, spec in declared.items():
+        if spec.type == "choice" and not spec.values:
+            problems.append(
+                Problem(
+                    "bot.yaml",
+                    0,
+                    f"choice variable '{name}' has no values",
+                    "list them, e.g. values: [de, at, ch]",
+                )
+            )
+
+    def check_condition(node: Node, path: tuple[str | int, ...], text: str) -> None:
+        cond = conditions.parse(text)
+        bad = False
+        for test in conditions.names(cond):
+            spec = declared.get(test.name)
+            if spec is None:
+                bad = True
+                problems.append(
+                    Problem(
+                        node.file,
+                        line_of(node, path),
+                        f"condition '{text}' in '{node.id}' uses unknown variable '{test.name}'",
+                        _declare_hint(test.name, declared),
+                    )
+                )
+            elif test.value is not None and test.value not in _allowed(spec.type, spec.values):
+                bad = True
+                problems.append(
+                    Problem(
+                        node.file,
+                        line_of(node, path),
+                        f"condition '{text}' in '{node.id}' compares '{test.name}' with"
+                        f" '{test.value}', which it can never hold",
+                        f"use one of: {', '.join(_allowed(spec.type, spec.values))}",
+                    )
+                )
+        if bad:
+            return
+        used = {t.name for t in conditions.names(cond)}
+        domains = {n: declared[n].domain() for n in used}
+        if not any(cond.holds(v) for v in conditions.assignments(domains)):
+            problems.append(
+                Problem(
+                    node.file,
+                    line_of(node, path),
+                    f"condition '{text}' in '{node.id}' can never be true",
+                    "check for a test and its opposite joined by 'and'",
+                )
+            )
+
+    for node in nodes.values():
+        for i, option in enumerate(node.options):
+            if option.when is not None:
+                check_condition(node, ("options", i, "if"), option.when)
+            for name, value in option.assign.items():
+                setting = declared.get(name)
+                where = line_of(node, ("options", i, "set"))
+                if setting is None:
+                    problems.append(
+                        Problem(
+                            node.file,
+                            where,
+                            f"option {i + 1} of '{node.id}' sets unknown variable '{name}'",
+                            _declare_hint(name, declared),
+                        )
+                    )
+                elif setting.type == "flag" and not isinstance(value, bool):
+                    problems.append(
+                        Problem(
+                            node.file,
+                            where,
+                            f"option {i + 1} of '{node.id}' sets flag '{name}' to '{value}'",
+                            "a flag is true or false",
+                        )
+                    )
+                elif setting.type == "choice" and (
+                    isinstance(value, bool) or value not in setting.values
+                ):
+                    problems.append(
+                        Problem(
+                            node.file,
+                            where,
+                            f"option {i + 1} of '{node.id}' sets '{name}' to '{value}',"
+                            " which is not one of its values",
+                            f"use one of: {', '.join(setting.values)}",
+                        )
+                    )
+        for i, block in enumerate(node.blocks):
+            check_condition(node, ("blocks", i, "if"), block.when)
+    if problems:
+        return problems
+    return _dead_ends(meta, nodes)
+
+
+def _dead_ends(meta: Meta, nodes: Mapping[str, Node]) -> list[Problem]:
+    """Nodes where, for some reachable combination of variables, no option of theirs is shown.
+
+    Explores every (node, variables) a user can get to by buttons, starting anywhere with no
+    variables set (a deep link or a typed question can open any node in a fresh session).
+    """
+    from bot.content.loader import Problem
+
+    conditional = {n.id for n in nodes.values() if any(o.when for o in n.options)}
+    if not conditional:
+        return []
+    start = [(node_id, ()) for node_id in nodes]
+    seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set(start)
+    todo: deque[tuple[str, tuple[tuple[str, str], ...]]] = deque(start)
+    stuck: dict[str, dict[str, str]] = {}
+    while todo and len(seen) < MAX_STATES:
+        node_id, frozen = todo.popleft()
+        values = dict(frozen)
+        shown = [o for o in nodes[node_id].options if o.shown(values)]
+        if node_id in conditional and not shown and node_id not in stuck:
+            stuck[node_id] = values
+        for option in shown:
+            if option.to not in nodes:
+                continue
+            after = tuple(sorted((values | option.assignments()).items()))
+            if (option.to, after) not in seen:
+                seen.add((option.to, after))
+                todo.append((option.to, after))
+    problems = []
+    for node_id, values in stuck.items():
+        node = nodes[node_id]
+        state = ", ".join(f"{k}={v}" for k, v in sorted(values.items())) or "nothing set"
+        problems.append(
+            Problem(
+                node.file,
+                node.line,
+                f"checklist node '{node_id}' shows none of its options when {state}",
+                "add an option for that case, or one without 'if'",
+            )
+        )
+    return problems
+
+
+def _allowed(kind: str, values: tuple[str, ...]) -> tuple[str, ...]:
+    return ("true", "false") if kind == "flag" else values
+
+
+def _declare_hint(name: str, declared: Mapping[str, object]) -> str:
+    from rapidfuzz import process
+
+    found = process.extractOne(name, list(declared)) if declared else None
+    if found and found[1] >= 70:
+        return f"did you mean '{found[0]}'? Otherwise declare it under 'variables:' in bot.yaml"
+    return "declare it under 'variables:' in bot.yaml (type: flag or choice)"
