@@ -53,7 +53,8 @@ MAX_BACK = 20
 """How deep the back stack goes; older steps are dropped so state stays small."""
 
 SET_PREFIX = "@set:"
-"""Option ids of buttons that set variables: ``@set:<node>:<index of the option>``."""
+"""Option ids of buttons that set variables: ``@set:<node>-<index of the option>`` (one colon
+and at most 32 characters after it, the shape platform adapters accept as button data)."""
 
 MAX_TEXT = 2000
 """Longer input is cut before matching; nobody's question needs more."""
@@ -337,7 +338,7 @@ class Engine:
         values = dict(state.variables)
         options = [
             Option(
-                f"{SET_PREFIX}{node.id}:{i}" if o.assign else o.to,
+                f"{SET_PREFIX}{node.id}-{i}" if o.assign else o.to,
                 o.label[lang] if o.label else self.content.nodes[o.to].title[lang],
             )
             for i, o in enumerate(node.options)
@@ -361,8 +362,8 @@ class Engine:
         return self.content.string("privacy_variables", lang, variables=listed)
 
     def _setting_option(self, state: SessionState, option: str) -> OptionRef | None:
-        """The button behind a ``@set:node:index`` id, if it exists and is shown right now."""
-        node_id, _, index = option.removeprefix(SET_PREFIX).rpartition(":")
+        """The button behind a ``@set:node-index`` id, if it exists and is shown right now."""
+        node_id, _, index = option.removeprefix(SET_PREFIX).rpartition("-")
         node = self.content.nodes.get(node_id)
         if node is None or not index.isdigit() or int(index) >= len(node.options):
             return None

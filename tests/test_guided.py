@@ -345,12 +345,12 @@ def test_a_forged_set_button_changes_nothing(engine: Engine) -> None:
     walk.say("/start objection")
     walk.tap("Kein Facebook")
     # Option 0 of the checklist ticks Facebook off, which is not offered without Facebook.
-    state, actions = engine.handle(walk.state, Choice(option="@set:objection-checklist:0"), NOW)
+    state, actions = engine.handle(walk.state, Choice(option="@set:objection-checklist-0"), NOW)
     assert state is not None
     assert "done_facebook" not in dict(state.variables)
     assert isinstance(actions[-1], Reply) and actions[-1].node == "start"
     assert "done_facebook" not in dict(
-        engine.handle(state, Choice(option="@set:nowhere:99"), NOW)[0].variables  # type: ignore[union-attr]
+        engine.handle(state, Choice(option="@set:nowhere-99"), NOW)[0].variables  # type: ignore[union-attr]
     )
 
 

@@ -16,6 +16,9 @@ from bot.content.models import Meta, Node
 if TYPE_CHECKING:
     from bot.content.loader import Problem
 
+SET_ID_LIMIT = 32
+"""Button data of an option with ``set`` is ``@set:<node>-<index>``; adapters take 32 after ':'."""
+
 MAX_STATES = 200_000
 """How many (node, variables) combinations the dead-end search explores before giving up."""
 
@@ -81,6 +84,15 @@ def variable_problems(meta: Meta, nodes: Mapping[str, Node], line_of: LineOf) ->
 
     for node in nodes.values():
         for i, option in enumerate(node.options):
+            if option.assign and len(f"{node.id}-{i}") > SET_ID_LIMIT:
+                problems.append(
+                    Problem(
+                        node.file,
+                        line_of(node, ("options", i, "set")),
+                        f"node id '{node.id}' is too long for buttons that set variables",
+                        f"shorten it to at most {SET_ID_LIMIT - 3} characters",
+                    )
+                )
             if option.when is not None:
                 check_condition(node, ("options", i, "if"), option.when)
             for name, value in option.assign.items():
