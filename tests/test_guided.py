@@ -336,8 +336,8 @@ def test_in_a_group_the_flow_is_offered_in_a_private_chat(engine: Engine) -> Non
 def test_main_menu_offers_the_guided_flow(engine: Engine) -> None:
     walk = Walk(engine)
     walk.say("/start")
-    assert "Schritt für Schritt widersprechen" in walk.labels()
-    assert "Frage 1 von 5" in walk.tap("Schritt für Schritt widersprechen").text
+    assert "Meine Widerspruchs-Checkliste" in walk.labels()
+    assert "Frage 1 von 5" in walk.tap("Meine Widerspruchs-Checkliste").text
 
 
 def test_a_forged_set_button_changes_nothing(engine: Engine) -> None:
