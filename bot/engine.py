@@ -8,6 +8,10 @@ No network, no clock, no platform types: adapters and the runtime do all I/O. Th
 - ``Choice`` of a node id moves there (pushing the current node on the back stack);
   ``@back`` pops, ``@menu`` goes to the root, ``@lang:xx`` switches language. Anything
   else (forged, malformed or outdated data) gets a friendly note and the menu.
+- ``Choice`` of ``@set:<node>-<index>`` sets that option's variables, if the option is shown
+  for the session's variables now, and moves to its target; options and text blocks with an
+  ``if`` appear only when their condition holds.
+- ``Text`` equal to an offered option's label (case and spaces ignored) picks that option.
 - ``Text`` that is a bare number ("2", "2.", "2)") picks that option of the last reply; a
   number not on the list says so and shows the list again; with no list (new session) the
   menu. Text starting with "/" is a command; other text is matched against the content, in
