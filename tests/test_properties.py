@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.content import Content, load_content
-from bot.engine import MAX_BACK, Engine
+from bot.engine import MAX_BACK, SET_PREFIX, Engine
 from bot.events import (
     BACK,
     LANG_PREFIX,
@@ -69,6 +69,10 @@ option_ids = st.one_of(
     st.sampled_from(NODE_IDS),
     st.sampled_from([BACK, MENU, f"{LANG_PREFIX}de", f"{LANG_PREFIX}en", f"{LANG_PREFIX}xx"]),
     st.sampled_from([LANG_PREFIX, "@", "@lang:DE", "@back ", ""]),
+    # Buttons that set checklist variables, real and forged.
+    st.sampled_from(
+        [f"{SET_PREFIX}objection-0", f"{SET_PREFIX}objection-checklist-0", f"{SET_PREFIX}x-9"]
+    ),
     st.text(max_size=70),
 )
 command_names = st.one_of(
@@ -147,6 +151,10 @@ def check_reply(reply: Reply, event: Event, content: Content) -> None:
             option.id in content.nodes
             or option.id in (BACK, MENU)
             or option.id.removeprefix(LANG_PREFIX) in content.languages
+            or (
+                option.id.startswith(SET_PREFIX)
+                and option.id.removeprefix(SET_PREFIX).rpartition("-")[0] in content.nodes
+            )
         )
     assert set(reply.suggestions) <= set(content.nodes)
 
