@@ -152,12 +152,16 @@ def test_run_links_exit_codes(
         todo = list(urls)
         return [LinkResult(todo[0], 404, todo[0])] + [LinkResult(u, 200, u) for u in todo[1:]]
 
+    total = len(content_urls(load_content()))
     monkeypatch.setattr(links, "check_links", all_fine)
     assert run_links() == 0
     out = capsys.readouterr().out
-    assert out.count("OK  200") >= 1 and "0 broken" in out
+    assert out.count("OK  200") == total
+    assert f"{total} URLs checked, 0 broken" in out
 
     monkeypatch.setattr(links, "check_links", one_broken)
     assert run_links() == 1
     out = capsys.readouterr().out
-    assert "BAD 404" in out and "      in " in out
+    assert out.count("BAD 404") == 1 and out.count("OK  200") == total - 1
+    assert "      in " in out
+    assert f"{total} URLs checked, 1 broken" in out
