@@ -20,6 +20,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from bot import redact
 from bot.content import Content, ContentError, load_content, read_content, stale_nodes
 from bot.content.loader import default_content_dir
 
@@ -323,6 +324,9 @@ def _started() -> None:
     gc.enable()
 
 
+SECRET_VARIABLES = ("TELEGRAM_BOT_TOKEN", "MATRIX_ACCESS_TOKEN", "MATRIX_PASSWORD", "BOT_SECRET")
+"""Environment variables whose values must never be logged."""
+
 SHORT_LIVED = frozenset({"ask", "chat", "check", "graph"})
 """Commands that hold nothing to flush or close once they return."""
 
@@ -344,6 +348,9 @@ def main(argv: Sequence[str] | None = None, *, fast_exit: bool = False) -> int:
         level=os.environ.get("BOT_LOG_LEVEL", "INFO"),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # Before anything can log: the configured secrets never appear in a log line.
+    redact.protect(*(os.environ.get(name) for name in SECRET_VARIABLES))
+    redact.install()
     if not getattr(args, "func", None):
         args = parser.parse_args(["run", *(argv or [])])
     try:

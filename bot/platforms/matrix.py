@@ -54,6 +54,7 @@ from nio import (
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot import redact
 from bot.content.markup import to_matrix_html, to_plain
 from bot.events import Choice, Command, Event, Joined, Reply, Start, Text, Unsupported
 
@@ -527,6 +528,7 @@ class MatrixBot:
             return
         saved = self._load_credentials()
         if saved:
+            redact.protect(saved["access_token"])
             self.client.restore_login(saved["user_id"], saved["device_id"], saved["access_token"])
             who = await self.client.whoami()
             if isinstance(who, WhoamiResponse):
@@ -542,6 +544,7 @@ class MatrixBot:
         )
         if not isinstance(resp, LoginResponse):
             raise RuntimeError(f"Matrix login failed: {resp}")
+        redact.protect(resp.access_token)
         self._save_credentials()
 
     # -- main loop -----------------------------------------------------------------------

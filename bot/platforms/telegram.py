@@ -64,6 +64,7 @@ from tenacity import (
     wait_random,
 )
 
+from bot import redact
 from bot.content.markup import to_plain, to_telegram_html
 from bot.events import Choice, Command, Event, Joined, Reply, Start, Text, Unsupported
 from bot.runtime import Conversation, Runtime
@@ -148,6 +149,7 @@ class TelegramSettings(BaseSettings):
             return self.bot_token.get_secret_value().strip()
         if self.bot_token_file is not None:
             token = self.bot_token_file.read_text(encoding="utf-8").strip()
+            redact.protect(token)
             if token:
                 return token
         raise ValueError("set TELEGRAM_BOT_TOKEN or TELEGRAM_BOT_TOKEN_FILE")

@@ -1,0 +1,77 @@
+"""Secrets never reach a log: a filter on every handler that blanks them out.
+
+Libraries log what they see: httpx writes every request URL at INFO, and a Telegram Bot
+API URL holds the bot token (``/bot123456:SECRET/getUpdates``); a traceback can hold a
+Matrix access token or password. Logs go to aggregators and support tickets, and the token
+is full control of the bot, so the filter sits on the handlers (where every record passes,
+whichever logger made it) rather than on single loggers.
+
+Two layers: the exact secrets the bot was configured with (registered with
+:func:`protect`), and patterns for secrets of these kinds however they got in (a Bot API
+token anywhere in a URL, an ``access_token`` query parameter or JSON field).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+
+MARK = "[REDACTED]"
+"""What a secret is replaced with."""
+
+_PATTERNS = (
+    # Bot API tokens are "<bot id>:<35 characters>"; in URLs they follow "/bot".
+    (re.compile(r"(?<![A-Za-z0-9])\d{3,}:[A-Za-z0-9_-]{20,}"), MARK),
+    (re.compile(r"(/bot)[^/\s]+"), rf"\1{MARK}"),
+    (re.compile(r"(access_token[\"']?\s*[=:]\s*[\"']?)[^&\"'\s,}]+"), rf"\1{MARK}"),
+    (re.compile(r"(Authorization[\"']?\s*[=:]\s*[\"']?Bearer\s+)[^\"'\s,}]+", re.I), rf"\1{MARK}"),
+)
+
+_lock = threading.Lock()
+_secrets: set[str] = set()
+
+
+def protect(*secrets: str | None) -> None:
+    """Never log these values (tokens, passwords), from now on; empty values are ignored."""
+    with _lock:
+        _secrets.update(s for s in secrets if s and len(s) >= 4)
+
+
+def redact(text: str) -> str:
+    """``text`` with every registered secret and every token-like value blanked."""
+    with _lock:
+        secrets = sorted(_secrets, key=len, reverse=True)
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, MARK)
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites a record's message, traceback and stack so that no secret is left in them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string: log it as written, redacted
+            message = str(record.msg)
+        record.msg = redact(message)
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        return True
+
+
+def install(logger: logging.Logger | None = None) -> None:
+    """Put the filter on every handler of ``logger`` (the root logger by default)."""
+    target = logger or logging.getLogger()
+    for handler in target.handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())
