@@ -21,6 +21,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from bot import redact
+from bot.config import ConfigError
 from bot.content import Content, ContentError, load_content, read_content, stale_nodes
 from bot.content.loader import default_content_dir
 
@@ -83,7 +84,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from bot.events import Reply, Start, Text
 
     content = _content_or_exit(args.content)
-    engine = Engine(content, session_ttl=Settings().session_ttl)
+    engine = Engine(content, session_ttl=Settings.load().session_ttl)
     _started()
     now = dt.datetime.now(dt.UTC)
     language = None if args.lang == "auto" else args.lang
@@ -119,6 +120,10 @@ def cmd_graph(args: argparse.Namespace) -> int:
     """Print the dialogue tree as a Mermaid or Graphviz diagram."""
     content = _content_or_exit(args.content)
     lang = args.lang or content.meta.default_language
+    if lang not in content.languages:
+        raise ConfigError(
+            f"--lang: the content has no language {lang!r}; use one of {', '.join(content.languages)}"
+        )
 
     def label(node_id: str) -> str:
         return content.nodes[node_id].title[lang].replace('"', "'")
@@ -171,7 +176,7 @@ async def _console(content_dir: Path | None, language: str | None) -> int:
     from bot.store import MemoryStore
 
     content = _content_or_exit(content_dir)
-    settings = Settings()
+    settings = Settings.load()
     # The console keeps nothing on disk: one local user, gone when the chat ends.
     runtime = Runtime(content, MemoryStore(settings.session_ttl), os.urandom(32))
     _started()
@@ -187,28 +192,76 @@ def configured_platforms(env: dict[str, str] | None = None) -> list[str]:
     found = []
     if env.get("TELEGRAM_BOT_TOKEN") or env.get("TELEGRAM_BOT_TOKEN_FILE"):
         found.append("telegram")
-    if (
-        env.get("MATRIX_HOMESERVER")
-        and env.get("MATRIX_USER_ID")
-        and (env.get("MATRIX_PASSWORD") or env.get("MATRIX_ACCESS_TOKEN"))
-    ):
+    elif any(env.get(name) for name in ("TELEGRAM_MODE", "TELEGRAM_WEBHOOK_URL")):
+        raise ConfigError(
+            "TELEGRAM_BOT_TOKEN: not set, but other TELEGRAM_* settings are; "
+            "set TELEGRAM_BOT_TOKEN or TELEGRAM_BOT_TOKEN_FILE, or unset the others"
+        )
+    matrix = {name: env.get(name) for name in _MATRIX_NEEDED}
+    if any(matrix.values()):
+        missing = [name for name, value in matrix.items() if not value]
+        if not (env.get("MATRIX_PASSWORD") or env.get("MATRIX_ACCESS_TOKEN")):
+            missing.append("MATRIX_PASSWORD or MATRIX_ACCESS_TOKEN")
+        if missing:
+            raise ConfigError(
+                f"{missing[0].split()[0]}: not set, but other MATRIX_* credentials are; "
+                f"set {', '.join(missing)} (see docs/matrix.md)"
+            )
         found.append("matrix")
     return found
 
 
+_MATRIX_NEEDED = ("MATRIX_HOMESERVER", "MATRIX_USER_ID")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Start every configured platform; without any, the console chat."""
+    from bot.config import Settings
+
+    Settings.load()  # a wrong BOT_* value stops here, whatever runs next
     platforms = configured_platforms()
     if not platforms:
-        if sys.stdin.isatty():
-            print(
-                "No TELEGRAM_* or MATRIX_* credentials set: starting the console chat.\n",
-                file=sys.stderr,
+        if not sys.stdin.isatty():
+            # A container or service without credentials: a console chat there would read
+            # nothing and exit 0, which looks like success to the operator.
+            raise ConfigError(
+                "TELEGRAM_BOT_TOKEN, MATRIX_HOMESERVER: none set, and there is no terminal for "
+                "the console chat; set the credentials of a platform (see README), or use "
+                "'python -m bot chat' to read questions from a pipe"
             )
+        print(
+            "No TELEGRAM_* or MATRIX_* credentials set: starting the console chat.\n",
+            file=sys.stderr,
+        )
         return cmd_chat(argparse.Namespace(content=args.content, lang=None))
+    _check_platform_settings(platforms)
     import asyncio
 
     return asyncio.run(_serve(platforms, args.content))
+
+
+def _check_platform_settings(platforms: Sequence[str]) -> None:
+    """Read every setting before anything starts, so a wrong one stops the bot at once."""
+    from pydantic import ValidationError
+
+    from bot.config import Settings, describe
+
+    Settings.load().check_data_dir()
+    for name in platforms:
+        if name == "telegram":
+            from bot.platforms.telegram import TelegramSettings
+
+            try:
+                TelegramSettings().check()
+            except ValidationError as exc:
+                raise ConfigError(describe(exc, "TELEGRAM_")) from None
+        elif name == "matrix":
+            from bot.platforms.matrix import MatrixSettings
+
+            try:
+                MatrixSettings()
+            except ValidationError as exc:
+                raise ConfigError(describe(exc, "MATRIX_")) from None
 
 
 async def _serve(platforms: Sequence[str], content_dir: Path | None) -> int:
@@ -218,7 +271,7 @@ async def _serve(platforms: Sequence[str], content_dir: Path | None) -> int:
     from bot.config import Settings
     from bot.runtime import Runtime
 
-    settings = Settings()
+    settings = Settings.load()
     if content_dir:
         settings.content_dir = content_dir
     try:
@@ -245,8 +298,18 @@ async def _serve(platforms: Sequence[str], content_dir: Path | None) -> int:
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
         for task in done:
-            if task.exception() is not None:
-                log.error("platform %s failed", task.get_name(), exc_info=task.exception())
+            failure = task.exception()
+            if failure is None:
+                continue
+            if _is_refused_token(failure):
+                print(
+                    "TELEGRAM_BOT_TOKEN: Telegram refused the token (401 Unauthorized); "
+                    "copy it again from @BotFather",
+                    file=sys.stderr,
+                )
+                code = 2
+            else:
+                log.error("platform %s failed", task.get_name(), exc_info=failure)
                 code = 1
     finally:
         stop.set()
@@ -319,6 +382,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _is_refused_token(exc: BaseException) -> bool:
+    """Whether a platform failed because Telegram rejected the bot token."""
+    telegram_error = sys.modules.get("telegram.error")
+    invalid = getattr(telegram_error, "InvalidToken", None)
+    return invalid is not None and isinstance(exc, invalid)
+
+
 def _started() -> None:
     """A command has set up: collect cyclic garbage again (see :func:`main`)."""
     gc.enable()
@@ -344,8 +414,15 @@ def main(argv: Sequence[str] | None = None, *, fast_exit: bool = False) -> int:
     gc.disable()
     parser = build_parser()
     args = parser.parse_args(argv)
+    level = os.environ.get("BOT_LOG_LEVEL", "INFO").strip().upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        print(
+            f"BOT_LOG_LEVEL: {level!r} is not valid; use DEBUG, INFO, WARNING, ERROR or CRITICAL",
+            file=sys.stderr,
+        )
+        return 2
     logging.basicConfig(
-        level=os.environ.get("BOT_LOG_LEVEL", "INFO"),
+        level=level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     # Before anything can log: the configured secrets never appear in a log line.
@@ -354,7 +431,11 @@ def main(argv: Sequence[str] | None = None, *, fast_exit: bool = False) -> int:
     if not getattr(args, "func", None):
         args = parser.parse_args(["run", *(argv or [])])
     try:
-        result: int = args.func(args)
+        try:
+            result: int = args.func(args)
+        except ConfigError as exc:
+            print(exc, file=sys.stderr)
+            return 2
         if fast_exit and args.command in SHORT_LIVED:
             sys.stdout.flush()
             sys.stderr.flush()

@@ -7,11 +7,44 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import secrets
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigError(Exception):
+    """A setting is wrong: the message names the variable, what is wrong and the fix.
+
+    ``python -m bot`` prints it as one line and exits with status 2, without a traceback."""
+
+
+def describe(exc: ValidationError, prefix: str) -> str:
+    """One line per invalid ``prefix``-variable of a pydantic ``ValidationError``."""
+    lines = []
+    for err in exc.errors():
+        name = prefix + "_".join(str(part) for part in err["loc"]).upper()
+        value = err.get("input")
+        shown = "" if isinstance(value, dict) or value is None else f" {str(value)[:40]!r}"
+        message = str(err["msg"]).removeprefix("Value error, ")
+        hint = _HINTS.get(str(err["type"]).split("_parsing")[0], "")
+        lines.append(f"{name}:{shown} is not valid: {message}" + (f"; {hint}" if hint else ""))
+    return "\n".join(lines)
+
+
+_HINTS = {
+    "time_delta": "use seconds (3600) or an ISO 8601 duration (PT1H, P30D)",
+    "int": "use a whole number",
+    "float": "use a number",
+    "bool": "use true or false",
+    "missing": "set it",
+}
+"""The fix for pydantic's error types (``int_parsing`` -> ``int``), where its message has none."""
+
+_SECONDS = re.compile(r"^\s*\d+\s*$")
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class Settings(BaseSettings):
@@ -27,6 +60,60 @@ class Settings(BaseSettings):
     secret: str | None = None
     session_ttl: dt.timedelta = dt.timedelta(days=30)
     log_level: str = "INFO"
+
+    @field_validator("session_ttl", mode="before")
+    @classmethod
+    def _ttl(cls, value: object) -> object:
+        if isinstance(value, str):
+            if not value.strip():
+                raise ValueError("it is empty; use seconds (3600) or ISO 8601 (PT1H, P30D)")
+            if _SECONDS.match(value):
+                value = int(value)
+        if isinstance(value, int) and value <= 0:
+            raise ValueError("it must be longer than 0; use seconds (3600) or ISO 8601 (P30D)")
+        return value
+
+    @field_validator("session_ttl")
+    @classmethod
+    def _ttl_positive(cls, value: dt.timedelta) -> dt.timedelta:
+        if value <= dt.timedelta(0):
+            raise ValueError("it must be longer than 0; use seconds (3600) or ISO 8601 (P30D)")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in _LOG_LEVELS:
+            raise ValueError(f"use one of {', '.join(_LOG_LEVELS)}")
+        return level
+
+    @classmethod
+    def load(cls) -> Settings:
+        """The settings from the environment; a wrong value raises :class:`ConfigError`."""
+        try:
+            return cls()
+        except ValidationError as exc:
+            raise ConfigError(describe(exc, "BOT_")) from None
+
+    def check_data_dir(self) -> None:
+        """Make sure ``BOT_DATA_DIR`` is a writable directory, or raise :class:`ConfigError`."""
+        where = self.data_dir
+        if where.exists() and not where.is_dir():
+            raise ConfigError(
+                f"BOT_DATA_DIR: {str(where)!r} is a file, not a directory; "
+                "point it at a directory the bot may write to"
+            )
+        try:
+            where.mkdir(parents=True, exist_ok=True)
+            probe = where / ".write-test"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise ConfigError(
+                f"BOT_DATA_DIR: {str(where)!r} is not writable ({exc.strerror}); "
+                "create it and give the bot's user write access, or choose another directory"
+            ) from None
 
     def load_secret(self) -> bytes:
         """The key for pseudonymous ids: ``BOT_SECRET``, else one generated once and kept."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import re
+import pty
+import select
 import subprocess
 import sys
 from pathlib import Path
@@ -269,8 +270,37 @@ def test_commands_do_not_import_platform_libraries(tree: Path) -> None:
     ], done.stderr
 
 
-def test_run_without_credentials_falls_back_to_console(tree: Path) -> None:
+def test_run_without_credentials_and_terminal_says_so(tree: Path) -> None:
+    # As in a container: nobody could type into a console chat, and exit 0 would look fine.
     done = bot("--content", str(tree), "run", stdin="2\n")
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("WILLKOMMEN-DE")
-    assert re.search(r"^> 2\nNACHHER-DE", done.stdout, re.M)
+    assert done.returncode == 2
+    assert "no terminal" in done.stderr and "TELEGRAM_BOT_TOKEN" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "WILLKOMMEN-DE" not in done.stdout
+
+
+def test_run_without_credentials_in_a_terminal_starts_the_console(tree: Path) -> None:
+
+    parent, child = pty.openpty()
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_", "MATRIX_"))
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "--content", str(tree), "run"],
+        stdin=child, stdout=child, stderr=child, cwd=REPO,
+        env={**clean, "BOT_LOG_LEVEL": "WARNING", "LANG": "C.UTF-8"},
+    )  # fmt: skip
+    os.close(child)
+    seen = b""
+    try:
+        os.write(parent, b"2\n")
+        while b"NACHHER-DE" not in seen:
+            ready = select.select([parent], [], [], 30)[0]
+            assert ready, f"no answer in 30 s: {seen!r}"
+            seen += os.read(parent, 4096)
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+        os.close(parent)
+    assert b"WILLKOMMEN-DE" in seen
+    assert b"console chat" in seen

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from telegram import (
     BotCommand,
@@ -110,6 +110,24 @@ _GONE = {ChatMemberStatus.LEFT, ChatMemberStatus.BANNED}
 T = TypeVar("T")
 
 
+_TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
+
+
+def _error(field: str, message: str) -> ValidationError:
+    """A pydantic error for one field, so every bad setting reads the same way."""
+    return ValidationError.from_exception_data(
+        "TelegramSettings",
+        [
+            {
+                "type": "value_error",
+                "loc": (field,),
+                "input": None,
+                "ctx": {"error": ValueError(message)},
+            }
+        ],
+    )
+
+
 class TelegramSettings(BaseSettings):
     """Telegram settings, read from ``TELEGRAM_*`` environment variables."""
 
@@ -153,6 +171,28 @@ class TelegramSettings(BaseSettings):
             if token:
                 return token
         raise ValueError("set TELEGRAM_BOT_TOKEN or TELEGRAM_BOT_TOKEN_FILE")
+
+    def check(self) -> None:
+        """Raise ``ValueError``-based pydantic errors for settings that cannot work together."""
+        try:
+            token = self.token()
+        except OSError as exc:
+            raise _error(
+                "bot_token_file", f"cannot read it ({exc.strerror}); check the path"
+            ) from None
+        except ValueError:
+            raise _error("bot_token", "it is empty; set the token from @BotFather") from None
+        if not _TOKEN.match(token):
+            raise _error(
+                "bot_token",
+                "it does not look like a bot token (digits:letters); copy it from @BotFather",
+            )
+        if self.mode == "webhook" and not self.webhook_url:
+            raise _error("webhook_url", "webhook mode needs the public HTTPS URL Telegram posts to")
+        if self.webhook_url and not self.webhook_url.startswith("https://"):
+            raise _error("webhook_url", "Telegram only posts to https:// URLs")
+        if self.base_url and not self.base_url.startswith(("http://", "https://")):
+            raise _error("base_url", "use an http:// or https:// URL")
 
     @property
     def configured(self) -> bool:
