@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import configured_platforms
+from bot.config import ConfigError
 
 from .clients import Seen, TestUser
 from .homeserver import RegisteredUser, Synapse
@@ -26,7 +27,12 @@ MakeUser = Callable[..., Awaitable[TestUser]]
 
 def test_configured_platforms() -> None:
     matrix = {"MATRIX_HOMESERVER": "https://m.example.org", "MATRIX_USER_ID": "@b:example.org"}
-    assert configured_platforms(matrix) == []  # no password and no token
+    # Half the credentials are an error naming what is missing, not a silent console.
+    with pytest.raises(ConfigError, match="MATRIX_PASSWORD or MATRIX_ACCESS_TOKEN"):
+        configured_platforms(matrix)
+    with pytest.raises(ConfigError, match=r"^MATRIX_USER_ID"):
+        configured_platforms({"MATRIX_HOMESERVER": "https://m.example.org"})
+    assert configured_platforms({}) == []
     assert configured_platforms({**matrix, "MATRIX_PASSWORD": "pw"}) == ["matrix"]
     assert configured_platforms({**matrix, "MATRIX_ACCESS_TOKEN": "t"}) == ["matrix"]
     both = {**matrix, "MATRIX_ACCESS_TOKEN": "t", "TELEGRAM_BOT_TOKEN": "1:x"}
