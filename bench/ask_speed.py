@@ -1,0 +1,124 @@
+"""Speed of ``python -m bot ask --json``: questions per second including start-up, and peak RSS.
+
+Feeds a fixed mix of German and English questions (the question sets under ``tests/qa``,
+repeated in a fixed shuffled order up to ``--count``) to one ``ask`` process and measures,
+from the outside:
+
+- start-up: the same command with no questions at all (load, validate, build the index);
+- the whole run: from starting the process until it has exited, answering every question;
+- peak resident memory of the ``ask`` process (``ru_maxrss`` from ``wait4``).
+
+    .venv/bin/python bench/ask_speed.py [--count 3000] [--lang de] [--runs 3] [--root DIR]
+
+``--root`` runs another checkout's ``bot`` (e.g. a worktree of an older commit) with this
+interpreter, for before/after figures. The best of ``--runs`` is printed with all runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def questions(count: int) -> list[tuple[str, str]]:
+    """``count`` questions (text, language), German and English mixed, from every question
+    set of this checkout."""
+    texts: list[tuple[str, str]] = []
+    for path in sorted((ROOT / "tests" / "qa").rglob("*.tsv")):
+        with path.open(encoding="utf-8", newline="") as f:
+            for row in csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
+                if len(row) == 4 and not row[0].startswith("#") and row[0] != "split":
+                    texts.append((row[3], row[1]))
+    random.Random(3000).shuffle(texts)
+    return [texts[i % len(texts)] for i in range(count)]
+
+
+def run_once(root: Path, lang: str, stdin: bytes) -> tuple[float, int, bytes]:
+    """Wall time, peak RSS (KiB) and output of one ``ask --json`` process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "ask", "--json", "--lang", lang],
+        cwd=root,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+
+    def feed() -> None:
+        assert proc.stdin is not None
+        proc.stdin.write(stdin)
+        proc.stdin.close()
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    out = proc.stdout.read()
+    writer.join()
+    # wait4 rather than Popen.wait: it also gives this child's own peak RSS.
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    elapsed = time.perf_counter() - start
+    if proc.returncode:
+        raise SystemExit(f"ask exited with status {proc.returncode}")
+    return elapsed, usage.ru_maxrss, out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--count", type=int, default=3000)
+    parser.add_argument("--lang", default="de")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--root", type=Path, default=ROOT, help="checkout whose bot to run")
+    args = parser.parse_args()
+
+    asked = questions(args.count)
+    texts = [t for t, _ in asked]
+    stdin = "".join(t + "\n" for t in texts).encode()
+    startups = [run_once(args.root, args.lang, b"")[0] for _ in range(args.runs)]
+    runs = []
+    for _ in range(args.runs):
+        elapsed, rss, out = run_once(args.root, args.lang, stdin)
+        lines = out.decode().splitlines()
+        if len(lines) != len(texts):
+            print(f"ask answered {len(lines)} of {len(texts)} questions", file=sys.stderr)
+            return 1
+        records = [json.loads(line) for line in lines]
+        if not all("matched" in r for r in records):
+            print("ask --json printed a record without 'matched'", file=sys.stderr)
+            return 1
+        runs.append((elapsed, rss))
+    best = min(runs, key=lambda r: r[0])
+    elapsed = best[0]
+    peak = max(r[1] for r in runs)
+    english = sum(lang == "en" for _, lang in asked)
+    print(f"root: {args.root}")
+    print(
+        f"{len(texts)} questions ({len(texts) - english} written in German, {english} in "
+        f"English), ask --json --lang {args.lang}"
+    )
+    print(f"start-up (no questions): best {min(startups):.3f} s of {args.runs}")
+    print(
+        f"whole run incl. start-up: best {elapsed:.3f} s = {len(texts) / elapsed:,.0f} questions/s"
+        f" (runs: {', '.join(f'{r[0]:.3f}' for r in runs)} s)"
+    )
+    print(
+        f"answering only (whole run minus start-up): "
+        f"{len(texts) / max(elapsed - min(startups), 1e-9):,.0f} questions/s"
+    )
+    print(f"peak RSS of ask: {peak / 1024:.1f} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
