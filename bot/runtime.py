@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import hmac
 import logging
+import time
 import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from bot.config import Settings
 from bot.content import Content, load_content
 from bot.engine import Engine
 from bot.events import Event, Forget, Reply, Start
+from bot.health import Observer, Readiness
 from bot.ratelimit import InboundLimiter, PerKeyLimiter
 from bot.store import SessionKey, SessionStore, SqliteStore
 
@@ -56,14 +58,42 @@ class Runtime:
         clock: Callable[[], dt.datetime] = utc_now,
         limiter: InboundLimiter | None = None,
     ) -> None:
-        self.content = content
         self.store = store
-        self.engine = engine or Engine(content, session_ttl=store.ttl)
+        # Tree and engine (with its matcher) live in one tuple, so a reload swaps them at once.
+        self._served = (content, engine or Engine(content, session_ttl=store.ttl))
+        self.readiness = Readiness()
+        """Platforms report here when they are connected (``/healthz`` reads it)."""
+        self.readiness.content_loaded = True
+        self.observer: Observer | None = None
+        """Receives per-event aggregates (metrics); ``None`` when nobody collects them."""
         self.clock = clock
         self.limiter = limiter or PerKeyLimiter()
         self._secret = secret
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._erasure_hooks: list[ErasureHook] = []
+
+    @property
+    def content(self) -> Content:
+        """The content tree in service."""
+        return self._served[0]
+
+    @property
+    def engine(self) -> Engine:
+        """The engine (and matcher) built from :attr:`content`."""
+        return self._served[1]
+
+    def swap(self, engine: Engine) -> None:
+        """Serve new events from ``engine`` (a reloaded tree with its matcher).
+
+        One reference is replaced, so an event sees either the old tree and matcher or the
+        new ones, never a mix; events already running finish on the engine they started with.
+        """
+        self._served = (engine.content, engine)
+
+    def record_error(self, platform: str) -> None:
+        """A platform failed to handle or answer an update (counted in the metrics)."""
+        if self.observer is not None:
+            self.observer.error(platform)
 
     @classmethod
     async def from_settings(cls, settings: Settings | None = None) -> Runtime:
@@ -91,13 +121,25 @@ class Runtime:
 
     async def handle(self, conv: Conversation, event: Event) -> list[Reply]:
         """Run ``event`` for ``conv`` and return the replies to send, in order."""
+        if self.observer is None:
+            return await self._handle(conv, event)
+        started = time.perf_counter()
+        replies = await self._handle(conv, event)
+        self.observer.handled(conv.platform, replies, time.perf_counter() - started)
+        return replies
+
+    async def _handle(self, conv: Conversation, event: Event) -> list[Reply]:
         key = self.key(conv)
+        # One tree for the whole event, even if a reload swaps the engine meanwhile.
+        content, engine = self._served
         if not isinstance(event, Start) and not self.limiter.allow(key.user):
             if self.limiter.should_warn(key.user):
                 # Warned once per window, so this one read costs nothing under a flood.
                 state = await self.store.get(key, self.clock())
-                lang = state.language if state else self.content.meta.default_language
-                return [Reply(text=self.content.string("rate_limited", lang), language=lang)]
+                lang = state.language if state else content.meta.default_language
+                if lang not in content.languages:
+                    lang = content.meta.default_language
+                return [Reply(text=content.string("rate_limited", lang), language=lang)]
             return []
         lock = self._locks.get(key.session)
         if lock is None:
@@ -107,12 +149,15 @@ class Runtime:
             now = self.clock()
             state = await self.store.get(key, now)
             try:
-                new_state, actions = self.engine.handle(state, event, now)
+                new_state, actions = engine.handle(state, event, now)
             except Exception:
                 # The engine is meant never to raise; if it does, the user still gets an answer.
                 log.exception("engine failed on %s", type(event).__name__)
-                lang = state.language if state else self.content.meta.default_language
-                return [Reply(text=self.content.string("fallback", lang), language=lang)]
+                self.record_error(conv.platform)
+                lang = state.language if state else content.meta.default_language
+                if lang not in content.languages:
+                    lang = content.meta.default_language
+                return [Reply(text=content.string("fallback", lang), language=lang)]
             replies: list[Reply] = []
             for action in actions:
                 if isinstance(action, Forget):
