@@ -4,6 +4,9 @@ No network, no clock, no platform types: adapters and the runtime do all I/O. Th
 
 - A missing state starts a new session at the root, in the platform's language if the
   content has it, else the content's default language.
+- A state whose node is no longer in the content (it was removed by a reload) moves to the
+  root, keeping the language; a ``Choice`` or typed text then gets the menu with the
+  ``node_gone`` note (commands and ``Start`` work as usual).
 - ``Start`` resets the back stack and shows the root or the deep-linked node.
 - ``Choice`` of a node id moves there (pushing the current node on the back stack);
   ``@back`` pops, ``@menu`` goes to the root, ``@lang:xx`` switches language. Anything
@@ -92,17 +95,33 @@ class Engine:
 
     def handle(self, state: SessionState | None, event: Event, now: dt.datetime) -> Result:
         """Apply ``event`` to ``state`` at time ``now``; returns the new state and actions."""
-        if (
-            state is None
-            or state.node not in self.content.nodes
-            or state.language not in self.content.languages
-        ):
+        if state is None or state.language not in self.content.languages:
             state = self.new_state(event, now)
+        elif state.node not in self.content.nodes:
+            state = self._rehome(state)
+            if isinstance(event, Choice) or (
+                isinstance(event, Text) and not event.text.strip().startswith("/")
+            ):
+                note = self.content.string(
+                    "node_gone" if "node_gone" in self.content.meta.strings else "outdated_option",
+                    state.language,
+                )
+                return self._show(state.with_(last_seen=now), state.node, event, now, prefix=note)
         state = state.with_(last_seen=now)
         handler = self._handlers.get(type(event))
         if handler is None:
             return self._fallback(state, event, "", now)
         return handler(state, event, now)
+
+    def _rehome(self, state: SessionState) -> SessionState:
+        """``state`` moved to the root after its node vanished, without stale references."""
+        declared = self.content.meta.variables
+        return state.with_(
+            node=self.content.meta.root,
+            back=(),
+            offered=(),
+            variables=tuple((k, v) for k, v in state.variables if k in declared),
+        )
 
     def new_state(self, event: Event, now: dt.datetime) -> SessionState:
         """A fresh session at the root, in the best language the event suggests."""

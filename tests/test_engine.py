@@ -616,10 +616,9 @@ def test_stored_state_continues(engine: Engine) -> None:
 
 @pytest.mark.parametrize(
     "state",
-    [
-        SessionState(node="removed-node", language="de", last_seen=BEFORE, back=("start",)),
-        SessionState(node="start", language="fr", last_seen=BEFORE, language_chosen=True),
-    ],
+    # A removed node (with the language still there) gets the menu and a note instead:
+    # tests/test_node_gone.py.
+    [SessionState(node="start", language="fr", last_seen=BEFORE, language_chosen=True)],
 )
 def test_state_from_older_content_starts_fresh(engine: Engine, state: SessionState) -> None:
     new, actions = engine.handle(state, Choice(option="deadline"), AFTER)

@@ -203,7 +203,14 @@ STRINGS = (
 )
 """UI strings every content tree must define in every language."""
 
-OPTIONAL_STRINGS = ("stale", "no_such_option", "welcome", "as_of", "privacy_variables")
+OPTIONAL_STRINGS = (
+    "stale",
+    "no_such_option",
+    "welcome",
+    "as_of",
+    "privacy_variables",
+    "node_gone",
+)
 """UI strings a content tree may define; the feature using one is off without it."""
 
 
