@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     secret: str | None = None
     session_ttl: dt.timedelta = dt.timedelta(days=30)
     log_level: str = "INFO"
+    http_listen: str | None = None
+    """``/healthz`` and ``/metrics`` on ``host:port`` (a bare port means loopback); off if unset."""
 
     @field_validator("session_ttl", mode="before")
     @classmethod
@@ -87,6 +89,18 @@ class Settings(BaseSettings):
         if level not in _LOG_LEVELS:
             raise ValueError(f"use one of {', '.join(_LOG_LEVELS)}")
         return level
+
+    @field_validator("http_listen")
+    @classmethod
+    def _listen(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        host, port = parse_listen(value)
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+    def http_address(self) -> tuple[str, int] | None:
+        """``BOT_HTTP_LISTEN`` as ``(host, port)``, or ``None`` when it is off."""
+        return parse_listen(self.http_listen) if self.http_listen else None
 
     @classmethod
     def load(cls) -> Settings:
@@ -129,3 +143,25 @@ class Settings(BaseSettings):
         with os.fdopen(fd, "wb") as handle:
             handle.write(value)
         return value
+
+
+_LISTEN_FIX = "use a port (9090, on 127.0.0.1) or host:port (0.0.0.0:9090, [::1]:9090)"
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """``"9090"`` -> ``("127.0.0.1", 9090)``; ``"host:port"`` and ``"[v6]:port"`` as given.
+
+    A bare port listens on loopback only: exposing metrics beyond the machine is a choice the
+    operator makes by naming the host.
+    """
+    text = value.strip()
+    if text.isdigit():
+        host, port_text = "127.0.0.1", text
+    else:
+        host, sep, port_text = text.rpartition(":")
+        host = host.removeprefix("[").removesuffix("]")
+        if not sep or not host:
+            raise ValueError(f"no host or port in it; {_LISTEN_FIX}")
+    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise ValueError(f"the port must be a number from 0 to 65535; {_LISTEN_FIX}")
+    return host, int(port_text)
