@@ -28,6 +28,10 @@ from bot.content.loader import default_content_dir
 if TYPE_CHECKING:
     import asyncio
 
+    from bot.config import Settings
+    from bot.observability import HttpListener
+    from bot.runtime import Runtime
+
 # asyncio and bot.config (pydantic-settings, which pulls in asyncio) are imported where
 # they are used: check and graph need neither, and every command must start fast.
 
@@ -180,10 +184,27 @@ async def _console(content_dir: Path | None, language: str | None) -> int:
     # The console keeps nothing on disk: one local user, gone when the chat ends.
     runtime = Runtime(content, MemoryStore(settings.session_ttl), os.urandom(32))
     _started()
+    # Authors chatting while they edit see each saved change (or its problems) at once.
+    stop, reloading = _start_reloading(runtime, content_dir)
     try:
         return await chat(runtime, language=language)
     finally:
+        stop.set()
+        await reloading
         await runtime.close()
+
+
+def _start_reloading(
+    runtime: Runtime, content_dir: Path | None
+) -> tuple[asyncio.Event, asyncio.Task[None]]:
+    """Reload ``runtime``'s content on SIGHUP and file changes until the returned event is set."""
+    import asyncio
+
+    from bot.reload import ContentReloader
+
+    stop = asyncio.Event()
+    reloader = ContentReloader(runtime, content_dir)
+    return stop, asyncio.create_task(reloader.run(stop), name="reload")
 
 
 def configured_platforms(env: dict[str, str] | None = None) -> list[str]:
@@ -218,7 +239,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Start every configured platform; without any, the console chat."""
     from bot.config import Settings
 
-    Settings.load()  # a wrong BOT_* value stops here, whatever runs next
+    settings = Settings.load()  # a wrong BOT_* value stops here, whatever runs next
+    if getattr(args, "check_content", False):
+        return _check_content(args.content or settings.content_dir)
     platforms = configured_platforms()
     if not platforms:
         if not sys.stdin.isatty():
@@ -238,6 +261,36 @@ def cmd_run(args: argparse.Namespace) -> int:
     import asyncio
 
     return asyncio.run(_serve(platforms, args.content))
+
+
+def _check_content(content_dir: Path | None) -> int:
+    """``run --check-content``: load the content the way ``run`` and a reload do, start nothing.
+
+    Exit status 0 when a running bot would take this content, 2 when it would refuse it (and
+    keep serving its old content).
+    """
+    from bot.config import Settings
+    from bot.engine import Engine
+
+    directory = content_dir or default_content_dir()
+    content, problems, _ = read_content(directory)
+    for problem in sorted(problems):
+        print(problem)
+    errors = [p for p in problems if p.level == "error"]
+    if errors or content is None:
+        print(
+            f"content in {directory} is invalid: {len(errors) or 1} error(s); "
+            "the bot would not start with it, and a running bot keeps its current content",
+            file=sys.stderr,
+        )
+        return 2
+    # The engine and its matcher too, as run and a reload build them.
+    engine = Engine(content, session_ttl=Settings.load().session_ttl)
+    print(
+        f"OK: content in {directory} loads: {len(engine.content.nodes)} nodes, "
+        f"languages: {', '.join(engine.content.languages)}"
+    )
+    return 0
 
 
 def _check_platform_settings(platforms: Sequence[str]) -> None:
@@ -287,9 +340,12 @@ async def _serve(platforms: Sequence[str], content_dir: Path | None) -> int:
         importlib.import_module(f"bot.platforms.{name}") for name in platforms
     ]
     serving: list[Callable[..., Coroutine[Any, Any, None]]] = [m.serve for m in modules]
+    runtime.readiness.expect(platforms)
+    listener = await _start_http(runtime, settings, platforms)
     _started()
     log.info("starting: %s", ", ".join(platforms))
     purger = asyncio.create_task(_purge(runtime, stop))
+    reload_stop, reloading = _start_reloading(runtime, settings.content_dir)
     tasks = [
         asyncio.create_task(serve(runtime, stop), name=name)
         for serve, name in zip(serving, platforms, strict=True)
@@ -317,8 +373,35 @@ async def _serve(platforms: Sequence[str], content_dir: Path | None) -> int:
         purger.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await purger
+        reload_stop.set()
+        await reloading
+        if listener is not None:
+            await listener.stop()
         await runtime.close()
     return code
+
+
+async def _start_http(
+    runtime: Runtime, settings: Settings, platforms: Sequence[str]
+) -> HttpListener | None:
+    """The ``/healthz`` and ``/metrics`` listener when ``BOT_HTTP_LISTEN`` is set, else None."""
+    address = settings.http_address()
+    if address is None:
+        return None
+    from bot.observability import HttpListener, Metrics
+
+    metrics = Metrics(platforms)
+    runtime.observer = metrics
+    listener = HttpListener(runtime, metrics, *address)
+    try:
+        await listener.start()
+    except OSError as exc:
+        await runtime.close()
+        raise ConfigError(
+            f"BOT_HTTP_LISTEN: cannot listen on {settings.http_listen} ({exc.strerror}); "
+            "choose a free port, or unset it to run without health and metrics"
+        ) from None
+    return listener
 
 
 async def _purge(runtime: object, stop: asyncio.Event) -> None:
@@ -351,9 +434,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command")
 
-    sub.add_parser("run", help="start every configured platform (console if none)").set_defaults(
-        func=cmd_run
+    p = sub.add_parser("run", help="start every configured platform (console if none)")
+    p.add_argument(
+        "--check-content",
+        action="store_true",
+        help="only load the content as run would (BOT_CONTENT_DIR); exit 0 if valid, 2 if not",
     )
+    p.set_defaults(func=cmd_run, check_content=False)
 
     p = sub.add_parser("chat", help="chat in the terminal")
     p.add_argument("--lang", choices=["de", "en"], default=None)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import signal
 import time
@@ -29,12 +30,12 @@ QUIET_MS = 300
 whole new content set (``git pull``, ``rsync``) is one reload rather than one per file."""
 
 
-def build_engine(directory: Path, runtime: Runtime) -> Engine:
+def build_engine(directory: Path, session_ttl: dt.timedelta) -> Engine:
     """Load and validate ``directory`` and build its engine and matcher (blocking).
 
     Raises :class:`ContentError` when the content is invalid.
     """
-    return Engine(load_content(directory), session_ttl=runtime.store.ttl)
+    return Engine(load_content(directory), session_ttl=session_ttl)
 
 
 class ContentReloader:
@@ -61,7 +62,9 @@ class ContentReloader:
         async with self._lock:
             started = time.perf_counter()
             try:
-                engine = await asyncio.to_thread(build_engine, self.directory, self.runtime)
+                engine = await asyncio.to_thread(
+                    build_engine, self.directory, self.runtime.store.ttl
+                )
             except ContentError as exc:
                 for problem in exc.problems:
                     log.error("%s", problem)
