@@ -264,6 +264,8 @@ _MIN_KNOWN = 0.35
 _SUGGEST_POOL = 5
 """Suggestions come from this many best-scored nodes."""
 _SHORT_WORDS = 3
+_CLOSE_RATIO = 85
+"""How alike (``fuzz.ratio``) a short question and an example must be letter for letter."""
 _EXACT_BONUS = 0.05
 """Ranking bonus of the node with an example a short question matches letter for letter."""
 _GREETING_WORDS = 6
@@ -287,6 +289,7 @@ class MatchResult:
     candidates: tuple[str, ...] = ()
 
 
+@lru_cache(maxsize=65536)
 def fold(word: str, lang: str) -> str:
     """``word`` with umlauts and accents folded; in German also ae/oe/ue (typed umlauts)."""
     word = word.translate(_FOLD)
@@ -317,6 +320,13 @@ def words(text: str) -> list[str]:
     """Lower-cased words of ``text``: punctuation, emoji and symbols dropped; English
     negations written short spelt out ("don't" -> "do not"), "I'd like" a want, "A.I." one
     word."""
+    return list(_words_of(text))
+
+
+@lru_cache(maxsize=64)
+def _words_of(text: str) -> tuple[str, ...]:
+    # A small cache: one message is read word by word a dozen times while it is matched
+    # (greeting, exact wording, clauses, ranking), never again after the next few messages.
     text = unicodedata.normalize("NFKC", text).lower()
     if "t" in text:
         text = _NOT_CONTRACTED.sub(_not, text)
@@ -327,7 +337,7 @@ def words(text: str) -> list[str]:
     # "opt-out", "e-mail", "whats app": one word each, as the content writes them.
     text = text.replace("opt-out", "optout").replace("opt out", "optout")
     text = text.replace("e-mail", "email").replace("whats app", "whatsapp")
-    return [w[:_MAX_WORD] for w in _WORD.findall(text)]
+    return tuple(w[:_MAX_WORD] for w in _WORD.findall(text))
 
 
 def _squeeze(word: str) -> str:
@@ -428,15 +438,18 @@ class Lexicon:
         """``ws`` with synonym phrases joined into one word each."""
         if not self._phrases or len(ws) < 2:
             return ws
+        stems = [self.raw_stem(w) for w in ws]
+        if self._starts.isdisjoint(stems[:-1]):
+            return ws
         out: list[str] = []
         i = 0
         while i < len(ws):
-            if self.raw_stem(ws[i]) not in self._starts:
+            if stems[i] not in self._starts:
                 out.append(ws[i])
                 i += 1
                 continue
             for n in range(min(self._longest, len(ws) - i), 1, -1):
-                if tuple(self.raw_stem(w) for w in ws[i : i + n]) in self._phrases:
+                if tuple(stems[i : i + n]) in self._phrases:
                     out.append("".join(ws[i : i + n]))
                     i += n
                     break
@@ -525,6 +538,19 @@ class _Table:
             return _EMPTY_COLS, _EMPTY_VALUES
         lo, hi = self.starts[term], self.starts[term + 1]
         return self.cols[lo:hi], self.values[lo:hi]
+
+    def sum_rows(self, terms: Sequence[int]) -> np.ndarray:
+        """The sum of rows ``terms`` (repeats count again), as one dense array: the slices of
+        every row gathered at once and added up by ``bincount``."""
+        if not terms:
+            return np.zeros(self.size)
+        ids = np.array(terms, dtype=np.int64)
+        lo, hi = self.starts[ids], self.starts[ids + 1]
+        counts = hi - lo
+        total = int(counts.sum())
+        # Positions lo..hi-1 of every row, back to back, without a loop over the rows.
+        offsets = np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(total)
+        return np.bincount(self.cols[offsets], self.values[offsets], minlength=self.size)
 
     def add(self, out: np.ndarray, term: int | None) -> None:
         """Add row ``term`` (a term no document has: ``None``) to ``out``."""
@@ -656,6 +682,12 @@ class _LanguageIndex:
         self.node_stems = [
             frozenset(s) | frozenset(w) for s, w in zip(strong_stems, weak_stems, strict=True)
         ]
+        # Per stem, the nodes whose texts use it: what a word covers is one array per word.
+        holders: dict[str, list[int]] = {}
+        for i, stems in enumerate(self.node_stems):
+            for s in stems:
+                holders.setdefault(s, []).append(i)
+        self.stem_nodes = {s: np.array(v, dtype=np.int64) for s, v in holders.items()}
         # Every word the index knows, the off-topic requests' too: a word they use is no typo
         # of a topic's word. Only the topics' words are evidence that a question is on topic.
         self.known_stems: frozenset[str] = frozenset(stem_of.values())
@@ -665,7 +697,11 @@ class _LanguageIndex:
         self.spellings: dict[str, str] = {}
         for w in sorted(mentioned):
             self.spellings.setdefault(folded[w], stem_of[w])
-        self.spelling_list = list(self.spellings)
+        # By first letter and length: a typo keeps the first letter (see _aligned), and
+        # spellings of other lengths than one or two edits allow are never close.
+        self.spelling_groups: dict[tuple[str, int], list[str]] = {}
+        for spelling in self.spellings:
+            self.spelling_groups.setdefault((spelling[0], len(spelling)), []).append(spelling)
 
         example_node: list[int] = []
         example_stems: list[list[str]] = []
@@ -677,6 +713,12 @@ class _LanguageIndex:
                     example_stems.append([stem_of[w] for w in ws])
                     self.example_texts.append(" ".join(folded[w] for w in ws))
         self.example_node = np.array(example_node, dtype=int)
+        self.example_lengths = np.array([len(t) for t in self.example_texts])
+        # The examples come node by node: each node's best example is one reduceat segment.
+        self.example_starts = np.flatnonzero(
+            np.r_[True, self.example_node[1:] != self.example_node[:-1]]
+        )[: len(example_node)]
+        self.example_owners = self.example_node[self.example_starts]
         # Texts that say exactly what a title, keyword or example says, word for word: whose
         # they are (the off-topic class's too), unless two share one. Spelt alike first, then
         # up to endings and synonyms ("Einspruch?" says "widersprechen").
@@ -717,9 +759,12 @@ class _LanguageIndex:
         self.roles = frozenset(
             f for r in OTHER_ROLES.get(lang, ()) if not self._asked(f := fold(r, lang))
         )
-        self.role_tails = tuple(r for r in self.roles if len(r) >= _MIN_PART)
+        self.role_tails = frozenset(r for r in self.roles if len(r) >= _MIN_PART)
         self.vectors = lru_cache(maxsize=32768)(self._vectors)
         self.aligned = lru_cache(maxsize=32768)(self._aligned)
+        self.coverage = lru_cache(maxsize=32768)(self._coverage)
+        self.known = lru_cache(maxsize=32768)(self._known)
+        self.names_role = lru_cache(maxsize=32768)(self._names_role)
 
     def _aligned(self, word: str) -> tuple[tuple[str, float], ...]:
         """The content's stems that ``word`` stands for, each with how sure (0..1].
@@ -736,13 +781,17 @@ class _LanguageIndex:
         found: dict[str, float] = {}
         if len(f) >= _MIN_TYPO:
             limit = 1 if len(f) < _TWO_TYPOS else 2
+            # People seldom mistype the first letter; "nacht" is no typo of "macht".
+            near = [
+                spelling
+                for size in range(len(f) - limit, len(f) + limit + 1)
+                for spelling in self.spelling_groups.get((f[0], size), ())
+            ]
             close = [
                 (spelling, distance)
                 for spelling, distance, _ in process.extract(
-                    f, self.spelling_list, scorer=Levenshtein.distance, score_cutoff=limit, limit=5
+                    f, near, scorer=Levenshtein.distance, score_cutoff=limit, limit=5
                 )
-                # People seldom mistype the first letter; "nacht" is no typo of "macht".
-                if spelling[0] == f[0]
             ]
             nearest = min((d for _, d in close), default=0)
             for spelling, distance in close:
@@ -770,21 +819,23 @@ class _LanguageIndex:
                     return (head, tail)
         return ()
 
-    def _vectors(self, word: str) -> tuple[np.ndarray, np.ndarray, float]:
-        """What one question word adds: node scores per field (examples, answer texts),
-        example scores and its share of the question's squared tf-idf length."""
+    def _vectors(self, word: str) -> tuple[np.ndarray, float]:
+        """What one question word adds: node scores per field (examples, answer texts,
+        n-grams) and example scores in one row, and its share of the question's squared
+        tf-idf length."""
         nodes = np.zeros((3, self.size))
         ids, field = self.char
-        for g in self.lexicon.grams(word):
-            field.add(nodes[2], ids.get(g))
+        nodes[2] = field.sum_rows(
+            [i for g in self.lexicon.grams(word) if (i := ids.get(g)) is not None]
+        )
         examples = np.zeros(len(self.example_node))
         length = 0.0
         terms, table, idf = self.example_word
         aligned = self.aligned(word)
         for s, sure in aligned:
-            for row, (ids, field) in enumerate((self.word, self.word_text)):
+            for k, (ids, field) in enumerate((self.word, self.word_text)):
                 cols, values = field.row(ids.get(s))
-                nodes[row, cols] = np.maximum(nodes[row, cols], sure * values)
+                nodes[k, cols] = np.maximum(nodes[k, cols], sure * values)
             i = terms.get(s)
             cols, values = table.row(i)
             examples[cols] = np.maximum(examples[cols], sure * values)
@@ -792,15 +843,46 @@ class _LanguageIndex:
                 length = max(length, (sure * idf[i]) ** 2)
         if not length:
             length = self.unknown_idf**2
-        return nodes, examples, length
+        row = np.concatenate([nodes.ravel(), examples])
+        row.flags.writeable = False  # shared through the cache
+        return row, length
+
+    def _closest_example(self, text: str) -> tuple[str, float, int] | None:
+        """The example ``text`` is most like, letter for letter (``fuzz.ratio`` of at least
+        ``_CLOSE_RATIO``), as ``(example, ratio, position)``; the first of equals.
+
+        Only examples of a length that can reach that ratio are compared: the ratio counts
+        the letters two texts share, so lengths further apart than ``_CLOSE_RATIO`` allows
+        can never reach it."""
+        share = _CLOSE_RATIO / 100
+        lo = math.floor(len(text) * share / (2 - share))
+        hi = math.ceil(len(text) * (2 - share) / share)
+        positions = np.flatnonzero((self.example_lengths >= lo) & (self.example_lengths <= hi))
+        if not len(positions):
+            return None
+        texts = self.example_texts
+        hit = process.extractOne(
+            text, [texts[i] for i in positions], scorer=fuzz.ratio, score_cutoff=_CLOSE_RATIO
+        )
+        if hit is None:
+            return None
+        return hit[0], hit[1], int(positions[hit[2]])
+
+    def _coverage(self, word: str) -> np.ndarray:
+        """How surely each node's texts contain ``word`` (or a spelling close to it)."""
+        out = np.zeros(self.size)
+        for s, sure in self.aligned(word):
+            nodes = self.stem_nodes.get(s)
+            if nodes is not None:
+                out[nodes] = np.maximum(out[nodes], sure)
+        out.flags.writeable = False  # shared through the cache
+        return out
 
     def covered(self, word: str, node: int) -> float:
         """How surely ``node``'s texts contain ``word`` (or a spelling close to it)."""
-        return max(
-            (sure for s, sure in self.aligned(word) if s in self.node_stems[node]), default=0.0
-        )
+        return float(self.coverage(word)[node])
 
-    def known(self, word: str) -> float:
+    def _known(self, word: str) -> float:
         """How surely the topics use ``word`` (or a spelling close to it) anywhere."""
         return max((sure for s, sure in self.aligned(word) if s in self.topic_stems), default=0.0)
 
@@ -862,21 +944,23 @@ class _LanguageIndex:
         asking = _ASKING.get(lang, frozenset())
         topical = [(w, weight) for w, weight in weighted if w not in asking] or weighted
         n = self.size
-        fields = np.zeros((3, n))
-        per_example = np.zeros(len(self.example_node))
-        length = 0.0
-        for w, weight in weighted:
-            nodes, examples, w_len = self.vectors(w)
-            fields += weight * nodes
-            per_example += weight * examples
-            length += weight * weight * w_len
-        per_example /= math.sqrt(length) or 1.0
+        # One row per word (its node scores per field, then its example scores): the
+        # question's scores are one weighted sum of rows, a matrix-vector product.
+        vectors = [self.vectors(w) for w in ws]
+        weights = np.array([weight for _, weight in weighted])
+        summed = weights @ np.array([row for row, _ in vectors])
+        length = float(weights**2 @ np.array([w_len for _, w_len in vectors]))
+        fields = summed[: 3 * n].reshape(3, n)
+        per_example = summed[3 * n :] / (math.sqrt(length) or 1.0)
         best_example = np.zeros(n)
-        np.maximum.at(best_example, self.example_node, per_example)
+        if len(per_example):
+            best_example[self.example_owners] = np.maximum.reduceat(
+                per_example, self.example_starts
+            )
         if len(ws) <= _SHORT_WORDS:
             # A short question may be an example with a typo in its one telling word.
             whole = " ".join(fold(w, lang) for w in ws)
-            hit = process.extractOne(whole, self.example_texts, scorer=fuzz.ratio, score_cutoff=85)
+            hit = self._closest_example(whole)
         else:
             hit = None
         if hit:
@@ -915,24 +999,22 @@ class _LanguageIndex:
         # must explain the question, the side remarks hardly matter.
         sharp = [(w, weight**_SHARP) for w, weight in topical]
         mass = sum(weight for _, weight in sharp)
+        coverage = np.array([self.coverage(w) for w, _ in topical])
         features = {
             "example": min(float(best_example[best]), 1.0),
             "margin": float((total[best] - second) / total[best]) if total[best] > 0 else 0.0,
-            "covered": sum(weight * self.covered(w, best) for w, weight in sharp) / mass,
+            "covered": float(np.dot([weight for _, weight in sharp], coverage[:, best])) / mass,
             "known": sum(weight * self.known(w) for w, weight in sharp) / mass,
             "short": 1.0 / sum(weight for _, weight in weighted),
             "off_topic": min(off_topic, 1.0),
         }
         # Topics worth suggesting share at least one word with the question; n-gram
         # scores alone are never zero for long texts, whatever the question.
-        related = tuple(
-            int(i)
-            for i in order[:_SUGGEST_POOL]
-            if any(self.covered(w, int(i)) for w, _ in topical)
-        )
+        shared = coverage.max(axis=0) > 0
+        related = tuple(int(i) for i in order[:_SUGGEST_POOL] if shared[i])
         return _Ranking(order, total, features, foreign, related, off_topic)
 
-    def names_role(self, word: str) -> bool:
+    def _names_role(self, word: str) -> bool:
         """Whether ``word`` names a kind of party the content never mentions (an employer, a
         landlord, a pension office): itself, or in German as a compound's last part."""
         f = fold(word, self.lang)
@@ -942,10 +1024,12 @@ class _LanguageIndex:
         bases = {f[: len(f) - k] for k in range(_ROLE_ENDING + 1)}
         if bases & self.roles:
             return True
+        # A compound's last part: every ending of at least _MIN_PART letters after a first
+        # part of at least as many ("Krankenkasse" ends in "kasse").
         return self.lang == "de" and any(
-            b.endswith(tail) and len(b) - len(tail) >= _MIN_PART
+            b[i:] in self.role_tails
             for b in bases
-            for tail in self.role_tails
+            for i in range(_MIN_PART, len(b) - _MIN_PART + 1)
         )
 
     def _asked(self, f: str) -> bool:
