@@ -590,12 +590,14 @@ class MatrixBot:
             resp = sync.result()
             if not isinstance(resp, SyncResponse):
                 failures += 1
+                self.runtime.readiness.disconnected(PLATFORM)
                 wait = min(self.settings.retry_max_wait, 0.5 * 2 ** min(failures, 8))
                 log.warning("sync failed (%s); retrying in %.1fs", resp, wait)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), wait)
                 continue
             failures = 0
+            self.runtime.readiness.connected(PLATFORM)
             await self._crypto_housekeeping()
             # On the very first start there is no token: everything in this batch is
             # history and is never answered; invites are still accepted.

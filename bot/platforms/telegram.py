@@ -492,6 +492,7 @@ class TelegramAdapter:
                 )
             log.info("Telegram bot @%s running (%s)", self._username, s.mode)
             self.ready.set()
+            self.runtime.readiness.connected(PLATFORM)
             try:
                 await stop.wait()
             finally:
@@ -501,6 +502,7 @@ class TelegramAdapter:
                     await updater.stop()
                 if app.running:
                     await app.stop()
+        self.runtime.readiness.disconnected(PLATFORM)
         log.info("Telegram bot stopped")
 
     # -- update dispatch -----------------------------------------------------------------
@@ -520,6 +522,7 @@ class TelegramAdapter:
         # Never log update contents: they hold user ids and message text.
         err = context.error
         log.error("error while handling an update: %r", err, exc_info=err)
+        self.runtime.record_error(PLATFORM)
 
     async def _handle(self, chat_id: int, user_id: int, event: Event) -> list[Reply]:
         conv = Conversation(platform=PLATFORM, chat_id=str(chat_id), user_id=str(user_id))
