@@ -324,6 +324,9 @@ async def _serve(platforms: Sequence[str], content_dir: Path | None) -> int:
     from bot.config import Settings
     from bot.runtime import Runtime
 
+    # A reload request (systemd ExecReload, kill -HUP) while the content is still loading must
+    # not end the process, which is SIGHUP's default; the reloader takes it over once running.
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     settings = Settings.load()
     if content_dir:
         settings.content_dir = content_dir
