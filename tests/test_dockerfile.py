@@ -142,8 +142,21 @@ def test_package_built_from_the_copied_files_runs(tmp_path: Path) -> None:
     env.update(_env(steps))
     env["BOT_DATA_DIR"] = str(data)
     env.pop("PYTHONPATH", None)
+    # The image's CMD with no credentials and no terminal (a container): one line, exit 2.
     run = subprocess.run(
         [str(python), "-m", "bot", "run"],
+        stdin=subprocess.DEVNULL,
+        cwd=home,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2, run.stderr
+    assert "TELEGRAM_BOT_TOKEN, MATRIX_HOMESERVER: none set" in run.stderr
+    assert "Traceback" not in run.stderr
+    chat = subprocess.run(
+        [str(python), "-m", "bot", "chat"],
         input="/help\n",
         cwd=home,
         env=env,
@@ -151,8 +164,8 @@ def test_package_built_from_the_copied_files_runs(tmp_path: Path) -> None:
         text=True,
         timeout=60,
     )
-    assert run.returncode == 0, run.stderr
-    assert "/forget" in run.stdout
+    assert chat.returncode == 0, chat.stderr
+    assert "/forget" in chat.stdout
     located = subprocess.run(
         [str(python), "-c", "import bot; print(bot.__file__)"],
         cwd=home,
