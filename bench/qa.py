@@ -38,7 +38,15 @@ import numpy as np  # noqa: E402
 
 from bot.content import Content, load_content  # noqa: E402
 from bot.matching import CONFIDENCE_FEATURES, Matcher  # noqa: E402
-from tests.qa.qa_set import Outcome, Question, Summary, load_questions, run  # noqa: E402
+from tests.qa.qa_set import (  # noqa: E402
+    NEAR_COPY,
+    Outcome,
+    Question,
+    Summary,
+    load_questions,
+    near_copies,
+    run,
+)
 
 FOLDS = 5
 OUT_OF_SCOPE_SHARE = 0.2
@@ -168,7 +176,7 @@ def main() -> int:
     )
     parser.add_argument(
         "--split",
-        choices=["tune", "holdout", "all"],
+        choices=["tune", "holdout", "copy", "all"],
         default="all",
         help="which split's misses to list (figures always show both)",
     )
@@ -192,7 +200,7 @@ def main() -> int:
         f"{'group':<14} {'in':>4} {'accuracy':>8} {'abstained':>9} {'out':>4} "
         f"{'fallback':>9} {'wrong-conf':>10} {'MCC':>6}"
     )
-    for split in ("tune", "holdout", None):
+    for split in ("tune", "holdout", "copy", None):
         for lang in ("de", "en", None):
             group = [
                 o
@@ -210,6 +218,15 @@ def main() -> int:
     print(
         f"language detection: {right / len(questions):.1%} right, {unsure / len(questions):.1%} "
         f"undecided, {(len(questions) - right - unsure) / len(questions):.1%} wrong"
+    )
+
+    copies = near_copies(questions, content)
+    verbatim = sum(c.verbatim for c in copies)
+    print(
+        f"overlap with the content's example questions: {verbatim} of {len(questions)} "
+        f"verbatim (same words, any case or punctuation), {len(copies)} near copies "
+        f"(similarity >= {NEAR_COPY}); measured: "
+        f"{sum(c.question.split == 'holdout' for c in copies)}"
     )
 
     texts = [(q.text, q.lang) for q in questions]

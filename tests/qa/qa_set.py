@@ -7,14 +7,30 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from rapidfuzz import fuzz, process
+
+from bot.content import Content
 from bot.matching import Matcher
 
 QUESTION_DIR = Path(__file__).parent
 """Every ``*.tsv`` here is part of the set; one file per topic keeps authors out of each other's way."""
+INDEPENDENT_DIR = QUESTION_DIR / "independent"
+"""Sets written by people who never saw the content's example questions: measured, never fitted."""
+
+SPLITS = ("tune", "holdout", "copy")
+"""``tune``: the confidence model is fitted on it; ``holdout``: measured only; ``copy``: a near
+copy of a content example, neither measured nor fitted (it would only measure recall)."""
+MEASURED = "holdout"
+
+NEAR_COPY = 85
+"""Letter-for-letter similarity (rapidfuzz ratio, 0-100, on lower-cased words) from which a
+question counts as a near copy of a content example. 85 catches rewordings such as
+"Wie widersprech ich bei facebook" ~ "Wie widerspreche ich bei Facebook?"."""
 
 
 @dataclass(frozen=True)
@@ -24,8 +40,9 @@ class Question:
     text: str
     lang: str
     node: str | None
-    split: str  # "tune" or "holdout"
+    split: str  # one of SPLITS
     line: int
+    file: str = ""
 
 
 @dataclass(frozen=True)
@@ -57,8 +74,55 @@ def load_questions(directory: Path = QUESTION_DIR) -> list[Question]:
                 if not row or row[0].startswith("#") or row[0] == "split":
                     continue
                 split, lang, node, text = row
-                out.append(Question(text, lang, None if node == "-" else node, split, line))
+                if split not in SPLITS:
+                    raise ValueError(f"{path}:{line}: split {split!r} is not one of {SPLITS}")
+                node_or_none = None if node == "-" else node
+                out.append(Question(text, lang, node_or_none, split, line, path.name))
     return out
+
+
+def measured_questions() -> list[Question]:
+    """What the accuracy test measures: the held-out split of the repository's set and the
+    independent sets, never anything the confidence model was fitted on."""
+    questions = load_questions() + load_questions(INDEPENDENT_DIR)
+    return [q for q in questions if q.split == MEASURED]
+
+
+def _words(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.casefold()))
+
+
+def examples(content: Content) -> list[tuple[str, str]]:
+    """Every example question of the content as ``(node id, question)``."""
+    return [(nid, q) for nid, n in content.nodes.items() for qs in n.questions.values() for q in qs]
+
+
+@dataclass(frozen=True)
+class Copy:
+    """A question too close to one of the content's example questions."""
+
+    question: Question
+    node: str
+    example: str
+    similarity: float
+
+    @property
+    def verbatim(self) -> bool:
+        """The same words, ignoring case and punctuation."""
+        return self.similarity == 100
+
+
+def near_copies(questions: Iterable[Question], content: Content) -> list[Copy]:
+    """The questions whose words are at least ``NEAR_COPY`` similar to a content example."""
+    pool = examples(content)
+    choices = [_words(q) for _, q in pool]
+    found = []
+    for q in questions:
+        hit = process.extractOne(_words(q.text), choices, scorer=fuzz.ratio, score_cutoff=NEAR_COPY)
+        if hit is not None:
+            _, similarity, index = hit
+            found.append(Copy(q, pool[index][0], pool[index][1], similarity))
+    return found
 
 
 def run(matcher: Matcher, questions: Iterable[Question], *, detect: bool) -> list[Outcome]:

@@ -1,9 +1,16 @@
-"""Answer quality on the repository's question set (``questions.tsv``).
+"""Answer quality on questions the matcher was never fitted on.
 
-In-scope questions must reach their node (top-1 accuracy >= 92 %), out-of-scope ones must
-fall back (>= 90 %). Languages are detected the way the engine does for a user who has not
-chosen one, so detection errors count as misses too. On failure the misses are listed.
-Timing and per-language figures live in ``bench/qa.py``.
+The measured set is the ``holdout`` split of the repository's question files plus the
+independent sets (``independent/``, written from the topic list and the fact sheet only). The
+confidence model is fitted on the ``tune`` split (``bench/qa.py --fit``), never on these, and
+no measured question may be a near copy of one of the content's example questions: such a
+question measures only that the example is there. Languages are detected the way the engine
+does for a user who has not chosen one, so detection errors count as misses too.
+
+The bars sit a few points under the figures measured when they were set (December 2026:
+85.6 % in scope, 90.4 % fallback, 6.3 % wrong-confident on 1,143 questions), so a change that
+makes answers clearly worse fails, and the figures are printed at the end of every run.
+Per-language figures and speed: ``bench/qa.py``.
 """
 
 from __future__ import annotations
@@ -15,30 +22,46 @@ import pytest
 from bot.content import load_content
 from bot.matching import Matcher
 
-from .qa_set import Outcome, Summary, load_questions, run
+from .qa_set import (
+    INDEPENDENT_DIR,
+    MEASURED,
+    SPLITS,
+    Outcome,
+    Summary,
+    load_questions,
+    measured_questions,
+    near_copies,
+    run,
+)
 
-MIN_ACCURACY = 0.92
-MIN_FALLBACK = 0.90
+MIN_ACCURACY = 0.83
+MIN_FALLBACK = 0.87
+MAX_WRONG_CONFIDENT = 0.08
 
 
 @pytest.fixture(scope="module")
-def outcomes() -> Iterator[list[Outcome]]:
-    """Every question of the set, matched once for all tests of this module."""
-    content = load_content()
-    yield run(Matcher(content), load_questions(), detect=True)
+def outcomes(request: pytest.FixtureRequest) -> Iterator[list[Outcome]]:
+    """Every measured question, matched once for all tests of this module."""
+    found = run(Matcher(load_content()), measured_questions(), detect=True)
+    request.config.stash[FIGURES] = Summary.of(found)
+    yield found
+
+
+FIGURES = pytest.StashKey[Summary]()
 
 
 def _misses(outcomes: list[Outcome]) -> str:
     lines = [
-        f"  {o.question.text!r} ({o.question.lang}): expected {o.question.node or 'fallback'}, "
-        f"got {o.got or 'fallback'} ({o.score:.3f}, language {o.detected})"
+        f"  {o.question.file}:{o.question.line} {o.question.text!r} ({o.question.lang}): "
+        f"expected {o.question.node or 'fallback'}, got {o.got or 'fallback'} "
+        f"({o.score:.3f}, language {o.detected})"
         for o in outcomes
         if not o.correct
     ]
     return "\n".join(lines)
 
 
-def test_question_set_is_big_and_varied() -> None:
+def test_question_sets_are_big_and_varied() -> None:
     questions = load_questions()
     in_scope = [q for q in questions if q.node is not None]
     assert len(questions) >= 300
@@ -46,12 +69,32 @@ def test_question_set_is_big_and_varied() -> None:
     german = sum(q.lang == "de" for q in questions)
     assert 0.5 <= german / len(questions) <= 0.7
     assert {q.split for q in questions} == {"tune", "holdout"}
+    independent = load_questions(INDEPENDENT_DIR)
+    # Nothing there is fitted on: only measured questions and set-aside near copies.
+    assert {q.split for q in independent} == {MEASURED, "copy"}
+    assert len([q for q in independent if q.split == MEASURED]) >= 900
+    assert set(SPLITS) == {"tune", MEASURED, "copy"}
 
 
 def test_every_expected_node_exists() -> None:
     content = load_content()
-    missing = {q.node for q in load_questions() if q.node and q.node not in content.nodes}
+    questions = load_questions() + load_questions(INDEPENDENT_DIR)
+    missing = {q.node for q in questions if q.node and q.node not in content.nodes}
     assert not missing, f"questions expect unknown nodes: {sorted(missing)}"
+
+
+def test_no_measured_question_is_a_near_copy_of_a_content_example() -> None:
+    copies = near_copies(measured_questions(), load_content())
+    listed = "\n".join(
+        f"  {c.question.file}:{c.question.line} {c.question.text!r} ~ {c.example!r} "
+        f"(node {c.node}, {c.similarity:.0f} %)"
+        for c in copies
+    )
+    assert not copies, (
+        f"{len(copies)} measured questions are near copies of content examples; reword the "
+        f"example, or mark the question 'tune' (repository set) or 'copy' (independent set):\n"
+        f"{listed}"
+    )
 
 
 def test_in_scope_accuracy(outcomes: list[Outcome]) -> None:
@@ -67,4 +110,13 @@ def test_out_of_scope_fallback(outcomes: list[Outcome]) -> None:
     summary = Summary.of(outs)
     assert summary.fallback >= MIN_FALLBACK, (
         f"fallback rate {summary.fallback:.1%} < {MIN_FALLBACK:.0%}; misses:\n{_misses(outs)}"
+    )
+
+
+def test_few_wrong_confident_answers(outcomes: list[Outcome]) -> None:
+    summary = Summary.of(outcomes)
+    wrong = [o for o in outcomes if o.wrong_confident]
+    assert summary.wrong_confident <= MAX_WRONG_CONFIDENT, (
+        f"{summary.wrong_confident:.1%} answered confidently and wrong "
+        f"(> {MAX_WRONG_CONFIDENT:.0%}):\n{_misses(wrong)}"
     )
