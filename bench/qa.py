@@ -220,6 +220,11 @@ def main() -> int:
         f"undecided, {(len(questions) - right - unsure) / len(questions):.1%} wrong"
     )
 
+    whole = Summary.of(outcomes)
+    print(
+        f"clarifying questions: {whole.clarified:.1%} of all questions, "
+        f"{whole.clarified_right:.0%} of those in scope offered the expected topic"
+    )
     copies = near_copies(questions, content)
     verbatim = sum(c.verbatim for c in copies)
     print(

@@ -109,10 +109,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
                 "matched": matched,
                 "text": text,
                 "suggestions": list(reply.suggestions),
+                "clarify": list(reply.clarify),
             }
             print(json.dumps(record, ensure_ascii=False), flush=True)
         else:
             verdict = f"→ {reply.node}" if matched else "→ (fallback)"
+            if reply.clarify:
+                verdict = "→ (asks: " + " or ".join(reply.clarify) + ")"
             print(f"? {question}\n{verdict} [{reply.language}]\n{text}\n", flush=True)
     return 0
 

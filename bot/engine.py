@@ -19,7 +19,9 @@ No network, no clock, no platform types: adapters and the runtime do all I/O. Th
   number not on the list says so and shows the list again; with no list (new session) the
   menu. Text starting with "/" is a command; other text is matched against the content, in
   the session's language and, if that fails, in the language the text is written in. Below
-  the matcher's confidence the reply is an honest fallback with the closest topics.
+  the matcher's confidence the reply is an honest fallback with the closest topics. When
+  two topics fit about equally well the reply asks which one is meant, with both as
+  options, instead of answering the first (``Reply.clarify``, ``matched`` False).
 - Notes (help, privacy, unknown command, non-text) leave the user where they were and
   offer the current page's options again.
 - ``Command`` names and their per-language aliases come from content.
@@ -247,7 +249,25 @@ class Engine:
         if result.matched and result.node:
             new_state, actions = self._go(state, result.node, event, now, matched=True)
             return new_state, actions
+        if result.clarify and "clarify" in self.content.meta.strings:
+            return self._clarify(state, result.clarify)
         return self._fallback(state, event, text, now, result.candidates)
+
+    def _clarify(self, state: SessionState, nodes: tuple[str, ...]) -> Result:
+        lang = state.language
+        # Titles that are questions themselves lose their "?" inside the question.
+        first, second = (self.content.nodes[n].title[lang].rstrip("?.! ") for n in nodes[:2])
+        options = [Option(n, self.content.nodes[n].title[lang]) for n in nodes[:2]]
+        options.append(Option(MENU, self.content.string("menu", lang)))
+        reply = Reply(
+            text=self.content.string("clarify", lang, first=first, second=second),
+            language=lang,
+            options=tuple(options),
+            matched=False,
+            suggestions=nodes[:2],
+            clarify=nodes[:2],
+        )
+        return state.with_(offered=tuple(o.id for o in options)), (reply,)
 
     def _command(self, state: SessionState, event: Event, now: dt.datetime) -> Result:
         assert isinstance(event, Command)

@@ -103,6 +103,9 @@ class Reply(Action):
     matched: bool | None = None
     private_node: str | None = None
     suggestions: tuple[str, ...] = field(default=())
+    clarify: tuple[str, ...] = field(default=())
+    """The nodes a clarifying question asks between ("Meinst du A oder B?"); the reply's
+    options lead to them and ``matched`` is False."""
 
 
 @dataclass(frozen=True)

@@ -150,6 +150,7 @@ def test_ask_json(tree: Path) -> None:
         "How do I object on Instagram?",
         "xyzzy",
         "instagram wetter katze hund",
+        "objection instagram form",
     ]
     done = bot("--content", str(tree), "ask", "--json", stdin="\n".join(questions) + "\n")
     assert done.returncode == 0, done.stderr
@@ -157,7 +158,7 @@ def test_ask_json(tree: Path) -> None:
     assert [r["question"] for r in records] == [q for q in questions if q]
     for record in records:
         assert set(record) >= {"question", "lang", "node", "matched", "text", "suggestions"}
-    first, english, nonsense, near = records
+    first, english, nonsense, near, between = records
     assert first == {
         "question": "Wie widerspreche ich der KI-Nutzung?",
         "lang": "de",
@@ -166,6 +167,7 @@ def test_ask_json(tree: Path) -> None:
         "text": "WIDERSPRUCH-DE Formular (https://example.org/form?a=1&b=2)\n\n"
         "Quellen:\n• Meta (https://example.org/meta)\n\nStand: 1. Mai 2025",
         "suggestions": [],
+        "clarify": [],
     }
     assert (english["lang"], english["node"], english["matched"]) == (
         "en",
@@ -180,10 +182,21 @@ def test_ask_json(tree: Path) -> None:
         "matched": False,
         "text": "FALLBACK-DE",
         "suggestions": [],
+        "clarify": [],
     }
     assert near["matched"] is False and near["node"] is None
     assert near["text"] == "VORSCHLAG-DE"
     assert near["suggestions"]
+    # Two topics fit equally: a clarifying question, counted as not matched.
+    assert between == {
+        "question": "objection instagram form",
+        "lang": "en",
+        "node": None,
+        "matched": False,
+        "text": "MEAN-EN Objecting on Instagram | How to object",
+        "suggestions": ["objection-instagram", "objection"],
+        "clarify": ["objection-instagram", "objection"],
+    }
 
 
 def test_ask_forced_language(tree: Path) -> None:

@@ -23,6 +23,7 @@ from bot.events import (
     Text,
     Unsupported,
 )
+from bot.matching import Matcher, MatchResult
 from bot.state import SessionState
 
 ROOT_OPTIONS = ["objection", "deadline", "my-case", "extra"]
@@ -723,3 +724,68 @@ def test_thanks_inside_a_question_is_still_a_question() -> None:
     chat.start()
     reply = chat.text("danke, und wie widerspreche ich bei instagram?")
     assert reply.text != shipped.string("welcome", "de")
+
+
+# -- clarifying questions ------------------------------------------------------------------
+
+
+def test_two_close_topics_get_a_question_with_both_as_options(chat: Chat) -> None:
+    reply = chat.text("objection instagram form")
+    assert reply.text == "MEAN-EN Objecting on Instagram | How to object"
+    assert [(o.id, o.label) for o in reply.options] == [
+        ("objection-instagram", "Objecting on Instagram"),
+        ("objection", "How to object"),
+        ("@menu", "Menu"),
+    ]
+    assert (reply.node, reply.matched) == (None, False)
+    assert reply.clarify == ("objection-instagram", "objection")
+    # The user is still where they were; the question is not a page of its own.
+    assert chat.state is not None and chat.state.node == "start"
+
+
+@pytest.mark.parametrize(
+    ("answer", "text"), [("1", "INSTAGRAM-EN"), ("2", "OBJECT-EN"), ("How to object", "OBJECT-EN")]
+)
+def test_a_clarifying_question_is_answered_by_number_or_label(
+    chat: Chat, answer: str, text: str
+) -> None:
+    chat.text("objection instagram form")
+    assert chat.text(answer).text.startswith(text)
+
+
+def test_a_clarifying_question_is_answered_by_button(chat: Chat) -> None:
+    chat.text("objection instagram form")
+    reply = chat.send(Choice(option="objection-instagram"))
+    assert reply.text.startswith("INSTAGRAM-EN")
+    assert reply.node == "objection-instagram"
+
+
+def test_without_the_clarify_string_close_topics_get_the_fallback(tmp_path: Any) -> None:
+    from fixtures.tree import META
+
+    meta = META.replace(
+        '  clarify: {de: "MEINST-DE {first} | {second}", en: "MEAN-EN {first} | {second}"}\n', ""
+    )
+    assert "clarify" not in meta
+    content = load_content(write_tree(tmp_path, {"bot.yaml": meta}))
+    reply = Chat(Engine(content, session_ttl=TTL)).text("objection instagram form")
+    assert reply.text == "SUGGEST-EN"
+    assert reply.clarify == ()
+    assert [o.id for o in reply.options][:2] == ["objection-instagram", "objection"]
+
+
+class _Undecided(Matcher):
+    """A matcher that finds every question between 'deadline' and 'objection'."""
+
+    def match(self, text: str, lang: str) -> MatchResult:
+        pair = ("deadline", "objection")
+        return MatchResult(None, 0.6, False, lang, pair, pair)
+
+
+def test_the_engine_asks_whenever_the_matcher_names_two_topics(content: Content) -> None:
+    chat = Chat(Engine(content, _Undecided(content), session_ttl=TTL))
+    chat.start(language="de")
+    reply = chat.text("irgendwas zur Frist oder zum Widerspruch")
+    assert reply.text == "MEINST-DE Frist | Widerspruch einlegen"
+    assert [o.id for o in reply.options] == ["deadline", "objection", "@menu"]
+    assert chat.text("1").text.startswith("NACHHER-DE")

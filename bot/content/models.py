@@ -210,6 +210,7 @@ OPTIONAL_STRINGS = (
     "as_of",
     "privacy_variables",
     "node_gone",
+    "clarify",
 )
 """UI strings a content tree may define; the feature using one is off without it."""
 

@@ -17,5 +17,7 @@ def pytest_terminal_summary(
         terminalreporter.write_line(
             f"answer quality on {summary.n_in} held-out in-scope and {summary.n_out} "
             f"out-of-scope questions: {summary.accuracy:.1%} right, {summary.fallback:.1%} "
-            f"fallback, {summary.wrong_confident:.1%} wrong-confident"
+            f"fallback, {summary.wrong_confident:.1%} wrong-confident, {summary.clarified:.1%} "
+            f"asked which of two topics was meant ({summary.clarified_right:.0%} of those offered "
+            "the right one)"
         )

@@ -53,6 +53,7 @@ class Outcome:
     got: str | None
     score: float
     detected: str | None
+    clarify: tuple[str, ...] = ()  # the two topics a clarifying question offers instead
 
     @property
     def correct(self) -> bool:
@@ -134,7 +135,8 @@ def run(matcher: Matcher, questions: Iterable[Question], *, detect: bool) -> lis
         detected = matcher.detect_language(q.text) if detect else None
         lang = (detected or default) if detect else q.lang
         result = matcher.match(q.text, lang)
-        outcomes.append(Outcome(q, result.node if result.matched else None, result.score, detected))
+        got = result.node if result.matched else None
+        outcomes.append(Outcome(q, got, result.score, detected, result.clarify))
     return outcomes
 
 
@@ -147,8 +149,10 @@ class Summary:
     accuracy: float  # in scope: right node
     fallback: float  # out of scope: abstained
     wrong_confident: float  # over all questions
-    abstained_in: float  # in scope but abstained
+    abstained_in: float  # in scope but abstained (clarifying questions included)
     mcc: float  # matched vs should-match
+    clarified: float = 0.0  # over all questions: asked which of two topics was meant
+    clarified_right: float = 1.0  # of those in scope: the expected topic was offered
 
     @classmethod
     def of(cls, outcomes: Sequence[Outcome]) -> Summary:
@@ -168,6 +172,11 @@ class Summary:
             wrong_confident=_share(sum(o.wrong_confident for o in outcomes), len(outcomes)),
             abstained_in=_share(fn, len(ins)),
             mcc=(tp * tn - fp * fn) / denom if denom else 0.0,
+            clarified=_share(sum(bool(o.clarify) for o in outcomes), len(outcomes)),
+            clarified_right=_share(
+                sum(o.question.node in o.clarify for o in ins if o.clarify),
+                sum(bool(o.clarify) for o in ins),
+            ),
         )
 
 

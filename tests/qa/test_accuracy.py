@@ -7,9 +7,10 @@ no measured question may be a near copy of one of the content's example question
 question measures only that the example is there. Languages are detected the way the engine
 does for a user who has not chosen one, so detection errors count as misses too.
 
-The bars sit a few points under the figures measured when they were set (December 2026:
-85.6 % in scope, 90.4 % fallback, 6.3 % wrong-confident on 1,143 questions), so a change that
-makes answers clearly worse fails, and the figures are printed at the end of every run.
+The bars sit under the figures measured when they were set (December 2026: 84.2 % in scope,
+90.4 % fallback, 5.2 % wrong-confident on 1,143 questions; a clarifying question counts as
+not answered), so a change that makes answers clearly worse fails, and the figures are
+printed at the end of every run.
 Per-language figures and speed: ``bench/qa.py``.
 """
 
@@ -34,9 +35,9 @@ from .qa_set import (
     run,
 )
 
-MIN_ACCURACY = 0.83
+MIN_ACCURACY = 0.82
 MIN_FALLBACK = 0.87
-MAX_WRONG_CONFIDENT = 0.08
+MAX_WRONG_CONFIDENT = 0.07
 
 
 @pytest.fixture(scope="module")
