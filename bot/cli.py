@@ -177,6 +177,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 async def _console(content_dir: Path | None, language: str | None) -> int:
+    import asyncio
+
     from bot.config import Settings
     from bot.platforms.console import chat
     from bot.runtime import Runtime
@@ -189,8 +191,13 @@ async def _console(content_dir: Path | None, language: str | None) -> int:
     _started()
     # Authors chatting while they edit see each saved change (or its problems) at once.
     stop, reloading = _start_reloading(runtime, content_dir)
+    # Ctrl-C or SIGTERM ends the chat like "exit" does: no traceback, exit status 0.
+    ended = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, ended.set)
     try:
-        return await chat(runtime, language=language)
+        return await chat(runtime, language=language, stop=ended)
     finally:
         stop.set()
         await reloading

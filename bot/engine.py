@@ -210,9 +210,10 @@ class Engine:
         text = event.text.strip()[:MAX_TEXT]
         if text.startswith("/") and len(text) > 1:
             name, _, args = text[1:].partition(" ")
-            return self._command(
-                state, Command(name=name, args=args.strip(), group=event.group), now
+            command = Command(
+                name=name, args=args.strip(), group=event.group, platform=event.platform
             )
+            return self._command(state, command, now)
         labelled = self._option_by_label(state, text)
         if labelled is not None:
             return self._choose(state, labelled, event, now)
@@ -228,7 +229,7 @@ class Engine:
         if thanked:
             if not state.language_chosen:
                 state = state.with_(language=thanked)
-            welcome = self.content.string("welcome", state.language)
+            welcome = self.content.string("welcome", state.language, platform=event.platform)
             new_state, actions = self._notice(state, welcome, event, now)
             reply = actions[0]
             assert isinstance(reply, Reply)
@@ -276,11 +277,15 @@ class Engine:
         lang = state.language
         if name == "start":
             start = Start(
-                node=event.args.split(" ")[0] or None, group=event.group, locale=event.locale
+                node=event.args.split(" ")[0] or None,
+                group=event.group,
+                locale=event.locale,
+                platform=event.platform,
             )
             return self._start(state, start, now)
         if name == "help":
-            return self._notice(state, self.content.string("help", lang), event, now)
+            help_text = self.content.string("help", lang, platform=event.platform)
+            return self._notice(state, help_text, event, now)
         if name == "menu":
             return self._show(state.with_(back=()), self.content.meta.root, event, now)
         if name == "back":
@@ -289,7 +294,10 @@ class Engine:
             return self._set_language(state, event.args.strip().lower(), event, now)
         if name == "privacy":
             days = max(1, round(self.session_ttl.total_seconds() / 86400))
-            text = self.content.string("privacy", lang, days=days)
+            duration = self.content.duration(self.session_ttl, lang)
+            text = self.content.string(
+                "privacy", lang, platform=event.platform, days=days, duration=duration
+            )
             if extra := self._privacy_variables(lang):
                 text = f"{text}\n\n{extra}"
             return self._notice(state, text, event, now)
@@ -306,7 +314,7 @@ class Engine:
         return self._notice(state, self.content.string("unsupported", state.language), event, now)
 
     def _joined(self, state: SessionState, event: Event, now: dt.datetime) -> Result:
-        intro = self.content.string("intro", state.language)
+        intro = self.content.string("intro", state.language, platform=event.platform)
         return self._notice(state, intro, event, now, keep_place=False)
 
     # -- building blocks -----------------------------------------------------------------
@@ -339,7 +347,9 @@ class Engine:
             names = ", ".join(
                 f"{c} ({self.content.string('language_name', c)})" for c in self.content.languages
             )
-            text = self.content.string("language_unknown", state.language, languages=names)
+            text = self.content.string(
+                "language_unknown", state.language, platform=event.platform, languages=names
+            )
             return self._notice(state, text, event, now, lang_options=True, keep_place=False)
         state = state.with_(language=code, language_chosen=True)
         note = self.content.string("language_switched", code)
@@ -478,7 +488,9 @@ class Engine:
     def _no_such_option(self, state: SessionState, event: Event, now: dt.datetime) -> Result:
         count = len(state.offered)
         if "no_such_option" in self.content.meta.strings:
-            text = self.content.string("no_such_option", state.language, count=count)
+            text = self.content.string(
+                "no_such_option", state.language, platform=event.platform, count=count
+            )
         else:
             text = self.content.string("fallback", state.language)
         return self._notice(state, text, event, now)

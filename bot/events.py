@@ -21,10 +21,13 @@ class Event:
     ``group`` tells the engine the conversation happens in a group chat (answers stay
     general there); ``locale`` is the platform's language hint for the user (e.g.
     Telegram's ``language_code``), used only to pick the language of a new session.
+    ``platform`` names where the event came from (set by the runtime): some UI strings are
+    worded per platform (the console has no buttons).
     """
 
     group: bool = False
     locale: str | None = None
+    platform: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

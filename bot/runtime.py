@@ -8,6 +8,7 @@ ordering, inbound flood protection and erasure hooks.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
@@ -149,6 +150,8 @@ class Runtime:
             now = self.clock()
             state = await self.store.get(key, now)
             try:
+                if not event.platform:
+                    event = dataclasses.replace(event, platform=conv.platform)
                 new_state, actions = engine.handle(state, event, now)
             except Exception:
                 # The engine is meant never to raise; if it does, the user still gets an answer.

@@ -789,3 +789,25 @@ def test_the_engine_asks_whenever_the_matcher_names_two_topics(content: Content)
     assert reply.text == "MEINST-DE Frist | Widerspruch einlegen"
     assert [o.id for o in reply.options] == ["deadline", "objection", "@menu"]
     assert chat.text("1").text.startswith("NACHHER-DE")
+
+
+# -- per-platform wording ------------------------------------------------------------------
+
+
+def test_a_platform_gets_its_own_wording_of_a_string(tmp_path: Any) -> None:
+    from fixtures.tree import META
+
+    meta = META.replace(
+        "commands:\n",
+        'platform_strings:\n  console:\n    help: {de: "KONSOLE-DE", en: "CONSOLE-EN"}\ncommands:\n',
+    )
+    engine = Engine(load_content(write_tree(tmp_path, {"bot.yaml": meta})), session_ttl=TTL)
+    chat = Chat(engine)
+    chat.start(language="de")
+    assert chat.text("/help", platform="console").text == "KONSOLE-DE"
+    assert chat.text("/hilfe", platform="console").text == "KONSOLE-DE"
+    assert chat.send(Command(name="help", platform="console")).text == "KONSOLE-DE"
+    assert chat.text("/help", platform="telegram").text == "HILFE-DE"
+    assert chat.text("/help").text == "HILFE-DE"
+    chat.text("/lang en")
+    assert chat.text("/help", platform="console").text == "CONSOLE-EN"

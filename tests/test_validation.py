@@ -336,6 +336,36 @@ CASES = [
         id="unknown-ui-string",
     ),
     pytest.param(
+        meta("commands:\n", "platform_strings:\n  fax:\n    help: {de: a, en: b}\ncommands:\n"),
+        "bot.yaml:33: unknown platform 'fax'",
+        id="platform-strings-unknown-platform",
+    ),
+    pytest.param(
+        meta("commands:\n", "platform_strings:\n  console:\n    hlep: {de: a, en: b}\ncommands:\n"),
+        "bot.yaml:34: 'console' replaces UI string 'hlep', which 'strings' does not define",
+        id="platform-strings-unknown-string",
+    ),
+    pytest.param(
+        meta("commands:\n", "platform_strings:\n  console:\n    help: {de: a}\ncommands:\n"),
+        "bot.yaml:34: console string 'help' has no text in: en",
+        id="platform-strings-missing-language",
+    ),
+    pytest.param(
+        {
+            "bot.yaml": META.replace(
+                '  privacy: {de: "DATENSCHUTZ-DE {days} Tage", en: "PRIVACY-EN {days} days"}',
+                '  privacy: {de: "DATENSCHUTZ-DE {duration}", en: "PRIVACY-EN {duration}"}',
+            ).replace(
+                "commands:\n",
+                "durations:\n  de: {minute: [Minute, Minuten], hour: [Stunde, Stunden], "
+                "day: [Tag, Tagen]}\ncommands:\n",
+            )
+        },
+        "bot.yaml:32: the privacy string says {duration} but 'durations' has no day, hour, minute "
+        "for 'en'",
+        id="durations-missing-language",
+    ),
+    pytest.param(
         meta('    de: "Januar, Februar,', '    de: "Februar,'),
         "bot.yaml:14: 'months' needs 12 names",
         id="months-incomplete",
@@ -346,32 +376,32 @@ CASES = [
             "    aliases: {de: [datenschutz]}\n",
             "",
         ),
-        "bot.yaml:31: missing command 'privacy'",
+        "bot.yaml:32: missing command 'privacy'",
         id="missing-command",
     ),
     pytest.param(
         meta("commands:\n", 'commands:\n  reboot:\n    description: {de: "Neu", en: "New"}\n'),
-        "bot.yaml:32: unknown command 'reboot'",
+        "bot.yaml:33: unknown command 'reboot'",
         id="unknown-command",
     ),
     pytest.param(
         meta("aliases: {de: [zurueck]}", "aliases: {de: [zurueck, menue]}"),
-        "bot.yaml:37: alias 'menue' is used by two commands",
+        "bot.yaml:38: alias 'menue' is used by two commands",
         id="alias-used-twice",
     ),
     pytest.param(
         meta("aliases: {de: [zurueck]}", "aliases: {de: [zurueck, help]}"),
-        "bot.yaml:37: alias 'help' is used by two commands",
+        "bot.yaml:38: alias 'help' is used by two commands",
         id="alias-is-another-command",
     ),
     pytest.param(
         meta('description: {de: "Zurück", en: "Back"}', 'description: {de: "Zurück"}'),
-        "bot.yaml:37: command 'back' description has no text in: en",
+        "bot.yaml:38: command 'back' description has no text in: en",
         id="command-description-missing-language",
     ),
     pytest.param(
         meta("aliases: {de: [zurueck]}", "aliases: {de: [zurueck], it: [indietro]}"),
-        "bot.yaml:37: command 'back' aliases uses undeclared language(s): it",
+        "bot.yaml:38: command 'back' aliases uses undeclared language(s): it",
         id="command-alias-unknown-language",
     ),
 ]
@@ -661,7 +691,7 @@ def test_yes_no_words_come_from_content(check: Check) -> None:
 def test_word_lists_need_every_declared_language(check: Check) -> None:
     files = worded()
     files["bot.yaml"] = files["bot.yaml"].replace('  en: ["yes", "no", "nope"]\n', "")
-    assert errors(check(files)) == ["bot.yaml:54: 'yes_no_words' has no words for: en"]
+    assert errors(check(files)) == ["bot.yaml:55: 'yes_no_words' has no words for: en"]
 
 
 def test_status_word_without_a_date_is_an_error(check: Check) -> None:

@@ -25,6 +25,8 @@ LangText = dict[LangCode, str]
 LangList = dict[LangCode, tuple[str, ...]]
 SynonymWord = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 SynonymGroup = Annotated[tuple[SynonymWord, ...], Field(min_length=2)]
+DurationWords = Annotated[tuple[SynonymWord, SynonymWord], Field()]
+"""A time unit's singular and plural, e.g. ``("Tag", "Tagen")``."""
 """Words or short phrases that mean the same, e.g. ``("widersprechen", "einspruch")``."""
 OffTopicEntry = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 """A typical request the bot does not answer, e.g. ``"Passwort vergessen"``."""
@@ -203,6 +205,9 @@ STRINGS = (
 )
 """UI strings every content tree must define in every language."""
 
+PLATFORMS = ("console", "telegram", "matrix")
+"""Platforms whose UI strings the content may word differently (``platform_strings``)."""
+
 OPTIONAL_STRINGS = (
     "stale",
     "no_such_option",
@@ -243,6 +248,14 @@ class Meta(_Model):
     """Per language, words that say how things stand now ("bisher", "currently"): a sentence
     with one needs a date, or its text an ``as_of``."""
     checked_links: tuple[CheckedLink, ...] = ()
+    platform_strings: dict[str, dict[str, LangText]] = Field(default_factory=dict)
+    """Per platform (``console``, ``telegram``, ``matrix``), UI strings that replace the general
+    ones there: the console has no buttons to tap, so its help says to type numbers."""
+    durations: dict[LangCode, dict[Literal["minute", "hour", "day"], DurationWords]] = Field(
+        default_factory=dict
+    )
+    """Per language, each time unit's singular and plural as the ``privacy`` string uses them
+    after "Nach"/"after" ("1 Tag", "30 Tagen"): ``{duration}`` is filled with them."""
     variables: dict[str, VariableSpec] = Field(default_factory=dict)
     """Per-session variables that options set and conditions test (a guided checklist)."""
     """Links node texts may use besides the nodes' sources, each with the day it was checked."""
@@ -311,9 +324,11 @@ class Content:
         """The main menu."""
         return self.nodes[self.meta.root]
 
-    def string(self, key: str, lang: str, **values: object) -> str:
-        """A UI string in ``lang`` with ``{placeholders}`` filled from ``values``."""
-        text = self.meta.strings[key][lang].strip()
+    def string(self, key: str, lang: str, *, platform: str = "", **values: object) -> str:
+        """A UI string in ``lang`` with ``{placeholders}`` filled from ``values``; the
+        ``platform``'s own version of it when the content has one."""
+        own = self.meta.platform_strings.get(platform, {}).get(key)
+        text = (own or self.meta.strings[key])[lang].strip()
         if values:
             text = _PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), text)
         return text
@@ -321,6 +336,20 @@ class Content:
     def command_name(self, word: str) -> str | None:
         """Map a typed command or one of its aliases to its canonical name."""
         return self._aliases.get(word.lower())
+
+    def duration(self, length: dt.timedelta, lang: str) -> str:
+        """``length`` in words ("1 Tag", "30 Tagen", "12 hours"): whole days when it is at
+        least a day, else hours, else minutes; in days when ``durations`` lacks ``lang``."""
+        seconds = length.total_seconds()
+        for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+            if seconds >= size or unit == "minute":
+                count = max(1, round(seconds / size))
+                break
+        words = self.meta.durations.get(lang, {})
+        if unit not in words:
+            return str(max(1, round(seconds / 86400)))
+        one, many = words[unit]
+        return f"{count} {one if count == 1 else many}"
 
     def commands(self, lang: str) -> tuple[tuple[str, str], ...]:
         """``(command, description)`` pairs in ``lang``, e.g. for Telegram's command menu."""

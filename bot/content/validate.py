@@ -22,6 +22,7 @@ from bot.content.markup import LINK_PATTERN, links, to_plain, to_telegram_html
 from bot.content.models import (
     COMMANDS,
     OPTIONAL_STRINGS,
+    PLATFORMS,
     STRINGS,
     Content,
     LangText,
@@ -134,6 +135,45 @@ def validate(
                     f"add 'strings.{key}' in every language",
                 )
             )
+    for platform, strings in meta.platform_strings.items():
+        if platform not in PLATFORMS:
+            problems.append(
+                Problem(
+                    meta_file,
+                    mline("platform_strings", platform),
+                    f"unknown platform '{platform}'",
+                    f"use one of {', '.join(PLATFORMS)}",
+                )
+            )
+        for key, text in strings.items():
+            if key not in meta.strings:
+                problems.append(
+                    Problem(
+                        meta_file,
+                        mline("platform_strings", platform, key),
+                        f"'{platform}' replaces UI string '{key}', which 'strings' does not define",
+                        f"check the spelling, or add 'strings.{key}' first",
+                    )
+                )
+            need_langs(
+                text,
+                meta_file,
+                mline("platform_strings", platform, key),
+                f"{platform} string '{key}'",
+            )
+    if "{duration}" in "".join(meta.strings.get("privacy", {}).values()):
+        for lang in meta.languages:
+            missing = {"minute", "hour", "day"} - set(meta.durations.get(lang, {}))
+            if missing:
+                problems.append(
+                    Problem(
+                        meta_file,
+                        mline("durations"),
+                        f"the privacy string says {{duration}} but 'durations' has no "
+                        f"{', '.join(sorted(missing))} for '{lang}'",
+                        f"add durations.{lang}.<unit>: [singular, plural]",
+                    )
+                )
     for key, text in meta.strings.items():
         if key not in STRINGS and key not in OPTIONAL_STRINGS:
             problems.append(
