@@ -434,6 +434,29 @@ async def _purge(runtime: object, stop: asyncio.Event) -> None:
 # -- entry -------------------------------------------------------------------------------
 
 
+class _RunHelp(argparse.Action):
+    """``run --help``: the options and every environment variable ``run`` reads. Built only
+    when asked, so other commands never import the platform modules."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        from bot.config import Settings, settings_help
+        from bot.platforms.matrix import MatrixSettings
+        from bot.platforms.telegram import TelegramSettings
+
+        parser.epilog = settings_help(Settings, TelegramSettings, MatrixSettings)
+        parser.print_help()
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for all subcommands."""
     parser = argparse.ArgumentParser(
@@ -447,7 +470,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command")
 
-    p = sub.add_parser("run", help="start every configured platform (console if none)")
+    p = sub.add_parser(
+        "run",
+        help="start every configured platform (console if none)",
+        add_help=False,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("-h", "--help", action=_RunHelp, help="show this help and every variable")
     p.add_argument(
         "--check-content",
         action="store_true",

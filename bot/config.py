@@ -53,13 +53,20 @@ class Settings(BaseSettings):
     ``BOT_SESSION_TTL`` takes seconds or an ISO 8601 duration such as ``P30D``.
     """
 
-    model_config = SettingsConfigDict(env_prefix="BOT_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="BOT_", extra="ignore", use_attribute_docstrings=True
+    )
 
     content_dir: Path | None = None
+    """Content to load instead of the shipped tree."""
     data_dir: Path = Field(default_factory=lambda: Path.cwd() / "data")
+    """Session database, generated secret, Matrix device and sync state (default ./data)."""
     secret: str | None = None
+    """Key for the pseudonymous session ids; generated once into the data dir if unset."""
     session_ttl: dt.timedelta = dt.timedelta(days=30)
+    """Idle time after which a session is erased: seconds or ISO 8601, e.g. P30D, PT12H."""
     log_level: str = "INFO"
+    """DEBUG, INFO, WARNING, ERROR or CRITICAL."""
     http_listen: str | None = None
     """``/healthz`` and ``/metrics`` on ``host:port`` (a bare port means loopback); off if unset."""
 
@@ -165,3 +172,21 @@ def parse_listen(value: str) -> tuple[str, int]:
     if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
         raise ValueError(f"the port must be a number from 0 to 65535; {_LISTEN_FIX}")
     return host, int(port_text)
+
+
+def settings_help(*models: type[BaseSettings]) -> str:
+    """Every environment variable of ``models``, its default and what it does, for ``--help``."""
+    lines = ["environment variables:"]
+    for model in models:
+        prefix = str(model.model_config.get("env_prefix", ""))
+        for name, field in model.model_fields.items():
+            plain = field.is_required() or field.default_factory is not None
+            default = None if plain else field.get_default()
+            shown = "" if default in (None, "") else f" (default: {default})"
+            if isinstance(default, dt.timedelta):
+                shown = f" (default: {int(default.total_seconds())} s)"
+            lines.append(f"  {(prefix + name).upper()}{shown}")
+            if field.description:
+                lines.append(f"      {' '.join(field.description.replace('``', '').split())}")
+    lines.append("More in README.md, docs/telegram.md and docs/matrix.md.")
+    return "\n".join(lines)

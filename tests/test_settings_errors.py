@@ -4,11 +4,14 @@ no traceback; the values the README calls valid work."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+REPO = Path(__file__).resolve().parent.parent
 
 TOKEN = {"TELEGRAM_BOT_TOKEN": "123456:TEST-token", "TELEGRAM_BASE_URL": "http://127.0.0.1:9"}
 MATRIX = {"MATRIX_HOMESERVER": "http://127.0.0.1:9"}
@@ -95,3 +98,27 @@ def test_session_ttl_in_seconds_or_iso_8601_is_valid(tmp_path: Path, ttl: str) -
     )
     assert done.returncode == 0, done.stderr
     assert '"question": "Wie widerspreche ich?"' in done.stdout
+
+
+def _documented_variables() -> set[str]:
+    """Every variable named in a settings table of the README or the platform docs."""
+    names: set[str] = set()
+    for doc in ("README.md", "docs/telegram.md", "docs/matrix.md"):
+        for line in (REPO / doc).read_text(encoding="utf-8").splitlines():
+            if line.startswith("| `"):
+                first_cell = line.split("|")[1]
+                names |= set(re.findall(r"`((?:BOT|TELEGRAM|MATRIX)_[A-Z_]+)`", first_cell))
+    return names
+
+
+def test_run_help_lists_every_documented_variable() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "run", "--help"],
+        capture_output=True, text=True, timeout=60, cwd=REPO,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    listed = set(re.findall(r"^  ((?:BOT|TELEGRAM|MATRIX)_[A-Z_]+)", done.stdout, re.MULTILINE))
+    documented = _documented_variables()
+    assert len(documented) >= 20
+    assert documented - listed == set()
+    assert "--check-content" in done.stdout

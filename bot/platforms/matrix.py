@@ -91,7 +91,9 @@ _REACTION_NUMBERS = {
 class MatrixSettings(BaseSettings):
     """Matrix settings from ``MATRIX_*`` environment variables (see docs/matrix.md)."""
 
-    model_config = SettingsConfigDict(env_prefix="MATRIX_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="MATRIX_", extra="ignore", use_attribute_docstrings=True
+    )
 
     homeserver: str = Field(description="Homeserver base URL, e.g. https://matrix.example.org")
     user_id: str = Field(description="The bot's full Matrix id, e.g. @metabot:example.org")

@@ -131,7 +131,9 @@ def _error(field: str, message: str) -> ValidationError:
 class TelegramSettings(BaseSettings):
     """Telegram settings, read from ``TELEGRAM_*`` environment variables."""
 
-    model_config = SettingsConfigDict(env_prefix="TELEGRAM_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="TELEGRAM_", extra="ignore", use_attribute_docstrings=True
+    )
 
     bot_token: SecretStr | None = None
     """The token from @BotFather."""
@@ -140,11 +142,15 @@ class TelegramSettings(BaseSettings):
     base_url: str | None = None
     """A self-hosted Bot API server, e.g. ``http://localhost:8081``; default: the official one."""
     mode: Literal["polling", "webhook"] = "polling"
+    """polling (no public address needed) or webhook (Telegram posts to webhook_url)."""
     webhook_url: str | None = None
     """The public HTTPS URL Telegram posts updates to (webhook mode)."""
     webhook_listen: str = "127.0.0.1"
+    """Address the webhook server listens on (behind a reverse proxy)."""
     webhook_port: int = 8443
+    """Port the webhook server listens on."""
     webhook_path: str = "telegram"
+    """URL path of the webhook."""
     webhook_secret: SecretStr | None = None
     """Checked against Telegram's ``X-Telegram-Bot-Api-Secret-Token`` header (webhook mode)."""
     poll_timeout: int = 30
