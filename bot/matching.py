@@ -162,9 +162,6 @@ _NOT = frozenset(
     """.split()  # noqa: SIM905
 )
 """Words that say someone does not use a platform ("hab kein fb", "not on Facebook")."""
-_ACCOUNT = frozenset(
-    "konto account profil accounts konten profile profiles".split()  # noqa: SIM905
-)
 _NEGATION_REACH = 3
 """A negation this many words before or after a platform denies it ("Instagram nutze ich nicht")."""
 _CLAUSE_BREAK = re.compile(
@@ -1171,8 +1168,8 @@ _SHARP = 4
 def without_denied_platforms(text: str) -> str:
     """``text`` without the platforms it says someone does not use, when it names another
     one they do use: "Ich bin nur bei Facebook, Instagram nutze ich nicht" asks about
-    Facebook, "no Instagram account, just fb" too. The denied platform, its negation and
-    an "account" next to it are blanked. A text that denies every platform it names ("Ich
+    Facebook, "no Instagram account, just fb" too. The clause that denies the platform is
+    blanked. A text that denies every platform it names ("Ich
     habe kein Facebook") is left as it is: not having an account is then the point.
 
     A platform is denied when a clause names only it and a negation at most
@@ -1192,11 +1189,9 @@ def without_denied_platforms(text: str) -> str:
             continue
         denials = [i for i, t in enumerate(tokens) if t.group() in _NOT]
         if len(named) == 1 and any(abs(i - named[0]) <= _NEGATION_REACH for i in denials):
-            blank += [
-                t.span()
-                for i, t in enumerate(tokens)
-                if i in named or i in denials or t.group() in _ACCOUNT
-            ]
+            # The whole clause: its other words ("nutze", "have") are about the denied
+            # platform too, and left behind they would dilute what the rest asks.
+            blank.append((tokens[0].start(), tokens[-1].end()))
         else:
             positive = True
     if not (blank and positive):

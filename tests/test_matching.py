@@ -481,13 +481,22 @@ def test_platforms_stay_when_none_is_used_instead(text: str) -> None:
 
 
 def test_a_denied_platform_is_no_evidence_for_its_node(matcher: Matcher) -> None:
-    for text, lang in [
-        ("Instagram nutze ich nicht, nur WhatsApp. Was ist damit?", "de"),
-        ("I don't have Instagram, only WhatsApp, what about it?", "en"),
+    for text, plain, lang in [
+        (
+            "Instagram nutze ich nicht, nur WhatsApp. Was ist damit?",
+            "Nur WhatsApp. Was ist damit?",
+            "de",
+        ),
+        (
+            "I don't have Instagram, only WhatsApp, what about it?",
+            "Only WhatsApp, what about it?",
+            "en",
+        ),
     ]:
+        # The denied clause changes nothing: answered as if it weren't there.
         result = matcher.match(text, lang)
-        assert result.candidates[:1] == ("whatsapp",)
-        assert result.node in (None, "whatsapp")
+        assert (result.node, result.matched) == ("whatsapp", True), result
+        assert matcher.match(plain, lang).node == "whatsapp"
     assert node(matcher, "Ich habe kein Facebook, nur Instagram. Wie widerspreche ich?") == (
         "objection-instagram"
     )
