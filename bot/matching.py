@@ -197,6 +197,8 @@ that were near copies of content examples moved into it) 0.425 gives 91.8 % in s
 fallback and 5.3 % wrong-confident; 0.475 would cut wrong answers by 0.4 points for 0.6
 points of accuracy."""
 
+_VECTOR_CACHE = 1024
+"""Question words whose ranking rows each language index keeps (least recently used go)."""
 _MIN_TYPO = 6
 """Words this long may be a typo of a word the content uses (one edit away)."""
 _TWO_TYPOS = 10
@@ -766,7 +768,9 @@ class _LanguageIndex:
             f for r in OTHER_ROLES.get(lang, ()) if not self._asked(f := fold(r, lang))
         )
         self.role_tails = frozenset(r for r in self.roles if len(r) >= _MIN_PART)
-        self.vectors = lru_cache(maxsize=32768)(self._vectors)
+        # A word's row is dense (about 11 KiB): a few thousand recent words keep the common
+        # ones at hand without the cache growing to hundreds of MiB in a long-running bot.
+        self.vectors = lru_cache(maxsize=_VECTOR_CACHE)(self._vectors)
         self.aligned = lru_cache(maxsize=32768)(self._aligned)
         self.coverage = lru_cache(maxsize=32768)(self._coverage)
         self.known = lru_cache(maxsize=32768)(self._known)
