@@ -1,15 +1,19 @@
-"""Session stores: the memory and SQLite implementations behave the same."""
+"""Session stores: the memory, SQLite and Redis implementations behave the same."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import sqlite3
+import time
+import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fixtures.redis_server import RedisServer
 from fixtures.tree import write_tree
 
 from bot.content import load_content
@@ -17,6 +21,7 @@ from bot.events import Choice, Start, Text
 from bot.runtime import Conversation, Runtime
 from bot.state import SessionState
 from bot.store import MemoryStore, SessionKey, SessionStore, SqliteStore
+from bot.store.redis import RedisStore
 
 TTL = dt.timedelta(days=30)
 T0 = dt.datetime(2025, 6, 1, 12, tzinfo=dt.UTC)
@@ -34,15 +39,48 @@ def state(node: str = "start", seen: dt.datetime = T0, **kwargs: Any) -> Session
 StoreFactory = Callable[[], SessionStore]
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+def fresh_prefix() -> str:
+    """Keys of one test apart from every other test's on the shared server."""
+    return f"t{uuid.uuid4().hex[:12]}:"
+
+
+@pytest.fixture(params=["memory", "sqlite", "redis"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SessionStore]:
     made: SessionStore
     if request.param == "memory":
         made = MemoryStore(TTL)
-    else:
+    elif request.param == "sqlite":
         made = SqliteStore(tmp_path / "sessions.sqlite3", TTL)
+    else:
+        server: RedisServer = request.getfixturevalue("redis_service")
+        made = RedisStore(server.url, TTL, prefix=fresh_prefix())
     yield made
     await made.close()
+
+
+@pytest.fixture
+async def redis_store(redis_service: RedisServer) -> AsyncIterator[RedisStore]:
+    made = RedisStore(redis_service.url, TTL, prefix=fresh_prefix())
+    yield made
+    await made.close()
+
+
+def redis_keys(server: RedisServer, prefix: str) -> dict[str, object]:
+    """Every key under ``prefix`` with its value (strings, sets and sorted sets)."""
+    client = server.client()
+    found: dict[str, object] = {}
+    for name in client.scan_iter(match=prefix + "*"):
+        kind = client.type(name)
+        if kind == "string":
+            found[name] = client.get(name)
+        elif kind == "set":
+            found[name] = sorted(client.smembers(name))  # type: ignore[arg-type]
+        elif kind == "zset":
+            found[name] = client.zrange(name, 0, -1)
+        else:
+            raise AssertionError(f"unexpected key type {kind} of {name}")
+    client.close()
+    return found
 
 
 async def test_get_missing_is_none(store: SessionStore) -> None:
@@ -110,7 +148,22 @@ async def test_expired_session_is_gone(store: SessionStore) -> None:
     assert await store.count() == 0
 
 
-async def test_purge_expired(store: SessionStore) -> None:
+@pytest.fixture(params=["memory", "sqlite"])
+async def clocked_store(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[SessionStore]:
+    """Stores that expire by the time they are given (Redis expires by its own clock)."""
+    made: SessionStore = (
+        MemoryStore(TTL)
+        if request.param == "memory"
+        else SqliteStore(tmp_path / "sessions.sqlite3", TTL)
+    )
+    yield made
+    await made.close()
+
+
+async def test_purge_expired(clocked_store: SessionStore) -> None:
+    store = clocked_store
     await store.put(key("old", "1"), state(seen=T0))
     await store.put(key("new", "1"), state(seen=T0 + dt.timedelta(days=20)))
     assert await store.purge_expired(T0 + dt.timedelta(days=10)) == 0
@@ -198,3 +251,113 @@ async def test_runtime_stores_no_raw_ids_or_message_text(tmp_path: Path) -> None
     assert raw  # the session was written
     for secret in (user, chat, "zqx", "wvy", "Zebrafink", "Geheimwort", "widerspreche"):
         assert secret.encode() not in raw, secret
+
+
+# -- Redis ------------------------------------------------------------------------------
+
+
+async def test_redis_session_expires_by_redis_ttl(redis_service: RedisServer) -> None:
+    """Redis itself erases an idle session; the indices are cleaned by purge_expired."""
+    short = RedisStore(redis_service.url, dt.timedelta(milliseconds=300), prefix=fresh_prefix())
+    try:
+        now = dt.datetime.now(dt.UTC)
+        await short.put(key("a", "1"), state(seen=now))
+        await short.put(key("a", "2"), state(seen=now))
+        assert await short.count() == 2
+        client = redis_service.client()
+        assert 0 < client.pttl(f"{short.prefix}s:s-a-1") <= 300
+        deadline = time.monotonic() + 10
+        while client.exists(f"{short.prefix}s:s-a-1", f"{short.prefix}s:s-a-2"):
+            assert time.monotonic() < deadline, "Redis did not expire the sessions"
+            await asyncio.sleep(0.05)
+        # Read with a clock that says the sessions are fresh: still gone, Redis decided.
+        assert await short.get(key("a", "1"), now) is None
+        assert await short.count() == 0
+        assert await short.purge_expired(now) == 0
+        assert redis_keys(redis_service, short.prefix) == {}
+        client.close()
+    finally:
+        await short.close()
+
+
+async def test_redis_put_renews_the_ttl(
+    redis_store: RedisStore, redis_service: RedisServer
+) -> None:
+    client = redis_service.client()
+    name = f"{redis_store.prefix}s:s-a-1"
+    await redis_store.put(key("a", "1"), state())
+    client.pexpire(name, 1000)  # as if most of the 30 days had passed
+    await redis_store.put(key("a", "1"), state("deadline"))
+    thirty_days_ms = 30 * 24 * 3600 * 1000
+    assert thirty_days_ms - 60_000 < client.pttl(name) <= thirty_days_ms
+    for index in (f"{redis_store.prefix}u:u-a", f"{redis_store.prefix}c:c-1"):
+        assert thirty_days_ms - 60_000 < client.pttl(index) <= thirty_days_ms
+    client.close()
+
+
+async def test_redis_delete_user_leaves_no_trace(
+    redis_store: RedisStore, redis_service: RedisServer
+) -> None:
+    """Sessions, index entries and the user's index go, in every chat; others stay."""
+    for chat in ("1", "2", "3"):
+        await redis_store.put(key("a", chat), state())
+    await redis_store.put(key("b", "1"), state())
+    assert await redis_store.delete_user("u-a") == 3
+    p = redis_store.prefix
+    assert redis_keys(redis_service, p) == {
+        f"{p}s:s-b-1": json.dumps(state().to_dict()),
+        f"{p}u:u-b": ["c-1|s-b-1"],
+        f"{p}c:c-1": ["u-b|s-b-1"],
+        f"{p}x": ["s-b-1|u-b|c-1"],
+    }
+    assert await redis_store.delete_chat("c-1") == 1
+    assert redis_keys(redis_service, p) == {}
+
+
+async def test_redis_keys_carry_the_prefix(redis_service: RedisServer) -> None:
+    first = RedisStore(redis_service.url, TTL, prefix="one:")
+    second = RedisStore(redis_service.url, TTL, prefix="two:")
+    try:
+        await first.put(key("a", "1"), state("from-one"))
+        assert await second.get(key("a", "1"), T0) is None
+        assert await second.count() == 0
+        assert sorted(redis_keys(redis_service, "one:")) == [
+            "one:c:c-1",
+            "one:s:s-a-1",
+            "one:u:u-a",
+            "one:x",
+        ]
+        assert await first.delete_user("u-a") == 1
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_redis_unreadable_value_starts_afresh(
+    redis_store: RedisStore, redis_service: RedisServer
+) -> None:
+    await redis_store.put(key("a", "1"), state())
+    client = redis_service.client()
+    client.set(f"{redis_store.prefix}s:s-a-1", json.dumps({"v": 99, "where": "?"}))
+    client.close()
+    assert await redis_store.get(key("a", "1"), T0) is None
+    assert await redis_store.count() == 0
+
+
+async def test_runtime_stores_no_raw_ids_or_message_text_in_redis(
+    tmp_path: Path, redis_store: RedisStore, redis_service: RedisServer
+) -> None:
+    content = load_content(write_tree(tmp_path / "tree"))
+    runtime = Runtime(content, redis_store, b"k" * 32, clock=lambda: T0)
+    user, chat = "alice-zqx", "room-wvy"
+    conv = Conversation(platform="telegram", chat_id=chat, user_id=user)
+    await runtime.handle(conv, Start(locale="de"))
+    await runtime.handle(conv, Text(text="Geheimwort Zebrafink mein Nachbar fragt"))
+    await runtime.handle(conv, Text(text="Wie widerspreche ich der KI-Nutzung?"))
+    await runtime.handle(conv, Choice(option="forged-" + user))
+    assert await redis_store.count() == 1
+    stored = redis_keys(redis_service, redis_store.prefix)
+    raw = " ".join([*stored, *map(str, stored.values())])
+    assert '"language": "de"' in raw  # the session was written
+    for secret in (user, chat, "zqx", "wvy", "Zebrafink", "Geheimwort", "widerspreche"):
+        assert secret not in raw, secret

@@ -1,7 +1,10 @@
-"""Session stores: an abstract base, an in-memory one and the SQLite default."""
+"""Session stores: an abstract base, an in-memory one, the SQLite default and Redis.
 
-from bot.store.base import SessionKey, SessionStore
+``bot.store.redis`` is imported only when ``BOT_STORE`` names a Redis URL.
+"""
+
+from bot.store.base import Coordinator, SessionKey, SessionStore
 from bot.store.memory import MemoryStore
 from bot.store.sqlite import SqliteStore
 
-__all__ = ["MemoryStore", "SessionKey", "SessionStore", "SqliteStore"]
+__all__ = ["Coordinator", "MemoryStore", "SessionKey", "SessionStore", "SqliteStore"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.state import SessionState
@@ -22,6 +23,28 @@ class SessionKey:
     session: str
     user: str
     chat: str
+
+
+Release = Callable[[], Awaitable[None]]
+"""Gives back what :meth:`Coordinator.acquire` took."""
+
+
+class Coordinator(ABC):
+    """How replicas of the bot that share one store agree on who handles an event.
+
+    Only stores that several processes share have one (Redis); a single process needs none.
+    """
+
+    @abstractmethod
+    async def first_time(self, name: str) -> bool:
+        """Mark the event ``name`` as taken; ``False`` if any replica took it before."""
+
+    @abstractmethod
+    async def acquire(self, name: str) -> Release:
+        """Wait until no other replica holds ``name`` (a chat), hold it, return the release.
+
+        Raises ``TimeoutError`` if it stays held for too long.
+        """
 
 
 class SessionStore(ABC):
@@ -60,3 +83,7 @@ class SessionStore(ABC):
 
     async def close(self) -> None:  # noqa: B027 - optional hook, most stores hold nothing
         """Release resources."""
+
+    def coordinator(self) -> Coordinator | None:
+        """The coordinator for replicas sharing this store, or ``None`` if it is not shared."""
+        return None
