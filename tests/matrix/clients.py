@@ -183,7 +183,12 @@ class TestUser:
         assert not isinstance(resp, JoinError), resp
 
     async def send(self, room_id: str, body: str, **content: Any) -> str:
-        """Send an m.text message (encrypted in encrypted rooms) and return its event id."""
+        """Send an m.text message (encrypted in encrypted rooms) and return its event id.
+
+        Waits (up to 20 s) until this client's own sync has the room: nio refuses to send
+        into a room it does not know yet ("No such room"), e.g. right after an auto-join.
+        """
+        await self.wait_until(lambda: room_id in self.client.rooms, 20)
         message = {"msgtype": "m.text", "body": body, **content}
         resp = await self.client.room_send(
             room_id, "m.room.message", message, ignore_unverified_devices=True

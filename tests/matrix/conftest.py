@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fixtures.tree import write_tree
 
 from bot.content import Content, default_content_dir, load_content
 from bot.platforms.matrix import MatrixSettings
@@ -64,8 +65,20 @@ async def make_user(
 
 
 @pytest.fixture(scope="session")
-def content() -> Content:
-    """The shipped content tree."""
+def content_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small literal test tree (tests/fixtures/tree.py) written to a directory."""
+    return write_tree(tmp_path_factory.mktemp("tree"))
+
+
+@pytest.fixture(scope="session")
+def content(content_dir: Path) -> Content:
+    """The test tree: expectations are its hand-written strings ("WILLKOMMEN-DE")."""
+    return load_content(content_dir)
+
+
+@pytest.fixture(scope="session")
+def shipped_content() -> Content:
+    """The shipped content tree, for tests that walk through its real texts."""
     return load_content(default_content_dir())
 
 

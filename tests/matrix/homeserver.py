@@ -156,6 +156,11 @@ class Synapse:
             "presence": {"enabled": False},
             "url_preview_enabled": False,
             "user_directory": {"enabled": False},
+            # Synapse caches /sync responses for 2 minutes by default, so a client that
+            # repeats a request with an old token gets the cached answer again. That can
+            # hide a client that loses or replays its sync token; tests must see every
+            # request answered from the database.
+            "caches": {"sync_response_cache_duration": "0s"},
             **_RATE_LIMITS,
         }
         # JSON is valid YAML, and the json module needs no extra dependency.

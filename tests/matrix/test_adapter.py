@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 import sqlite3
 import uuid
@@ -15,9 +14,6 @@ import pytest
 from nio import MegolmEvent, RoomMemberEvent, RoomSendResponse
 
 from bot.content import Content
-from bot.content.markup import to_plain
-from bot.engine import Engine
-from bot.events import Reply, Text
 
 from .clients import BotHandle, Seen, TestUser
 from .conftest import make_runtime
@@ -52,64 +48,22 @@ def bot_messages(user: TestUser, bot: BotHandle, room_id: str, mark: int = 0) ->
     return [s for s in user.seen[mark:] if check(s)]
 
 
-def first_line(text: str) -> str:
-    """The first non-empty line of a markup text, as plain text."""
-    return next(line for line in to_plain(text).splitlines() if line.strip()).strip()
-
-
-def _engine_reply(content: Content, text: str, group: bool) -> Reply:
-    engine = Engine(content, session_ttl=dt.timedelta(days=1))
-    _, actions = engine.handle(None, Text(text=text, group=group), dt.datetime.now(dt.UTC))
-    answer = next(a for a in actions if isinstance(a, Reply))
-    return answer
-
-
-def question_for(content: Content, *, group: bool = False) -> tuple[str, str]:
-    """A free-text question the engine answers with a node, and the answer's first line.
-
-    Prefers the stable nodes ``object-facebook`` and ``how-to-object``; in groups only
-    nodes that are not personal qualify (personal ones are offered in a direct chat).
-    """
-    today = dt.datetime.now(dt.UTC).date()
-    preferred = ["object-facebook", "how-to-object"]
-    for node_id in preferred + [n for n in content.nodes if n not in preferred]:
-        node = content.nodes[node_id]
-        if group and node.personal:
-            continue
-        for question in (*node.questions.get("de", ()), node.title["de"]):
-            answer = _engine_reply(content, question, group)
-            if answer.matched and answer.node == node_id and not answer.private_node:
-                return question, first_line(content.answer(node, "de", today))
-    raise AssertionError("no node question is matched by the engine")
-
-
-def personal_question(content: Content) -> tuple[str, str]:
-    """A question that, asked in a group, is answered with an offer of a private chat."""
-    preferred = ["object-facebook"]
-    for node_id in preferred + [n for n in content.nodes if n not in preferred]:
-        node = content.nodes[node_id]
-        for question in (*node.questions.get("de", ()), node.title["de"]):
-            answer = _engine_reply(content, question, True)
-            if answer.private_node:
-                return question, answer.private_node
-    raise AssertionError("no question leads to a personal node")
-
-
-def option_number(message: Seen, content: Content, parent: str, node_id: str) -> str:
-    """The number the bot's numbered list in ``message`` gives to the option ``node_id``."""
-    ref = next(o for o in content.nodes[parent].options if o.to == node_id)
-    label = (ref.label or content.nodes[node_id].title)["de"]
-    for line in message.body.splitlines():
-        number, _, text = line.partition(". ")
-        if number.isdigit() and text.strip() == label:
-            return number
-    raise AssertionError(f"option {node_id!r} not listed in {message.body!r}")
-
-
-def answer_line(content: Content, node_id: str) -> str:
-    """The first line of a node's answer today, as plain text."""
-    today = dt.datetime.now(dt.UTC).date()
-    return first_line(content.answer(content.nodes[node_id], "de", today))
+# Hand-written expectations from the test tree (tests/fixtures/tree.py).
+MENU = "WILLKOMMEN-DE"
+"""The start node's text (today is after its 'before' variant)."""
+MENU_FIRST = "1. Widerspruch einlegen"
+"""The first option of the start menu as the numbered list shows it."""
+QUESTION = "Wie widerspreche ich der KI-Nutzung?"
+"""A question the node ``objection`` lists."""
+OBJECTION = "WIDERSPRUCH-DE"
+"""The text of ``objection``: option 1 of the menu, or the answer to ``QUESTION``."""
+DEADLINE_QUESTION = "Bis wann kann ich widersprechen?"
+DEADLINE = "NACHHER-DE"
+"""The text of ``deadline`` after its switch-over date."""
+INSTAGRAM = "INSTAGRAM-DE"
+"""``objection-instagram``: option 1 on ``objection``."""
+PRIVACY = "DATENSCHUTZ-DE 1 Tage"
+"""The privacy string with the test runtime's one-day session lifetime."""
 
 
 async def dm(user: TestUser, bot: BotHandle, *, encrypted: bool = False) -> tuple[str, Seen]:
@@ -120,7 +74,7 @@ async def dm(user: TestUser, bot: BotHandle, *, encrypted: bool = False) -> tupl
     return room_id, greeting
 
 
-async def test_direct_chat_flow(start_bot: StartBot, make_user: MakeUser, content: Content) -> None:
+async def test_direct_chat_flow(start_bot: StartBot, make_user: MakeUser) -> None:
     bot = await start_bot()
     user = await make_user("dmuser")
     room_id, greeting = await dm(user, bot)
@@ -128,50 +82,51 @@ async def test_direct_chat_flow(start_bot: StartBot, make_user: MakeUser, conten
     # Greeting: the main menu as an m.notice with HTML and numbered options.
     assert greeting.content["msgtype"] == "m.notice"
     assert greeting.content["format"] == "org.matrix.custom.html"
-    assert "<ol>" in greeting.content["formatted_body"]
-    assert answer_line(content, "start") in greeting.body
+    assert "<li>Widerspruch einlegen</li>" in greeting.content["formatted_body"]
+    assert greeting.body.startswith(MENU)
+    assert MENU_FIRST in greeting.body
 
     # A bare number chooses the option.
     mark = user.mark()
-    await user.send(room_id, option_number(greeting, content, "start", "how-to-object"))
+    await user.send(room_id, "1")
     chosen = await reply(user, bot, room_id, mark)
-    assert answer_line(content, "how-to-object") in chosen.body
+    assert chosen.body.startswith(OBJECTION)
+    assert "1. Bei Instagram" in chosen.body
 
     # Free text is matched against the content.
-    question, expected = question_for(content)
     mark = user.mark()
-    await user.send(room_id, question)
+    await user.send(room_id, DEADLINE_QUESTION)
     answer = await reply(user, bot, room_id, mark)
-    assert expected in answer.body
+    assert answer.body.startswith(DEADLINE)
 
     # /forget erases the session and confirms.
     mark = user.mark()
     await user.send(room_id, "/forget")
     forgotten = await reply(user, bot, room_id, mark)
-    assert first_line(content.string("forgotten", "de")) in forgotten.body
+    assert forgotten.body.startswith("VERGESSEN-DE")
 
     # Non-text messages get the "unsupported" answer in direct chats.
     mark = user.mark()
     await user.send(room_id, "photo.jpg", msgtype="m.image", url="mxc://localhost/none")
     unsupported = await reply(user, bot, room_id, mark)
-    assert first_line(content.string("unsupported", "de")) in unsupported.body
+    assert unsupported.body.startswith("NURTEXT-DE")
 
 
 async def test_encrypted_direct_chat(
-    synapse: Synapse, start_bot: StartBot, make_user: MakeUser, content: Content
+    synapse: Synapse, start_bot: StartBot, make_user: MakeUser
 ) -> None:
     bot = await start_bot()
     user = await make_user("e2euser")
     room_id, greeting = await dm(user, bot, encrypted=True)
     assert greeting.event.decrypted
-    assert answer_line(content, "start") in greeting.body
+    assert greeting.body.startswith(MENU)
 
-    question, expected = question_for(content)
+    question, expected = QUESTION, OBJECTION
     mark = user.mark()
     await user.send(room_id, question)
     answer = await reply(user, bot, room_id, mark)
     assert answer.event.decrypted
-    assert expected in answer.body
+    assert answer.body.startswith(expected)
 
     # The homeserver saw ciphertext only, in both directions.
     admin = synapse.register("e2eadmin", admin=True)
@@ -202,6 +157,7 @@ async def test_encrypted_direct_chat(
     await bot.start()
     after = await reply(user, bot, room_id, mark)
     assert after.event.decrypted
+    assert after.body.startswith("HILFE-DE")
     assert bot.bot is not None and bot.bot.client.device_id == device_id
     assert list(user.client.device_store.active_user_devices(bot.user_id)) == [
         user.client.device_store[bot.user_id][device_id]
@@ -230,15 +186,15 @@ def in_reply_to(seen: Seen) -> str | None:
     return (relates.get("m.in_reply_to") or {}).get("event_id")
 
 
-async def test_group_room(start_bot: StartBot, make_user: MakeUser, content: Content) -> None:
+async def test_group_room(start_bot: StartBot, make_user: MakeUser) -> None:
     bot = await start_bot(display_name="Metabot")
     alice = await make_user("alice")
     bob = await make_user("bob")
     room_id = await alice.create_room([bot.user_id, bob.user_id], name="Verein")
     await alice.wait_joined(room_id, bob.user_id)
     intro = await reply(alice, bot, room_id, 0)
-    assert first_line(content.string("intro", "de")) in intro.body
-    question, expected = question_for(content, group=True)
+    assert intro.body.startswith("INTRO-DE")
+    question, expected = QUESTION, OBJECTION
 
     async def ask(body: str, **extra: Any) -> Seen:
         """Send chatter first, then ``body``: the bot's next message must answer ``body``."""
@@ -274,11 +230,12 @@ async def test_group_room(start_bot: StartBot, make_user: MakeUser, content: Con
     mark = alice.mark()
     await bob.send(room_id, "!meta")
     menu = await reply(alice, bot, room_id, mark)
-    number = option_number(menu, content, "start", "how-to-object")
+    assert MENU_FIRST in menu.body
+    number = "1"
     answer = await ask(
         number, **{"m.relates_to": {"m.in_reply_to": {"event_id": menu.event.event_id}}}
     )
-    assert answer_line(content, "how-to-object") in answer.body
+    assert answer.body.startswith(OBJECTION)
 
     # A keycap reaction with that number on the menu does the same.
     mark = alice.mark()
@@ -289,11 +246,11 @@ async def test_group_room(start_bot: StartBot, make_user: MakeUser, content: Con
     answer = await reply(alice, bot, room_id, mark)
     assert in_reply_to(answer) == menu.event.event_id
     assert answer.content["m.mentions"] == {"user_ids": [alice.user_id]}
-    assert answer_line(content, "how-to-object") in answer.body
+    assert answer.body.startswith(OBJECTION)
 
     # A command after the prefix.
     answer = await ask("!meta forget")
-    assert first_line(content.string("forgotten", "de")) in answer.body
+    assert answer.body.startswith("VERGESSEN-DE")
 
     # A question in a thread is answered in that thread.
     root_id = await bob.send(room_id, "Thread über Widerspruch")
@@ -344,7 +301,7 @@ def member_check(synapse: Synapse) -> Callable[[str, str], bool]:
 
 
 async def test_leaves_room_when_alone(
-    synapse: Synapse, start_bot: StartBot, make_user: MakeUser, content: Content
+    synapse: Synapse, start_bot: StartBot, make_user: MakeUser
 ) -> None:
     is_member = member_check(synapse)
     bot = await start_bot()
@@ -418,7 +375,7 @@ async def test_never_answers_notices_other_bots_or_itself(
 
 
 async def test_personal_node_offered_in_direct_chat(
-    start_bot: StartBot, make_user: MakeUser, content: Content
+    start_bot: StartBot, make_user: MakeUser
 ) -> None:
     bot = await start_bot()
     alice = await make_user("personal")
@@ -426,14 +383,15 @@ async def test_personal_node_offered_in_direct_chat(
     group = await alice.create_room([bot.user_id, bob.user_id], name="Verein")
     await alice.wait_joined(group, bob.user_id)
     await reply(alice, bot, group, 0)
-    question, node_id = personal_question(content)
+    question = "Mein Fall"  # the title of the personal node my-case
 
     # In the group: a hint with a link to a new direct chat the bot invites the asker to.
     mark = alice.mark()
     await alice.send(group, f"!meta {question}")
     hint = await reply(alice, bot, group, mark)
-    assert answer_line(content, node_id) not in hint.body
-    assert first_line(content.string("open_private", "de")) in hint.body
+    assert hint.body.startswith("PRIVAT-DE Mein Fall")
+    assert "MEINFALL-DE" not in hint.body
+    assert "Privat weiter: https://matrix.to/#/" in hint.body
 
     def in_direct_chat(seen: Seen) -> bool:
         return (
@@ -448,16 +406,15 @@ async def test_personal_node_offered_in_direct_chat(
     direct = shown.room_id
     assert f"https://matrix.to/#/{direct}" in hint.content["formatted_body"]
     assert shown.event.decrypted
-    assert answer_line(content, node_id) in shown.body
+    assert shown.body.startswith("MEINFALL-DE")
     assert alice.client.rooms[direct].encrypted
 
-    # Numbers now choose from that node's options, in the direct chat.
-    node = content.nodes[node_id]
-    if node.options:
-        mark = alice.mark()
-        await alice.send(direct, option_number(shown, content, node_id, node.options[0].to))
-        chosen = await reply(alice, bot, direct, mark)
-        assert answer_line(content, node.options[0].to) in chosen.body
+    # Numbers now choose from that node's options (just "Menü"), in the direct chat.
+    assert "1. Menü" in shown.body
+    mark = alice.mark()
+    await alice.send(direct, "1")
+    chosen = await reply(alice, bot, direct, mark)
+    assert chosen.body.startswith(MENU)
 
     # Asking again reuses the same direct chat; nobody else was invited anywhere.
     mark = alice.mark()
@@ -465,7 +422,7 @@ async def test_personal_node_offered_in_direct_chat(
     await reply(alice, bot, group, mark)
     again = await alice.wait_for(in_direct_chat, start=mark, timeout=30)
     assert again.room_id == direct
-    assert answer_line(content, node_id) in again.body
+    assert again.body.startswith("MEINFALL-DE")
     assert set(alice.client.rooms) == {group, direct}
     assert set(bob.client.rooms) == {group}
 
@@ -498,25 +455,25 @@ async def test_restart_keeps_place_and_answers_once(
     assert running is not None
     device_id = running.client.device_id
     greeting = await reply(user, bot, early_room, 0)
-    assert answer_line(content, "start") in greeting.body
+    assert greeting.body.startswith(MENU)
 
     # One level down, then the bot stops (a new runtime object later, same session store).
     mark = user.mark()
-    await user.send(early_room, option_number(greeting, content, "start", "how-to-object"))
+    await user.send(early_room, "1")
     chosen = await reply(user, bot, early_room, mark)
-    assert answer_line(content, "how-to-object") in chosen.body
+    assert chosen.body.startswith(OBJECTION)
     await bot.stop()
 
     # Written while the bot was down: answered once after the restart, from the place the
     # user was at (the number picks from the node shown last, not from the menu).
     mark = user.mark()
-    await user.send(early_room, option_number(chosen, content, "how-to-object", "object-facebook"))
+    await user.send(early_room, "1")  # "Bei Instagram" on objection; "Widerspruch" on the menu
     await bot.runtime.close()
     bot.runtime = make_runtime(content, db)
     await bot.start()
     assert bot.bot is not None and bot.bot.client.device_id == device_id  # same device
     deeper = await reply(user, bot, early_room, mark)
-    assert answer_line(content, "object-facebook") in deeper.body
+    assert deeper.body.startswith(INSTAGRAM)
 
     mark = user.mark()
     await user.send(early_room, "/back")
@@ -538,7 +495,7 @@ async def test_restart_keeps_place_and_answers_once(
 
 
 async def test_reconnects_after_homeserver_restart(
-    synapse: Synapse, start_bot: StartBot, make_user: MakeUser, content: Content
+    synapse: Synapse, start_bot: StartBot, make_user: MakeUser
 ) -> None:
     bot = await start_bot()
     user = await make_user("survivor")
@@ -546,16 +503,15 @@ async def test_reconnects_after_homeserver_restart(
 
     synapse.restart()
 
-    question, expected = question_for(content)
     mark = user.mark()
-    await user.send(room_id, question)
+    await user.send(room_id, QUESTION)
     answer = await reply(user, bot, room_id, mark)
-    assert expected in answer.body
+    assert answer.body.startswith(OBJECTION)
     assert len(bot_messages(user, bot, room_id)) == 2
 
 
 async def test_outage_nothing_lost_nothing_twice(
-    synapse: Synapse, start_bot: StartBot, make_user: MakeUser, content: Content
+    synapse: Synapse, start_bot: StartBot, make_user: MakeUser
 ) -> None:
     # The bot reaches Synapse through a proxy that can cut the line; the user does not,
     # so messages keep arriving at the homeserver while the bot cannot see it.
@@ -564,13 +520,11 @@ async def test_outage_nothing_lost_nothing_twice(
     try:
         bot = await start_bot(homeserver=proxy.url, shutdown_grace=2.0)
         user = await make_user("offline")
-        room_id, greeting = await dm(user, bot)
+        room_id, _ = await dm(user, bot)
 
         proxy.cut()
-        question, expected = question_for(content)
-        choice = option_number(greeting, content, "start", "how-to-object")
         mark = user.mark()
-        for body in (choice, question, "/privacy"):
+        for body in ("1", DEADLINE_QUESTION, "/privacy"):
             await user.send(room_id, body)
         refused = proxy.refused
         await user.wait_until(lambda: proxy.refused > refused, 30)  # the bot keeps trying
@@ -578,9 +532,9 @@ async def test_outage_nothing_lost_nothing_twice(
 
         await user.wait_until(lambda: len(bot_messages(user, bot, room_id, mark)) >= 3, 60)
         answers = bot_messages(user, bot, room_id, mark)
-        assert answer_line(content, "how-to-object") in answers[0].body
-        assert expected in answers[1].body
-        assert first_line(content.string("privacy", "de", days=1)) in answers[2].body
+        assert answers[0].body.startswith(OBJECTION)
+        assert answers[1].body.startswith(DEADLINE)
+        assert answers[2].body.startswith(PRIVACY)
 
         # Stopping while the homeserver is unreachable ends within the grace period;
         # what was written meanwhile is answered once after the next start.
@@ -600,7 +554,7 @@ async def test_outage_nothing_lost_nothing_twice(
 
 
 async def test_verified_only_answers_listed_devices_only(
-    start_bot: StartBot, make_user: MakeUser, content: Content
+    start_bot: StartBot, make_user: MakeUser
 ) -> None:
     alice = await make_user("trusted")
     eve = await make_user("untrusted")
@@ -611,10 +565,10 @@ async def test_verified_only_answers_listed_devices_only(
     # A listed device gets readable answers.
     room_id, greeting = await dm(alice, bot, encrypted=True)
     assert greeting.event.decrypted
-    question, expected = question_for(content)
+    question = QUESTION
     mark = alice.mark()
     await alice.send(room_id, question)
-    assert expected in (await reply(alice, bot, room_id, mark)).body
+    assert (await reply(alice, bot, room_id, mark)).body.startswith(OBJECTION)
 
     # Any other device gets no room keys (the greeting stays ciphertext for it) and its
     # messages are not answered.
@@ -656,15 +610,16 @@ async def test_rate_limited_replies_wait_and_arrive_once(
     bot = await start_bot(account=account)
     user = await make_user("impatient")
     room_id, _ = await dm(user, bot)
-    question, expected = question_for(content)
     mark = user.mark()
     with caplog.at_level(logging.WARNING, logger="nio"):
-        for body in ("1", question, "/privacy", "/menu"):
+        for body in ("1", DEADLINE_QUESTION, "/privacy", "/menu"):
             await user.send(room_id, body)
         await user.wait_until(lambda: len(bot_messages(user, bot, room_id, mark)) == 4, 30)
     answers = bot_messages(user, bot, room_id, mark)
-    assert expected in answers[1].body
-    assert first_line(content.string("privacy", "de", days=1)) in answers[2].body
+    assert answers[0].body.startswith(OBJECTION)
+    assert answers[1].body.startswith(DEADLINE)
+    assert answers[2].body.startswith(PRIVACY)
+    assert answers[3].body.startswith(MENU)
     assert any("429" in r.getMessage() for r in caplog.records)
     # A last message proves nothing more was on its way.
     mark = user.mark()

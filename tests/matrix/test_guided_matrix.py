@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from bot.content import Content
+
 from .clients import BotHandle, TestUser
+from .conftest import make_runtime
 from .test_adapter import dm, reply
 
 StartBot = Callable[..., Awaitable[BotHandle]]
@@ -12,9 +15,10 @@ MakeUser = Callable[..., Awaitable[TestUser]]
 
 
 async def test_whatsapp_only_user_who_chats_with_meta_ai(
-    start_bot: StartBot, make_user: MakeUser
+    start_bot: StartBot, make_user: MakeUser, shipped_content: Content
 ) -> None:
-    bot = await start_bot()
+    # The shipped checklist, with its real questions; the expectations are its own words.
+    bot = await start_bot(runtime=make_runtime(shipped_content))
     user = await make_user("guideduser")
     room_id, _greeting = await dm(user, bot)
 
