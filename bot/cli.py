@@ -21,7 +21,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from bot import redact
-from bot.config import ConfigError
+from bot.config import ConfigError, url_password
 from bot.content import Content, ContentError, load_content, read_content, stale_nodes
 from bot.content.loader import default_content_dir
 
@@ -556,6 +556,7 @@ def main(argv: Sequence[str] | None = None, *, fast_exit: bool = False) -> int:
     )
     # Before anything can log: the configured secrets never appear in a log line.
     redact.protect(*(os.environ.get(name) for name in SECRET_VARIABLES))
+    redact.protect(url_password(os.environ.get("BOT_STORE")))
     redact.install()
     if not getattr(args, "func", None):
         args = parser.parse_args(["run", *(argv or [])])

@@ -10,6 +10,7 @@ import os
 import re
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -27,7 +28,12 @@ def describe(exc: ValidationError, prefix: str) -> str:
     for err in exc.errors():
         name = prefix + "_".join(str(part) for part in err["loc"]).upper()
         value = err.get("input")
-        shown = "" if isinstance(value, dict) or value is None else f" {str(value)[:40]!r}"
+        # A password in a URL (BOT_STORE) must not reach the terminal or a log.
+        shown = (
+            ""
+            if isinstance(value, dict) or value is None
+            else f" {hide_password(str(value))[:40]!r}"
+        )
         message = str(err["msg"]).removeprefix("Value error, ")
         hint = _HINTS.get(str(err["type"]).split("_parsing")[0], "")
         lines.append(f"{name}:{shown} is not valid: {message}" + (f"; {hint}" if hint else ""))
@@ -69,6 +75,44 @@ class Settings(BaseSettings):
     """DEBUG, INFO, WARNING, ERROR or CRITICAL."""
     http_listen: str | None = None
     """``/healthz`` and ``/metrics`` on ``host:port`` (a bare port means loopback); off if unset."""
+    store: str = "sqlite"
+    """Where sessions live: sqlite (a file in the data dir), memory (gone on restart) or a
+    redis://, rediss:// or unix:// URL (one Redis shared by several replicas)."""
+    store_prefix: str = "bot:"
+    """Prefix of every key the bot writes to Redis (several bots can share one Redis)."""
+
+    @field_validator("store", mode="before")
+    @classmethod
+    def _store(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if text.lower() in ("", "sqlite", "memory"):
+            return text.lower() or "sqlite"
+        parts = urlsplit(text)
+        if parts.scheme.lower() not in _REDIS_SCHEMES:
+            raise ValueError(f"use sqlite, memory or a Redis URL; {_STORE_FIX}")
+        if parts.scheme.lower() == "unix" and not parts.path:
+            raise ValueError(f"a unix:// URL needs the socket's path; {_STORE_FIX}")
+        if parts.scheme.lower() != "unix" and not parts.hostname:
+            raise ValueError(f"the URL has no host; {_STORE_FIX}")
+        try:
+            _ = parts.port
+        except ValueError:
+            raise ValueError(f"the port must be a number; {_STORE_FIX}") from None
+        return text
+
+    @field_validator("store_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if not value or any(c.isspace() for c in value):
+            raise ValueError("use a short word without spaces, such as bot: or meta-bot:")
+        return value
+
+    @property
+    def redis_url(self) -> str | None:
+        """``BOT_STORE`` when it names a Redis server, else ``None``."""
+        return None if self.store in ("sqlite", "memory") else self.store
 
     @field_validator("session_ttl", mode="before")
     @classmethod
@@ -150,6 +194,31 @@ class Settings(BaseSettings):
         with os.fdopen(fd, "wb") as handle:
             handle.write(value)
         return value
+
+
+_REDIS_SCHEMES = ("redis", "rediss", "unix")
+_STORE_FIX = "e.g. redis://:password@redis-host:6379/0, rediss://... or unix:///run/redis.sock"
+_USERINFO = re.compile(r"(?<=://)([^/@\s]*)@")
+
+
+def hide_password(text: str) -> str:
+    """``text`` with the password of any URL in it (``redis://user:secret@host``) blanked."""
+
+    def blank(match: re.Match[str]) -> str:
+        user, sep, _ = match.group(1).partition(":")
+        return f"{user}:***@" if sep else match.group(0)
+
+    return _USERINFO.sub(blank, text)
+
+
+def url_password(url: str | None) -> str | None:
+    """The password in ``url`` (e.g. ``BOT_STORE``), or ``None``: to be kept out of logs."""
+    if not url:
+        return None
+    try:
+        return urlsplit(url.strip()).password
+    except ValueError:
+        return None
 
 
 _LISTEN_FIX = "use a port (9090, on 127.0.0.1) or host:port (0.0.0.0:9090, [::1]:9090)"

@@ -18,13 +18,13 @@ import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from bot.config import Settings
+from bot.config import ConfigError, Settings, hide_password
 from bot.content import Content, load_content
 from bot.engine import Engine
 from bot.events import Event, Forget, Reply, Start
 from bot.health import Observer, Readiness
 from bot.ratelimit import InboundLimiter, PerKeyLimiter
-from bot.store import SessionKey, SessionStore, SqliteStore
+from bot.store import Coordinator, MemoryStore, SessionKey, SessionStore, SqliteStore
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,8 @@ class Runtime:
         self._secret = secret
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._erasure_hooks: list[ErasureHook] = []
+        self.coordinator: Coordinator | None = store.coordinator()
+        """How replicas sharing the store split the work; ``None`` for a single process."""
 
     @property
     def content(self) -> Content:
@@ -98,13 +100,20 @@ class Runtime:
 
     @classmethod
     async def from_settings(cls, settings: Settings | None = None) -> Runtime:
-        """A runtime with the configured content and the SQLite store in the data dir."""
+        """A runtime with the configured content and store (``BOT_STORE``).
+
+        Raises :class:`ConfigError` if the store is a Redis server that cannot be reached.
+        """
         settings = settings or Settings()
         content = load_content(settings.content_dir)
-        store = SqliteStore(settings.data_dir / "sessions.sqlite3", settings.session_ttl)
+        store = await open_store(settings)
         return cls(content, store, settings.load_secret())
 
     # -- keys ----------------------------------------------------------------------------
+
+    def pseudonym(self, *parts: str) -> str:
+        """A keyed hash of ``parts``, for names shared between replicas (e.g. chat locks)."""
+        return self._hash("p", *parts)
 
     def _hash(self, *parts: str) -> str:
         message = "\x1f".join(parts).encode()
@@ -208,3 +217,32 @@ class Runtime:
     async def close(self) -> None:
         """Close the store."""
         await self.store.close()
+
+
+async def open_store(settings: Settings) -> SessionStore:
+    """The session store ``BOT_STORE`` names; a Redis server must answer at once.
+
+    Raises :class:`ConfigError` naming ``BOT_STORE`` (password hidden) when it does not.
+    """
+    if settings.store == "memory":
+        return MemoryStore(settings.session_ttl)
+    url = settings.redis_url
+    if url is None:
+        return SqliteStore(settings.data_dir / "sessions.sqlite3", settings.session_ttl)
+    # Imported only here: redis-py is not needed by a bot that keeps its sessions in SQLite.
+    from redis.exceptions import RedisError
+
+    from bot.store.redis import RedisStore
+
+    store = RedisStore(url, settings.session_ttl, prefix=settings.store_prefix)
+    try:
+        await store.ping()
+    except (RedisError, OSError) as exc:
+        await store.close()
+        reason = " ".join(hide_password(str(exc)).split()) or type(exc).__name__
+        raise ConfigError(
+            f"BOT_STORE: cannot reach Redis at {hide_password(url)} ({reason}); "
+            "start Redis there, fix the URL or its password, or unset BOT_STORE for SQLite"
+        ) from None
+    log.info("sessions in Redis at %s", hide_password(url))
+    return store

@@ -40,6 +40,18 @@ BAD: list[tuple[dict[str, str], tuple[str, ...], str, str]] = [
     (MATRIX, ("run",), "MATRIX_USER_ID", "not set"),
     ({**MATRIX, "MATRIX_USER_ID": "@b:x"}, ("run",), "MATRIX_PASSWORD", "not set"),
     ({}, ("run",), "TELEGRAM_BOT_TOKEN", "no terminal"),
+    ({"BOT_STORE": "postgres://db/bot", **TOKEN}, ("run",), "BOT_STORE", "redis://"),
+    ({"BOT_STORE": "redis://", **TOKEN}, ("run",), "BOT_STORE", "no host"),
+    ({"BOT_STORE": "redis://h:port", **TOKEN}, ("run",), "BOT_STORE", "port"),
+    ({"BOT_STORE": "unix://", **TOKEN}, ("run",), "BOT_STORE", "socket"),
+    ({"BOT_STORE": "redis://127.0.0.1:9/0", **TOKEN}, ("run",), "BOT_STORE", "cannot reach"),
+    (
+        {"BOT_STORE": "unix:///nonexistent/redis.sock", **TOKEN},
+        ("run",),
+        "BOT_STORE",
+        "cannot reach",
+    ),
+    ({"BOT_STORE_PREFIX": "my bot", **TOKEN}, ("run",), "BOT_STORE_PREFIX", "without spaces"),
 ]
 
 
@@ -73,6 +85,15 @@ def test_bad_setting_is_one_clear_line(
     assert len(lines) == 1, done.stderr
     assert lines[0].startswith(variable), lines[0]
     assert why in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("url", ["redis://:hunter2-pw@127.0.0.1:9/0", "ftp://me:hunter2-pw@host/"])
+def test_store_password_is_never_shown(tmp_path: Path, url: str) -> None:
+    done = run({"BOT_STORE": url, **TOKEN}, "run", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("BOT_STORE: "), done.stderr
+    assert ":***@" in done.stderr, done.stderr
+    assert "hunter2" not in done.stderr + done.stdout
 
 
 def test_data_dir_that_cannot_be_made_is_named(tmp_path: Path) -> None:

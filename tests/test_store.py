@@ -361,3 +361,23 @@ async def test_runtime_stores_no_raw_ids_or_message_text_in_redis(
     assert '"language": "de"' in raw  # the session was written
     for secret in (user, chat, "zqx", "wvy", "Zebrafink", "Geheimwort", "widerspreche"):
         assert secret not in raw, secret
+
+
+async def test_bot_store_setting_chooses_the_store(
+    tmp_path: Path, redis_service: RedisServer
+) -> None:
+    from bot.config import Settings
+    from bot.runtime import open_store
+
+    chosen = {}
+    for value in ("", "sqlite", "memory", redis_service.url):
+        store = await open_store(Settings(store=value, data_dir=tmp_path, store_prefix="p1:"))
+        chosen[value] = (type(store).__name__, store.coordinator() is not None)
+        await store.close()
+    assert chosen == {
+        "": ("SqliteStore", False),
+        "sqlite": ("SqliteStore", False),
+        "memory": ("MemoryStore", False),
+        redis_service.url: ("RedisStore", True),
+    }
+    assert (tmp_path / "sessions.sqlite3").exists()
