@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import hashlib
 import html
 import json
@@ -29,11 +30,12 @@ import os
 import re
 import sqlite3
 import time
-from collections.abc import Coroutine, Iterable
+from collections.abc import Awaitable, Coroutine, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+import aiohttp
 from nio import (
     AsyncClient,
     AsyncClientConfig,
@@ -111,7 +113,9 @@ class MatrixSettings(BaseSettings):
     sync_timeout_ms: int = Field(default=30_000, ge=0)
     timeline_limit: int = Field(default=100, ge=1)
     retry_max_wait: float = Field(default=30.0, gt=0)
+    request_timeout: float = Field(default=60.0, gt=0)
     shutdown_grace: float = Field(default=10.0, ge=0)
+    blocked_devices: str = ""
     pickle_key: SecretStr | None = None
 
     @field_validator("prefix")
@@ -138,14 +142,22 @@ class MatrixSettings(BaseSettings):
 
     def trusted_device_set(self) -> set[tuple[str, str]]:
         """``MATRIX_TRUSTED_DEVICES`` as ``{(user_id, device_id_or_ed25519_key)}``."""
-        result = set()
-        for item in _split_list(self.trusted_devices):
-            user, _, device = item.partition("/")
-            if user.startswith("@") and device:
-                result.add((user, device))
-            else:
-                log.warning("ignoring malformed MATRIX_TRUSTED_DEVICES entry %r", item)
-        return result
+        return _device_set(self.trusted_devices, "MATRIX_TRUSTED_DEVICES")
+
+    def blocked_device_set(self) -> set[tuple[str, str]]:
+        """``MATRIX_BLOCKED_DEVICES`` as ``{(user_id, device_id_or_ed25519_key)}``."""
+        return _device_set(self.blocked_devices, "MATRIX_BLOCKED_DEVICES")
+
+
+def _device_set(value: str, variable: str) -> set[tuple[str, str]]:
+    result = set()
+    for item in _split_list(value):
+        user, _, device = item.partition("/")
+        if user.startswith("@") and device:
+            result.add((user, device))
+        else:
+            log.warning("ignoring malformed %s entry %r", variable, item)
+    return result
 
 
 def _split_list(value: str) -> list[str]:
@@ -323,6 +335,59 @@ def render_reply(
     }
 
 
+# -- talking to the homeserver ---------------------------------------------------------
+
+_T = TypeVar("_T")
+
+# What a request to an unreachable or silent homeserver raises once nio is told not to
+# retry by itself (``max_timeouts=0``): the adapter retries, with its own back-off and a
+# log line that says what happened.
+TRANSPORT_ERRORS = (aiohttp.ClientConnectionError, TimeoutError)
+
+
+class Stopped(Exception):
+    """The stop event was set while waiting for the homeserver."""
+
+
+def describe_failure(exc: BaseException, waited: float) -> str:
+    """What went wrong with a request, in words: "connection refused", "no answer within 5s"."""
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return "cannot resolve the host name"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        if isinstance(exc.os_error, ConnectionRefusedError):
+            return "connection refused"
+        return f"cannot connect ({exc.os_error.strerror or exc.os_error})"
+    if isinstance(exc, TimeoutError):
+        return f"no answer within {waited:.0f}s"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "the connection was closed before an answer came"
+    if isinstance(exc, OSError) and exc.errno == errno.ECONNRESET:
+        return "connection reset"
+    return f"{type(exc).__name__}: {exc}"
+
+
+async def until_stopped(work: Awaitable[_T], stop: asyncio.Event) -> _T:
+    """Await ``work`` unless ``stop`` is set first; then cancel it and raise :class:`Stopped`."""
+    task = asyncio.ensure_future(work)
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopper.cancel()
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        raise Stopped
+    return task.result()
+
+
+def device_key(device: Any) -> str:
+    """A stable hash naming one device with its identity key (no user id on disk)."""
+    raw = f"{device.user_id}\x00{device.device_id}\x00{device.ed25519}"
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
 def _txn_id(event_id: str, index: int) -> str:
     # Deterministic per answered event: a reply re-sent after a crash reuses the
     # transaction id and the homeserver returns the first event instead of a duplicate.
@@ -357,6 +422,10 @@ class AdapterState:
             "CREATE TABLE IF NOT EXISTS offers (room_id TEXT PRIMARY KEY, node TEXT NOT NULL,"
             " language TEXT, at REAL NOT NULL)"
         )
+        # Devices the adapter itself blacklisted (verified-only policy, MATRIX_BLOCKED_DEVICES),
+        # as hashes: only these are lifted again when the reason goes away. A device
+        # blacklisted in the crypto store by anything else stays blacklisted.
+        self._db.execute("CREATE TABLE IF NOT EXISTS blocked (device TEXT PRIMARY KEY)")
 
     def get(self, key: str) -> str | None:
         """A stored value."""
@@ -421,6 +490,19 @@ class AdapterState:
         """Forget the offer in ``room_id`` (shown, declined or the room is gone)."""
         self._db.execute("DELETE FROM offers WHERE room_id = ?", (room_id,))
 
+    def block(self, device: str) -> None:
+        """Remember that the adapter blacklisted ``device`` (a :func:`device_key`)."""
+        self._db.execute("INSERT OR IGNORE INTO blocked (device) VALUES (?)", (device,))
+
+    def blocked_by_us(self, device: str) -> bool:
+        """Whether the adapter blacklisted ``device`` itself."""
+        row = self._db.execute("SELECT 1 FROM blocked WHERE device = ?", (device,)).fetchone()
+        return row is not None
+
+    def unblock(self, device: str) -> None:
+        """Forget the adapter's own blacklisting of ``device``."""
+        self._db.execute("DELETE FROM blocked WHERE device = ?", (device,))
+
     def prune(self) -> None:
         """Drop old bookkeeping; sync tokens make older events unreachable anyway."""
         cutoff = time.time() - _HANDLED_KEEP_SECONDS
@@ -451,8 +533,12 @@ class MatrixBot:
         config = AsyncClientConfig(
             encryption_enabled=True,
             store_sync_tokens=False,
+            # Connection errors and timeouts surface at once instead of nio's silent retry
+            # loop ("Timed out, sleeping for 30s", also for a refused connection): the
+            # adapter retries itself, can be stopped meanwhile and logs what happened.
+            max_timeouts=0,
             max_timeout_retry_wait_time=settings.retry_max_wait,
-            request_timeout=max(60.0, settings.sync_timeout_ms / 1000 + 30),
+            request_timeout=settings.request_timeout,
             **(
                 {"pickle_key": settings.pickle_key.get_secret_value()}
                 if settings.pickle_key
@@ -469,6 +555,7 @@ class MatrixBot:
         self.allow = settings.allow_list()
         self.ignored = settings.ignore_list()
         self.trusted = settings.trusted_device_set()
+        self.blocked = settings.blocked_device_set()
         self._crypto_lock = asyncio.Lock()
         self._reply_senders: dict[tuple[str, str], bool] = {}
         self._inviters: dict[str, str] = {}
@@ -562,48 +649,108 @@ class MatrixBot:
             "account_data": {"types": []},
         }
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Sync and answer until ``stop`` is set."""
-        await self.login()
+    def _backoff(self, failures: int) -> float:
+        return float(min(self.settings.retry_max_wait, 0.5 * 2 ** min(failures, 8)))
+
+    async def _connect(self, stop: asyncio.Event) -> None:
+        """Log in, retrying while the homeserver cannot be reached; raises :class:`Stopped`."""
+        failures = 0
+        while True:
+            log.info("logging in to %s as %s", self.settings.homeserver, self.user_id)
+            began = time.monotonic()
+            try:
+                await until_stopped(self.login(), stop)
+                break
+            except TRANSPORT_ERRORS as exc:
+                failures += 1
+                wait = self._backoff(failures)
+                log.warning(
+                    "cannot log in to %s: %s; retrying in %.1fs",
+                    self.settings.homeserver,
+                    describe_failure(exc, time.monotonic() - began),
+                    wait,
+                )
+                await self._pause(stop, wait)
         if self.settings.display_name:
             with contextlib.suppress(Exception):
-                await self.client.set_displayname(self.settings.display_name)
+                await until_stopped(self.client.set_displayname(self.settings.display_name), stop)
+        if stop.is_set():
+            raise Stopped
+
+    @staticmethod
+    async def _pause(stop: asyncio.Event, seconds: float) -> None:
+        """Wait ``seconds`` unless stopped first (then raise :class:`Stopped`)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), seconds)
+        if stop.is_set():
+            raise Stopped
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Log in, sync and answer until ``stop`` is set.
+
+        Every wait for the homeserver (login, sync, back-off) ends as soon as ``stop`` is
+        set; replies being sent get ``shutdown_grace`` seconds (see :meth:`_finish`).
+        """
+        try:
+            await self._connect(stop)
+            await self._sync_loop(stop)
+        except Stopped:
+            log.info("stopped")
+
+    async def _sync_loop(self, stop: asyncio.Event) -> None:
         token = self.state.get("next_batch")
         first = True
         failures = 0
+        # A full-state sync has no timeout of its own in nio; a silent homeserver must not
+        # keep the bot waiting forever.
+        deadline = self.settings.sync_timeout_ms / 1000 + self.settings.request_timeout
         while not stop.is_set():
-            sync = asyncio.ensure_future(
-                self.client.sync(
-                    timeout=0 if first else self.settings.sync_timeout_ms,
-                    sync_filter=self._sync_filter(),
-                    since=token,
-                    # After a restart nio knows no rooms: ask for the full state once.
-                    full_state=first,
+            began = time.monotonic()
+            try:
+                resp = await until_stopped(
+                    asyncio.wait_for(
+                        self.client.sync(
+                            timeout=0 if first else self.settings.sync_timeout_ms,
+                            sync_filter=self._sync_filter(),
+                            since=token,
+                            # After a restart nio knows no rooms: ask for the full state once.
+                            full_state=first,
+                        ),
+                        deadline,
+                    ),
+                    stop,
                 )
-            )
-            stopper = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({sync, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            stopper.cancel()
-            if not sync.done():
-                sync.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await sync
-                break
-            resp = sync.result()
+                if isinstance(resp, SyncResponse):
+                    await self._crypto_housekeeping()
+            except TRANSPORT_ERRORS as exc:
+                resp = describe_failure(exc, time.monotonic() - began)
             if not isinstance(resp, SyncResponse):
                 failures += 1
                 self.runtime.readiness.disconnected(PLATFORM)
-                wait = min(self.settings.retry_max_wait, 0.5 * 2 ** min(failures, 8))
+                wait = self._backoff(failures)
                 log.warning("sync failed (%s); retrying in %.1fs", resp, wait)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), wait)
+                await self._pause(stop, wait)
                 continue
             failures = 0
             self.runtime.readiness.connected(PLATFORM)
-            await self._crypto_housekeeping()
             # On the very first start there is no token: everything in this batch is
             # history and is never answered; invites are still accepted.
-            if not await self._finish(self._handle_sync(resp, history=token is None), stop):
+            began = time.monotonic()
+            try:
+                done = await self._finish(self._handle_sync(resp, history=token is None), stop)
+            except TRANSPORT_ERRORS as exc:
+                # The batch is read again from the same token; what was answered is marked.
+                failures += 1
+                self.runtime.readiness.disconnected(PLATFORM)
+                wait = self._backoff(failures)
+                log.warning(
+                    "lost the homeserver while answering (%s); reading the batch again in %.1fs",
+                    describe_failure(exc, time.monotonic() - began),
+                    wait,
+                )
+                await self._pause(stop, wait)
+                continue
+            if not done:
                 break  # stopped mid-batch: the token stays, the batch is re-read next time
             token = resp.next_batch
             self.state.put("next_batch", token)
@@ -611,7 +758,8 @@ class MatrixBot:
                 self.state.prune()
                 first = False
                 self.synced.set()
-            await self._crypto_housekeeping()
+            with contextlib.suppress(*TRANSPORT_ERRORS):
+                await until_stopped(self._crypto_housekeeping(), stop)
 
     async def _finish(self, work: Coroutine[Any, Any, None], stop: asyncio.Event) -> bool:
         """Run ``work``; on ``stop`` give it ``shutdown_grace`` seconds, then cancel it.
@@ -670,9 +818,16 @@ class MatrixBot:
             jobs.append(self._handle_room(room, info.timeline.events, history=history))
         # Rooms are independent: answer them concurrently; inside a room, in order.
         results = await asyncio.gather(*jobs, return_exceptions=True)
+        lost: BaseException | None = None
         for result in results:
-            if isinstance(result, BaseException):
+            if isinstance(result, TRANSPORT_ERRORS):
+                lost = result
+            elif isinstance(result, BaseException):
                 log.error("error while handling a room", exc_info=result)
+        if lost is not None:
+            # The homeserver went away mid-batch: the caller keeps the old sync token, so
+            # the batch is read again and what is not marked handled yet is answered then.
+            raise lost
         for room_id in list(resp.rooms.join):
             room = self.client.rooms.get(room_id)
             if room is not None and self._alone(room):
@@ -729,14 +884,20 @@ class MatrixBot:
                 start = i + 1
                 if not history:
                     await self._greet(room, event)
+        seen: set[str] = set()
         for event in events[start:]:
             event_id = getattr(event, "event_id", None)
-            if not event_id or history:
+            if not event_id or history or event_id in seen:
                 continue
+            seen.add(event_id)
             if self.state.is_handled(event_id):
-                continue
+                continue  # answered before: in an earlier sync, or before a restart
             try:
                 await self._handle_event(room, event)
+            except TRANSPORT_ERRORS:
+                # Not marked: the batch is read again once the homeserver is back, and the
+                # reply goes out then (with the same transaction id).
+                raise
             except Exception:
                 # Marked handled all the same: a message that breaks the adapter must
                 # not be retried forever. (Cancellation is no Exception: a shutdown
@@ -758,6 +919,8 @@ class MatrixBot:
         event: Event = Start(group=False) if direct else Joined(group=True)
         try:
             await self._answer(room, join.event_id, inviter, event, source=None)
+        except TRANSPORT_ERRORS:
+            raise  # greeted when the batch is read again
         except Exception:
             log.exception("failed to greet in %s", room.room_id)
         self.state.mark_handled(join.event_id)
@@ -875,17 +1038,23 @@ class MatrixBot:
 
     # -- trust ---------------------------------------------------------------------------
 
-    def _device_trusted_by_config(self, device: Any) -> bool:
-        return (device.user_id, device.device_id) in self.trusted or (
+    @staticmethod
+    def _listed(device: Any, devices: set[tuple[str, str]]) -> bool:
+        return (device.user_id, device.device_id) in devices or (
             device.user_id,
             device.ed25519,
-        ) in self.trusted
+        ) in devices
+
+    def _device_trusted_by_config(self, device: Any) -> bool:
+        return self._listed(device, self.trusted)
 
     async def _trusted_sender(self, event: Any) -> bool:
-        """Whether a decrypted message comes from a device the policy accepts."""
+        """Whether a decrypted message comes from a device the policy accepts.
+
+        A blacklisted device (``MATRIX_BLOCKED_DEVICES``, or blacklisted in the crypto
+        store) is never accepted, whatever the policy.
+        """
         policy = self.settings.trust
-        if policy == "all":
-            return True
         device = self._sender_device(event)
         if device is None:
             async with self._crypto_lock:
@@ -893,10 +1062,14 @@ class MatrixBot:
                     await self.client.keys_query()
             device = self._sender_device(event)
         if device is None:
-            return False  # the sending key belongs to no device of the claimed sender
+            # The sending key belongs to no known device of the claimed sender. "all" takes
+            # every message that decrypts; the other policies need to know the device.
+            return policy == "all"
+        if device.blacklisted or self._listed(device, self.blocked):
+            return False
         if policy == "verified-only":
             return self._device_trusted_by_config(device)
-        return not device.blacklisted
+        return True
 
     def _sender_device(self, event: Any) -> Any:
         sender_key = getattr(event, "sender_key", None)
@@ -906,25 +1079,38 @@ class MatrixBot:
         return None
 
     def _apply_trust(self, room: MatrixRoom) -> None:
-        """Mark the room's devices according to the trust policy before sharing keys."""
+        """Mark the room's devices according to the trust policy before sharing keys.
+
+        Blacklisted devices get no room keys. The adapter blacklists the devices on
+        ``MATRIX_BLOCKED_DEVICES`` under every policy and, under ``verified-only``, every
+        device not on ``MATRIX_TRUSTED_DEVICES``; it lifts only its own blacklisting, and
+        only when the reason is gone (a device taken off the blocked list, or listed as
+        trusted). It never un-blacklists a device blacklisted by anything else.
+        """
         policy = self.settings.trust
-        if policy == "all":
-            return
         for user_id in list(room.users):
             for device in self.client.device_store.active_user_devices(user_id):
-                if policy == "tofu":
-                    if not device.verified and not device.blacklisted:
-                        # First sight of this device: pin it. nio refuses later key
-                        # changes for a known device id, so the pin holds.
-                        self.client.verify_device(device)
-                elif self._device_trusted_by_config(device):
-                    if device.blacklisted:
-                        self.client.unblacklist_device(device)
-                    if not device.verified:
-                        self.client.verify_device(device)
-                elif not device.blacklisted:
-                    # verified-only: everything not listed gets no room keys.
-                    self.client.blacklist_device(device)
+                key = device_key(device)
+                should_block = self._listed(device, self.blocked) or (
+                    policy == "verified-only" and not self._device_trusted_by_config(device)
+                )
+                if should_block:
+                    if not device.blacklisted:
+                        self.client.blacklist_device(device)
+                        self.state.block(key)
+                    continue
+                if device.blacklisted:
+                    if not self.state.blocked_by_us(key):
+                        continue  # blacklisted by someone else: stays so
+                    self.client.unblacklist_device(device)
+                    self.state.unblock(key)
+                if policy == "all":
+                    continue
+                if not device.verified:
+                    # tofu: first sight of this device, pin it (nio refuses later key
+                    # changes for a known device id, so the pin holds). verified-only:
+                    # a listed device.
+                    self.client.verify_device(device)
 
     # -- answering -----------------------------------------------------------------------
 
@@ -1043,7 +1229,10 @@ class MatrixBot:
                 self._apply_trust(room)
                 if self.client.olm and self.client.olm.should_share_group_session(room_id):
                     await self.client.share_group_session(room_id, ignore_unverified_devices=True)
-        for attempt in range(5):
+        local_errors = 0
+        failures = 0
+        while True:
+            began = time.monotonic()
             try:
                 resp = await self.client.room_send(
                     room_id,
@@ -1053,14 +1242,32 @@ class MatrixBot:
                     ignore_unverified_devices=True,
                 )
             except LocalProtocolError as exc:
+                local_errors += 1
+                if local_errors > 5:
+                    log.warning("giving up on a reply to %s: %s", room_id, exc)
+                    return
                 log.warning("cannot send to %s yet: %s", room_id, exc)
-                await asyncio.sleep(0.5 * (attempt + 1))
+                await asyncio.sleep(0.5 * local_errors)
+                continue
+            except TRANSPORT_ERRORS as exc:
+                # The request may have reached the homeserver before the line broke. The
+                # same transaction id makes the homeserver return the event it already
+                # has instead of posting the reply twice.
+                failures += 1
+                wait = self._backoff(failures)
+                log.warning(
+                    "sending to %s failed (%s); retrying in %.1fs with the same transaction id",
+                    room_id,
+                    describe_failure(exc, time.monotonic() - began),
+                    wait,
+                )
+                await asyncio.sleep(wait)
                 continue
             if isinstance(resp, RoomSendResponse):
                 self.state.add_sent(resp.event_id, options)
                 return
-            # 429s and connection errors are retried inside nio; anything left is a
-            # real refusal (not in the room, forbidden): give up on this message.
+            # 429s are waited out inside nio; anything left is a real refusal (not in
+            # the room, forbidden): give up on this message.
             log.warning("sending to %s failed: %s", room_id, resp)
             return
 
