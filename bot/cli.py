@@ -377,6 +377,9 @@ async def _serve(platforms: Sequence[str], content_dir: Path | None) -> int:
                     file=sys.stderr,
                 )
                 code = 2
+            elif (unreachable := _unreachable_bot_api(task.get_name(), failure)) is not None:
+                print(unreachable, file=sys.stderr)
+                code = 2
             else:
                 log.error("platform %s failed", task.get_name(), exc_info=failure)
                 code = 1
@@ -516,6 +519,24 @@ def _is_refused_token(exc: BaseException) -> bool:
     telegram_error = sys.modules.get("telegram.error")
     invalid = getattr(telegram_error, "InvalidToken", None)
     return invalid is not None and isinstance(exc, invalid)
+
+
+def _unreachable_bot_api(platform: str, exc: BaseException) -> str | None:
+    """One line for a Telegram adapter that could not reach the Bot API while starting
+    (wrong ``TELEGRAM_BASE_URL``, no network), else None. PTB gives up on ``getMe`` there;
+    the supervisor (systemd, Docker) restarts the bot, so exit instead of a traceback."""
+    telegram_error = sys.modules.get("telegram.error")
+    network = getattr(telegram_error, "NetworkError", None)
+    if platform != "telegram" or network is None or not isinstance(exc, network):
+        return None
+    base = os.environ.get("TELEGRAM_BASE_URL", "").strip()
+    where = (
+        f"TELEGRAM_BASE_URL: cannot reach the Bot API at {base}"
+        if base
+        else ("Telegram: cannot reach the Bot API at https://api.telegram.org")
+    )
+    reason = str(exc).removeprefix("httpx.")
+    return f"{where} ({reason}); check the address and the network, then start again"
 
 
 def _started() -> None:

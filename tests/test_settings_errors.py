@@ -36,6 +36,13 @@ BAD: list[tuple[dict[str, str], tuple[str, ...], str, str]] = [
     ({**TOKEN, "TELEGRAM_POLL_TIMEOUT": "1.5s"}, ("run",), "TELEGRAM_POLL_TIMEOUT", "number"),
     ({**TOKEN, "TELEGRAM_RATE_LIMIT": "maybe"}, ("run",), "TELEGRAM_RATE_LIMIT", "true or false"),
     ({**TOKEN, "TELEGRAM_BASE_URL": "ftp://x"}, ("run",), "TELEGRAM_BASE_URL", "http"),
+    # A well-formed token, a Bot API address where nothing listens.
+    (
+        {"TELEGRAM_BOT_TOKEN": "123456:" + "A" * 35, "TELEGRAM_BASE_URL": "http://127.0.0.1:9"},
+        ("run",),
+        "TELEGRAM_BASE_URL",
+        "cannot reach the Bot API at http://127.0.0.1:9",
+    ),
     ({"TELEGRAM_MODE": "webhook"}, ("run",), "TELEGRAM_BOT_TOKEN", "not set"),
     (MATRIX, ("run",), "MATRIX_USER_ID", "not set"),
     ({**MATRIX, "MATRIX_USER_ID": "@b:x"}, ("run",), "MATRIX_PASSWORD", "not set"),
