@@ -72,14 +72,20 @@ BotFactory = Callable[..., AbstractAsyncContextManager[Running]]
 def run_bot(api: FakeBotApi, content: Content, tmp_path: Path) -> BotFactory:
     """Start the adapter against ``api``: ``async with run_bot(store=...) as bot:``.
 
-    ``engine`` replaces the real engine (to test rendering of arbitrary replies).
+    ``engine`` replaces the real engine (to test rendering of arbitrary replies), ``tree``
+    the content (default: the ``content`` fixture).
     """
 
     @asynccontextmanager
     async def runner(
-        store: SessionStore | None = None, engine: Any = None, **overrides: Any
+        store: SessionStore | None = None,
+        engine: Any = None,
+        tree: Content | None = None,
+        **overrides: Any,
     ) -> AsyncIterator[Running]:
-        runtime = Runtime(content, store or MemoryStore(TTL), secret=b"test-secret", engine=engine)
+        runtime = Runtime(
+            tree or content, store or MemoryStore(TTL), secret=b"test-secret", engine=engine
+        )
         adapter = TelegramAdapter(runtime, make_settings(api, **overrides))
         stop = asyncio.Event()
         task = asyncio.create_task(adapter.serve(stop))

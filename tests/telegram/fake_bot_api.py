@@ -421,6 +421,8 @@ class Fault:
     retry_after: int = 1
     status: int = 502
     delay: float = 30.0
+    chat_id: int | None = None
+    """Only calls for this chat (``None``: any call of ``method``)."""
     hits: int = 0
 
 
@@ -563,7 +565,7 @@ class FakeBotApi:
             self._violate(f"{method}: {exc.description}")
             return await self._finish(call, _error(exc.code, exc.description, exc.parameters))
 
-        fault = self._take_fault(method)
+        fault = self._take_fault(method, params)
         if fault is not None and fault.kind == "slow":
             # Processed normally, only late: the answer is still awaited by the client.
             await asyncio.sleep(fault.delay)
@@ -599,8 +601,11 @@ class FakeBotApi:
     def _violate(self, message: str) -> None:
         self.violations.append(message)
 
-    def _take_fault(self, method: str) -> Fault | None:
+    def _take_fault(self, method: str, params: Mapping[str, Any]) -> Fault | None:
+        chat = str(params.get("chat_id", ""))
         for fault in self.faults:
+            if fault.chat_id is not None and str(fault.chat_id) != chat:
+                continue
             if fault.method == method and fault.hits < fault.count:
                 fault.hits += 1
                 return fault

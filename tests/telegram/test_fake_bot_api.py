@@ -203,3 +203,33 @@ async def test_unmodelled_methods_get_spec_shaped_answers(
     res = await raw.post("getMyDescription", data={})
     assert res.status_code == 200
     assert res.json()["result"] == {"description": ""}
+
+
+@pytest.mark.parametrize(
+    ("data", "accepted"),
+    [
+        ("y", True),
+        ("y" * 64, True),
+        ("ü" * 32, True),  # 64 bytes in UTF-8
+        ("y" * 65, False),
+        ("ü" * 33, False),  # 33 characters, but 66 bytes
+        ("", False),
+    ],
+)
+async def test_callback_data_must_be_1_to_64_bytes(
+    api: FakeBotApi, raw: httpx.AsyncClient, data: str, accepted: bool
+) -> None:
+    """Like the real API: the limit is in bytes, and the whole message is refused."""
+    api.add_chat(FakeChat(id=1))
+    markup = {"inline_keyboard": [[{"text": "x", "callback_data": data}]]}
+    res = await raw.post(
+        "sendMessage", data={"chat_id": "1", "text": "x", "reply_markup": json.dumps(markup)}
+    )
+    if accepted:
+        assert res.status_code == 200, res.text
+        assert api.violations == []
+        assert api.sent[0].callback_data == [data]
+    else:
+        assert res.status_code == 400
+        assert res.json()["description"] == "Bad Request: BUTTON_DATA_INVALID"
+        assert api.sent == []
