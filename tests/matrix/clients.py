@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -242,3 +245,76 @@ class BotHandle:
         """Stop and start again with the same account, data directory and runtime."""
         await self.stop()
         await self.start()
+
+
+def bot_env(homeserver: str, user_id: str, access_token: str, data_dir: Path) -> dict[str, str]:
+    """The environment of ``python -m bot run`` for a Matrix account, nothing inherited
+    from the caller's ``TELEGRAM_*``/``MATRIX_*``/``BOT_*`` variables."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TELEGRAM_", "MATRIX_", "BOT_")) or k == "BOT_CONTENT_DIR"
+    }
+    env.update(
+        MATRIX_HOMESERVER=homeserver,
+        MATRIX_USER_ID=user_id,
+        MATRIX_ACCESS_TOKEN=access_token,
+        MATRIX_SYNC_TIMEOUT_MS="10000",
+        MATRIX_RETRY_MAX_WAIT="1",
+        BOT_DATA_DIR=str(data_dir),
+        BOT_SECRET="cli-test-secret",
+        BOT_LOG_LEVEL="INFO",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+class BotProcess:
+    """``python -m bot run`` in a child process, logging to a file."""
+
+    def __init__(self, env: dict[str, str], workdir: Path) -> None:
+        self.env = env
+        self.workdir = workdir
+        self.log_path = workdir / "bot.log"
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        """Launch the process."""
+        with self.log_path.open("ab") as log:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bot",
+                "run",
+                env=self.env,
+                cwd=self.workdir,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+            )
+
+    async def signal_and_wait(self, sig: signal.Signals, timeout: float = 60) -> int:
+        """Send ``sig`` and return the exit code."""
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        return await asyncio.wait_for(self.proc.wait(), timeout)
+
+    def log(self) -> str:
+        """Everything the process logged."""
+        return self.log_path.read_text(errors="replace")
+
+    async def kill(self) -> None:
+        """Kill the process if it still runs (test cleanup)."""
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.kill()
+            await self.proc.wait()
+
+    async def wait_log(self, text: str, timeout: float = 30.0) -> None:
+        """Wait until the log contains ``text`` (re-read every 0.05 s), or fail with the log."""
+        deadline = time.monotonic() + timeout
+        while text not in self.log():
+            if self.proc is not None and self.proc.returncode is not None:
+                raise AssertionError(f"exited before logging {text!r}:\n{self.log()}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{text!r} not logged within {timeout}s:\n{self.log()}")
+            await asyncio.sleep(0.05)  # polling a file another process writes

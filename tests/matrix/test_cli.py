@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -15,7 +13,7 @@ import pytest
 from bot.cli import configured_platforms
 from bot.config import ConfigError
 
-from .clients import Seen, TestUser
+from .clients import BotProcess, Seen, TestUser, bot_env
 from .homeserver import RegisteredUser, Synapse
 
 # The Telegram tests' fake Bot API, to run both platforms in one process.
@@ -39,47 +37,6 @@ def test_configured_platforms() -> None:
     assert configured_platforms(both) == ["telegram", "matrix"]
 
 
-class BotProcess:
-    """``python -m bot run`` in a child process, logging to a file."""
-
-    def __init__(self, env: dict[str, str], workdir: Path) -> None:
-        self.env = env
-        self.workdir = workdir
-        self.log_path = workdir / "bot.log"
-        self.proc: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        """Launch the process."""
-        with self.log_path.open("ab") as log:
-            self.proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bot",
-                "run",
-                env=self.env,
-                cwd=self.workdir,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-            )
-
-    async def signal_and_wait(self, sig: signal.Signals, timeout: float = 60) -> int:
-        """Send ``sig`` and return the exit code."""
-        assert self.proc is not None
-        self.proc.send_signal(sig)
-        return await asyncio.wait_for(self.proc.wait(), timeout)
-
-    def log(self) -> str:
-        """Everything the process logged."""
-        return self.log_path.read_text(errors="replace")
-
-    async def kill(self) -> None:
-        """Kill the process if it still runs (test cleanup)."""
-        if self.proc is not None and self.proc.returncode is None:
-            self.proc.kill()
-            await self.proc.wait()
-
-
 @pytest.fixture
 async def bot_process(
     synapse: Synapse, tmp_path: Path
@@ -88,22 +45,7 @@ async def bot_process(
     made: list[BotProcess] = []
 
     def make(account: RegisteredUser) -> BotProcess:
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("TELEGRAM_", "MATRIX_", "BOT_")) or k == "BOT_CONTENT_DIR"
-        }
-        env.update(
-            MATRIX_HOMESERVER=synapse.url,
-            MATRIX_USER_ID=account.user_id,
-            MATRIX_ACCESS_TOKEN=account.access_token,
-            MATRIX_SYNC_TIMEOUT_MS="10000",
-            MATRIX_RETRY_MAX_WAIT="1",
-            BOT_DATA_DIR=str(tmp_path / "data"),
-            BOT_SECRET="cli-test-secret",
-            BOT_LOG_LEVEL="INFO",
-            PYTHONUNBUFFERED="1",
-        )
+        env = bot_env(synapse.url, account.user_id, account.access_token, tmp_path / "data")
         process = BotProcess(env, tmp_path)
         made.append(process)
         return process
