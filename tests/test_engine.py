@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -629,6 +630,51 @@ def test_state_from_older_content_starts_fresh(engine: Engine, state: SessionSta
     assert new is not None
     assert new.back == ("start",)
     assert new.language_chosen is False
+
+
+def _chain(length: int) -> str:
+    """``extra`` leading to ``step-01``, ``step-02``, ... ``step-<length>``, one page each."""
+    pages = [
+        "- id: extra\n  kind: menu\n  title: {de: Über den Bot, en: About the bot}\n"
+        '  text: {de: "ÜBER-DE", en: "ABOUT-EN"}\n  options:\n    - to: step-01\n'
+    ]
+    for n in range(1, length + 1):
+        after = f"step-{n + 1:02d}" if n < length else "extra"
+        pages.append(
+            f"- id: step-{n:02d}\n  kind: menu\n  title: {{de: Stufe {n}, en: Step {n}}}\n"
+            f'  text: {{de: "STUFE-{n:02d}", en: "STEP-{n:02d}"}}\n'
+            f"  options:\n    - to: {after}\n"
+        )
+    return "\n".join(pages)
+
+
+def test_back_stack_keeps_the_most_recent_pages(tmp_path: Path) -> None:
+    """25 pages deep, the stack holds the last 20 (MAX_BACK): back walks them, newest first."""
+    content = load_content(write_tree(tmp_path, {"nodes/50-extra.yaml": _chain(25)}))
+    chat = Chat(Engine(content, session_ttl=TTL))
+    chat.start()
+    chat.choose("extra")
+    for n in range(1, 26):
+        reply = chat.choose(f"step-{n:02d}")
+    assert reply.node == "step-25" and reply.text == "STUFE-25"
+    assert chat.state is not None
+    assert chat.state.back == (
+        "step-05", "step-06", "step-07", "step-08", "step-09",
+        "step-10", "step-11", "step-12", "step-13", "step-14",
+        "step-15", "step-16", "step-17", "step-18", "step-19",
+        "step-20", "step-21", "step-22", "step-23", "step-24",
+    )  # fmt: skip
+    walked = [chat.choose("@back") for _ in range(20)]
+    assert [r.node for r in walked] == [
+        "step-24", "step-23", "step-22", "step-21", "step-20",
+        "step-19", "step-18", "step-17", "step-16", "step-15",
+        "step-14", "step-13", "step-12", "step-11", "step-10",
+        "step-09", "step-08", "step-07", "step-06", "step-05",
+    ]  # fmt: skip
+    assert walked[0].text == "STUFE-24" and walked[-1].text == "STUFE-05"
+    # The oldest steps (start, extra, step-01 to step-04) were cut: back lands on the menu.
+    last = chat.choose("@back")
+    assert last.node == "start" and last.text == "WILLKOMMEN-DE"
 
 
 def test_back_stack_skips_nodes_that_no_longer_exist(engine: Engine) -> None:
