@@ -265,7 +265,7 @@ def test_whatsapp_only_user_who_chats_with_meta_ai_en(engine: Engine) -> None:
     walk.tap("Never objected")
     checklist = walk.tap("Germany")
     assert "Meta AI ☐" in checklist.text
-    assert "uncertain" in checklist.text
+    assert "not confirmed as of December 2026" in checklist.text
     assert "delete the Meta AI chat" in checklist.text
     assert FB_FORM not in checklist.text and IG_FORM not in checklist.text
     assert "Write a reason" not in walk.labels()

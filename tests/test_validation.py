@@ -810,3 +810,31 @@ def test_shipped_content_keeps_its_word_lists_in_bot_yaml() -> None:
     for key in ("yes_no_words", "status_words"):
         assert set(settings[key]) == set(settings["languages"]), key
     assert "nein" in settings["yes_no_words"]["de"] and "no" in settings["yes_no_words"]["en"]
+
+
+def test_text_blocks_shown_together_count_towards_the_phone_screen(check: Check) -> None:
+    variables = (
+        "variables:\n"
+        "  place:\n    type: choice\n    values: [home, away]\n"
+        "    description: {de: Ort, en: place}\n"
+        "  extra_info:\n    type: flag\n    description: {de: Info, en: info}\n"
+    )
+    five = "x" * 500
+    nine = "y" * 300
+    blocks = (
+        "  blocks:\n"
+        f'    - {{if: place == home, text: {{de: "{five}", en: "{five}"}}}}\n'
+        f'    - {{if: place == away, text: {{de: "{five}", en: "{five}"}}}}\n'
+        f'    - {{if: extra_info, text: {{de: "{nine}", en: "{nine}"}}}}\n'
+    )
+    extra = EXTRA.replace("  sources:\n", blocks + "  sources:\n")
+    # One of the exclusive 500s plus the 300: 800 and the text, under the limit.
+    assert check({"bot.yaml": META + variables, "nodes/50-extra.yaml": extra}) == []
+    longer = extra.replace(nine, "y" * 420)
+    found = check({"bot.yaml": META + variables, "nodes/50-extra.yaml": longer})
+    # "ÜBER-DE" (7) + 500 + 420, joined by blank lines (2 × 2); "ABOUT-EN" is one longer.
+    assert found == [
+        f"nodes/50-extra.yaml:1: warning: text of 'extra' ({lang}) with the blocks shown when "
+        f"extra_info=true, place=home is {size} characters; about 900 fit a phone screen"
+        for lang, size in (("de", 931), ("en", 932))
+    ]

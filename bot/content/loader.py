@@ -151,6 +151,8 @@ def _same_in_python_parser(root: yaml.Node) -> bool:
         if isinstance(node, yaml.ScalarNode):
             if in_flow and not node.style and "?" in node.value:  # plain: None or ""
                 return False
+            if not node.value and not node.style and node.tag.endswith(":str"):
+                return False  # "!" alone: libyaml reads "", the Python parser None
         elif isinstance(node, yaml.MappingNode):
             flow = in_flow or bool(node.flow_style)
             todo += [(n, depth + 1, flow) for pair in node.value for n in pair]

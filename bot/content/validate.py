@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from bot.content import conditions
 from bot.content.markup import LINK_PATTERN, links, to_plain, to_telegram_html
 from bot.content.models import (
     COMMANDS,
@@ -759,15 +760,17 @@ def _telegram_limits(meta: Meta, by_id: dict[str, Node]) -> list[Problem]:
                         )
                     )
                     break
+            blocks, when = _longest_blocks(node, meta, lang)
             for day in dates:
-                text = LINK_PATTERN.sub(r"\g<label>", node.text_for(lang, day))
-                visible = len(to_plain(text))
+                text = "\n\n".join((node.text_for(lang, day), *blocks))
+                visible = len(to_plain(LINK_PATTERN.sub(r"\g<label>", text)))
                 if visible > PHONE_TEXT_LIMIT:
+                    shown = f" with the blocks shown when {when}" if when else ""
                     problems.append(
                         Problem(
                             node.file,
                             node.line,
-                            f"text of '{node.id}' ({lang}) is {visible} characters; "
+                            f"text of '{node.id}' ({lang}){shown} is {visible} characters; "
                             f"about {PHONE_TEXT_LIMIT} fit a phone screen",
                             "put details into a 'more' node behind an option",
                             level="warning",
@@ -775,3 +778,24 @@ def _telegram_limits(meta: Meta, by_id: dict[str, Node]) -> list[Problem]:
                     )
                     break
     return problems
+
+
+def _longest_blocks(node: Node, meta: Meta, lang: str) -> tuple[tuple[str, ...], str]:
+    """The texts of ``node``'s ``blocks`` that are shown together at most (by length), for
+    some values of the variables they test, and those values in words ("" if none)."""
+    if not node.blocks:
+        return (), ""
+    used = {v.name for b in node.blocks for v in conditions.names(b.condition)}
+    domains = {n: meta.variables[n].domain() for n in used if n in meta.variables}
+    best: tuple[tuple[str, ...], str] = ((), "")
+    size = -1
+    for values in conditions.assignments(domains):
+        texts = tuple(
+            b.text[lang] for b in node.blocks if b.condition.holds(values) and lang in b.text
+        )
+        length = sum(len(t) for t in texts)
+        if length > size:
+            size = length
+            words = ", ".join(f"{k}={v}" for k, v in sorted(values.items()))
+            best = (texts, words or "nothing is set")
+    return best
