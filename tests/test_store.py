@@ -216,18 +216,47 @@ def all_bytes(directory: Path) -> bytes:
     return b"".join(p.read_bytes() for p in sorted(directory.iterdir()) if p.is_file())
 
 
-async def test_sqlite_file_holds_only_what_it_is_given(tmp_path: Path) -> None:
-    """The store writes keys and state, nothing else; erased rows do not linger in the file."""
+@pytest.mark.parametrize("build_default", ["ON", "OFF"])
+async def test_sqlite_file_holds_only_what_it_is_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, build_default: str
+) -> None:
+    """The store writes keys and state, nothing else; erased rows do not linger in the file.
+
+    Whether SQLite zeroes deleted content by default is a compile-time choice (Debian's
+    build does, others do not): connections here start with either default, and the
+    store must switch secure_delete on itself.
+    """
+    connections: list[sqlite3.Connection] = []
+    real_connect = sqlite3.connect
+
+    def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        db = real_connect(*args, **kwargs)
+        db.execute(f"PRAGMA secure_delete={build_default}")
+        connections.append(db)
+        return db
+
+    monkeypatch.setattr(sqlite3, "connect", connect)
     path = tmp_path / "sessions.sqlite3"
     store = SqliteStore(path, TTL)
+    [db] = connections
+    assert db.execute("PRAGMA secure_delete").fetchone() == (1,)
+
     marker = "erase-me-0123456789abcdef"
+    for n in range(20):
+        await store.put(key(f"before-{n}", "1"), state())
     await store.put(
         SessionKey(session=f"s-{marker}", user=f"u-{marker}", chat=f"c-{marker}"),
         state("node-" + marker),
     )
     await store.put(key("keep", "1"), state())
-    assert marker.encode() in all_bytes(tmp_path)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    assert marker.encode() in path.read_bytes()
+
     assert await store.delete_user(f"u-{marker}") == 1
+    # Copy the WAL into the database file and empty it, as SQLite does from time to time.
+    assert db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone() == (0, 0, 0)
+    assert marker.encode() not in all_bytes(tmp_path)
+    assert b"s-keep-1" in all_bytes(tmp_path)
     await store.close()  # checkpoints the WAL into the main file
     assert marker.encode() not in all_bytes(tmp_path)
     assert b"s-keep-1" in all_bytes(tmp_path)
