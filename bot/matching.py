@@ -58,6 +58,7 @@ import snowballstemmer
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
+from bot import lang as lang_data
 from bot.content.loader import Problem
 from bot.content.models import Content, Node
 
@@ -66,106 +67,39 @@ _FOLD = str.maketrans(
     {"ä": "a", "ö": "o", "ü": "u", "ß": "ss", "é": "e", "è": "e", "à": "a", "ç": "c"}
 )
 _DIGRAPHS = re.compile(r"(?<=[a-z])(ae|oe|ue)")
-_STEMMERS = {"de": "german", "en": "english", "fr": "french", "es": "spanish", "it": "italian"}
+_STEMMERS = {c: d.stemmer for c, d in lang_data.languages().items() if d.stemmer}
 _GRAMS = (3, 5)
 """Character n-gram lengths: 3 survives a typo in a short word, 5 keeps long words apart."""
 _MAX_WORD = 40
 """Longer "words" are cut: no real word is longer, and n-grams grow with the length."""
 
-# Only words that say nothing about the topic: articles, pronouns, auxiliaries,
-# prepositions and greetings. Question words (warum, wer, why, who) and negations
-# (nicht, kein, not, no) stay: "why does Meta want this" and "what does Meta do" differ
-# by little else.
-STOPWORDS: dict[str, frozenset[str]] = {
-    "de": frozenset(
-        """
-        der die das den dem des ein eine einer einem einen eines und oder aber ich du er sie es
-        wir ihr mich mir dich dir uns euch sich ist bin bist sind sein war waren wird werden
-        wurde wurden worden hat habe hab hast haben hatte zu zum zur im in am an auf aus bei beim
-        mit von vom fur uber um so da dann denn doch ja mal noch schon auch nur eigentlich
-        einfach halt eben gerade grad bitte hallo hi hey moin servus danke ok okay also etwa
-        etwas man mein meine meinem meinen meiner meines dein deine deinem deinen deiner sowas
-        nen ne nem ner dass diese dieser dieses diesem diesen dies genau
-        """.split()  # noqa: SIM905 - a word list reads best as one block
-    ),
-    "en": frozenset(
-        """
-        a an the and or but i me my mine you your yours he she it its we us our they them their
-        is am are was were be been being do does did doing have has had having to of in on at by
-        for with from about as into so then just really actually basically please pls plz hi
-        hey hello ok okay thanks thank this that these those there here some any im s t ll ve re
-        d m exactly well
-        """.split()  # noqa: SIM905
-    ),
-}
-
-# Other companies and products: a question about them is not about Meta's training, even
-# when it shares every other word with a node ("opt out of LinkedIn AI training").
-# Unless the content itself talks about them, the matcher abstains.
-OTHER_PARTIES = frozenset(
-    """
-    tiktok linkedin google gmail gemini bard youtube openai chatgpt gpt claude anthropic
-    microsoft copilot bing apple icloud siri amazon alexa twitter grok snapchat telegram
-    signal pinterest reddit netflix spotify samsung xing discord twitch temu shein ebay
-    paypal telekom vodafone
-    """.split()  # noqa: SIM905
-)
-
-# Kinds of party that legal words may be aimed at besides Meta: authorities, employers,
-# landlords, banks, shops. A question that names one the content never mentions, and
-# neither Meta, its apps nor the AI training, asks about someone else's Widerspruch,
-# Auskunft or Löschung ("Widerspruch gegen den Rentenbescheid"): the matcher abstains.
-# German compounds count by their last part ("Krankenkasse", "Finanzamt").
-OTHER_ROLES: dict[str, frozenset[str]] = {
-    "de": frozenset(
-        """
-        amt ämter behörde jobcenter arbeitsamt finanzamt rentenversicherung rente
-        rentenbescheid bescheid bescheids krankenkasse kasse versicherung versicherer
-        vermieter vermieterin hausverwaltung mieter arbeitgeber arbeitgeberin chef chefin
-        firma unternehmen bank sparkasse schufa auskunftei inkasso schule lehrer lehrerin
-        universität uni hochschule polizei gericht anwalt arzt ärztin praxis krankenhaus
-        klinik apotheke verein fitnessstudio studio shop onlineshop händler laden
-        supermarkt webseite website internetseite anbieter mobilfunkanbieter stadt
-        gemeinde bürgeramt rathaus kita kindergarten hotel airline bahn post
-        patientenakte steuer steuerbescheid gez rundfunkbeitrag
-        """.split()  # noqa: SIM905
-    ),
-    "en": frozenset(
-        """
-        office authority council government employer boss landlord landlady tenant bank
-        lender insurer insurance school teacher university college police court lawyer
-        doctor gp hospital clinic pharmacy gym club shop store retailer website site
-        provider company employer hotel airline agency bureau experian equifax
-        transunion pension tax irs hmrc dwp nhs
-        """.split()  # noqa: SIM905
-    ),
-}
-_META_WORDS = frozenset(
-    """
-    meta facebook fb instagram insta ig whatsapp threads messenger llama zuckerberg ki ai
-    training trainieren trainiert trainingsdaten
-    """.split()  # noqa: SIM905
-)
+# The word lists are data, one file per language (bot/lang/*.yaml): see bot.lang.
+_LANGUAGES = lang_data.languages()
+STOPWORDS: dict[str, frozenset[str]] = {c: d.stopwords for c, d in _LANGUAGES.items()}
+"""Words that say nothing about the topic (articles, pronouns, auxiliaries, greetings)."""
+OTHER_PARTIES = lang_data.common().other_parties
+"""Other companies and products: a question about them is not about Meta's training, even
+when it shares every other word with a node. Unless the content talks about them, the
+matcher abstains."""
+OTHER_ROLES: dict[str, frozenset[str]] = {c: d.other_roles for c, d in _LANGUAGES.items()}
+"""Kinds of party legal words may be aimed at besides Meta: a question that names one the
+content never mentions, and neither Meta, its apps nor the training, asks about someone
+else's Widerspruch ("gegen den Rentenbescheid"). Compounds count by their last part."""
+_META_WORDS = lang_data.common().meta_words | lang_data.union("topic_words")
 """Words that tie a question to Meta and its AI training, whatever else it names."""
 _ROLE_ENDING = 2
 """Letters of an ending a question may add to a kind of party ("employers", "Ämtern")."""
 _ENDINGS = ("", "s", "e", "n", "en", "es", "er", "n")
-_BRANDS = ("facebook", "instagram", "whatsapp")
+_BRANDS = lang_data.common().brands
 """Compounds starting with these name Meta's apps too ("Facebookkonto")."""
-_PLATFORMS = frozenset(
-    "facebook fb instagram insta ig whatsapp threads messenger".split()  # noqa: SIM905
-)
-_NOT = frozenset(
-    """
-    kein keine keinen keinem keiner keins nicht nie ohne not no never don dont doesn
-    doesnt didn didnt haven havent isn isnt aren arent without
-    """.split()  # noqa: SIM905
-)
+_PLATFORMS = lang_data.common().platforms
+_NOT = lang_data.union("denials")
 """Words that say someone does not use a platform ("hab kein fb", "not on Facebook")."""
 _NEGATION_REACH = 3
 """A negation this many words before or after a platform denies it ("Instagram nutze ich nicht")."""
 _CLAUSE_BREAK = re.compile(
-    r"[,.!?;:\n()–—]+|\s(?=(?:aber|sondern|nur|but|only|just|und|and)\s)", re.IGNORECASE
+    r"[,.!?;:\n()–—]+|\s(?=(?:" + "|".join(sorted(lang_data.union("clause_breaks"))) + r")\s)",
+    re.IGNORECASE,
 )
 """Where a statement about one platform ends ("kein fb, nur insta", "not on fb but insta")."""
 
@@ -210,58 +144,10 @@ _MIN_PART = 4
 _PART_SURE = 0.7
 """How much each known part of a compound counts."""
 _ASKING: dict[str, frozenset[str]] = {
-    "de": frozenset(
-        [
-            "wie",
-            "was",
-            "wer",
-            "wen",
-            "wem",
-            "wo",
-            "wann",
-            "warum",
-            "wieso",
-            "weshalb",
-            "wozu",
-            "welche",
-            "welcher",
-            "welches",
-            "welchen",
-            "woher",
-            "wohin",
-            "womit",
-            "wofür",
-            "nicht",
-            "kein",
-            "keine",
-            "keinen",
-            "nie",
-        ]
-    ),
-    "en": frozenset(
-        [
-            "what",
-            "whats",
-            "how",
-            "who",
-            "whom",
-            "where",
-            "when",
-            "why",
-            "which",
-            "whose",
-            "not",
-            "no",
-            "never",
-            "dont",
-            "don",
-        ]
-    ),
+    c: d.question_words | d.negations for c, d in _LANGUAGES.items()
 }
 """Question words and negations (kept for ranking, not counted as topical evidence)."""
-_NEGATIONS = frozenset(
-    ["nicht", "kein", "keine", "keinen", "nie", "not", "no", "never", "dont", "don"]
-)
+_NEGATIONS = lang_data.union("negations")
 _MIN_COVERED = 0.3
 """Share of a question's topical words its answer's node must contain (more than one in four)."""
 _MIN_KNOWN = 0.35

@@ -838,3 +838,16 @@ def test_text_blocks_shown_together_count_towards_the_phone_screen(check: Check)
         f"extra_info=true, place=home is {size} characters; about 900 fit a phone screen"
         for lang, size in (("de", 931), ("en", 932))
     ]
+
+
+def test_a_language_without_word_lists_is_a_warning(
+    check: Check, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot import lang
+
+    only_german = {"de": lang.languages()["de"]}
+    monkeypatch.setattr(lang, "languages", lambda: only_german)
+    assert check({}) == [
+        "bot.yaml:1: warning: language 'en' has no word lists (bot/lang/en.yaml): typed "
+        "questions in it are matched without stop words, question words or stemming"
+    ]

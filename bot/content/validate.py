@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from bot import lang as word_lists
 from bot.content import conditions
 from bot.content.markup import LINK_PATTERN, links, to_plain, to_telegram_html
 from bot.content.models import (
@@ -117,6 +118,18 @@ def validate(
             )
 
     # Settings: languages, strings, commands.
+    for code in langs:
+        if code not in word_lists.languages():
+            problems.append(
+                Problem(
+                    meta_file,
+                    mline("languages"),
+                    f"language '{code}' has no word lists (bot/lang/{code}.yaml): typed "
+                    "questions in it are matched without stop words, question words or stemming",
+                    f"add bot/lang/{code}.yaml, modelled on bot/lang/en.yaml",
+                    level="warning",
+                )
+            )
     if meta.default_language not in langs:
         problems.append(
             Problem(

@@ -1,0 +1,55 @@
+"""The per-language word lists (bot/lang/*.yaml) the matcher reads."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot import lang
+from bot.matching import STOPWORDS, Lexicon
+
+FIELDS = (
+    "stopwords",
+    "question_words",
+    "negations",
+    "denials",
+    "clause_breaks",
+    "topic_words",
+    "other_roles",
+)
+
+
+def test_the_content_languages_have_word_lists() -> None:
+    assert set(lang.languages()) >= {"de", "en"}
+
+
+@pytest.mark.parametrize("code", sorted(lang.languages()))
+def test_every_list_is_filled_with_lower_case_words(code: str) -> None:
+    data = lang.languages()[code]
+    assert data.stemmer
+    for field in FIELDS:
+        words = getattr(data, field)
+        assert words, f"{code}.yaml: '{field}' is empty"
+        assert all(w == w.lower() and w.strip(",.;") == w for w in words), field
+
+
+@pytest.mark.parametrize("code", sorted(lang.languages()))
+def test_question_words_and_negations_are_not_stop_words(code: str) -> None:
+    # "why does Meta want this" and "what does Meta do" differ by little else.
+    data = lang.languages()[code]
+    assert not data.question_words & data.stopwords
+    assert not data.negations & data.stopwords
+    assert data.negations <= data.denials
+
+
+def test_the_matcher_reads_its_words_from_the_files() -> None:
+    assert STOPWORDS["de"] == lang.languages()["de"].stopwords
+    assert "der" in STOPWORDS["de"] and "the" in STOPWORDS["en"]
+    lexicon = Lexicon("de", ())
+    assert lexicon.content_words("Wie widerspreche ich der KI?") == ["wie", "widerspreche", "ki"]
+
+
+def test_common_words_name_meta_and_others() -> None:
+    common = lang.common()
+    assert {"facebook", "instagram", "whatsapp"} <= common.platforms
+    assert common.brands == ("facebook", "instagram", "whatsapp")
+    assert "tiktok" in common.other_parties and "meta" in common.meta_words
