@@ -499,16 +499,36 @@ GARBAGE = {
 }
 
 
+GARBAGE_SAYS = {
+    "binary": (0, "cannot read file: 'utf-8' codec can't decode byte 0x80"),
+    "nul": (1, "character U+0000 is not allowed in YAML"),
+    "tabs": (1, "YAML syntax error: found character '\\t' that cannot start any token"),
+    "deep": (0, "the file is nested too deeply"),
+    "recursive": (3, "recursive alias: a block refers to itself"),
+    "bad-scalars": (2, "invalid bool 'maybe'"),
+    "huge-int": (2, "invalid int '1000000000"),
+    "python-tag": (1, "YAML syntax error: could not determine a constructor for the tag"),
+    "many-docs": (2, "YAML syntax error: but found another document"),
+}
+
+
 @pytest.mark.parametrize("name", sorted(GARBAGE))
 def test_garbage_files_become_problems(tmp_path: Path, name: str) -> None:
+    line, says = GARBAGE_SAYS[name]
     path = tmp_path / "x.yaml"
     path.write_bytes(GARBAGE[name])
     doc, problems = parse_yaml(path, "x.yaml")
-    assert doc is None or problems
+    assert doc is None
+    assert [(p.line, p.message.startswith(says)) for p in problems][:1] == [(line, True)], problems
+    # In a content tree: the same problem at the same line, and the tree is not loaded.
     write_tree(tmp_path, {EXTRA_FILE: None})
     (tmp_path / EXTRA_FILE).write_bytes(GARBAGE[name])
-    _, problems, _ = read_content(tmp_path)
-    assert any(p.level == "error" for p in problems)
+    content, problems, _ = read_content(tmp_path)
+    assert content is None
+    assert any(
+        p.file.endswith(EXTRA_FILE) and p.line == line and p.message.startswith(says)
+        for p in problems
+    ), problems
 
 
 _UNREADABLE = object()
