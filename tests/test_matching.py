@@ -260,7 +260,7 @@ def test_long_rambling_question(matcher: Matcher, question: str, lang: str) -> N
 def test_no_words_no_answer(matcher: Matcher, text: str) -> None:
     result = matcher.match(text, "de")
     assert not result.matched and result.node is None
-    assert matcher.detect_language(text) is None or text == "2"
+    assert matcher.detect_language(text) is None
 
 
 # Language detection
