@@ -353,3 +353,27 @@ def test_env_example_names_every_documented_variable_and_sets_none() -> None:
             while re.match(r"# [A-Z_]+=", lines[block - 1]):
                 block -= 1
             assert lines[block - 1].startswith("# ") and "=" not in lines[block - 1][:20], line
+
+
+# -- README ------------------------------------------------------------------------------
+
+
+def test_readme_keeps_two_setup_commands_and_names_the_deploy_files() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    fences = re.findall(r"^```(\w*)$", readme, re.M)
+    # Opening fences only (every other one); the set-up commands are the only sh blocks.
+    languages = fences[::2]
+    assert languages.count("sh") == 2
+    assert languages[:2] == ["sh", "sh"]
+    _, _, deployment = readme.partition("\n## Deployment\n")
+    assert deployment, "no Deployment section"
+    deployment = deployment.split("\n## ", 1)[0]
+    assert "```sh" not in deployment and "```console" in deployment
+    for name in (
+        "deploy/docker-compose.yml",
+        "deploy/bot.env.example",
+        "deploy/meta-ai-bot.service",
+    ):
+        assert name in deployment and (ROOT / name).is_file()
+    assert "run --check-content" in deployment and "kill -s HUP" in deployment
+    assert "docs/operations.md" in deployment

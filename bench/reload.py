@@ -1,0 +1,171 @@
+"""Content reload: how long building the full content takes, and a reload in a running bot.
+
+    .venv/bin/python bench/reload.py [--rounds 10] [--content DIR]
+
+1. In this process, ``--rounds`` times: load and validate the content
+   (``bot.content.load_content``) and build the engine with its matcher (``bot.engine.Engine``)
+   — what ``bot.reload.build_engine`` does on every reload and ``run --check-content`` once.
+   Median, best and worst of each part and of the whole.
+2. ``python -m bot run`` with Telegram against the fake Bot API, its content a copy in a
+   temporary directory:
+
+   - SIGHUP: time from ``kill -HUP`` to the bot's ``content reloaded (SIGHUP)`` log line, the
+     duration the bot reports in that line, and ``bot_content_reloads_total{result="ok"}``
+     checked after each round;
+   - a file change: time from writing a changed node file to ``content reloaded (file
+     change)`` (includes the watcher's 300 ms of quiet);
+   - a question sent right after SIGHUP, while the reload runs in its worker thread: its reply
+     latency, next to the same question's latency with no reload running.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import shutil
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from botprocess import Bot, CountingApi, bot_process
+from fake_bot_api import FakeUser
+
+from bot.content import load_content
+from bot.content.loader import default_content_dir
+from bot.engine import Engine
+
+TTL = dt.timedelta(days=30)
+QUESTION = "Wie widerspreche ich der KI-Nutzung meiner Daten bei Instagram?"
+RELOADED = r"content reloaded \({reason}\): (\d+) nodes from .* in (\d+) ms"
+
+
+def spread(label: str, seconds: list[float]) -> str:
+    ms = [s * 1000 for s in seconds]
+    return (
+        f"{label:<44} median {statistics.median(ms):6.0f} ms, best {min(ms):6.0f} ms, "
+        f"worst {max(ms):6.0f} ms  (n={len(ms)})"
+    )
+
+
+def build_times(directory: Path, rounds: int) -> None:
+    loads: list[float] = []
+    builds: list[float] = []
+    totals: list[float] = []
+    nodes = 0
+    for _ in range(rounds):
+        start = time.perf_counter()
+        content = load_content(directory)
+        loaded = time.perf_counter()
+        engine = Engine(content, session_ttl=TTL)
+        built = time.perf_counter()
+        load_s, build_s = loaded - start, built - loaded
+        nodes = len(engine.content.nodes)
+        loads.append(load_s)
+        builds.append(build_s)
+        totals.append(load_s + build_s)
+    print(f"content: {directory} ({nodes} nodes)")
+    print(spread("load + validate", loads))
+    print(spread("engine + matcher build", builds))
+    print(spread("whole reload work (build_engine)", totals))
+
+
+async def reply_latency(api: CountingApi, user: FakeUser, text: str) -> float:
+    seen = len(api.per_chat[user.id])
+    started = time.monotonic()
+    api.message(user, text)
+    if not await api.wait_for_more(user.id, seen, 30):
+        raise RuntimeError(f"no reply to {text!r}")
+    return api.per_chat[user.id][seen].at - started
+
+
+def ok_reloads(metrics: dict[str, float]) -> int:
+    return int(metrics['bot_content_reloads_total{result="ok"}'])
+
+
+async def running(directory: Path, rounds: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        content = Path(tmp) / "content"
+        shutil.copytree(directory, content)
+        api = CountingApi()
+        await api.start()
+        try:
+            async with bot_process(
+                api, Path(tmp) / "data", {"BOT_CONTENT_DIR": str(content)}
+            ) as bot:
+                await bot.output.wait_for(r"watching .* for content changes")
+                await measure(bot, api, content, rounds)
+        finally:
+            await api.stop()
+
+
+async def measure(bot: Bot, api: CountingApi, content: Path, rounds: int) -> None:
+    user = FakeUser(id=777, language_code="de")
+    await reply_latency(api, user, "/start")
+    idle: list[float] = []
+    hup: list[float] = []
+    reported: list[float] = []
+    during: list[float] = []
+    before_swap = 0
+    reloads = ok_reloads(await bot.metrics())
+    for _ in range(rounds):
+        idle.append(await reply_latency(api, user, QUESTION))
+
+        mark = len(bot.output.lines)
+        started = time.monotonic()
+        bot.proc.send_signal(signal.SIGHUP)
+        # Asked while the reload is running.
+        answer = asyncio.create_task(reply_latency(api, user, QUESTION))
+        found = await bot.output.wait_for(RELOADED.format(reason="SIGHUP"), mark)
+        swapped = time.monotonic()
+        hup.append(swapped - started)
+        reported.append(int(found.group(2)) / 1000)
+        latency = await answer
+        during.append(latency)
+        # Both on this process's monotonic clock: the reply reached the fake server before
+        # the bench read the reload's log line.
+        if api.per_chat[user.id][-1].at < swapped:
+            before_swap += 1
+        reloads += 1
+        assert ok_reloads(await bot.metrics()) == reloads
+
+    node_file = sorted((content / "nodes").glob("*.yaml"))[0]
+    original = node_file.read_text(encoding="utf-8")
+    changes: list[float] = []
+    for i in range(rounds):
+        mark = len(bot.output.lines)
+        started = time.monotonic()
+        node_file.write_text(f"{original}\n# edit {i}\n", encoding="utf-8")
+        await bot.output.wait_for(RELOADED.format(reason="file change"), mark)
+        changes.append(time.monotonic() - started)
+        reloads += 1
+        assert ok_reloads(await bot.metrics()) == reloads
+
+    print(spread("SIGHUP -> 'content reloaded' log line", hup))
+    print(spread("  of which the bot reports for the reload", reported))
+    print(spread("file written -> 'content reloaded' log line", changes))
+    print(spread("reply latency, no reload running", idle))
+    print(spread("reply latency, asked right after SIGHUP", during))
+    print(f"  of those, answered before the reload finished: {before_swap} of {rounds}")
+    errors = bot.output.errors()
+    print(f"errors logged by the bot: {len(errors)}" + (f" (first: {errors[0]})" if errors else ""))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--content", type=Path, default=None)
+    args = parser.parse_args()
+    directory = args.content or default_content_dir()
+    print("-- in this process")
+    build_times(directory, args.rounds)
+    print("-- in a running bot (python -m bot run, Telegram, fake Bot API)")
+    asyncio.run(running(directory, args.rounds))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
