@@ -327,7 +327,16 @@ def _check_platform_settings(platforms: Sequence[str]) -> None:
                 raise ConfigError(describe(exc, "MATRIX_")) from None
 
 
-async def _serve(platforms: Sequence[str], content_dir: Path | None) -> int:
+async def _serve(
+    platforms: Sequence[str],
+    content_dir: Path | None,
+    *,
+    purge_interval: float = PURGE_INTERVAL,
+) -> int:
+    """Serve ``platforms`` until SIGTERM or SIGINT; returns the exit status.
+
+    ``purge_interval`` is the time between sweeps of expired sessions (tests shorten it).
+    """
     import asyncio
     import importlib
 
@@ -357,7 +366,7 @@ async def _serve(platforms: Sequence[str], content_dir: Path | None) -> int:
     listener = await _start_http(runtime, settings, platforms)
     _started()
     log.info("starting: %s", ", ".join(platforms))
-    purger = asyncio.create_task(_purge(runtime, stop))
+    purger = asyncio.create_task(_purge(runtime, stop, purge_interval))
     reload_stop, reloading = _start_reloading(runtime, settings.content_dir)
     tasks = [
         asyncio.create_task(serve(runtime, stop), name=name)
@@ -420,7 +429,7 @@ async def _start_http(
     return listener
 
 
-async def _purge(runtime: object, stop: asyncio.Event) -> None:
+async def _purge(runtime: object, stop: asyncio.Event, interval: float = PURGE_INTERVAL) -> None:
     import asyncio
 
     from bot.runtime import Runtime
@@ -431,7 +440,7 @@ async def _purge(runtime: object, stop: asyncio.Event) -> None:
         if removed:
             log.info("erased %d expired session(s)", removed)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), PURGE_INTERVAL)
+            await asyncio.wait_for(stop.wait(), interval)
 
 
 # -- entry -------------------------------------------------------------------------------

@@ -507,6 +507,9 @@ class FakeBotApi:
         self._chats: dict[int, _ChatState] = {}
         self._updates: list[dict[str, Any]] = []
         self._next_update_id = 1
+        self.confirmed = 0
+        """The highest update id the bot confirmed (via ``getUpdates``' offset): updates up
+        to it are never delivered again, the ones after it are, to the next poller."""
         self._ids = itertools.count(1)
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
@@ -549,6 +552,9 @@ class FakeBotApi:
 
     async def _handle(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
+            # Recorded, so a test can see the bot was refused (and stopped asking).
+            name = request.match_info["method"]
+            self.calls.append(Call(name, {}, time.monotonic(), 401, "Unauthorized"))
             return _error(401, "Unauthorized")
         method = self.spec.method_name(request.match_info["method"])
         if method is None:
@@ -894,6 +900,7 @@ class FakeBotApi:
         if offset is not None:
             # Confirm everything below the offset, as the real API does.
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
+            self.confirmed = max(self.confirmed, offset - 1)
         timeout = p.get("timeout", 0)
         limit = p.get("limit", 100)
         if not self._updates and timeout > 0:

@@ -15,9 +15,7 @@ from typing import Any
 import aiohttp
 import yaml
 from fake_bot_api import FakeBotApi, FakeUser
-from test_run_process import ROOT, answer, bot_env, stop
-
-from bot.content import Content
+from test_run_process import ROOT, bot_env, stop
 
 WAIT = 30.0
 NODE = "how-to-object"
@@ -76,9 +74,7 @@ def metric(text: str, name: str) -> float:
     return float(found.group(1))
 
 
-async def test_running_bot_reloads_content_and_reports_it(
-    api: FakeBotApi, content: Content, tmp_path: Path
-) -> None:
+async def test_running_bot_reloads_content_and_reports_it(api: FakeBotApi, tmp_path: Path) -> None:
     directory = tmp_path / "content"
     shutil.copytree(ROOT / "content", directory)
     env = bot_env(api, tmp_path / "data")
@@ -105,10 +101,10 @@ async def test_running_bot_reloads_content_and_reports_it(
         user = FakeUser(id=5151, language_code="de")
         api.message(user, "/start")
         [menu] = await api.wait_sent(user.id, timeout=15)
-        old = answer(content, NODE, "de")
         api.press(user, menu, NODE)
         sent = await api.wait_sent(user.id, 2, timeout=15)
-        assert sent[1].visible.strip() == old
+        old = sent[1].visible.strip()
+        assert old.startswith("Du widersprichst mit Metas Online-Formularen")
 
         # A broken file: logged as file:line, the old tree keeps answering.
         path = node_file(directory, NODE)
