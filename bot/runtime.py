@@ -229,6 +229,13 @@ async def open_store(settings: Settings) -> SessionStore:
     url = settings.redis_url
     if url is None:
         return SqliteStore(settings.data_dir / "sessions.sqlite3", settings.session_ttl)
+    if not settings.secret:
+        # A secret generated into each replica's own data dir would give every replica other
+        # pseudonyms for the same user: their sessions would never meet.
+        raise ConfigError(
+            "BOT_SECRET: not set, but BOT_STORE is a Redis that replicas share; "
+            "set the same BOT_SECRET on every replica (e.g. openssl rand -hex 32)"
+        )
     # Imported only here: redis-py is not needed by a bot that keeps its sessions in SQLite.
     from redis.exceptions import RedisError
 

@@ -15,6 +15,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 TOKEN = {"TELEGRAM_BOT_TOKEN": "123456:TEST-token", "TELEGRAM_BASE_URL": "http://127.0.0.1:9"}
 MATRIX = {"MATRIX_HOMESERVER": "http://127.0.0.1:9"}
+SECRET = {"BOT_SECRET": "k" * 32}
 
 # (environment, command, the variable the message must start with, a word of what is wrong)
 BAD: list[tuple[dict[str, str], tuple[str, ...], str, str]] = [
@@ -51,9 +52,15 @@ BAD: list[tuple[dict[str, str], tuple[str, ...], str, str]] = [
     ({"BOT_STORE": "redis://", **TOKEN}, ("run",), "BOT_STORE", "no host"),
     ({"BOT_STORE": "redis://h:port", **TOKEN}, ("run",), "BOT_STORE", "port"),
     ({"BOT_STORE": "unix://", **TOKEN}, ("run",), "BOT_STORE", "socket"),
-    ({"BOT_STORE": "redis://127.0.0.1:9/0", **TOKEN}, ("run",), "BOT_STORE", "cannot reach"),
+    ({"BOT_STORE": "redis://127.0.0.1:9/0", **TOKEN}, ("run",), "BOT_SECRET", "same BOT_SECRET"),
     (
-        {"BOT_STORE": "unix:///nonexistent/redis.sock", **TOKEN},
+        {"BOT_STORE": "redis://127.0.0.1:9/0", **TOKEN, **SECRET},
+        ("run",),
+        "BOT_STORE",
+        "cannot reach",
+    ),
+    (
+        {"BOT_STORE": "unix:///no/redis.sock", **TOKEN, **SECRET},
         ("run",),
         "BOT_STORE",
         "cannot reach",
@@ -96,7 +103,7 @@ def test_bad_setting_is_one_clear_line(
 
 @pytest.mark.parametrize("url", ["redis://:hunter2-pw@127.0.0.1:9/0", "ftp://me:hunter2-pw@host/"])
 def test_store_password_is_never_shown(tmp_path: Path, url: str) -> None:
-    done = run({"BOT_STORE": url, **TOKEN}, "run", cwd=tmp_path)
+    done = run({"BOT_STORE": url, **TOKEN, **SECRET}, "run", cwd=tmp_path)
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("BOT_STORE: "), done.stderr
     assert ":***@" in done.stderr, done.stderr

@@ -395,12 +395,14 @@ async def test_runtime_stores_no_raw_ids_or_message_text_in_redis(
 async def test_bot_store_setting_chooses_the_store(
     tmp_path: Path, redis_service: RedisServer
 ) -> None:
-    from bot.config import Settings
+    from bot.config import ConfigError, Settings
     from bot.runtime import open_store
 
     chosen = {}
     for value in ("", "sqlite", "memory", redis_service.url):
-        store = await open_store(Settings(store=value, data_dir=tmp_path, store_prefix="p1:"))
+        store = await open_store(
+            Settings(store=value, data_dir=tmp_path, store_prefix="p1:", secret="k" * 32)
+        )
         chosen[value] = (type(store).__name__, store.coordinator() is not None)
         await store.close()
     assert chosen == {
@@ -410,3 +412,5 @@ async def test_bot_store_setting_chooses_the_store(
         redis_service.url: ("RedisStore", True),
     }
     assert (tmp_path / "sessions.sqlite3").exists()
+    with pytest.raises(ConfigError, match=r"^BOT_SECRET: not set, but BOT_STORE is a Redis"):
+        await open_store(Settings(store=redis_service.url, data_dir=tmp_path))

@@ -8,6 +8,8 @@ Bot API calls. No dialogue logic lives here. What it does on top of translating:
 - Renders replies as Telegram HTML with inline keyboards, share and private-chat buttons,
   splits over-long texts, and turns off link previews.
 - Keeps updates of one chat in order while different chats run concurrently.
+- In webhook mode with a shared store (Redis), lets several replicas serve one bot: each
+  update is answered once and each chat in order (:class:`ReplicaQueue`).
 - Survives Telegram's limits and hiccups: python-telegram-bot's ``AIORateLimiter`` keeps to
   the flood limits and resends after ``429 retry_after``; network errors, timeouts and 5xx
   answers are retried with exponential backoff (tenacity). Nothing is retried after an
@@ -68,6 +70,7 @@ from bot import redact
 from bot.content.markup import to_plain, to_telegram_html
 from bot.events import Choice, Command, Event, Joined, Reply, Start, Text, Unsupported
 from bot.runtime import Conversation, Runtime
+from bot.store.base import Coordinator, Release
 
 log = logging.getLogger(__name__)
 
@@ -326,9 +329,12 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
     behind the previous update of its chat before taking one of ``limit`` working slots.
     """
 
-    def __init__(self, limit: int) -> None:
+    def __init__(
+        self, limit: int, finished: Callable[[object], Awaitable[None]] | None = None
+    ) -> None:
         super().__init__(max_concurrent_updates=1_000_000)
         self._limit = limit
+        self._finished = finished
         self._slots: asyncio.Semaphore | None = None
         self._tails: dict[object, asyncio.Future[None]] = {}
 
@@ -358,9 +364,66 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         finally:
             if not started and asyncio.iscoroutine(coroutine):
                 coroutine.close()
+            if self._finished is not None:
+                await self._finished(update)
             done.set_result(None)
             if self._tails.get(key) is done:
                 del self._tails[key]
+
+
+# --------------------------------------------------------------------------------------
+# Replicas: each update answered once, each chat in order, across processes
+# --------------------------------------------------------------------------------------
+
+
+class ReplicaQueue(asyncio.Queue[object]):
+    """The update queue of one of several webhook replicas that share a :class:`Coordinator`.
+
+    python-telegram-bot's webhook server puts each update here before it answers Telegram's
+    POST, so this is where replicas agree, while Telegram still waits:
+
+    - an update id seen before, by any replica (Telegram redelivering after a timeout or an
+      error), is dropped;
+    - otherwise the replica takes the update's chat lock, waiting while another replica
+      holds it, and keeps it until the update has been handled (:meth:`finished`).
+
+    Telegram sends a chat's next update once the previous one was acknowledged, so holding
+    the chat from acknowledgement to answer keeps every chat in order across replicas, and
+    the session is never read and written by two replicas at once.
+    """
+
+    def __init__(self, coordinator: Coordinator, bot_id: str, name_of: Callable[[Update], str]):
+        super().__init__()
+        self._coordinator = coordinator
+        self._bot_id = bot_id
+        self._name_of = name_of
+        self._held: dict[int, Release] = {}
+
+    async def put(self, item: object) -> None:
+        """Queue ``item`` unless it is an update another replica (or this one) already took."""
+        if isinstance(item, Update):
+            if not await self._coordinator.first_time(f"tg:{self._bot_id}:{item.update_id}"):
+                log.debug("update delivered again, already taken: dropped")
+                return
+            try:
+                self._held[item.update_id] = await self._coordinator.acquire(self._name_of(item))
+            except TimeoutError:
+                # A replica that died holding the chat: answering out of order beats not at all.
+                log.warning("chat still held elsewhere after waiting; handling the update anyway")
+        await super().put(item)
+
+    async def finished(self, update: object) -> None:
+        """The update has been handled (or dropped): let the next one of its chat in."""
+        if isinstance(update, Update):
+            release = self._held.pop(update.update_id, None)
+            if release is not None:
+                await release()
+
+    async def release_all(self) -> None:
+        """Give back the chats of updates taken but never handled (at shutdown)."""
+        held, self._held = self._held, {}
+        for release in held.values():
+            await release()
 
 
 # --------------------------------------------------------------------------------------
@@ -410,6 +473,11 @@ class TelegramAdapter:
     def __init__(self, runtime: Runtime, settings: TelegramSettings) -> None:
         self.runtime = runtime
         self.settings = settings
+        self._replicas: ReplicaQueue | None = None
+        if runtime.coordinator is not None and settings.mode == "webhook":
+            # Only webhooks can be spread over replicas: Telegram lets one poller at a time.
+            bot_id = settings.token().split(":", 1)[0]
+            self._replicas = ReplicaQueue(runtime.coordinator, bot_id, self._chat_name)
         self.application = self._build_application()
         self._username = ""
         self._bot_id = 0
@@ -420,10 +488,14 @@ class TelegramAdapter:
 
     def _build_application(self) -> Application[Any, Any, Any, Any, Any, Any]:
         s = self.settings
+        replicas = self._replicas
+        processor = ChatOrderedProcessor(
+            s.max_concurrent, replicas.finished if replicas is not None else None
+        )
         builder = (
             ApplicationBuilder()
             .token(s.token())
-            .concurrent_updates(ChatOrderedProcessor(s.max_concurrent))
+            .concurrent_updates(processor)
             .connection_pool_size(s.max_concurrent + 8)
             .pool_timeout(s.request_timeout)
             .connect_timeout(s.request_timeout)
@@ -436,6 +508,8 @@ class TelegramAdapter:
         urls = s.api_urls()
         if urls is not None:
             builder = builder.base_url(urls[0]).base_file_url(urls[1])
+        if replicas is not None:
+            builder = builder.update_queue(replicas)
         if s.rate_limit:
             limiter = AIORateLimiter(
                 overall_max_rate=30,
@@ -508,8 +582,15 @@ class TelegramAdapter:
                     await updater.stop()
                 if app.running:
                     await app.stop()
+                if self._replicas is not None:
+                    await self._replicas.release_all()
         self.runtime.readiness.disconnected(PLATFORM)
         log.info("Telegram bot stopped")
+
+    def _chat_name(self, update: Update) -> str:
+        """The pseudonymous name replicas lock an update's chat (or user) under."""
+        # ("chat", id) or ("user", id): the same key the in-process ordering uses.
+        return "tg-chat:" + self.runtime.pseudonym(PLATFORM, repr(_order_key(update)))
 
     # -- update dispatch -----------------------------------------------------------------
 
