@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import LockError
 
 from bot.state import SessionState
@@ -51,10 +51,21 @@ class RedisStore(SessionStore):
         *,
         prefix: str = "bot:",
         clock: Callable[[], float] = time.time,
+        max_connections: int = 100,
     ) -> None:
         super().__init__(ttl)
         self.prefix = prefix
-        self._redis: Redis = Redis.from_url(url, decode_responses=True)
+        # Past max_connections commands wait for a free connection instead of failing; a
+        # Redis that does not answer fails start-up within seconds instead of hanging it.
+        pool = BlockingConnectionPool.from_url(
+            url,
+            decode_responses=True,
+            max_connections=max_connections,
+            timeout=20,
+            socket_connect_timeout=5,
+            socket_timeout=30,
+        )
+        self._redis: Redis = Redis.from_pool(pool)
         self._ttl_ms = max(1, int(ttl.total_seconds() * 1000))
         # Wall clock seconds, only to score the expiry index the way Redis' own TTLs run.
         self._clock = clock
