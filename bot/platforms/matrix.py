@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import errno
 import hashlib
 import html
@@ -1159,6 +1160,11 @@ class MatrixBot:
             await self._send(room, message, _txn_id(event_id, index), options)
 
     def _render(self, reply: Reply, group: bool, link: str | None) -> dict[str, Any]:
+        if "{prefix}" in reply.text:
+            # The content cannot know MATRIX_PREFIX; its Matrix strings say {prefix}.
+            reply = dataclasses.replace(
+                reply, text=reply.text.replace("{prefix}", self.settings.prefix)
+            )
         label = None
         if group and reply.private_node and link:
             with contextlib.suppress(Exception):

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fixtures.tree import write_tree
+from fixtures.tree import META, write_tree
 
 from bot.content import Content, default_content_dir, load_content
 from bot.platforms.matrix import MatrixSettings
@@ -21,6 +21,13 @@ from .clients import BotHandle, TestUser
 from .homeserver import RegisteredUser, Synapse
 
 _counter = itertools.count()
+
+MATRIX_STRINGS = """\
+platform_strings:
+  matrix:
+    intro: {de: "GRUPPE-DE {prefix}", en: "GROUP-EN {prefix}"}
+"""
+"""The group greeting on Matrix; the adapter fills {prefix} with MATRIX_PREFIX."""
 
 
 @pytest.fixture(scope="session")
@@ -66,8 +73,9 @@ async def make_user(
 
 @pytest.fixture(scope="session")
 def content_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The small literal test tree (tests/fixtures/tree.py) written to a directory."""
-    return write_tree(tmp_path_factory.mktemp("tree"))
+    """The small literal test tree (tests/fixtures/tree.py) written to a directory, with
+    the Matrix group greeting that names the prefix."""
+    return write_tree(tmp_path_factory.mktemp("tree"), {"bot.yaml": META + MATRIX_STRINGS})
 
 
 @pytest.fixture(scope="session")

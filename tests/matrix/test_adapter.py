@@ -193,7 +193,7 @@ async def test_group_room(start_bot: StartBot, make_user: MakeUser) -> None:
     room_id = await alice.create_room([bot.user_id, bob.user_id], name="Verein")
     await alice.wait_joined(room_id, bob.user_id)
     intro = await reply(alice, bot, room_id, 0)
-    assert intro.body.startswith("INTRO-DE")
+    assert intro.body.startswith("GRUPPE-DE !meta")
     question, expected = QUESTION, OBJECTION
 
     async def ask(body: str, **extra: Any) -> Seen:
@@ -263,6 +263,34 @@ async def test_group_room(start_bot: StartBot, make_user: MakeUser) -> None:
 
     # Nothing else was answered: one intro plus one answer per question above.
     assert len(bot_messages(alice, bot, room_id)) == 9
+
+
+async def test_group_greeting_names_the_prefix(
+    start_bot: StartBot, make_user: MakeUser, shipped_content: Content
+) -> None:
+    # In groups only the prefix or a mention reaches the bot, and the greeting says so with
+    # the configured prefix; a direct chat starts with the menu.
+    bot = await start_bot(prefix="!frag")
+    alice = await make_user("greeted")
+    bob = await make_user("greetedtoo")
+    group = await alice.create_room([bot.user_id, bob.user_id], name="Gruß")
+    await alice.wait_joined(group, bob.user_id)
+    intro = await reply(alice, bot, group, 0)
+    assert intro.body.startswith("GRUPPE-DE !frag")
+    mark = alice.mark()
+    await alice.send(group, "!frag")
+    assert (await reply(alice, bot, group, mark)).body.startswith(MENU)
+    _, greeting = await dm(alice, bot)
+    assert greeting.body.startswith(MENU)
+
+    # The shipped greeting: the prefix and a mention, not /start (ignored in groups).
+    shipped = await start_bot(prefix="!frag", runtime=make_runtime(shipped_content))
+    group = await alice.create_room([shipped.user_id, bob.user_id], name="Echt")
+    await alice.wait_joined(group, bob.user_id)
+    intro = await reply(alice, shipped, group, 0)
+    assert "mit !frag beginnen oder mich erwähnen" in intro.body
+    assert "„!frag Wie widerspreche ich?“" in intro.body
+    assert "/start" not in intro.body
 
 
 async def test_invites_limited_by_allow_list(start_bot: StartBot, make_user: MakeUser) -> None:

@@ -113,7 +113,7 @@ async def test_leaving_or_removal_erases_the_rooms_sessions(
     mark = alice.mark()
     await alice.client.room_invite(room_id, bot.user_id)
     intro = await reply(alice, bot, room_id, mark)
-    assert intro.body.startswith("INTRO-DE")  # German again: nothing of Alice was kept
+    assert intro.body.startswith("GRUPPE-DE !meta")  # German again: nothing of Alice was kept
 
     # Leaving because everyone else left: erased as well.
     mark = alice.mark()
