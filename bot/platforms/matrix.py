@@ -107,6 +107,7 @@ class MatrixSettings(BaseSettings):
     prefix: str = "!meta"
     trust: TrustPolicy = "tofu"
     trusted_devices: str = ""
+    blocked_devices: str = ""
     allowed: str = ""
     ignore_users: str = ""
     private_invite: bool = True
@@ -116,7 +117,6 @@ class MatrixSettings(BaseSettings):
     retry_max_wait: float = Field(default=30.0, gt=0)
     request_timeout: float = Field(default=60.0, gt=0)
     shutdown_grace: float = Field(default=10.0, ge=0)
-    blocked_devices: str = ""
     pickle_key: SecretStr | None = None
 
     @field_validator("prefix")
