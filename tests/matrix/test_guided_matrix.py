@@ -36,7 +36,7 @@ async def test_whatsapp_only_user_who_chats_with_meta_ai(
     await say("Never objected")
     checklist = await say("Germany")
     assert "Meta AI ☐" in checklist
-    assert "uncertain" in checklist
+    assert "not confirmed as of December 2026" in checklist
     assert "712876720715583" not in checklist
     assert "Meta AI ✔" in await say("Meta AI done")
     assert "Meta AI ✔" in await say("/start objection-checklist")
