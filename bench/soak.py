@@ -15,6 +15,10 @@ Every ``--sample`` seconds a row shows, for that interval: messages sent, messag
 ``bot_errors_total``), reply latency p50/p99 (update queued -> first reply at the server),
 the bot's resident memory (``/proc/<pid>/status``) and its sessions (``/metrics``). At the
 end: totals, memory growth after the first minute, and whether the bot stopped cleanly.
+
+``--runtime`` leaves Telegram out to tell where memory goes: the same conversations, without
+pauses, go straight through ``bot.runtime.Runtime`` with a SQLite store in this process, and
+the rows show this process's memory.
 """
 
 from __future__ import annotations
@@ -162,11 +166,17 @@ async def sample(bot: Bot) -> tuple[int, float, float]:
     return len(bot.output.errors()) + int(counted), bot.rss_mib(), metrics["bot_active_sessions"]
 
 
-async def run(args: argparse.Namespace) -> int:
+def read_questions() -> dict[str, list[str]]:
+    """The QA set's questions by language."""
     questions: dict[str, list[str]] = {"de": [], "en": []}
     for q in load_questions():
         if q.lang in questions:
             questions[q.lang].append(q.text)
+    return questions
+
+
+async def run(args: argparse.Namespace) -> int:
+    questions = read_questions()
     load = Load()
     with tempfile.TemporaryDirectory() as tmp:
         api = CountingApi()
@@ -242,6 +252,71 @@ async def run(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+async def run_runtime(args: argparse.Namespace, questions: dict[str, list[str]]) -> int:
+    """The same conversations through the runtime in this process, as fast as it goes."""
+    import datetime as dt
+
+    from bot.content import load_content
+    from bot.events import Choice, Command, Event, Start, Text
+    from bot.runtime import Conversation, Runtime
+    from bot.store import SqliteStore
+
+    def own_rss() -> float:
+        status = Path("/proc/self/status").read_text()
+        return int(status.split("VmRSS:")[1].split()[0]) / 1024
+
+    rng = random.Random(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = SqliteStore(Path(tmp) / "sessions.sqlite3", dt.timedelta(days=30))
+        runtime = Runtime(load_content(), store, b"soak")
+        print(f"runtime in this process, SQLite store, {args.minutes:g} min without pauses")
+        print("  time  events  events/s  RSS MiB  sessions")
+        print("------ ------- --------- -------- ---------")
+        started = time.monotonic()
+        end = started + args.minutes * 60
+        next_row = started + args.sample
+        events = window = turn = 0
+        accounts = [FIRST_ACCOUNT + k for k in range(args.users * ACCOUNTS_PER_USER)]
+        while time.monotonic() < end:
+            account = str(accounts[turn % len(accounts)])
+            turn += 1
+            lang = rng.choice(("de", "en"))
+            conv = Conversation("telegram", account, account)
+            script: list[Event | str] = [Start(locale=lang), "button", "question", "button"]
+            ending = rng.choices(("menu", "privacy", "forget"), (7, 2, 1))[0]
+            script += ["question", Command(name=ending, locale=lang)]
+            replies = []
+            for step in script:
+                event: Event
+                if step == "button":
+                    options = [o.id for r in replies for o in r.options]
+                    event = (
+                        Choice(option=rng.choice(options), locale=lang)
+                        if options
+                        else Command(name="back", locale=lang)
+                    )
+                elif step == "question":
+                    event = Text(text=rng.choice(questions[lang]), locale=lang)
+                else:
+                    assert not isinstance(step, str)
+                    event = step
+                replies = await runtime.handle(conv, event)
+                events += 1
+                window += 1
+            if (now := time.monotonic()) >= next_row:
+                elapsed = now - started
+                label = f"{int(elapsed // 60)}:{int(elapsed % 60):02d}"
+                sessions = await store.count()
+                print(
+                    f"{label:>6} {events:7d} {window / args.sample:9.0f} {own_rss():8.1f} {sessions:9d}",
+                    flush=True,
+                )
+                window = 0
+                next_row += args.sample
+        await runtime.close()
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0, help="how long to load the bot")
@@ -250,7 +325,12 @@ def main() -> int:
         "--think", type=float, default=3.0, help="mean pause after an answer, plus 1 s (seconds)"
     )
     parser.add_argument("--sample", type=float, default=30.0, help="seconds between rows")
+    parser.add_argument(
+        "--runtime", action="store_true", help="the runtime in this process, without Telegram"
+    )
     args = parser.parse_args()
+    if args.runtime:
+        return asyncio.run(run_runtime(args, read_questions()))
     return asyncio.run(run(args))
 
 
