@@ -36,6 +36,7 @@ import argparse
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -452,7 +453,10 @@ def expand(tests: Sequence[str], tree: Path) -> list[str]:
 
 # -- running tests ------------------------------------------------------------------------
 
-_SUMMARY = re.compile(r"^(?:FAILED|ERROR) (.+?)(?: - .*)?$")
+# A line of pytest's short test summary; captured log lines ("ERROR    bot...") also start
+# with ERROR, so only lines after the summary's header that name a test file count.
+_SUMMARY = re.compile(r"^(?:FAILED|ERROR) (tests/\S.*?)(?: - .*)?$")
+_SUMMARY_HEADER = "short test summary info"
 
 
 @dataclass(frozen=True)
@@ -488,8 +492,9 @@ def pytest(tree: Path, args: Sequence[str], *, stop_first: bool, tmp: Path) -> R
     done = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True, check=False)
     seconds = time.monotonic() - started
     shutil.rmtree(tmp, ignore_errors=True)
+    _, _, summary = done.stdout.rpartition(_SUMMARY_HEADER)
     failed = tuple(
-        m.group(1) for line in done.stdout.splitlines() if (m := _SUMMARY.match(line.rstrip()))
+        m.group(1) for line in summary.splitlines() if (m := _SUMMARY.match(line.rstrip()))
     )
     tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-5:])
     return Run(done.returncode, failed, seconds, tail)
@@ -504,6 +509,8 @@ def deselected(ids: Sequence[str]) -> list[str]:
 
 
 def main() -> int:
+    # A SIGTERM (e.g. ``timeout``) unwinds like Ctrl-C, so the copies under /tmp are removed.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--root", type=Path, default=HERE, help="checkout to plant into")
     parser.add_argument("--only", default="", help="comma-separated bug ids")
