@@ -857,3 +857,31 @@ def test_a_platform_gets_its_own_wording_of_a_string(tmp_path: Any) -> None:
     assert chat.text("/help").text == "HILFE-DE"
     chat.text("/lang en")
     assert chat.text("/help", platform="console").text == "CONSOLE-EN"
+
+
+# -- dates are UTC dates -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("zone", "moment", "text"),
+    [
+        # 12:00 UTC on 26 May is already 27 May at UTC+14: still the text before the switch.
+        ("Etc/GMT-14", dt.datetime(2025, 5, 26, 12, tzinfo=dt.UTC), "VORHER-DE"),
+        # 06:00 UTC on 27 May is still 26 May at UTC-12: already the text after it.
+        ("Etc/GMT+12", dt.datetime(2025, 5, 27, 6, tzinfo=dt.UTC), "NACHHER-DE"),
+    ],
+)
+def test_date_variants_follow_the_utc_date_whatever_the_servers_zone(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, zone: str, moment: dt.datetime, text: str
+) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        chat = Chat(engine, now=moment)
+        chat.start(language="de")
+        assert chat.text("Bis wann kann ich widersprechen?").text.startswith(text)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
