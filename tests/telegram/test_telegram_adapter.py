@@ -763,3 +763,30 @@ async def _wait_for(predicate, timeout: float = 5.0) -> None:  # type: ignore[no
     async with asyncio.timeout(timeout):
         while not predicate():
             await asyncio.sleep(0.01)
+
+
+@pytest.mark.parametrize("text", ["😀" * 2500, ("Wort 😀 " * 700).strip(), "ä" * 4000 + "😀" * 100])
+def test_long_answers_are_cut_by_telegrams_utf16_count(text: str) -> None:
+    # Telegram counts UTF-16 code units: an emoji is two. 2,500 emoji are 5,000 units.
+    parts = split_markup(text)
+    assert len(parts) == 2
+    assert all(len(p.encode("utf-16-le")) // 2 <= 4096 for p in parts)
+    assert "".join(parts).replace(" ", "") == text.replace(" ", "")
+    assert utf16_len("😀") == 2 and utf16_len("ä") == 1
+
+
+async def test_a_group_that_removes_the_bot_is_forgotten(
+    api: FakeBotApi, run_bot: BotFactory
+) -> None:
+    alice = FakeUser(id=771, language_code="de")
+    for gone in ("left", "kicked"):
+        group = FakeChat(id=-7710 - len(gone), type="group", title="Nachbarn")
+        async with run_bot() as bot:
+            api.membership(alice, group, "left", "member")
+            await api.wait_sent(group.id)  # the greeting
+            api.message(alice, "/start@TestBot", chat=group)
+            await api.wait_sent(group.id, 2)
+            await _wait_for(lambda: _count(bot) == 1)
+            # Removed without a ban ("left") or banned ("kicked"): the chat's sessions go.
+            api.membership(alice, group, "member", gone)
+            await _wait_for(lambda: _count(bot) == 0)
