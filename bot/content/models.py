@@ -57,6 +57,8 @@ class Variant(_Model):
     valid_from: dt.date | None = Field(default=None, alias="from")
     before: dt.date | None = None
     text: LangText
+    more: LangText | None = None
+    """Details behind "More" for this variant; ``None`` keeps the node's ``more``."""
     as_of: dt.date | None = None
     """The day this variant's status sentences describe; shown before its text."""
 
@@ -108,6 +110,8 @@ class TextBlock(_Model):
 
     when: str = Field(alias="if")
     text: LangText
+    more: bool = False
+    """Shown behind "More" with the node's details instead of on the first screen."""
 
     _check_when = field_validator("when")(_parse_condition)
 
@@ -136,6 +140,9 @@ class Node(_Model):
     id: NodeId
     title: LangText
     text: LangText
+    """The first screen: answers the question asked, in at most about 500 characters."""
+    more: LangText | None = None
+    """Details, one tap away behind "Mehr" / "More"."""
     variants: tuple[Variant, ...] = ()
     options: tuple[OptionRef, ...] = ()
     blocks: tuple[TextBlock, ...] = ()
@@ -159,6 +166,15 @@ class Node(_Model):
             if variant.applies(today):
                 return variant.text[lang]
         return self.text[lang]
+
+    def more_for(self, lang: str, today: dt.date) -> str:
+        """The details behind "More" in ``lang`` (the valid variant's, else the node's), or ""."""
+        for variant in self.variants:
+            if variant.applies(today):
+                if variant.more is not None:
+                    return variant.more[lang]
+                break
+        return self.more[lang] if self.more is not None else ""
 
     def as_of_for(self, today: dt.date) -> dt.date | None:
         """The ``as_of`` date of the text shown ``today`` (its variant's, else the node's)."""
@@ -386,6 +402,8 @@ class Content:
         self, node: Node, lang: str, today: dt.date, values: conditions.Values | None = None
     ) -> str:
         body = node.text_for(lang, today).strip()
+        if more := node.more_for(lang, today).strip():
+            body = f"{body}\n\n{more}"
         if values is not None:
             extra = [b.text[lang].strip() for b in node.blocks if b.condition.holds(values)]
             body = "\n\n".join([body, *extra])

@@ -312,6 +312,8 @@ def validate(
 
         need_langs(node.title, node.file, nline("title"), f"node '{node.id}' title")
         need_langs(node.text, node.file, nline("text"), f"node '{node.id}' text")
+        if node.more is not None:
+            need_langs(node.more, node.file, nline("more"), f"node '{node.id}' more")
         need_langs(
             node.questions,
             node.file,
@@ -451,7 +453,7 @@ def validate(
                         "use the date you actually checked",
                     )
                 )
-        for text_path, texts in _all_texts(node):
+        for text_path, texts, _ in _all_texts(node):
             for lang, value in texts.items():
                 for label, url in links(value):
                     if why := https_problem(url):
@@ -635,7 +637,7 @@ def _wording_problems(
 
         as_ofs: list[dt.date | None] = [node.as_of, *(v.as_of for v in node.variants)]
         uses_as_of = uses_as_of or any(as_ofs)
-        for (text_path, texts), as_of in zip(_all_texts(node), as_ofs, strict=True):
+        for text_path, texts, as_of in _all_texts(node):
             for lang, value in texts.items():
                 line = nline(*text_path, lang)
                 plain = LINK_PATTERN.sub(r"\g<label>", value)
@@ -707,10 +709,15 @@ def _wording_problems(
     return problems
 
 
-def _all_texts(node: Node) -> Iterable[tuple[tuple[str | int, ...], LangText]]:
-    yield ("text",), node.text
+def _all_texts(node: Node) -> Iterable[tuple[tuple[str | int, ...], LangText, dt.date | None]]:
+    """Every text of ``node`` with its path and the ``as_of`` day it is shown under."""
+    yield ("text",), node.text, node.as_of
+    if node.more is not None:
+        yield ("more",), node.more, node.as_of
     for i, variant in enumerate(node.variants):
-        yield ("variants", i, "text"), variant.text
+        yield ("variants", i, "text"), variant.text, variant.as_of
+        if variant.more is not None:
+            yield ("variants", i, "more"), variant.more, variant.as_of
 
 
 def chosen_variants(variants: Sequence[Variant]) -> set[int | None]:
