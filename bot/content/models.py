@@ -87,6 +87,9 @@ class OptionRef(_Model):
     label: LangText | None = None
     when: str | None = Field(default=None, alias="if")
     assign: dict[str, bool | str] = Field(default_factory=dict, alias="set")
+    means: Literal["yes", "no", "unsure"] | None = None
+    """What the option answers to a yes/no question, so a typed "ja", "nö" or "weiß nicht"
+    picks it (the words per language come from ``bot/lang/<code>.yaml``)."""
 
     _check_when = field_validator("when")(_parse_condition)
 
