@@ -13,6 +13,7 @@ import gc
 import json
 import logging
 import os
+import re
 import signal
 import sys
 from collections.abc import Callable, Coroutine, Sequence
@@ -65,6 +66,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         from bot.matching import generic_example_problems  # numpy: only when checking
 
         problems += generic_example_problems(content)
+        from bot.content.translations import review_problems
+
+        problems += review_problems(directory)
     for problem in sorted(problems):
         print(problem)
     errors = [p for p in problems if p.level == "error"]
@@ -74,6 +78,46 @@ def cmd_check(args: argparse.Namespace) -> int:
     warnings = len(problems) - len(errors)
     note = f", {warnings} warning(s)" if warnings else ""
     print(f"OK: {len(content.nodes)} nodes, languages: {', '.join(content.languages)}{note}")
+    return 0
+
+
+# -- translate ---------------------------------------------------------------------------
+
+
+def cmd_translate(args: argparse.Namespace) -> int:
+    """Export the content's texts to a PO file for translators, or import one back."""
+    from bot.content import translations
+
+    directory = args.content or default_content_dir()
+    if args.lang is not None and not re.fullmatch(r"[a-z]{2}", args.lang):
+        print(f"--lang: {args.lang!r} is not a two-letter language code", file=sys.stderr)
+        return 2
+    if args.action == "export":
+        out = (
+            Path(args.out)
+            if args.out
+            else directory / translations.TRANSLATION_DIR / f"{args.lang}.po"
+        )
+        po = translations.export(directory, args.lang, out, source=args.source)
+        todo = sum(1 for e in po if not e.msgstr or "fuzzy" in e.flags)
+        print(f"{out}: {len(po)} texts, {todo} to translate or review")
+        return 0
+    path = Path(args.file) if args.file else None
+    if path is None:
+        if args.lang is None:
+            print("translate import: name the PO file or --lang", file=sys.stderr)
+            return 2
+        path = directory / translations.TRANSLATION_DIR / f"{args.lang}.po"
+    if not path.is_file():
+        print(f"{path}: no such PO file", file=sys.stderr)
+        return 2
+    result = translations.import_po(directory, path, lang=args.lang)
+    for context in result.unknown:
+        print(f"{path}: warning: '{context}' is not in the content (left out)")
+    print(
+        f"{path}: {result.written} texts written into {directory}, "
+        f"{result.skipped_fuzzy} fuzzy left for review"
+    )
     return 0
 
 
@@ -511,6 +555,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", choices=["de", "en", "auto"], default="auto")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser(
+        "translate", help="export the texts to a gettext PO file for translators, or import one"
+    )
+    actions = p.add_subparsers(dest="action", required=True)
+    t = actions.add_parser(
+        "export",
+        help="write every text with its source text and context to a PO file",
+        description="Write content/translations/LANG.po (or --out) with every text of the "
+        "content: its source text, its translation if there is one, and where it lives. "
+        "Texts whose source changed since they were translated are marked fuzzy.",
+    )
+    t.add_argument("--lang", required=True, help="the language to translate into, e.g. fr")
+    t.add_argument("--source", default="en", help="the language translators work from (en)")
+    t.add_argument("--out", default=None, help="the PO file (default: in the content)")
+    t = actions.add_parser(
+        "import",
+        help="write a PO file's translations back into the YAML",
+        description="Write every translated, non-fuzzy entry of the PO file back into the "
+        "content's YAML files, keeping comments, order and quoting.",
+    )
+    t.add_argument("file", nargs="?", default=None, help="the PO file (default: --lang's)")
+    t.add_argument("--lang", default=None, help="the language (default: the PO file's)")
+    p.set_defaults(func=cmd_translate)
 
     p = sub.add_parser("graph", help="print the dialogue tree as a diagram")
     p.add_argument("--format", choices=["mermaid", "dot"], default="mermaid")

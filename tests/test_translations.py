@@ -1,0 +1,161 @@
+"""Translation export and import: PO files that translators' tools read, written back into YAML."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import polib
+import pytest
+import yaml
+
+from bot.content import load_content
+from bot.content.translations import content_files, export, import_po, review_problems, texts
+
+REPO = Path(__file__).resolve().parent.parent
+FLOW_FR = re.compile(r", fr: (\[[^\]]*\]|\"[^\"]*\"|'(?:[^']|'')*'|[^,}]*)(?=})")
+SHIPPED = REPO / "content"
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    """A copy of the shipped content that a test may change."""
+    target = tmp_path / "content"
+    shutil.copytree(SHIPPED, target, ignore=shutil.ignore_patterns("translations"))
+    return target
+
+
+def _translate_all(po: polib.POFile) -> None:
+    """A stand-in translator: every text gets a marked copy of its source."""
+    for entry in po:
+        lines = entry.msgid.split("\n")
+        if "list" in entry.flags:
+            entry.msgstr = "\n".join(lines)
+        else:
+            entry.msgstr = "\n".join(f"«fr» {line}" if line else line for line in lines)
+
+
+def test_round_trip_keeps_every_line_and_loads(tree: Path) -> None:
+    before = {p: p.read_text(encoding="utf-8") for p in content_files(tree)}
+    po_path = tree / "translations" / "fr.po"
+    po = export(tree, "fr", po_path)
+    assert len(po) > 400
+    # Every entry says where it lives: context and file:line for the translator's tool.
+    first = po[0]
+    assert first.msgctxt and first.occurrences
+    assert all(not e.msgstr for e in po), "nothing is translated into fr yet"
+    _translate_all(po)
+    po.save()
+
+    result = import_po(tree, po_path)
+    assert result.written == len(po)
+    assert result.unknown == ()
+
+    for path, old in before.items():
+        new = path.read_text(encoding="utf-8")
+        old_lines = old.splitlines()
+        # Only lines were added (or, in a one-line {de: …, en: …} mapping, the fr entry at
+        # its end): every original line, comments included, is still there, in order.
+        new_lines = [FLOW_FR.sub("", line) for line in new.splitlines()]
+        it = iter(new_lines)
+        assert all(line in it for line in old_lines), f"{path.name} lost or reordered lines"
+
+    meta = tree / "bot.yaml"
+    meta.write_text(
+        meta.read_text(encoding="utf-8").replace("languages: [de, en]", "languages: [de, en, fr]"),
+        encoding="utf-8",
+    )
+    content = load_content(tree)
+    assert "fr" in content.languages
+    node = content.nodes["how-to-object"]
+    assert node.title["fr"] == "«fr» " + node.title["en"]
+    today = dt.date(2026, 12, 3)
+    assert node.text_for("fr", today).startswith("«fr» ")
+    # Word lists stay words, not booleans: "no" and "yes" are strings after the trip.
+    raw = yaml.safe_load(meta.read_text(encoding="utf-8"))
+    assert raw["yes_no_words"]["fr"] == raw["yes_no_words"]["en"]
+    assert raw["durations"]["fr"] == raw["durations"]["en"]
+    assert raw["synonyms"]["fr"] == raw["synonyms"]["en"]
+
+    # Exporting again gives back exactly what was imported.
+    again = export(tree, "fr", tree / "translations" / "fr-again.po")
+    assert {e.msgctxt: e.msgstr for e in again} == {e.msgctxt: e.msgstr for e in po}
+
+
+def test_changed_source_is_flagged_for_review(tree: Path) -> None:
+    po_path = tree / "translations" / "fr.po"
+    po = export(tree, "fr", po_path)
+    _translate_all(po)
+    po.save()
+    import_po(tree, po_path)
+    assert review_problems(tree) == []
+
+    # An author rewrites one English title after it was translated.
+    nodes = tree / "nodes" / "20-object.yaml"
+    text = nodes.read_text(encoding="utf-8")
+    nodes.write_text(
+        text.replace("en: How do I object?", "en: How do I object to the training?", 1),
+        encoding="utf-8",
+    )
+    problems = review_problems(tree)
+    assert [p.level for p in problems] == ["warning"]
+    assert "how-to-object/title" in problems[0].message
+    assert problems[0].file.endswith("20-object.yaml") and problems[0].line > 0
+
+    # The next export marks it fuzzy with the old source, keeping the old translation...
+    po = export(tree, "fr", po_path)
+    entry = next(e for e in po if e.msgctxt == "how-to-object/title")
+    assert "fuzzy" in entry.flags
+    assert entry.previous_msgid == "How do I object?"
+    assert entry.msgid == "How do I object to the training?"
+    assert entry.msgstr == "«fr» How do I object?"
+    # ...and an import leaves fuzzy entries out until a translator has reviewed them.
+    result = import_po(tree, po_path)
+    assert result.skipped_fuzzy == 1
+    entry.msgstr = "Comment m'opposer à l'entraînement ?"
+    entry.flags.remove("fuzzy")
+    po.save()
+    import_po(tree, po_path)
+    assert review_problems(tree) == []
+    mine = next(t for t in texts(tree, "fr") if t.context == "how-to-object/title")
+    assert mine.target == "Comment m'opposer à l'entraînement ?"
+
+
+def test_cli_export_and_import(tree: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot", "--content", str(tree), "translate", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=REPO,
+            timeout=120,
+        )
+
+    done = run("export", "--lang", "nl")
+    assert done.returncode == 0, done.stderr
+    po_path = tree / "translations" / "nl.po"
+    assert po_path.is_file()
+    assert "to translate or review" in done.stdout
+    po = polib.pofile(str(po_path))
+    assert po.metadata["Language"] == "nl"
+    entry = next(e for e in po if e.msgctxt == "bot.yaml/strings/back")
+    entry.msgstr = "◀ Terug"
+    po.save()
+    done = run("import", str(po_path))
+    assert done.returncode == 0, done.stderr
+    assert "1 texts written" in done.stdout
+    raw = yaml.safe_load((tree / "bot.yaml").read_text(encoding="utf-8"))
+    assert raw["strings"]["back"]["nl"] == "◀ Terug"
+
+    bad = run("export")
+    assert bad.returncode == 2 and "--lang" in bad.stderr
+    bad = run("export", "--lang", "french")
+    assert bad.returncode == 2 and "two-letter" in bad.stderr
