@@ -17,12 +17,13 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from bot.content.models import Content, Meta, Node
+from bot.content.models import Content, Meta, Node, OptionRef
 
 Path_ = tuple[str | int, ...]
 
 META_FILE = "bot.yaml"
 NODES_DIR = "nodes"
+COUNTRIES_FILE = "countries.yaml"
 
 
 @dataclass(frozen=True, order=True)
@@ -440,6 +441,11 @@ def read_content(directory: Path) -> tuple[Content | None, list[Problem], dict[s
                 if isinstance(raw.get("id"), str):
                     broken.add(raw["id"])
 
+    countries_path = directory / COUNTRIES_FILE
+    if countries_path.is_file():
+        nodes, found = _with_countries(countries_path, nodes, docs)
+        problems += found
+
     content = None
     if meta is not None:
         problems += validate(
@@ -448,6 +454,59 @@ def read_content(directory: Path) -> tuple[Content | None, list[Problem], dict[s
         if not any(p.level == "error" for p in problems):
             content = Content(meta, {n.id: n for n in nodes}, str(directory))
     return content, problems, docs
+
+
+def _with_countries(
+    path: Path, nodes: list[Node], docs: dict[str, _Doc]
+) -> tuple[list[Node], list[Problem]]:
+    """The nodes plus one node per row of the country table, listed under its parent menu."""
+    from bot.content.countries import Table, TemplateError, node_data
+
+    doc, problems = parse_yaml(path, _display(path))
+    if doc is None or doc.data is None:
+        return nodes, problems
+    if not isinstance(doc.data, dict):
+        problems.append(
+            Problem(
+                doc.file, 1, "expected 'template:' and 'countries:'", "see docs/content-format.md"
+            )
+        )
+        return nodes, problems
+    try:
+        table = Table.model_validate(doc.data)
+    except ValidationError as exc:
+        return nodes, problems + _pydantic_problems(doc, (), exc, Table)
+    # The generated nodes' fields point at their row: validate() finds lines by node index.
+    lines = {path[1:]: line for path, line in doc.lines.items() if path[:1] == ("countries",)}
+    docs[doc.file] = _Doc(doc.file, doc.data, lines)
+    made: list[Node] = []
+    for i, country in enumerate(table.countries):
+        line = doc.line(("countries", i))
+        try:
+            data = node_data(table, country)
+            made.append(Node.model_validate({**data, "file": doc.file, "line": line, "index": i}))
+        except TemplateError as exc:
+            problems.append(
+                Problem(doc.file, line, str(exc), "add the missing text, or fix the template")
+            )
+        except ValidationError as exc:
+            problems += _pydantic_problems(doc, ("countries", i), exc, Node)
+    listed = {o.to for n in nodes if n.id == table.parent for o in n.options}
+    extra = tuple(OptionRef(to=n.id) for n in made if n.id not in listed)
+    out = [
+        n.model_copy(update={"options": (*n.options, *extra)}) if n.id == table.parent else n
+        for n in nodes
+    ]
+    if not any(n.id == table.parent for n in nodes):
+        problems.append(
+            Problem(
+                doc.file,
+                doc.line(("parent",)),
+                f"the country menu '{table.parent}' is not a node",
+                f"add a node with id '{table.parent}' (kind: menu) or set 'parent:'",
+            )
+        )
+    return out + made, problems
 
 
 def _display(path: Path) -> str:

@@ -44,6 +44,7 @@ LANG_KEY = re.compile(r"^[a-z]{2}$")
 LIST_FLAG = "list"
 """Entries whose lines are the items of a list (one item per line)."""
 META_FILE = "bot.yaml"
+COUNTRIES_FILE = "countries.yaml"
 NODE_DIR = "nodes"
 TRANSLATION_DIR = "translations"
 
@@ -105,7 +106,9 @@ def _dedent_root_sequence(text: str) -> str:
 
 def content_files(content_dir: Path) -> list[Path]:
     """The YAML files of a content tree, in the order the loader reads them."""
-    return [content_dir / META_FILE, *sorted((content_dir / NODE_DIR).glob("*.yaml"))]
+    countries = content_dir / COUNTRIES_FILE
+    nodes = sorted((content_dir / NODE_DIR).glob("*.yaml"))
+    return [content_dir / META_FILE, *([countries] if countries.is_file() else []), *nodes]
 
 
 def _is_text(value: Any, source: str) -> bool:
@@ -128,7 +131,9 @@ def _walk(node: Any, path: tuple[str, ...], source: str) -> Iterator[tuple[tuple
     elif isinstance(node, CommentedSeq):
         for i, value in enumerate(node):
             # A node is named by its id, so contexts survive reordering nodes in a file.
-            name = value.get("id") if isinstance(value, CommentedMap) and not path else None
+            name = None
+            if isinstance(value, CommentedMap):
+                name = value.get("id") if not path else value.get("code")
             yield from _walk(value, (*path, str(name if name is not None else i)), source)
 
 
@@ -202,7 +207,7 @@ def texts(content_dir: Path, lang: str, source: str = "en") -> list[Text]:
     found: list[Text] = []
     for path in content_files(content_dir):
         doc = _load(path)
-        prefix = (META_FILE,) if path.name == META_FILE else ()
+        prefix = (path.name,) if path.name in (META_FILE, COUNTRIES_FILE) else ()
         for where, mapping in _walk(doc, prefix, source):
             line = mapping.lc.data.get(source, (mapping.lc.line, 0))[0] + 1
             target = mapping.get(lang)
@@ -302,7 +307,7 @@ def import_po(content_dir: Path, po_path: Path, lang: str | None = None) -> Impo
     yaml = _yaml()
     for path in content_files(content_dir):
         doc = yaml.load(path.read_text(encoding="utf-8"))
-        prefix = (META_FILE,) if path.name == META_FILE else ()
+        prefix = (path.name,) if path.name in (META_FILE, COUNTRIES_FILE) else ()
         changed = False
         for where, mapping in _walk(doc, prefix, source):
             context = _PATH_SEP.join(where)

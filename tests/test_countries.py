@@ -1,0 +1,111 @@
+"""The country table: one row per country becomes one answer, checked like any node."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.content import load_content, read_content
+from bot.engine import Engine
+from bot.events import Reply, Start, Text
+
+REPO = Path(__file__).resolve().parent.parent
+SHIPPED = REPO / "content"
+NOW = dt.datetime(2026, 12, 3, 12, tzinfo=dt.UTC)
+
+AUTHORITY = {
+    "de": "HmbBfDI",
+    "at": "Datenschutzbehörde",
+    "ch": "EDÖB",
+    "fr": "CNIL",
+    "be": "APD/GBA",
+    "lu": "CNPD",
+    "es": "AEPD",
+    "it": "Garante",
+    "nl": "Autoriteit Persoonsgegevens",
+    "pl": "UODO",
+    "ie": "Data Protection Commission",
+}
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine(load_content(SHIPPED), session_ttl=dt.timedelta(days=30))
+
+
+def test_every_country_is_a_node_naming_its_authority() -> None:
+    content = load_content(SHIPPED)
+    menu = {o.to for o in content.nodes["countries"].options}
+    for code, authority in AUTHORITY.items():
+        node = content.nodes[f"country-{code}"]
+        assert f"country-{code}" in menu, "every row is listed under the country menu"
+        assert authority in node.text_for("de", NOW.date()), code
+        assert node.sources, f"{code} has its sources"
+        assert node.checked is not None
+
+
+@pytest.mark.parametrize(
+    ("question", "lang", "code"),
+    [
+        ("Gilt das auch in Frankreich?", "de", "fr"),
+        ("does this apply in Poland?", "en", "pl"),
+        ("I live in France, does any of this apply to me?", "en", "fr"),
+        ("ich wohne in italien", "de", "it"),
+        ("Where do I complain in the Netherlands?", "en", "nl"),
+        ("Welche Datenschutzbehörde ist in Spanien zuständig?", "de", "es"),
+    ],
+)
+def test_a_question_about_a_country_gets_its_answer(
+    engine: Engine, question: str, lang: str, code: str
+) -> None:
+    state = engine.new_state(Start(language=lang), NOW)
+    _, actions = engine.handle(state, Text(text=question), NOW)
+    reply = actions[0]
+    assert isinstance(reply, Reply)
+    assert reply.node == f"country-{code}"
+    assert AUTHORITY[code] in reply.text
+
+
+def _tree(tmp_path: Path) -> Path:
+    target = tmp_path / "content"
+    shutil.copytree(SHIPPED, target, ignore=shutil.ignore_patterns("translations"))
+    return target
+
+
+def test_an_unknown_placeholder_names_file_and_line(tmp_path: Path) -> None:
+    tree = _tree(tmp_path)
+    table = tree / "countries.yaml"
+    text = table.read_text(encoding="utf-8")
+    table.write_text(text.replace("bei {authority}.", "bei {behoerde}.", 1), encoding="utf-8")
+    content, problems, _ = read_content(tree)
+    assert content is None
+    found = [p for p in problems if "placeholder" in p.message]
+    assert found, problems
+    assert found[0].file.endswith("countries.yaml") and found[0].line > 1
+    assert "{authority}" in found[0].message
+
+
+def test_a_row_missing_a_language_is_reported_at_its_row(tmp_path: Path) -> None:
+    tree = _tree(tmp_path)
+    table = tree / "countries.yaml"
+    lines = table.read_text(encoding="utf-8").splitlines(keepends=True)
+    # Drop the English name of the first row (France or Germany: whichever comes first).
+    at = next(i for i, line in enumerate(lines) if line.strip().startswith("name: {de:"))
+    lines[at] = lines[at].split(", en:")[0] + "}\n"
+    table.write_text("".join(lines), encoding="utf-8")
+    content, problems, _ = read_content(tree)
+    assert content is None
+    errors = [p for p in problems if p.level == "error"]
+    assert any(p.file.endswith("countries.yaml") and "en" in p.message for p in errors), errors
+
+
+def test_the_country_menu_must_exist(tmp_path: Path) -> None:
+    tree = _tree(tmp_path)
+    table = tree / "countries.yaml"
+    text = table.read_text(encoding="utf-8")
+    table.write_text(text.replace("parent: countries", "parent: laender"), encoding="utf-8")
+    _, problems, _ = read_content(tree)
+    assert any("country menu 'laender'" in p.message for p in problems), problems
