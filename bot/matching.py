@@ -394,7 +394,13 @@ class Lexicon:
 
 
 def _answer_texts(node: Node, lang: str) -> list[str]:
-    return [node.text.get(lang, ""), *(v.text.get(lang, "") for v in node.variants)]
+    # The details behind "More" answer the same question: their words count like the text's.
+    more = [node.more.get(lang, "")] if node.more is not None else []
+    return [
+        node.text.get(lang, ""),
+        *more,
+        *(t.get(lang, "") for v in node.variants for t in (v.text, v.more) if t is not None),
+    ]
 
 
 def _example_texts(node: Node, lang: str) -> list[str]:

@@ -5,7 +5,8 @@ variant for a wide range (``before: 2025-05-27``) placed before a narrower one
 (``before: 2025-05-23``) silently hides it. These tests load the real content and check:
 
 - the nodes whose texts depend on the events of April to August 2025 do not mention an event
-  on any day before it happened (dates from facts.md §4, §5.3, §5.4 and §9);
+  on any day before it happened (dates from facts.md §4, §5.3, §5.4 and §9), neither on the
+  first screen nor behind "More" (a variant without its own ``more`` shows the node's);
 - every node's variants are ordered so that each of them, and the main text, is chosen on
   at least one day.
 """
@@ -18,7 +19,7 @@ from collections.abc import Callable
 import pytest
 
 from bot.content import load_content
-from bot.content.models import Content, Variant
+from bot.content.models import Content, Node, Variant
 from bot.content.validate import chosen_variants
 
 ANNOUNCED = dt.date(2025, 4, 14)
@@ -31,6 +32,11 @@ TRAINING_START = dt.date(2025, 5, 27)
 @pytest.fixture(scope="module")
 def content() -> Content:
     return load_content()
+
+
+def _shown(node: Node, lang: str, day: dt.date) -> str:
+    """Everything a reader can see of ``node`` on ``day``: the first screen and its "More"."""
+    return f"{node.text_for(lang, day)}\n\n{node.more_for(lang, day)}"
 
 
 def _days(first: dt.date, before: dt.date) -> list[dt.date]:
@@ -104,7 +110,7 @@ def test_no_event_is_told_before_it_happened(
     node = content.nodes[node_id]
     for lang, phrases in words.items():
         for day in _days(ANNOUNCED, happened):
-            text = node.text_for(lang, day)
+            text = _shown(node, lang, day)
             told = [p for p in phrases if p in text]
             assert not told, f"{node_id} ({lang}) on {day} mentions {told}, before {happened}"
 
@@ -125,12 +131,12 @@ def test_text_before_the_cologne_decision_differs_from_the_one_after_it(
 ) -> None:
     node = content.nodes[node_id]
     for lang in content.meta.languages:
-        after = node.text_for(lang, dt.date(2025, 5, 24))
+        after = _shown(node, lang, dt.date(2025, 5, 24))
         # The 23-26 May text is still what those days get ...
-        assert node.text_for(lang, dt.date(2025, 5, 26)) == after
+        assert _shown(node, lang, dt.date(2025, 5, 26)) == after
         # ... but no earlier day does.
         for day in (ANNOUNCED, dt.date(2025, 4, 20), dt.date(2025, 5, 15), last_day):
-            assert node.text_for(lang, day) != after, f"{node_id} ({lang}) on {day}"
+            assert _shown(node, lang, day) != after, f"{node_id} ({lang}) on {day}"
 
 
 def _variant(before: str | None = None, start: str | None = None) -> Variant:

@@ -541,3 +541,30 @@ def test_a_party_the_content_asks_about_is_no_other_party(tmp_path: Path) -> Non
     files = {"bot.yaml": meta, "nodes/00-root.yaml": ROOT, "nodes/10-topics.yaml": topics}
     matcher = Matcher(load_content(write_tree(tmp_path, files)))
     assert node(matcher, "Muss ich als Firma Beiträge löschen?") == "delete-posts"
+
+
+# The details behind "More"
+
+
+def test_words_behind_more_count_like_the_texts(tmp_path: Path) -> None:
+    # A node's first screen is short and its details sit behind "More": a question using a
+    # word only the details use must find the node as it did when the word was in the text.
+    detail = "Schau nach der Bestätigungsmail auch im Spam-Ordner."
+    short = 'text: {de: "Gelöschte Beiträge werden nicht mehr genutzt.", en: "Deleted posts are not used."}'
+    assert short in TOPICS
+    in_text = TOPICS.replace(short, short.replace("genutzt.", f"genutzt. {detail}"))
+    in_more = TOPICS.replace(
+        short, f'{short}\n  more: {{de: "{detail}", en: "Check the spam folder."}}'
+    )
+    results = []
+    for name, topics in (("text", in_text), ("more", in_more)):
+        files: dict[str, str | None] = {
+            "bot.yaml": META + SYNONYMS + OFF_TOPIC,
+            "nodes/00-root.yaml": ROOT,
+            "nodes/10-topics.yaml": topics,
+        }
+        matcher = Matcher(load_content(write_tree(tmp_path / name, files)))
+        results.append(matcher.match("Was ist mit dem Spam-Ordner?", "de"))
+    assert "delete-posts" in results[0].candidates
+    as_text, as_more = ((r.node, r.matched, r.candidates) for r in results)
+    assert as_more == as_text
