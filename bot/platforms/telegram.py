@@ -58,6 +58,7 @@ from telegram.ext import (
     ContextTypes,
     TypeHandler,
 )
+from telegram.request import HTTPXRequest
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -71,7 +72,13 @@ from bot import redact
 from bot.content.markup import to_plain, to_telegram_html
 from bot.events import Choice, Command, Event, Joined, Reply, Start, Text, Unsupported
 from bot.platforms.telegram_ratelimit import ChatRateLimiter, retry_after_seconds
-from bot.platforms.telegram_updates import AnsweredLog, Poller, WebhookServer
+from bot.platforms.telegram_updates import (
+    CURRENT_UPDATE,
+    AnsweredLog,
+    AnswerMarkingRequest,
+    Poller,
+    WebhookServer,
+)
 from bot.runtime import Conversation, Runtime
 from bot.store.base import Coordinator, Release
 
@@ -515,20 +522,29 @@ class TelegramAdapter:
         s = self.settings
         replicas = self._replicas
         processor = ChatOrderedProcessor(s.max_concurrent, self._finished)
+        t = s.request_timeout
+        self._request = AnswerMarkingRequest(
+            connection_pool_size=s.max_concurrent + 8,
+            read_timeout=t,
+            write_timeout=t,
+            connect_timeout=t,
+            pool_timeout=t,
+        )
+        polling = HTTPXRequest(
+            connection_pool_size=2,
+            read_timeout=t,
+            write_timeout=t,
+            connect_timeout=t,
+            pool_timeout=t,
+        )
         builder = (
             ApplicationBuilder()
             .token(s.token())
             # Updates are fetched by telegram_updates (Poller, WebhookServer), not PTB's updater.
             .updater(None)
             .concurrent_updates(processor)
-            .connection_pool_size(s.max_concurrent + 8)
-            .pool_timeout(s.request_timeout)
-            .connect_timeout(s.request_timeout)
-            .read_timeout(s.request_timeout)
-            .write_timeout(s.request_timeout)
-            .get_updates_read_timeout(s.request_timeout)
-            .get_updates_connect_timeout(s.request_timeout)
-            .get_updates_pool_timeout(s.request_timeout)
+            .request(self._request)
+            .get_updates_request(polling)
         )
         urls = s.api_urls()
         if urls is not None:
@@ -605,6 +621,7 @@ class TelegramAdapter:
         await self._retry(bot.delete_webhook)
         path = self._state_dir / "answered-updates" if self._state_dir is not None else None
         answered = AnsweredLog(path)
+        self._request.answered = answered
         self._poller = Poller(
             bot,
             self.application.update_queue.put,
@@ -673,6 +690,8 @@ class TelegramAdapter:
     # -- update dispatch -----------------------------------------------------------------
 
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        # Which update the answers sent from this task belong to (see AnswerMarkingRequest).
+        CURRENT_UPDATE.set(update.update_id)
         if update.callback_query is not None:
             await self._on_callback(update.callback_query)
         elif update.message is not None:

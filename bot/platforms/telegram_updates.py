@@ -7,7 +7,10 @@ lost every update fetched but not yet answered. :class:`Poller` confirms an upda
 it has been answered: the offset it sends is the lowest update still being handled, and the
 ids answered above it are appended to a small file (:class:`AnsweredLog`), so that after a
 restart the updates Telegram delivers again are answered if they were not and skipped if they
-were. Holding back the offset has one cost: ``getUpdates`` returns the updates still in
+were. An update is recorded as answered the moment its answer goes to Telegram
+(:class:`AnswerMarkingRequest`), not when Telegram's reply arrives, so that a kill during that
+round trip does not answer it twice; a request that surely did not arrive (refused, no
+connection) takes the record back. Holding back the offset has one cost: ``getUpdates`` returns the updates still in
 progress with every call, so while some are in progress the poller asks at most every
 :data:`BUSY_POLL_INTERVAL` seconds instead of waiting in a long poll.
 
@@ -24,6 +27,7 @@ in polling, so Telegram does not send it again and again.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import hmac
 import json
 import logging
@@ -35,7 +39,15 @@ from typing import Any
 
 from aiohttp import web
 from telegram import Bot, Update
-from telegram.error import BadRequest, Conflict, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    Conflict,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.request import HTTPXRequest, RequestData
 from telegram.warnings import PTBUserWarning
 from tenacity import (
     AsyncRetrying,
@@ -114,9 +126,12 @@ class AnsweredLog:
             text = path.read_text(encoding="ascii", errors="ignore")
         except FileNotFoundError:
             text = ""
-        # A line cut short by a kill is simply not a number (or a shorter one, which at
-        # worst answers an update again).
-        self.ids = {int(line) for line in text.split("\n")[:-1] if line.strip().isdigit()}
+        # Only whole lines: one cut short by a kill is not read.
+        for line in text.split("\n")[:-1]:
+            if line.isdigit():
+                self.ids.add(int(line))
+            elif line.startswith("-") and line[1:].isdigit():
+                self.ids.discard(int(line[1:]))
         self._open()
 
     def _open(self) -> None:
@@ -125,9 +140,21 @@ class AnsweredLog:
 
     def add(self, update_id: int) -> None:
         """Record ``update_id`` as answered."""
+        if update_id in self.ids:
+            return
         self.ids.add(update_id)
+        self._write(f"{update_id}\n")
+
+    def retract(self, update_id: int) -> None:
+        """Take back :meth:`add`: the answer did not reach Telegram after all."""
+        if update_id not in self.ids:
+            return
+        self.ids.discard(update_id)
+        self._write(f"-{update_id}\n")
+
+    def _write(self, line: str) -> None:
         if self._fd is not None:
-            os.write(self._fd, f"{update_id}\n".encode())
+            os.write(self._fd, line.encode())
             self._appended += 1
 
     def confirmed(self, offset: int) -> None:
@@ -147,6 +174,52 @@ class AnsweredLog:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+CURRENT_UPDATE: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "telegram_update", default=None
+)
+"""The id of the update whose handling is running in this task (set by the adapter)."""
+
+ANSWERING_METHODS = frozenset({"sendMessage", "answerInlineQuery"})
+"""Bot API methods that deliver an answer to the user."""
+
+
+class AnswerMarkingRequest(HTTPXRequest):
+    """python-telegram-bot's HTTP client, recording an update as answered as its answer leaves.
+
+    Records into :attr:`answered` (set in polling mode) the update of :data:`CURRENT_UPDATE`
+    right before an answering request is sent, and takes the record back when the request
+    surely did not arrive: Telegram refused it (429, 5xx, 4xx) or no connection was made. A
+    timeout keeps the record (the answer most likely arrived; the adapter resends it anyway
+    while it runs).
+    """
+
+    answered: AnsweredLog | None = None
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> tuple[int, bytes]:
+        """Send one HTTP request (see ``HTTPXRequest.do_request``)."""
+        update_id = CURRENT_UPDATE.get()
+        answered = self.answered
+        if answered is None or update_id is None or url.rsplit("/", 1)[-1] not in ANSWERING_METHODS:
+            return await super().do_request(url, method, request_data, *args, **kwargs)
+        answered.add(update_id)
+        try:
+            code, payload = await super().do_request(url, method, request_data, *args, **kwargs)
+        except NetworkError as exc:
+            if not isinstance(exc, TimedOut):
+                answered.retract(update_id)
+            raise
+        if code >= 300:
+            answered.retract(update_id)
+        return code, payload
 
 
 class _Transient:
