@@ -180,7 +180,7 @@ async def test_no_log_line_holds_a_users_id_name_or_words_at_debug(
             stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=asyncio.subprocess.STDOUT,
         )  # fmt: skip
     try:
-        await api.wait_until(lambda: bool(api.calls_of("getUpdates")), timeout=30)
+        await api.wait_until(lambda: bool(api.calls_of("getUpdates")), timeout=60)
         api.message(user, "/start")
         [menu] = await api.wait_sent(user.id, timeout=15)
         api.message(user, "Zwetschgenröster Widerspruch bitte")
