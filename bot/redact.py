@@ -15,7 +15,9 @@ stay readable.
 
 The same filter keeps what users sent out of library log lines: python-telegram-bot passes
 whole updates and API parameters as arguments of its log records (at DEBUG, and when an
-update cannot be processed); those arguments are replaced with their type name.
+update cannot be processed); those arguments are replaced with their type name. matrix-nio
+writes Matrix user ids (``@alice:example.org``) into its INFO and WARNING lines; they are
+replaced with ``@[user]``.
 """
 
 from __future__ import annotations
@@ -46,8 +48,17 @@ _PATTERNS = (
     (re.compile(r"(?<![A-Za-z0-9])sy[tr]_[A-Za-z0-9_]{8,}"), MARK),
 )
 
-_LIBRARIES_WITH_USER_DATA = ("telegram",)
+_LIBRARIES_WITH_USER_DATA = ("telegram", "nio")
 """Loggers whose record arguments may be updates or API parameters (user ids, texts)."""
+
+_MATRIX_LIBRARIES = ("nio",)
+"""Loggers that write Matrix user ids into their messages."""
+
+_MATRIX_USER = re.compile(r"(?<![\w@])@[a-z0-9._=/+-]+:[A-Za-z0-9.-]+(?::\d+)?")
+"""A Matrix user id, ``@localpart:server[:port]``."""
+
+USER = "@[user]"
+"""What a Matrix user id in a library's log line is replaced with."""
 
 
 def _opaque(value: object) -> object:
@@ -94,6 +105,8 @@ class RedactingFilter(logging.Filter):
             message = record.getMessage()
         except Exception:  # a broken format string: log it as written, redacted
             message = str(record.msg)
+        if record.name.startswith(_MATRIX_LIBRARIES):
+            message = _MATRIX_USER.sub(USER, message)
         record.msg = redact(message)
         record.args = None
         if record.exc_info and not record.exc_text:

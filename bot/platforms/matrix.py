@@ -523,6 +523,12 @@ class MatrixBot:
     """One Matrix account driven by a :class:`bot.runtime.Runtime`."""
 
     def __init__(self, runtime: Runtime, settings: MatrixSettings, store_dir: Path) -> None:
+        # At DEBUG, nio logs every response (messages, user ids) and peewee every query of
+        # the crypto store: never written, whatever BOT_LOG_LEVEL says.
+        for name in ("nio", "peewee"):
+            library = logging.getLogger(name)
+            if library.getEffectiveLevel() < logging.INFO:
+                library.setLevel(logging.INFO)
         self.runtime = runtime
         self.settings = settings
         self.store_dir = Path(store_dir)

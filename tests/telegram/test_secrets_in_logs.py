@@ -216,3 +216,18 @@ async def test_no_log_line_holds_a_users_id_name_or_words_at_debug(
         "Quarkstadt",
     ):
         assert private not in written, f"{private!r} is in the log"
+
+
+def test_matrix_user_ids_in_nio_lines_are_replaced() -> None:
+    """nio names users in its INFO lines (f-strings): the ids are replaced, the rest stays."""
+    record = logging.LogRecord(
+        "nio.crypto.log",
+        logging.INFO,
+        __file__,
+        1,
+        "Creating Inbound session for @alice.m:matrix.example.org:8448 in !room:example.org",
+        None,
+        None,
+    )
+    assert RedactingFilter().filter(record)
+    assert record.getMessage() == "Creating Inbound session for @[user] in !room:example.org"
