@@ -132,6 +132,9 @@ class AnsweredLog:
                 self.ids.add(int(line))
             elif line.startswith("-") and line[1:].isdigit():
                 self.ids.discard(int(line[1:]))
+        if text and not text.endswith("\n"):
+            # Drop the cut line, so that the next id is not glued to it.
+            os.truncate(path, len(text[: text.rfind("\n") + 1].encode("ascii", "ignore")))
         self._open()
 
     def _open(self) -> None:

@@ -284,3 +284,30 @@ def test_update_json_is_spec_shaped() -> None:
         )
         == []
     )
+
+
+# -- the answered log ---------------------------------------------------------------------------
+
+
+def test_the_answered_log_survives_a_kill_and_stays_small(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from bot.platforms.telegram_updates import AnsweredLog
+
+    path = tmp_path / "telegram" / "answered-updates"
+    log = AnsweredLog(path)
+    for update_id in (5, 6, 7):
+        log.add(update_id)
+    log.retract(6)  # the answer did not reach Telegram: answer it again after a restart
+    log.close()
+    # A kill in the middle of a write leaves a line without its newline: not read.
+    with path.open("a") as f:
+        f.write("8")
+    again = AnsweredLog(path)
+    assert again.ids == {5, 7}
+    again.add(9)  # not glued to the cut line: 9, not 89
+    assert AnsweredLog(path).ids == {5, 7, 9}
+    # Once Telegram confirmed everything below 7, only 7 and 9 are kept, also on disk.
+    again.REWRITE_AFTER = 0
+    again.confirmed(7)
+    again.close()
+    assert AnsweredLog(path).ids == {7, 9}
+    assert path.read_text() == "7\n9\n"
