@@ -317,3 +317,54 @@ def test_run_without_credentials_in_a_terminal_starts_the_console(tree: Path) ->
         os.close(parent)
     assert b"WILLKOMMEN-DE" in seen
     assert b"console chat" in seen
+
+
+# -- check looks at the conditions of text blocks ---------------------------------------------
+
+BLOCK_VARIABLES = (
+    "variables:\n"
+    "  place:\n    type: choice\n    values: [home, away]\n"
+    "    description: {de: Ort, en: place}\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("condition", "reported"),
+    [
+        ("plaice == home", "uses unknown variable 'plaice'"),
+        ("place == home and place == away", "can never be true"),
+        ("place == moon", "compares 'place' with 'moon', which it can never hold"),
+    ],
+)
+def test_check_reports_a_bad_condition_on_a_text_block(
+    tmp_path: Path, condition: str, reported: str
+) -> None:
+    """An operator running ``check`` learns of a text block that could never be shown."""
+    from fixtures.tree import META
+
+    block = f'  blocks:\n    - {{if: "{condition}", text: {{de: "ZUSATZ-DE", en: "EXTRA-EN"}}}}\n'
+    extra = EXTRA.replace("  sources:\n", block + "  sources:\n")
+    broken = write_tree(
+        tmp_path, {"bot.yaml": META + BLOCK_VARIABLES, "nodes/50-extra.yaml": extra}
+    )
+    done = bot("check", str(broken), cwd=tmp_path)
+    assert done.returncode == 1, done.stdout
+    [line] = [line for line in done.stdout.splitlines() if reported in line]
+    assert line.startswith("nodes/50-extra.yaml:"), line
+    assert f"condition '{condition}' in 'extra'" in line
+
+
+# -- ask --json names a node only for a match ---------------------------------------------------
+
+
+def test_ask_json_gives_no_node_for_an_answer_that_did_not_match(tree: Path) -> None:
+    """A bare number or a command is no question: not reported as the menu's node."""
+    questions = ["2", "/start", "17", "2024 widersprochen"]
+    done = bot("--content", str(tree), "ask", "--json", stdin="\n".join(questions) + "\n")
+    assert done.returncode == 0, done.stderr
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [r["question"] for r in records] == questions
+    for record in records:
+        if not record["matched"]:
+            assert record["node"] is None, record
+        assert record["node"] != "start", record

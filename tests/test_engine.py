@@ -885,3 +885,24 @@ def test_date_variants_follow_the_utc_date_whatever_the_servers_zone(
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+@pytest.mark.parametrize(
+    ("text", "not_node"),
+    [
+        ("3 Kinder haben Instagram, wie widerspreche ich?", "my-case"),
+        ("2 Hunde und eine Katze", "deadline"),
+        ("2024 widersprochen", "deadline"),
+        ("1.5 Millionen Nutzer", "objection"),
+    ],
+)
+def test_a_question_starting_with_a_number_is_not_an_option_number(
+    chat: Chat, text: str, not_node: str
+) -> None:
+    """Only a number on its own picks an option; "3 Kinder …" is a question."""
+    chat.start()
+    reply = chat.text(text)
+    assert reply.node != not_node
+    # Not taken as an option number outside the list either (that answer says the number
+    # is not there, without looking at the words).
+    assert reply.matched is not None

@@ -625,7 +625,7 @@ async def test_429_waits_retry_after_and_sends_once(
 ) -> None:
     user = FakeUser(id=901)
     group = FakeChat(id=-9001, type="group", title="Verein")
-    # With the rate limiter on, python-telegram-bot's AIORateLimiter resends; without it,
+    # With the rate limiter on, the adapter's ChatRateLimiter resends; without it,
     # the adapter's own retry does. Either way: wait retry_after, then send exactly once.
     async with run_bot(rate_limit=rate_limit):
         api.fail("sendMessage", "429", retry_after=1, count=2)
