@@ -173,6 +173,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
     """Chat in the terminal."""
     import asyncio
 
+    if not os.environ.get("BOT_LOG_LEVEL", "").strip():
+        # Log lines share the terminal with the chat: only what needs attention, unless the
+        # operator asks for more (BOT_LOG_LEVEL keeps its meaning everywhere).
+        logging.getLogger().setLevel(logging.WARNING)
     return asyncio.run(_console(args.content, args.lang))
 
 
