@@ -7,6 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from fixtures.phone import DETAILED, FILLERS, ROOT_TOPICS, VARIABLES, phone_tree
 from fixtures.tree import AFTER, BEFORE, META, ROOT, TTL, write_tree
 
 from bot.content import Content, load_content
@@ -15,78 +16,10 @@ from bot.engine import MAX_TOPICS, Engine
 from bot.events import Choice, Reply, Start, Text
 from bot.state import SessionState
 
-PHONE_STRINGS = """\
-  more: {de: "Mehr", en: "More"}
-  more_topics: {de: "Weitere Themen", en: "More topics"}
-"""
-
-VARIABLES = """\
-variables:
-  kids:
-    type: flag
-    description: {de: "ob du Kinder hast", en: "whether you have children"}
-"""
-
-FILLERS = [f"topic-{i}" for i in range(1, 8)]
-
-DETAILED = """\
-- id: extra
-  title: {de: Über den Bot, en: About the bot}
-  text: {de: "ÜBER-DE", en: "ABOUT-EN"}
-  more: {de: "DETAILS-DE", en: "DETAILS-EN"}
-  variants:
-    - before: 2025-05-27
-      text: {de: "FRÜHER-DE", en: "EARLIER-EN"}
-      more: {de: "FRÜHERE-DETAILS-DE", en: "EARLIER-DETAILS-EN"}
-  blocks:
-    - if: kids
-      text: {de: "KINDER-KURZ-DE", en: "KIDS-SHORT-EN"}
-    - if: kids
-      more: true
-      text: {de: "KINDER-LANG-DE", en: "KIDS-LONG-EN"}
-  options:
-    - to: plain
-    - {to: extra, set: {kids: true}, label: {de: "Ich habe Kinder", en: "I have kids"}}
-  sources:
-    - {title: "Verbraucherzentrale NRW – Meta AI, so widersprechen Sie", url: "https://example.org/vz", checked: 2025-05-01}
-    - {title: "Irish DPC – Statement on Meta AI (21.05.2025)", url: "https://example.org/dpc"}
-    - {title: "Irish DPC – another page", url: "https://example.org/dpc2", short: "DPC Ireland"}
-  checked: 2025-05-01
-
-- id: plain
-  title: {de: Schlicht, en: Plain}
-  text: {de: "SCHLICHT-DE", en: "PLAIN-EN"}
-  sources:
-    - {title: Bot, url: "https://example.org/bot"}
-  checked: 2025-05-01
-""" + "".join(
-    f"""
-- id: {n}
-  title: {{de: "Thema {i}", en: "Topic {i}"}}
-  text: {{de: "THEMA-{i}", en: "TOPIC-{i}"}}
-  sources:
-    - {{title: Bot, url: "https://example.org/bot"}}
-  checked: 2025-05-01
-"""
-    for i, n in enumerate(FILLERS, 1)
-)
-
-ROOT_TOPICS = ["objection", "deadline", "my-case", "extra", *FILLERS]
-
-
-def tree(tmp_path: Path, *, phone_strings: bool = True) -> Path:
-    meta = META + VARIABLES
-    if phone_strings:
-        meta = meta.replace("  clarify:", PHONE_STRINGS + "  clarify:")
-    root = ROOT + "".join(f"    - to: {n}\n" for n in FILLERS)
-    return write_tree(
-        tmp_path, {"bot.yaml": meta, "nodes/00-root.yaml": root, "nodes/50-extra.yaml": DETAILED}
-    )
-
 
 @pytest.fixture(scope="module")
 def content(tmp_path_factory: pytest.TempPathFactory) -> Content:
-    return load_content(tree(tmp_path_factory.mktemp("phone")))
+    return load_content(phone_tree(tmp_path_factory.mktemp("phone")))
 
 
 @pytest.fixture(scope="module")
@@ -195,7 +128,7 @@ def test_more_of_a_personal_node_in_a_group_offers_a_private_chat(chat: Chat) ->
 
 
 def test_without_the_more_string_details_follow_the_text(tmp_path: Path) -> None:
-    engine = Engine(load_content(tree(tmp_path, phone_strings=False)), session_ttl=TTL)
+    engine = Engine(load_content(phone_tree(tmp_path, phone_strings=False)), session_ttl=TTL)
     chat = Chat(engine)
     chat.send(Start())
     reply = chat.choose("extra")
