@@ -62,6 +62,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     content, problems, _ = read_content(directory)
     if content is not None:
         problems += stale_nodes(content, dt.datetime.now(dt.UTC).date(), args.max_age_days)
+        from bot.content.phone import first_screen_problems  # only check measures screens
+
+        problems += first_screen_problems(content)
         from bot.matching import generic_example_problems  # numpy: only when checking
 
         problems += generic_example_problems(content)

@@ -7,7 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from fixtures.phone import DETAILED, FILLERS, ROOT_TOPICS, VARIABLES, phone_tree
+from fixtures.phone import DETAILED, FILLERS, PHONE_STRINGS, ROOT_TOPICS, VARIABLES, phone_tree
 from fixtures.tree import AFTER, BEFORE, META, ROOT, TTL, write_tree
 
 from bot.content import Content, load_content
@@ -232,3 +232,41 @@ def test_every_option_id_fits_telegrams_button_data(chat: Chat) -> None:
     for reply in (chat.send(Start()), chat.choose("extra"), chat.choose("@page:start-1")):
         for option in reply.options:
             assert parse_callback_data(option.id) == option.id
+
+
+# -- check: first screens longer than a phone shows ------------------------------------------
+
+
+def test_loading_content_does_not_measure_first_screens(tmp_path: Path) -> None:
+    """``run`` and ``chat`` load content on every start and reload: the measuring is ``check``'s."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from bot.content import load_content; "
+        f"load_content({str(phone_tree(tmp_path))!r}); "
+        "assert 'bot.content.phone' not in sys.modules, 'measured on load'"
+    )
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=root, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_first_screen_problems_name_the_answers_that_make_it_long(tmp_path: Path) -> None:
+    from bot.content.phone import first_screen_problems
+
+    long_block = "KINDER " * 80
+    files = {
+        "bot.yaml": (META + VARIABLES).replace("  clarify:", PHONE_STRINGS + "  clarify:"),
+        "nodes/00-root.yaml": ROOT + "".join(f"    - to: {n}\n" for n in FILLERS),
+        "nodes/50-extra.yaml": DETAILED.replace("KINDER-KURZ-DE", long_block.strip()),
+    }
+    content = load_content(write_tree(tmp_path, files))
+    [problem] = first_screen_problems(content)
+    assert problem.level == "warning"
+    assert (
+        "first screen of 'extra' (de) (before 2025-05-27; kids=true) is 570 characters"
+        in problem.message
+    )
