@@ -270,3 +270,25 @@ def test_first_screen_problems_name_the_answers_that_make_it_long(tmp_path: Path
         "first screen of 'extra' (de) (before 2025-05-27; kids=true) is 570 characters"
         in problem.message
     )
+
+
+def test_details_carry_the_as_of_date_of_their_answer(tmp_path: Path) -> None:
+    """Details may say "bisher" under the answer's ``as_of``; read alone, they still say when."""
+    meta = (META + VARIABLES).replace(
+        "  clarify:",
+        PHONE_STRINGS
+        + '  as_of: {de: "Stand {month} {year}:", en: "As of {month} {year}:"}\n  clarify:',
+    )
+    extra = DETAILED.replace(
+        "  checked: 2025-05-01\n\n- id: plain",
+        "  checked: 2025-05-01\n  as_of: 2025-05-01\n\n- id: plain",
+    )
+    files = {
+        "bot.yaml": meta,
+        "nodes/00-root.yaml": ROOT + "".join(f"    - to: {n}\n" for n in FILLERS),
+        "nodes/50-extra.yaml": extra,
+    }
+    chat = Chat(Engine(load_content(write_tree(tmp_path, files)), session_ttl=TTL))
+    chat.send(Start())
+    assert chat.choose("extra").text.startswith("Stand Mai 2025: ÜBER-DE")
+    assert chat.choose("@more:extra").text == "Stand Mai 2025: DETAILS-DE"

@@ -445,16 +445,7 @@ class Content:
                 for b in node.blocks
                 if (not b.more or not self.more_option) and b.condition.holds(values)
             ]
-        body = "\n\n".join(p for p in parts if p)
-        if (as_of := node.as_of_for(today)) is not None and "as_of" in self.meta.strings:
-            # Status sentences ("bisher", "currently") are true on one day; say which.
-            months = [m.strip() for m in self.string("months", lang).split(",")]
-            month = months[as_of.month - 1] if len(months) == 12 else f"{as_of.month:02d}"
-            label = self.string(
-                "as_of", lang, month=month, year=as_of.year, date=self.format_date(as_of, lang)
-            )
-            body = f"{label} {body}"
-        return body
+        return self._dated(node, lang, today, "\n\n".join(p for p in parts if p))
 
     def details(
         self, node: Node, lang: str, today: dt.date, values: conditions.Values | None = None
@@ -468,7 +459,21 @@ class Content:
             parts += [
                 b.text[lang].strip() for b in node.blocks if b.more and b.condition.holds(values)
             ]
-        return "\n\n".join(p for p in parts if p)
+        body = "\n\n".join(p for p in parts if p)
+        # The details may be read on their own (an old "Mehr" button): they carry the date too.
+        return self._dated(node, lang, today, body) if body else ""
+
+    def _dated(self, node: Node, lang: str, today: dt.date, body: str) -> str:
+        """``body`` after the ``as_of`` label of the text shown ``today`` ("Stand Januar 2026:")."""
+        if (as_of := node.as_of_for(today)) is None or "as_of" not in self.meta.strings:
+            return body
+        # Status sentences ("bisher", "currently") are true on one day; say which.
+        months = [m.strip() for m in self.string("months", lang).split(",")]
+        month = months[as_of.month - 1] if len(months) == 12 else f"{as_of.month:02d}"
+        label = self.string(
+            "as_of", lang, month=month, year=as_of.year, date=self.format_date(as_of, lang)
+        )
+        return f"{label} {body}"
 
     def checked_note(self, node: Node, lang: str, today: dt.date) -> str:
         """ "Stand: 3. Dezember 2026" for the node's ``checked`` date, with the ``stale`` note
