@@ -64,10 +64,12 @@ def test_chat_piped_end_to_end(tree: Path) -> None:
     assert "  5) English" in turns[0]
     # "2" chose the second option.
     assert "\nNACHHER-DE\n" in turns[1]
-    assert "  1) Menü" in turns[1]
+    assert "  1) Quellen\n  2) Menü" in turns[1]
     # Free text matched; markup is rendered plain, links with their URL.
     assert "WIDERSPRUCH-DE Formular (https://example.org/form?a=1&b=2)" in turns[2]
-    assert "• Meta (https://example.org/meta)" in turns[2]
+    # The sources in one line; their links are behind "Quellen".
+    assert "\nQuellen: Meta · Stand: 1. Mai 2025\n" in turns[2]
+    assert "example.org/meta" not in turns[2]
     assert "**" not in done.stdout
     assert "  1) Bei Instagram" in turns[2]
     # The empty line was skipped; "1" chose the first option of the previous answer.
