@@ -792,7 +792,7 @@ class TelegramAdapter:
     def _keyboard(self, reply: Reply, *, group: bool) -> InlineKeyboardMarkup | None:
         content = self.runtime.content
         lang = reply.language
-        rows = _button_rows(reply.options)
+        rows = _button_rows(reply.options, back=content.string("back", lang))
         if reply.private_node and self._username:
             rows.insert(
                 0,
@@ -906,9 +906,10 @@ _PAIRED = (("@more:", "@sources:"), ("@back", "@page:", "@menu"))
 line of a phone screen instead of two."""
 
 
-def _button_rows(options: Sequence[Option]) -> list[list[InlineKeyboardButton]]:
+def _button_rows(options: Sequence[Option], *, back: str) -> list[list[InlineKeyboardButton]]:
     """One row per option, except neighbours of the same pair (see ``_PAIRED``); options whose
-    data Telegram would refuse are left out (the whole message would fail)."""
+    data Telegram would refuse are left out (the whole message would fail). ``back`` is the
+    label of "Zurück": a page option pairs with "Menü" only as that, not as "Weitere Themen"."""
     rows: list[list[InlineKeyboardButton]] = []
     group = -1
     for o in options:
@@ -916,6 +917,8 @@ def _button_rows(options: Sequence[Option]) -> list[list[InlineKeyboardButton]]:
             continue
         button = InlineKeyboardButton(o.label[:64] or o.id, callback_data=o.id)
         mine = next((i for i, ids in enumerate(_PAIRED) if o.id.startswith(ids)), -1)
+        if o.id.startswith("@page:") and o.label != back:
+            mine = -1
         if mine >= 0 and mine == group and len(rows[-1]) < 2:
             rows[-1].append(button)
         else:

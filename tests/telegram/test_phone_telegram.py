@@ -95,3 +95,31 @@ async def test_a_long_menu_pages_its_topics(
         api.press(user, second, "@page:start-0")
         [again] = await api.wait_sent(user.id, 1, since=len(api.sent))
         assert again.callback_data == menu.callback_data
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (
+            [("a", "A"), ("@page:x-2", "Weitere Themen"), ("@more:x", "Mehr"),
+             ("@sources:x", "Quellen"), ("@page:x-0", "Zurück"), ("@menu", "Menü")],
+            [["A"], ["Weitere Themen"], ["Mehr", "Quellen"], ["Zurück", "Menü"]],
+        ),
+        (
+            [("a", "A"), ("@page:x-1", "Weitere Themen"), ("@back", "Zurück"), ("@menu", "Menü")],
+            [["A"], ["Weitere Themen"], ["Zurück", "Menü"]],
+        ),
+        (
+            [("@sources:x", "Quellen"), ("@menu", "Menü"), ("x" * 65, "Kaputt")],
+            [["Quellen"], ["Menü"]],
+        ),
+    ],
+)  # fmt: skip
+def test_more_and_sources_share_a_row_and_so_do_back_and_menu(
+    options: list[tuple[str, str]], expected: list[list[str]]
+) -> None:
+    from bot.events import Option
+    from bot.platforms.telegram import _button_rows
+
+    rows = _button_rows([Option(i, label) for i, label in options], back="Zurück")
+    assert [[b.text for b in row] for row in rows] == expected
