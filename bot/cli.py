@@ -63,6 +63,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     content, problems, _ = read_content(directory)
     if content is not None:
         problems += stale_nodes(content, dt.datetime.now(dt.UTC).date(), args.max_age_days)
+        from bot.content.phone import first_screen_problems  # only check measures screens
+
+        problems += first_screen_problems(content)
         from bot.matching import generic_example_problems  # numpy: only when checking
 
         problems += generic_example_problems(content)
@@ -217,6 +220,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
     """Chat in the terminal."""
     import asyncio
 
+    if not os.environ.get("BOT_LOG_LEVEL", "").strip():
+        # Log lines share the terminal with the chat: only what needs attention, unless the
+        # operator asks for more (BOT_LOG_LEVEL keeps its meaning everywhere).
+        logging.getLogger().setLevel(logging.WARNING)
     return asyncio.run(_console(args.content, args.lang))
 
 
