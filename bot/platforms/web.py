@@ -270,10 +270,12 @@ def load_assets() -> dict[str, Asset]:
     return assets
 
 
-def _hidden(session: str, seq: int) -> str:
+def _hidden(session: str, seq: int, lang: str) -> str:
+    # The page's language travels with each form too: a post has no ?lang= to read.
     return (
         f'<input type="hidden" name="session" value="{html.escape(session)}">'
         f'<input type="hidden" name="seq" value="{seq}">'
+        f'<input type="hidden" name="hl" value="{html.escape(lang)}">'
     )
 
 
@@ -293,7 +295,7 @@ def render_page(
     visitor's message, the bot's replies and the options as buttons of small forms that carry
     the session id and the next sequence number in hidden fields (no cookies)."""
     t = html.escape
-    hidden = _hidden(session, seq)
+    hidden = _hidden(session, seq, lang)
     entries: list[str] = []
     if said:
         entries.append(
@@ -368,9 +370,11 @@ def render_page(
 </div>
 </header>
 <main id="main">
-<ol id="log" class="log" role="log" aria-live="polite" aria-label="{t(ui(lang, "log"))}">
+<div role="log" aria-live="polite" aria-label="{t(ui(lang, "log"))}">
+<ol id="log" class="log">
 {"".join(entries)}
 </ol>
+</div>
 {status}
 <p id="status" class="status" role="status"></p>
 </main>
@@ -723,7 +727,8 @@ class WebChat:
             raise web.HTTPBadRequest(text="400: the form has no valid session; reload the page\n")
         seq = int(seq_text)
         chosen = str(form.get("lang", "")) or None
-        lang = self._page_language(request, chosen if chosen in self._languages() else None)
+        shown = str(form.get("hl", ""))
+        lang = self._page_language(request, chosen if chosen in self._languages() else shown)
         locale = request.headers.get("Accept-Language")
         option = form.get("option")
         action = str(form.get("action", ""))

@@ -330,6 +330,9 @@
       dropOptions();
       state.options = null;
       pickedOption = true;
+      if (button.value.indexOf("@lang:") === 0) {
+        switchTo = button.value.slice(6); // the page's own words follow the language
+      }
       send({ kind: "choice", option: button.value });
     } else if (button.name === "lang") {
       switchTo = button.value;
