@@ -174,7 +174,7 @@ def nojs(chromium: None) -> Iterator[Any]:
 
 def fresh(driver: Any, url: str, *, size: tuple[int, int] = (1280, 800)) -> None:
     """A new tab's state: no conversation in sessionStorage, light scheme, ``size``."""
-    viewport(driver, *size, mobile=size[0] < 600)
+    viewport(driver, *size)
     color_scheme(driver, "light")
     driver.get(url)
     driver.execute_script("window.sessionStorage.clear()")
@@ -224,7 +224,7 @@ def shoot(driver: Any, name: str) -> None:
     """Screenshots of the page at the phone and the desktop size."""
     SCREENSHOTS.mkdir(exist_ok=True)
     for width, height in SIZES:
-        viewport(driver, width, height, mobile=width < 600)
+        viewport(driver, width, height)
         driver.save_screenshot(str(SCREENSHOTS / f"{name}-{width}x{height}.png"))
     viewport(driver, 1280, 800)
 
@@ -355,7 +355,7 @@ def test_keyboard_only(site: Site, driver: Any) -> None:
 @pytest.mark.parametrize("lang", ["de", "en"])
 def test_without_javascript_the_form_works(site: Site, nojs: Any, lang: str) -> None:
     words = WORDS[lang]
-    viewport(nojs, 360, 740, mobile=True)
+    viewport(nojs, 360, 740)
     nojs.get(f"{site.url}?lang={lang}")
     option(nojs, words["start"]).click()
     greeting = wait_bots(nojs, 1)
@@ -450,7 +450,7 @@ def test_axe_finds_no_serious_or_critical_violation(site: Site, driver: Any, sch
     color_scheme(driver, scheme)
     script = AXE.read_text(encoding="utf-8")
     for width, height in SIZES:
-        viewport(driver, width, height, mobile=width < 600)
+        viewport(driver, width, height)
         driver.execute_script(script)
         result = driver.execute_async_script(
             "const done = arguments[arguments.length - 1];"
@@ -475,10 +475,10 @@ def test_narrow_and_zoomed_to_200_percent(site: Site, driver: Any) -> None:
     ask(driver, WORDS["de"]["question"])
     # 1280x800 at 200 % is a 640x400 CSS viewport.
     for width, height in ((360, 740), (640, 400), (320, 568)):
-        viewport(driver, width, height, mobile=width < 600)
+        viewport(driver, width, height)
         no_horizontal_scroll(driver)
         field = driver.find_element(By.ID, "text")
         send = driver.find_element(By.CSS_SELECTOR, "button.send")
         assert field.is_displayed() and send.is_displayed()
         assert field.size["width"] >= 100
-    driver.save_screenshot(str(SCREENSHOTS / "zoom-200-640x400.png"))
+        driver.save_screenshot(str(SCREENSHOTS / f"narrow-{width}x{height}.png"))
