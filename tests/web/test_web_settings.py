@@ -83,7 +83,11 @@ def test_a_port_in_use_stops_run_with_one_line(tmp_path: Path) -> None:
         taken.listen()
         port = taken.getsockname()[1]
         done = run(
-            {"WEB_LISTEN": f"127.0.0.1:{port}", "BOT_STORE": "memory", "BOT_DATA_DIR": str(tmp_path)}
+            {
+                "WEB_LISTEN": f"127.0.0.1:{port}",
+                "BOT_STORE": "memory",
+                "BOT_DATA_DIR": str(tmp_path),
+            }
         )
     assert done.returncode == 2, done.stderr
     assert f"WEB_LISTEN: cannot listen on 127.0.0.1:{port}" in done.stderr
