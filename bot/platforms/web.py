@@ -72,6 +72,24 @@ _LANG = re.compile(r"^[a-z]{2,3}$")
 _STATIC = resources.files("bot") / "web_static"
 
 
+class _WithoutAddress(logging.Filter):
+    """aiohttp logs the client's address, with a traceback, for a request it cannot parse;
+    this keeps one line without the address."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if str(record.msg).startswith("Error handling request"):
+            exc = record.exc_info[1] if record.exc_info else None
+            record.msg = "unreadable request refused: %s"
+            record.args = (type(exc).__name__ if exc else "unknown",)
+            record.exc_info = record.exc_text = None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+_server_log = logging.getLogger(f"{__name__}.server")
+_server_log.addFilter(_WithoutAddress())
+
+
 # --------------------------------------------------------------------------------------
 # Settings
 # --------------------------------------------------------------------------------------
@@ -517,7 +535,9 @@ class WebChat:
     async def start(self) -> None:
         """Start listening; with port 0, :attr:`port` is the one the system chose."""
         host, port = self.settings.address()
-        self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=10.0)
+        self._runner = web.AppRunner(
+            self.app, access_log=None, shutdown_timeout=10.0, logger=_server_log
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()

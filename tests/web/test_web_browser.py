@@ -118,8 +118,9 @@ async def _host(port: int, chat_port: int) -> web.AppRunner:
     return runner
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def chromium() -> None:
+    """Chromium and chromedriver from Debian, installed first when missing (root, apt-get)."""
     reason = ensure_chromium()
     if reason is not None:
         pytest.skip(reason)

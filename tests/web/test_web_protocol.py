@@ -378,7 +378,15 @@ async def test_no_message_text_session_id_or_address_in_the_logs(
         async with http.post(base(chat) + "/", data=form) as response:
             assert response.status == 200
         await page.ws.close()
-    for secret in ("Geheimnis-4711", "Formular-0815", session, "127.0.0.1:"):
+    # A request aiohttp cannot parse: refused, logged without the address or a traceback.
+    reader, writer = await asyncio.open_connection("127.0.0.1", chat.port)
+    writer.write(b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: many\r\n\r\n")
+    await writer.drain()
+    async with asyncio.timeout(10):
+        assert b" 400 Bad Request" in (await reader.read())
+    writer.close()
+    assert "unreadable request refused" in caplog.text
+    for secret in ("Geheimnis-4711", "Formular-0815", session, "127.0.0.1", "Traceback"):
         assert secret not in caplog.text
 
 
@@ -415,4 +423,29 @@ async def test_stop_sends_answers_in_flight_then_tells_pages_to_reconnect(tree: 
             await stopping
         with pytest.raises(aiohttp.ClientConnectionError):
             await http.get(base(chat) + "/")
+    await runtime.close()
+
+
+async def test_healthz_waits_for_the_web_chat_and_metrics_count_it(
+    tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.observability import Metrics
+    from bot.platforms.web import serve
+
+    monkeypatch.setenv("WEB_LISTEN", "127.0.0.1:0")
+    runtime = make_runtime(tree)
+    metrics = Metrics(["web"])
+    runtime.observer = metrics
+    runtime.readiness.expect(["web"])
+    assert runtime.readiness.missing() == ["web not connected"]
+    assert b'bot_updates_total{platform="web"} 0.0' in await metrics.render(runtime)
+    stop = asyncio.Event()
+    serving = asyncio.create_task(serve(runtime, stop))
+    async with asyncio.timeout(10):
+        while runtime.readiness.missing():
+            await asyncio.sleep(0.01)
+    stop.set()
+    async with asyncio.timeout(20):
+        await serving
+    assert runtime.readiness.missing() == ["web not connected"]
     await runtime.close()
