@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -144,3 +145,18 @@ def test_web_html_escapes_everything_but_the_markup() -> None:
         '<p><a href="https://e.org/&quot;onmouseover=&quot;alert(1" target="_blank" '
         'rel="noopener noreferrer">x</a>)</p>'
     )
+
+
+def test_the_wheel_ships_the_page_script_style_and_widget(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+         "--no-index", "--quiet", "-w", str(tmp_path), str(ROOT)],
+        capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    (wheel,) = tmp_path.glob("*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    for name in ("app.js", "chat.css", "widget.js"):
+        assert f"bot/web_static/{name}" in names
+    assert "bot/platforms/web.py" in names
+    assert not [n for n in names if n.startswith("tests/")]
