@@ -292,6 +292,12 @@ def test_guided_checklist(site: Site, driver: Any, lang: str) -> None:
     assert words["done"] in last.text
     ticked = pick(driver, words["tick"])
     assert "✔" in ticked.text
+    # The conversation scrolls between the bars; the page itself never does, so the title,
+    # the language and Forget buttons stay in sight.
+    extent = driver.execute_script(
+        "const e = document.documentElement; return [e.scrollHeight - e.clientHeight, scrollY];"
+    )
+    assert extent == [0, 0]
     shoot(driver, f"checklist-{lang}")
     no_horizontal_scroll(driver)
     no_console_errors(driver)
