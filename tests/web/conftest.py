@@ -35,7 +35,7 @@ def make_runtime(tree: Path, **kwargs: Any) -> Runtime:
 
 
 async def start_chat(runtime: Runtime, **settings: Any) -> WebChat:
-    chat = WebChat(runtime, WebSettings(listen="127.0.0.1:0", **settings))
+    chat = WebChat(runtime, WebSettings(**{"listen": "127.0.0.1:0", **settings}))
     await chat.start()
     return chat
 

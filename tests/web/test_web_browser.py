@@ -403,6 +403,31 @@ def test_language_from_the_browser_and_switching(site: Site, chromium: None) -> 
         stop_driver(english)
 
 
+def test_reconnects_after_a_restart_and_sends_what_was_waiting(site: Site, driver: Any) -> None:
+    port = free_port()
+
+    async def up() -> WebChat:
+        return await start_chat(site.runtime, listen=f"127.0.0.1:{port}")
+
+    chat = site.thread.run(up())
+    try:
+        fresh(driver, f"http://127.0.0.1:{port}/?lang=de")
+        wait_bots(driver, 1)
+        site.thread.run(chat.stop())  # the page is told to reconnect, and cannot yet
+        WebDriverWait(driver, WAIT).until(
+            lambda d: "Verbindung unterbrochen" in d.find_element(By.ID, "status").text
+        )
+        field = driver.find_element(By.ID, "text")
+        field.send_keys(WORDS["de"]["question"] + Keys.ENTER)  # kept until it is back
+        chat = site.thread.run(up())
+        answer = wait_bots(driver, 2)
+        assert WORDS["de"]["answer"] in answer.text
+        assert driver.find_element(By.ID, "status").text == ""
+    finally:
+        site.thread.run(chat.stop())
+    driver.get_log("browser")  # the refused reconnects are logged there, as expected
+
+
 # -- embedding ---------------------------------------------------------------------------
 
 
