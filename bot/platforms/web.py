@@ -28,15 +28,13 @@ import asyncio
 import collections
 import contextlib
 import hashlib
-import html
 import json
 import logging
 import re
 import secrets
 import weakref
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -46,8 +44,8 @@ from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.config import parse_listen
-from bot.content.markup import to_web_html
-from bot.events import Choice, Command, Event, Reply, Start, Text
+from bot.events import Choice, Command, Event, Start, Text
+from bot.platforms.web_page import load_assets, pick_language, render_page, reply_json, ui
 from bot.ratelimit import PerKeyLimiter
 from bot.runtime import Conversation, Runtime
 
@@ -61,15 +59,18 @@ MAX_FORM = 16 * 1024
 """Largest form post, in bytes; a longer one is refused with 413."""
 HELLO_TIMEOUT = 30.0
 """Seconds a new WebSocket may take to say which session it is."""
-RECENT_ANSWERS = 20_000
-"""Sessions whose last answer is kept in memory, to resend it to a page that reconnects."""
+RECENT_ANSWERS = 2_000
+"""Sessions whose last answer is kept in memory, to resend it to a page that reconnects
+(a few KiB each; a page reconnects within seconds)."""
+RECENT_SESSIONS = 100_000
+"""Sessions whose last message number is kept in memory (about 150 bytes each), so that a
+form sent again much later (the back button) is not handled twice."""
 
 _SESSION = re.compile(r"^[A-Za-z0-9_-]{22,64}$")
 # Option ids are node ids or "@word" / "@word:arg" (see bot.events), as on Telegram.
 _OPTION_ID = re.compile(r"^(?:[a-z0-9][a-z0-9-]{0,63}|@[a-z]{1,16}(?::[a-z0-9-]{1,32})?)$")
 _COMMAND = re.compile(r"^/([A-Za-z0-9_äöüÄÖÜß]{1,32})(?:\s+(.*))?$", re.DOTALL)
 _LANG = re.compile(r"^[a-z]{2,3}$")
-_STATIC = resources.files("bot") / "web_static"
 
 
 class _WithoutAddress(logging.Filter):
@@ -172,246 +173,6 @@ class WebSettings(BaseSettings):
 
 
 # --------------------------------------------------------------------------------------
-# The page's own words (the content's texts come from the content)
-# --------------------------------------------------------------------------------------
-
-UI: Mapping[str, Mapping[str, str]] = {
-    "de": {
-        "title": "Meta-KI: Fragen und Widerspruch",
-        "intro": "Frag mich, wie Meta deine Daten für KI nutzt und wie du widersprichst. "
-        "Kein Konto, keine Cookies; was du schreibst, wird nicht gespeichert.",
-        "start": "Los geht's",
-        "label": "Deine Frage",
-        "placeholder": "Frage eingeben …",
-        "send": "Senden",
-        "forget": "Vergessen",
-        "forget_hint": "Löscht sofort, was der Bot über dieses Gespräch weiß.",
-        "log": "Unterhaltung",
-        "you": "Du",
-        "bot": "Bot",
-        "options": "Antwortmöglichkeiten",
-        "language": "Sprache",
-        "skip": "Zur Eingabe springen",
-        "connecting": "Verbinde …",
-        "offline": "Verbindung unterbrochen, ich versuche es gleich wieder …",
-        "waiting": "Der Bot antwortet …",
-        "too_long": "Deine Nachricht ist zu lang: höchstens {max} Zeichen.",
-        "empty": "Schreib eine Frage oder wähle eine Antwortmöglichkeit.",
-        "slow": "Zu viele Nachrichten aus deinem Netz. Warte eine Minute und versuch es dann noch einmal.",
-        "bad": "Das konnte ich nicht lesen. Lade die Seite neu und versuch es noch einmal.",
-        "forgotten_page": "Neues Gespräch.",
-        "new_chat": "Neues Gespräch beginnen",
-    },
-    "en": {
-        "title": "Meta AI: questions and objection",
-        "intro": "Ask me how Meta uses your data for AI and how to object. "
-        "No account, no cookies; what you type is not stored.",
-        "start": "Let's start",
-        "label": "Your question",
-        "placeholder": "Type a question …",
-        "send": "Send",
-        "forget": "Forget",
-        "forget_hint": "Erases at once what the bot knows about this conversation.",
-        "log": "Conversation",
-        "you": "You",
-        "bot": "Bot",
-        "options": "Options",
-        "language": "Language",
-        "skip": "Skip to the message field",
-        "connecting": "Connecting …",
-        "offline": "Connection lost, trying again in a moment …",
-        "waiting": "The bot is answering …",
-        "too_long": "Your message is too long: {max} characters at most.",
-        "empty": "Type a question or pick an option.",
-        "slow": "Too many messages from your network. Wait a minute, then try again.",
-        "bad": "I could not read that. Reload the page and try again.",
-        "forgotten_page": "New conversation.",
-        "new_chat": "Start a new conversation",
-    },
-}
-
-
-def ui(lang: str, key: str, **values: object) -> str:
-    """The page's text ``key`` in ``lang`` (English for a language it lacks)."""
-    words = UI.get(lang) or UI["en"]
-    return words[key].format(**values) if values else words[key]
-
-
-def pick_language(header: str | None, languages: Sequence[str], default: str) -> str:
-    """The best of ``languages`` for an ``Accept-Language`` header, else ``default``."""
-    ranked: list[tuple[float, int, str]] = []
-    for index, item in enumerate((header or "").split(",")):
-        tag, _, params = item.strip().partition(";")
-        quality = 1.0
-        match = re.search(r"q=([0-9.]+)", params)
-        if match:
-            with contextlib.suppress(ValueError):
-                quality = float(match.group(1))
-        code = tag.strip().lower().split("-")[0]
-        if code in languages and quality > 0:
-            ranked.append((-quality, index, code))
-    return min(ranked)[2] if ranked else default
-
-
-# --------------------------------------------------------------------------------------
-# Rendering (pure)
-# --------------------------------------------------------------------------------------
-
-
-def reply_json(reply: Reply) -> dict[str, Any]:
-    """A reply as the page's script receives it: escaped HTML, language and options."""
-    return {
-        "html": to_web_html(reply.text),
-        "lang": reply.language,
-        "options": [{"id": o.id, "label": o.label} for o in reply.options],
-    }
-
-
-@dataclass(frozen=True)
-class Asset:
-    """A static file: its bytes, content type and a short hash for cache-busting URLs."""
-
-    body: bytes
-    content_type: str
-    version: str
-
-
-def load_assets() -> dict[str, Asset]:
-    """The page's script, style sheet and the embedding script, from the package."""
-    types = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
-    assets = {}
-    for name in ("app.js", "chat.css", "widget.js"):
-        body = (_STATIC / name).read_bytes()
-        suffix = name[name.rindex(".") :]
-        version = hashlib.sha256(body).hexdigest()[:12]
-        assets[name] = Asset(body, types[suffix], version)
-    return assets
-
-
-def _hidden(session: str, seq: int, lang: str) -> str:
-    # The page's language travels with each form too: a post has no ?lang= to read.
-    return (
-        f'<input type="hidden" name="session" value="{html.escape(session)}">'
-        f'<input type="hidden" name="seq" value="{seq}">'
-        f'<input type="hidden" name="hl" value="{html.escape(lang)}">'
-    )
-
-
-def render_page(
-    *,
-    lang: str,
-    languages: Mapping[str, str],
-    session: str,
-    seq: int,
-    assets: Mapping[str, Asset],
-    said: str | None = None,
-    replies: Sequence[dict[str, Any]] = (),
-    notice: str | None = None,
-    max_message: int = 1000,
-) -> str:
-    """The chat page. With ``replies`` it is the answer to a form post (no JavaScript): the
-    visitor's message, the bot's replies and the options as buttons of small forms that carry
-    the session id and the next sequence number in hidden fields (no cookies)."""
-    t = html.escape
-    hidden = _hidden(session, seq, lang)
-    entries: list[str] = []
-    if said:
-        entries.append(
-            f'<li class="msg me"><span class="who">{t(ui(lang, "you"))}:</span> '
-            f"<p>{t(said)}</p></li>"
-        )
-    for index, reply in enumerate(replies):
-        buttons = ""
-        if reply["options"] and index == len(replies) - 1:
-            items = "".join(
-                f'<li><button type="submit" name="option" value="{t(o["id"])}">'
-                f"{t(o['label'])}</button></li>"
-                for o in reply["options"]
-            )
-            buttons = (
-                f'<form class="options" method="post" action="./">{hidden}'
-                f'<ul aria-label="{t(ui(lang, "options"))}">{items}</ul></form>'
-            )
-        entries.append(
-            f'<li class="msg bot" lang="{t(reply["lang"])}">'
-            f'<span class="who">{t(ui(lang, "bot"))}:</span>'
-            f'<div class="body">{reply["html"]}</div>{buttons}</li>'
-        )
-    if not entries:
-        entries.append(
-            f'<li class="msg bot intro" data-intro="1"><span class="who">{t(ui(lang, "bot"))}:'
-            f'</span><div class="body"><p>{t(ui(lang, "intro"))}</p></div>'
-            f'<form class="options" method="post" action="./">{hidden}<ul>'
-            f'<li><button type="submit" name="action" value="start">{t(ui(lang, "start"))}'
-            f"</button></li></ul></form></li>"
-        )
-    switch = "".join(
-        f'<button type="submit" name="lang" value="{t(code)}" lang="{t(code)}" '
-        f'class="lang">{t(name)}</button>'
-        for code, name in languages.items()
-        if code != lang
-    )
-    status = f'<p class="notice" role="alert">{t(notice)}</p>' if notice else ""
-    css, js = assets["chat.css"], assets["app.js"]
-    script_words = {
-        key: ui(lang, key, max=max_message)
-        for key in (
-            "you",
-            "bot",
-            "options",
-            "connecting",
-            "offline",
-            "waiting",
-            "empty",
-            "too_long",
-        )
-    }
-    data_ui = t(json.dumps(script_words, ensure_ascii=False))
-    return f"""<!doctype html>
-<html lang="{t(lang)}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="color-scheme" content="light dark">
-<meta name="referrer" content="no-referrer">
-<title>{t(ui(lang, "title"))}</title>
-<link rel="stylesheet" href="chat.css?v={css.version}">
-<script src="app.js?v={js.version}" defer></script>
-</head>
-<body data-max="{max_message}" data-lang="{t(lang)}" data-ui="{data_ui}">
-<a class="skip" href="#text">{t(ui(lang, "skip"))}</a>
-<header class="bar">
-<h1>{t(ui(lang, "title"))}</h1>
-<div class="tools">
-<form method="post" action="./" class="inline" aria-label="{t(ui(lang, "language"))}">{hidden}{switch}</form>
-<form method="post" action="./" class="inline">{hidden}<button type="submit" name="action" value="forget" class="forget" title="{t(ui(lang, "forget_hint"))}">{t(ui(lang, "forget"))}</button></form>
-</div>
-</header>
-<main id="main">
-<div role="log" aria-live="polite" aria-label="{t(ui(lang, "log"))}">
-<ol id="log" class="log">
-{"".join(entries)}
-</ol>
-</div>
-{status}
-<p id="status" class="status" role="status"></p>
-</main>
-<footer class="composer">
-<form id="composer" method="post" action="./" autocomplete="off">
-{hidden}
-<label for="text" class="label">{t(ui(lang, "label"))}</label>
-<div class="row">
-<input id="text" name="text" type="text" maxlength="{max_message}" placeholder="{t(ui(lang, "placeholder"))}" enterkeyhint="send">
-<button type="submit" name="action" value="send" class="send">{t(ui(lang, "send"))}</button>
-</div>
-</form>
-</footer>
-</body>
-</html>
-"""
-
-
-# --------------------------------------------------------------------------------------
 # Once and in order
 # --------------------------------------------------------------------------------------
 
@@ -429,15 +190,30 @@ class Sequencer:
     The last answer of each session stays in memory to be resent to a page that lost it.
     """
 
-    def __init__(self, runtime: Runtime, recent: int = RECENT_ANSWERS) -> None:
+    def __init__(
+        self, runtime: Runtime, answers: int = RECENT_ANSWERS, sessions: int = RECENT_SESSIONS
+    ) -> None:
         self._runtime = runtime
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-        self._last: collections.OrderedDict[str, tuple[int, Answer]] = collections.OrderedDict()
-        self._recent = recent
+        self._seen: collections.OrderedDict[str, int] = collections.OrderedDict()
+        self._answers: collections.OrderedDict[str, tuple[int, Answer]] = collections.OrderedDict()
+        self._limits = (answers, sessions)
 
     def forget(self, name: str) -> None:
         """Drop what is kept about session ``name`` (after ``/forget``)."""
-        self._last.pop(name, None)
+        self._seen.pop(name, None)
+        self._answers.pop(name, None)
+
+    def _remember(self, name: str, seq: int, answer: Answer) -> None:
+        self._seen[name] = seq
+        self._seen.move_to_end(name)
+        self._answers[name] = (seq, answer)
+        self._answers.move_to_end(name)
+        answers, sessions = self._limits
+        while len(self._seen) > sessions:
+            self._seen.popitem(last=False)
+        while len(self._answers) > answers:
+            self._answers.popitem(last=False)
 
     async def run(
         self, name: str, seq: int, handle: Callable[[], Awaitable[Answer]]
@@ -460,18 +236,16 @@ class Sequencer:
                 except TimeoutError:
                     log.warning("web session still held elsewhere after waiting; going ahead")
             try:
-                last = self._last.get(name)
-                if last is not None and seq <= last[0]:
-                    return (last[1] if seq == last[0] else []), False
+                last = self._seen.get(name)
+                if last is not None and seq <= last:
+                    kept = self._answers.get(name)
+                    return (kept[1] if kept is not None and kept[0] == seq else []), False
                 if coordinator is not None and not await coordinator.first_time(
                     f"web:{name}:{seq}"
                 ):
                     return [], False
                 answer = await handle()
-                self._last[name] = (seq, answer)
-                self._last.move_to_end(name)
-                while len(self._last) > self._recent:
-                    self._last.popitem(last=False)
+                self._remember(name, seq, answer)
                 return answer, True
             finally:
                 if release is not None:
@@ -861,19 +635,15 @@ class WebChat:
             return
         lang = hello.get("lang") if isinstance(hello.get("lang"), str) else None
         page_lang = lang if lang in self.runtime.content.languages else "en"
-        await ws.send_json({"type": "ready"})
+        await _send(ws, {"type": "ready"})
         async for message in ws:
             if message.type != WSMsgType.TEXT:
-                await ws.send_json(
-                    {"type": "error", "code": "bad", "message": ui(page_lang, "bad")}
-                )
+                await _send(ws, {"type": "error", "code": "bad", "message": ui(page_lang, "bad")})
                 continue
             data = _json(message)
             seq = data.get("seq") if data else None
             if not data or not isinstance(seq, int) or isinstance(seq, bool) or not 0 < seq < 10**9:
-                await ws.send_json(
-                    {"type": "error", "code": "bad", "message": ui(page_lang, "bad")}
-                )
+                await _send(ws, {"type": "error", "code": "bad", "message": ui(page_lang, "bad")})
                 continue
             try:
                 incoming = self._translate(
@@ -884,18 +654,20 @@ class WebChat:
                     locale=locale,
                 )
             except BadInput as exc:
-                await ws.send_json(
+                await _send(
+                    ws,
                     {
                         "type": "error",
                         "seq": seq,
                         "code": exc.key,
                         "message": ui(page_lang, exc.key, max=self.settings.max_message),
-                    }
+                    },
                 )
                 continue
             if not self.limiter.allow(address):
-                await ws.send_json(
-                    {"type": "error", "seq": seq, "code": "slow", "message": ui(page_lang, "slow")}
+                await _send(
+                    ws,
+                    {"type": "error", "seq": seq, "code": "slow", "message": ui(page_lang, "slow")},
                 )
                 continue
             self._busy[ws] = True
@@ -903,20 +675,27 @@ class WebChat:
                 answer, fresh = await self._handle(session, seq, incoming)
                 if answer:
                     page_lang = answer[-1]["lang"]
-                await ws.send_json(
+                await _send(
+                    ws,
                     {
                         "type": "answer",
                         "seq": seq,
                         "replies": answer,
                         "again": not fresh,
                         "forgotten": incoming.forgets,
-                    }
+                    },
                 )
             finally:
                 self._busy[ws] = False
             if self._stopping:
                 await ws.close(code=WSCloseCode.GOING_AWAY, message=b"restarting")
                 break
+
+
+async def _send(ws: web.WebSocketResponse, data: dict[str, Any]) -> None:
+    """Send ``data``; a page that went away meanwhile gets it again after reconnecting."""
+    with contextlib.suppress(ConnectionResetError):
+        await ws.send_json(data)
 
 
 def _json(message: Any) -> dict[str, Any] | None:

@@ -15,7 +15,8 @@ from pydantic import ValidationError
 
 from bot.cli import configured_platforms
 from bot.content.markup import to_web_html
-from bot.platforms.web import WebSettings, pick_language
+from bot.platforms.web import WebSettings
+from bot.platforms.web_page import pick_language
 
 ROOT = Path(__file__).resolve().parents[2]
 
