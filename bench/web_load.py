@@ -2,8 +2,10 @@
 WebSocket one after the other, against a real ``python -m bot run`` process.
 
 Prints how many messages were lost (no answer) and answered twice, the reply latency (p50,
-p99, max, from sending a message to its answer) and the server's memory per session (its RSS
-with every session connected and answered, minus its RSS before, divided by the sessions).
+p99, max, from sending a message to its answer), the server's CPU time per message and its
+memory per session (its RSS with every session connected and answered, minus its RSS before,
+divided by the sessions). All sessions send at once and each waits for its answer, so the
+latency is mostly waiting in line: about sessions / throughput.
 The server's own ``/metrics`` count of handled web messages is printed as a cross-check.
 
     PYTHONPATH=. python bench/web_load.py [--sessions 500] [--messages 10] [--store memory]
@@ -45,6 +47,12 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of process ``pid`` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_kib(pid: int) -> int:
@@ -153,6 +161,7 @@ async def main(args: argparse.Namespace) -> int:
             async with http.get(f"http://127.0.0.1:{web_port}/") as response:
                 await response.read()
             before = rss_kib(server.pid)
+            cpu_before = cpu_seconds(server.pid)
             tally = Tally()
             connected = asyncio.Barrier(args.sessions + 1)
             finish = asyncio.Event()
@@ -171,6 +180,7 @@ async def main(args: argparse.Namespace) -> int:
                 await asyncio.sleep(0.05)
             elapsed = time.perf_counter() - started
             during = rss_kib(server.pid)
+            cpu = cpu_seconds(server.pid) - cpu_before
             finish.set()
             results = await asyncio.gather(*tasks, return_exceptions=True)
             failures = [r for r in results if isinstance(r, BaseException)]
@@ -190,6 +200,10 @@ async def main(args: argparse.Namespace) -> int:
           f"session failures: {len(failures)}")  # fmt: skip
     print(f"handled by the server (its /metrics): {counted:.0f}")
     print(f"throughput: {answered / elapsed:.0f} messages/s over {elapsed:.1f} s")
+    print(
+        f"server CPU: {cpu:.1f} s, {cpu / max(answered, 1) * 1000:.2f} ms per message "
+        f"(on {os.cpu_count()} cores; load average then {os.getloadavg()[0]:.1f})"
+    )
     print(
         f"reply latency: p50 {q[49] * 1000:.1f} ms, p99 {q[98] * 1000:.1f} ms, "
         f"max {lat[-1] * 1000 if lat else 0:.1f} ms"
