@@ -344,6 +344,16 @@
     }
   });
 
+  // Embedded by widget.js: Escape inside the chat closes it too (the key never reaches the
+  // embedding page otherwise). The message says nothing but that.
+  if (window.parent !== window) {
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") {
+        window.parent.postMessage("meta-ai-bot:close", "*");
+      }
+    });
+  }
+
   // -- start ------------------------------------------------------------------------------
 
   save();

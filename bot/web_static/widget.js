@@ -89,6 +89,14 @@
     }
   });
 
+  window.addEventListener("message", function (event) {
+    // Escape pressed inside the chat (see app.js), only from the chat's own origin.
+    if (event.origin === base.origin && event.data === "meta-ai-bot:close" && frame && !frame.hidden) {
+      close();
+      button.focus();
+    }
+  });
+
   function place() {
     document.body.appendChild(button);
   }

@@ -452,6 +452,15 @@ def test_widget_and_iframe_on_an_allowed_site_and_refused_elsewhere(
     finally:
         driver.switch_to.default_content()
     driver.save_screenshot(str(SCREENSHOTS / "widget-1280x800.png"))
+    # Escape in the chat closes it and gives the focus back to the button.
+    driver.switch_to.frame(frame)
+    try:
+        driver.find_element(By.ID, "text").send_keys(Keys.ESCAPE)
+    finally:
+        driver.switch_to.default_content()
+    WebDriverWait(driver, WAIT).until(lambda d: not frame.is_displayed())
+    assert launcher.get_attribute("aria-expanded") == "false"
+    assert driver.switch_to.active_element == launcher
 
     driver.get(f"http://localhost:{site.host_port}/iframe.html")
     driver.switch_to.frame(driver.find_element(By.TAG_NAME, "iframe"))
