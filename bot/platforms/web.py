@@ -326,9 +326,11 @@ class WebChat:
         for ws in list(self._sockets):
             if not self._busy.get(ws):
                 await ws.close(code=WSCloseCode.GOING_AWAY, message=b"restarting")
-        async with asyncio.timeout(15):
-            while any(self._busy.get(ws) for ws in self._sockets):
-                await asyncio.sleep(0.01)
+        # An answer still not done after this is cut off: its page sends the message again.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(15):
+                while any(self._busy.get(ws) for ws in self._sockets):
+                    await asyncio.sleep(0.01)
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -641,6 +643,17 @@ class WebChat:
                 await _send(ws, {"type": "error", "code": "bad", "message": ui(page_lang, "bad")})
                 continue
             data = _json(message)
+            if data and data.get("kind") == "hello":
+                # A new conversation on the same connection (after Forget: a new id).
+                fresh_id = data.get("session")
+                if isinstance(fresh_id, str) and _SESSION.match(fresh_id):
+                    session = fresh_id
+                    await _send(ws, {"type": "ready"})
+                else:
+                    await _send(
+                        ws, {"type": "error", "code": "bad", "message": ui(page_lang, "bad")}
+                    )
+                continue
             seq = data.get("seq") if data else None
             if not data or not isinstance(seq, int) or isinstance(seq, bool) or not 0 < seq < 10**9:
                 await _send(ws, {"type": "error", "code": "bad", "message": ui(page_lang, "bad")})

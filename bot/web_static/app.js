@@ -257,6 +257,9 @@
       state = fresh();
       state.transcript = keep;
       state.answered = 0;
+      if (socket && ready) {
+        socket.send(JSON.stringify({ kind: "hello", session: state.session, lang: lang }));
+      }
     }
     save();
     say(state.pending.length ? words.waiting : "");

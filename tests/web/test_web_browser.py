@@ -317,8 +317,13 @@ def test_forget_button_erases_and_starts_anew(site: Site, driver: Any, lang: str
     assert site.runtime.content.string("forgotten", lang)[:20] in gone.text
     assert not site.session_exists(session)
     assert session_of(driver) != session
-    # Typed, it works the same.
+    # The conversation goes on under the new id only.
+    ask(driver, WORDS[lang]["question"])
+    assert site.session_exists(session_of(driver))
+    assert not site.session_exists(session)
+    # Typed, Forget works the same.
     ask(driver, "/forget")
+    assert not site.session_exists(session_of(driver))
     no_console_errors(driver)
 
 

@@ -4,6 +4,7 @@ order after reconnecting, limits, bad requests, the form round trip and a gracef
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -200,6 +201,14 @@ async def test_forget_erases_the_session_by_button_and_by_command(chat: WebChat)
         assert forgotten["forgotten"] is True
         assert "VERGESSEN-DE" in forgotten["replies"][0]["html"]
         assert await chat.runtime.store.count() == 0
+        # The page goes on under a new id, on the same connection, from message 1.
+        await page.ws.send_str(json.dumps({"kind": "hello", "session": session_id()}))
+        assert await page.receive() == {"type": "ready"}
+        page.seq = 0
+        again = await page.ask("start", lang="de")
+        assert again["again"] is False and "WILLKOMMEN-DE" in again["replies"][0]["html"]
+        assert await chat.runtime.store.count() == 1
+        await page.ask("forget")
         other = await open_page(http, base(chat))
         await other.ask("start", lang="de")
         typed = await other.ask("text", text="/vergessen")
