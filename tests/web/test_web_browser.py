@@ -279,6 +279,12 @@ def test_ask_pick_options_reload_and_continue(site: Site, driver: Any, lang: str
     pick(driver)
     assert site.session_exists(session)
     no_console_errors(driver)
+    # Nothing kept in cookies, nothing loaded from anywhere else.
+    assert driver.get_cookies() == [] and driver.execute_script("return document.cookie") == ""
+    loaded = driver.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name)"
+    )
+    assert loaded and all(url.startswith(site.url) for url in loaded), loaded
 
 
 @pytest.mark.parametrize("lang", ["de", "en"])
