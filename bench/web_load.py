@@ -148,6 +148,7 @@ async def main(args: argparse.Namespace) -> int:
         BOT_HTTP_LISTEN=str(http_port),
         BOT_STORE=args.store,
         BOT_DATA_DIR=data,
+        BOT_SECRET=secrets.token_hex(32),  # required with a Redis store
         BOT_LOG_LEVEL="WARNING",
     )
     server = await asyncio.create_subprocess_exec(
