@@ -394,7 +394,10 @@ class Lexicon:
 
 
 def _answer_texts(node: Node, lang: str) -> list[str]:
-    return [node.text.get(lang, ""), *(v.text.get(lang, "") for v in node.variants)]
+    # The details behind "More" answer the same question: their words count like the text's.
+    texts = [node.text.get(lang, ""), *(v.text.get(lang, "") for v in node.variants)]
+    mores = [node.more, *(v.more for v in node.variants)]
+    return texts + [m.get(lang, "") for m in mores if m is not None]
 
 
 def _example_texts(node: Node, lang: str) -> list[str]:
