@@ -184,7 +184,7 @@ def test_check_reports_a_checklist_state_with_no_way_forward(tmp_path: Path) -> 
 
 
 def test_shipped_content_declares_what_the_checklist_uses(content: Content) -> None:
-    assert {"uses_facebook", "uses_instagram", "uses_meta_ai", "country"} <= set(
+    assert {"uses_facebook", "uses_instagram", "meta_ai", "objected", "country"} <= set(
         content.meta.variables
     )
 
@@ -195,11 +195,11 @@ def test_shipped_content_declares_what_the_checklist_uses(content: Content) -> N
 def test_instagram_only_user_in_austria_de(engine: Engine) -> None:
     walk = Walk(engine)
     first = walk.say("/start objection")
-    assert "Frage 1 von 5" in first.text
+    assert "Frage 1:" in first.text
     walk.tap("Kein Facebook")
     walk.tap("Ich nutze Instagram")
-    walk.tap("Kein Meta AI")
     walk.tap("Nie widersprochen")
+    walk.tap("Kein Meta AI")
     checklist = walk.tap("Österreich")
     assert "Instagram ☐" in checklist.text
     assert IG_FORM in checklist.text
@@ -223,15 +223,13 @@ def test_linked_facebook_and_instagram_in_germany_objected_2024_en(engine: Engin
     walk.say("/start objection")
     walk.tap("I use Facebook")
     walk.tap("I use Instagram")
+    walk.tap("Linked")
+    walk.tap("Yes, for both")
     walk.tap("No Meta AI")
-    question = walk.reply
-    assert question is not None
-    walk.tap("Linked, objected in 2024/2025")
     checklist = walk.tap("Germany")
     assert "Facebook ✔" in checklist.text
     assert "Instagram ✔" in checklist.text
     assert "still counts" in checklist.text
-    assert "same Accounts Center" in checklist.text
     assert "Facebook done" not in walk.labels()
     after = walk.tap("What comes next?")
     assert "Hamburg" in after.text
@@ -244,15 +242,16 @@ def test_linked_accounts_tick_both_with_one_objection_en(engine: Engine) -> None
     walk.say("walk me through it")
     walk.tap("I use Facebook")
     walk.tap("I use Instagram")
+    walk.tap("Linked")
+    walk.tap("Never objected")
     walk.tap("No Meta AI")
-    walk.tap("Linked, never objected")
-    checklist = walk.tap("Another EU country")
+    checklist = walk.tap("Another EU/EEA country")
     assert "Facebook ☐" in checklist.text
     assert "Instagram ☐" in checklist.text
     done = walk.tap("Facebook done")
     assert "Facebook ✔" in done.text
     assert "Instagram ✔" in done.text
-    assert walk.tap("What comes next?").text.count("national data protection authority") == 1
+    assert walk.tap("What comes next?").text.count("where you live, work") == 1
 
 
 def test_whatsapp_only_user_who_chats_with_meta_ai_en(engine: Engine) -> None:
@@ -262,11 +261,10 @@ def test_whatsapp_only_user_who_chats_with_meta_ai_en(engine: Engine) -> None:
     walk.tap("No Facebook")
     walk.tap("No Instagram")
     walk.tap("I chat with Meta AI")
-    walk.tap("Never objected")
     checklist = walk.tap("Germany")
     assert "Meta AI ☐" in checklist.text
-    assert "not confirmed as of December 2026" in checklist.text
-    assert "delete the Meta AI chat" in checklist.text
+    assert "as of December 2026 no form for it is confirmed" in checklist.text
+    assert "deleting the chat doesn't take back" in checklist.text
     assert FB_FORM not in checklist.text and IG_FORM not in checklist.text
     assert "Write a reason" not in walk.labels()
     assert "Meta AI ✔" in walk.tap("Meta AI done").text
@@ -279,9 +277,10 @@ def test_non_user_whose_photos_others_post_de(engine: Engine) -> None:
     walk.tap("Kein Facebook")
     walk.tap("Kein Instagram")
     walk.tap("Kein Meta AI")
-    walk.tap("Nie widersprochen")
     checklist = walk.tap("Deutschland")
-    assert "nichts zu widersprechen" in checklist.text
+    assert "nichts zu widersprechen" not in checklist.text
+    assert "kein Formular für dich" in checklist.text
+    assert "Art. 77 DSGVO" in checklist.text
     assert "☐" not in checklist.text.split("_Quellen:")[0].replace("(☐ offen", "")
     others = walk.tap("Fotos, die andere von mir posten")
     assert THIRD_PARTY_FORM in others.text
@@ -295,10 +294,11 @@ def test_outside_the_eu_says_there_is_no_comparable_form_en(engine: Engine) -> N
     walk.say("/start objection")
     walk.tap("I use Facebook")
     walk.tap("No Instagram")
-    walk.tap("No Meta AI")
     walk.tap("Never objected")
-    checklist = walk.tap("Outside the EU")
+    walk.tap("No Meta AI")
+    checklist = walk.tap("Outside the EU/EEA")
     assert "no comparable objection form" in checklist.text
+    assert FB_FORM not in checklist.text
 
 
 def test_reason_text_is_built_from_the_choices_and_only_marks_are_kept(engine: Engine) -> None:
@@ -307,8 +307,8 @@ def test_reason_text_is_built_from_the_choices_and_only_marks_are_kept(engine: E
     walk.say("/start objection")
     walk.tap("I use Facebook")
     walk.tap("No Instagram")
-    walk.tap("No Meta AI")
     walk.tap("Never objected")
+    walk.tap("No Meta AI")
     walk.tap("Germany")
     walk.tap("Write a reason")
     walk.tap("My photos show my children")
@@ -337,7 +337,7 @@ def test_main_menu_offers_the_guided_flow(engine: Engine) -> None:
     walk = Walk(engine)
     walk.say("/start")
     assert "Meine Widerspruchs-Checkliste" in walk.labels()
-    assert "Frage 1 von 5" in walk.tap("Meine Widerspruchs-Checkliste").text
+    assert "Frage 1:" in walk.tap("Meine Widerspruchs-Checkliste").text
 
 
 def test_a_forged_set_button_changes_nothing(engine: Engine) -> None:
@@ -347,18 +347,18 @@ def test_a_forged_set_button_changes_nothing(engine: Engine) -> None:
     # Option 0 of the checklist ticks Facebook off, which is not offered without Facebook.
     state, actions = engine.handle(walk.state, Choice(option="@set:objection-checklist-0"), NOW)
     assert state is not None
-    assert "done_facebook" not in dict(state.variables)
+    # The first question resets the ticks to "false"; a forged button must not make one "true".
+    assert dict(state.variables).get("done_facebook") != "true"
     assert isinstance(actions[-1], Reply) and actions[-1].node == "start"
-    assert "done_facebook" not in dict(
-        engine.handle(state, Choice(option="@set:nowhere-99"), NOW)[0].variables  # type: ignore[union-attr]
-    )
+    after = engine.handle(state, Choice(option="@set:nowhere-99"), NOW)[0]
+    assert after is not None and dict(after.variables).get("done_facebook") != "true"
 
 
 def test_privacy_lists_the_kept_marks_per_language(engine: Engine) -> None:
     walk = Walk(engine)
     de = walk.say("/privacy").text
     assert "ob du Instagram nutzt" in de
-    assert "ob du in WhatsApp mit Meta AI chattest" in de
+    assert "ob du mit Meta AI chattest" in de
     walk.say("/lang en")
     en = walk.say("/privacy").text
     assert "whether you use Instagram" in en
@@ -384,15 +384,15 @@ async def test_progress_survives_a_restart_and_forget_erases_it(
     await first.store.close()
 
     again = Runtime(content, SqliteStore(db, TTL), b"secret", clock=lambda: NOW)
-    await say(again, "Kein Meta AI")
     await say(again, "Nie widersprochen")
+    await say(again, "Kein Meta AI")
     checklist = await say(again, "Deutschland")
     assert "Facebook ☐" in checklist.text
     assert FB_FORM in checklist.text
     await say(again, "/forget")
     fresh = await say(again, "/start objection-checklist")
     assert "Facebook ☐" not in fresh.text
-    assert "nichts zu widersprechen" in fresh.text
+    assert "nichts zu widersprechen" not in fresh.text
     await again.store.close()
 
 
@@ -416,8 +416,8 @@ def chat(stdin: str, *args: str) -> str:
 
 def test_console_journey_by_typing_labels_de() -> None:
     out = chat(
-        "hilf mir beim Widerspruch\nKein Facebook\nich nutze instagram\nKein Meta AI\n"
-        "Nie widersprochen\nÖsterreich\nInstagram erledigt\n"
+        "hilf mir beim Widerspruch\nKein Facebook\nich nutze instagram\nNie widersprochen\n"
+        "Kein Meta AI\nÖsterreich\nInstagram erledigt\n"
     )
     last = out.split("\n> ")[-1]
     assert "Instagram ✔" in last
@@ -425,8 +425,8 @@ def test_console_journey_by_typing_labels_de() -> None:
 
 
 def test_console_journey_by_numbers_en() -> None:
-    # objection: 1 = I use Facebook; instagram: 2 = No Instagram; whatsapp: 2 = No Meta AI;
-    # accounts: 2 = Never objected; country: 2 = Austria; checklist: 1 = Facebook done.
+    # objection: 1 = I use Facebook; instagram: 2 = No Instagram; objected before: 2 = Never
+    # objected; Meta AI: 2 = No Meta AI; country: 2 = Austria; checklist: 1 = Facebook done.
     out = chat("/start objection\n1\n2\n2\n2\n2\n1\n", "--lang", "en")
     turns = out.split("\n> ")
     assert "Facebook ☐" in turns[-2]

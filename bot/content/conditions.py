@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import itertools
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 _TOKEN = re.compile(r"\s*(?:(==|!=|\(|\))|([A-Za-z_][A-Za-z0-9_-]*))")
@@ -104,6 +104,11 @@ def names(cond: Condition) -> Iterator[Var]:
     else:
         for part in cond.parts:
             yield from names(part)
+
+
+def compared(conds: Iterable[Condition]) -> frozenset[str]:
+    """The names that some condition in ``conds`` compares with a value (``==``, ``!=``)."""
+    return frozenset(v.name for cond in conds for v in names(cond) if v.value is not None)
 
 
 def assignments(domains: Mapping[str, tuple[str | None, ...]]) -> Iterator[dict[str, str]]:

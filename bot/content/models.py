@@ -153,9 +153,15 @@ class VariableSpec(_Model):
     description: LangText
     """What the variable records, shown by /privacy in each language."""
 
-    def domain(self) -> tuple[str | None, ...]:
-        """Every value it can hold, ``None`` meaning not set yet."""
-        return (None, "true", "false") if self.type == "flag" else (None, *self.values)
+    def domain(self, *, compared: bool = True) -> tuple[str | None, ...]:
+        """Every value it can hold, ``None`` meaning not set yet.
+
+        ``compared=False`` says no condition compares this flag with a value: then "false"
+        acts exactly like "not set", and leaving it out keeps the combinations to try few.
+        """
+        if self.type != "flag":
+            return (None, *self.values)
+        return (None, "true", "false") if compared else (None, "true")
 
 
 class Node(_Model):

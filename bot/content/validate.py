@@ -806,7 +806,10 @@ def _longest_blocks(node: Node, meta: Meta, lang: str) -> tuple[tuple[str, ...],
     if not node.blocks:
         return (), ""
     used = {v.name for b in node.blocks for v in conditions.names(b.condition)}
-    domains = {n: meta.variables[n].domain() for n in used if n in meta.variables}
+    compared = conditions.compared(b.condition for b in node.blocks)
+    domains = {
+        n: meta.variables[n].domain(compared=n in compared) for n in used if n in meta.variables
+    }
     best: tuple[tuple[str, ...], str] = ((), "")
     size = -1
     for values in conditions.assignments(domains):

@@ -146,6 +146,15 @@ def _dead_ends(meta: Meta, nodes: Mapping[str, Node]) -> list[Problem]:
     conditional = {n.id for n in nodes.values() if any(o.when for o in n.options)}
     if not conditional:
         return []
+    # A flag no condition compares with a value acts the same set to "false" as not set:
+    # counting both as one state keeps the exploration small for long checklists.
+    compared = conditions.compared(
+        c
+        for n in nodes.values()
+        for c in [*(o.condition for o in n.options), *(b.condition for b in n.blocks)]
+        if c is not None
+    )
+    bare = {k for k, spec in meta.variables.items() if spec.type == "flag" and k not in compared}
     start = [(node_id, ()) for node_id in nodes]
     seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set(start)
     todo: deque[tuple[str, tuple[tuple[str, str], ...]]] = deque(start)
@@ -159,7 +168,10 @@ def _dead_ends(meta: Meta, nodes: Mapping[str, Node]) -> list[Problem]:
         for option in shown:
             if option.to not in nodes:
                 continue
-            after = tuple(sorted((values | option.assignments()).items()))
+            merged = values | option.assignments()
+            after = tuple(
+                sorted((k, v) for k, v in merged.items() if v != "false" or k not in bare)
+            )
             if (option.to, after) not in seen:
                 seen.add((option.to, after))
                 todo.append((option.to, after))

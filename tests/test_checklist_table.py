@@ -1,0 +1,428 @@
+"""The objection checklist over every combination of answers, on the shipped content.
+
+Each journey drives the real engine with ``Choice`` events, picking the button by what it sets
+(never by its label), so the table covers both languages: services used x accounts linked or
+not x objected before and for which platform x Meta AI x country, "not sure" included. The
+assertions are the promises a careful consumer-advice service keeps: forms only for the services
+used, ticks only for what the reader said an objection covered, the complaint authority of the
+country, never "nothing to object to", no confirmation mail without a submission.
+
+The ``test_h*`` tests guard the harmful answers of issue 16, one each.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from bot.content import Content, load_content
+from bot.content.markup import to_plain
+from bot.engine import Engine
+from bot.events import Choice, Reply, Text
+from bot.state import SessionState
+
+NOW = dt.datetime(2026, 12, 3, 12, tzinfo=dt.UTC)
+TTL = dt.timedelta(days=30)
+FB_FORM = "712876720715583"
+IG_FORM = "767264225370182"
+FIRST_SCREEN = 500
+"""Visible characters of a first screen (links count by their label)."""
+LINK = re.compile(r"\[(?P<label>[^\]]*)\]\((?P<url>https://[^)\s]+)\)")
+
+
+@pytest.fixture(scope="module")
+def content() -> Content:
+    return load_content()
+
+
+@pytest.fixture(scope="module")
+def engine(content: Content) -> Engine:
+    return Engine(content, session_ttl=TTL)
+
+
+@dataclass(frozen=True)
+class Answers:
+    """One user's answers; ``None`` where the checklist does not ask."""
+
+    facebook: bool
+    instagram: bool
+    linked: str | None  # yes / no / unsure, asked only with both platforms
+    objected: str | None  # none / facebook / instagram / both / unsure, asked with either
+    meta_ai: str  # yes / no / unsure
+    country: str  # de / at / ch / eu / other
+
+    def wanted(self) -> dict[str, str]:
+        """What the buttons should set, as the session stores it."""
+        want = {
+            "uses_facebook": str(self.facebook).lower(),
+            "uses_instagram": str(self.instagram).lower(),
+            "meta_ai": self.meta_ai,
+            "country": self.country,
+        }
+        if self.linked is not None:
+            want["linked"] = self.linked
+        if self.objected is not None:
+            want["objected"] = self.objected
+        # The content before issue 16 asked other questions; these let the harmful-path
+        # tests walk it too and fail on what it said, not on a missing button.
+        want["uses_meta_ai"] = str(self.meta_ai != "no").lower()
+        want["objected_before"] = str(self.objected not in (None, "none", "unsure")).lower()
+        return want
+
+    def covered_before(self, platform: str) -> bool:
+        """Whether the reader said an earlier objection covered ``platform``."""
+        return self.objected in (platform, "both")
+
+
+def every_combination() -> Iterator[Answers]:
+    for facebook, instagram in itertools.product((True, False), repeat=2):
+        linked_values: tuple[str | None, ...] = (
+            ("yes", "no", "unsure") if facebook and instagram else (None,)
+        )
+        objected_values: tuple[str | None, ...]
+        if facebook and instagram:
+            objected_values = ("none", "facebook", "instagram", "both", "unsure")
+        elif facebook:
+            objected_values = ("none", "facebook", "unsure")
+        elif instagram:
+            objected_values = ("none", "instagram", "unsure")
+        else:
+            objected_values = (None,)
+        for linked, objected, meta_ai, country in itertools.product(
+            linked_values,
+            objected_values,
+            ("yes", "no", "unsure"),
+            ("de", "at", "ch", "eu", "other"),
+        ):
+            yield Answers(facebook, instagram, linked, objected, meta_ai, country)
+
+
+COMBINATIONS = list(every_combination())
+
+
+LEGACY = {("linked", "true"): "yes", ("linked", "false"): "no"}
+"""Before issue 16 "linked" was a flag; mapped so the harmful-path tests can walk old content."""
+
+
+class Journey:
+    """One user going through the checklist by pressing buttons."""
+
+    def __init__(self, engine: Engine, content: Content, lang: str) -> None:
+        self.engine = engine
+        self.content = content
+        self.state: SessionState | None = None
+        self.reply = self._send(Text(text=f"/lang {lang}"))
+        self.reply = self._send(Text(text="/start objection"))
+
+    def _send(self, event: Text | Choice) -> Reply:
+        self.state, actions = self.engine.handle(self.state, event, NOW)
+        return [a for a in actions if isinstance(a, Reply)][-1]
+
+    def sets(self, option_id: str) -> dict[str, str]:
+        """What the button ``option_id`` sets (``@set:<node>-<index>``), or nothing."""
+        if not option_id.startswith("@set:"):
+            return {}
+        node_id, _, index = option_id.removeprefix("@set:").rpartition("-")
+        return self.content.nodes[node_id].options[int(index)].assignments()
+
+    def answer(self, wanted: dict[str, str]) -> Reply:
+        """Press the button of this question that matches the answers.
+
+        Only what tells this question's buttons apart counts: the first question also resets
+        the checklist, and that reset is the same on both of its buttons.
+        """
+        options = [(o, self.sets(o.id)) for o in self.reply.options]
+        options = [(o, sets) for o, sets in options if sets]
+        keys = {k for _, sets in options for k in sets}
+        telling = {k for k in keys if len({sets.get(k) for _, sets in options}) > 1}
+        for option, sets in options:
+            asked = {
+                k: LEGACY.get((k, v), v) for k, v in sets.items() if k in telling and k in wanted
+            }
+            if asked and all(wanted[k] == v for k, v in asked.items()):
+                self.reply = self._send(Choice(option=option.id))
+                return self.reply
+        raise AssertionError(f"no button for {wanted} on {self.reply.node}: {self.reply.options}")
+
+    def go(self, node_id: str) -> Reply:
+        ids = [o.id for o in self.reply.options if o.id == node_id]
+        assert ids, f"no button to {node_id} on {self.reply.node}"
+        self.reply = self._send(Choice(option=ids[0]))
+        return self.reply
+
+    def tick(self, variable: str) -> bool:
+        """Press the button that ticks ``variable`` off, if the checklist shows one."""
+        for option in self.reply.options:
+            if self.sets(option.id).get(variable) == "true":
+                self.reply = self._send(Choice(option=option.id))
+                return True
+        return False
+
+    def first_screen(self) -> str:
+        """The node's text and the blocks that are not marked ``more``, as a reader sees it."""
+        assert self.state is not None
+        node = self.content.nodes[self.reply.node or ""]
+        lang = self.state.language
+        values = dict(self.state.variables)
+        parts = [node.text_for(lang, NOW.date())]
+        parts += [b.text[lang] for b in node.blocks if not b.more and b.condition.holds(values)]
+        return to_plain(LINK.sub(r"\g<label>", "\n\n".join(parts)))
+
+
+def walk_to_checklist(engine: Engine, content: Content, lang: str, answers: Answers) -> Journey:
+    journey = Journey(engine, content, lang)
+    wanted = answers.wanted()
+    for _ in range(8):
+        if journey.reply.node == "objection-checklist":
+            return journey
+        journey.answer(wanted)
+    raise AssertionError(f"never reached the checklist: {journey.reply.node}")
+
+
+WORDS = {
+    "de": {
+        "nothing": ("nichts zu widersprechen", "nichts zu tun"),
+        "mail": "Bestätigungsmail",
+        "fb_tip": "Vergangene Beiträge einschränken",
+        "no_form": "kein vergleichbares",
+        "art77": "wohnst, arbeitest oder in dem der Verstoß stattfand",
+        "state_dpa": "Bundeslandes",
+        "ch": "EDÖB",
+        "no_form_for_you": "kein Formular für dich",
+        "not_back": "nicht zurück",
+        "both": "Widersprich auf beiden",
+        "object_now": "widersprich jetzt",
+        "meta_unsure": "Nicht sicher, ob du Meta AI nutzt",
+        "earlier": "früherer Widerspruch",
+        "eu_only": "nur offen, wenn du in der EU wohnst",
+    },
+    "en": {
+        "nothing": ("nothing to object to", "nothing to do"),
+        "mail": "confirmation e-mail",
+        "fb_tip": "Limit past posts",
+        "no_form": "no comparable",
+        "art77": "live, work or where the infringement happened",
+        "state_dpa": "federal state",
+        "ch": "FDPIC",
+        "no_form_for_you": "no form for you",
+        "not_back": "not take back",
+        "both": "Then object on both",
+        "object_now": "object now",
+        "meta_unsure": "Not sure whether you use Meta AI",
+        "earlier": "earlier objection",
+        "eu_only": "only if you live in the EU",
+    },
+}
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_every_combination_of_answers(engine: Engine, content: Content, lang: str) -> None:
+    w = WORDS[lang]
+    failures: list[str] = []
+    longest = (0, "")
+    for answers in COMBINATIONS:
+        journey = walk_to_checklist(engine, content, lang, answers)
+        checklist = journey.reply.text
+        longest = max(longest, (len(journey.first_screen()), f"checklist {answers}"))
+        problems = check_checklist(answers, checklist, w)
+        # Ticks after sending every form the checklist offers.
+        ticked_now = [v for v in ("done_facebook", "done_instagram") if journey.tick(v)]
+        while journey.tick("done_facebook") or journey.tick("done_instagram"):
+            pass
+        problems += check_ticked(answers, journey.reply.text, ticked_now)
+        nxt = journey.go("objection-next").text
+        longest = max(longest, (len(journey.first_screen()), f"next {answers}"))
+        problems += check_next(answers, nxt, w, submitted=bool(ticked_now))
+        failures += [f"{answers}: {p}" for p in problems]
+    print(f"{lang}: {len(COMBINATIONS)} combinations; longest first screen {longest}")
+    assert not failures, "\n".join(failures[:30])
+    assert longest[0] <= FIRST_SCREEN, longest
+
+
+def check_checklist(a: Answers, text: str, w: dict[str, object]) -> list[str]:
+    problems = []
+    forms_here = a.country != "other"
+    for platform, used, form in (
+        ("Facebook", a.facebook, FB_FORM),
+        ("Instagram", a.instagram, IG_FORM),
+    ):
+        covered = a.covered_before(platform.lower())
+        if not used and (form in text or f"{platform} ☐" in text or f"{platform} ✔" in text):
+            problems.append(f"{platform} shown though not used")
+        if used and covered and f"{platform} ✔" not in text:
+            problems.append(f"{platform} not ticked though an earlier objection covered it")
+        if used and not covered and f"{platform} ✔" in text:
+            problems.append(f"{platform} ticked though no earlier objection covered it")
+        if used and not covered and forms_here and form not in text:
+            problems.append(f"{platform} form missing")
+        if form in text and not forms_here:
+            problems.append(f"{platform} form shown next to 'no comparable form'")
+    if not forms_here and (a.facebook or a.instagram) and str(w["no_form"]) not in text:
+        problems.append("outside the EU/EEA without 'no comparable form'")
+    if forms_here and str(w["no_form"]) in text:
+        problems.append("'no comparable form' inside the EU/EEA")
+    if any(phrase in text for phrase in w["nothing"]):  # type: ignore[attr-defined]
+        problems.append("says there is nothing to do")
+    told = all(m in text for m in (str(w["no_form_for_you"]), "Art. 77", "Art. 21"))
+    if not (a.facebook or a.instagram) and not told:
+        problems.append("no account, but not told what they can do")
+    if (a.meta_ai in ("yes", "unsure")) != ("Meta AI ☐" in text):
+        problems.append("Meta AI step shown for the wrong answer")
+    if a.meta_ai == "unsure" and str(w["meta_unsure"]) not in text:
+        problems.append("'not sure' about Meta AI without what follows")
+    if a.linked == "unsure" and forms_here and str(w["both"]) not in text:
+        problems.append("'not sure' about linked accounts without 'object on both'")
+    if (
+        a.objected == "unsure"
+        and forms_here
+        and (a.facebook or a.instagram)
+        and str(w["object_now"]) not in text
+    ):
+        problems.append("'not sure' about an earlier objection without 'object now'")
+    return problems
+
+
+def check_ticked(a: Answers, text: str, ticked_now: list[str]) -> list[str]:
+    problems = []
+    for platform, used in (("Facebook", a.facebook), ("Instagram", a.instagram)):
+        done = f"done_{platform.lower()}" in ticked_now
+        other = "done_instagram" if platform == "Facebook" else "done_facebook"
+        through_link = a.linked == "yes" and other in ticked_now
+        expected = used and (a.covered_before(platform.lower()) or done or through_link)
+        if used and a.country != "other" and f"{platform} ✔" not in text:
+            problems.append(f"{platform} still open after ticking everything")
+        if (f"{platform} ✔" in text) != expected:
+            problems.append(f"{platform} ✔ is {f'{platform} ✔' in text}, expected {expected}")
+    return problems
+
+
+def check_next(a: Answers, text: str, w: dict[str, object], *, submitted: bool) -> list[str]:
+    problems = []
+    if (str(w["mail"]) in text) != submitted:
+        problems.append(
+            f"confirmation mail mentioned: {str(w['mail']) in text}, submitted {submitted}"
+        )
+    if (str(w["fb_tip"]) in text) != a.facebook:
+        problems.append("Facebook tip for the wrong people")
+    if str(w["eu_only"]) in text:
+        problems.append("says a GDPR complaint needs living in the EU")
+    authority = {
+        "de": ("HmbBfDI", str(w["state_dpa"])),
+        "at": ("dsb.gv.at",),
+        "ch": (str(w["ch"]),),
+        "eu": (str(w["art77"]), "Art. 77"),
+        "other": (str(w["art77"]), "Art. 77"),
+    }
+    for country, marks in authority.items():
+        for mark in marks:
+            if country == a.country and mark not in text:
+                problems.append(f"complaint for {country} lacks {mark!r}")
+    if a.country != "de" and "HmbBfDI" in text:
+        problems.append("German authority for a reader outside Germany")
+    if a.country != "at" and "dsb.gv.at" in text:
+        problems.append("Austrian authority for a reader outside Austria")
+    if a.country != "ch" and str(w["ch"]) in text:
+        problems.append("Swiss authority for a reader outside Switzerland")
+    earlier = a.objected in ("facebook", "instagram", "both")
+    if earlier and str(w["earlier"]) not in text:
+        problems.append("an earlier objection is not mentioned")
+    everything_covered = (not a.facebook or a.covered_before("facebook")) and (
+        not a.instagram or a.covered_before("instagram")
+    )
+    if earlier and everything_covered and str(w["not_back"]) in text:
+        problems.append("a late objection's effect contradicts the earlier objection")
+    return problems
+
+
+def test_the_table_covers_every_answer() -> None:
+    assert len(COMBINATIONS) == 22 * 3 * 5
+    assert {a.objected for a in COMBINATIONS} == {
+        None,
+        "none",
+        "facebook",
+        "instagram",
+        "both",
+        "unsure",
+    }
+    assert {a.linked for a in COMBINATIONS} == {None, "yes", "no", "unsure"}
+
+
+# -- the harmful answers of issue 16, one test each -----------------------------------------
+
+
+def ask(engine: Engine, question: str, lang: str = "de") -> Reply:
+    state, _ = engine.handle(None, Text(text=f"/lang {lang}"), NOW)
+    _, actions = engine.handle(state, Text(text=question), NOW)
+    return [a for a in actions if isinstance(a, Reply)][-1]
+
+
+@pytest.mark.parametrize(
+    ("question", "lang"),
+    [
+        ("Sammelklage", "de"),
+        ("kann ich mich einer Sammelklage anschließen", "de"),
+        ("Gibt es eine Sammelklage gegen Meta?", "de"),
+        ("class action against meta", "en"),
+    ],
+)
+def test_h0_a_class_action_people_can_join_is_named(
+    engine: Engine, question: str, lang: str
+) -> None:
+    text = ask(engine, question, lang).text
+    assert "SOMI" in text
+    assert (
+        ("Bundesamt für Justiz" in text) if lang == "de" else ("Federal Office of Justice" in text)
+    )
+    assert ("kostenlos" in text) if lang == "de" else ("for free" in text)
+    assert "keine Sammelklage" not in text and "no class action against Meta" not in text
+
+
+@pytest.mark.parametrize("node_id", ["representation", "damages", "current-status", "class-action"])
+def test_h0_no_answer_denies_the_class_action(content: Content, node_id: str) -> None:
+    for lang in ("de", "en"):
+        text = content.answer(content.nodes[node_id], lang, NOW.date())
+        assert "SOMI" in text
+        assert "Verbandsklageregister" in text or "Federal Office of Justice" in text
+        assert "keine Sammelklage" not in text
+        assert "no class action against Meta over the AI training is known" not in text
+        # A deadline or case number is not verified: the register shows it.
+        assert not re.search(r"Az\.|case number [A-Z0-9]", text)
+
+
+def test_h1_an_objection_on_facebook_does_not_tick_instagram(
+    engine: Engine, content: Content
+) -> None:
+    answers = Answers(True, True, "no", "facebook", "no", "de")
+    checklist = walk_to_checklist(engine, content, "de", answers).reply.text
+    assert "Facebook ✔" in checklist
+    assert "Instagram ✔" not in checklist
+    assert "Instagram ☐" in checklist and IG_FORM in checklist
+    assert "keinen weiteren Antrag" not in checklist
+
+
+def test_h2_without_facebook_and_instagram_there_is_still_something_to_do(
+    engine: Engine, content: Content
+) -> None:
+    answers = Answers(False, False, None, None, "no", "de")
+    checklist = walk_to_checklist(engine, content, "de", answers).reply.text
+    assert "nichts zu widersprechen" not in checklist
+    assert "Fotos, die andere von dir posten" in checklist
+    assert "Art. 21, 17, 15" in checklist and "Art. 77" in checklist
+
+
+def test_h3_a_complaint_is_open_where_you_live_work_or_the_infringement_happened(
+    engine: Engine, content: Content
+) -> None:
+    answers = Answers(True, False, None, "none", "no", "other")
+    journey = walk_to_checklist(engine, content, "de", answers)
+    after = journey.go("objection-next").text
+    assert "nur offen, wenn du in der EU wohnst" not in after
+    assert "wohnst, arbeitest oder in dem der Verstoß stattfand" in after
+    country = content.nodes["objection-country"]
+    labels = [o.label["de"] for o in country.options if o.label]
+    assert any("EWR" in label for label in labels), labels
