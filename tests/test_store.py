@@ -17,7 +17,7 @@ from fixtures.redis_server import RedisServer
 from fixtures.tree import write_tree
 
 from bot.content import load_content
-from bot.events import Choice, Start, Text
+from bot.events import Choice, Command, Start, Text
 from bot.runtime import Conversation, Runtime
 from bot.state import SessionState
 from bot.store import MemoryStore, SessionKey, SessionStore, SqliteStore
@@ -238,8 +238,10 @@ async def test_sqlite_file_holds_only_what_it_is_given(
     monkeypatch.setattr(sqlite3, "connect", connect)
     path = tmp_path / "sessions.sqlite3"
     store = SqliteStore(path, TTL)
-    [db] = connections
-    assert db.execute("PRAGMA secure_delete").fetchone() == (1,)
+    assert connections
+    for made in connections:  # the store reads and writes through connections of its own
+        assert made.execute("PRAGMA secure_delete").fetchone() == (1,)
+    db = connections[0]
 
     marker = "erase-me-0123456789abcdef"
     for n in range(20):
@@ -253,8 +255,7 @@ async def test_sqlite_file_holds_only_what_it_is_given(
     assert marker.encode() in path.read_bytes()
 
     assert await store.delete_user(f"u-{marker}") == 1
-    # Copy the WAL into the database file and empty it, as SQLite does from time to time.
-    assert db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone() == (0, 0, 0)
+    # Gone from the database and its WAL at once, not only after a checkpoint or a shutdown.
     assert marker.encode() not in all_bytes(tmp_path)
     assert b"s-keep-1" in all_bytes(tmp_path)
     await store.close()  # checkpoints the WAL into the main file
@@ -280,6 +281,33 @@ async def test_runtime_stores_no_raw_ids_or_message_text(tmp_path: Path) -> None
     assert raw  # the session was written
     for secret in (user, chat, "zqx", "wvy", "Zebrafink", "Geheimwort", "widerspreche"):
         assert secret.encode() not in raw, secret
+
+
+async def test_forget_is_on_disk_at_once_without_a_shutdown(tmp_path: Path) -> None:
+    """After /forget neither the database nor its WAL holds the erased session.
+
+    Without a checkpoint right after the erasure, the WAL keeps the session's earlier
+    pages (its keys, node and checklist marks) until SQLite checkpoints on its own or the
+    bot shuts down cleanly.
+    """
+    content = load_content(write_tree(tmp_path / "tree"))
+    data = tmp_path / "data"
+    runtime = Runtime(content, SqliteStore(data / "sessions.sqlite3", TTL), b"k" * 32)
+    alice = Conversation(platform="telegram", chat_id="100", user_id="alice")
+    bob = Conversation(platform="telegram", chat_id="200", user_id="bob")
+    for conv in (alice, bob):
+        await runtime.handle(conv, Start(locale="de"))
+        await runtime.handle(conv, Choice(option="deadline"))
+    erased, kept = runtime.key(alice), runtime.key(bob)
+    assert erased.session.encode() in all_bytes(data)
+
+    [reply] = await runtime.handle(alice, Command(name="forget"))
+    assert reply.text == "VERGESSEN-DE"
+    raw = all_bytes(data)  # no close, no checkpoint by the test: what a crash would leave
+    for secret in (erased.session, erased.user):
+        assert secret.encode() not in raw, secret
+    assert kept.session.encode() in raw
+    await runtime.close()
 
 
 # -- Redis ------------------------------------------------------------------------------

@@ -235,6 +235,7 @@ OPTIONAL_STRINGS = (
     "privacy_variables",
     "node_gone",
     "clarify",
+    "unavailable",
 )
 """UI strings a content tree may define; the feature using one is off without it."""
 

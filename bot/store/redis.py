@@ -26,11 +26,16 @@ import datetime as dt
 import json
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import LockError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.state import SessionState
 from bot.store.base import Coordinator, Release, SessionKey, SessionStore
@@ -39,6 +44,42 @@ log = logging.getLogger(__name__)
 
 _SEP = "|"
 """Joins keys in index members; runtime keys are hex digests, so it never occurs in them."""
+
+RETRIES = 6
+"""How often a command is tried again after a lost connection or a timeout: with the backoff
+below about 4.5 s in all, long enough for a Redis restart, short enough that a user whose
+message cannot be answered is told so soon."""
+BACKOFF = ExponentialBackoff(cap=1.0, base=0.1)
+HEALTH_CHECK_INTERVAL = 10
+"""Seconds a pooled connection may sit idle before it is PINGed before use."""
+
+# One round trip per save: the session with its TTL and its entries in the user, chat and
+# expiry indices, applied at once on the server (a script runs atomically).
+_PUT = """
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+redis.call('SADD', KEYS[3], ARGV[4])
+redis.call('PEXPIRE', KEYS[3], ARGV[2])
+redis.call('ZADD', KEYS[4], ARGV[6], ARGV[5])
+return 1
+"""
+
+# KEYS: the expiry index, an index key to drop entirely ('' for none), then per session its
+# key, its user index and its chat index; ARGV: per session the three index entries.
+_ERASE = """
+local erased = 0
+for i = 0, (#KEYS - 2) / 3 - 1 do
+    erased = erased + redis.call('DEL', KEYS[3 + 3 * i])
+    redis.call('SREM', KEYS[4 + 3 * i], ARGV[1 + 3 * i])
+    redis.call('SREM', KEYS[5 + 3 * i], ARGV[2 + 3 * i])
+    redis.call('ZREM', KEYS[1], ARGV[3 + 3 * i])
+end
+if KEYS[2] ~= '' then
+    redis.call('DEL', KEYS[2])
+end
+return erased
+"""
 
 
 class RedisStore(SessionStore):
@@ -57,15 +98,23 @@ class RedisStore(SessionStore):
         self.prefix = prefix
         # Past max_connections commands wait for a free connection instead of failing; a
         # Redis that does not answer fails start-up within seconds instead of hanging it.
+        # A connection lost to a Redis restart is reconnected and the command sent again by
+        # redis-py itself (every command here may safely run twice).
         pool = BlockingConnectionPool.from_url(
             url,
             decode_responses=True,
             max_connections=max_connections,
             timeout=20,
-            socket_connect_timeout=5,
-            socket_timeout=30,
+            socket_connect_timeout=2,
+            socket_timeout=5,
+            socket_keepalive=True,
+            retry=Retry(BACKOFF, RETRIES),
+            retry_on_error=[RedisConnectionError, RedisTimeoutError],
+            health_check_interval=HEALTH_CHECK_INTERVAL,
         )
         self._redis: Redis = Redis.from_pool(pool)
+        self._put = self._redis.register_script(_PUT)
+        self._erase_script = self._redis.register_script(_ERASE)
         self._ttl_ms = max(1, int(ttl.total_seconds() * 1000))
         # Wall clock seconds, only to score the expiry index the way Redis' own TTLs run.
         self._clock = clock
@@ -77,6 +126,10 @@ class RedisStore(SessionStore):
 
     async def ping(self) -> None:
         """Raise ``redis.exceptions.RedisError`` (or ``OSError``) if Redis cannot be reached."""
+        await self._redis.ping()
+
+    async def check(self) -> None:
+        """Raise if Redis does not answer a PING (the caller bounds the wait)."""
         await self._redis.ping()
 
     # -- keys -----------------------------------------------------------------------------
@@ -113,27 +166,35 @@ class RedisStore(SessionStore):
 
     async def put(self, key: SessionKey, state: SessionState) -> None:
         expires = int(self._clock() * 1000) + self._ttl_ms
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(self._session(key.session), json.dumps(state.to_dict()), px=self._ttl_ms)
-            pipe.sadd(self._user(key.user), f"{key.chat}{_SEP}{key.session}")
-            pipe.pexpire(self._user(key.user), self._ttl_ms)
-            pipe.sadd(self._chat(key.chat), f"{key.user}{_SEP}{key.session}")
-            pipe.pexpire(self._chat(key.chat), self._ttl_ms)
-            pipe.zadd(self._expiry, {_SEP.join((key.session, key.user, key.chat)): expires})
-            await pipe.execute()
+        await self._put(
+            keys=[
+                self._session(key.session),
+                self._user(key.user),
+                self._chat(key.chat),
+                self._expiry,
+            ],
+            args=[
+                json.dumps(state.to_dict()),
+                self._ttl_ms,
+                f"{key.chat}{_SEP}{key.session}",
+                f"{key.user}{_SEP}{key.session}",
+                _SEP.join((key.session, key.user, key.chat)),
+                expires,
+            ],
+        )
 
     async def delete_user(self, user: str) -> int:
         found = [str(m).split(_SEP, 1) for m in await self._members(self._user(user))]
-        erased = await self._erase([(session, user, chat) for chat, session in found])
-        # Also when every session had expired already: nothing of the user stays behind.
-        await self._redis.delete(self._user(user))
-        return erased
+        # The user's index goes too, also when every session had expired already.
+        return await self._erase(
+            [(session, user, chat) for chat, session in found], drop=self._user(user)
+        )
 
     async def delete_chat(self, chat: str) -> int:
         found = [str(m).split(_SEP, 1) for m in await self._members(self._chat(chat))]
-        erased = await self._erase([(session, user, chat) for user, session in found])
-        await self._redis.delete(self._chat(chat))
-        return erased
+        return await self._erase(
+            [(session, user, chat) for user, session in found], drop=self._chat(chat)
+        )
 
     async def purge_expired(self, now: dt.datetime) -> int:
         """Remove the index entries of sessions Redis has expired; returns 0.
@@ -165,19 +226,22 @@ class RedisStore(SessionStore):
         found = await self._redis.smembers(name)
         return {str(m) for m in found}
 
-    async def _erase(self, sessions: list[tuple[str, str, str]]) -> int:
-        """Delete ``(session, user, chat)`` sessions and every index entry naming them."""
-        if not sessions:
+    async def _erase(self, sessions: list[tuple[str, str, str]], drop: str = "") -> int:
+        """Delete ``(session, user, chat)`` sessions and every index entry naming them, and
+        the index key ``drop``; returns how many sessions still existed."""
+        if not sessions and not drop:
             return 0
-        async with self._redis.pipeline(transaction=True) as pipe:
-            for session, user, chat in sessions:
-                pipe.delete(self._session(session))
-                pipe.srem(self._user(user), f"{chat}{_SEP}{session}")
-                pipe.srem(self._chat(chat), f"{user}{_SEP}{session}")
-                pipe.zrem(self._expiry, _SEP.join((session, user, chat)))
-            results: list[Any] = await pipe.execute()
-        # Every fourth result is a DEL: 1 if the session still existed.
-        return sum(int(r) for r in results[::4])
+        keys = [self._expiry, drop]
+        args: list[str] = []
+        for session, user, chat in sessions:
+            keys += [self._session(session), self._user(user), self._chat(chat)]
+            args += [
+                f"{chat}{_SEP}{session}",
+                f"{user}{_SEP}{session}",
+                _SEP.join((session, user, chat)),
+            ]
+        erased: Any = await self._erase_script(keys=keys, args=args)
+        return int(erased)
 
 
 class RedisCoordinator(Coordinator):
@@ -201,8 +265,13 @@ class RedisCoordinator(Coordinator):
         self._wait_timeout = wait_timeout
 
     async def first_time(self, name: str) -> bool:
-        done = await self._redis.set(f"{self._prefix}seen:{name}", "1", nx=True, ex=self._seen_for)
-        return bool(done)
+        # A token of our own, so that a SET sent again after a lost reply (redis-py retries
+        # on a dropped connection) sees its own mark instead of calling the update taken.
+        token = uuid.uuid4().hex
+        before = await self._redis.set(
+            f"{self._prefix}seen:{name}", token, nx=True, get=True, ex=self._seen_for
+        )
+        return before is None or before == token
 
     async def acquire(self, name: str) -> Release:
         lock = self._redis.lock(
