@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import sqlite3
@@ -442,3 +443,60 @@ async def test_bot_store_setting_chooses_the_store(
     assert (tmp_path / "sessions.sqlite3").exists()
     with pytest.raises(ConfigError, match=r"^BOT_SECRET: not set, but BOT_STORE is a Redis"):
         await open_store(Settings(store=redis_service.url, data_dir=tmp_path))
+
+
+USERS = [Conversation(platform="telegram", chat_id=str(n), user_id=f"user{n}") for n in range(4)]
+
+
+async def test_redis_restart_loses_no_message_and_health_follows(tmp_path: Path) -> None:
+    """Redis goes away and comes back: messages in flight at the restart are answered, a
+    longer outage gets the try-again note (not silence), and /healthz follows the store."""
+    from fixtures.redis_server import redis_server, server_binary
+
+    binary = server_binary()
+    if binary is None:
+        pytest.skip("no redis-server")
+    content = load_content(write_tree(tmp_path / "tree"))
+    server = redis_server(binary)
+    first = server.__enter__()
+    port = first.port
+    runtime = Runtime(content, RedisStore(first.url, TTL, prefix="r:"), b"k" * 32)
+    try:
+        # Every user's pooled connection is open when the server goes.
+        for conv in USERS:
+            [reply] = await runtime.handle(conv, Start(locale="de"))
+            assert reply.node == "start"
+        assert await runtime.store_problems() == []
+        server.__exit__(None, None, None)
+
+        # A restart while messages wait: they are answered once Redis is back.
+        waiting = [asyncio.create_task(runtime.handle(c, Choice(option="deadline"))) for c in USERS]
+        await asyncio.sleep(0.3)
+        server = redis_server(binary, port=port)
+        server.__enter__()
+        answered = await asyncio.wait_for(asyncio.gather(*waiting), 20)
+        assert [[r.node for r in replies] for replies in answered] == [["deadline"]] * 4
+        # Connections that were open before the restart are reconnected, not lost.
+        for conv in USERS:
+            [reply] = await runtime.handle(conv, Text(text="Bis wann kann ich widersprechen?"))
+            assert reply.node == "deadline"
+        server.__exit__(None, None, None)
+
+        # A longer outage: the store is reported, and users are told to try again soon.
+        runtime._store_checked = -1e9
+        assert (await runtime.store_problems())[0].startswith("session store failing")
+        started = time.monotonic()
+        [reply] = await runtime.handle(USERS[0], Text(text="1"))
+        assert reply.text.startswith("Gerade gibt es ein technisches Problem")
+        assert time.monotonic() - started < 15
+
+        server = redis_server(binary, port=port)
+        server.__enter__()
+        runtime._store_checked = -1e9
+        assert await runtime.store_problems() == []
+        [reply] = await runtime.handle(USERS[1], Text(text="Bis wann kann ich widersprechen?"))
+        assert reply.node == "deadline"
+    finally:
+        with contextlib.suppress(RuntimeError, StopIteration):  # already stopped
+            server.__exit__(None, None, None)
+        await runtime.close()
