@@ -67,7 +67,7 @@ async def redis_store(redis_service: RedisServer) -> AsyncIterator[RedisStore]:
 
 
 def redis_keys(server: RedisServer, prefix: str) -> dict[str, object]:
-    """Every key under ``prefix`` with its value (strings, sets and sorted sets)."""
+    """Every key under ``prefix`` with its value (strings, sets, sorted sets and hashes)."""
     client = server.client()
     found: dict[str, object] = {}
     for name in client.scan_iter(match=prefix + "*"):
@@ -78,6 +78,8 @@ def redis_keys(server: RedisServer, prefix: str) -> dict[str, object]:
             found[name] = sorted(client.smembers(name))  # type: ignore[arg-type]
         elif kind == "zset":
             found[name] = client.zrange(name, 0, -1)
+        elif kind == "hash":
+            found[name] = client.hgetall(name)
         else:
             raise AssertionError(f"unexpected key type {kind} of {name}")
     client.close()
@@ -315,7 +317,7 @@ async def test_forget_is_on_disk_at_once_without_a_shutdown(tmp_path: Path) -> N
 
 
 async def test_redis_session_expires_by_redis_ttl(redis_service: RedisServer) -> None:
-    """Redis itself erases an idle session; the indices are cleaned by purge_expired."""
+    """Redis itself erases an idle user's sessions; purge_expired tidies the chat index."""
     short = RedisStore(redis_service.url, dt.timedelta(milliseconds=300), prefix=fresh_prefix())
     try:
         now = dt.datetime.now(dt.UTC)
@@ -323,16 +325,18 @@ async def test_redis_session_expires_by_redis_ttl(redis_service: RedisServer) ->
         await short.put(key("a", "2"), state(seen=now))
         assert await short.count() == 2
         client = redis_service.client()
-        assert 0 < client.pttl(f"{short.prefix}s:s-a-1") <= 300
+        assert 0 < client.pttl(f"{short.prefix}h:u-a") <= 300
         deadline = time.monotonic() + 10
-        while client.exists(f"{short.prefix}s:s-a-1", f"{short.prefix}s:s-a-2"):
+        while client.exists(f"{short.prefix}h:u-a"):
             assert time.monotonic() < deadline, "Redis did not expire the sessions"
             await asyncio.sleep(0.05)
         # Read with a clock that says the sessions are fresh: still gone, Redis decided.
         assert await short.get(key("a", "1"), now) is None
         assert await short.count() == 0
         assert await short.purge_expired(now) == 0
-        assert redis_keys(redis_service, short.prefix) == {}
+        while redis_keys(redis_service, short.prefix):  # the counters end with their slot
+            assert time.monotonic() < deadline, redis_keys(redis_service, short.prefix)
+            await asyncio.sleep(0.05)
         client.close()
     finally:
         await short.close()
@@ -342,34 +346,60 @@ async def test_redis_put_renews_the_ttl(
     redis_store: RedisStore, redis_service: RedisServer
 ) -> None:
     client = redis_service.client()
-    name = f"{redis_store.prefix}s:s-a-1"
+    name = f"{redis_store.prefix}h:u-a"
     await redis_store.put(key("a", "1"), state())
     client.pexpire(name, 1000)  # as if most of the 30 days had passed
     await redis_store.put(key("a", "1"), state("deadline"))
     thirty_days_ms = 30 * 24 * 3600 * 1000
     assert thirty_days_ms - 60_000 < client.pttl(name) <= thirty_days_ms
-    for index in (f"{redis_store.prefix}u:u-a", f"{redis_store.prefix}c:c-1"):
-        assert thirty_days_ms - 60_000 < client.pttl(index) <= thirty_days_ms
+    assert await redis_store.count() == 1
     client.close()
+
+
+def without_counters(found: dict[str, object], prefix: str) -> dict[str, object]:
+    """The sessions and their index, without the counters and the list of buckets."""
+    return {k: v for k, v in found.items() if not k.startswith((f"{prefix}n:", f"{prefix}buckets"))}
 
 
 async def test_redis_delete_user_leaves_no_trace(
     redis_store: RedisStore, redis_service: RedisServer
 ) -> None:
-    """Sessions, index entries and the user's index go, in every chat; others stay."""
+    """Sessions and index entries go, in every chat; others stay; nothing is left over."""
     for chat in ("1", "2", "3"):
         await redis_store.put(key("a", chat), state())
     await redis_store.put(key("b", "1"), state())
+    assert await redis_store.count() == 4
     assert await redis_store.delete_user("u-a") == 3
     p = redis_store.prefix
-    assert redis_keys(redis_service, p) == {
-        f"{p}s:s-b-1": json.dumps(state().to_dict()),
-        f"{p}u:u-b": ["c-1|s-b-1"],
-        f"{p}c:c-1": ["u-b|s-b-1"],
-        f"{p}x": ["s-b-1|u-b|c-1"],
-    }
+    left = without_counters(redis_keys(redis_service, p), p)
+    assert sorted(left) == [f"{p}b:c-1", f"{p}h:u-b"]
+    assert left[f"{p}b:c-1"] == {"c-1": "|u-b|"}
+    user_b = left[f"{p}h:u-b"]
+    assert isinstance(user_b, dict) and list(user_b) == ["c-1"]
+    assert json.loads(user_b["c-1"][13:]) == state().to_dict()
+    assert await redis_store.count() == 1
     assert await redis_store.delete_chat("c-1") == 1
     assert redis_keys(redis_service, p) == {}
+    assert await redis_store.count() == 0
+
+
+async def test_redis_index_holds_one_small_entry_per_session(
+    redis_store: RedisStore, redis_service: RedisServer
+) -> None:
+    """Memory: a user's sessions share one key; a chat's users are one bucket field."""
+    for user in ("a", "b"):
+        for chat in ("1", "2"):
+            await redis_store.put(key(user, chat), state())
+    await redis_store.put(key("a", "1"), state("deadline"))  # a put again adds nothing
+    p = redis_store.prefix
+    left = without_counters(redis_keys(redis_service, p), p)
+    assert sorted(left) == [f"{p}b:c-1", f"{p}b:c-2", f"{p}h:u-a", f"{p}h:u-b"]
+    assert left[f"{p}b:c-1"] == {"c-1": "|u-a|u-b|"}
+    assert await redis_store.count() == 4
+    assert await redis_store.delete_chat("c-1") == 2
+    assert await redis_store.get(key("a", "1"), T0) is None
+    assert await redis_store.get(key("a", "2"), T0) is not None
+    assert await redis_store.count() == 2
 
 
 async def test_redis_keys_carry_the_prefix(redis_service: RedisServer) -> None:
@@ -379,13 +409,12 @@ async def test_redis_keys_carry_the_prefix(redis_service: RedisServer) -> None:
         await first.put(key("a", "1"), state("from-one"))
         assert await second.get(key("a", "1"), T0) is None
         assert await second.count() == 0
-        assert sorted(redis_keys(redis_service, "one:")) == [
-            "one:c:c-1",
-            "one:s:s-a-1",
-            "one:u:u-a",
-            "one:x",
-        ]
+        names = sorted(redis_keys(redis_service, "one:"))
+        assert names[:3] == ["one:b:c-1", "one:buckets", "one:h:u-a"]
+        assert len(names) == 4 and names[3].startswith("one:n:")
+        assert redis_keys(redis_service, "two:") == {}
         assert await first.delete_user("u-a") == 1
+        assert redis_keys(redis_service, "one:") == {}
     finally:
         await first.close()
         await second.close()
@@ -396,7 +425,9 @@ async def test_redis_unreadable_value_starts_afresh(
 ) -> None:
     await redis_store.put(key("a", "1"), state())
     client = redis_service.client()
-    client.set(f"{redis_store.prefix}s:s-a-1", json.dumps({"v": 99, "where": "?"}))
+    name = f"{redis_store.prefix}h:u-a"
+    stored = str(client.hget(name, "c-1"))
+    client.hset(name, "c-1", stored[:13] + json.dumps({"v": 99, "where": "?"}))
     client.close()
     assert await redis_store.get(key("a", "1"), T0) is None
     assert await redis_store.count() == 0
@@ -416,7 +447,7 @@ async def test_runtime_stores_no_raw_ids_or_message_text_in_redis(
     assert await redis_store.count() == 1
     stored = redis_keys(redis_service, redis_store.prefix)
     raw = " ".join([*stored, *map(str, stored.values())])
-    assert '"language": "de"' in raw  # the session was written
+    assert '"language":"de"' in raw  # the session was written
     for secret in (user, chat, "zqx", "wvy", "Zebrafink", "Geheimwort", "widerspreche"):
         assert secret not in raw, secret
 
