@@ -169,7 +169,11 @@ class SqliteStore(SessionStore):
         # Nobody may be waiting any more when the batch ends (put timed out).
         done.add_done_callback(lambda f: f.cancelled() or f.exception())
         self._waiters.append(done)
-        if self._flusher is None or self._flusher.done():
+        loop = asyncio.get_running_loop()
+        if self._flusher is None or self._flusher.done() or self._flusher.get_loop() is not loop:
+            # (Again) in this event loop: an Event belongs to the loop that first waits on it.
+            self._wake = asyncio.Event()
+            self._waiters = [w for w in self._waiters if w.get_loop() is loop]
             self._flusher = asyncio.create_task(self._flush_forever(), name="sqlite-flush")
         self._wake.set()
         try:
