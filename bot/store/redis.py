@@ -32,6 +32,7 @@ per chat.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
@@ -44,7 +45,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import LockError
+from redis.exceptions import LockError, NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.state import SessionState
@@ -242,6 +243,55 @@ def decode(raw: str) -> SessionState:
     return SessionState.from_dict({_LONG.get(k, k): v for k, v in json.loads(raw).items()})
 
 
+class _Batch:
+    """Sends the commands issued in one turn of the event loop as one pipeline.
+
+    With many conversations at once, most of a command's cost is redis-py's own work per
+    call (a pooled connection, a write, a read); sent together they share it, as the SQLite
+    store's writes share a transaction. Alone, a command goes out on the next loop turn.
+    """
+
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+        self._queued: list[tuple[tuple[str | int, ...], asyncio.Future[Any]]] = []
+
+    async def call(self, *command: str | int) -> Any:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[Any] = loop.create_future()
+        if not self._queued:
+            loop.call_soon(self._send)
+        self._queued.append((command, done))
+        return await done
+
+    def _send(self) -> None:
+        batch, self._queued = self._queued, []
+        task = asyncio.ensure_future(self._execute(batch))
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+    async def _execute(
+        self, batch: list[tuple[tuple[str | int, ...], asyncio.Future[Any]]]
+    ) -> None:
+        try:
+            pipe = self._redis.pipeline(transaction=False)
+            for command, _ in batch:
+                pipe.execute_command(*command)
+            results = await pipe.execute(raise_on_error=False)
+        except BaseException as exc:
+            for _, done in batch:
+                if not done.done():
+                    done.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for (_, done), result in zip(batch, results, strict=True):
+            if done.done():
+                continue
+            if isinstance(result, Exception):
+                done.set_exception(result)
+            else:
+                done.set_result(result)
+
+
 class RedisStore(SessionStore):
     """Sessions in Redis (``redis://``, ``rediss://`` or ``unix://`` URL)."""
 
@@ -286,6 +336,7 @@ class RedisStore(SessionStore):
                 "count": _COUNT,
             }.items()
         }
+        self._batch = _Batch(self._redis)
         # Wall clock seconds, to stamp expiry times the way Redis' own TTLs run.
         self._clock = clock
 
@@ -307,13 +358,18 @@ class RedisStore(SessionStore):
 
     async def _run(self, script: str, *args: str | int) -> int:
         common: list[str | int] = [self.prefix, self._now_ms(), self._slot_ms]
-        result: Any = await self._scripts[script](keys=[], args=[*common, *args])
+        called = self._scripts[script]
+        try:
+            result = await self._batch.call("EVALSHA", called.sha, 0, *common, *args)
+        except NoScriptError:
+            # A restarted Redis forgot its scripts: load this one and send it again.
+            result = await called(keys=[], args=[*common, *args])
         return int(result)
 
     # -- the interface --------------------------------------------------------------------
 
     async def get(self, key: SessionKey, now: dt.datetime) -> SessionState | None:
-        raw = await self._redis.hget(f"{self.prefix}h:{key.user}", key.chat)
+        raw = await self._batch.call("HGET", f"{self.prefix}h:{key.user}", key.chat)
         if raw is None:
             return None
         try:
