@@ -244,27 +244,44 @@ def decode(raw: str) -> SessionState:
 
 
 class _Batch:
-    """Sends the commands issued in one turn of the event loop as one pipeline.
+    """Sends commands issued while another one is under way together, as one pipeline.
 
     With many conversations at once, most of a command's cost is redis-py's own work per
     call (a pooled connection, a write, a read); sent together they share it, as the SQLite
-    store's writes share a transaction. Alone, a command goes out on the next loop turn.
+    store's writes share a transaction. A command issued while none is under way is sent
+    at once, so one conversation at a time waits for nothing.
     """
 
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
         self._queued: list[tuple[tuple[str | int, ...], asyncio.Future[Any]]] = []
+        self._busy = 0
+        self._scheduled = False
 
     async def call(self, *command: str | int) -> Any:
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[Any] = loop.create_future()
-        if not self._queued:
-            loop.call_soon(self._send)
+        if not self._busy and not self._queued:
+            self._busy += 1
+            try:
+                return await self._redis.execute_command(*command)  # type: ignore[no-untyped-call]
+            finally:
+                self._busy -= 1
+                self._kick()
+        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queued.append((command, done))
+        self._kick()
         return await done
 
+    def _kick(self) -> None:
+        if self._queued and not self._busy and not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._send)
+
     def _send(self) -> None:
+        self._scheduled = False
+        if not self._queued or self._busy:
+            return
         batch, self._queued = self._queued, []
+        self._busy += 1
         task = asyncio.ensure_future(self._execute(batch))
         task.add_done_callback(lambda t: t.cancelled() or t.exception())
 
@@ -283,6 +300,9 @@ class _Batch:
             if not isinstance(exc, Exception):
                 raise
             return
+        finally:
+            self._busy -= 1
+            self._kick()
         for (_, done), result in zip(batch, results, strict=True):
             if done.done():
                 continue
