@@ -54,5 +54,8 @@ class Observer(Protocol):
     def error(self, platform: str) -> None:
         """Handling an event of ``platform`` failed (engine or platform side)."""
 
+    def store_error(self, operation: str) -> None:
+        """Loading, saving or erasing a session failed (``operation``: what was tried)."""
+
     def reloaded(self, ok: bool) -> None:
         """A content reload finished: ``ok`` if the new tree is in service."""

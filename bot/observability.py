@@ -1,7 +1,7 @@
 """Health and Prometheus metrics on an optional HTTP listener (``BOT_HTTP_LISTEN``).
 
-``/healthz`` answers 200 ``ok`` only when content is loaded and every configured platform is
-connected, else 503 naming what is missing. ``/metrics`` is the Prometheus text format from
+``/healthz`` answers 200 ``ok`` only when content is loaded, every configured platform is
+connected and the session store works, else 503 naming what is missing. ``/metrics`` is the Prometheus text format from
 ``prometheus-client``. Every metric is an aggregate labelled at most by platform, content
 node or reload result: never by user, chat or anything a user typed.
 """
@@ -72,6 +72,12 @@ class Metrics:
         self.sessions = Gauge(
             "bot_active_sessions", "Sessions in the store (read at each scrape)", registry=r
         )
+        self.store_errors = Counter(
+            "bot_store_errors",
+            "Session store operations that failed (loading, saving, erasing)",
+            ["operation"],
+            registry=r,
+        )
         self.reloads = Counter(
             "bot_content_reloads", "Content reloads by result (ok, failed)", ["result"], registry=r
         )
@@ -82,6 +88,8 @@ class Metrics:
         # Zeros from the start, so rates and alerts work before the first event.
         for result in ("ok", "failed"):
             self.reloads.labels(result)
+        for operation in ("loading", "saving", "erasing"):
+            self.store_errors.labels(operation)
         for platform in platforms:
             for metric in (
                 self.updates,
@@ -113,6 +121,10 @@ class Metrics:
     def error(self, platform: str) -> None:
         """Count a failure while handling an event of ``platform``."""
         self.errors.labels(platform).inc()
+
+    def store_error(self, operation: str) -> None:
+        """Count a failed session store operation."""
+        self.store_errors.labels(operation).inc()
 
     def reloaded(self, ok: bool) -> None:
         """Count a content reload."""
@@ -159,7 +171,7 @@ class HttpListener:
         await self._runner.cleanup()
 
     async def _healthz(self, request: web.Request) -> web.Response:
-        missing = self.runtime.readiness.missing()
+        missing = self.runtime.readiness.missing() + await self.runtime.store_problems()
         if missing:
             return web.Response(status=503, text="not ready: " + "; ".join(missing) + "\n")
         return web.Response(text="ok\n")

@@ -24,9 +24,22 @@ from bot.engine import Engine
 from bot.events import Event, Forget, Reply
 from bot.health import Observer, Readiness
 from bot.ratelimit import InboundLimiter, PerKeyLimiter
+from bot.state import SessionState
 from bot.store import Coordinator, MemoryStore, SessionKey, SessionStore, SqliteStore
 
 log = logging.getLogger(__name__)
+
+UNAVAILABLE = {
+    "de": "Gerade gibt es ein technisches Problem. Versuch es bitte gleich noch einmal.",
+    "en": "There's a technical problem right now. Please try again in a moment.",
+}
+"""Said when no answer can be computed (the session cannot be loaded), unless the content
+has its own ``unavailable`` string."""
+
+STORE_CHECK_EVERY = 2.0
+"""Seconds a store health check's result is reused, so a busy ``/healthz`` costs little."""
+STORE_CHECK_TIMEOUT = 1.0
+"""Seconds a store health check may take; a slower store counts as failing."""
 
 ErasureHook = Callable[[str, str], Awaitable[None]]
 """Called as ``hook(scope, key)`` after an erasure; scope is ``"user"`` or ``"chat"``."""
@@ -74,6 +87,9 @@ class Runtime:
         self._erasure_hooks: list[ErasureHook] = []
         self.coordinator: Coordinator | None = store.coordinator()
         """How replicas sharing the store split the work; ``None`` for a single process."""
+        self._store_checked = -STORE_CHECK_EVERY
+        self._store_problem: list[str] = []
+        self._store_checking = asyncio.Lock()
 
     @property
     def content(self) -> Content:
@@ -97,6 +113,53 @@ class Runtime:
         """A platform failed to handle or answer an update (counted in the metrics)."""
         if self.observer is not None:
             self.observer.error(platform)
+
+    def _store_failed(self, operation: str, platform: str, exc: Exception, outcome: str) -> None:
+        # The reason comes from the store (SQLite or Redis), never from what a user sent.
+        reason = " ".join(hide_password(str(exc)).split()) or type(exc).__name__
+        log.error(
+            "%s a session failed (%s: %s); %s", operation, type(exc).__name__, reason, outcome
+        )
+        self.record_error(platform)
+        if self.observer is not None:
+            self.observer.store_error(operation)
+
+    async def store_problems(self) -> list[str]:
+        """What is wrong with the session store, for ``/healthz``; empty when it works.
+
+        The store's own check, bounded by :data:`STORE_CHECK_TIMEOUT` and reused for
+        :data:`STORE_CHECK_EVERY` seconds.
+        """
+        async with self._store_checking:
+            if time.monotonic() - self._store_checked < STORE_CHECK_EVERY:
+                return self._store_problem
+            try:
+                await asyncio.wait_for(self.store.check(), STORE_CHECK_TIMEOUT)
+            except Exception as exc:
+                reason = " ".join(hide_password(str(exc)).split()) or type(exc).__name__
+                if isinstance(exc, TimeoutError):
+                    reason = f"no answer within {STORE_CHECK_TIMEOUT:g} s"
+                self._store_problem = [f"session store failing ({reason})"]
+            else:
+                self._store_problem = []
+            self._store_checked = time.monotonic()
+            return self._store_problem
+
+    @staticmethod
+    def _language(content: Content, state: SessionState | None, event: Event) -> str:
+        # A new session's language from the platform's hint ("de-AT" -> "de"), as a guess.
+        hint = getattr(event, "language", None) or (event.locale or "").split("-")[0].lower()
+        wanted = state.language if state else hint
+        if wanted not in content.languages:
+            return content.meta.default_language
+        return str(wanted)
+
+    def _unavailable(self, content: Content, lang: str) -> Reply:
+        if "unavailable" in content.meta.strings:
+            text = content.string("unavailable", lang)
+        else:
+            text = UNAVAILABLE.get(lang, UNAVAILABLE["en"])
+        return Reply(text=text, language=lang)
 
     @classmethod
     async def from_settings(cls, settings: Settings | None = None) -> Runtime:
@@ -147,10 +210,11 @@ class Runtime:
         if not self.limiter.allow(key.user):
             if self.limiter.should_warn(key.user):
                 # Warned once per window, so this one read costs nothing under a flood.
-                state = await self.store.get(key, self.clock())
-                lang = state.language if state else content.meta.default_language
-                if lang not in content.languages:
-                    lang = content.meta.default_language
+                try:
+                    state = await self.store.get(key, self.clock())
+                except Exception:
+                    state = None  # the note in the default language will do
+                lang = self._language(content, state, event)
                 return [Reply(text=content.string("rate_limited", lang), language=lang)]
             return []
         lock = self._locks.get(key.session)
@@ -159,7 +223,12 @@ class Runtime:
             self._locks[key.session] = lock
         async with lock:
             now = self.clock()
-            state = await self.store.get(key, now)
+            try:
+                state = await self.store.get(key, now)
+            except Exception as exc:
+                # Without the session there is no telling what a "1" or a button means.
+                self._store_failed("loading", conv.platform, exc, "asked to try again")
+                return [self._unavailable(content, self._language(content, None, event))]
             try:
                 if not event.platform:
                     event = dataclasses.replace(event, platform=conv.platform)
@@ -168,18 +237,25 @@ class Runtime:
                 # The engine is meant never to raise; if it does, the user still gets an answer.
                 log.exception("engine failed on %s", type(event).__name__)
                 self.record_error(conv.platform)
-                lang = state.language if state else content.meta.default_language
-                if lang not in content.languages:
-                    lang = content.meta.default_language
+                lang = self._language(content, state, event)
                 return [Reply(text=content.string("fallback", lang), language=lang)]
             replies: list[Reply] = []
             for action in actions:
                 if isinstance(action, Forget):
-                    await self.forget_user(conv)
+                    try:
+                        await self.forget_user(conv)
+                    except Exception as exc:
+                        # Saying "forgotten" would be untrue: ask to try again instead.
+                        self._store_failed("erasing", conv.platform, exc, "asked to try again")
+                        return [self._unavailable(content, self._language(content, state, event))]
                 elif isinstance(action, Reply):
                     replies.append(action)
             if new_state is not None:
-                await self.store.put(key, new_state)
+                try:
+                    await self.store.put(key, new_state)
+                except Exception as exc:
+                    # The answer is computed: the user gets it even if their place is not kept.
+                    self._store_failed("saving", conv.platform, exc, "the reply is sent anyway")
             return replies
 
     async def inline(self, text: str, *, locale: str | None = None) -> list[Reply]:

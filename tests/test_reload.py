@@ -149,3 +149,40 @@ async def test_sighup_reloads_and_a_user_on_a_removed_page_gets_the_menu_with_a_
         reply = await c.say("1", "WILLKOMMEN-DE")
         assert reply.split("\n")[0] == "WEG-DE"
         assert "Über den Bot" not in reply
+
+
+NEW_TOPIC = """\
+- id: cookies
+  title: {de: Cookies im Browser, en: Browser cookies}
+  text: {de: "KEKSE-DE", en: "COOKIES-EN"}
+  questions:
+    de: ["Was speichern Cookies in meinem Browser?"]
+    en: ["What do cookies store in my browser?"]
+  keywords:
+    de: [cookies, browser]
+    en: [cookies, browser]
+  sources:
+    - {title: Bot, url: "https://example.org/cookies"}
+  checked: 2025-05-01
+"""
+
+
+async def test_after_a_reload_typed_questions_are_matched_against_the_new_tree(
+    tmp_path: Path,
+) -> None:
+    """A question only the new tree can answer gets the new node, so the matcher was
+    rebuilt with the tree (not only the texts and buttons swapped)."""
+    directory = write_tree(tmp_path / "content")
+    question = "Was speichern Cookies in meinem Browser?"
+    async with console(directory, watch=False) as c:
+        before = await c.say(question, "FALLBACK-DE")
+        assert "KEKSE-DE" not in before
+
+        (directory / "nodes/60-cookies.yaml").write_text(NEW_TOPIC, encoding="utf-8")
+        (directory / "nodes/00-root.yaml").write_text(
+            ROOT.replace("    - to: extra\n", "    - to: extra\n    - to: cookies\n"),
+            encoding="utf-8",
+        )
+        assert await c.reloader.reload("test") is True
+        assert await c.reload_result() is True
+        assert "KEKSE-DE" in await c.say(question, "KEKSE-DE")

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import sqlite3
 import stat
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -308,3 +310,266 @@ async def test_from_settings_uses_environment(
     await runtime.close()
     assert (data / "secret").read_bytes() == secret
     assert os.listdir(data).count("secret") == 1
+
+
+# -- a failing session store -------------------------------------------------------------
+
+
+class Observed:
+    """Collects what the runtime reports to an observer (the metrics, in production)."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+        self.store_errors: list[str] = []
+
+    def handled(self, platform: str, replies: object, seconds: float) -> None:
+        pass
+
+    def error(self, platform: str) -> None:
+        self.errors.append(platform)
+
+    def store_error(self, operation: str) -> None:
+        self.store_errors.append(operation)
+
+    def reloaded(self, ok: bool) -> None:
+        pass
+
+
+class FullDiskStore(MemoryStore):
+    """Saving fails as on a full disk; reading still works."""
+
+    async def put(self, key: SessionKey, state: SessionState) -> None:
+        raise OSError(28, "No space left on device")
+
+
+class UnreadableStore(MemoryStore):
+    """Loading a session fails (the database or Redis is gone)."""
+
+    async def get(self, key: SessionKey, now: dt.datetime) -> SessionState | None:
+        raise OSError(5, "Input/output error")
+
+
+async def test_a_reply_is_sent_when_its_state_cannot_be_saved(
+    content: Content, caplog: pytest.LogCaptureFixture
+) -> None:
+    runtime = Runtime(content, FullDiskStore(TTL), SECRET, clock=Clock())
+    observed = Observed()
+    runtime.observer = observed
+    reply = await say(runtime, ALICE, Text(text="Bis wann kann ich widersprechen?"))
+    assert reply.node == "deadline"
+    assert observed.store_errors == ["saving"]
+    assert observed.errors == ["telegram"]
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "saving a session failed" in logged and "No space left on device" in logged
+    for private in ("alice", "widersprechen", runtime.key(ALICE).session):
+        assert private not in logged
+
+
+async def test_without_the_session_the_user_is_asked_to_try_again(content: Content) -> None:
+    runtime = Runtime(content, UnreadableStore(TTL), SECRET, clock=Clock())
+    observed = Observed()
+    runtime.observer = observed
+    # The tree has no 'unavailable' string: the built-in note, in the user's language.
+    reply = await say(runtime, ALICE, Text(text="1", locale="en-GB"))
+    assert reply.text == "There's a technical problem right now. Please try again in a moment."
+    assert reply.node is None
+    reply = await say(runtime, ALICE, Text(text="1"))
+    assert reply.text.startswith("Gerade gibt es ein technisches Problem")
+    assert observed.store_errors == ["loading", "loading"]
+
+
+async def test_forget_that_cannot_erase_does_not_claim_it_did(content: Content) -> None:
+    class Stuck(MemoryStore):
+        async def delete_user(self, user: str) -> int:
+            raise OSError(28, "No space left on device")
+
+    runtime = Runtime(content, Stuck(TTL), SECRET, clock=Clock())
+    await say(runtime, ALICE, Start())
+    reply = await say(runtime, ALICE, Command(name="forget"))
+    assert reply.text != "VERGESSEN-DE"
+    assert reply.text.startswith("Gerade gibt es ein technisches Problem")
+
+
+async def test_the_content_may_word_the_try_again_note(tmp_path: Path) -> None:
+    from fixtures.tree import META
+
+    meta = META.replace(
+        "  rate_limited:", '  unavailable: {de: "PROBLEM-DE", en: "PROBLEM-EN"}\n  rate_limited:'
+    )
+    content = load_content(write_tree(tmp_path / "tree", {"bot.yaml": meta}))
+    runtime = Runtime(content, UnreadableStore(TTL), SECRET, clock=Clock())
+    assert (await say(runtime, ALICE, Start(language="en"))).text == "PROBLEM-EN"
+
+
+class Heartbeat:
+    """Measures the longest stretch the event loop was unable to run a 10 ms timer."""
+
+    def __init__(self) -> None:
+        self.longest = 0.0
+        self._task = asyncio.create_task(self._beat())
+
+    async def _beat(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(0.01)
+            self.longest = max(self.longest, loop.time() - before)
+
+    def stop(self) -> float:
+        self._task.cancel()
+        return self.longest
+
+
+async def wait_until(condition: Callable[[], Awaitable[bool]], timeout: float = 20.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not await condition():
+            await asyncio.sleep(0.05)
+
+
+USERS = [Conversation(platform="telegram", chat_id=str(n), user_id=f"user{n}") for n in range(4)]
+PATH = ["objection", "objection-instagram", "@back"]
+"""Three buttons each user presses; afterwards each one is on 'objection'."""
+
+
+async def test_sqlite_write_lock_held_elsewhere_neither_freezes_nor_loses(
+    content: Content, tmp_path: Path
+) -> None:
+    """Another process holds the write lock for seconds while users keep writing.
+
+    Every message is answered within about the store's ``save_wait``, the event loop keeps
+    running (so ``/healthz`` and other users are answered), health reports the store, and
+    once the lock is released every user's latest place is saved.
+    """
+    path = tmp_path / "sessions.sqlite3"
+    store = SqliteStore(path, TTL, lock_wait=0.5)
+    runtime = Runtime(content, store, SECRET, clock=Clock())
+    for user in USERS:
+        await say(runtime, user, Start())
+
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # e.g. a backup tool or `sqlite3` in a shell
+    heartbeat = Heartbeat()
+    locked_at = time.monotonic()
+    try:
+
+        async def walk(user: Conversation) -> list[float]:
+            took = []
+            for option in PATH:
+                started = time.monotonic()
+                reply = await say(runtime, user, Choice(option=option))
+                took.append(time.monotonic() - started)
+                assert reply.node == option.replace("@back", "objection")
+            return took
+
+        timings = await asyncio.gather(*(walk(user) for user in USERS))
+        assert max(max(t) for t in timings) < 3.0, timings
+        await wait_until(lambda: problems_reported(runtime))
+        assert time.monotonic() - locked_at < 10
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert heartbeat.stop() < 0.5, "the event loop was blocked"
+
+    async def saved() -> bool:
+        return store.failure is None and not store._pending and not store._inflight
+
+    await wait_until(saved)
+    await runtime.close()
+    again = SqliteStore(path, TTL)
+    for user in USERS:
+        state = await again.get(runtime.key(user), AFTER)
+        assert state is not None and state.node == "objection", user
+    await again.close()
+
+
+async def problems_reported(runtime: Runtime) -> bool:
+    runtime._store_checked = -1e9  # no cached answer
+    return bool(await runtime.store_problems())
+
+
+class FullDiskSqlite(SqliteStore):
+    """A SQLite store whose disk is full: every commit fails the way SQLite reports ENOSPC."""
+
+    full = True
+
+    def _commit(self, rows: list[tuple[str, str, str, str, float]]) -> None:
+        if self.full:
+            raise sqlite3.OperationalError("database or disk is full")
+        super()._commit(rows)
+
+
+async def test_sqlite_disk_full_answers_everyone_and_saves_once_there_is_room(
+    content: Content, tmp_path: Path
+) -> None:
+    store = FullDiskSqlite(tmp_path / "sessions.sqlite3", TTL, save_wait=0.3, retry_after=0.05)
+    runtime = Runtime(content, store, SECRET, clock=Clock())
+    observed = Observed()
+    runtime.observer = observed
+    for user in USERS:
+        assert (await say(runtime, user, Start())).node == "start"
+        for option in PATH:
+            assert (await say(runtime, user, Choice(option=option))).node == option.replace(
+                "@back", "objection"
+            )
+    assert observed.store_errors and set(observed.store_errors) == {"saving"}
+    assert await runtime.store_problems() == [
+        "session store failing (sessions not saved: database or disk is full)"
+    ]
+
+    store.full = False  # room again
+
+    async def recovered() -> bool:
+        return not await problems_reported(runtime) and await store.count() == len(USERS)
+
+    await wait_until(recovered)
+    await runtime.close()
+    again = SqliteStore(tmp_path / "sessions.sqlite3", TTL)
+    for user in USERS:
+        state = await again.get(runtime.key(user), AFTER)
+        assert state is not None and state.node == "objection", user
+    await again.close()
+
+
+async def test_healthz_reports_a_failing_store_at_once_and_recovers(content: Content) -> None:
+    import aiohttp
+
+    from bot.observability import HttpListener, Metrics
+
+    class Flaky(MemoryStore):
+        broken = False
+        slow = False
+
+        async def check(self) -> None:
+            if self.slow:
+                await asyncio.sleep(30)
+            if self.broken:
+                raise OSError(28, "No space left on device")
+
+    store = Flaky(TTL)
+    runtime = Runtime(content, store, SECRET, clock=Clock())
+    listener = HttpListener(runtime, Metrics(["telegram"]), "127.0.0.1", 0)
+    await listener.start()
+    url = f"http://127.0.0.1:{listener.port}/healthz"
+    try:
+        async with aiohttp.ClientSession() as http:
+
+            async def health() -> tuple[int, str]:
+                runtime._store_checked = -1e9  # as if the cached answer were old
+                started = time.monotonic()
+                async with http.get(url) as response:
+                    answer = (response.status, await response.text())
+                assert time.monotonic() - started < 3, "healthz must answer at once"
+                return answer
+
+            assert await health() == (200, "ok\n")
+            store.broken = True
+            status, text = await health()
+            assert status == 503 and "session store failing" in text
+            assert "No space left on device" in text
+            store.broken, store.slow = False, True
+            status, text = await health()
+            assert status == 503 and "no answer within" in text
+            store.slow = False
+            assert await health() == (200, "ok\n")
+    finally:
+        await listener.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import sqlite3
@@ -17,11 +18,11 @@ from fixtures.redis_server import RedisServer
 from fixtures.tree import write_tree
 
 from bot.content import load_content
-from bot.events import Choice, Start, Text
+from bot.events import Choice, Command, Start, Text
 from bot.runtime import Conversation, Runtime
 from bot.state import SessionState
 from bot.store import MemoryStore, SessionKey, SessionStore, SqliteStore
-from bot.store.redis import RedisStore
+from bot.store.redis import RedisStore, decode
 
 TTL = dt.timedelta(days=30)
 T0 = dt.datetime(2025, 6, 1, 12, tzinfo=dt.UTC)
@@ -66,7 +67,7 @@ async def redis_store(redis_service: RedisServer) -> AsyncIterator[RedisStore]:
 
 
 def redis_keys(server: RedisServer, prefix: str) -> dict[str, object]:
-    """Every key under ``prefix`` with its value (strings, sets and sorted sets)."""
+    """Every key under ``prefix`` with its value (strings, sets, sorted sets and hashes)."""
     client = server.client()
     found: dict[str, object] = {}
     for name in client.scan_iter(match=prefix + "*"):
@@ -77,6 +78,8 @@ def redis_keys(server: RedisServer, prefix: str) -> dict[str, object]:
             found[name] = sorted(client.smembers(name))  # type: ignore[arg-type]
         elif kind == "zset":
             found[name] = client.zrange(name, 0, -1)
+        elif kind == "hash":
+            found[name] = client.hgetall(name)
         else:
             raise AssertionError(f"unexpected key type {kind} of {name}")
     client.close()
@@ -238,8 +241,10 @@ async def test_sqlite_file_holds_only_what_it_is_given(
     monkeypatch.setattr(sqlite3, "connect", connect)
     path = tmp_path / "sessions.sqlite3"
     store = SqliteStore(path, TTL)
-    [db] = connections
-    assert db.execute("PRAGMA secure_delete").fetchone() == (1,)
+    assert connections
+    for made in connections:  # the store reads and writes through connections of its own
+        assert made.execute("PRAGMA secure_delete").fetchone() == (1,)
+    db = connections[0]
 
     marker = "erase-me-0123456789abcdef"
     for n in range(20):
@@ -253,8 +258,7 @@ async def test_sqlite_file_holds_only_what_it_is_given(
     assert marker.encode() in path.read_bytes()
 
     assert await store.delete_user(f"u-{marker}") == 1
-    # Copy the WAL into the database file and empty it, as SQLite does from time to time.
-    assert db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone() == (0, 0, 0)
+    # Gone from the database and its WAL at once, not only after a checkpoint or a shutdown.
     assert marker.encode() not in all_bytes(tmp_path)
     assert b"s-keep-1" in all_bytes(tmp_path)
     await store.close()  # checkpoints the WAL into the main file
@@ -282,11 +286,38 @@ async def test_runtime_stores_no_raw_ids_or_message_text(tmp_path: Path) -> None
         assert secret.encode() not in raw, secret
 
 
+async def test_forget_is_on_disk_at_once_without_a_shutdown(tmp_path: Path) -> None:
+    """After /forget neither the database nor its WAL holds the erased session.
+
+    Without a checkpoint right after the erasure, the WAL keeps the session's earlier
+    pages (its keys, node and checklist marks) until SQLite checkpoints on its own or the
+    bot shuts down cleanly.
+    """
+    content = load_content(write_tree(tmp_path / "tree"))
+    data = tmp_path / "data"
+    runtime = Runtime(content, SqliteStore(data / "sessions.sqlite3", TTL), b"k" * 32)
+    alice = Conversation(platform="telegram", chat_id="100", user_id="alice")
+    bob = Conversation(platform="telegram", chat_id="200", user_id="bob")
+    for conv in (alice, bob):
+        await runtime.handle(conv, Start(locale="de"))
+        await runtime.handle(conv, Choice(option="deadline"))
+    erased, kept = runtime.key(alice), runtime.key(bob)
+    assert erased.session.encode() in all_bytes(data)
+
+    [reply] = await runtime.handle(alice, Command(name="forget"))
+    assert reply.text == "VERGESSEN-DE"
+    raw = all_bytes(data)  # no close, no checkpoint by the test: what a crash would leave
+    for secret in (erased.session, erased.user):
+        assert secret.encode() not in raw, secret
+    assert kept.session.encode() in raw
+    await runtime.close()
+
+
 # -- Redis ------------------------------------------------------------------------------
 
 
 async def test_redis_session_expires_by_redis_ttl(redis_service: RedisServer) -> None:
-    """Redis itself erases an idle session; the indices are cleaned by purge_expired."""
+    """Redis itself erases an idle user's sessions; purge_expired tidies the chat index."""
     short = RedisStore(redis_service.url, dt.timedelta(milliseconds=300), prefix=fresh_prefix())
     try:
         now = dt.datetime.now(dt.UTC)
@@ -294,16 +325,18 @@ async def test_redis_session_expires_by_redis_ttl(redis_service: RedisServer) ->
         await short.put(key("a", "2"), state(seen=now))
         assert await short.count() == 2
         client = redis_service.client()
-        assert 0 < client.pttl(f"{short.prefix}s:s-a-1") <= 300
+        assert 0 < client.pttl(f"{short.prefix}h:u-a") <= 300
         deadline = time.monotonic() + 10
-        while client.exists(f"{short.prefix}s:s-a-1", f"{short.prefix}s:s-a-2"):
+        while client.exists(f"{short.prefix}h:u-a"):
             assert time.monotonic() < deadline, "Redis did not expire the sessions"
             await asyncio.sleep(0.05)
         # Read with a clock that says the sessions are fresh: still gone, Redis decided.
         assert await short.get(key("a", "1"), now) is None
         assert await short.count() == 0
         assert await short.purge_expired(now) == 0
-        assert redis_keys(redis_service, short.prefix) == {}
+        while redis_keys(redis_service, short.prefix):  # the counters end with their slot
+            assert time.monotonic() < deadline, redis_keys(redis_service, short.prefix)
+            await asyncio.sleep(0.05)
         client.close()
     finally:
         await short.close()
@@ -313,34 +346,60 @@ async def test_redis_put_renews_the_ttl(
     redis_store: RedisStore, redis_service: RedisServer
 ) -> None:
     client = redis_service.client()
-    name = f"{redis_store.prefix}s:s-a-1"
+    name = f"{redis_store.prefix}h:u-a"
     await redis_store.put(key("a", "1"), state())
     client.pexpire(name, 1000)  # as if most of the 30 days had passed
     await redis_store.put(key("a", "1"), state("deadline"))
     thirty_days_ms = 30 * 24 * 3600 * 1000
     assert thirty_days_ms - 60_000 < client.pttl(name) <= thirty_days_ms
-    for index in (f"{redis_store.prefix}u:u-a", f"{redis_store.prefix}c:c-1"):
-        assert thirty_days_ms - 60_000 < client.pttl(index) <= thirty_days_ms
+    assert await redis_store.count() == 1
     client.close()
+
+
+def without_counters(found: dict[str, object], prefix: str) -> dict[str, object]:
+    """The sessions and their index, without the counters and the list of buckets."""
+    return {k: v for k, v in found.items() if not k.startswith((f"{prefix}n:", f"{prefix}buckets"))}
 
 
 async def test_redis_delete_user_leaves_no_trace(
     redis_store: RedisStore, redis_service: RedisServer
 ) -> None:
-    """Sessions, index entries and the user's index go, in every chat; others stay."""
+    """Sessions and index entries go, in every chat; others stay; nothing is left over."""
     for chat in ("1", "2", "3"):
         await redis_store.put(key("a", chat), state())
     await redis_store.put(key("b", "1"), state())
+    assert await redis_store.count() == 4
     assert await redis_store.delete_user("u-a") == 3
     p = redis_store.prefix
-    assert redis_keys(redis_service, p) == {
-        f"{p}s:s-b-1": json.dumps(state().to_dict()),
-        f"{p}u:u-b": ["c-1|s-b-1"],
-        f"{p}c:c-1": ["u-b|s-b-1"],
-        f"{p}x": ["s-b-1|u-b|c-1"],
-    }
+    left = without_counters(redis_keys(redis_service, p), p)
+    assert sorted(left) == [f"{p}b:c-1", f"{p}h:u-b"]
+    assert left[f"{p}b:c-1"] == {"c-1": "|u-b|"}
+    user_b = left[f"{p}h:u-b"]
+    assert isinstance(user_b, dict) and list(user_b) == ["c-1"]
+    assert decode(user_b["c-1"][13:]) == state()
+    assert await redis_store.count() == 1
     assert await redis_store.delete_chat("c-1") == 1
     assert redis_keys(redis_service, p) == {}
+    assert await redis_store.count() == 0
+
+
+async def test_redis_index_holds_one_small_entry_per_session(
+    redis_store: RedisStore, redis_service: RedisServer
+) -> None:
+    """Memory: a user's sessions share one key; a chat's users are one bucket field."""
+    for user in ("a", "b"):
+        for chat in ("1", "2"):
+            await redis_store.put(key(user, chat), state())
+    await redis_store.put(key("a", "1"), state("deadline"))  # a put again adds nothing
+    p = redis_store.prefix
+    left = without_counters(redis_keys(redis_service, p), p)
+    assert sorted(left) == [f"{p}b:c-1", f"{p}b:c-2", f"{p}h:u-a", f"{p}h:u-b"]
+    assert left[f"{p}b:c-1"] == {"c-1": "|u-a|u-b|"}
+    assert await redis_store.count() == 4
+    assert await redis_store.delete_chat("c-1") == 2
+    assert await redis_store.get(key("a", "1"), T0) is None
+    assert await redis_store.get(key("a", "2"), T0) is not None
+    assert await redis_store.count() == 2
 
 
 async def test_redis_keys_carry_the_prefix(redis_service: RedisServer) -> None:
@@ -350,13 +409,12 @@ async def test_redis_keys_carry_the_prefix(redis_service: RedisServer) -> None:
         await first.put(key("a", "1"), state("from-one"))
         assert await second.get(key("a", "1"), T0) is None
         assert await second.count() == 0
-        assert sorted(redis_keys(redis_service, "one:")) == [
-            "one:c:c-1",
-            "one:s:s-a-1",
-            "one:u:u-a",
-            "one:x",
-        ]
+        names = sorted(redis_keys(redis_service, "one:"))
+        assert names[:3] == ["one:b:c-1", "one:buckets", "one:h:u-a"]
+        assert len(names) == 4 and names[3].startswith("one:n:")
+        assert redis_keys(redis_service, "two:") == {}
         assert await first.delete_user("u-a") == 1
+        assert redis_keys(redis_service, "one:") == {}
     finally:
         await first.close()
         await second.close()
@@ -367,7 +425,9 @@ async def test_redis_unreadable_value_starts_afresh(
 ) -> None:
     await redis_store.put(key("a", "1"), state())
     client = redis_service.client()
-    client.set(f"{redis_store.prefix}s:s-a-1", json.dumps({"v": 99, "where": "?"}))
+    name = f"{redis_store.prefix}h:u-a"
+    stored = str(client.hget(name, "c-1"))
+    client.hset(name, "c-1", stored[:13] + json.dumps({"v": 99, "where": "?"}))
     client.close()
     assert await redis_store.get(key("a", "1"), T0) is None
     assert await redis_store.count() == 0
@@ -387,7 +447,7 @@ async def test_runtime_stores_no_raw_ids_or_message_text_in_redis(
     assert await redis_store.count() == 1
     stored = redis_keys(redis_service, redis_store.prefix)
     raw = " ".join([*stored, *map(str, stored.values())])
-    assert '"language": "de"' in raw  # the session was written
+    assert '"l":"de"' in raw  # the session was written (its language)
     for secret in (user, chat, "zqx", "wvy", "Zebrafink", "Geheimwort", "widerspreche"):
         assert secret not in raw, secret
 
@@ -414,3 +474,60 @@ async def test_bot_store_setting_chooses_the_store(
     assert (tmp_path / "sessions.sqlite3").exists()
     with pytest.raises(ConfigError, match=r"^BOT_SECRET: not set, but BOT_STORE is a Redis"):
         await open_store(Settings(store=redis_service.url, data_dir=tmp_path))
+
+
+USERS = [Conversation(platform="telegram", chat_id=str(n), user_id=f"user{n}") for n in range(4)]
+
+
+async def test_redis_restart_loses_no_message_and_health_follows(tmp_path: Path) -> None:
+    """Redis goes away and comes back: messages in flight at the restart are answered, a
+    longer outage gets the try-again note (not silence), and /healthz follows the store."""
+    from fixtures.redis_server import redis_server, server_binary
+
+    binary = server_binary()
+    if binary is None:
+        pytest.skip("no redis-server")
+    content = load_content(write_tree(tmp_path / "tree"))
+    server = redis_server(binary)
+    first = server.__enter__()
+    port = first.port
+    runtime = Runtime(content, RedisStore(first.url, TTL, prefix="r:"), b"k" * 32)
+    try:
+        # Every user's pooled connection is open when the server goes.
+        for conv in USERS:
+            [reply] = await runtime.handle(conv, Start(locale="de"))
+            assert reply.node == "start"
+        assert await runtime.store_problems() == []
+        server.__exit__(None, None, None)
+
+        # A restart while messages wait: they are answered once Redis is back.
+        waiting = [asyncio.create_task(runtime.handle(c, Choice(option="deadline"))) for c in USERS]
+        await asyncio.sleep(0.3)
+        server = redis_server(binary, port=port)
+        server.__enter__()
+        answered = await asyncio.wait_for(asyncio.gather(*waiting), 20)
+        assert [[r.node for r in replies] for replies in answered] == [["deadline"]] * 4
+        # Connections that were open before the restart are reconnected, not lost.
+        for conv in USERS:
+            [reply] = await runtime.handle(conv, Text(text="Bis wann kann ich widersprechen?"))
+            assert reply.node == "deadline"
+        server.__exit__(None, None, None)
+
+        # A longer outage: the store is reported, and users are told to try again soon.
+        runtime._store_checked = -1e9
+        assert (await runtime.store_problems())[0].startswith("session store failing")
+        started = time.monotonic()
+        [reply] = await runtime.handle(USERS[0], Text(text="1"))
+        assert reply.text.startswith("Gerade gibt es ein technisches Problem")
+        assert time.monotonic() - started < 15
+
+        server = redis_server(binary, port=port)
+        server.__enter__()
+        runtime._store_checked = -1e9
+        assert await runtime.store_problems() == []
+        [reply] = await runtime.handle(USERS[1], Text(text="Bis wann kann ich widersprechen?"))
+        assert reply.node == "deadline"
+    finally:
+        with contextlib.suppress(RuntimeError, StopIteration):  # already stopped
+            server.__exit__(None, None, None)
+        await runtime.close()

@@ -264,6 +264,7 @@ OPTIONAL_STRINGS = (
     "clarify",
     "more",
     "more_topics",
+    "unavailable",
 )
 """UI strings a content tree may define; the feature using one is off without it."""
 

@@ -3,8 +3,8 @@
 ``bot.store.redis`` is imported only when ``BOT_STORE`` names a Redis URL.
 """
 
-from bot.store.base import Coordinator, SessionKey, SessionStore
+from bot.store.base import Coordinator, SessionKey, SessionStore, StoreError
 from bot.store.memory import MemoryStore
 from bot.store.sqlite import SqliteStore
 
-__all__ = ["Coordinator", "MemoryStore", "SessionKey", "SessionStore", "SqliteStore"]
+__all__ = ["Coordinator", "MemoryStore", "SessionKey", "SessionStore", "SqliteStore", "StoreError"]

@@ -25,6 +25,10 @@ class SessionKey:
     chat: str
 
 
+class StoreError(Exception):
+    """The store could not do what was asked; the message says why, never whose data it was."""
+
+
 Release = Callable[[], Awaitable[None]]
 """Gives back what :meth:`Coordinator.acquire` took."""
 
@@ -80,6 +84,12 @@ class SessionStore(ABC):
     @abstractmethod
     async def count(self) -> int:
         """How many sessions are stored (for metrics and tests)."""
+
+    async def check(self) -> None:  # noqa: B027 - optional hook, a memory store cannot fail
+        """Raise if the store cannot currently read or save sessions (for ``/healthz``).
+
+        Cheap enough to be called every few seconds; the caller bounds how long it waits.
+        """
 
     async def close(self) -> None:  # noqa: B027 - optional hook, most stores hold nothing
         """Release resources."""

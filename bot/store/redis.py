@@ -1,17 +1,27 @@
 """A session store in Redis, shared by several replicas of the bot.
 
-Keys (all under a configurable prefix, ``bot:`` by default):
+Keys (all under a configurable prefix, ``bot:`` by default), laid out for little memory and
+one round trip per operation:
 
-- ``s:<session>`` holds the serialized :class:`SessionState`, the same JSON the SQLite store
-  keeps, with a Redis TTL of ``ttl`` that every ``put`` renews: Redis itself erases idle
-  sessions.
-- ``u:<user>`` and ``c:<chat>`` are sets naming the sessions of a user and of a chat (as
-  ``chat|session`` and ``user|session``), so that ``/forget`` and leaving a group erase
-  every session of that user or chat, in all chats, without scanning the keyspace. Each
-  set's TTL is renewed with its sessions', so it never outlives them by more than ``ttl``.
-- ``x`` is a sorted set of ``session|user|chat`` scored by when the session expires, for
-  :meth:`RedisStore.count` and for :meth:`RedisStore.purge_expired` to remove the index
-  entries of sessions Redis has expired.
+- ``h:<user>`` is a hash holding all of a user's sessions, one field per chat: the field is
+  the chat key, the value the expiry time (13 digits of Unix milliseconds) followed by the
+  serialized :class:`SessionState` (the JSON the SQLite store keeps, with one-letter names). Its Redis TTL of
+  ``ttl`` is renewed by every ``put``, so Redis itself erases a user gone idle; a session
+  idle in one chat while the user talks in another is dropped by the next ``put`` or
+  :meth:`RedisStore.purge_expired`, and never read (its expiry time has passed).
+  ``/forget`` deletes this one key.
+- ``b:<first 3 characters of the chat key>`` is one of 4096 bucket hashes: the field is the
+  chat key, the value the users with a session there (``|user|user|``). Removing the bot
+  from a group reads the chat's users there and erases their fields. Buckets keep the index
+  small: a key per chat would cost more than the sessions themselves. The set ``buckets``
+  names the buckets in use, for :meth:`RedisStore.purge_expired`.
+- ``n:<slot>`` counts the sessions that expire in a time slot (``ttl / 256`` long) and
+  expires when its slot ends, so that :meth:`RedisStore.count` adds up 257 counters instead
+  of reading every session.
+
+Every change is a Lua script (registered with redis-py, sent as ``EVALSHA``), so it is one
+round trip and atomic. The scripts name keys they derive from their arguments, which a Redis
+Cluster does not allow: this store is for a single Redis (or a primary with replicas).
 
 All keys hold only the runtime's pseudonymous keys and the state: no raw id, no message.
 
@@ -22,23 +32,284 @@ per chat.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
-from redis.exceptions import LockError
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import LockError, NoScriptError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.state import SessionState
 from bot.store.base import Coordinator, Release, SessionKey, SessionStore
 
 log = logging.getLogger(__name__)
 
-_SEP = "|"
-"""Joins keys in index members; runtime keys are hex digests, so it never occurs in them."""
+RETRIES = 6
+"""How often a command is tried again after a lost connection or a timeout: with the backoff
+below about 4.5 s in all, long enough for a Redis restart, short enough that a user whose
+message cannot be answered is told so soon."""
+BACKOFF = ExponentialBackoff(cap=1.0, base=0.1)
+HEALTH_CHECK_INTERVAL = 10
+"""Seconds a pooled connection may sit idle before it is PINGed before use."""
+
+SLOTS = 256
+"""Expiry counters per ``ttl``: the session count may include sessions that expired less than
+``ttl / SLOTS`` ago."""
+BUCKET_CHARS = 3
+"""Characters of the chat key that name its bucket (16**3 = 4096 buckets of hex keys)."""
+
+# Shared by every script. ARGV[1] prefix, ARGV[2] now (ms), ARGV[3] slot length (ms).
+_COMMON = """
+local prefix, now, slot = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local bucket_chars = BUCKET_CHARS
+local function counter(expires)
+    return prefix .. 'n:' .. math.floor(expires / slot)
+end
+-- A counter that reaches 0 goes, so that erasing everything leaves no key behind.
+local function uncount(expires)
+    local c = counter(expires)
+    if redis.call('EXISTS', c) == 1 and redis.call('DECR', c) <= 0 then redis.call('DEL', c) end
+end
+local function bucket(chat)
+    return prefix .. 'b:' .. string.sub(chat, 1, bucket_chars)
+end
+local function unlist(chat, user)
+    local b = bucket(chat)
+    local users = redis.call('HGET', b, chat)
+    if not users then return end
+    local s, e = string.find(users, '|' .. user .. '|', 1, true)
+    if not s then return end
+    users = string.sub(users, 1, s) .. string.sub(users, e + 1)
+    if users ~= '|' then
+        redis.call('HSET', b, chat, users)
+    elseif redis.call('HDEL', b, chat) == 1 and redis.call('EXISTS', b) == 0 then
+        redis.call('SREM', prefix .. 'buckets', string.sub(chat, 1, bucket_chars))
+    end
+end
+-- Erase one session's field; 1 if it was still live.
+local function erase(user, chat)
+    local h = prefix .. 'h:' .. user
+    local value = redis.call('HGET', h, chat)
+    unlist(chat, user)
+    if not value then return 0 end
+    redis.call('HDEL', h, chat)
+    local expires = tonumber(string.sub(value, 1, 13)) or 0
+    if expires <= now then return 0 end
+    uncount(expires)
+    return 1
+end
+""".replace("BUCKET_CHARS", str(BUCKET_CHARS))
+
+# ARGV[4] user, ARGV[5] chat, ARGV[6] value (expiry + JSON), ARGV[7] ttl (ms).
+_PUT = (
+    _COMMON
+    + """
+local user, chat, value, ttl = ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7])
+local h = prefix .. 'h:' .. user
+local old = redis.call('HGET', h, chat)
+local before = old and tonumber(string.sub(old, 1, 13))
+if before and before > now then uncount(before) end
+-- The user's other sessions that have expired go now (a user has a few chats at most).
+local fields = redis.call('HGETALL', h)
+for i = 1, #fields, 2 do
+    if fields[i] ~= chat and (tonumber(string.sub(fields[i + 1], 1, 13)) or 0) <= now then
+        erase(user, fields[i])
+    end
+end
+redis.call('HSET', h, chat, value)
+redis.call('PEXPIRE', h, ttl)
+local expires = now + ttl
+local c = counter(expires)
+redis.call('INCR', c)
+redis.call('PEXPIREAT', c, (math.floor(expires / slot) + 1) * slot)
+if not old then
+    local b = bucket(chat)
+    local users = redis.call('HGET', b, chat) or '|'
+    if not string.find(users, '|' .. user .. '|', 1, true) then
+        redis.call('HSET', b, chat, users .. user .. '|')
+        redis.call('SADD', prefix .. 'buckets', string.sub(chat, 1, bucket_chars))
+    end
+end
+return 1
+"""
+)
+
+# ARGV[4] user.
+_DELETE_USER = (
+    _COMMON
+    + """
+local user = ARGV[4]
+local chats = redis.call('HKEYS', prefix .. 'h:' .. user)
+local erased = 0
+for _, chat in ipairs(chats) do erased = erased + erase(user, chat) end
+redis.call('DEL', prefix .. 'h:' .. user)
+return erased
+"""
+)
+
+# ARGV[4] chat.
+_DELETE_CHAT = (
+    _COMMON
+    + """
+local chat = ARGV[4]
+local users = redis.call('HGET', bucket(chat), chat)
+local erased = 0
+if users then
+    -- erase() also takes each user off the chat's entry, and the entry off when it is empty.
+    for user in string.gmatch(users, '[^|]+') do erased = erased + erase(user, chat) end
+end
+return erased
+"""
+)
+
+# ARGV[4] user, ARGV[5] chat: one session (unreadable or expired).
+_DELETE_ONE = (
+    _COMMON
+    + """
+return erase(ARGV[4], ARGV[5])
+"""
+)
+
+# ARGV[4..] bucket names: drop entries whose session expired or is gone.
+_PURGE = (
+    _COMMON
+    + """
+local dropped = 0
+for i = 4, #ARGV do
+    local b = prefix .. 'b:' .. ARGV[i]
+    local entries = redis.call('HGETALL', b)
+    for j = 1, #entries, 2 do
+        local chat = entries[j]
+        for user in string.gmatch(entries[j + 1], '[^|]+') do
+            local value = redis.call('HGET', prefix .. 'h:' .. user, chat)
+            if not value or (tonumber(string.sub(value, 1, 13)) or 0) <= now then
+                erase(user, chat)
+                dropped = dropped + 1
+            end
+        end
+    end
+end
+return dropped
+"""
+)
+
+# ARGV[4] number of slots to add up, from the one ``now`` is in.
+_COUNT = (
+    _COMMON
+    + """
+local total = 0
+local first = math.floor(now / slot)
+for i = 0, tonumber(ARGV[4]) do
+    total = total + (tonumber(redis.call('GET', prefix .. 'n:' .. (first + i))) or 0)
+end
+return total
+"""
+)
+
+
+_SHORT = {
+    "v": "v",
+    "node": "n",
+    "language": "l",
+    "language_chosen": "c",
+    "back": "b",
+    "offered": "o",
+    "variables": "x",
+    "last_seen": "t",
+}
+"""Field names of :meth:`SessionState.to_dict` as stored in Redis: short names keep a typical
+value under 256 bytes, one allocation size class down (about 6 MiB per 100,000 sessions)."""
+_LONG = {short: name for name, short in _SHORT.items()}
+
+
+def encode(state: SessionState) -> str:
+    """The compact JSON of ``state`` kept in Redis."""
+    return json.dumps(
+        {_SHORT.get(k, k): v for k, v in state.to_dict().items()}, separators=(",", ":")
+    )
+
+
+def decode(raw: str) -> SessionState:
+    """The state :func:`encode` wrote; raises ``ValueError``/``KeyError``/``TypeError``."""
+    return SessionState.from_dict({_LONG.get(k, k): v for k, v in json.loads(raw).items()})
+
+
+class _Batch:
+    """Sends commands issued while another one is under way together, as one pipeline.
+
+    With many conversations at once, most of a command's cost is redis-py's own work per
+    call (a pooled connection, a write, a read); sent together they share it, as the SQLite
+    store's writes share a transaction. A command issued while none is under way is sent
+    at once, so one conversation at a time waits for nothing.
+    """
+
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+        self._queued: list[tuple[tuple[str | int, ...], asyncio.Future[Any]]] = []
+        self._busy = 0
+        self._scheduled = False
+
+    async def call(self, *command: str | int) -> Any:
+        if not self._busy and not self._queued:
+            self._busy += 1
+            try:
+                return await self._redis.execute_command(*command)  # type: ignore[no-untyped-call]
+            finally:
+                self._busy -= 1
+                self._kick()
+        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queued.append((command, done))
+        self._kick()
+        return await done
+
+    def _kick(self) -> None:
+        if self._queued and not self._busy and not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._send)
+
+    def _send(self) -> None:
+        self._scheduled = False
+        if not self._queued or self._busy:
+            return
+        batch, self._queued = self._queued, []
+        self._busy += 1
+        task = asyncio.ensure_future(self._execute(batch))
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+    async def _execute(
+        self, batch: list[tuple[tuple[str | int, ...], asyncio.Future[Any]]]
+    ) -> None:
+        try:
+            pipe = self._redis.pipeline(transaction=False)
+            for command, _ in batch:
+                pipe.execute_command(*command)
+            results = await pipe.execute(raise_on_error=False)
+        except BaseException as exc:
+            for _, done in batch:
+                if not done.done():
+                    done.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        finally:
+            self._busy -= 1
+            self._kick()
+        for (_, done), result in zip(batch, results, strict=True):
+            if done.done():
+                continue
+            if isinstance(result, Exception):
+                done.set_exception(result)
+            else:
+                done.set_result(result)
 
 
 class RedisStore(SessionStore):
@@ -57,17 +328,36 @@ class RedisStore(SessionStore):
         self.prefix = prefix
         # Past max_connections commands wait for a free connection instead of failing; a
         # Redis that does not answer fails start-up within seconds instead of hanging it.
+        # A connection lost to a Redis restart is reconnected and the command sent again by
+        # redis-py itself (every command here may safely run twice).
         pool = BlockingConnectionPool.from_url(
             url,
             decode_responses=True,
             max_connections=max_connections,
             timeout=20,
-            socket_connect_timeout=5,
-            socket_timeout=30,
+            socket_connect_timeout=2,
+            socket_timeout=5,
+            socket_keepalive=True,
+            retry=Retry(BACKOFF, RETRIES),
+            retry_on_error=[RedisConnectionError, RedisTimeoutError],
+            health_check_interval=HEALTH_CHECK_INTERVAL,
         )
         self._redis: Redis = Redis.from_pool(pool)
         self._ttl_ms = max(1, int(ttl.total_seconds() * 1000))
-        # Wall clock seconds, only to score the expiry index the way Redis' own TTLs run.
+        self._slot_ms = max(1, self._ttl_ms // SLOTS)
+        self._scripts = {
+            name: self._redis.register_script(text)
+            for name, text in {
+                "put": _PUT,
+                "delete_user": _DELETE_USER,
+                "delete_chat": _DELETE_CHAT,
+                "delete_one": _DELETE_ONE,
+                "purge": _PURGE,
+                "count": _COUNT,
+            }.items()
+        }
+        self._batch = _Batch(self._redis)
+        # Wall clock seconds, to stamp expiry times the way Redis' own TTLs run.
         self._clock = clock
 
     @property
@@ -79,78 +369,67 @@ class RedisStore(SessionStore):
         """Raise ``redis.exceptions.RedisError`` (or ``OSError``) if Redis cannot be reached."""
         await self._redis.ping()
 
-    # -- keys -----------------------------------------------------------------------------
+    async def check(self) -> None:
+        """Raise if Redis does not answer a PING (the caller bounds the wait)."""
+        await self._redis.ping()
 
-    def _session(self, session: str) -> str:
-        return f"{self.prefix}s:{session}"
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
 
-    def _user(self, user: str) -> str:
-        return f"{self.prefix}u:{user}"
-
-    def _chat(self, chat: str) -> str:
-        return f"{self.prefix}c:{chat}"
-
-    @property
-    def _expiry(self) -> str:
-        return f"{self.prefix}x"
+    async def _run(self, script: str, *args: str | int) -> int:
+        common: list[str | int] = [self.prefix, self._now_ms(), self._slot_ms]
+        called = self._scripts[script]
+        try:
+            result = await self._batch.call("EVALSHA", called.sha, 0, *common, *args)
+        except NoScriptError:
+            # A restarted Redis forgot its scripts: load this one and send it again.
+            result = await called(keys=[], args=[*common, *args])
+        return int(result)
 
     # -- the interface --------------------------------------------------------------------
 
     async def get(self, key: SessionKey, now: dt.datetime) -> SessionState | None:
-        raw = await self._redis.get(self._session(key.session))
+        raw = await self._batch.call("HGET", f"{self.prefix}h:{key.user}", key.chat)
         if raw is None:
             return None
         try:
-            state = SessionState.from_dict(json.loads(raw))
+            expires = int(raw[:13])
+            state = decode(str(raw[13:]))
         except (ValueError, KeyError, TypeError):
             # A value from an incompatible version: start that user afresh rather than fail.
-            await self._erase([(key.session, key.user, key.chat)])
+            await self._run("delete_one", key.user, key.chat)
             return None
-        if self.expired(state, now):
-            await self._erase([(key.session, key.user, key.chat)])
+        if expires <= self._now_ms() or self.expired(state, now):
+            await self._run("delete_one", key.user, key.chat)
             return None
         return state
 
     async def put(self, key: SessionKey, state: SessionState) -> None:
-        expires = int(self._clock() * 1000) + self._ttl_ms
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(self._session(key.session), json.dumps(state.to_dict()), px=self._ttl_ms)
-            pipe.sadd(self._user(key.user), f"{key.chat}{_SEP}{key.session}")
-            pipe.pexpire(self._user(key.user), self._ttl_ms)
-            pipe.sadd(self._chat(key.chat), f"{key.user}{_SEP}{key.session}")
-            pipe.pexpire(self._chat(key.chat), self._ttl_ms)
-            pipe.zadd(self._expiry, {_SEP.join((key.session, key.user, key.chat)): expires})
-            await pipe.execute()
+        expires = self._now_ms() + self._ttl_ms
+        value = f"{expires:013d}{encode(state)}"
+        await self._run("put", key.user, key.chat, value, self._ttl_ms)
 
     async def delete_user(self, user: str) -> int:
-        found = [str(m).split(_SEP, 1) for m in await self._members(self._user(user))]
-        erased = await self._erase([(session, user, chat) for chat, session in found])
-        # Also when every session had expired already: nothing of the user stays behind.
-        await self._redis.delete(self._user(user))
-        return erased
+        return await self._run("delete_user", user)
 
     async def delete_chat(self, chat: str) -> int:
-        found = [str(m).split(_SEP, 1) for m in await self._members(self._chat(chat))]
-        erased = await self._erase([(session, user, chat) for user, session in found])
-        await self._redis.delete(self._chat(chat))
-        return erased
+        return await self._run("delete_chat", chat)
 
     async def purge_expired(self, now: dt.datetime) -> int:
-        """Remove the index entries of sessions Redis has expired; returns 0.
+        """Drop the index entries and fields of sessions that have expired; returns 0.
 
-        Redis erases the sessions themselves when their TTL runs out, so there are no
-        expired sessions left to count here: only the entries naming them in the user, chat
-        and expiry indices, which go now.
+        Redis erases idle users' sessions itself when their TTL runs out, so there are no
+        expired sessions left to count here, only what still names them: bucket entries,
+        and the fields of a user's chats that went idle while another one stayed active.
         """
-        cutoff = int(self._clock() * 1000)
-        stale = await self._redis.zrangebyscore(self._expiry, "-inf", cutoff)
-        triples = [str(member).split(_SEP, 2) for member in stale]
-        await self._erase([(t[0], t[1], t[2]) for t in triples if len(t) == 3])
+        names = sorted(str(n) for n in await self._redis.smembers(f"{self.prefix}buckets"))
+        for start in range(0, len(names), 256):
+            await self._run("purge", *names[start : start + 256])
         return 0
 
     async def count(self) -> int:
-        live = await self._redis.zcount(self._expiry, f"({int(self._clock() * 1000)}", "+inf")
-        return int(live)
+        # Every slot from now's to the one a session saved now expires in.
+        return await self._run("count", -(-self._ttl_ms // self._slot_ms) + 1)
 
     async def close(self) -> None:
         await self._redis.aclose()
@@ -158,26 +437,6 @@ class RedisStore(SessionStore):
     def coordinator(self) -> RedisCoordinator:
         """Deduplication and per-chat locks for replicas sharing this Redis."""
         return RedisCoordinator(self._redis, prefix=self.prefix)
-
-    # -- helpers --------------------------------------------------------------------------
-
-    async def _members(self, name: str) -> set[str]:
-        found = await self._redis.smembers(name)
-        return {str(m) for m in found}
-
-    async def _erase(self, sessions: list[tuple[str, str, str]]) -> int:
-        """Delete ``(session, user, chat)`` sessions and every index entry naming them."""
-        if not sessions:
-            return 0
-        async with self._redis.pipeline(transaction=True) as pipe:
-            for session, user, chat in sessions:
-                pipe.delete(self._session(session))
-                pipe.srem(self._user(user), f"{chat}{_SEP}{session}")
-                pipe.srem(self._chat(chat), f"{user}{_SEP}{session}")
-                pipe.zrem(self._expiry, _SEP.join((session, user, chat)))
-            results: list[Any] = await pipe.execute()
-        # Every fourth result is a DEL: 1 if the session still existed.
-        return sum(int(r) for r in results[::4])
 
 
 class RedisCoordinator(Coordinator):
@@ -201,8 +460,13 @@ class RedisCoordinator(Coordinator):
         self._wait_timeout = wait_timeout
 
     async def first_time(self, name: str) -> bool:
-        done = await self._redis.set(f"{self._prefix}seen:{name}", "1", nx=True, ex=self._seen_for)
-        return bool(done)
+        # A token of our own, so that a SET sent again after a lost reply (redis-py retries
+        # on a dropped connection) sees its own mark instead of calling the update taken.
+        token = uuid.uuid4().hex
+        before = await self._redis.set(
+            f"{self._prefix}seen:{name}", token, nx=True, get=True, ex=self._seen_for
+        )
+        return before is None or before == token
 
     async def acquire(self, name: str) -> Release:
         lock = self._redis.lock(

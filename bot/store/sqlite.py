@@ -1,18 +1,39 @@
 """The default session store: one SQLite file in the data directory.
 
-Calls are synchronous under the hood: each is a single indexed statement on a local
-file in WAL mode (well under a millisecond), cheaper than handing it to a thread.
+SQLite calls block, and a write blocks for as long as another process holds the database's
+write lock (a backup, a manual ``sqlite3`` session), so nothing here runs on the event loop:
+
+- Reads go through a thread with a connection of its own. In WAL mode a reader never waits
+  for a writer, so a held write lock does not hold up loading a session.
+- Writes go to a queue that one writer thread commits in batches (one transaction for
+  everything that arrived meanwhile). :meth:`SqliteStore.put` waits for its batch at most
+  ``save_wait`` seconds, then raises :class:`StoreError`; the state stays queued (a newer
+  state of the same session replaces it) and is committed as soon as the database takes
+  writes again, so a locked or full disk delays saving without losing what users did.
+  Until then :meth:`SqliteStore.get` answers from the queue.
+- An erasure is committed at once and the WAL is checkpointed right after, so the erased
+  rows are gone from the files on disk, not only from the table.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import json
+import logging
 import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 from bot.state import SessionState
-from bot.store.base import SessionKey, SessionStore
+from bot.store.base import SessionKey, SessionStore, StoreError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -27,25 +48,84 @@ CREATE INDEX IF NOT EXISTS sessions_chat ON sessions (chat_key);
 CREATE INDEX IF NOT EXISTS sessions_seen ON sessions (last_seen);
 """
 
+_UPSERT = (
+    "INSERT INTO sessions (session, user_key, chat_key, state, last_seen) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT(session) DO UPDATE SET state = excluded.state, last_seen = excluded.last_seen"
+)
+
+Entry = tuple[SessionKey, SessionState]
+
+
+def describe(exc: BaseException) -> str:
+    """A short reason for logs and ``/healthz`` (SQLite's messages hold no user data)."""
+    return str(exc) or type(exc).__name__
+
 
 class SqliteStore(SessionStore):
-    """Sessions in a SQLite database that survives restarts."""
+    """Sessions in a SQLite database that survives restarts.
 
-    def __init__(self, path: Path | str, ttl: dt.timedelta) -> None:
+    ``lock_wait``: how long one write waits for another process's write lock before the
+    batch is retried later; ``save_wait``: how long :meth:`put` waits for its state to be
+    committed; ``retry_after``: the pause before a failed batch is tried again.
+    """
+
+    def __init__(
+        self,
+        path: Path | str,
+        ttl: dt.timedelta,
+        *,
+        lock_wait: float = 5.0,
+        save_wait: float = 1.0,
+        retry_after: float = 0.5,
+    ) -> None:
         super().__init__(ttl)
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self.save_wait = save_wait
+        self.retry_after = retry_after
+        self._writer = self._connect(lock_wait)
+        self._writer.executescript(_SCHEMA)
+        self._reader = self._connect(lock_wait)
+        # One thread each: SQLite connections are not for concurrent use, and a writer
+        # waiting for a lock must not hold up reads.
+        self._writes = ThreadPoolExecutor(1, thread_name_prefix="sqlite-write")
+        self._reads = ThreadPoolExecutor(1, thread_name_prefix="sqlite-read")
+        self._pending: dict[str, Entry] = {}
+        self._inflight: dict[str, Entry] = {}
+        self._waiters: list[asyncio.Future[None]] = []
+        self._wake = asyncio.Event()
+        self._flusher: asyncio.Task[None] | None = None
+        self.failure: str | None = None
+        """Why the last batch of writes failed; ``None`` once writes succeed again."""
+
+    def _connect(self, lock_wait: float) -> sqlite3.Connection:
+        db = sqlite3.connect(
+            self.path, timeout=lock_wait, isolation_level=None, check_same_thread=False
+        )
+        db.execute("PRAGMA journal_mode=WAL")
         # Erased rows must not linger in free pages of the file.
-        self._db.execute("PRAGMA secure_delete=ON")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        db.execute("PRAGMA secure_delete=ON")
+        db.execute("PRAGMA synchronous=NORMAL")
+        return db
+
+    async def _run(self, pool: ThreadPoolExecutor, call: Callable[..., T], *args: object) -> T:
+        return await asyncio.get_running_loop().run_in_executor(pool, call, *args)
+
+    # -- reading ------------------------------------------------------------------------
+
+    def _queued(self, session: str) -> Entry | None:
+        return self._pending.get(session) or self._inflight.get(session)
 
     async def get(self, key: SessionKey, now: dt.datetime) -> SessionState | None:
-        row = self._db.execute(
-            "SELECT state FROM sessions WHERE session = ?", (key.session,)
-        ).fetchone()
+        queued = self._queued(key.session)
+        if queued is not None:
+            return None if self.expired(queued[1], now) else queued[1]
+        row = await self._run(
+            self._reads,
+            lambda: self._reader.execute(
+                "SELECT state FROM sessions WHERE session = ?", (key.session,)
+            ).fetchone(),
+        )
         if row is None:
             return None
         try:
@@ -59,35 +139,192 @@ class SqliteStore(SessionStore):
             return None
         return state
 
+    async def count(self) -> int:
+        queued = list({**self._inflight, **self._pending})
+
+        def count() -> int:
+            stored = int(self._reader.execute("SELECT COUNT(*) FROM sessions").fetchone()[0])
+            for start in range(0, len(queued), 500):
+                chunk = queued[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                known = self._reader.execute(
+                    f"SELECT COUNT(*) FROM sessions WHERE session IN ({marks})", chunk
+                ).fetchone()[0]
+                stored += len(chunk) - int(known)
+            return stored
+
+        return await self._run(self._reads, count)
+
+    async def check(self) -> None:
+        """Raise :class:`StoreError` while writes fail or the file cannot be read."""
+        if self.failure is not None:
+            raise StoreError(f"sessions not saved: {self.failure}")
+        await self._run(self._reads, lambda: self._reader.execute("SELECT 1").fetchone())
+
+    # -- writing ------------------------------------------------------------------------
+
     async def put(self, key: SessionKey, state: SessionState) -> None:
-        self._db.execute(
-            "INSERT INTO sessions (session, user_key, chat_key, state, last_seen) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT(session) DO UPDATE SET state = excluded.state, last_seen = excluded.last_seen",
-            (
-                key.session,
-                key.user,
-                key.chat,
-                json.dumps(state.to_dict()),
-                state.last_seen.timestamp(),
-            ),
-        )
+        self._pending[key.session] = (key, state)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # Nobody may be waiting any more when the batch ends (put timed out).
+        done.add_done_callback(lambda f: f.cancelled() or f.exception())
+        self._waiters.append(done)
+        loop = asyncio.get_running_loop()
+        if self._flusher is None or self._flusher.done() or self._flusher.get_loop() is not loop:
+            # (Again) in this event loop: an Event belongs to the loop that first waits on it.
+            self._wake = asyncio.Event()
+            self._waiters = [w for w in self._waiters if w.get_loop() is loop]
+            self._flusher = asyncio.create_task(self._flush_forever(), name="sqlite-flush")
+        self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(done), self.save_wait)
+        except TimeoutError:
+            reason = self.failure or "the database is busy"
+            raise StoreError(
+                f"not saved within {self.save_wait:g} s ({reason}); queued and retried"
+            ) from None
+
+    async def _flush_forever(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            waiters, self._waiters = self._waiters, []
+            if not self._pending:
+                for waiter in waiters:
+                    if not waiter.done():
+                        waiter.set_result(None)
+                continue
+            self._inflight, self._pending = self._pending, {}
+            rows = [
+                (k.session, k.user, k.chat, json.dumps(s.to_dict()), s.last_seen.timestamp())
+                for k, s in self._inflight.values()
+            ]
+            try:
+                await self._run(self._writes, self._commit, rows)
+            except (sqlite3.Error, OSError) as exc:
+                if self.failure is None:
+                    log.error("saving sessions failed: %s; they are kept and retried", exc)
+                self.failure = describe(exc)
+                # A newer state of the same session, queued meanwhile, wins.
+                self._pending = {**self._inflight, **self._pending}
+                self._inflight = {}
+                for waiter in waiters:
+                    if not waiter.done():
+                        waiter.set_exception(StoreError(self.failure))
+                await asyncio.sleep(self.retry_after)
+                self._wake.set()
+            else:
+                self._inflight = {}
+                if self.failure is not None:
+                    log.warning("sessions are saved again")
+                self.failure = None
+                for waiter in waiters:
+                    if not waiter.done():
+                        waiter.set_result(None)
+
+    def _commit(self, rows: list[tuple[str, str, str, str, float]]) -> None:
+        """One transaction for a batch (in the writer thread)."""
+        self._transaction(lambda db: db.executemany(_UPSERT, rows))
+
+    def _transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        db = self._writer
+        # IMMEDIATE takes the write lock up front, so the busy timeout applies to it
+        # instead of failing at once when a read transaction would have to be upgraded.
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            result = work(db)
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        return result
+
+    # -- erasing ------------------------------------------------------------------------
+
+    def _unqueue(self, match: Callable[[SessionKey], bool]) -> set[str]:
+        gone: set[str] = set()
+        for queue in (self._pending, self._inflight):
+            for session in [s for s, (k, _) in queue.items() if match(k)]:
+                del queue[session]
+                gone.add(session)
+        return gone
 
     async def delete_user(self, user: str) -> int:
-        return await self._delete("user_key", user)
+        return await self._delete("user_key", user, lambda k: k.user == user)
 
     async def delete_chat(self, chat: str) -> int:
-        return await self._delete("chat_key", chat)
+        return await self._delete("chat_key", chat, lambda k: k.chat == chat)
+
+    async def _delete(
+        self, column: str, value: str, match: Callable[[SessionKey], bool] | None = None
+    ) -> int:
+        # Dropped from the queue first; a batch already being written goes to the same
+        # thread before this erasure, so the erasure also removes what it wrote.
+        queued = self._unqueue(match or (lambda k: k.session == value))
+        stored = await self._run(self._writes, lambda: self._erase(column, value))
+        return len(queued | stored)
+
+    def _erase(self, column: str, value: str) -> set[str]:
+        """Delete the rows and checkpoint the WAL (in the writer thread)."""
+        # ``column`` is one of our own literals, never user input.
+        sql = f"DELETE FROM sessions WHERE {column} = ? RETURNING session"
+        gone = self._transaction(lambda db: {row[0] for row in db.execute(sql, (value,))})
+        if gone:
+            self._checkpoint()
+        return gone
+
+    def _checkpoint(self) -> None:
+        # The deleted rows' old pages are still in the WAL until it is copied into the
+        # (securely deleted) database file and emptied.
+        busy, _, _ = self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:
+            log.warning("the WAL could not be emptied after an erasure; SQLite retries later")
 
     async def purge_expired(self, now: dt.datetime) -> int:
+        queued = self._unqueue_expired(now)
         cutoff = (now - self.ttl).timestamp()
-        return self._db.execute("DELETE FROM sessions WHERE last_seen < ?", (cutoff,)).rowcount
 
-    async def count(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM sessions").fetchone()[0])
+        def purge() -> set[str]:
+            sql = "DELETE FROM sessions WHERE last_seen < ? RETURNING session"
+            gone = self._transaction(lambda db: {row[0] for row in db.execute(sql, (cutoff,))})
+            if gone:
+                self._checkpoint()
+            return gone
+
+        return len(queued | await self._run(self._writes, purge))
+
+    def _unqueue_expired(self, now: dt.datetime) -> set[str]:
+        gone: set[str] = set()
+        for queue in (self._pending, self._inflight):
+            for session in [s for s, (_, st) in queue.items() if self.expired(st, now)]:
+                del queue[session]
+                gone.add(session)
+        return gone
+
+    # -- closing ------------------------------------------------------------------------
 
     async def close(self) -> None:
-        self._db.close()
-
-    async def _delete(self, column: str, value: str) -> int:
-        # ``column`` is one of our own literals, never user input.
-        return self._db.execute(f"DELETE FROM sessions WHERE {column} = ?", (value,)).rowcount
+        """Commit what is queued (one last try), then close the database."""
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+        left = {**self._inflight, **self._pending}
+        self._pending, self._inflight = {}, {}
+        rows = [
+            (k.session, k.user, k.chat, json.dumps(s.to_dict()), s.last_seen.timestamp())
+            for k, s in left.values()
+        ]
+        if rows:
+            try:
+                await self._run(self._writes, self._commit, rows)
+            except (sqlite3.Error, OSError) as exc:
+                log.error("%d session(s) could not be saved before closing: %s", len(rows), exc)
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_exception(StoreError("the store was closed"))
+        self._writes.shutdown(wait=True)
+        self._reads.shutdown(wait=True)
+        for db in (self._reader, self._writer):
+            db.close()

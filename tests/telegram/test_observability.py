@@ -89,8 +89,13 @@ async def test_metrics_after_a_conversation_hold_counts_but_no_ids_or_text(
     leaked = sorted(s for s in secret if s.lower() in scraped.lower())
     assert leaked == [], f"/metrics shows {leaked}"
 
-    # Every label value is a platform, a reload result or a content node id.
-    allowed = {"platform": {"telegram"}, "result": {"ok", "failed"}, "node": set(content.nodes)}
+    # Every label value is a platform, a reload result, a content node id or a store operation.
+    allowed = {
+        "platform": {"telegram"},
+        "result": {"ok", "failed"},
+        "node": set(content.nodes),
+        "operation": {"loading", "saving", "erasing"},
+    }
     values: dict[str, float] = {}
     for family in text_string_to_metric_families(scraped):
         for sample in family.samples:
