@@ -146,6 +146,11 @@ def _dead_ends(meta: Meta, nodes: Mapping[str, Node]) -> list[Problem]:
     conditional = {n.id for n in nodes.values() if any(o.when for o in n.options)}
     if not conditional:
         return []
+    # Each option's condition and assignments once, not once per state visited (thousands).
+    moves = {
+        node.id: [(o.to, o.condition, o.assignments()) for o in node.options]
+        for node in nodes.values()
+    }
     start = [(node_id, ()) for node_id in nodes]
     seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set(start)
     todo: deque[tuple[str, tuple[tuple[str, str], ...]]] = deque(start)
@@ -153,16 +158,18 @@ def _dead_ends(meta: Meta, nodes: Mapping[str, Node]) -> list[Problem]:
     while todo and len(seen) < MAX_STATES:
         node_id, frozen = todo.popleft()
         values = dict(frozen)
-        shown = [o for o in nodes[node_id].options if o.shown(values)]
+        shown = [
+            (to, sets) for to, cond, sets in moves[node_id] if cond is None or cond.holds(values)
+        ]
         if node_id in conditional and not shown and node_id not in stuck:
             stuck[node_id] = values
-        for option in shown:
-            if option.to not in nodes:
+        for to, sets in shown:
+            if to not in nodes:
                 continue
-            after = tuple(sorted((values | option.assignments()).items()))
-            if (option.to, after) not in seen:
-                seen.add((option.to, after))
-                todo.append((option.to, after))
+            after = tuple(sorted((values | sets).items())) if sets else frozen
+            if (to, after) not in seen:
+                seen.add((to, after))
+                todo.append((to, after))
     problems = []
     for node_id, values in stuck.items():
         node = nodes[node_id]
