@@ -69,7 +69,8 @@ class Settings(BaseSettings):
     content_dir: Path | None = None
     """Content to load instead of the shipped tree."""
     data_dir: Path = Field(default_factory=default_data_dir)
-    """Session database, generated secret, Matrix device and sync state (default ./data)."""
+    """Session database, generated secret, content cache, Matrix device and sync state
+    (default ./data)."""
     secret: str | None = None
     """Key for the pseudonymous session ids; generated once into the data dir if unset."""
     session_ttl: dt.timedelta = DEFAULT_SESSION_TTL
