@@ -634,6 +634,9 @@ class MatrixBot:
         self.trusted = settings.trusted_device_set()
         self.blocked = settings.blocked_device_set()
         self._crypto_lock = asyncio.Lock()
+        # Held while the bot opens a direct chat: the next sync may bring the new room before
+        # the offer for it is stored, and its events must wait for that.
+        self._opening = asyncio.Lock()
         self._reply_senders: dict[tuple[str, str], bool] = {}
         self._inviters: dict[str, str] = {}
         self._display_name: str | None = settings.display_name
@@ -952,18 +955,25 @@ class MatrixBot:
             if room is None:
                 continue
             # Rooms are independent: answered concurrently; inside a room, in order.
-            work = self._handle_room(room, info.timeline.events, history=history)
-            tasks.append(pipeline.add(room_id, self._leave_if_alone(room, work)))
+            work = self._answer_room(room, info.timeline.events, history=history)
+            tasks.append(pipeline.add(room_id, work))
         return tasks
 
     async def _on_leave(self, room_id: str) -> None:
         self.state.drop_offer(room_id)
         await self.runtime.forget_chat(PLATFORM, room_id)
 
-    async def _leave_if_alone(self, room: MatrixRoom, work: Coroutine[Any, Any, None]) -> None:
-        """Answer the room's events (``work``); then leave it if nobody else is there."""
-        await work
-        if self._alone(room):
+    async def _answer_room(self, room: MatrixRoom, events: list[Any], *, history: bool) -> None:
+        """Answer the room's events; then leave it if nobody else is there."""
+        async with self._opening:
+            pass  # a direct chat being opened: its offer is stored first
+        # A sync can show a direct chat the bot is opening before the invitation in it: that
+        # is no room everyone left (an invitation declined is).
+        opening = self.state.offer(room.room_id) is not None and not any(
+            isinstance(e, RoomMemberEvent) and e.membership in ("leave", "ban") for e in events
+        )
+        await self._handle_room(room, events, history=history)
+        if self._alone(room) and not opening:
             log.info("leaving %s: nobody else is there", room.room_id)
             await self.client.room_leave(room.room_id)
             self.state.drop_offer(room.room_id)
@@ -1334,6 +1344,12 @@ class MatrixBot:
                 room, key, user_id, Start(node=node, locale=reply.language), source=None
             )
             return f"https://matrix.to/#/{room.room_id}{via}"
+        async with self._opening:
+            return await self._open_private(user_id, node, reply.language, via, profile)
+
+    async def _open_private(
+        self, user_id: str, node: str, language: str | None, via: str, profile: str
+    ) -> str:
         resp = await self.client.room_create(
             is_direct=True,
             invite=[user_id],
@@ -1349,7 +1365,7 @@ class MatrixBot:
         if not isinstance(resp, RoomCreateResponse):
             log.warning("could not open a direct chat: %s", resp)
             return profile
-        self.state.put_offer(resp.room_id, node, reply.language)
+        self.state.put_offer(resp.room_id, node, language)
         return f"https://matrix.to/#/{resp.room_id}{via}"
 
     async def _send(
