@@ -19,6 +19,16 @@ end: totals, memory growth after the first minute, and whether the bot stopped c
 ``--runtime`` leaves Telegram out to tell where memory goes: the same conversations, without
 pauses, go straight through ``bot.runtime.Runtime`` with a SQLite store in this process, and
 the rows show this process's memory.
+
+``--distinct N`` (with ``--runtime``) asks whether memory stays flat while ever new people
+arrive: N users who were never seen before (200,000 by default) each have one short
+conversation (``/start``, a button, every tenth a typed question, a button), with sessions
+that expire after ``--ttl`` seconds and are purged every ``--ttl``/2 seconds (the bot's
+hourly sweep, sped up). Then it waits until the last users' sessions and flood-limiter
+windows have expired and compares memory with memory after warm-up (once the first TTL and
+limiter window have passed, when as many users are active as ever will be):
+
+    .venv/bin/python bench/soak.py --runtime --distinct 200000 --ttl 30 --sample 10
 """
 
 from __future__ import annotations
@@ -317,6 +327,117 @@ async def run_runtime(args: argparse.Namespace, questions: dict[str, list[str]])
     return 0
 
 
+async def run_distinct(args: argparse.Namespace, questions: dict[str, list[str]]) -> int:
+    """``--distinct``: ever new users through the runtime, short session TTL; is memory flat?"""
+    import datetime as dt
+    import gc
+
+    from bot.content import load_content
+    from bot.events import Choice, Command, Event, Start, Text
+    from bot.runtime import Conversation, Runtime
+    from bot.store import SqliteStore
+
+    def own_rss() -> float:
+        status = Path("/proc/self/status").read_text()
+        return int(status.split("VmRSS:")[1].split()[0]) / 1024
+
+    rng = random.Random(0)
+    ttl = dt.timedelta(seconds=args.ttl)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = SqliteStore(Path(tmp) / "sessions.sqlite3", ttl)
+        runtime = Runtime(load_content(), store, b"soak")
+        limiter = runtime.limiter
+        window = float(limiter.item.get_expiry())
+
+        def limiter_keys() -> int:
+            tracked = getattr(limiter, "tracked", None)
+            if tracked is not None:
+                return int(tracked())
+            return len(getattr(getattr(limiter, "storage", None), "events", {}))
+
+        warm_after = max(args.ttl, window) + args.sample
+        print(
+            f"runtime in this process, SQLite store, {args.distinct:,} users never seen before, "
+            f"session TTL {args.ttl:g} s, flood window {window:g} s, purge every {args.ttl / 2:g} s"
+        )
+        print("  time    users  users/s  RSS MiB  sessions  limiter keys")
+        print("------ -------- -------- -------- --------- -------------")
+        started = time.monotonic()
+        next_row = started + args.sample
+        next_purge = started + args.ttl / 2
+        rows: list[tuple[float, float]] = []
+        users = last_users = 0
+
+        async def show(now: float) -> None:
+            nonlocal last_users
+            elapsed = now - started
+            label = f"{int(elapsed // 60)}:{int(elapsed % 60):02d}"
+            rss = own_rss()
+            rows.append((elapsed, rss))
+            print(
+                f"{label:>6} {users:8d} {(users - last_users) / args.sample:8.0f} {rss:8.1f} "
+                f"{await store.count():9d} {limiter_keys():13d}",
+                flush=True,
+            )
+            last_users = users
+
+        while users < args.distinct:
+            account = str(FIRST_ACCOUNT + users)
+            users += 1
+            lang = "de" if users % 2 else "en"
+            conv = Conversation("telegram", account, account)
+            script: list[Event | str] = [Start(locale=lang), "button"]
+            if users % 10 == 0:
+                script.append("question")
+            script.append("button")
+            replies = []
+            for step in script:
+                event: Event
+                if step == "button":
+                    options = [o.id for r in replies for o in r.options]
+                    event = (
+                        Choice(option=rng.choice(options), locale=lang)
+                        if options
+                        else Command(name="back", locale=lang)
+                    )
+                elif step == "question":
+                    event = Text(text=rng.choice(questions[lang]), locale=lang)
+                else:
+                    assert not isinstance(step, str)
+                    event = step
+                replies = await runtime.handle(conv, event)
+            now = time.monotonic()
+            if now >= next_purge:
+                await runtime.purge_expired()
+                next_purge = now + args.ttl / 2
+            if now >= next_row:
+                await show(now)
+                next_row = now + args.sample
+        arrived = time.monotonic()
+        # The last users' sessions and limiter windows expire; then one more user arrives
+        # (the limiter drops expired windows when it is used) and the sweep runs.
+        await asyncio.sleep(max(args.ttl, window) + 1)
+        conv = Conversation("telegram", "1", "1")
+        await runtime.handle(conv, Start(locale="de"))
+        await runtime.handle(conv, Command(name="help", locale="de"))
+        await runtime.purge_expired()
+        gc.collect()
+        await show(time.monotonic())
+        await runtime.close()
+    warm = next(((t, rss) for t, rss in rows if t >= warm_after), rows[-1])
+    end = rows[-1][1]
+    ratio = end / warm[1]
+    print()
+    print(
+        f"{users:,} users in {arrived - started:.0f} s; RSS after warm-up ({warm[0]:.0f} s) "
+        f"{warm[1]:.1f} MiB, after the last TTL {end:.1f} MiB, max "
+        f"{max(r for _, r in rows):.1f} MiB"
+    )
+    print(f"RSS after the TTL / after warm-up: {ratio:.3f} (target <= 1.10: "
+          f"{'PASS' if ratio <= 1.10 else 'FAIL'})")  # fmt: skip
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0, help="how long to load the bot")
@@ -328,7 +449,13 @@ def main() -> int:
     parser.add_argument(
         "--runtime", action="store_true", help="the runtime in this process, without Telegram"
     )
+    parser.add_argument(
+        "--distinct", type=int, default=0, help="with --runtime: this many never-seen users"
+    )
+    parser.add_argument("--ttl", type=float, default=30.0, help="with --distinct: session TTL (s)")
     args = parser.parse_args()
+    if args.runtime and args.distinct:
+        return asyncio.run(run_distinct(args, read_questions()))
     if args.runtime:
         return asyncio.run(run_runtime(args, read_questions()))
     return asyncio.run(run(args))

@@ -22,7 +22,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from bot import redact
-from bot.config import ConfigError, url_password
+from bot.configbase import ConfigError, url_password
 from bot.content import Content, ContentError, load_content, read_content, stale_nodes
 from bot.content.loader import default_content_dir
 
@@ -30,11 +30,13 @@ if TYPE_CHECKING:
     import asyncio
 
     from bot.config import Settings
+    from bot.content.cache import ContentCache
     from bot.observability import HttpListener
     from bot.runtime import Runtime
 
 # asyncio and bot.config (pydantic-settings, which pulls in asyncio) are imported where
-# they are used: check and graph need neither, and every command must start fast.
+# they are used: check, graph and (mostly) ask need neither, and every command must start
+# fast. bot.configbase has what every command needs of the settings.
 
 log = logging.getLogger("bot")
 
@@ -42,9 +44,9 @@ PURGE_INTERVAL = 3600.0
 """Seconds between sweeps that erase expired sessions."""
 
 
-def _content_or_exit(directory: Path | None) -> Content:
+def _content_or_exit(directory: Path | None, cache: ContentCache | None = None) -> Content:
     try:
-        return load_content(directory)
+        return cache.load(directory) if cache else load_content(directory)
     except ContentError as exc:
         print(exc, file=sys.stderr)
         print(
@@ -129,13 +131,13 @@ def cmd_translate(args: argparse.Namespace) -> int:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     """Answer questions from stdin, one per line, as a fresh user would get them."""
-    from bot.config import Settings
     from bot.content.markup import to_plain
     from bot.engine import Engine
     from bot.events import Reply, Start, Text
 
-    content = _content_or_exit(args.content)
-    engine = Engine(content, session_ttl=Settings.load().session_ttl)
+    session_ttl, cache = _ask_settings()
+    content = _content_or_exit(args.content, cache)
+    engine = Engine(content, session_ttl=session_ttl)
     _started()
     now = dt.datetime.now(dt.UTC)
     language = None if args.lang == "auto" else args.lang
@@ -165,6 +167,31 @@ def cmd_ask(args: argparse.Namespace) -> int:
                 verdict = "→ (asks: " + " or ".join(reply.clarify) + ")"
             print(f"? {question}\n{verdict} [{reply.language}]\n{text}\n", flush=True)
     return 0
+
+
+def _ask_settings() -> tuple[dt.timedelta, ContentCache | None]:
+    """The session TTL (the privacy answer names it) and the content cache for ``ask``.
+
+    ``BOT_SESSION_TTL`` is read through the validated settings, but only when it is set:
+    pydantic-settings takes longer to import than ``ask`` takes to answer from the cache.
+    The cache lives in ``<BOT_DATA_DIR>/cache``, signed with the bot's secret; without a
+    writable data dir ``ask`` just loads the content.
+    """
+    from bot.configbase import DEFAULT_SESSION_TTL, default_data_dir, load_secret
+    from bot.content.cache import ContentCache
+
+    set_here = {name.upper() for name in os.environ}
+    ttl = DEFAULT_SESSION_TTL
+    if "BOT_SESSION_TTL" in set_here:
+        from bot.config import Settings
+
+        ttl = Settings.load().session_ttl
+    data_dir = Path(os.environ.get("BOT_DATA_DIR") or default_data_dir())
+    try:
+        secret = load_secret(os.environ.get("BOT_SECRET"), data_dir)
+    except OSError:
+        return ttl, None
+    return ttl, ContentCache(data_dir / "cache", secret)
 
 
 # -- graph -------------------------------------------------------------------------------
@@ -256,7 +283,7 @@ async def _console(content_dir: Path | None, language: str | None) -> int:
 
 
 def _start_reloading(
-    runtime: Runtime, content_dir: Path | None
+    runtime: Runtime, content_dir: Path | None, cache: ContentCache | None = None
 ) -> tuple[asyncio.Event, asyncio.Task[None]]:
     """Reload ``runtime``'s content on SIGHUP and file changes until the returned event is set."""
     import asyncio
@@ -264,7 +291,7 @@ def _start_reloading(
     from bot.reload import ContentReloader
 
     stop = asyncio.Event()
-    reloader = ContentReloader(runtime, content_dir)
+    reloader = ContentReloader(runtime, content_dir, cache)
     return stop, asyncio.create_task(reloader.run(stop), name="reload")
 
 
@@ -401,7 +428,7 @@ async def _serve(
     import importlib
 
     from bot.config import Settings
-    from bot.runtime import Runtime
+    from bot.runtime import Runtime, content_cache
 
     # A reload request (systemd ExecReload, kill -HUP) while the content is still loading must
     # not end the process, which is SIGHUP's default; the reloader takes it over once running.
@@ -427,7 +454,9 @@ async def _serve(
     _started()
     log.info("starting: %s", ", ".join(platforms))
     purger = asyncio.create_task(_purge(runtime, stop, purge_interval))
-    reload_stop, reloading = _start_reloading(runtime, settings.content_dir)
+    reload_stop, reloading = _start_reloading(
+        runtime, settings.content_dir, content_cache(settings)
+    )
     tasks = [
         asyncio.create_task(serve(runtime, stop), name=name)
         for serve, name in zip(serving, platforms, strict=True)

@@ -6,20 +6,23 @@ Platform adapters read their own settings (``TELEGRAM_*``, ``MATRIX_*``) in thei
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.configbase import (
+    DEFAULT_SESSION_TTL,
+    ConfigError,
+    default_data_dir,
+    hide_password,
+    load_secret,
+    url_password,
+)
 
-class ConfigError(Exception):
-    """A setting is wrong: the message names the variable, what is wrong and the fix.
-
-    ``python -m bot`` prints it as one line and exits with status 2, without a traceback."""
+__all__ = ["ConfigError", "Settings", "describe", "hide_password", "url_password"]
 
 
 def describe(exc: ValidationError, prefix: str) -> str:
@@ -65,11 +68,12 @@ class Settings(BaseSettings):
 
     content_dir: Path | None = None
     """Content to load instead of the shipped tree."""
-    data_dir: Path = Field(default_factory=lambda: Path.cwd() / "data")
-    """Session database, generated secret, Matrix device and sync state (default ./data)."""
+    data_dir: Path = Field(default_factory=default_data_dir)
+    """Session database, generated secret, content cache, Matrix device and sync state
+    (default ./data)."""
     secret: str | None = None
     """Key for the pseudonymous session ids; generated once into the data dir if unset."""
-    session_ttl: dt.timedelta = dt.timedelta(days=30)
+    session_ttl: dt.timedelta = DEFAULT_SESSION_TTL
     """Idle time after which a session is erased: seconds or ISO 8601, e.g. P30D, PT12H."""
     log_level: str = "INFO"
     """DEBUG, INFO, WARNING, ERROR or CRITICAL."""
@@ -182,43 +186,11 @@ class Settings(BaseSettings):
 
     def load_secret(self) -> bytes:
         """The key for pseudonymous ids: ``BOT_SECRET``, else one generated once and kept."""
-        if self.secret:
-            return self.secret.encode()
-        path = self.data_dir / "secret"
-        if path.exists():
-            return path.read_bytes().strip()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        value = secrets.token_hex(32).encode()
-        # Created 0600 in one step so the key is never readable by others, not even briefly.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(value)
-        return value
+        return load_secret(self.secret, self.data_dir)
 
 
 _REDIS_SCHEMES = ("redis", "rediss", "unix")
 _STORE_FIX = "e.g. redis://:password@redis-host:6379/0, rediss://... or unix:///run/redis.sock"
-_USERINFO = re.compile(r"(?<=://)([^/@\s]*)@")
-
-
-def hide_password(text: str) -> str:
-    """``text`` with the password of any URL in it (``redis://user:secret@host``) blanked."""
-
-    def blank(match: re.Match[str]) -> str:
-        user, sep, _ = match.group(1).partition(":")
-        return f"{user}:***@" if sep else match.group(0)
-
-    return _USERINFO.sub(blank, text)
-
-
-def url_password(url: str | None) -> str | None:
-    """The password in ``url`` (e.g. ``BOT_STORE``), or ``None``: to be kept out of logs."""
-    if not url:
-        return None
-    try:
-        return urlsplit(url.strip()).password
-    except ValueError:
-        return None
 
 
 _LISTEN_FIX = "use a port (9090, on 127.0.0.1) or host:port (0.0.0.0:9090, [::1]:9090)"

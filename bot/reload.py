@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.content import ContentError, load_content
+from bot.content.cache import ContentCache
 from bot.content.loader import default_content_dir
 from bot.engine import Engine
 from bot.runtime import Runtime
@@ -30,20 +31,27 @@ QUIET_MS = 300
 whole new content set (``git pull``, ``rsync``) is one reload rather than one per file."""
 
 
-def build_engine(directory: Path, session_ttl: dt.timedelta) -> Engine:
-    """Load and validate ``directory`` and build its engine and matcher (blocking).
+def build_engine(
+    directory: Path, session_ttl: dt.timedelta, cache: ContentCache | None = None
+) -> Engine:
+    """Load and validate ``directory`` (through ``cache`` if given) and build its engine and
+    matcher (blocking).
 
     Raises :class:`ContentError` when the content is invalid.
     """
-    return Engine(load_content(directory), session_ttl=session_ttl)
+    content = cache.load(directory) if cache else load_content(directory)
+    return Engine(content, session_ttl=session_ttl)
 
 
 class ContentReloader:
     """Reloads ``runtime``'s content from ``directory`` (default: the shipped content)."""
 
-    def __init__(self, runtime: Runtime, directory: Path | None = None) -> None:
+    def __init__(
+        self, runtime: Runtime, directory: Path | None = None, cache: ContentCache | None = None
+    ) -> None:
         self.runtime = runtime
         self.directory = Path(directory) if directory else default_content_dir()
+        self.cache = cache
         self.listeners: list[Callable[[bool], None]] = []
         """Called with ``True`` or ``False`` after each reload attempt (for tests and tools)."""
         self.watching = asyncio.Event()
@@ -63,7 +71,7 @@ class ContentReloader:
             started = time.perf_counter()
             try:
                 engine = await asyncio.to_thread(
-                    build_engine, self.directory, self.runtime.store.ttl
+                    build_engine, self.directory, self.runtime.store.ttl, self.cache
                 )
             except ContentError as exc:
                 for problem in exc.problems:

@@ -19,7 +19,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.config import ConfigError, Settings, hide_password
-from bot.content import Content, load_content
+from bot.content import Content
+from bot.content.cache import ContentCache
 from bot.engine import Engine
 from bot.events import Event, Forget, Reply
 from bot.health import Observer, Readiness
@@ -168,7 +169,7 @@ class Runtime:
         Raises :class:`ConfigError` if the store is a Redis server that cannot be reached.
         """
         settings = settings or Settings()
-        content = load_content(settings.content_dir)
+        content = content_cache(settings).load(settings.content_dir)
         store = await open_store(settings)
         return cls(content, store, settings.load_secret())
 
@@ -295,6 +296,12 @@ class Runtime:
     async def close(self) -> None:
         """Close the store."""
         await self.store.close()
+
+
+def content_cache(settings: Settings) -> ContentCache:
+    """The validated content kept in ``<BOT_DATA_DIR>/cache``, signed with the bot's secret:
+    a restart or a reload of unchanged content skips parsing and validating it."""
+    return ContentCache(settings.data_dir / "cache", settings.load_secret())
 
 
 async def open_store(settings: Settings) -> SessionStore:

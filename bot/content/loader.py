@@ -361,8 +361,13 @@ def default_content_dir() -> Path:
     return package.parent / "content"
 
 
-def read_content(directory: Path) -> tuple[Content | None, list[Problem], dict[str, _Doc]]:
-    """Parse and validate a content directory; returns the content (if valid) and all problems."""
+def read_content(
+    directory: Path, *, warnings: bool = True
+) -> tuple[Content | None, list[Problem], dict[str, _Doc]]:
+    """Parse and validate a content directory; returns the content (if valid) and all problems.
+
+    Without ``warnings``, the costly warnings are not computed (the bot needs only errors).
+    """
     from bot.content.validate import validate  # validation rules live in their own module
 
     problems: list[Problem] = []
@@ -449,7 +454,12 @@ def read_content(directory: Path) -> tuple[Content | None, list[Problem], dict[s
     content = None
     if meta is not None:
         problems += validate(
-            meta, nodes, docs, meta_doc.file if meta_doc else META_FILE, broken=frozenset(broken)
+            meta,
+            nodes,
+            docs,
+            meta_doc.file if meta_doc else META_FILE,
+            broken=frozenset(broken),
+            warnings=warnings,
         )
         if not any(p.level == "error" for p in problems):
             content = Content(meta, {n.id: n for n in nodes}, str(directory))
@@ -517,8 +527,12 @@ def _display(path: Path) -> str:
 
 
 def load_content(directory: Path | str | None = None) -> Content:
-    """Load and validate content; raise :class:`ContentError` listing every error."""
-    content, problems, _ = read_content(Path(directory) if directory else default_content_dir())
+    """Load and validate content; raise :class:`ContentError` listing every error.
+
+    Warnings are left to ``python -m bot check``: they never stop the bot from serving.
+    """
+    directory = Path(directory) if directory else default_content_dir()
+    content, problems, _ = read_content(directory, warnings=False)
     errors = [p for p in problems if p.level == "error"]
     if content is None or errors:
         raise ContentError(errors or [Problem(str(directory), 0, "content could not be loaded")])

@@ -73,11 +73,14 @@ def validate(
     meta_file: str,
     *,
     broken: frozenset[str] = frozenset(),
+    warnings: bool = True,
 ) -> list[Problem]:
     """Run every cross-file rule over parsed nodes and return the problems found.
 
     ``broken`` holds the ids of nodes that failed to parse (already reported): options
-    leading to them are not reported again as leading nowhere.
+    leading to them are not reported again as leading nowhere. Without ``warnings`` the
+    costly warnings (what fits a phone screen) are skipped: the bot serves valid content
+    whatever they say, and ``check`` reports them.
     """
     from bot.content.loader import Problem
 
@@ -471,7 +474,7 @@ def validate(
 
     if meta.root in by_id and not any(p.level == "error" for p in problems):
         problems += _reachability(meta, by_id)
-        problems += _telegram_limits(meta, by_id)
+        problems += _telegram_limits(meta, by_id, warnings=warnings)
     return problems
 
 
@@ -759,7 +762,12 @@ def _reachability(meta: Meta, by_id: dict[str, Node]) -> list[Problem]:
     ]
 
 
-def _telegram_limits(meta: Meta, by_id: dict[str, Node]) -> list[Problem]:
+def _telegram_limits(meta: Meta, by_id: dict[str, Node], *, warnings: bool) -> list[Problem]:
+    """Errors for answers over Telegram's limit; with ``warnings``, texts too long for a phone.
+
+    The phone warning tries every combination of the variables a node's blocks test
+    (:func:`_longest_blocks`), nearly all the time validation takes: only ``check`` asks.
+    """
     from bot.content.loader import Problem
 
     content = Content(meta, by_id, "")
@@ -780,6 +788,8 @@ def _telegram_limits(meta: Meta, by_id: dict[str, Node]) -> list[Problem]:
                         )
                     )
                     break
+            if not warnings:
+                continue
             blocks, when = _longest_blocks(node, meta, lang)
             for day in dates:
                 text = "\n\n".join((node.text_for(lang, day), *blocks))

@@ -155,6 +155,11 @@ def _dead_ends(meta: Meta, nodes: Mapping[str, Node]) -> list[Problem]:
         if c is not None
     )
     bare = {k for k, spec in meta.variables.items() if spec.type == "flag" and k not in compared}
+    # Each option's condition and assignments once, not once per state visited (thousands).
+    moves = {
+        node.id: [(o.to, o.condition, o.assignments()) for o in node.options]
+        for node in nodes.values()
+    }
     start = [(node_id, ()) for node_id in nodes]
     seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set(start)
     todo: deque[tuple[str, tuple[tuple[str, str], ...]]] = deque(start)
@@ -162,19 +167,24 @@ def _dead_ends(meta: Meta, nodes: Mapping[str, Node]) -> list[Problem]:
     while todo and len(seen) < MAX_STATES:
         node_id, frozen = todo.popleft()
         values = dict(frozen)
-        shown = [o for o in nodes[node_id].options if o.shown(values)]
+        shown = [
+            (to, sets) for to, cond, sets in moves[node_id] if cond is None or cond.holds(values)
+        ]
         if node_id in conditional and not shown and node_id not in stuck:
             stuck[node_id] = values
-        for option in shown:
-            if option.to not in nodes:
+        for to, sets in shown:
+            if to not in nodes:
                 continue
-            merged = values | option.assignments()
-            after = tuple(
-                sorted((k, v) for k, v in merged.items() if v != "false" or k not in bare)
-            )
-            if (option.to, after) not in seen:
-                seen.add((option.to, after))
-                todo.append((option.to, after))
+            if sets:
+                merged = values | sets
+                after = tuple(
+                    sorted((k, v) for k, v in merged.items() if v != "false" or k not in bare)
+                )
+            else:
+                after = frozen
+            if (to, after) not in seen:
+                seen.add((to, after))
+                todo.append((to, after))
     problems = []
     for node_id, values in stuck.items():
         node = nodes[node_id]

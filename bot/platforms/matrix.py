@@ -31,6 +31,7 @@ import os
 import re
 import sqlite3
 import time
+from collections import deque
 from collections.abc import Awaitable, Coroutine, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -396,6 +397,81 @@ def _txn_id(event_id: str, index: int) -> str:
     return f"mb{digest}"
 
 
+class RoomPipeline:
+    """Answers synced batches while the next long poll runs.
+
+    Rooms are answered concurrently and each room's events in the order they came, batch
+    after batch: a room's work starts when its previous work has ended. A batch counts as
+    answered once all its rooms' work has; :meth:`answered` gives the newest sync token
+    up to which every batch is, which is what may be saved (a restart reads again from
+    there, and events marked handled are skipped). When a room loses the homeserver,
+    ``lost`` is set, later work of that room is not started, and the caller reads again
+    from the saved token once everything running has ended.
+    """
+
+    def __init__(self) -> None:
+        self.lost = asyncio.Event()
+        self.failure: BaseException | None = None
+        self._last: dict[str, asyncio.Task[None]] = {}
+        self._batches: deque[tuple[str, list[asyncio.Task[None]]]] = deque()
+
+    def add(self, room_id: str, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run ``work`` for ``room_id`` after the room's earlier work."""
+        task = asyncio.ensure_future(self._after(self._last.get(room_id), work))
+        self._last[room_id] = task
+        task.add_done_callback(lambda done: self._forget(room_id, done))
+        return task
+
+    def add_batch(self, token: str, tasks: list[asyncio.Task[None]]) -> None:
+        """``tasks`` answer the batch that ends with ``token``."""
+        self._batches.append((token, tasks))
+
+    def answered(self) -> str | None:
+        """The newest token up to which every batch is answered (None if no new one)."""
+        token = None
+        while self._batches and all(t.done() for t in self._batches[0][1]):
+            if any(t.cancelled() or t.exception() for t in self._batches[0][1]):
+                break  # lost the homeserver: this batch is read again
+            token = self._batches.popleft()[0]
+        return token
+
+    def running(self) -> list[asyncio.Task[None]]:
+        """Work not ended yet."""
+        return [t for _, tasks in self._batches for t in tasks if not t.done()]
+
+    async def _after(
+        self, previous: asyncio.Task[None] | None, work: Coroutine[Any, Any, None]
+    ) -> None:
+        try:
+            if previous is not None:
+                await asyncio.wait({previous})
+                if previous.cancelled() or previous.exception() is not None:
+                    raise _NotAnswered  # the earlier events are read again first: keep the order
+        except BaseException:
+            work.close()
+            raise
+        try:
+            await work
+        except TRANSPORT_ERRORS as exc:
+            self.failure = exc
+            self.lost.set()
+            raise
+        except Exception:
+            # Events are marked handled one by one (see _handle_room); what broke here is
+            # not retried forever.
+            log.exception("error while handling a room")
+
+    def _forget(self, room_id: str, task: asyncio.Task[None]) -> None:
+        if self._last.get(room_id) is task:
+            del self._last[room_id]
+        if not task.cancelled():
+            task.exception()  # seen: a lost homeserver is handled by reading the batch again
+
+
+class _NotAnswered(Exception):
+    """A room's work that did not start because its earlier work lost the homeserver."""
+
+
 # -- persistent adapter state ------------------------------------------------------------
 
 
@@ -564,6 +640,9 @@ class MatrixBot:
         self.trusted = settings.trusted_device_set()
         self.blocked = settings.blocked_device_set()
         self._crypto_lock = asyncio.Lock()
+        # Held while the bot opens a direct chat: the next sync may bring the new room before
+        # the offer for it is stored, and its events must wait for that.
+        self._opening = asyncio.Lock()
         self._reply_senders: dict[tuple[str, str], bool] = {}
         self._inviters: dict[str, str] = {}
         self._display_name: str | None = settings.display_name
@@ -711,62 +790,119 @@ class MatrixBot:
         # A full-state sync has no timeout of its own in nio; a silent homeserver must not
         # keep the bot waiting forever.
         deadline = self.settings.sync_timeout_ms / 1000 + self.settings.request_timeout
-        while not stop.is_set():
-            began = time.monotonic()
-            try:
-                resp = await until_stopped(
-                    asyncio.wait_for(
-                        self.client.sync(
-                            timeout=0 if first else self.settings.sync_timeout_ms,
-                            sync_filter=self._sync_filter(),
-                            since=token,
-                            # After a restart nio knows no rooms: ask for the full state once.
-                            full_state=first,
+        # Batches are answered while the next long poll runs, so a reply waits for the
+        # homeserver, not for the replies of a whole batch. The token saved is the newest
+        # one up to which every batch is answered.
+        pipeline = RoomPipeline()
+        try:
+            while not stop.is_set():
+                began = time.monotonic()
+                try:
+                    resp = await until_stopped(
+                        asyncio.wait_for(
+                            self.client.sync(
+                                timeout=0 if first else self.settings.sync_timeout_ms,
+                                sync_filter=self._sync_filter(),
+                                since=token,
+                                # After a restart nio knows no rooms: ask for the full state once.
+                                full_state=first,
+                            ),
+                            deadline,
                         ),
-                        deadline,
-                    ),
-                    stop,
-                )
-                if isinstance(resp, SyncResponse):
-                    await self._crypto_housekeeping()
-            except TRANSPORT_ERRORS as exc:
-                resp = describe_failure(exc, time.monotonic() - began)
-            if not isinstance(resp, SyncResponse):
-                failures += 1
-                self.runtime.readiness.disconnected(PLATFORM)
-                wait = self._backoff(failures)
-                log.warning("sync failed (%s); retrying in %.1fs", resp, wait)
-                await self._pause(stop, wait)
-                continue
-            failures = 0
-            self.runtime.readiness.connected(PLATFORM)
-            # On the very first start there is no token: everything in this batch is
-            # history and is never answered; invites are still accepted.
-            began = time.monotonic()
-            try:
-                done = await self._finish(self._handle_sync(resp, history=token is None), stop)
-            except TRANSPORT_ERRORS as exc:
-                # The batch is read again from the same token; what was answered is marked.
-                failures += 1
-                self.runtime.readiness.disconnected(PLATFORM)
-                wait = self._backoff(failures)
-                log.warning(
-                    "lost the homeserver while answering (%s); reading the batch again in %.1fs",
-                    describe_failure(exc, time.monotonic() - began),
-                    wait,
-                )
-                await self._pause(stop, wait)
-                continue
-            if not done:
-                break  # stopped mid-batch: the token stays, the batch is re-read next time
-            token = resp.next_batch
+                        stop,
+                    )
+                    if isinstance(resp, SyncResponse):
+                        await self._crypto_housekeeping()
+                except TRANSPORT_ERRORS as exc:
+                    resp = describe_failure(exc, time.monotonic() - began)
+                self._save_answered(pipeline)
+                if pipeline.lost.is_set():
+                    # The homeserver went away while answering: once everything running has
+                    # ended, the batches are read again from the saved token; what was
+                    # answered is marked and skipped.
+                    if not await self._finish(self._settle(pipeline), stop):
+                        break
+                    failures += 1
+                    self.runtime.readiness.disconnected(PLATFORM)
+                    wait = self._backoff(failures)
+                    log.warning(
+                        "lost the homeserver while answering (%s); reading the batch again in %.1fs",
+                        describe_failure(
+                            pipeline.failure or TimeoutError(), self.settings.request_timeout
+                        ),
+                        wait,
+                    )
+                    self._save_answered(pipeline)
+                    token = self.state.get("next_batch")
+                    pipeline = RoomPipeline()
+                    await self._pause(stop, wait)
+                    continue
+                if not isinstance(resp, SyncResponse):
+                    failures += 1
+                    self.runtime.readiness.disconnected(PLATFORM)
+                    wait = self._backoff(failures)
+                    log.warning("sync failed (%s); retrying in %.1fs", resp, wait)
+                    await self._pause(stop, wait)
+                    continue
+                failures = 0
+                self.runtime.readiness.connected(PLATFORM)
+                # On the very first start there is no token: everything in this batch is
+                # history and is never answered; invites are still accepted.
+                began = time.monotonic()
+                try:
+                    tasks = await self._handle_sync(resp, pipeline, history=token is None)
+                except TRANSPORT_ERRORS as exc:
+                    # The batch is read again from the same token; what was answered is marked.
+                    failures += 1
+                    self.runtime.readiness.disconnected(PLATFORM)
+                    wait = self._backoff(failures)
+                    log.warning(
+                        "lost the homeserver while answering (%s); reading the batch again in %.1fs",
+                        describe_failure(exc, time.monotonic() - began),
+                        wait,
+                    )
+                    await self._pause(stop, wait)
+                    continue
+                pipeline.add_batch(resp.next_batch, tasks)
+                token = resp.next_batch
+                if first:
+                    # Caught up with what happened while the bot was away before it counts
+                    # as synced.
+                    if not await self._finish(self._settle(pipeline), stop):
+                        break  # stopped mid-batch: the token stays, the batch is re-read next time
+                    if pipeline.lost.is_set():
+                        continue
+                    self._save_answered(pipeline)
+                    self.state.prune()
+                    first = False
+                    self.synced.set()
+                with contextlib.suppress(*TRANSPORT_ERRORS):
+                    await until_stopped(self._crypto_housekeeping(), stop)
+        finally:
+            # Replies being sent get shutdown_grace seconds; the token covers what was answered.
+            if pipeline.running():
+                await self._finish(self._settle(pipeline), stop)
+            self._save_answered(pipeline)
+
+    @staticmethod
+    async def _settle(pipeline: RoomPipeline) -> None:
+        """Wait until every room's work has ended (answered, or lost the homeserver); when
+        cancelled (shutting down), cancel that work: it is answered after the restart."""
+        try:
+            while running := pipeline.running():
+                await asyncio.wait(running)
+        except asyncio.CancelledError:
+            running = pipeline.running()
+            for task in running:
+                task.cancel()
+            if running:
+                await asyncio.wait(running)
+            raise
+
+    def _save_answered(self, pipeline: RoomPipeline) -> None:
+        token = pipeline.answered()
+        if token is not None:
             self.state.put("next_batch", token)
-            if first:
-                self.state.prune()
-                first = False
-                self.synced.set()
-            with contextlib.suppress(*TRANSPORT_ERRORS):
-                await until_stopped(self._crypto_housekeeping(), stop)
 
     async def _finish(self, work: Coroutine[Any, Any, None], stop: asyncio.Event) -> bool:
         """Run ``work``; on ``stop`` give it ``shutdown_grace`` seconds, then cancel it.
@@ -810,38 +946,44 @@ class MatrixBot:
 
     # -- sync handling -------------------------------------------------------------------
 
-    async def _handle_sync(self, resp: SyncResponse, *, history: bool) -> None:
+    async def _handle_sync(
+        self, resp: SyncResponse, pipeline: RoomPipeline, *, history: bool
+    ) -> list[asyncio.Task[None]]:
+        """Accept invites, then queue each room's events in ``pipeline``; returns the work."""
         for room_id, info in resp.rooms.invite.items():
             await self._on_invite(room_id, info.invite_state)
+        tasks = []
         for room_id in resp.rooms.leave:
-            # Kicked, banned or left: nothing of that chat is kept.
-            self.state.drop_offer(room_id)
-            await self.runtime.forget_chat(PLATFORM, room_id)
-        jobs = []
+            # Kicked, banned or left: nothing of that chat is kept (after what came before).
+            tasks.append(pipeline.add(room_id, self._on_leave(room_id)))
         for room_id, info in resp.rooms.join.items():
             room = self.client.rooms.get(room_id)
             if room is None:
                 continue
-            jobs.append(self._handle_room(room, info.timeline.events, history=history))
-        # Rooms are independent: answer them concurrently; inside a room, in order.
-        results = await asyncio.gather(*jobs, return_exceptions=True)
-        lost: BaseException | None = None
-        for result in results:
-            if isinstance(result, TRANSPORT_ERRORS):
-                lost = result
-            elif isinstance(result, BaseException):
-                log.error("error while handling a room", exc_info=result)
-        if lost is not None:
-            # The homeserver went away mid-batch: the caller keeps the old sync token, so
-            # the batch is read again and what is not marked handled yet is answered then.
-            raise lost
-        for room_id in list(resp.rooms.join):
-            room = self.client.rooms.get(room_id)
-            if room is not None and self._alone(room):
-                log.info("leaving %s: nobody else is there", room_id)
-                await self.client.room_leave(room_id)
-                self.state.drop_offer(room_id)
-                await self.runtime.forget_chat(PLATFORM, room_id)
+            # Rooms are independent: answered concurrently; inside a room, in order.
+            work = self._answer_room(room, info.timeline.events, history=history)
+            tasks.append(pipeline.add(room_id, work))
+        return tasks
+
+    async def _on_leave(self, room_id: str) -> None:
+        self.state.drop_offer(room_id)
+        await self.runtime.forget_chat(PLATFORM, room_id)
+
+    async def _answer_room(self, room: MatrixRoom, events: list[Any], *, history: bool) -> None:
+        """Answer the room's events; then leave it if nobody else is there."""
+        async with self._opening:
+            pass  # a direct chat being opened: its offer is stored first
+        # A sync can show a direct chat the bot is opening before the invitation in it: that
+        # is no room everyone left (an invitation declined is).
+        opening = self.state.offer(room.room_id) is not None and not any(
+            isinstance(e, RoomMemberEvent) and e.membership in ("leave", "ban") for e in events
+        )
+        await self._handle_room(room, events, history=history)
+        if self._alone(room) and not opening:
+            log.info("leaving %s: nobody else is there", room.room_id)
+            await self.client.room_leave(room.room_id)
+            self.state.drop_offer(room.room_id)
+            await self.runtime.forget_chat(PLATFORM, room.room_id)
 
     def _alone(self, room: MatrixRoom) -> bool:
         others = [u for u in room.users if u != self.user_id]
@@ -1219,6 +1361,12 @@ class MatrixBot:
                 room, key, user_id, Start(node=node, locale=reply.language), source=None
             )
             return f"https://matrix.to/#/{room.room_id}{via}"
+        async with self._opening:
+            return await self._open_private(user_id, node, reply.language, via, profile)
+
+    async def _open_private(
+        self, user_id: str, node: str, language: str | None, via: str, profile: str
+    ) -> str:
         resp = await self.client.room_create(
             is_direct=True,
             invite=[user_id],
@@ -1234,7 +1382,7 @@ class MatrixBot:
         if not isinstance(resp, RoomCreateResponse):
             log.warning("could not open a direct chat: %s", resp)
             return profile
-        self.state.put_offer(resp.room_id, node, reply.language)
+        self.state.put_offer(resp.room_id, node, language)
         return f"https://matrix.to/#/{resp.room_id}{via}"
 
     async def _send(

@@ -1,0 +1,124 @@
+"""The content cache: used for unchanged content, rebuilt when a file changes, never
+unpickled unless signed with the bot's secret."""
+
+from __future__ import annotations
+
+import logging
+import pickle
+from pathlib import Path
+
+import pytest
+from fixtures.tree import EXTRA, write_tree
+
+from bot.content import ContentError, load_content
+from bot.content import cache as cache_module
+from bot.content.cache import ContentCache
+
+SECRET = b"s" * 32
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    return write_tree(tmp_path / "content")
+
+
+def cached_files(directory: Path) -> list[Path]:
+    return sorted(directory.glob("content-*.pickle"))
+
+
+def loads_from_disk(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Record each time the content is read from its YAML files."""
+    calls: list[Path] = []
+
+    def counting(directory: Path) -> object:
+        calls.append(directory)
+        return load_content(directory)
+
+    monkeypatch.setattr(cache_module, "load_content", counting)
+    return calls
+
+
+def test_unchanged_content_comes_from_the_cache(
+    tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = loads_from_disk(monkeypatch)
+    cache = ContentCache(tmp_path / "cache", SECRET)
+    first = cache.load(tree)
+    assert len(cached_files(tmp_path / "cache")) == 1
+    again = ContentCache(tmp_path / "cache", SECRET).load(tree)
+    assert calls == [tree]
+    assert again.nodes == first.nodes and again.meta == first.meta
+    assert again.source_dir == first.source_dir
+
+
+def test_a_changed_file_rebuilds_the_cache(
+    tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = loads_from_disk(monkeypatch)
+    cache = ContentCache(tmp_path / "cache", SECRET)
+    old = cache.load(tree)
+    (tree / "nodes" / "50-extra.yaml").write_text(EXTRA.replace("ÜBER-DE", "NEU-DE"))
+    new = cache.load(tree)
+    assert len(calls) == 2
+    assert old.nodes["extra"].text["de"] == "ÜBER-DE"
+    assert new.nodes["extra"].text["de"] == "NEU-DE"
+    # Only the cache of the current files is kept.
+    assert len(cached_files(tmp_path / "cache")) == 1
+    assert cache.load(tree).nodes["extra"].text["de"] == "NEU-DE"
+    assert len(calls) == 2
+
+
+def test_invalid_content_is_refused_and_not_cached(tree: Path, tmp_path: Path) -> None:
+    cache = ContentCache(tmp_path / "cache", SECRET)
+    (tree / "nodes" / "50-extra.yaml").write_text(EXTRA.replace("  checked: 2025-05-01\n", ""))
+    with pytest.raises(ContentError):
+        cache.load(tree)
+    assert cached_files(tmp_path / "cache") == []
+
+
+class _Planted:
+    """A pickle that writes a file when it is unpickled."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str, str]]:
+        return (Path.write_text, (str(self.marker), "ran"))  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize("how", ["changed byte", "planted pickle", "other secret"])
+def test_a_cache_not_signed_with_the_secret_is_refused_and_rebuilt(
+    how: str,
+    tree: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    directory = tmp_path / "cache"
+    ContentCache(directory, SECRET).load(tree)
+    (path,) = cached_files(directory)
+    marker = tmp_path / "marker"
+    data = path.read_bytes()
+    if how == "changed byte":
+        path.write_bytes(data[:-20] + bytes([data[-20] ^ 1]) + data[-19:])
+    elif how == "planted pickle":
+        path.write_bytes(data[:32] + pickle.dumps(_Planted(marker)))
+    else:
+        ContentCache(directory, b"another secret").load(tree)  # refused, rewritten with it
+    calls = loads_from_disk(monkeypatch)
+    with caplog.at_level(logging.WARNING, logger="bot.content.cache"):
+        content = ContentCache(directory, SECRET).load(tree)
+    assert calls == [tree]
+    assert "not signed with this bot's secret" in caplog.text
+    assert not marker.exists()
+    assert content.nodes["extra"].text["de"] == "ÜBER-DE"
+    # Rebuilt: the next start reads it again.
+    ContentCache(directory, SECRET).load(tree)
+    assert calls == [tree]
+
+
+def test_an_unwritable_cache_directory_only_costs_speed(tree: Path, tmp_path: Path) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory")
+    content = ContentCache(blocked / "cache", SECRET).load(tree)
+    assert "extra" in content.nodes
