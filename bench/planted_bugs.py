@@ -101,6 +101,8 @@ RUNTIME = "bot/runtime.py"
 SQLITE = "bot/store/sqlite.py"
 TG = "bot/platforms/telegram.py"
 MX = "bot/platforms/matrix.py"
+TG_UPDATES = "bot/platforms/telegram_updates.py"
+TG_LIMITS = "bot/platforms/telegram_ratelimit.py"
 VALIDATE = "bot/content/validate.py"
 RUN_TESTS = (CORE, *TELEGRAM, "tests/matrix/test_cli.py")
 
@@ -295,9 +297,8 @@ BUGS: tuple[Bug, ...] = (
         "tg-callback-over-64",
         "buttons whose data is over 64 bytes are sent, so Telegram refuses the whole message",
         TG,
-        "            for o in reply.options\n"
-        "            if 0 < len(o.id.encode()) <= MAX_CALLBACK_DATA\n",
-        "            for o in reply.options\n",
+        "        if not 0 < len(o.id.encode()) <= MAX_CALLBACK_DATA:\n            continue\n",
+        "",
         TELEGRAM,
     ),
     bug(
@@ -316,6 +317,80 @@ BUGS: tuple[Bug, ...] = (
         "secret_token=s.webhook_secret.get_secret_value() if s.webhook_secret else None,",
         "secret_token=None,",
         TELEGRAM,
+        alt=[
+            [
+                Edit(
+                    TG_UPDATES,
+                    "        if not hmac.compare_digest(given, self._secret):",
+                    "        if False:",
+                )
+            ]
+        ],
+    ),
+    bug(
+        "tg-429-pauses-all",
+        "one chat's 429 pauses every chat (every pause taken as Telegram's flood control)",
+        TG_LIMITS,
+        "            if len(self._recent) < CHATS_FOR_GLOBAL:\n                key = chat\n",
+        "",
+        TELEGRAM,
+    ),
+    bug(
+        "tg-start-not-throttled",
+        "/start is not counted by the inbound flood limit: 200 × /start get 200 answers",
+        RUNTIME,
+        "        if not self.limiter.allow(key.user):",
+        '        if type(event).__name__ != "Start" and not self.limiter.allow(key.user):',
+        TELEGRAM,
+    ),
+    bug(
+        "flood-limit-per-chat",
+        "the flood limit counts per chat: one flooder in a group silences everyone in it",
+        RUNTIME,
+        "        if not self.limiter.allow(key.user):",
+        "        if not self.limiter.allow(key.chat):",
+        TELEGRAM,
+    ),
+    bug(
+        "tg-confirm-on-fetch",
+        "polling confirms updates when fetched: kill -9 loses those not yet answered",
+        TG_UPDATES,
+        "        if self._pending:\n            return min(self._pending)\n",
+        "",
+        TELEGRAM,
+    ),
+    bug(
+        "tg-poisoned-update",
+        "one unreadable update stops polling for good: nobody is answered any more",
+        TG_UPDATES,
+        "            update = read_update(data, self._bot)\n",
+        "            update = Update.de_json(data, self._bot)\n",
+        TELEGRAM,
+    ),
+    bug(
+        "tg-reply-to-any-bot",
+        "in groups a reply to any bot's message is taken as a question to this bot",
+        TG,
+        "        return bool(replied and replied.from_user and replied.from_user.id == self._bot_id)",
+        "        return bool(replied and replied.from_user and replied.from_user.is_bot)",
+        TELEGRAM,
+    ),
+    bug(
+        "tg-debug-logs-updates",
+        "at BOT_LOG_LEVEL=DEBUG python-telegram-bot logs raw updates: user ids, names, texts",
+        TG,
+        "        library.setLevel(logging.INFO)\n",
+        "        pass\n",
+        TELEGRAM,
+    ),
+    bug(
+        "redact-bearer-case",
+        "a lower-case 'authorization: bearer' header is logged with its token",
+        "bot/redact.py",
+        "(?i:authorization)[",
+        "Authorization[",
+        TELEGRAM,
+        also=[Edit("bot/redact.py", "(?i:bearer)", "Bearer")],
     ),
     bug(
         "tg-supergroup-is-private",

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from bot.config import ConfigError, Settings, hide_password
 from bot.content import Content, load_content
 from bot.engine import Engine
-from bot.events import Event, Forget, Reply, Start
+from bot.events import Event, Forget, Reply
 from bot.health import Observer, Readiness
 from bot.ratelimit import InboundLimiter, PerKeyLimiter
 from bot.store import Coordinator, MemoryStore, SessionKey, SessionStore, SqliteStore
@@ -142,7 +142,9 @@ class Runtime:
         key = self.key(conv)
         # One tree for the whole event, even if a reload swaps the engine meanwhile.
         content, engine = self._served
-        if not isinstance(event, Start) and not self.limiter.allow(key.user):
+        # Every event counts, /start and commands too, per user (not per chat): a flooder
+        # in a group is slowed down without silencing the others in it.
+        if not self.limiter.allow(key.user):
             if self.limiter.should_warn(key.user):
                 # Warned once per window, so this one read costs nothing under a flood.
                 state = await self.store.get(key, self.clock())

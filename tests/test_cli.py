@@ -64,10 +64,12 @@ def test_chat_piped_end_to_end(tree: Path) -> None:
     assert "  5) English" in turns[0]
     # "2" chose the second option.
     assert "\nNACHHER-DE\n" in turns[1]
-    assert "  1) Menü" in turns[1]
+    assert "  1) Quellen\n  2) Menü" in turns[1]
     # Free text matched; markup is rendered plain, links with their URL.
     assert "WIDERSPRUCH-DE Formular (https://example.org/form?a=1&b=2)" in turns[2]
-    assert "• Meta (https://example.org/meta)" in turns[2]
+    # The sources in one line; their links are behind "Quellen".
+    assert "\nQuellen: Meta · Stand: 1. Mai 2025\n" in turns[2]
+    assert "example.org/meta" not in turns[2]
     assert "**" not in done.stdout
     assert "  1) Bei Instagram" in turns[2]
     # The empty line was skipped; "1" chose the first option of the previous answer.
@@ -108,6 +110,23 @@ def test_check_warns_about_stale_nodes_but_passes(tree: Path) -> None:
     lines = done.stdout.splitlines()
     assert lines[-1] == "OK: 6 nodes, languages: de, en, 5 warning(s)"
     assert all(": warning: node '" in line for line in lines[:-1])
+
+
+def test_check_warns_about_a_long_first_screen_but_passes(tmp_path: Path) -> None:
+    long = "Ein Satz, der die Frage beantwortet. " * 14  # 518 characters
+    link = "[Formular](https://example.org/form?a=1&b=2)"  # counted as 8, its label
+    text = f'  text: {{de: "{long}{link}", en: "ABOUT-EN"}}\n'
+    tree = write_tree(
+        tmp_path, {"nodes/50-extra.yaml": EXTRA.replace(EXTRA.splitlines()[2] + "\n", text)}
+    )
+    done = bot("check", str(tree), "--max-age-days", "100000", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout
+    assert done.stdout.splitlines() == [
+        "nodes/50-extra.yaml:1: warning: first screen of 'extra' (de) is 526 characters; about 500"
+        " answer on a phone without scrolling (fix: keep the answer in 'text' and move details"
+        " into 'more' (or mark blocks 'more'))",
+        "OK: 6 nodes, languages: de, en, 1 warning(s)",
+    ]
 
 
 def test_check_invalid_tree(tmp_path: Path) -> None:
@@ -165,7 +184,7 @@ def test_ask_json(tree: Path) -> None:
         "node": "objection",
         "matched": True,
         "text": "WIDERSPRUCH-DE Formular (https://example.org/form?a=1&b=2)\n\n"
-        "Quellen:\n• Meta (https://example.org/meta)\n\nStand: 1. Mai 2025",
+        "Quellen: Meta · Stand: 1. Mai 2025",
         "suggestions": [],
         "clarify": [],
     }
@@ -317,3 +336,54 @@ def test_run_without_credentials_in_a_terminal_starts_the_console(tree: Path) ->
         os.close(parent)
     assert b"WILLKOMMEN-DE" in seen
     assert b"console chat" in seen
+
+
+# -- check looks at the conditions of text blocks ---------------------------------------------
+
+BLOCK_VARIABLES = (
+    "variables:\n"
+    "  place:\n    type: choice\n    values: [home, away]\n"
+    "    description: {de: Ort, en: place}\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("condition", "reported"),
+    [
+        ("plaice == home", "uses unknown variable 'plaice'"),
+        ("place == home and place == away", "can never be true"),
+        ("place == moon", "compares 'place' with 'moon', which it can never hold"),
+    ],
+)
+def test_check_reports_a_bad_condition_on_a_text_block(
+    tmp_path: Path, condition: str, reported: str
+) -> None:
+    """An operator running ``check`` learns of a text block that could never be shown."""
+    from fixtures.tree import META
+
+    block = f'  blocks:\n    - {{if: "{condition}", text: {{de: "ZUSATZ-DE", en: "EXTRA-EN"}}}}\n'
+    extra = EXTRA.replace("  sources:\n", block + "  sources:\n")
+    broken = write_tree(
+        tmp_path, {"bot.yaml": META + BLOCK_VARIABLES, "nodes/50-extra.yaml": extra}
+    )
+    done = bot("check", str(broken), cwd=tmp_path)
+    assert done.returncode == 1, done.stdout
+    [line] = [line for line in done.stdout.splitlines() if reported in line]
+    assert line.startswith("nodes/50-extra.yaml:"), line
+    assert f"condition '{condition}' in 'extra'" in line
+
+
+# -- ask --json names a node only for a match ---------------------------------------------------
+
+
+def test_ask_json_gives_no_node_for_an_answer_that_did_not_match(tree: Path) -> None:
+    """A bare number or a command is no question: not reported as the menu's node."""
+    questions = ["2", "/start", "17", "2024 widersprochen"]
+    done = bot("--content", str(tree), "ask", "--json", stdin="\n".join(questions) + "\n")
+    assert done.returncode == 0, done.stderr
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [r["question"] for r in records] == questions
+    for record in records:
+        if not record["matched"]:
+            assert record["node"] is None, record
+        assert record["node"] != "start", record

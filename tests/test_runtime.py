@@ -98,7 +98,7 @@ async def test_state_is_per_user_per_chat(runtime: Runtime) -> None:
     await say(runtime, BOB_IN_GROUP, Choice(option="objection", group=True))
     assert await runtime.store.count() == 3
     # Each conversation continues where it was: "1" is the first option of its own last reply.
-    assert (await say(runtime, ALICE, Text(text="1"))).node == "start"  # deadline's "Menü"
+    assert (await say(runtime, ALICE, Text(text="2"))).node == "start"  # deadline's "Menü"
     assert (await say(runtime, ALICE_IN_GROUP, Text(text="1", group=True))).node == "objection"
     reply = await say(runtime, BOB_IN_GROUP, Text(text="1", group=True))
     assert reply.node == "objection-instagram"
@@ -172,9 +172,10 @@ async def test_flooding_user_is_slowed_down_once(content: Content) -> None:
         answers = [await runtime.handle(ALICE, Text(text="/help")) for _ in range(6)]
         assert [len(a) for a in answers] == [1, 1, 1, 1, 0, 0]
         assert answers[3][0].text == "LANGSAM-DE"
-        # Others are not affected, and /start always gets through.
+        # Others are not affected; /start counts like everything else (a flood of /start
+        # is a flood).
         assert len(await runtime.handle(BOB_IN_GROUP, Text(text="/help"))) == 1
-        assert len(await runtime.handle(ALICE, Start())) == 1
+        assert await runtime.handle(ALICE, Start()) == []
         clock.shift(dt.timedelta(seconds=59))
         assert await runtime.handle(ALICE, Text(text="/help")) == []
         clock.shift(dt.timedelta(seconds=2))
@@ -256,7 +257,7 @@ async def test_restart_keeps_the_users_place(content: Content, tmp_path: Path) -
     await first.close()
 
     second = Runtime(content, SqliteStore(path, TTL), SECRET, clock=Clock())
-    assert (await say(second, ALICE, Text(text="1"))).node == "objection"  # "1" = Back
+    assert (await say(second, ALICE, Text(text="2"))).node == "objection"  # "2" = Back
     assert (await say(second, ALICE, Choice(option="@back"))).node == "start"
     await second.close()
 

@@ -523,6 +523,12 @@ class MatrixBot:
     """One Matrix account driven by a :class:`bot.runtime.Runtime`."""
 
     def __init__(self, runtime: Runtime, settings: MatrixSettings, store_dir: Path) -> None:
+        # At DEBUG, nio logs every response (messages, user ids) and peewee every query of
+        # the crypto store: never written, whatever BOT_LOG_LEVEL says.
+        for name in ("nio", "peewee"):
+            library = logging.getLogger(name)
+            if library.getEffectiveLevel() < logging.INFO:
+                library.setLevel(logging.INFO)
         self.runtime = runtime
         self.settings = settings
         self.store_dir = Path(store_dir)
@@ -842,6 +848,13 @@ class MatrixBot:
         invited = [u for u in room.invited_users if u != self.user_id]
         return not others and not invited
 
+    def _who(self, user_id: str) -> str:
+        """A user as a log line may name them: their pseudonymous key, never the Matrix id."""
+        from bot.runtime import Conversation
+
+        key = self.runtime.key(Conversation(platform=PLATFORM, chat_id="", user_id=user_id))
+        return "user " + key.user[:12]
+
     def _direct(self, room: MatrixRoom) -> bool:
         # Element and most clients treat a room with the bot and one person as a direct
         # chat; counting members survives restarts without reading m.direct account data.
@@ -862,7 +875,7 @@ class MatrixBot:
         if inviter is None:
             return
         if not self.allow.allows(inviter) or self.ignored.lists(inviter):
-            log.info("rejecting invite to %s from %s (not allowed)", room_id, inviter)
+            log.info("rejecting invite to %s from %s (not allowed)", room_id, self._who(inviter))
             await self.client.room_leave(room_id)
             return
         resp = await self.client.join(room_id)
@@ -938,7 +951,9 @@ class MatrixBot:
         if isinstance(event, MegolmEvent):
             # Not decryptable (yet): ask the sender's devices for the key; the message
             # itself is lost to us, which is the point of encryption.
-            log.warning("cannot decrypt %s in %s from %s", event.event_id, room.room_id, sender)
+            log.warning(
+                "cannot decrypt %s in %s from %s", event.event_id, room.room_id, self._who(sender)
+            )
             with contextlib.suppress(Exception):
                 await self.client.request_room_key(event)
             return
@@ -956,7 +971,9 @@ class MatrixBot:
         if relates.get("rel_type") == "m.replace":
             return  # an edit of an earlier message, which was answered already
         if getattr(event, "decrypted", False) and not await self._trusted_sender(event):
-            log.warning("ignoring %s from an untrusted device of %s", event.event_id, sender)
+            log.warning(
+                "ignoring %s from an untrusted device of %s", event.event_id, self._who(sender)
+            )
             return
         direct = self._direct(room)
         group = not direct

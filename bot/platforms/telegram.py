@@ -10,22 +10,24 @@ Bot API calls. No dialogue logic lives here. What it does on top of translating:
 - Keeps updates of one chat in order while different chats run concurrently.
 - In webhook mode with a shared store (Redis), lets several replicas serve one bot: each
   update is answered once and each chat in order (:class:`ReplicaQueue`).
-- Survives Telegram's limits and hiccups: python-telegram-bot's ``AIORateLimiter`` keeps to
-  the flood limits and resends after ``429 retry_after``; network errors, timeouts and 5xx
-  answers are retried with exponential backoff (tenacity). Nothing is retried after an
-  answer that says the request itself was wrong.
+- Survives Telegram's limits and hiccups: :class:`ChatRateLimiter` keeps to the flood limits
+  and resends after ``429 retry_after``, pausing only the chat Telegram named (or everything,
+  when the 429 is the bot's flood control); network errors, timeouts and 5xx answers are
+  retried with exponential backoff (tenacity). Nothing is retried after an answer that says
+  the request itself was wrong.
+- Fetches updates itself (``bot.platforms.telegram_updates``): in polling mode an update is
+  confirmed to Telegram only once it is answered, so ``kill -9`` loses nothing; in webhook
+  mode forged, oversized and malformed requests are refused. Unreadable updates are skipped.
 - Shuts down gracefully: stops fetching, finishes the updates in flight, then returns.
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import functools
 import itertools
 import logging
 import re
-import warnings
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -50,13 +52,13 @@ from telegram import (
 from telegram.constants import ChatMemberStatus, ChatType, MessageEntityType, ParseMode
 from telegram.error import ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     BaseUpdateProcessor,
     ContextTypes,
     TypeHandler,
 )
+from telegram.request import HTTPXRequest
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -68,7 +70,25 @@ from tenacity import (
 
 from bot import redact
 from bot.content.markup import to_plain, to_telegram_html
-from bot.events import Choice, Command, Event, Joined, Reply, Start, Text, Unsupported
+from bot.events import (
+    Choice,
+    Command,
+    Event,
+    Joined,
+    Option,
+    Reply,
+    Start,
+    Text,
+    Unsupported,
+)
+from bot.platforms.telegram_ratelimit import ChatRateLimiter, retry_after_seconds
+from bot.platforms.telegram_updates import (
+    CURRENT_UPDATE,
+    AnsweredLog,
+    AnswerMarkingRequest,
+    Poller,
+    WebhookServer,
+)
 from bot.runtime import Conversation, Runtime
 from bot.store.base import Coordinator, Release
 
@@ -85,7 +105,7 @@ ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "inline_query"
 
 # Option ids are node ids or "@word" / "@word:arg" (see bot.events). Everything else that
 # arrives as callback data was not made by this bot.
-_OPTION_ID = re.compile(r"^(?:[a-z0-9][a-z0-9-]{0,63}|@[a-z]{1,16}(?::[a-z0-9-]{1,32})?)$")
+_OPTION_ID = re.compile(r"^(?:[a-z0-9][a-z0-9-]{0,63}|@[a-z]{1,16}(?::[a-z0-9-]{1,56})?)$")
 _START_PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{1,64}))?(?:\s+(.*))?$", re.DOTALL)
 _COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
@@ -155,7 +175,8 @@ class TelegramSettings(BaseSettings):
     webhook_path: str = "telegram"
     """URL path of the webhook."""
     webhook_secret: SecretStr | None = None
-    """Checked against Telegram's ``X-Telegram-Bot-Api-Secret-Token`` header (webhook mode)."""
+    """Checked against Telegram's ``X-Telegram-Bot-Api-Secret-Token`` header (webhook mode);
+    unset, one is derived from ``BOT_SECRET`` and registered with ``setWebhook``."""
     poll_timeout: int = 30
     """Seconds one long-polling ``getUpdates`` call may wait for updates."""
     rate_limit: bool = True
@@ -439,6 +460,11 @@ def is_transient(exc: BaseException) -> bool:
     """
     if isinstance(exc, RetryAfter):
         return True
+    return is_network_trouble(exc)
+
+
+def is_network_trouble(exc: BaseException) -> bool:
+    """Network errors, timeouts and 5xx: worth resending (429s aside)."""
     from telegram.error import BadRequest
 
     return isinstance(exc, NetworkError) and not isinstance(exc, BadRequest)
@@ -453,12 +479,7 @@ class _RetryWait:
     def __call__(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, RetryAfter):
-            with warnings.catch_warnings():
-                # PTB warns that the attribute becomes a timedelta; both forms are handled.
-                warnings.simplefilter("ignore")
-                after = exc.retry_after
-            seconds = after.total_seconds() if isinstance(after, dt.timedelta) else float(after)
-            return seconds + 0.1
+            return retry_after_seconds(exc) + 0.1
         return float(self._backoff(state))
 
 
@@ -467,17 +488,38 @@ class _RetryWait:
 # --------------------------------------------------------------------------------------
 
 
+def quiet_library_logs() -> None:
+    """Keep python-telegram-bot's DEBUG records out of the log, whatever ``BOT_LOG_LEVEL``.
+
+    At DEBUG it logs every update it receives and every request's parameters: user ids,
+    names and what they typed. Its INFO and above say what the library does, not what it
+    carried (and :mod:`bot.redact` blanks the arguments of those records too).
+    """
+    library = logging.getLogger("telegram")
+    if library.getEffectiveLevel() < logging.INFO:
+        library.setLevel(logging.INFO)
+
+
 class TelegramAdapter:
     """Connects one :class:`Runtime` to one Telegram bot."""
 
-    def __init__(self, runtime: Runtime, settings: TelegramSettings) -> None:
+    def __init__(
+        self, runtime: Runtime, settings: TelegramSettings, state_dir: Path | None = None
+    ) -> None:
+        """``state_dir`` keeps the ids of answered updates (polling), so that a restart
+        after ``kill -9`` answers none twice; ``None`` keeps them in memory only."""
         self.runtime = runtime
         self.settings = settings
+        self._state_dir = state_dir
+        quiet_library_logs()
         self._replicas: ReplicaQueue | None = None
         if runtime.coordinator is not None and settings.mode == "webhook":
             # Only webhooks can be spread over replicas: Telegram lets one poller at a time.
             bot_id = settings.token().split(":", 1)[0]
             self._replicas = ReplicaQueue(runtime.coordinator, bot_id, self._chat_name)
+        self._poller: Poller | None = None
+        self.webhook: WebhookServer | None = None
+        """The webhook server (webhook mode, once started)."""
         self.application = self._build_application()
         self._username = ""
         self._bot_id = 0
@@ -489,21 +531,30 @@ class TelegramAdapter:
     def _build_application(self) -> Application[Any, Any, Any, Any, Any, Any]:
         s = self.settings
         replicas = self._replicas
-        processor = ChatOrderedProcessor(
-            s.max_concurrent, replicas.finished if replicas is not None else None
+        processor = ChatOrderedProcessor(s.max_concurrent, self._finished)
+        t = s.request_timeout
+        self._request = AnswerMarkingRequest(
+            connection_pool_size=s.max_concurrent + 8,
+            read_timeout=t,
+            write_timeout=t,
+            connect_timeout=t,
+            pool_timeout=t,
+        )
+        polling = HTTPXRequest(
+            connection_pool_size=2,
+            read_timeout=t,
+            write_timeout=t,
+            connect_timeout=t,
+            pool_timeout=t,
         )
         builder = (
             ApplicationBuilder()
             .token(s.token())
+            # Updates are fetched by telegram_updates (Poller, WebhookServer), not PTB's updater.
+            .updater(None)
             .concurrent_updates(processor)
-            .connection_pool_size(s.max_concurrent + 8)
-            .pool_timeout(s.request_timeout)
-            .connect_timeout(s.request_timeout)
-            .read_timeout(s.request_timeout)
-            .write_timeout(s.request_timeout)
-            .get_updates_read_timeout(s.request_timeout)
-            .get_updates_connect_timeout(s.request_timeout)
-            .get_updates_pool_timeout(s.request_timeout)
+            .request(self._request)
+            .get_updates_request(polling)
         )
         urls = s.api_urls()
         if urls is not None:
@@ -511,7 +562,7 @@ class TelegramAdapter:
         if replicas is not None:
             builder = builder.update_queue(replicas)
         if s.rate_limit:
-            limiter = AIORateLimiter(
+            limiter = ChatRateLimiter(
                 overall_max_rate=30,
                 overall_time_period=1,
                 group_max_rate=20,
@@ -550,42 +601,96 @@ class TelegramAdapter:
         async with app:
             await self._setup()
             await app.start()
-            updater = app.updater
-            assert updater is not None
-            s = self.settings
-            if s.mode == "webhook":
-                if not s.webhook_url:
-                    raise ValueError("TELEGRAM_WEBHOOK_URL is required in webhook mode")
-                await updater.start_webhook(
-                    listen=s.webhook_listen,
-                    port=s.webhook_port,
-                    url_path=s.webhook_path,
-                    webhook_url=s.webhook_url,
-                    secret_token=s.webhook_secret.get_secret_value() if s.webhook_secret else None,
-                    allowed_updates=list(ALLOWED_UPDATES),
-                )
-            else:
-                await updater.start_polling(
-                    poll_interval=0.0,
-                    timeout=s.poll_timeout,
-                    allowed_updates=list(ALLOWED_UPDATES),
-                )
-            log.info("Telegram bot @%s running (%s)", self._username, s.mode)
-            self.ready.set()
-            self.runtime.readiness.connected(PLATFORM)
             try:
-                await stop.wait()
+                if self.settings.mode == "webhook":
+                    await self._serve_webhook(stop)
+                else:
+                    await self._serve_polling(stop)
             finally:
-                # Order matters: stop fetching first, then let the application drain its
-                # queue and the updates being processed.
-                if updater.running:
-                    await updater.stop()
+                # Fetching has stopped: let the application drain its queue and finish
+                # the updates being processed, then confirm them (polling).
                 if app.running:
                     await app.stop()
+                if self._poller is not None:
+                    await self._poller.confirm()
+                    self._poller.close()
                 if self._replicas is not None:
                     await self._replicas.release_all()
         self.runtime.readiness.disconnected(PLATFORM)
         log.info("Telegram bot stopped")
+
+    def _running(self) -> None:
+        log.info("Telegram bot @%s running (%s)", self._username, self.settings.mode)
+        self.ready.set()
+        self.runtime.readiness.connected(PLATFORM)
+
+    async def _serve_polling(self, stop: asyncio.Event) -> None:
+        s = self.settings
+        bot = self.application.bot
+        # A webhook left from an earlier deployment would make getUpdates fail.
+        await self._retry(bot.delete_webhook)
+        path = self._state_dir / "answered-updates" if self._state_dir is not None else None
+        answered = AnsweredLog(path)
+        self._request.answered = answered
+        self._poller = Poller(
+            bot,
+            self.application.update_queue.put,
+            answered,
+            timeout=s.poll_timeout,
+            request_timeout=s.request_timeout,
+            allowed_updates=ALLOWED_UPDATES,
+            skipped=self._skipped,
+            retry_wait_max=s.retry_wait_max,
+        )
+        self._running()
+        await self._poller.run(stop)
+
+    async def _serve_webhook(self, stop: asyncio.Event) -> None:
+        s = self.settings
+        if not s.webhook_url:
+            raise ValueError("TELEGRAM_WEBHOOK_URL is required in webhook mode")
+        if s.webhook_secret is not None and s.webhook_secret.get_secret_value():
+            secret = s.webhook_secret.get_secret_value()
+        else:
+            # Never without a secret: forged POSTs would make the bot message any chat.
+            # Derived from BOT_SECRET, so replicas sharing it register and check the same.
+            secret = self.runtime.pseudonym(PLATFORM, "webhook-secret")
+        redact.protect(secret)
+        server = WebhookServer(
+            self.application.bot,
+            self.application.update_queue.put,
+            secret=secret,
+            listen=s.webhook_listen,
+            port=s.webhook_port,
+            path=s.webhook_path,
+            skipped=self._skipped,
+        )
+        await server.start()
+        self.webhook = server
+        try:
+            await self._retry(
+                _bind(
+                    self.application.bot.set_webhook,
+                    s.webhook_url,
+                    allowed_updates=list(ALLOWED_UPDATES),
+                    secret_token=secret,
+                )
+            )
+            self._running()
+            await stop.wait()
+        finally:
+            await server.stop()
+
+    def _skipped(self, update_id: int | None) -> None:
+        """An update that could not be read was confirmed without an answer."""
+        self.runtime.record_error(PLATFORM)
+
+    async def _finished(self, update: object) -> None:
+        """An update has been handled: it may be confirmed, its chat's lock given back."""
+        if self._poller is not None:
+            await self._poller.finished(update)
+        if self._replicas is not None:
+            await self._replicas.finished(update)
 
     def _chat_name(self, update: Update) -> str:
         """The pseudonymous name replicas lock an update's chat (or user) under."""
@@ -595,6 +700,8 @@ class TelegramAdapter:
     # -- update dispatch -----------------------------------------------------------------
 
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        # Which update the answers sent from this task belong to (see AnswerMarkingRequest).
+        CURRENT_UPDATE.set(update.update_id)
         if update.callback_query is not None:
             await self._on_callback(update.callback_query)
         elif update.message is not None:
@@ -782,11 +889,7 @@ class TelegramAdapter:
     def _keyboard(self, reply: Reply, *, group: bool) -> InlineKeyboardMarkup | None:
         content = self.runtime.content
         lang = reply.language
-        rows: list[list[InlineKeyboardButton]] = [
-            [InlineKeyboardButton(o.label[:64] or o.id, callback_data=o.id)]
-            for o in reply.options
-            if 0 < len(o.id.encode()) <= MAX_CALLBACK_DATA
-        ]
+        rows = _button_rows(reply.options, back=content.string("back", lang))
         if reply.private_node and self._username:
             rows.insert(
                 0,
@@ -857,6 +960,9 @@ class TelegramAdapter:
                         chat_id,
                         html,
                         parse_mode=ParseMode.HTML,
+                        # Never a preview: answers, details and source lists carry several
+                        # links, and a card for one of them would push the text off a phone
+                        # screen (and a form link previews as a login page).
                         link_preview_options=LinkPreviewOptions(is_disabled=True),
                         reply_markup=keyboard,
                         reply_parameters=reply,
@@ -879,9 +985,15 @@ class TelegramAdapter:
         return chat_id
 
     async def _retry(self, call: Callable[[], Awaitable[T]]) -> T:
-        """Run one Bot API call, resending after transient errors (see :func:`is_transient`)."""
+        """Run one Bot API call, resending after transient errors (see :func:`is_transient`).
+
+        With the rate limiter on, it resends after a 429 itself (pausing only that chat):
+        resending here too would wait the pause twice.
+        """
         retrying = AsyncRetrying(
-            retry=retry_if_exception(is_transient),
+            retry=retry_if_exception(
+                is_network_trouble if self.settings.rate_limit else is_transient
+            ),
             wait=_RetryWait(self.settings.retry_wait_max),
             stop=stop_after_attempt(self.settings.send_retries + 1),
             reraise=True,
@@ -890,6 +1002,32 @@ class TelegramAdapter:
             with attempt:
                 return await call()
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+_PAIRED = (("@more:", "@sources:"), ("@back", "@page:", "@menu"))
+"""Option ids that share a row of buttons: "Mehr | Quellen" and "Zurück | Menü" each take one
+line of a phone screen instead of two."""
+
+
+def _button_rows(options: Sequence[Option], *, back: str) -> list[list[InlineKeyboardButton]]:
+    """One row per option, except neighbours of the same pair (see ``_PAIRED``); options whose
+    data Telegram would refuse are left out (the whole message would fail). ``back`` is the
+    label of "Zurück": a page option pairs with "Menü" only as that, not as "Weitere Themen"."""
+    rows: list[list[InlineKeyboardButton]] = []
+    group = -1
+    for o in options:
+        if not 0 < len(o.id.encode()) <= MAX_CALLBACK_DATA:
+            continue
+        button = InlineKeyboardButton(o.label[:64] or o.id, callback_data=o.id)
+        mine = next((i for i, ids in enumerate(_PAIRED) if o.id.startswith(ids)), -1)
+        if o.id.startswith("@page:") and o.label != back:
+            mine = -1
+        if mine >= 0 and mine == group and len(rows[-1]) < 2:
+            rows[-1].append(button)
+        else:
+            rows.append([button])
+        group = mine
+    return rows
 
 
 def _bind(
@@ -915,5 +1053,8 @@ def _snippet(text: str, limit: int = 120) -> str:
 
 async def serve(runtime: Runtime, stop: asyncio.Event) -> None:
     """Run the Telegram bot until ``stop`` is set (the platform contract of ``python -m bot run``)."""
+    from bot.config import Settings
+
     settings = TelegramSettings()
-    await TelegramAdapter(runtime, settings).serve(stop)
+    state_dir = Path(Settings().data_dir) / PLATFORM
+    await TelegramAdapter(runtime, settings, state_dir).serve(stop)

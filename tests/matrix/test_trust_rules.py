@@ -72,3 +72,44 @@ async def test_a_device_on_the_blocked_list_is_never_answered() -> None:
     bot = _bot("all", device)
     bot.blocked = {(SENDER, "ALICEPHONE")}
     assert await bot._trusted_sender(_event(device)) is False
+
+
+# -- log lines name users by their pseudonymous key -------------------------------------------
+
+
+async def test_log_lines_about_a_sender_never_hold_their_matrix_id(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An operator reading the log can tell users apart, but not who they are."""
+    import datetime as dt
+    import logging
+
+    from bot.content import load_content
+    from bot.runtime import Runtime
+    from bot.store import MemoryStore
+
+    device = _device()
+    bot = _bot("verified-only", device)
+    bot.runtime = Runtime(load_content(), MemoryStore(dt.timedelta(days=1)), b"secret")
+    bot.settings.user_id = "@bot:example.org"
+    bot.allow = SimpleNamespace(allows=lambda user: False)
+    bot.ignored = SimpleNamespace(lists=lambda user: False)
+    left: list[str] = []
+
+    async def room_leave(room_id: str) -> None:
+        left.append(room_id)
+
+    bot.client.room_leave = room_leave
+    caplog.set_level(logging.DEBUG)
+    from nio import InviteMemberEvent
+
+    event = object.__new__(InviteMemberEvent)
+    fields = {"state_key": bot.user_id, "membership": "invite", "sender": SENDER, "content": {}}
+    for name, value in fields.items():
+        object.__setattr__(event, name, value)
+    await bot._on_invite("!room:example.org", [event])
+    assert left == ["!room:example.org"]
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "rejecting invite" in logged
+    assert "alice" not in logged
+    assert bot._who(SENDER) in logged and bot._who(SENDER) != bot._who("@bob:example.org")

@@ -16,6 +16,11 @@ against the spec, so the fake cannot drift from what a real server returns.
 Tests drive it by injecting updates (served through ``getUpdates`` long polling), by
 scheduling faults (429 with ``retry_after``, 5xx, hanging requests) and by waiting, with
 timeouts, for the messages the bot sent.
+
+429s behave as Telegram's do: once a chat was answered ``429 retry_after=N``, every request
+for that chat is refused for N seconds (a chat's limit), and :meth:`FakeBotApi.flood` refuses
+every sending request of the bot for N seconds (Telegram's flood control for the whole bot).
+A client that asks again for a chat before the time it was given is recorded as a violation.
 """
 
 from __future__ import annotations
@@ -51,6 +56,8 @@ _BUTTON_ACTIONS = (
     "pay",
 )
 MAX_MESSAGE_LENGTH = 4096
+_UNLIMITED = {"getUpdates", "getMe", "deleteWebhook", "setWebhook", "getWebhookInfo"}
+"""Methods Telegram's flood limits leave alone (in this fake)."""
 
 
 class Rejected(Exception):
@@ -505,6 +512,11 @@ class FakeBotApi:
         self._pending_callbacks: set[str] = set()
         self._pending_inline: set[str] = set()
         self._chats: dict[int, _ChatState] = {}
+        self._paused: dict[str | None, tuple[float, float]] = {}
+        self._raw: set[int] = set()
+        """Chat id (``None``: the whole bot) -> (since, until): 429 for every request."""
+        self._told: dict[str, tuple[float, float]] = {}
+        """Chat id ("" for none) -> (when, until when) a 429 answer told the client to wait."""
         self._updates: list[dict[str, Any]] = []
         self._next_update_id = 1
         self.confirmed = 0
@@ -571,6 +583,9 @@ class FakeBotApi:
             self._violate(f"{method}: {exc.description}")
             return await self._finish(call, _error(exc.code, exc.description, exc.parameters))
 
+        paused = self._pause_for(method, params)
+        if paused is not None:
+            return await self._finish(call, paused)
         fault = self._take_fault(method, params)
         if fault is not None and fault.kind == "slow":
             # Processed normally, only late: the answer is still awaited by the client.
@@ -590,7 +605,11 @@ class FakeBotApi:
             # correct client meets in normal operation: not a violation.
             return await self._finish(call, _error(exc.code, exc.description, exc.parameters))
         if self.validate_responses:
-            errors = self.spec.check_value(result, self.spec.returns(method), f"{method}()")
+            checked = result
+            if method == "getUpdates":
+                # Malformed on purpose (push_raw): the point is how the client copes.
+                checked = [u for u in result if u["update_id"] not in self._raw]
+            errors = self.spec.check_value(checked, self.spec.returns(method), f"{method}()")
             if errors:
                 raise AssertionError(f"fake answer does not match the spec: {errors}")
         return await self._finish(call, web.json_response({"ok": True, "result": result}))
@@ -607,6 +626,42 @@ class FakeBotApi:
     def _violate(self, message: str) -> None:
         self.violations.append(message)
 
+    def _pause_for(self, method: str, params: Mapping[str, Any]) -> web.Response | None:
+        """The 429 for a request to a chat (or bot) that is paused, else ``None``."""
+        if method in _UNLIMITED:
+            return None
+        now = time.monotonic()
+        chat = str(params["chat_id"]) if "chat_id" in params else None
+        told = self._told.get(chat or "")
+        # Requests already on their way when the 429 went out are not the client's fault.
+        if told is not None and told[0] + 0.3 < now < told[1] - 0.05:
+            self._violate(
+                f"{method}: asked again {told[1] - now:.1f} s before retry_after had passed"
+            )
+        for key in (chat, None) if chat is not None else (None,):
+            if key not in self._paused:
+                continue
+            _since, until = self._paused[key]
+            if now < until:
+                return self._too_many(chat, until - now)
+        return None
+
+    def _too_many(self, chat: str | None, seconds: float) -> web.Response:
+        retry_after = max(1, int(seconds + 0.999))
+        now = time.monotonic()
+        earlier = self._told.get(chat or "")
+        if earlier is None or earlier[1] < now + retry_after:
+            self._told[chat or ""] = (now, now + retry_after)
+        return _error(
+            429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}
+        )
+
+    def flood(self, retry_after: int) -> None:
+        """Telegram's flood control for the whole bot: every sending request gets 429 for
+        ``retry_after`` seconds from now."""
+        now = time.monotonic()
+        self._paused[None] = (now, now + retry_after)
+
     def _take_fault(self, method: str, params: Mapping[str, Any]) -> Fault | None:
         chat = str(params.get("chat_id", ""))
         for fault in self.faults:
@@ -619,14 +674,13 @@ class FakeBotApi:
 
     async def _apply_fault(self, call: Call, fault: Fault) -> web.Response:
         if fault.kind == "429":
-            return await self._finish(
-                call,
-                _error(
-                    429,
-                    f"Too Many Requests: retry after {fault.retry_after}",
-                    {"retry_after": fault.retry_after},
-                ),
-            )
+            # From now on the chat is paused for retry_after seconds, as Telegram does.
+            chat = call.params.get("chat_id")
+            key = None if chat is None else str(chat)
+            now = time.monotonic()
+            if key is not None:
+                self._paused[key] = (now, now + fault.retry_after)
+            return await self._finish(call, self._too_many(key, fault.retry_after))
         if fault.kind == "5xx":
             return await self._finish(call, _error(fault.status, "Internal Server Error"))
         if fault.kind == "hang":
@@ -647,6 +701,16 @@ class FakeBotApi:
         """Make a chat known to the server (messages to unknown chats are refused)."""
         if chat.id not in self._chats:
             self._chats[chat.id] = _ChatState(chat)
+
+    def push_raw(self, payload: Any) -> int:
+        """Queue an update exactly as given, unchecked (a malformed update, as a buggy or
+        hostile server might send); it gets the next ``update_id``, which is returned."""
+        update_id = self._next_update_id
+        self._next_update_id += 1
+        self._raw.add(update_id)
+        self._updates.append({"update_id": update_id, **payload})
+        asyncio.get_running_loop().create_task(self._notify())
+        return update_id
 
     def push_update(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         """Queue an update (without ``update_id``; it is assigned) for ``getUpdates``."""
@@ -800,6 +864,27 @@ class FakeBotApi:
             ) from None
         return self.sent_to(chat_id, since)
 
+    async def wait_until_answered(
+        self, chat_id: int, update: Mapping[str, Any], *, timeout: float = 5.0
+    ) -> Sent:
+        """Wait for the message that replies to ``update``'s message (groups reply to the
+        question they answer) and return it."""
+        message_id = update["message"]["message_id"]
+
+        def answer() -> Sent | None:
+            for sent in self.sent_to(chat_id):
+                if (sent.params.get("reply_parameters") or {}).get("message_id") == message_id:
+                    return sent
+            return None
+
+        try:
+            await self.wait_until(lambda: answer() is not None, timeout)
+        except TimeoutError:
+            raise AssertionError(f"message {message_id} in {chat_id} was not answered") from None
+        found = answer()
+        assert found is not None
+        return found
+
     def sent_to(self, chat_id: int, since: int = 0) -> list[Sent]:
         """Messages sent to ``chat_id`` (``since``: index into :attr:`sent`)."""
         return [s for s in self.sent[since:] if s.chat_id == chat_id and s.method == "sendMessage"]
@@ -896,6 +981,12 @@ class FakeBotApi:
         return self._bot_user()
 
     async def _m_getUpdates(self, p: dict[str, Any]) -> Any:
+        if self.webhook is not None:
+            raise Rejected(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
         offset = p.get("offset")
         if offset is not None:
             # Confirm everything below the offset, as the real API does.
@@ -919,6 +1010,10 @@ class FakeBotApi:
         return True
 
     async def _m_setWebhook(self, p: dict[str, Any]) -> Any:
+        secret = p.get("secret_token")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            self._violate("setWebhook: secret_token may hold only A-Z, a-z, 0-9, _ and -")
+            raise Rejected(400, "Bad Request: secret token contains unallowed characters")
         self.webhook = dict(p)
         return True
 

@@ -175,19 +175,21 @@ async def test_updates_are_served_by_long_polling(api: FakeBotApi) -> None:
 
 async def test_faults_are_injected(api: FakeBotApi, raw: httpx.AsyncClient) -> None:
     api.add_chat(FakeChat(id=1))
+    api.add_chat(FakeChat(id=2))
     api.fail("sendMessage", "429", retry_after=3)
     api.fail("sendMessage", "5xx", status=502)
     first = await raw.post("sendMessage", data={"chat_id": "1", "text": "a"})
     assert first.status_code == 429
     assert first.json()["parameters"] == {"retry_after": 3}
-    second = await raw.post("sendMessage", data={"chat_id": "1", "text": "a"})
+    # (chat 1 is paused now for 3 s; the other faults are shown on chat 2)
+    second = await raw.post("sendMessage", data={"chat_id": "2", "text": "a"})
     assert second.status_code == 502
-    third = await raw.post("sendMessage", data={"chat_id": "1", "text": "a"})
+    third = await raw.post("sendMessage", data={"chat_id": "2", "text": "a"})
     assert third.status_code == 200
     assert len(api.sent) == 1
     api.fail("sendMessage", "hang", delay=5)
     with pytest.raises(httpx.ReadTimeout):
-        await raw.post("sendMessage", data={"chat_id": "1", "text": "b"}, timeout=0.2)
+        await raw.post("sendMessage", data={"chat_id": "2", "text": "b"}, timeout=0.2)
     assert len(api.sent) == 1
     assert api.violations == []
 
@@ -233,3 +235,42 @@ async def test_callback_data_must_be_1_to_64_bytes(
         assert res.status_code == 400
         assert res.json()["description"] == "Bad Request: BUTTON_DATA_INVALID"
         assert api.sent == []
+
+
+async def test_a_429_pauses_that_chat_as_telegram_does(
+    api: FakeBotApi, raw: httpx.AsyncClient
+) -> None:
+    for chat in (1, 2):
+        api.add_chat(FakeChat(id=chat))
+    api.fail("sendMessage", "429", retry_after=5, chat_id=1)
+    first = await raw.post("sendMessage", data={"chat_id": "1", "text": "a"})
+    assert first.status_code == 429
+    assert first.json()["parameters"] == {"retry_after": 5}
+    # Another chat is not held ...
+    assert (await raw.post("sendMessage", data={"chat_id": "2", "text": "b"})).status_code == 200
+    # ... the paused one is, and asking again before retry_after is what the real API
+    # punishes: recorded as a violation (after a moment for requests already underway).
+    api._told["1"] = (api._told["1"][0] - 1.0, api._told["1"][1])
+    again = await raw.post("sendMessage", data={"chat_id": "1", "text": "a"})
+    assert again.status_code == 429
+    assert 1 <= again.json()["parameters"]["retry_after"] <= 5
+    assert len(api.violations) == 1 and "before retry_after" in api.violations[0]
+
+
+async def test_flood_control_holds_every_chat(api: FakeBotApi, raw: httpx.AsyncClient) -> None:
+    for chat in (1, 2):
+        api.add_chat(FakeChat(id=chat))
+    api.flood(retry_after=3)
+    for chat in ("1", "2"):
+        res = await raw.post("sendMessage", data={"chat_id": chat, "text": "x"})
+        assert res.status_code == 429 and res.json()["parameters"]["retry_after"] == 3
+    assert (await raw.post("getMe")).status_code == 200
+    assert api.violations == []
+
+
+async def test_getupdates_conflicts_with_a_webhook(api: FakeBotApi, raw: httpx.AsyncClient) -> None:
+    assert (await raw.post("setWebhook", data={"url": "https://x.example/h"})).status_code == 200
+    res = await raw.post("getUpdates")
+    assert res.status_code == 409 and "webhook is active" in res.json()["description"]
+    bad = await raw.post("setWebhook", data={"url": "https://x.example/h", "secret_token": "a b"})
+    assert bad.status_code == 400
