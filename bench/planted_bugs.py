@@ -297,9 +297,8 @@ BUGS: tuple[Bug, ...] = (
         "tg-callback-over-64",
         "buttons whose data is over 64 bytes are sent, so Telegram refuses the whole message",
         TG,
-        "            for o in reply.options\n"
-        "            if 0 < len(o.id.encode()) <= MAX_CALLBACK_DATA\n",
-        "            for o in reply.options\n",
+        "        if not 0 < len(o.id.encode()) <= MAX_CALLBACK_DATA:\n            continue\n",
+        "",
         TELEGRAM,
     ),
     bug(

@@ -63,6 +63,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     content, problems, _ = read_content(directory)
     if content is not None:
         problems += stale_nodes(content, dt.datetime.now(dt.UTC).date(), args.max_age_days)
+        from bot.content.phone import first_screen_problems  # only check measures screens
+
+        problems += first_screen_problems(content)
         from bot.matching import generic_example_problems  # numpy: only when checking
 
         problems += generic_example_problems(content)
@@ -217,6 +220,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
     """Chat in the terminal."""
     import asyncio
 
+    if not os.environ.get("BOT_LOG_LEVEL", "").strip():
+        # Log lines share the terminal with the chat: only what needs attention, unless the
+        # operator asks for more (BOT_LOG_LEVEL keeps its meaning everywhere).
+        logging.getLogger().setLevel(logging.WARNING)
     return asyncio.run(_console(args.content, args.lang))
 
 
@@ -283,6 +290,8 @@ def configured_platforms(env: dict[str, str] | None = None) -> list[str]:
                 f"set {', '.join(missing)} (see docs/matrix.md)"
             )
         found.append("matrix")
+    if env.get("WEB_LISTEN", "").strip():
+        found.append("web")
     return found
 
 
@@ -302,8 +311,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             # A container or service without credentials: a console chat there would read
             # nothing and exit 0, which looks like success to the operator.
             raise ConfigError(
-                "TELEGRAM_BOT_TOKEN, MATRIX_HOMESERVER: none set, and there is no terminal for "
-                "the console chat; set the credentials of a platform (see README), or use "
+                "TELEGRAM_BOT_TOKEN, MATRIX_HOMESERVER: none set (nor WEB_LISTEN), and there is "
+                "no terminal for the console chat; set the credentials of a platform (see README), or use "
                 "'python -m bot chat' to read questions from a pipe"
             )
         print(
@@ -369,6 +378,13 @@ def _check_platform_settings(platforms: Sequence[str]) -> None:
                 MatrixSettings()
             except ValidationError as exc:
                 raise ConfigError(describe(exc, "MATRIX_")) from None
+        elif name == "web":
+            from bot.platforms.web import WebSettings
+
+            try:
+                WebSettings()
+            except ValidationError as exc:
+                raise ConfigError(describe(exc, "WEB_")) from None
 
 
 async def _serve(
@@ -423,7 +439,11 @@ async def _serve(
             failure = task.exception()
             if failure is None:
                 continue
-            if _is_refused_token(failure):
+            if isinstance(failure, ConfigError):
+                # A setting that only shows when used, e.g. a web port already taken.
+                print(failure, file=sys.stderr)
+                code = 2
+            elif _is_refused_token(failure):
                 print(
                     "TELEGRAM_BOT_TOKEN: Telegram refused the token (401 Unauthorized); "
                     "copy it again from @BotFather",
@@ -507,8 +527,9 @@ class _RunHelp(argparse.Action):
         from bot.config import Settings, settings_help
         from bot.platforms.matrix import MatrixSettings
         from bot.platforms.telegram import TelegramSettings
+        from bot.platforms.web import WebSettings
 
-        parser.epilog = settings_help(Settings, TelegramSettings, MatrixSettings)
+        parser.epilog = settings_help(Settings, TelegramSettings, MatrixSettings, WebSettings)
         parser.print_help()
         parser.exit()
 

@@ -24,6 +24,15 @@ No network, no clock, no platform types: adapters and the runtime do all I/O. Th
   options, instead of answering the first (``Reply.clarify``, ``matched`` False).
 - Notes (help, privacy, unknown command, non-text) leave the user where they were and
   offer the current page's options again.
+- A node's reply is its first screen (the ``as_of`` label, the text, the blocks not marked
+  ``more``) and one line naming its sources. When the node has details (``more``, blocks
+  marked ``more``) the reply offers ``@more:<node>`` ("Mehr"), which shows them; a node
+  with sources offers ``@sources:<node>`` ("Quellen"), which lists the links. Both screens
+  offer the node's options again. Either id for a node without details or sources (forged,
+  or outdated by a content update) gets the friendly note and the menu.
+- A node shows at most ``MAX_TOPICS`` of its own options on one screen; more are split
+  into pages of about equal size, each leading on with ``@page:<node>-<n>`` ("Weitere
+  Themen"), and "Back" on a later page goes to the page before.
 - ``Command`` names and their per-language aliases come from content.
 - ``/forget`` returns ``None`` as the new state plus a :class:`Forget` action: the
   runtime erases everything, then sends the confirmation.
@@ -37,12 +46,16 @@ import dataclasses
 import datetime as dt
 import re
 from collections.abc import Callable
+from typing import TypeVar
 
 from bot.content.models import Content, Node, OptionRef
 from bot.events import (
     BACK,
     LANG_PREFIX,
     MENU,
+    MORE_PREFIX,
+    PAGE_PREFIX,
+    SOURCES_PREFIX,
     Action,
     Choice,
     Command,
@@ -65,10 +78,14 @@ SET_PREFIX = "@set:"
 """Option ids of buttons that set variables: ``@set:<node>-<index of the option>`` (one colon
 and at most 32 characters after it, the shape platform adapters accept as button data)."""
 
+MAX_TOPICS = 7
+"""A node's own options on one screen; a phone shows about that many buttons at once."""
+
 MAX_TEXT = 2000
 """Longer input is cut before matching; nobody's question needs more."""
 
 Result = tuple[SessionState | None, tuple[Action, ...]]
+T = TypeVar("T")
 
 
 class Engine:
@@ -196,6 +213,8 @@ class Engine:
             return self._set_language(state, option.removeprefix(LANG_PREFIX), event, now)
         if option in self.content.nodes:
             return self._go(state, option, event, now)
+        if option.startswith((MORE_PREFIX, SOURCES_PREFIX, PAGE_PREFIX)):
+            return self._aside(state, option, event, now)
         if option.startswith(SET_PREFIX):
             chosen = self._setting_option(state, option)
             if chosen is not None:
@@ -364,6 +383,7 @@ class Engine:
         *,
         prefix: str = "",
         matched: bool | None = None,
+        page: int = 0,
     ) -> Result:
         node = self.content.nodes[node_id]
         lang = state.language
@@ -380,16 +400,27 @@ class Engine:
             )
             return state.with_(offered=tuple(o.id for o in options)), (reply,)
         text = self.content.answer_for(node, lang, now.date(), dict(state.variables))
-        options = self._node_options(state, node)
+        options = self._node_options(state, node, today=now.date(), page=page)
         reply = Reply(
             text=_join(prefix, text), language=lang, options=options, node=node_id, matched=matched
         )
         return state.with_(node=node_id, offered=tuple(o.id for o in options)), (reply,)
 
-    def _node_options(self, state: SessionState, node: Node) -> tuple[Option, ...]:
+    def _node_options(
+        self,
+        state: SessionState,
+        node: Node,
+        *,
+        today: dt.date | None = None,
+        page: int = 0,
+        skip: str = "",
+    ) -> tuple[Option, ...]:
+        """The options under ``node``'s page ``page``: its own (those of that page), "More
+        topics", "More" and "Sources" (not ``skip``, the one just shown), then the way back.
+        Without ``today``, "More" is offered whenever the node may have details."""
         lang = state.language
         values = dict(state.variables)
-        options = [
+        topics = [
             Option(
                 f"{SET_PREFIX}{node.id}-{i}" if o.assign else o.to,
                 o.label[lang] if o.label else self.content.nodes[o.to].title[lang],
@@ -397,6 +428,17 @@ class Engine:
             for i, o in enumerate(node.options)
             if o.shown(values)
         ]
+        pages = _pages(topics, self._max_topics())
+        page = min(max(page, 0), len(pages) - 1)
+        options = list(pages[page])
+        if page + 1 < len(pages):
+            label = self.content.string("more_topics", lang)
+            options.append(Option(f"{PAGE_PREFIX}{node.id}-{page + 1}", label))
+        options += self._aside_options(state, node, today, skip)
+        if page > 0:
+            # "Back" on a later page turns the page back, as people expect of a list.
+            back = Option(f"{PAGE_PREFIX}{node.id}-{page - 1}", self.content.string("back", lang))
+            options.append(back)
         if node.id == self.content.meta.root:
             options += [
                 Option(f"{LANG_PREFIX}{code}", self.content.string("language_name", code))
@@ -404,7 +446,80 @@ class Engine:
                 if code != lang
             ]
             return tuple(options)
-        return (*options, *self._nav_options(state, node.id))
+        nav = self._nav_options(state, node.id)
+        if page > 0:
+            nav = tuple(o for o in nav if o.id != BACK)
+        return (*options, *nav)
+
+    def _max_topics(self) -> int:
+        """Topics per screen; all on one when the content has no "more topics" label."""
+        return MAX_TOPICS if "more_topics" in self.content.meta.strings else 1_000_000
+
+    def _aside_options(
+        self, state: SessionState, node: Node, today: dt.date | None, skip: str
+    ) -> list[Option]:
+        """ "More" when ``node`` has details for this session ``today``, "Sources" when it has
+        sources; ``skip`` ("more" or "sources") leaves out the one on screen."""
+        lang = state.language
+        options = []
+        if skip != "more" and self.content.more_option:
+            if today is None:
+                maybe = (
+                    node.more is not None
+                    or any(v.more is not None for v in node.variants)
+                    or any(b.more for b in node.blocks)
+                )
+            else:
+                maybe = bool(self.content.details(node, lang, today, dict(state.variables)))
+            if maybe:
+                options.append(Option(f"{MORE_PREFIX}{node.id}", self.content.string("more", lang)))
+        if skip != "sources" and node.sources:
+            label = self.content.string("sources", lang)
+            options.append(Option(f"{SOURCES_PREFIX}{node.id}", label))
+        return options
+
+    def _aside(self, state: SessionState, option: str, event: Event, now: dt.datetime) -> Result:
+        """``@more:<node>``, ``@sources:<node>`` or ``@page:<node>-<n>``: a second screen of a
+        node (its details, its links, more of its topics), with its options again."""
+        kind, _, arg = option.removeprefix("@").partition(":")
+        node_id, page = arg, 0
+        if kind == "page":
+            node_id, _, number = arg.rpartition("-")
+            page = int(number) if number.isdigit() and len(number) <= 3 else -1
+        node = self.content.nodes.get(node_id)
+        lang = state.language
+        today = now.date()
+        text = ""
+        if node is not None and event.group and node.personal:
+            # Personal steps stay out of groups, whichever screen of them is asked for.
+            return self._go(state, node.id, event, now)
+        if node is not None and kind == "page":
+            if 0 <= page < self._page_count(state, node):
+                return self._show(self._step(state, node.id), node.id, event, now, page=page)
+        elif node is not None and kind == "more":
+            text = self.content.details(node, lang, today, dict(state.variables))
+        elif node is not None and kind == "sources":
+            text = self.content.sources_list(node, lang, today) if node.sources else ""
+        if node is None or not text:
+            note = self.content.string("outdated_option", lang)
+            return self._show(state.with_(back=()), self.content.meta.root, event, now, prefix=note)
+        state = self._step(state, node.id).with_(node=node.id)
+        options = self._node_options(state, node, today=today, skip=kind)
+        reply = Reply(text=text, language=lang, options=options, node=node.id)
+        return state.with_(offered=tuple(o.id for o in options)), (reply,)
+
+    def _step(self, state: SessionState, node_id: str) -> SessionState:
+        """``state`` with the back stack of someone moving to ``node_id`` (as :meth:`_go`)."""
+        if node_id == self.content.meta.root:
+            return state.with_(back=())
+        if node_id == state.node:
+            return state
+        return state.with_(back=(*state.back, state.node)[-MAX_BACK:])
+
+    def _page_count(self, state: SessionState, node: Node) -> int:
+        values = dict(state.variables)
+        shown = sum(1 for o in node.options if o.shown(values))
+        return len(_pages([None] * shown, self._max_topics()))
 
     def _privacy_variables(self, lang: str) -> str:
         """Which checklist marks a session may hold, from the declared variables' descriptions."""
@@ -429,9 +544,11 @@ class Engine:
         if not state.offered or state.node not in self.content.nodes:
             return None
         wanted = " ".join(text.casefold().split())
-        for o in self._node_options(state, self.content.nodes[state.node]):
-            if o.id in state.offered and " ".join(o.label.casefold().split()) == wanted:
-                return o.id
+        node = self.content.nodes[state.node]
+        for page in range(self._page_count(state, node)):
+            for o in self._node_options(state, node, page=page):
+                if o.id in state.offered and " ".join(o.label.casefold().split()) == wanted:
+                    return o.id
         return None
 
     def _nav_options(self, state: SessionState, node_id: str) -> tuple[Option, ...]:
@@ -465,7 +582,7 @@ class Engine:
                 for c in self.content.languages
             ]
         if keep_place:
-            options += self._node_options(state, self.content.nodes[state.node])
+            options += self._node_options(state, self.content.nodes[state.node], today=now.date())
         if not any(o.id == MENU for o in options) and (
             not keep_place or state.node != self.content.meta.root
         ):
@@ -538,6 +655,16 @@ def _option_number(text: str) -> int | None:
     # \d is a decimal digit of any script ("٣", "１"), all of which int() reads; "²" is not one.
     match = _NUMBER.match(text)
     return int(match.group(1)) if match else None
+
+
+def _pages(items: list[T], size: int) -> list[list[T]]:
+    """``items`` in pages of at most ``size``, as even as possible (8 topics: 4 and 4, not
+    7 and a lonely 1); one page, possibly empty, when they fit."""
+    if len(items) <= size:
+        return [items]
+    count = -(-len(items) // size)
+    per = -(-len(items) // count)
+    return [items[i : i + per] for i in range(0, len(items), per)]
 
 
 def _join(prefix: str, text: str) -> str:

@@ -12,6 +12,12 @@ from dataclasses import dataclass, field
 BACK = "@back"
 MENU = "@menu"
 LANG_PREFIX = "@lang:"
+MORE_PREFIX = "@more:"
+"""``@more:<node>``: the details of that node behind "Mehr" / "More"."""
+SOURCES_PREFIX = "@sources:"
+"""``@sources:<node>``: that node's sources as links, behind "Quellen" / "Sources"."""
+PAGE_PREFIX = "@page:"
+"""``@page:<node>-<n>``: page ``n`` (from 0) of a node's topics when they don't fit one screen."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -64,10 +64,12 @@ def test_chat_piped_end_to_end(tree: Path) -> None:
     assert "  5) English" in turns[0]
     # "2" chose the second option.
     assert "\nNACHHER-DE\n" in turns[1]
-    assert "  1) Menü" in turns[1]
+    assert "  1) Quellen\n  2) Menü" in turns[1]
     # Free text matched; markup is rendered plain, links with their URL.
     assert "WIDERSPRUCH-DE Formular (https://example.org/form?a=1&b=2)" in turns[2]
-    assert "• Meta (https://example.org/meta)" in turns[2]
+    # The sources in one line; their links are behind "Quellen".
+    assert "\nQuellen: Meta · Stand: 1. Mai 2025\n" in turns[2]
+    assert "example.org/meta" not in turns[2]
     assert "**" not in done.stdout
     assert "  1) Bei Instagram" in turns[2]
     # The empty line was skipped; "1" chose the first option of the previous answer.
@@ -108,6 +110,23 @@ def test_check_warns_about_stale_nodes_but_passes(tree: Path) -> None:
     lines = done.stdout.splitlines()
     assert lines[-1] == "OK: 6 nodes, languages: de, en, 5 warning(s)"
     assert all(": warning: node '" in line for line in lines[:-1])
+
+
+def test_check_warns_about_a_long_first_screen_but_passes(tmp_path: Path) -> None:
+    long = "Ein Satz, der die Frage beantwortet. " * 14  # 518 characters
+    link = "[Formular](https://example.org/form?a=1&b=2)"  # counted as 8, its label
+    text = f'  text: {{de: "{long}{link}", en: "ABOUT-EN"}}\n'
+    tree = write_tree(
+        tmp_path, {"nodes/50-extra.yaml": EXTRA.replace(EXTRA.splitlines()[2] + "\n", text)}
+    )
+    done = bot("check", str(tree), "--max-age-days", "100000", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout
+    assert done.stdout.splitlines() == [
+        "nodes/50-extra.yaml:1: warning: first screen of 'extra' (de) is 526 characters; about 500"
+        " answer on a phone without scrolling (fix: keep the answer in 'text' and move details"
+        " into 'more' (or mark blocks 'more'))",
+        "OK: 6 nodes, languages: de, en, 1 warning(s)",
+    ]
 
 
 def test_check_invalid_tree(tmp_path: Path) -> None:
@@ -165,7 +184,7 @@ def test_ask_json(tree: Path) -> None:
         "node": "objection",
         "matched": True,
         "text": "WIDERSPRUCH-DE Formular (https://example.org/form?a=1&b=2)\n\n"
-        "Quellen:\n• Meta (https://example.org/meta)\n\nStand: 1. Mai 2025",
+        "Quellen: Meta · Stand: 1. Mai 2025",
         "suggestions": [],
         "clarify": [],
     }

@@ -184,18 +184,51 @@ def test_the_console_never_asks_to_tap_a_button() -> None:
 @pytest.mark.parametrize(
     ("ttl", "german", "english"),
     [
-        ("PT1H", "Nach 1 Stunde ohne Nachricht", "after 1 hour without a message"),
-        ("PT12H", "Nach 12 Stunden ohne Nachricht", "after 12 hours without a message"),
-        ("P1D", "Nach 1 Tag ohne Nachricht", "after 1 day without a message"),
-        ("3600", "Nach 1 Stunde ohne Nachricht", "after 1 hour without a message"),
-        ("P30D", "Nach 30 Tagen ohne Nachricht", "after 30 days without a message"),
-        ("PT30M", "Nach 30 Minuten ohne Nachricht", "after 30 minutes without a message"),
+        ("PT1H", "nach 1 Stunde ohne Nachricht", "after 1 hour without a message"),
+        ("PT12H", "nach 12 Stunden ohne Nachricht", "after 12 hours without a message"),
+        ("P1D", "nach 1 Tag ohne Nachricht", "after 1 day without a message"),
+        ("3600", "nach 1 Stunde ohne Nachricht", "after 1 hour without a message"),
+        ("P30D", "nach 30 Tagen ohne Nachricht", "after 30 days without a message"),
+        ("PT30M", "nach 30 Minuten ohne Nachricht", "after 30 minutes without a message"),
     ],
 )
 def test_privacy_names_the_session_lifetime_correctly(ttl: str, german: str, english: str) -> None:
     said = _piped("/privacy", "/lang en", "/privacy", BOT_SESSION_TTL=ttl)
     assert german in said
     assert english in said
+
+
+def test_privacy_in_the_console_says_nothing_is_kept_on_disk() -> None:
+    said = _piped("/privacy", "/lang en", "/privacy")
+    assert "Auf die Festplatte schreibe ich nichts" in said
+    assert "Sobald du den Chat beendest, ist alles weg" in said
+    assert "Nothing is written to disk" in said
+    assert "everything is gone as soon as you end the chat" in said
+    # The general wording promises automatic deletion after the session lifetime, as if
+    # something stayed behind; the console keeps nothing once it ends.
+    assert "lösche ich alles automatisch" not in said
+    assert "I delete everything automatically" not in said
+
+
+@pytest.mark.parametrize("command", ["chat", "run"])
+def test_no_info_log_line_prints_into_the_chat(terminal: type[Terminal], command: str) -> None:
+    env = {k: v for k, v in _env(LANG="en_US.UTF-8").items() if k != "BOT_LOG_LEVEL"}
+    term = terminal("--content", str(SHIPPED), command, env=env)
+    term.expect(b"> ")
+    term.type(b"/help\n")
+    term.expect(b"This is information, not legal advice.")
+    term.expect(b"> ")
+    term.type(b"exit\n")
+    assert term.exit_code() == 0
+    assert b"for content changes" not in term.seen
+    assert b" INFO " not in term.seen
+
+
+def test_bot_log_level_still_shows_info_lines_in_the_console(
+    terminal: type[Terminal],
+) -> None:
+    term = terminal("--content", str(SHIPPED), "chat", env=_env(BOT_LOG_LEVEL="INFO"))
+    term.expect(b"for content changes")
 
 
 @pytest.mark.parametrize(

@@ -143,7 +143,8 @@ def test_locale_does_not_change_an_existing_session(chat: Chat) -> None:
 def test_deep_link_to_existing_node(chat: Chat) -> None:
     reply = chat.start(node="deadline")
     assert reply.node == "deadline"
-    assert ids(reply) == ["@menu"]  # the root is one step back; the menu button covers it
+    # The root is one step back; the menu button covers it.
+    assert ids(reply) == ["@sources:deadline", "@menu"]
     assert chat.state is not None and chat.state.back == ("start",)
     assert chat.choose("@back").node == "start"
 
@@ -172,17 +173,17 @@ def test_choice_moves_and_offers_navigation(chat: Chat) -> None:
     reply = chat.choose("objection")
     assert reply.node == "objection"
     assert reply.text.startswith("WIDERSPRUCH-DE")
-    # Sources and the checked date are appended from content.
-    assert "**Quellen:**\n- [Meta](https://example.org/meta)" in reply.text
-    assert reply.text.endswith("_Stand: 1. Mai 2025_")
-    assert ids(reply) == ["objection-instagram", "@menu"]
-    assert labels(reply) == ["Bei Instagram", "Menü"]
+    # One line names the sources and the checked date; the links are one option away.
+    assert reply.text.endswith("\n\n_Quellen: Meta · Stand: 1. Mai 2025_")
+    assert "example.org/meta" not in reply.text
+    assert ids(reply) == ["objection-instagram", "@sources:objection", "@menu"]
+    assert labels(reply) == ["Bei Instagram", "Quellen", "Menü"]
     assert reply.matched is None
 
     reply = chat.choose("objection-instagram")
     assert reply.node == "objection-instagram"
-    assert ids(reply) == ["@back", "@menu"]
-    assert labels(reply) == ["Zurück", "Menü"]
+    assert ids(reply) == ["@sources:objection-instagram", "@back", "@menu"]
+    assert labels(reply) == ["Quellen", "Zurück", "Menü"]
     assert chat.state is not None and chat.state.back == ("start", "objection")
 
 
@@ -224,7 +225,7 @@ def test_language_option_switches_and_stays_on_node(chat: Chat) -> None:
     assert reply.node == "deadline"
     assert reply.language == "en"
     assert reply.text.startswith("LANGUAGE-EN\n\nAFTER-EN")
-    assert labels(reply) == ["Menu"]
+    assert labels(reply) == ["Sources", "Menu"]
     assert chat.state is not None
     assert chat.state.language == "en" and chat.state.language_chosen
     # The root now offers German.
@@ -245,12 +246,12 @@ def test_unknown_language_option_lists_languages(chat: Chat) -> None:
 def test_number_chooses_from_last_offered_options(chat: Chat) -> None:
     chat.start()
     assert chat.text("2").node == "deadline"
-    # "1" now refers to the deadline page's options ("Menü"), not to the root's.
-    assert chat.text(" 1 ").node == "start"
+    # "2" now refers to the deadline page's options ("Quellen", "Menü"), not to the root's.
+    assert chat.text(" 2 ").node == "start"
     chat.choose("objection")
     assert chat.text("1").node == "objection-instagram"
-    assert chat.text("1").node == "objection"  # @back
-    assert chat.text("2").node == "start"  # @menu
+    assert chat.text("2").node == "objection"  # @back
+    assert chat.text("3").node == "start"  # @menu
 
 
 def test_number_selects_language_option(chat: Chat) -> None:
@@ -351,7 +352,7 @@ def test_notice_commands(chat: Chat, name: str, lang: str, expected: str) -> Non
     reply = chat.command(name)
     assert reply.text == expected
     assert reply.language == lang
-    assert ids(reply) == ["@menu"]
+    assert ids(reply) == ["@sources:deadline", "@menu"]
     assert reply.node is None
     # A notice does not move the user.
     assert chat.state is not None and chat.state.node == "deadline"
@@ -477,7 +478,7 @@ def test_matched_question_answers_and_flags(chat: Chat) -> None:
     assert reply.node == "objection"
     assert reply.matched is True
     assert reply.text.startswith("WIDERSPRUCH-DE")
-    assert ids(reply) == ["objection-instagram", "@menu"]
+    assert ids(reply) == ["objection-instagram", "@sources:objection", "@menu"]
     assert chat.state is not None and chat.state.node == "objection"
     # A matched answer is a step like any other: back returns.
     chat.text("Wie widerspreche ich bei Instagram?")

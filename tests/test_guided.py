@@ -282,7 +282,7 @@ def test_non_user_whose_photos_others_post_de(engine: Engine) -> None:
     walk.tap("Nie widersprochen")
     checklist = walk.tap("Deutschland")
     assert "nichts zu widersprechen" in checklist.text
-    assert "☐" not in checklist.text.split("**Quellen:**")[0].replace("(☐ offen", "")
+    assert "☐" not in checklist.text.split("_Quellen:")[0].replace("(☐ offen", "")
     others = walk.tap("Fotos, die andere von mir posten")
     assert THIRD_PARTY_FORM in others.text
     assert "Screenshot" in others.text

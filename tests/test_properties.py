@@ -23,6 +23,9 @@ from bot.events import (
     BACK,
     LANG_PREFIX,
     MENU,
+    MORE_PREFIX,
+    PAGE_PREFIX,
+    SOURCES_PREFIX,
     Choice,
     Command,
     Event,
@@ -72,6 +75,20 @@ option_ids = st.one_of(
     # Buttons that set checklist variables, real and forged.
     st.sampled_from(
         [f"{SET_PREFIX}objection-0", f"{SET_PREFIX}objection-checklist-0", f"{SET_PREFIX}x-9"]
+    ),
+    # Details, sources and later pages of a menu, real and forged.
+    st.sampled_from(
+        [
+            f"{MORE_PREFIX}objection",
+            f"{MORE_PREFIX}how-to-object",
+            f"{MORE_PREFIX}nope",
+            f"{SOURCES_PREFIX}deadline",
+            f"{SOURCES_PREFIX}start",
+            f"{PAGE_PREFIX}start-1",
+            f"{PAGE_PREFIX}start-9",
+            f"{PAGE_PREFIX}start-",
+            f"{PAGE_PREFIX}start-00000000000000000001",
+        ]
     ),
     st.text(max_size=70),
 )
@@ -152,8 +169,12 @@ def check_reply(reply: Reply, event: Event, content: Content) -> None:
             or option.id in (BACK, MENU)
             or option.id.removeprefix(LANG_PREFIX) in content.languages
             or (
-                option.id.startswith(SET_PREFIX)
-                and option.id.removeprefix(SET_PREFIX).rpartition("-")[0] in content.nodes
+                option.id.startswith((SET_PREFIX, PAGE_PREFIX))
+                and option.id.partition(":")[2].rpartition("-")[0] in content.nodes
+            )
+            or (
+                option.id.startswith((MORE_PREFIX, SOURCES_PREFIX))
+                and option.id.partition(":")[2] in content.nodes
             )
         )
     assert set(reply.suggestions) <= set(content.nodes)

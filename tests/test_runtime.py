@@ -98,7 +98,7 @@ async def test_state_is_per_user_per_chat(runtime: Runtime) -> None:
     await say(runtime, BOB_IN_GROUP, Choice(option="objection", group=True))
     assert await runtime.store.count() == 3
     # Each conversation continues where it was: "1" is the first option of its own last reply.
-    assert (await say(runtime, ALICE, Text(text="1"))).node == "start"  # deadline's "Menü"
+    assert (await say(runtime, ALICE, Text(text="2"))).node == "start"  # deadline's "Menü"
     assert (await say(runtime, ALICE_IN_GROUP, Text(text="1", group=True))).node == "objection"
     reply = await say(runtime, BOB_IN_GROUP, Text(text="1", group=True))
     assert reply.node == "objection-instagram"
@@ -257,7 +257,7 @@ async def test_restart_keeps_the_users_place(content: Content, tmp_path: Path) -
     await first.close()
 
     second = Runtime(content, SqliteStore(path, TTL), SECRET, clock=Clock())
-    assert (await say(second, ALICE, Text(text="1"))).node == "objection"  # "1" = Back
+    assert (await say(second, ALICE, Text(text="2"))).node == "objection"  # "2" = Back
     assert (await say(second, ALICE, Choice(option="@back"))).node == "start"
     await second.close()
 

@@ -42,6 +42,27 @@ class Source(_Model):
     title: str = Field(min_length=1)
     url: str
     checked: dt.date | None = None
+    short: str | None = Field(default=None, min_length=1)
+    """The name in the one-line sources under an answer ("Verbraucherzentrale NRW", "DPC");
+    without it, the title up to its first " – ", ": " or ", "."""
+
+    @property
+    def short_name(self) -> str:
+        """``short``, or the title's leading name ("Irish DPC – Statement …" → "Irish DPC")."""
+        if self.short:
+            return self.short.strip()
+        return _leading_name(self.title)
+
+
+_TITLE_BREAK = re.compile(r"\s+[–—-]\s+|:\s|,\s")
+_TRAILING_NOTE = re.compile(r"\s*\([^()]*\)$")
+
+
+def _leading_name(title: str) -> str:
+    """The publisher part of a source title: up to the first dash, colon or comma, without a
+    trailing "(…)" note; the whole title when it has none."""
+    head = _TITLE_BREAK.split(title.strip(), maxsplit=1)[0]
+    return _TRAILING_NOTE.sub("", head).strip() or title.strip()
 
 
 class CheckedLink(_Model):
@@ -235,6 +256,8 @@ OPTIONAL_STRINGS = (
     "privacy_variables",
     "node_gone",
     "clarify",
+    "more",
+    "more_topics",
 )
 """UI strings a content tree may define; the feature using one is off without it."""
 
@@ -380,8 +403,15 @@ class Content:
         month = months[day.month - 1] if len(months) == 12 else f"{day.month:02d}"
         return self.string("date_format", lang, day=day.day, month=month, year=day.year)
 
+    @property
+    def more_option(self) -> bool:
+        """Whether a node's details go behind a "More" option (the content defines the ``more``
+        string); without it they follow the first screen, as one long answer."""
+        return "more" in self.meta.strings
+
     def answer(self, node: Node, lang: str, today: dt.date) -> str:
-        """The full answer for ``node``: its text, then its sources and when it was checked."""
+        """The reply for ``node``: its first screen, then the one line naming its sources and
+        when it was checked (the links and details are one option away)."""
         # Content never changes once loaded: render each answer once per language and day
         # (variants and the age note depend on the day), not on every button press.
         key = (node.id, lang, today)
@@ -401,32 +431,93 @@ class Content:
             return self.answer(node, lang, today)
         return self._render_answer(node, lang, today, values)
 
+    def first_screen(
+        self, node: Node, lang: str, today: dt.date, values: conditions.Values | None = None
+    ) -> str:
+        """What a reply shows first: the ``as_of`` label, the text valid ``today`` and the
+        blocks not marked ``more`` whose conditions hold for ``values`` (none without them)."""
+        parts = [node.text_for(lang, today).strip()]
+        if not self.more_option:
+            parts.append(node.more_for(lang, today).strip())
+        if values is not None:
+            parts += [
+                b.text[lang].strip()
+                for b in node.blocks
+                if (not b.more or not self.more_option) and b.condition.holds(values)
+            ]
+        return self._dated(node, lang, today, "\n\n".join(p for p in parts if p))
+
+    def details(
+        self, node: Node, lang: str, today: dt.date, values: conditions.Values | None = None
+    ) -> str:
+        """The details behind "More": the ``more`` text valid ``today`` and the blocks marked
+        ``more`` whose conditions hold; "" when there are none (or no "More" option)."""
+        if not self.more_option:
+            return ""
+        parts = [node.more_for(lang, today).strip()]
+        if values is not None:
+            parts += [
+                b.text[lang].strip() for b in node.blocks if b.more and b.condition.holds(values)
+            ]
+        body = "\n\n".join(p for p in parts if p)
+        # The details may be read on their own (an old "Mehr" button): they carry the date too.
+        return self._dated(node, lang, today, body) if body else ""
+
+    def _dated(self, node: Node, lang: str, today: dt.date, body: str) -> str:
+        """``body`` after the ``as_of`` label of the text shown ``today`` ("Stand Januar 2026:")."""
+        if (as_of := node.as_of_for(today)) is None or "as_of" not in self.meta.strings:
+            return body
+        # Status sentences ("bisher", "currently") are true on one day; say which.
+        months = [m.strip() for m in self.string("months", lang).split(",")]
+        month = months[as_of.month - 1] if len(months) == 12 else f"{as_of.month:02d}"
+        label = self.string(
+            "as_of", lang, month=month, year=as_of.year, date=self.format_date(as_of, lang)
+        )
+        return f"{label} {body}"
+
+    def checked_note(self, node: Node, lang: str, today: dt.date) -> str:
+        """ "Stand: 3. Dezember 2026" for the node's ``checked`` date, with the ``stale`` note
+        when that is long ago; "" without a date."""
+        if node.checked is None:
+            return ""
+        stamp = self.string("checked", lang, date=self.format_date(node.checked, lang))
+        # Readers deserve to know when "last checked" is long ago, not only authors.
+        age = (today - node.checked).days
+        if age > self.meta.stale_after_days and "stale" in self.meta.strings:
+            stamp += " " + self.string("stale", lang)
+        return stamp
+
+    def sources_line(self, node: Node, lang: str, today: dt.date) -> str:
+        """One line under an answer: "Quellen: Verbraucherzentrale NRW, DPC · Stand: …"
+        (short names, each once; the links are behind the "Quellen" option)."""
+        parts = []
+        names = list(dict.fromkeys(s.short_name for s in node.sources))
+        if names:
+            parts.append(f"{self.string('sources', lang)}: {', '.join(names)}")
+        if stamp := self.checked_note(node, lang, today):
+            parts.append(stamp)
+        line = " · ".join(parts)
+        # Italic when nothing in it could end the emphasis early.
+        return f"_{line}_" if line and "_" not in line else line
+
+    def sources_list(self, node: Node, lang: str, today: dt.date) -> str:
+        """The links behind "Quellen": each source as ``- [title](url)`` with the day it was
+        checked, then when the answer as a whole was checked."""
+        items = []
+        for s in node.sources:
+            item = f"- [{s.title}]({s.url})"
+            if s.checked is not None:
+                item += f" ({self.string('checked', lang, date=self.format_date(s.checked, lang))})"
+            items.append(item)
+        parts = [f"**{self.string('sources', lang)}:**\n" + "\n".join(items)] if items else []
+        if stamp := self.checked_note(node, lang, today):
+            parts.append(f"_{stamp}_" if "_" not in stamp else stamp)
+        return "\n\n".join(parts)
+
     def _render_answer(
         self, node: Node, lang: str, today: dt.date, values: conditions.Values | None = None
     ) -> str:
-        body = node.text_for(lang, today).strip()
-        if more := node.more_for(lang, today).strip():
-            body = f"{body}\n\n{more}"
-        if values is not None:
-            extra = [b.text[lang].strip() for b in node.blocks if b.condition.holds(values)]
-            body = "\n\n".join([body, *extra])
-        if (as_of := node.as_of_for(today)) is not None and "as_of" in self.meta.strings:
-            # Status sentences ("bisher", "currently") are true on one day; say which.
-            months = [m.strip() for m in self.string("months", lang).split(",")]
-            month = months[as_of.month - 1] if len(months) == 12 else f"{as_of.month:02d}"
-            label = self.string(
-                "as_of", lang, month=month, year=as_of.year, date=self.format_date(as_of, lang)
-            )
-            body = f"{label} {body}"
-        parts = [body]
-        if node.sources:
-            items = "\n".join(f"- [{s.title}]({s.url})" for s in node.sources)
-            parts.append(f"**{self.string('sources', lang)}:**\n{items}")
-        if node.checked is not None:
-            stamp = self.string("checked", lang, date=self.format_date(node.checked, lang))
-            # Readers deserve to know when "last checked" is long ago, not only authors.
-            age = (today - node.checked).days
-            if age > self.meta.stale_after_days and "stale" in self.meta.strings:
-                stamp += " " + self.string("stale", lang)
-            parts.append(f"_{stamp}_")
-        return "\n\n".join(parts)
+        parts = [self.first_screen(node, lang, today, values)]
+        if line := self.sources_line(node, lang, today):
+            parts.append(line)
+        return "\n\n".join(p for p in parts if p)

@@ -70,7 +70,17 @@ from tenacity import (
 
 from bot import redact
 from bot.content.markup import to_plain, to_telegram_html
-from bot.events import Choice, Command, Event, Joined, Reply, Start, Text, Unsupported
+from bot.events import (
+    Choice,
+    Command,
+    Event,
+    Joined,
+    Option,
+    Reply,
+    Start,
+    Text,
+    Unsupported,
+)
 from bot.platforms.telegram_ratelimit import ChatRateLimiter, retry_after_seconds
 from bot.platforms.telegram_updates import (
     CURRENT_UPDATE,
@@ -95,7 +105,7 @@ ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "inline_query"
 
 # Option ids are node ids or "@word" / "@word:arg" (see bot.events). Everything else that
 # arrives as callback data was not made by this bot.
-_OPTION_ID = re.compile(r"^(?:[a-z0-9][a-z0-9-]{0,63}|@[a-z]{1,16}(?::[a-z0-9-]{1,32})?)$")
+_OPTION_ID = re.compile(r"^(?:[a-z0-9][a-z0-9-]{0,63}|@[a-z]{1,16}(?::[a-z0-9-]{1,56})?)$")
 _START_PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{1,64}))?(?:\s+(.*))?$", re.DOTALL)
 _COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
@@ -879,11 +889,7 @@ class TelegramAdapter:
     def _keyboard(self, reply: Reply, *, group: bool) -> InlineKeyboardMarkup | None:
         content = self.runtime.content
         lang = reply.language
-        rows: list[list[InlineKeyboardButton]] = [
-            [InlineKeyboardButton(o.label[:64] or o.id, callback_data=o.id)]
-            for o in reply.options
-            if 0 < len(o.id.encode()) <= MAX_CALLBACK_DATA
-        ]
+        rows = _button_rows(reply.options, back=content.string("back", lang))
         if reply.private_node and self._username:
             rows.insert(
                 0,
@@ -954,6 +960,9 @@ class TelegramAdapter:
                         chat_id,
                         html,
                         parse_mode=ParseMode.HTML,
+                        # Never a preview: answers, details and source lists carry several
+                        # links, and a card for one of them would push the text off a phone
+                        # screen (and a form link previews as a login page).
                         link_preview_options=LinkPreviewOptions(is_disabled=True),
                         reply_markup=keyboard,
                         reply_parameters=reply,
@@ -993,6 +1002,32 @@ class TelegramAdapter:
             with attempt:
                 return await call()
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+_PAIRED = (("@more:", "@sources:"), ("@back", "@page:", "@menu"))
+"""Option ids that share a row of buttons: "Mehr | Quellen" and "Zurück | Menü" each take one
+line of a phone screen instead of two."""
+
+
+def _button_rows(options: Sequence[Option], *, back: str) -> list[list[InlineKeyboardButton]]:
+    """One row per option, except neighbours of the same pair (see ``_PAIRED``); options whose
+    data Telegram would refuse are left out (the whole message would fail). ``back`` is the
+    label of "Zurück": a page option pairs with "Menü" only as that, not as "Weitere Themen"."""
+    rows: list[list[InlineKeyboardButton]] = []
+    group = -1
+    for o in options:
+        if not 0 < len(o.id.encode()) <= MAX_CALLBACK_DATA:
+            continue
+        button = InlineKeyboardButton(o.label[:64] or o.id, callback_data=o.id)
+        mine = next((i for i, ids in enumerate(_PAIRED) if o.id.startswith(ids)), -1)
+        if o.id.startswith("@page:") and o.label != back:
+            mine = -1
+        if mine >= 0 and mine == group and len(rows[-1]) < 2:
+            rows[-1].append(button)
+        else:
+            rows.append([button])
+        group = mine
+    return rows
 
 
 def _bind(

@@ -437,10 +437,10 @@ async def test_personal_node_offered_in_direct_chat(
     assert shown.body.startswith("MEINFALL-DE")
     assert alice.client.rooms[direct].encrypted
 
-    # Numbers now choose from that node's options (just "Menü"), in the direct chat.
-    assert "1. Menü" in shown.body
+    # Numbers now choose from that node's options ("Quellen", "Menü"), in the direct chat.
+    assert "1. Quellen\n2. Menü" in shown.body
     mark = alice.mark()
-    await alice.send(direct, "1")
+    await alice.send(direct, "2")
     chosen = await reply(alice, bot, direct, mark)
     assert chosen.body.startswith(MENU)
 

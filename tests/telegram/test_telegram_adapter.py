@@ -74,18 +74,17 @@ async def test_private_chat_start_buttons_question_forget(
 
         api.press(user, menu, "objection")
         sent = await api.wait_sent(user.id, 2)
-        assert sent[1].visible.startswith("WIDERSPRUCH-DE Formular\n\nQuellen:\n• Meta")
-        assert sent[1].visible.endswith("Stand: 1. Mai 2025")
+        assert sent[1].visible == "WIDERSPRUCH-DE Formular\n\nQuellen: Meta · Stand: 1. Mai 2025"
         assert '<a href="https://example.org/form?a=1&amp;b=2">Formular</a>' in sent[1].text
-        assert sent[1].callback_data == ["objection-instagram", "@menu"]
-        assert labels(sent[1]) == ["Bei Instagram", "Menü", "Teilen"]
+        assert sent[1].callback_data == ["objection-instagram", "@sources:objection", "@menu"]
+        assert labels(sent[1]) == ["Bei Instagram", "Quellen", "Menü", "Teilen"]
         assert any("start=objection" in u for u in urls(sent[1])), "share button"
 
         # A question typed in: one of the tree's example questions for the deadline.
         api.message(user, "Bis wann kann ich widersprechen?")
         sent = await api.wait_sent(user.id, 3)
-        assert sent[2].visible.startswith("NACHHER-DE\n\nQuellen:")
-        assert sent[2].callback_data == ["@back", "@menu"]
+        assert sent[2].visible.startswith("NACHHER-DE\n\nQuellen: Meta")
+        assert sent[2].callback_data == ["@sources:deadline", "@back", "@menu"]
 
         api.message(user, "/forget")
         sent = await api.wait_sent(user.id, 4)
@@ -361,6 +360,9 @@ def test_callback_data_parsing() -> None:
     longest = "@set:" + "s" * 29 + "-10"
     assert parse_callback_data(longest) == longest
     assert parse_callback_data("@lang:en") == "@lang:en"
+    # "Quellen" and "Mehr" of the longest node id, and a later page of its topics.
+    for longest in ("@sources:" + "n" * 48, "@more:" + "n" * 48, "@page:" + "n" * 48 + "-9"):
+        assert parse_callback_data(longest) == longest
     for bad in (None, "", "x" * 65, "Ab", "@", "a b", "../x", "@x:", "\ud800"):
         assert parse_callback_data(bad) is None
 
@@ -538,7 +540,7 @@ async def test_buttons_of_the_longest_ids_work(
     async with run_bot(tree=tree):
         api.message(user, "/start extra")
         [about] = await api.wait_sent(user.id)
-        assert about.callback_data == [LONG_ID, "@menu"]
+        assert about.callback_data == [LONG_ID, "@sources:extra", "@menu"]
         api.press(user, about, LONG_ID)
         [page] = await api.wait_sent(user.id, 1, since=len(api.sent))
         assert page.visible.startswith("LANG-DE")
