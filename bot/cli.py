@@ -290,6 +290,8 @@ def configured_platforms(env: dict[str, str] | None = None) -> list[str]:
                 f"set {', '.join(missing)} (see docs/matrix.md)"
             )
         found.append("matrix")
+    if env.get("WEB_LISTEN", "").strip():
+        found.append("web")
     return found
 
 
@@ -309,8 +311,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             # A container or service without credentials: a console chat there would read
             # nothing and exit 0, which looks like success to the operator.
             raise ConfigError(
-                "TELEGRAM_BOT_TOKEN, MATRIX_HOMESERVER: none set, and there is no terminal for "
-                "the console chat; set the credentials of a platform (see README), or use "
+                "TELEGRAM_BOT_TOKEN, MATRIX_HOMESERVER: none set (nor WEB_LISTEN), and there is "
+                "no terminal for the console chat; set the credentials of a platform (see README), or use "
                 "'python -m bot chat' to read questions from a pipe"
             )
         print(
@@ -376,6 +378,13 @@ def _check_platform_settings(platforms: Sequence[str]) -> None:
                 MatrixSettings()
             except ValidationError as exc:
                 raise ConfigError(describe(exc, "MATRIX_")) from None
+        elif name == "web":
+            from bot.platforms.web import WebSettings
+
+            try:
+                WebSettings()
+            except ValidationError as exc:
+                raise ConfigError(describe(exc, "WEB_")) from None
 
 
 async def _serve(
@@ -430,7 +439,11 @@ async def _serve(
             failure = task.exception()
             if failure is None:
                 continue
-            if _is_refused_token(failure):
+            if isinstance(failure, ConfigError):
+                # A setting that only shows when used, e.g. a web port already taken.
+                print(failure, file=sys.stderr)
+                code = 2
+            elif _is_refused_token(failure):
                 print(
                     "TELEGRAM_BOT_TOKEN: Telegram refused the token (401 Unauthorized); "
                     "copy it again from @BotFather",
@@ -514,8 +527,9 @@ class _RunHelp(argparse.Action):
         from bot.config import Settings, settings_help
         from bot.platforms.matrix import MatrixSettings
         from bot.platforms.telegram import TelegramSettings
+        from bot.platforms.web import WebSettings
 
-        parser.epilog = settings_help(Settings, TelegramSettings, MatrixSettings)
+        parser.epilog = settings_help(Settings, TelegramSettings, MatrixSettings, WebSettings)
         parser.print_help()
         parser.exit()
 

@@ -257,5 +257,5 @@ def settings_help(*models: type[BaseSettings]) -> str:
             lines.append(f"  {(prefix + name).upper()}{shown}")
             if field.description:
                 lines.append(f"      {' '.join(field.description.replace('``', '').split())}")
-    lines.append("More in README.md, docs/telegram.md and docs/matrix.md.")
+    lines.append("More in README.md, docs/telegram.md, docs/matrix.md and docs/web.md.")
     return "\n".join(lines)

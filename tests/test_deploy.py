@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "tests" / "telegram"))
 from fake_bot_api import FakeBotApi  # noqa: E402
 
 WAIT = 30.0
-VARIABLE = re.compile(r"\b((?:BOT|TELEGRAM|MATRIX)_[A-Z][A-Z_]*[A-Z])\b")
+VARIABLE = re.compile(r"\b((?:BOT|TELEGRAM|MATRIX|WEB)_[A-Z][A-Z_]*[A-Z])\b")
 
 
 # -- reading the files -------------------------------------------------------------------

@@ -143,11 +143,11 @@ def test_session_ttl_in_seconds_or_iso_8601_is_valid(tmp_path: Path, ttl: str) -
 def _documented_variables() -> set[str]:
     """Every variable named in a settings table of the README or the platform docs."""
     names: set[str] = set()
-    for doc in ("README.md", "docs/telegram.md", "docs/matrix.md"):
+    for doc in ("README.md", "docs/telegram.md", "docs/matrix.md", "docs/web.md"):
         for line in (REPO / doc).read_text(encoding="utf-8").splitlines():
             if line.startswith("| `"):
                 first_cell = line.split("|")[1]
-                names |= set(re.findall(r"`((?:BOT|TELEGRAM|MATRIX)_[A-Z_]+)`", first_cell))
+                names |= set(re.findall(r"`((?:BOT|TELEGRAM|MATRIX|WEB)_[A-Z_]+)`", first_cell))
     return names
 
 
@@ -157,7 +157,7 @@ def test_run_help_lists_every_documented_variable() -> None:
         capture_output=True, text=True, timeout=60, cwd=REPO,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    listed = set(re.findall(r"^  ((?:BOT|TELEGRAM|MATRIX)_[A-Z_]+)", done.stdout, re.MULTILINE))
+    listed = set(re.findall(r"^  ((?:BOT|TELEGRAM|MATRIX|WEB)_[A-Z_]+)", done.stdout, re.MULTILINE))
     documented = _documented_variables()
     assert len(documented) >= 20
     assert documented - listed == set()

@@ -129,3 +129,60 @@ def to_matrix_html(text: str) -> str:
     if open_list:
         parts.append(f"</{open_list}>")
     return "".join(parts).removesuffix("<br>")
+
+
+def _web_span(s: Span) -> str:
+    body = html.escape(s.text, quote=False)
+    if s.url is not None:
+        if not s.url.startswith(("https://", "http://")):
+            return f"{body} ({html.escape(s.url, quote=False)})"
+        # A new tab keeps the chat; noopener/noreferrer keep the page and its address private.
+        return (
+            f'<a href="{html.escape(s.url, quote=True)}" target="_blank" '
+            f'rel="noopener noreferrer">{body}</a>'
+        )
+    if s.style == "b":
+        return f"<strong>{body}</strong>"
+    if s.style == "i":
+        return f"<em>{body}</em>"
+    return body
+
+
+def to_web_html(text: str) -> str:
+    """Render markup as HTML for the web chat: ``<p>`` paragraphs, real lists, links that
+    open in a new tab without passing on the page (``rel="noopener noreferrer"``).
+
+    Everything that is not markup is escaped, so the result can be inserted as it is.
+    """
+    parts: list[str] = []
+    paragraph: list[str] = []
+    open_list = ""
+
+    def flush() -> None:
+        if paragraph:
+            parts.append("<p>" + "<br>".join(paragraph) + "</p>")
+            paragraph.clear()
+
+    for line in text.split("\n"):
+        bullet = _BULLET.match(line)
+        numbered = None if bullet else _NUMBERED.match(line)
+        kind = "ul" if bullet else "ol" if numbered else ""
+        if open_list and kind != open_list:
+            parts.append(f"</{open_list}>")
+            open_list = ""
+        item = bullet or numbered
+        if item:
+            flush()
+            if not open_list:
+                first = int(numbered.group("num")) if numbered else 1
+                parts.append(f'<ol start="{first}">' if first != 1 else f"<{kind}>")
+                open_list = kind
+            parts.append(f"<li>{_inline(item.group('item'), _web_span)}</li>")
+        elif line.strip():
+            paragraph.append(_inline(line, _web_span))
+        else:
+            flush()
+    flush()
+    if open_list:
+        parts.append(f"</{open_list}>")
+    return "".join(parts)
