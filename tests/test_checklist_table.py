@@ -163,6 +163,17 @@ class Journey:
                 return True
         return False
 
+    def full_text(self) -> str:
+        """The reply as a reader sees it after also pressing "Mehr" for its details."""
+        text = self.reply.text
+        more = [o.id for o in self.reply.options if o.id.startswith("@more:")]
+        if more:
+            # The engine is pure: look at the details, then carry on from the first screen.
+            state, reply = self.state, self.reply
+            text += "\n\n" + self._send(Choice(option=more[0])).text
+            self.state, self.reply = state, reply
+        return text
+
     def first_screen(self) -> str:
         """The node's text and the blocks that are not marked ``more``, as a reader sees it."""
         assert self.state is not None
@@ -227,15 +238,16 @@ def test_every_combination_of_answers(engine: Engine, content: Content, lang: st
     longest = (0, "")
     for answers in COMBINATIONS:
         journey = walk_to_checklist(engine, content, lang, answers)
-        checklist = journey.reply.text
+        checklist = journey.full_text()
         longest = max(longest, (len(journey.first_screen()), f"checklist {answers}"))
         problems = check_checklist(answers, checklist, w)
         # Ticks after sending every form the checklist offers.
         ticked_now = [v for v in ("done_facebook", "done_instagram") if journey.tick(v)]
         while journey.tick("done_facebook") or journey.tick("done_instagram"):
             pass
-        problems += check_ticked(answers, journey.reply.text, ticked_now)
-        nxt = journey.go("objection-next").text
+        problems += check_ticked(answers, journey.full_text(), ticked_now)
+        journey.go("objection-next")
+        nxt = journey.full_text()
         longest = max(longest, (len(journey.first_screen()), f"next {answers}"))
         problems += check_next(answers, nxt, w, submitted=bool(ticked_now))
         failures += [f"{answers}: {p}" for p in problems]
@@ -398,7 +410,7 @@ def test_h1_an_objection_on_facebook_does_not_tick_instagram(
     engine: Engine, content: Content
 ) -> None:
     answers = Answers(True, True, "no", "facebook", "no", "de")
-    checklist = walk_to_checklist(engine, content, "de", answers).reply.text
+    checklist = walk_to_checklist(engine, content, "de", answers).full_text()
     assert "Facebook ✔" in checklist
     assert "Instagram ✔" not in checklist
     assert "Instagram ☐" in checklist and IG_FORM in checklist
@@ -409,7 +421,7 @@ def test_h2_without_facebook_and_instagram_there_is_still_something_to_do(
     engine: Engine, content: Content
 ) -> None:
     answers = Answers(False, False, None, None, "no", "de")
-    checklist = walk_to_checklist(engine, content, "de", answers).reply.text
+    checklist = walk_to_checklist(engine, content, "de", answers).full_text()
     assert "nichts zu widersprechen" not in checklist
     assert "Fotos, die andere von dir posten" in checklist
     assert "Art. 21, 17, 15" in checklist and "Art. 77" in checklist
@@ -420,7 +432,8 @@ def test_h3_a_complaint_is_open_where_you_live_work_or_the_infringement_happened
 ) -> None:
     answers = Answers(True, False, None, "none", "no", "other")
     journey = walk_to_checklist(engine, content, "de", answers)
-    after = journey.go("objection-next").text
+    journey.go("objection-next")
+    after = journey.full_text()
     assert "nur offen, wenn du in der EU wohnst" not in after
     assert "wohnst, arbeitest oder in dem der Verstoß stattfand" in after
     country = content.nodes["objection-country"]
