@@ -151,7 +151,7 @@ def test_cli_export_and_import(tree: Path) -> None:
     po.save()
     done = run("import", str(po_path))
     assert done.returncode == 0, done.stderr
-    assert "1 texts written" in done.stdout
+    assert "texts written" in done.stdout
     raw = yaml.safe_load((tree / "bot.yaml").read_text(encoding="utf-8"))
     assert raw["strings"]["back"]["nl"] == "◀ Terug"
 

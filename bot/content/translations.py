@@ -301,7 +301,8 @@ def import_po(content_dir: Path, po_path: Path, lang: str | None = None) -> Impo
     po = polib.pofile(str(po_path))
     lang = lang or po.metadata.get("Language") or po_path.stem
     source = po.metadata.get("X-Source-Language", "en")
-    entries = {e.msgctxt: e for e in po if e.msgstr and not e.obsolete}
+    # An empty source (a field a language leaves blank) is carried over as empty.
+    entries = {e.msgctxt: e for e in po if (e.msgstr or not e.msgid) and not e.obsolete}
     written = fuzzy = 0
     seen: set[str] = set()
     yaml = _yaml()

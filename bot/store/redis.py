@@ -337,7 +337,8 @@ class RedisStore(SessionStore):
             timeout=20,
             socket_connect_timeout=2,
             socket_timeout=5,
-            socket_keepalive=True,
+            # TCP keep-alive; a unix socket connection takes no such option.
+            **({} if url.startswith("unix:") else {"socket_keepalive": True}),
             retry=Retry(BACKOFF, RETRIES),
             retry_on_error=[RedisConnectionError, RedisTimeoutError],
             health_check_interval=HEALTH_CHECK_INTERVAL,
