@@ -423,7 +423,7 @@ def test_h2_without_facebook_and_instagram_there_is_still_something_to_do(
     answers = Answers(False, False, None, None, "no", "de")
     checklist = walk_to_checklist(engine, content, "de", answers).full_text()
     assert "nichts zu widersprechen" not in checklist
-    assert "Fotos, die andere von dir posten" in checklist
+    assert "Fotos anderer von dir" in checklist
     assert "Art. 21, 17, 15" in checklist and "Art. 77" in checklist
 
 

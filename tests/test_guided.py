@@ -263,8 +263,8 @@ def test_whatsapp_only_user_who_chats_with_meta_ai_en(engine: Engine) -> None:
     walk.tap("I chat with Meta AI")
     checklist = walk.tap("Germany")
     assert "Meta AI ☐" in checklist.text
-    assert "as of December 2026 no form for it is confirmed" in checklist.text
-    assert "deleting the chat doesn't take back" in checklist.text
+    assert "as of December 2026 no form is confirmed" in checklist.text
+    assert "deleting a chat takes nothing back" in checklist.text
     assert FB_FORM not in checklist.text and IG_FORM not in checklist.text
     assert "Write a reason" not in walk.labels()
     assert "Meta AI ✔" in walk.tap("Meta AI done").text

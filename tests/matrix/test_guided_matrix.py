@@ -36,7 +36,7 @@ async def test_whatsapp_only_user_who_chats_with_meta_ai(
     await say("I chat with Meta AI")
     checklist = await say("Germany")
     assert "Meta AI ☐" in checklist
-    assert "as of December 2026 no form for it is confirmed" in checklist
+    assert "as of December 2026 no form is confirmed" in checklist
     assert "712876720715583" not in checklist
     assert "Meta AI ✔" in await say("Meta AI done")
     assert "Meta AI ✔" in await say("/start objection-checklist")
