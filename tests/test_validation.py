@@ -711,7 +711,8 @@ def test_yes_no_words_come_from_content(check: Check) -> None:
 def test_word_lists_need_every_declared_language(check: Check) -> None:
     files = worded()
     files["bot.yaml"] = files["bot.yaml"].replace('  en: ["yes", "no", "nope"]\n', "")
-    assert errors(check(files)) == ["bot.yaml:55: 'yes_no_words' has no words for: en"]
+    line = files["bot.yaml"].splitlines().index("yes_no_words:") + 1
+    assert errors(check(files)) == [f"bot.yaml:{line}: 'yes_no_words' has no words for: en"]
 
 
 def test_status_word_without_a_date_is_an_error(check: Check) -> None:

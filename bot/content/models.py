@@ -268,6 +268,31 @@ OPTIONAL_STRINGS = (
 )
 """UI strings a content tree may define; the feature using one is off without it."""
 
+WEB_PAGE_STRINGS = (
+    "title",
+    "intro",
+    "start",
+    "label",
+    "placeholder",
+    "send",
+    "forget",
+    "forget_hint",
+    "log",
+    "you",
+    "bot",
+    "options",
+    "language",
+    "skip",
+    "connecting",
+    "offline",
+    "waiting",
+    "too_long",
+    "empty",
+    "slow",
+    "bad",
+)
+"""The web chat page's own words (``web_page``): its title, form labels and notices."""
+
 
 class Meta(_Model):
     """Settings of the whole tree, from ``content/bot.yaml``."""
@@ -305,6 +330,9 @@ class Meta(_Model):
     )
     """Per language, each time unit's singular and plural as the ``privacy`` string uses them
     after "Nach"/"after" ("1 Tag", "30 Tagen"): ``{duration}`` is filled with them."""
+    web_page: dict[str, LangText] = Field(default_factory=dict)
+    """The web chat page's own words around the answers, one of each ``WEB_PAGE_STRINGS``; the
+    web chat needs them, the other platforms do not."""
     variables: dict[str, VariableSpec] = Field(default_factory=dict)
     """Per-session variables that options set and conditions test (a guided checklist)."""
     """Links node texts may use besides the nodes' sources, each with the day it was checked."""

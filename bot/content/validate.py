@@ -26,6 +26,7 @@ from bot.content.models import (
     OPTIONAL_STRINGS,
     PLATFORMS,
     STRINGS,
+    WEB_PAGE_STRINGS,
     Content,
     LangText,
     Meta,
@@ -178,6 +179,28 @@ def validate(
                 mline("platform_strings", platform, key),
                 f"{platform} string '{key}'",
             )
+    # Optional as a whole (a tree for chat platforms only), complete when given.
+    for key in WEB_PAGE_STRINGS if meta.web_page else ():
+        if key not in meta.web_page:
+            problems.append(
+                Problem(
+                    meta_file,
+                    mline("web_page"),
+                    f"missing web page string '{key}'",
+                    f"add 'web_page.{key}' in every language",
+                )
+            )
+    for key, text in meta.web_page.items():
+        if key not in WEB_PAGE_STRINGS:
+            problems.append(
+                Problem(
+                    meta_file,
+                    mline("web_page", key),
+                    f"unknown web page string '{key}'",
+                    f"check the spelling or remove it (known: {', '.join(WEB_PAGE_STRINGS)})",
+                )
+            )
+        need_langs(text, meta_file, mline("web_page", key), f"web page string '{key}'")
     if "{duration}" in "".join(meta.strings.get("privacy", {}).values()):
         for lang in meta.languages:
             missing = {"minute", "hour", "day"} - set(meta.durations.get(lang, {}))

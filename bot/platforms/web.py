@@ -45,7 +45,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.config import parse_listen
 from bot.events import Choice, Command, Event, Start, Text
-from bot.platforms.web_page import load_assets, pick_language, render_page, reply_json, ui
+from bot.platforms.web_page import (
+    PageWords,
+    load_assets,
+    pick_language,
+    render_page,
+    reply_json,
+)
 from bot.ratelimit import PerKeyLimiter
 from bot.runtime import Conversation, Runtime
 
@@ -277,6 +283,12 @@ class WebChat:
     """The web chat for one :class:`Runtime`: page, WebSocket, form posts, widget."""
 
     def __init__(self, runtime: Runtime, settings: WebSettings) -> None:
+        if not runtime.content.meta.web_page:
+            # Optional for chat-only trees; the page cannot be shown without its words.
+            raise ValueError(
+                "the content has no 'web_page' section, which the web chat needs for its page's "
+                "own words: add it to bot.yaml (see content/bot.yaml)"
+            )
         self.runtime = runtime
         self.settings = settings
         self.assets = load_assets()
@@ -424,6 +436,13 @@ class WebChat:
         content = self.runtime.content
         return {code: content.string("language_name", code) for code in content.languages}
 
+    def _words(self, lang: str) -> PageWords:
+        content = self.runtime.content
+        # A reload may have dropped the language a page was opened in.
+        return PageWords.of(
+            content, lang if lang in content.languages else content.meta.default_language
+        )
+
     def _page_language(self, request: web.Request, chosen: str | None = None) -> str:
         content = self.runtime.content
         for candidate in (chosen, request.query.get("lang")):
@@ -495,7 +514,7 @@ class WebChat:
     async def _page(self, request: web.Request) -> web.Response:
         lang = self._page_language(request)
         page = render_page(
-            lang=lang,
+            words=self._words(lang),
             languages=self._languages(),
             session=secrets.token_urlsafe(16),
             seq=1,
@@ -543,19 +562,19 @@ class WebChat:
                 incoming = self._translate("text", text=said, locale=locale)
         except BadInput as exc:
             page = render_page(
-                lang=lang,
+                words=self._words(lang),
                 languages=self._languages(),
                 session=session,
                 seq=seq,
                 assets=self.assets,
-                notice=ui(lang, exc.key, max=self.settings.max_message),
+                notice=self._words(lang)(exc.key, max=self.settings.max_message),
                 max_message=self.settings.max_message,
             )
             status = 413 if exc.key == "too_long" else 400
             return web.Response(text=page, status=status, content_type="text/html", charset="utf-8")
         if not self.limiter.allow(self._address(request)):
             raise web.HTTPTooManyRequests(
-                text=ui(lang, "slow") + "\n", headers={"Retry-After": "60"}
+                text=self._words(lang)("slow") + "\n", headers={"Retry-After": "60"}
             )
         answer, _ = await self._handle(session, seq, incoming)
         if incoming.forgets:
@@ -564,7 +583,7 @@ class WebChat:
         if answer:
             lang = answer[-1]["lang"] if answer[-1]["lang"] in self._languages() else lang
         page = render_page(
-            lang=lang,
+            words=self._words(lang),
             languages=self._languages(),
             session=session,
             seq=seq + 1,
@@ -636,11 +655,13 @@ class WebChat:
             await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"expected hello")
             return
         lang = hello.get("lang") if isinstance(hello.get("lang"), str) else None
-        page_lang = lang if lang in self.runtime.content.languages else "en"
+        page_lang = lang or ""
         await _send(ws, {"type": "ready"})
         async for message in ws:
             if message.type != WSMsgType.TEXT:
-                await _send(ws, {"type": "error", "code": "bad", "message": ui(page_lang, "bad")})
+                await _send(
+                    ws, {"type": "error", "code": "bad", "message": self._words(page_lang)("bad")}
+                )
                 continue
             data = _json(message)
             if data and data.get("kind") == "hello":
@@ -651,12 +672,15 @@ class WebChat:
                     await _send(ws, {"type": "ready"})
                 else:
                     await _send(
-                        ws, {"type": "error", "code": "bad", "message": ui(page_lang, "bad")}
+                        ws,
+                        {"type": "error", "code": "bad", "message": self._words(page_lang)("bad")},
                     )
                 continue
             seq = data.get("seq") if data else None
             if not data or not isinstance(seq, int) or isinstance(seq, bool) or not 0 < seq < 10**9:
-                await _send(ws, {"type": "error", "code": "bad", "message": ui(page_lang, "bad")})
+                await _send(
+                    ws, {"type": "error", "code": "bad", "message": self._words(page_lang)("bad")}
+                )
                 continue
             try:
                 incoming = self._translate(
@@ -673,14 +697,19 @@ class WebChat:
                         "type": "error",
                         "seq": seq,
                         "code": exc.key,
-                        "message": ui(page_lang, exc.key, max=self.settings.max_message),
+                        "message": self._words(page_lang)(exc.key, max=self.settings.max_message),
                     },
                 )
                 continue
             if not self.limiter.allow(address):
                 await _send(
                     ws,
-                    {"type": "error", "seq": seq, "code": "slow", "message": ui(page_lang, "slow")},
+                    {
+                        "type": "error",
+                        "seq": seq,
+                        "code": "slow",
+                        "message": self._words(page_lang)("slow"),
+                    },
                 )
                 continue
             self._busy[ws] = True
@@ -736,7 +765,10 @@ async def serve(runtime: Runtime, stop: asyncio.Event) -> None:
     from bot.config import ConfigError
 
     settings = WebSettings()
-    chat = WebChat(runtime, settings)
+    try:
+        chat = WebChat(runtime, settings)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     try:
         await chat.start()
     except OSError as exc:

@@ -1,4 +1,4 @@
-"""The web chat's page: its own words in German and English, the choice of language, and the
+"""The web chat's page: its own words (from the content), the choice of language, and the
 HTML of the page (also the answer to a form post when the browser runs no JavaScript).
 
 Pure functions, no I/O beyond reading the packaged script, style sheet and widget once.
@@ -19,74 +19,34 @@ from importlib import resources
 from typing import Any
 
 from bot.content.markup import to_web_html
+from bot.content.models import Content
 from bot.events import Reply
 
 _STATIC = resources.files("bot") / "web_static"
 
 # --------------------------------------------------------------------------------------
-# The page's own words (the content's texts come from the content)
+# The page's own words (from the content's ``web_page`` section, like the answers)
 # --------------------------------------------------------------------------------------
 
-UI: Mapping[str, Mapping[str, str]] = {
-    "de": {
-        "title": "Meta-KI: Fragen und Widerspruch",
-        "intro": "Frag mich, wie Meta deine Daten für KI nutzt und wie du widersprichst. "
-        "Kein Konto, keine Cookies; was du schreibst, wird nicht gespeichert.",
-        "start": "Los geht's",
-        "label": "Deine Frage",
-        "placeholder": "Frage eingeben …",
-        "send": "Senden",
-        "forget": "Vergessen",
-        "forget_hint": "Löscht sofort, was der Bot über dieses Gespräch weiß.",
-        "log": "Unterhaltung",
-        "you": "Du",
-        "bot": "Bot",
-        "options": "Antwortmöglichkeiten",
-        "language": "Sprache",
-        "skip": "Zur Eingabe springen",
-        "connecting": "Verbinde …",
-        "offline": "Verbindung unterbrochen, ich versuche es gleich wieder …",
-        "waiting": "Der Bot antwortet …",
-        "too_long": "Deine Nachricht ist zu lang: höchstens {max} Zeichen.",
-        "empty": "Schreib eine Frage oder wähle eine Antwortmöglichkeit.",
-        "slow": "Zu viele Nachrichten aus deinem Netz. Warte eine Minute und versuch es dann noch einmal.",
-        "bad": "Das konnte ich nicht lesen. Lade die Seite neu und versuch es noch einmal.",
-        "forgotten_page": "Neues Gespräch.",
-        "new_chat": "Neues Gespräch beginnen",
-    },
-    "en": {
-        "title": "Meta AI: questions and objection",
-        "intro": "Ask me how Meta uses your data for AI and how to object. "
-        "No account, no cookies; what you type is not stored.",
-        "start": "Let's start",
-        "label": "Your question",
-        "placeholder": "Type a question …",
-        "send": "Send",
-        "forget": "Forget",
-        "forget_hint": "Erases at once what the bot knows about this conversation.",
-        "log": "Conversation",
-        "you": "You",
-        "bot": "Bot",
-        "options": "Options",
-        "language": "Language",
-        "skip": "Skip to the message field",
-        "connecting": "Connecting …",
-        "offline": "Connection lost, trying again in a moment …",
-        "waiting": "The bot is answering …",
-        "too_long": "Your message is too long: {max} characters at most.",
-        "empty": "Type a question or pick an option.",
-        "slow": "Too many messages from your network. Wait a minute, then try again.",
-        "bad": "I could not read that. Reload the page and try again.",
-        "forgotten_page": "New conversation.",
-        "new_chat": "Start a new conversation",
-    },
-}
 
+@dataclass(frozen=True)
+class PageWords:
+    """The page's own words in one language: ``words("send")``, ``words("too_long", max=1000)``."""
 
-def ui(lang: str, key: str, **values: object) -> str:
-    """The page's text ``key`` in ``lang`` (English for a language it lacks)."""
-    words = UI.get(lang) or UI["en"]
-    return words[key].format(**values) if values else words[key]
+    lang: str
+    words: Mapping[str, str]
+
+    @classmethod
+    def of(cls, content: Content, lang: str) -> PageWords:
+        """The words of ``content``'s ``web_page`` section in ``lang`` (validated at load)."""
+        return cls(lang, {key: text[lang].strip() for key, text in content.meta.web_page.items()})
+
+    def __call__(self, key: str, **values: object) -> str:
+        text = self.words[key]
+        for name, value in values.items():
+            # Not str.format: a translator's stray brace must not break the page.
+            text = text.replace("{" + name + "}", str(value))
+        return text
 
 
 def pick_language(header: str | None, languages: Sequence[str], default: str) -> str:
@@ -151,7 +111,7 @@ def _hidden(session: str, seq: int, lang: str) -> str:
 
 def render_page(
     *,
-    lang: str,
+    words: PageWords,
     languages: Mapping[str, str],
     session: str,
     seq: int,
@@ -165,12 +125,12 @@ def render_page(
     visitor's message, the bot's replies and the options as buttons of small forms that carry
     the session id and the next sequence number in hidden fields (no cookies)."""
     t = html.escape
+    lang = words.lang
     hidden = _hidden(session, seq, lang)
     entries: list[str] = []
     if said:
         entries.append(
-            f'<li class="msg me"><span class="who">{t(ui(lang, "you"))}:</span> '
-            f"<p>{t(said)}</p></li>"
+            f'<li class="msg me"><span class="who">{t(words("you"))}:</span> <p>{t(said)}</p></li>'
         )
     for index, reply in enumerate(replies):
         buttons = ""
@@ -182,31 +142,37 @@ def render_page(
             )
             buttons = (
                 f'<form class="options" method="post" action="./">{hidden}'
-                f'<ul aria-label="{t(ui(lang, "options"))}">{items}</ul></form>'
+                f'<ul aria-label="{t(words("options"))}">{items}</ul></form>'
             )
         entries.append(
             f'<li class="msg bot" lang="{t(reply["lang"])}">'
-            f'<span class="who">{t(ui(lang, "bot"))}:</span>'
+            f'<span class="who">{t(words("bot"))}:</span>'
             f'<div class="body">{reply["html"]}</div>{buttons}</li>'
         )
     if not entries:
         entries.append(
-            f'<li class="msg bot intro" data-intro="1"><span class="who">{t(ui(lang, "bot"))}:'
-            f'</span><div class="body"><p>{t(ui(lang, "intro"))}</p></div>'
+            f'<li class="msg bot intro" data-intro="1"><span class="who">{t(words("bot"))}:'
+            f'</span><div class="body"><p>{t(words("intro"))}</p></div>'
             f'<form class="options" method="post" action="./">{hidden}<ul>'
-            f'<li><button type="submit" name="action" value="start">{t(ui(lang, "start"))}'
+            f'<li><button type="submit" name="action" value="start">{t(words("start"))}'
             f"</button></li></ul></form></li>"
         )
+    others = [(code, name) for code, name in languages.items() if code != lang]
     switch = "".join(
         f'<button type="submit" name="lang" value="{t(code)}" lang="{t(code)}" '
         f'class="lang">{t(name)}</button>'
-        for code, name in languages.items()
-        if code != lang
+        for code, name in others
     )
+    if len(others) > 2:
+        # Six language names do not fit beside "Forget" on a phone: a disclosure does, with
+        # or without JavaScript.
+        switch = (
+            f'<details class="langs"><summary>{t(words("language"))}</summary>{switch}</details>'
+        )
     status = f'<p class="notice" role="alert">{t(notice)}</p>' if notice else ""
     css, js = assets["chat.css"], assets["app.js"]
     script_words = {
-        key: ui(lang, key, max=max_message)
+        key: words(key, max=max_message)
         for key in (
             "you",
             "bot",
@@ -226,21 +192,21 @@ def render_page(
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <meta name="referrer" content="no-referrer">
-<title>{t(ui(lang, "title"))}</title>
+<title>{t(words("title"))}</title>
 <link rel="stylesheet" href="chat.css?v={css.version}">
 <script src="app.js?v={js.version}" defer></script>
 </head>
 <body data-max="{max_message}" data-lang="{t(lang)}" data-ui="{data_ui}">
-<a class="skip" href="#text">{t(ui(lang, "skip"))}</a>
+<a class="skip" href="#text">{t(words("skip"))}</a>
 <header class="bar">
-<h1>{t(ui(lang, "title"))}</h1>
+<h1>{t(words("title"))}</h1>
 <div class="tools">
-<form method="post" action="./" class="inline" aria-label="{t(ui(lang, "language"))}">{hidden}{switch}</form>
-<form method="post" action="./" class="inline">{hidden}<button type="submit" name="action" value="forget" class="forget" title="{t(ui(lang, "forget_hint"))}">{t(ui(lang, "forget"))}</button></form>
+<form method="post" action="./" class="inline" aria-label="{t(words("language"))}">{hidden}{switch}</form>
+<form method="post" action="./" class="inline">{hidden}<button type="submit" name="action" value="forget" class="forget" title="{t(words("forget_hint"))}">{t(words("forget"))}</button></form>
 </div>
 </header>
 <main id="main">
-<div role="log" aria-live="polite" aria-label="{t(ui(lang, "log"))}">
+<div role="log" aria-live="polite" aria-label="{t(words("log"))}">
 <ol id="log" class="log">
 {"".join(entries)}
 </ol>
@@ -251,10 +217,10 @@ def render_page(
 <footer class="composer">
 <form id="composer" method="post" action="./" autocomplete="off">
 {hidden}
-<label for="text" class="label">{t(ui(lang, "label"))}</label>
+<label for="text" class="label">{t(words("label"))}</label>
 <div class="row">
-<input id="text" name="text" type="text" maxlength="{max_message}" placeholder="{t(ui(lang, "placeholder"))}" enterkeyhint="send">
-<button type="submit" name="action" value="send" class="send">{t(ui(lang, "send"))}</button>
+<input id="text" name="text" type="text" maxlength="{max_message}" placeholder="{t(words("placeholder"))}" enterkeyhint="send">
+<button type="submit" name="action" value="send" class="send">{t(words("send"))}</button>
 </div>
 </form>
 </footer>

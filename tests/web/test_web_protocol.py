@@ -71,8 +71,8 @@ async def test_assets_are_files_with_their_types_and_widget_loads_cross_site(
     ("accept", "query", "lang"),
     [
         ("en-US,en;q=0.9", "", "en"),
-        ("fr-FR, de;q=0.5, en;q=0.4", "", "de"),
-        ("fr", "", "de"),
+        ("sv-SE, de;q=0.5, en;q=0.4", "", "de"),
+        ("sv", "", "de"),
         ("de", "?lang=en", "en"),
         ("en", "?lang=xx", "en"),
     ],
