@@ -103,31 +103,51 @@ def to_telegram_html(text: str) -> str:
     return "\n".join(out)
 
 
-def to_matrix_html(text: str) -> str:
-    """Render markup as Matrix ``formatted_body`` HTML with real ``<ul>``/``<ol>`` lists."""
-    parts: list[str] = []
-    open_list = ""
+@dataclass(frozen=True)
+class _List:
+    """Consecutive list lines of one kind: ``ul`` (bullets) or ``ol`` (numbered from ``start``)."""
+
+    kind: str
+    start: int
+    items: list[str]
+
+    def open_tag(self) -> str:
+        # A list continued after a paragraph ("3. ...") must not restart at 1.
+        return f'<ol start="{self.start}">' if self.start != 1 else f"<{self.kind}>"
+
+
+def _blocks(text: str) -> Iterator[_List | str | None]:
+    """The lines of ``text`` with list lines grouped into lists; ``None`` for a blank line."""
+    current: _List | None = None
     for line in text.split("\n"):
         bullet = _BULLET.match(line)
         numbered = None if bullet else _NUMBERED.match(line)
         kind = "ul" if bullet else "ol" if numbered else ""
-        if open_list and kind != open_list:
-            parts.append(f"</{open_list}>")
-            open_list = ""
+        if current and kind != current.kind:
+            yield current
+            current = None
         item = bullet or numbered
         if item:
-            if not open_list:
-                # A list continued after a paragraph ("3. ...") must not restart at 1.
-                first = int(numbered.group("num")) if numbered else 1
-                parts.append(f'<ol start="{first}">' if first != 1 else f"<{kind}>")
-                open_list = kind
-            parts.append(f"<li>{_inline(item.group('item'), _html_span)}</li>")
-        elif line.strip():
-            parts.append(_inline(line, _html_span) + "<br>")
+            if current is None:
+                current = _List(kind, int(numbered.group("num")) if numbered else 1, [])
+            current.items.append(item.group("item"))
+        else:
+            yield line if line.strip() else None
+    if current:
+        yield current
+
+
+def to_matrix_html(text: str) -> str:
+    """Render markup as Matrix ``formatted_body`` HTML with real ``<ul>``/``<ol>`` lists."""
+    parts: list[str] = []
+    for block in _blocks(text):
+        if isinstance(block, _List):
+            items = "".join(f"<li>{_inline(item, _html_span)}</li>" for item in block.items)
+            parts.append(f"{block.open_tag()}{items}</{block.kind}>")
+        elif block is not None:
+            parts.append(_inline(block, _html_span) + "<br>")
         else:
             parts.append("<br>")
-    if open_list:
-        parts.append(f"</{open_list}>")
     return "".join(parts).removesuffix("<br>")
 
 
@@ -156,33 +176,20 @@ def to_web_html(text: str) -> str:
     """
     parts: list[str] = []
     paragraph: list[str] = []
-    open_list = ""
 
     def flush() -> None:
         if paragraph:
             parts.append("<p>" + "<br>".join(paragraph) + "</p>")
             paragraph.clear()
 
-    for line in text.split("\n"):
-        bullet = _BULLET.match(line)
-        numbered = None if bullet else _NUMBERED.match(line)
-        kind = "ul" if bullet else "ol" if numbered else ""
-        if open_list and kind != open_list:
-            parts.append(f"</{open_list}>")
-            open_list = ""
-        item = bullet or numbered
-        if item:
+    for block in _blocks(text):
+        if isinstance(block, _List):
             flush()
-            if not open_list:
-                first = int(numbered.group("num")) if numbered else 1
-                parts.append(f'<ol start="{first}">' if first != 1 else f"<{kind}>")
-                open_list = kind
-            parts.append(f"<li>{_inline(item.group('item'), _web_span)}</li>")
-        elif line.strip():
-            paragraph.append(_inline(line, _web_span))
+            items = "".join(f"<li>{_inline(item, _web_span)}</li>" for item in block.items)
+            parts.append(f"{block.open_tag()}{items}</{block.kind}>")
+        elif block is not None:
+            paragraph.append(_inline(block, _web_span))
         else:
             flush()
     flush()
-    if open_list:
-        parts.append(f"</{open_list}>")
     return "".join(parts)
