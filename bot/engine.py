@@ -171,7 +171,8 @@ class Engine:
         text = text.strip()[:MAX_TEXT]
         ids: list[str] = []
         if text:
-            state = state.with_(language=self.matcher.detect_language(text) or state.language)
+            detected = self.matcher.detect_language(text, locale=locale)
+            state = state.with_(language=detected or state.language)
             result = self.matcher.match(text, state.language)
             ids = [result.node] if result.matched and result.node else []
             ids += [n for n in result.candidates if n not in ids]
@@ -254,14 +255,18 @@ class Engine:
             assert isinstance(reply, Reply)
             return new_state, (dataclasses.replace(reply, matched=False),)
         if not state.language_chosen:
-            detected = self.matcher.detect_language(text)
+            # A short message that fits the session's language as well as another ("ok",
+            # "ja") stays in it; where the words leave it open, the platform's language decides.
+            detected = self.matcher.detect_language(
+                text, current=state.language, locale=event.locale
+            )
             if detected:
                 state = state.with_(language=detected)
         result = self.matcher.match(text, state.language)
         if not result.matched and state.language_chosen:
             # Someone who chose English may still ask in German: understand it, answer in
             # English. Detected only then, so a chosen language costs no detection per message.
-            detected = self.matcher.detect_language(text)
+            detected = self.matcher.detect_language(text, locale=event.locale)
             if detected and detected != state.language:
                 other = self.matcher.match(text, detected)
                 if other.matched:
