@@ -31,6 +31,7 @@ from functools import lru_cache
 from bot import lang as lang_data
 
 _WORD = re.compile(r"[^\W\d_]+")
+_META_AI = re.compile(r"\bmeta[\s-]*ai\b")
 _UNFOLDED = str.maketrans({"ß": "ss", "ł": "l", "ø": "o", "œ": "oe", "æ": "ae"})
 
 MARK_WEIGHT = 1.0
@@ -113,8 +114,10 @@ class LanguageDetector:
     def scores(self, text: str) -> dict[str, float]:
         """Evidence for each declared language in ``text`` (see the module docstring)."""
         scores = dict.fromkeys(self.languages, 0.0)
-        # "e-mail" is one word, not an Italian "e" and a "mail".
+        # "e-mail" is one word, not an Italian "e" and a "mail"; "Meta AI" is a name in
+        # every language, not an English "AI".
         lowered = unicodedata.normalize("NFKC", text).lower().replace("e-mail", "email")
+        lowered = _META_AI.sub("meta", lowered)
         kept = [w for w in _WORD.findall(lowered) if w not in self._names]
         for word in kept:
             folded = fold(word)
