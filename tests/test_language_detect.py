@@ -105,6 +105,8 @@ def test_the_word_lists_are_data() -> None:
     for code in SEVEN:
         data = lang.languages()[code]
         assert data.detect_words and data.detect_endings, code
+        for word in data.detect_words | data.detect_marks | data.detect_endings:
+            assert word == word.lower() and word.strip(",.;") == word, (code, word)
     assert {"und", "nicht", "widerspruch"} <= lang.languages()["de"].detect_words
     assert {"the", "and", "objection"} <= lang.languages()["en"].detect_words
 
