@@ -137,10 +137,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     session_ttl, cache = _ask_settings()
     content = _content_or_exit(args.content, cache)
+    language = None if args.lang == "auto" else _declared(content, args.lang)
     engine = Engine(content, session_ttl=session_ttl)
     _started()
     now = dt.datetime.now(dt.UTC)
-    language = None if args.lang == "auto" else args.lang
     for line in sys.stdin:
         question = line.strip()
         if not question:
@@ -194,17 +194,26 @@ def _ask_settings() -> tuple[dt.timedelta, ContentCache | None]:
     return ttl, ContentCache(data_dir / "cache", secret)
 
 
+def _declared(content: Content, lang: str | None) -> str | None:
+    """``--lang`` as one of the content's declared languages (any it declares, not a fixed
+    list); ``ConfigError`` naming them when it is none of them."""
+    if lang is None:
+        return None
+    code = lang.strip().lower()
+    if code not in content.languages:
+        raise ConfigError(
+            f"--lang: the content has no language {lang!r}; use one of {', '.join(content.languages)}"
+        )
+    return code
+
+
 # -- graph -------------------------------------------------------------------------------
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
     """Print the dialogue tree as a Mermaid or Graphviz diagram."""
     content = _content_or_exit(args.content)
-    lang = args.lang or content.meta.default_language
-    if lang not in content.languages:
-        raise ConfigError(
-            f"--lang: the content has no language {lang!r}; use one of {', '.join(content.languages)}"
-        )
+    lang = _declared(content, args.lang) or content.meta.default_language
 
     def label(node_id: str) -> str:
         return content.nodes[node_id].title[lang].replace('"', "'")
@@ -263,6 +272,7 @@ async def _console(content_dir: Path | None, language: str | None) -> int:
     from bot.store import MemoryStore
 
     content = _content_or_exit(content_dir)
+    language = _declared(content, language)
     settings = Settings.load()
     # The console keeps nothing on disk: one local user, gone when the chat ends.
     runtime = Runtime(content, MemoryStore(settings.session_ttl), os.urandom(32))
@@ -591,7 +601,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_run, check_content=False)
 
     p = sub.add_parser("chat", help="chat in the terminal")
-    p.add_argument("--lang", choices=["de", "en"], default=None)
+    p.add_argument(
+        "--lang",
+        default=None,
+        metavar="CODE",
+        help="start in this language of the content (de, en, …)",
+    )
     p.set_defaults(func=cmd_chat)
 
     p = sub.add_parser("check", help="validate content")
@@ -602,7 +617,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("ask", help="answer questions from stdin (one per line)")
-    p.add_argument("--lang", choices=["de", "en", "auto"], default="auto")
+    p.add_argument(
+        "--lang",
+        default="auto",
+        metavar="CODE",
+        help="answer in this language of the content (de, en, …), or detect it: auto (default)",
+    )
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.set_defaults(func=cmd_ask)
 

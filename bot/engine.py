@@ -9,8 +9,9 @@ No network, no clock, no platform types: adapters and the runtime do all I/O. Th
   ``node_gone`` note (commands and ``Start`` work as usual).
 - ``Start`` resets the back stack and shows the root or the deep-linked node.
 - ``Choice`` of a node id moves there (pushing the current node on the back stack);
-  ``@back`` pops, ``@menu`` goes to the root, ``@lang:xx`` switches language. Anything
-  else (forged, malformed or outdated data) gets a friendly note and the menu.
+  ``@back`` pops, ``@menu`` goes to the root, ``@lang:xx`` switches language
+  (``@languages`` lists them). Anything else (forged, malformed or outdated data) gets a
+  friendly note and the menu.
 - ``Choice`` of ``@set:<node>-<index>`` sets that option's variables, if the option is shown
   for the session's variables now, and moves to its target; options and text blocks with an
   ``if`` appear only when their condition holds.
@@ -52,6 +53,7 @@ from bot.content.models import Content, Node, OptionRef
 from bot.events import (
     BACK,
     LANG_PREFIX,
+    LANGUAGES,
     MENU,
     MORE_PREFIX,
     PAGE_PREFIX,
@@ -80,6 +82,10 @@ and at most 32 characters after it, the shape platform adapters accept as button
 
 MAX_TOPICS = 7
 """A node's own options on one screen; a phone shows about that many buttons at once."""
+
+LANGUAGE_BUTTONS = 2
+"""The main menu offers each other language as a button while there are at most this many;
+beyond that, one button (``@languages``) opens the list of every language."""
 
 MAX_TEXT = 2000
 """Longer input is cut before matching; nobody's question needs more."""
@@ -171,7 +177,8 @@ class Engine:
         text = text.strip()[:MAX_TEXT]
         ids: list[str] = []
         if text:
-            state = state.with_(language=self.matcher.detect_language(text) or state.language)
+            detected = self.matcher.detect_language(text, locale=locale)
+            state = state.with_(language=detected or state.language)
             result = self.matcher.match(text, state.language)
             ids = [result.node] if result.matched and result.node else []
             ids += [n for n in result.candidates if n not in ids]
@@ -211,6 +218,8 @@ class Engine:
             return self._show(state.with_(back=()), self.content.meta.root, event, now)
         if option.startswith(LANG_PREFIX):
             return self._set_language(state, option.removeprefix(LANG_PREFIX), event, now)
+        if option == LANGUAGES:
+            return self._set_language(state, "", event, now)
         if option in self.content.nodes:
             return self._go(state, option, event, now)
         if option.startswith((MORE_PREFIX, SOURCES_PREFIX, PAGE_PREFIX)):
@@ -254,14 +263,18 @@ class Engine:
             assert isinstance(reply, Reply)
             return new_state, (dataclasses.replace(reply, matched=False),)
         if not state.language_chosen:
-            detected = self.matcher.detect_language(text)
+            # A short message that fits the session's language as well as another ("ok",
+            # "ja") stays in it; where the words leave it open, the platform's language decides.
+            detected = self.matcher.detect_language(
+                text, current=state.language, locale=event.locale
+            )
             if detected:
                 state = state.with_(language=detected)
         result = self.matcher.match(text, state.language)
         if not result.matched and state.language_chosen:
             # Someone who chose English may still ask in German: understand it, answer in
             # English. Detected only then, so a chosen language costs no detection per message.
-            detected = self.matcher.detect_language(text)
+            detected = self.matcher.detect_language(text, locale=event.locale)
             if detected and detected != state.language:
                 other = self.matcher.match(text, detected)
                 if other.matched:
@@ -359,6 +372,16 @@ class Engine:
         target = back.pop() if back else self.content.meta.root
         return self._show(state.with_(back=tuple(back)), target, event, now)
 
+    def _language_label(self, lang: str) -> str:
+        """The label of the button that lists the languages: "🌐" and what ``/lang`` is
+        called in ``lang`` ("Sprache", "Language")."""
+        spec = self.content.meta.commands.get("lang")
+        if spec is not None and lang in spec.description:
+            return f"🌐 {spec.description[lang]}"
+        return "🌐 " + " · ".join(
+            self.content.string("language_name", c) for c in self.content.languages
+        )
+
     def _set_language(
         self, state: SessionState, code: str, event: Event, now: dt.datetime
     ) -> Result:
@@ -440,11 +463,16 @@ class Engine:
             back = Option(f"{PAGE_PREFIX}{node.id}-{page - 1}", self.content.string("back", lang))
             options.append(back)
         if node.id == self.content.meta.root:
-            options += [
-                Option(f"{LANG_PREFIX}{code}", self.content.string("language_name", code))
-                for code in self.content.languages
-                if code != lang
-            ]
+            others = [code for code in self.content.languages if code != lang]
+            if len(others) <= LANGUAGE_BUTTONS:
+                options += [
+                    Option(f"{LANG_PREFIX}{code}", self.content.string("language_name", code))
+                    for code in others
+                ]
+            else:
+                # Six languages would be six buttons under the menu: one opens the list,
+                # where each language is named in its own words.
+                options.append(Option(LANGUAGES, self._language_label(lang)))
             return tuple(options)
         nav = self._nav_options(state, node.id)
         if page > 0:

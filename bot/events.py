@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 BACK = "@back"
 MENU = "@menu"
 LANG_PREFIX = "@lang:"
+LANGUAGES = "@languages"
+"""The list of every language, each named in its own words (one button for them all)."""
 MORE_PREFIX = "@more:"
 """``@more:<node>``: the details of that node behind "Mehr" / "More"."""
 SOURCES_PREFIX = "@sources:"

@@ -61,6 +61,7 @@ from rapidfuzz.distance import Levenshtein
 from bot import lang as lang_data
 from bot.content.loader import Problem
 from bot.content.models import Content, Node
+from bot.language_detect import LanguageDetector
 
 _WORD = re.compile(r"[^\W\d_]+|\d+")
 _FOLD = str.maketrans(
@@ -1179,28 +1180,20 @@ class Matcher:
         self.content = content
         self.threshold = threshold
         self._indexes = {lang: _LanguageIndex(content, lang) for lang in content.languages}
+        self._detector = LanguageDetector(content.languages, known=self._uses)
 
-    def detect_language(self, text: str) -> str | None:
-        """The most likely declared language of ``text``, or ``None`` when unclear."""
-        ws = words(text)
-        if not ws:
-            return None
-        scores: dict[str, float] = {}
-        for lang, index in self._indexes.items():
-            hints = _DETECT_WORDS.get(lang, frozenset())
-            score = 0.0
-            for w in ws:
-                if w in hints:
-                    score += 1.0
-                elif index.lexicon.stem(w) in index.known_stems:
-                    score += 0.5
-            if lang == "de" and re.search(r"[äöüß]", text.lower()):
-                score += 1.5
-            scores[lang] = score
-        ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
-        if ranked[0][1] == 0 or (len(ranked) > 1 and ranked[0][1] == ranked[1][1]):
-            return None
-        return ranked[0][0]
+    def detect_language(
+        self, text: str, *, current: str | None = None, locale: str | None = None
+    ) -> str | None:
+        """The most likely declared language of ``text``, or ``None`` when unclear; see
+        :class:`bot.language_detect.LanguageDetector` (``current``: the session's language,
+        ``locale``: the platform's)."""
+        return self._detector.detect(text, current=current, locale=locale)
+
+    def _uses(self, lang: str, word: str) -> bool:
+        """Whether the content uses ``word`` (up to its stem) in ``lang``."""
+        index = self._indexes[lang]
+        return index.lexicon.stem(word) in index.known_stems
 
     def match(self, text: str, lang: str) -> MatchResult:
         """Match ``text`` in ``lang``; ``matched`` is False when the matcher abstains."""
@@ -1273,50 +1266,6 @@ class Matcher:
     def suggest(self, text: str, lang: str, limit: int = 3) -> Sequence[str]:
         """Up to ``limit`` node ids that come closest to ``text`` (for fallbacks)."""
         return self.match(text, lang).candidates[:limit]
-
-
-# Frequent words that tell the languages apart (language detection only): function words
-# and the everyday words of the topic.
-_DETECT_WORDS: dict[str, frozenset[str]] = {
-    "de": frozenset(
-        """
-        ab aber ahoi alle allem allen aller alles als also am an andere anderen auch auf
-        aus bei beim beiträge bekomme bekommen bilder bin bis bist bitte bzw da dabei
-        dafür damit danke dann darauf darum das dass daten davon dazu dein deine deinem
-        deinen deiner dem den denen denn der des dich die dies diese diesem diesen
-        dieser dieses dir doch dort dran drauf drin du durch eben echt eigentlich ein
-        eine einem einen einer eines einfach einmal er es etwa etwas euch euer formular
-        frage fragen frist funktioniert für ganz ganze ganzen gar geht genau gerade
-        gericht gerne gestern gewesen gibt gilt grad gut hab habe haben hallo halt hast
-        hat hatte heißt heute hey hi hier hin hätte ich ihm ihn ihnen ihr ihre im immer
-        in irgendwie ist ja jemand jetzt kann kannst kein keine keinen kinder kommt
-        konto kriege kriegt könnte könnten leute löschen mache machen macht mal man mein
-        meine meinem meinen meiner meines mich mir mit moin morgen muss musst müssen na
-        nach ne nein nem nen ner nicht nichts noch nun nur nutzt ob oder ohne ok okay
-        rechte reicht sagen schon sehr sei sein seine servus sich sie sind so soll
-        sollen sollte sowas spät trotzdem um und uns unser unsere unter usw viel vom von
-        vor wann war waren warum was weil weiß welche wenn wer werde werden weshalb
-        widersprechen widerspruch wie wieder wieso will wir wird wirklich wo wollen
-        worden wurde wurden würde zu zum zur über überhaupt
-        """.split()  # noqa: SIM905
-    ),
-    "en": frozenset(
-        """
-        a about account actually after all also am an and any anybody anyone are as at
-        basically be because been being but by can could court d data deadline delete
-        did do does doing don done each even ever exactly for form from get gets getting
-        gonna got gotta guys had has have having he hear heard hello help her here hey
-        hi him his how i i'm if im in into is it its just kids know late let like ll m
-        me might more most much must my need needs no not now object objection of off ok
-        okay on one only opt or other our out pictures please pls plz posts question
-        questions re really right rights s said same say says she should so some someone
-        something still such t tell than thank thanks that the their them then there
-        these they thing things this those to told too u ur us use used using ve very
-        wanna want was way we well were what whats when where which while who why will
-        with wondering work works would yes yet you your yours
-        """.split()  # noqa: SIM905
-    ),
-}
 
 
 COMMON_SHARE = 0.5

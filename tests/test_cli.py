@@ -387,3 +387,38 @@ def test_ask_json_gives_no_node_for_an_answer_that_did_not_match(tree: Path) -> 
         if not record["matched"]:
             assert record["node"] is None, record
         assert record["node"] != "start", record
+
+
+# -- languages the content declares ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def seven(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from fixtures.languages import write_seven_language_tree
+
+    return write_seven_language_tree(tmp_path_factory.mktemp("seven"))
+
+
+@pytest.mark.parametrize("code", ["fr", "es", "it", "nl", "pl"])
+def test_chat_and_ask_take_any_declared_language(seven: Path, code: str) -> None:
+    done = bot("--content", str(seven), "chat", "--lang", code, stdin="/lang de\n")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"WELCOME-{code.upper()}\n")
+    assert "SPRACHE-DE" in done.stdout
+    done = bot("--content", str(seven), "ask", "--json", "--lang", code, stdin="xyzzy\n")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["lang"] == code
+
+
+def test_console_switches_to_a_new_language(seven: Path) -> None:
+    done = bot("--content", str(seven), "chat", stdin="/lang pl\n")
+    assert done.returncode == 0, done.stderr
+    assert "LANGUAGE-PL" in done.stdout
+
+
+@pytest.mark.parametrize("command", ["chat", "ask"])
+def test_a_language_the_content_lacks_is_refused_clearly(tree: Path, command: str) -> None:
+    done = bot("--content", str(tree), command, "--lang", "fr", stdin="")
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip() == "--lang: the content has no language 'fr'; use one of de, en"

@@ -31,6 +31,12 @@ class Language:
     clause_breaks: frozenset[str]
     topic_words: frozenset[str]
     other_roles: frozenset[str]
+    detect_words: frozenset[str] = frozenset()
+    """Language detection only (``bot.language_detect``): frequent words of this language."""
+    detect_marks: frozenset[str] = frozenset()
+    """Letters, letter groups and punctuation written in this language."""
+    detect_endings: frozenset[str] = frozenset()
+    """Word endings typical of this language."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,10 @@ def _words(data: Mapping[str, object], key: str, file: Path) -> frozenset[str]:
     if not isinstance(value, str):
         raise ValueError(f"{file}: '{key}' must be a block of words separated by spaces")
     return frozenset(value.split())
+
+
+def _optional_words(data: Mapping[str, object], key: str, file: Path) -> frozenset[str]:
+    return _words(data, key, file) if key in data else frozenset()
 
 
 def _read(file: Path) -> dict[str, object]:
@@ -75,6 +85,9 @@ def languages() -> Mapping[str, Language]:
             clause_breaks=_words(data, "clause_breaks", file),
             topic_words=_words(data, "topic_words", file),
             other_roles=_words(data, "other_roles", file),
+            detect_words=_optional_words(data, "detect_words", file),
+            detect_marks=_optional_words(data, "detect_marks", file),
+            detect_endings=_optional_words(data, "detect_endings", file),
         )
     return found
 

@@ -162,3 +162,30 @@ def test_adapter_state_keeps_options_of_sent_messages(tmp_path: Path) -> None:
         assert state.offer("!room:x") is None
     finally:
         state.close()
+
+
+@pytest.mark.parametrize("code", ["fr", "es", "it", "nl", "pl"])
+def test_lang_takes_every_declared_language(
+    tmp_path_factory: pytest.TempPathFactory, code: str
+) -> None:
+    import datetime as dt
+
+    from fixtures.languages import OWN_NAMES, SEVEN, write_seven_language_tree
+
+    from bot.content import load_content
+    from bot.engine import Engine
+
+    seven = load_content(write_seven_language_tree(tmp_path_factory.mktemp("seven")))
+    names = seven.command_name
+    for said, prefixed in ((f"lang {code}", True), (f"/lang {code}", False)):
+        event = to_event(said, names, group=True, from_prefix=prefixed)
+        assert event == Command(name="lang", args=code, group=True)
+        engine = Engine(seven, session_ttl=dt.timedelta(days=1))
+        now = dt.datetime(2026, 12, 3, tzinfo=dt.UTC)
+        _, [reply] = engine.handle(None, event, now)
+        assert isinstance(reply, Reply) and reply.language == code
+    # The list of languages, numbered, each in its own name.
+    _, [listing] = engine.handle(None, Command(name="lang"), now)
+    assert isinstance(listing, Reply)
+    body = render_reply(listing)["body"]
+    assert "\n".join(f"{i}. {OWN_NAMES[c]}" for i, c in enumerate(SEVEN, 1)) in body
