@@ -122,6 +122,12 @@ def cmd_translate(args: argparse.Namespace) -> int:
     print(
         f"{path}: {result.written} texts written into {directory}, "
         f"{result.skipped_fuzzy} fuzzy left for review"
+        + (
+            f", {result.skipped_changed} left out because their source text changed since "
+            f"(export again to see them as fuzzy)"
+            if result.skipped_changed
+            else ""
+        )
     )
     return 0
 

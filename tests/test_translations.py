@@ -106,6 +106,9 @@ def test_changed_source_is_flagged_for_review(tree: Path) -> None:
     assert [p.level for p in problems] == ["warning"]
     assert "how-to-object/title" in problems[0].message
     assert problems[0].file.endswith("20-object.yaml") and problems[0].line > 0
+    # Importing the old PO file again does not write the translation of the old English.
+    again = import_po(tree, po_path)
+    assert (again.written, again.skipped_changed) == (0, 1)
 
     # The next export marks it fuzzy with the old source, keeping the old translation...
     po = export(tree, "fr", po_path)

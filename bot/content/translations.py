@@ -13,8 +13,9 @@ The rules:
   entry's ``msgstr``. When the PO file exists, an entry whose source text changed since it
   was translated is marked ``fuzzy`` with the old source as ``#| msgid`` (as gettext's
   ``msgmerge`` does), so translators see what changed.
-- ``import`` writes every translated, non-fuzzy entry back into the YAML files with a
-  round-trip parser, so comments, key order and quoting stay as authors wrote them.
+- ``import`` writes every translated, non-fuzzy entry whose source is still the content's back
+  into the YAML files with a round-trip parser, so comments, key order and quoting stay as
+  authors wrote them.
 - ``stale`` (used by ``check``) lists the entries whose source text changed after they were
   translated: their translation needs review.
 
@@ -277,6 +278,9 @@ class ImportResult:
 
     written: int
     skipped_fuzzy: int
+    skipped_changed: int
+    """Entries translated from an older source text than the content's: left out like fuzzy
+    ones, since the translation may say what the source no longer says."""
     unknown: tuple[str, ...]
 
 
@@ -303,7 +307,7 @@ def import_po(content_dir: Path, po_path: Path, lang: str | None = None) -> Impo
     source = po.metadata.get("X-Source-Language", "en")
     # An empty source (a field a language leaves blank) is carried over as empty.
     entries = {e.msgctxt: e for e in po if (e.msgstr or not e.msgid) and not e.obsolete}
-    written = fuzzy = 0
+    written = fuzzy = changed_source = 0
     seen: set[str] = set()
     yaml = _yaml()
     for path in content_files(content_dir):
@@ -319,6 +323,9 @@ def import_po(content_dir: Path, po_path: Path, lang: str | None = None) -> Impo
             if "fuzzy" in entry.flags:
                 fuzzy += 1
                 continue
+            if entry.msgid != _msg(_plain(mapping[source])):
+                changed_source += 1
+                continue
             value = _item_value(entry.msgstr, mapping[source])
             current = mapping.get(lang)
             if current is not None and _plain(current) == _plain(value):
@@ -329,7 +336,9 @@ def import_po(content_dir: Path, po_path: Path, lang: str | None = None) -> Impo
         if changed:
             path.write_text(dump(doc), encoding="utf-8")
     unknown = tuple(sorted(set(entries) - seen))
-    return ImportResult(written=written, skipped_fuzzy=fuzzy, unknown=unknown)
+    return ImportResult(
+        written=written, skipped_fuzzy=fuzzy, skipped_changed=changed_source, unknown=unknown
+    )
 
 
 @dataclass(frozen=True)
