@@ -227,9 +227,13 @@ def test_for_each_country_must_be_true(tmp_path: Path) -> None:
 def test_without_the_table_both_features_are_errors(tmp_path: Path) -> None:
     tree = _tree(tmp_path)
     (tree / "countries.yaml").unlink()
-    messages = [p.message for p in _errors(tree)]
+    errors = _errors(tree)
+    messages = [p.message for p in errors]
     assert any("for_each_country' needs the country table" in m for m in messages), messages
-    assert any("takes its values from content/countries.yaml" in m for m in messages), messages
+    missing = [p for p in errors if "takes its values from content/countries.yaml" in p.message]
+    assert missing and missing[0].file.endswith("bot.yaml"), messages
+    text = (tree / "bot.yaml").read_text(encoding="utf-8")
+    assert missing[0].line == text[: text.index("countries: true")].count("\n") + 1
 
 
 def test_lines_of_later_options_stay_right_after_expansion(tmp_path: Path) -> None:

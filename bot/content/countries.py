@@ -232,9 +232,12 @@ def row_field_problems(
     nodes: Mapping[str, Node],
     table_rows: Mapping[str, object],
     line_of: Callable[[Node, tuple[str | int, ...]], int],
+    meta_line: Callable[..., int],
+    meta_file: str = "bot.yaml",
 ) -> list[Problem]:
     """Errors for ``{variable.column}`` placeholders: an unknown or unsuitable variable, a
-    column the table does not have, or one outside a block (nothing to fill it from there)."""
+    column the table does not have, or one outside a block (nothing to fill it from there);
+    and for a ``countries: true`` variable without the table."""
     from rapidfuzz import process
 
     from bot.content.loader import Problem
@@ -245,8 +248,8 @@ def row_field_problems(
         if not table_rows:
             problems.append(
                 Problem(
-                    "bot.yaml",
-                    0,
+                    meta_file,
+                    meta_line("variables", name, "countries"),
                     f"variable '{name}' takes its values from content/{FILE}, which is missing",
                     f"add content/{FILE}, or remove 'countries: true' from '{name}'",
                 )

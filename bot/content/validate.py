@@ -475,7 +475,7 @@ def validate(
 
     problems += _wording_problems(meta, nodes, docs, meta_file, mline)
     problems += variable_problems(meta, by_id, _line_finder(docs))
-    problems += row_field_problems(meta, by_id, rows or {}, _line_finder(docs))
+    problems += row_field_problems(meta, by_id, rows or {}, _line_finder(docs), mline, meta_file)
 
     if meta.root in by_id and not any(p.level == "error" for p in problems):
         problems += _reachability(meta, by_id)
