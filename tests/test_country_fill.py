@@ -233,7 +233,7 @@ def test_without_the_table_both_features_are_errors(tmp_path: Path) -> None:
     missing = [p for p in errors if "takes its values from content/countries.yaml" in p.message]
     assert missing and missing[0].file.endswith("bot.yaml"), messages
     text = (tree / "bot.yaml").read_text(encoding="utf-8")
-    assert missing[0].line == text[: text.index("countries: true")].count("\n") + 1
+    assert missing[0].line == text[: text.index("\n    countries: true")].count("\n") + 2
 
 
 def test_lines_of_later_options_stay_right_after_expansion(tmp_path: Path) -> None:
