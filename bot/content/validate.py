@@ -824,9 +824,25 @@ def _longest_blocks(node: Node, content: Content, lang: str) -> tuple[tuple[str,
     meta = content.meta
     used = {name for b in node.blocks for name in b.variables}
     compared = conditions.compared(b.condition for b in node.blocks)
-    domains = {
-        n: meta.variables[n].domain(compared=n in compared) for n in used if n in meta.variables
+    filled = {var for b in node.blocks for var, _ in b.row_fields}
+    tested = {
+        (v.name, v.value)
+        for b in node.blocks
+        for v in conditions.names(b.condition)
+        if v.value is not None
     }
+
+    def domain(name: str) -> tuple[str | None, ...]:
+        values = meta.variables[name].domain(compared=name in compared)
+        if meta.variables[name].type != "choice" or name in filled:
+            return values
+        # Conditions only compare a choice with values: those no condition here names act
+        # alike, so one stands for all (thirteen countries would multiply the combinations).
+        named = tuple(v for v in values if v is None or (name, v) in tested)
+        others = tuple(v for v in values if v is not None and (name, v) not in tested)
+        return named + others[:1]
+
+    domains = {n: domain(n) for n in used if n in meta.variables}
     best: tuple[tuple[str, ...], str] = ((), "")
     size = -1
     for values in conditions.assignments(domains):
