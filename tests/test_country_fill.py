@@ -242,3 +242,11 @@ def test_lines_of_later_options_stay_right_after_expansion(tmp_path: Path) -> No
     line = _edit(tree / GUIDED, old, "set: {country: elsewhere}")
     found = [p for p in _errors(tree) if "elsewhere" in p.message]
     assert found and found[0].line == line, found
+
+
+def test_only_a_choice_can_hold_countries(tmp_path: Path) -> None:
+    tree = _tree(tmp_path)
+    _edit(tree / "bot.yaml", "    type: choice\n    # `countries: true`", "    type: flag\n    #")
+    found = [p for p in _errors(tree) if "cannot hold countries" in p.message]
+    assert found and found[0].file.endswith("bot.yaml") and found[0].line > 1
+    assert "type: choice" in found[0].hint

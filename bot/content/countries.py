@@ -186,7 +186,9 @@ def _expand(option: dict[str, Any], table: Table | None) -> list[dict[str, Any]]
     if option[EACH] is not True:
         raise OptionError(f"'{EACH}' must be true, not {option[EACH]!r}")
     if table is None:
-        raise OptionError(f"'{EACH}' needs the country table content/{FILE}, which is missing")
+        raise OptionError(
+            f"'{EACH}' needs the country table content/{FILE}, which is missing or has errors"
+        )
     rest = {k: v for k, v in option.items() if k != EACH}
     made = []
     for country in table.countries:
@@ -245,6 +247,15 @@ def row_field_problems(
     problems: list[Problem] = []
     table_vars = [n for n, spec in meta.variables.items() if spec.countries]
     for name in table_vars:
+        if meta.variables[name].type != "choice":
+            problems.append(
+                Problem(
+                    meta_file,
+                    meta_line("variables", name, "countries"),
+                    f"flag '{name}' cannot hold countries",
+                    "write 'type: choice', or remove 'countries: true'",
+                )
+            )
         if not table_rows:
             problems.append(
                 Problem(

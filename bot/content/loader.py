@@ -549,7 +549,7 @@ def _read_table(path: Path, docs: dict[str, _Doc]) -> tuple[Table | None, list[P
     # The generated nodes' fields point at their row: validate() finds lines by node index.
     lines = {path[1:]: line for path, line in doc.lines.items() if path[:1] == ("countries",)}
     docs[doc.file] = _Doc(doc.file, doc.data, lines)
-    # The row lines by their own path too, for the problems of the table itself.
+    # And the line of 'parent', for a country menu that is not a node.
     docs[doc.file].lines.update({("parent",): doc.line(("parent",))})
     return table, problems
 
