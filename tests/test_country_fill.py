@@ -250,3 +250,46 @@ def test_only_a_choice_can_hold_countries(tmp_path: Path) -> None:
     found = [p for p in _errors(tree) if "cannot hold countries" in p.message]
     assert found and found[0].file.endswith("bot.yaml") and found[0].line > 1
     assert "type: choice" in found[0].hint
+
+
+# -- the complaint answers ----------------------------------------------------------------
+
+
+def _reply(
+    engine: Engine, state: SessionState | None, event: Text | Choice
+) -> tuple[SessionState, Reply]:
+    new, actions = engine.handle(state, event, NOW)
+    assert new is not None
+    return new, [a for a in actions if isinstance(a, Reply)][-1]
+
+
+def test_the_complaint_answers_lead_to_every_country(engine: Engine, content: Content) -> None:
+    for lang in ("de", "en"):
+        state, reply = _reply(engine, None, Text(text=f"/lang {lang}"))
+        state, reply = _reply(engine, state, Text(text="/start complaint-abroad"))
+        targets: set[str] = set()
+        for _ in range(5):  # every page of its buttons
+            targets |= {o.id for o in reply.options}
+            pages = [o.id for o in reply.options if o.id.startswith("@page:") and o.id[-1] != "0"]
+            if not pages or pages[-1] in targets - {o.id for o in reply.options}:
+                break
+            state, reply = _reply(engine, state, Choice(option=pages[-1]))
+        assert {f"country-{code}" for code in content.rows} <= targets, targets
+
+
+@pytest.mark.parametrize("node_id", ["complaint", "which-authority", "complaint-abroad"])
+def test_the_complaint_answers_offer_the_readers_own_country(
+    content: Content, engine: Engine, node_id: str
+) -> None:
+    for code in content.rows:
+        state, _ = _reply(engine, None, Text(text="/lang de"))
+        state = state.with_(variables=(("country", code),))
+        state, reply = _reply(engine, state, Choice(option=node_id))
+        ids = [o.id for o in reply.options]
+        if node_id == "complaint-abroad":  # it lists every country, over two pages
+            assert f"country-{code}" in ids or any(i.startswith("@page:") for i in ids)
+            continue
+        assert f"country-{code}" in ids, (node_id, code, ids)
+        assert not {f"country-{c}" for c in content.rows if c != code} & set(ids), node_id
+    text = content.first_screen(content.nodes["complaint-abroad"], "de", TODAY, {"country": "fr"})
+    assert "**Frankreich** (aus deiner Checkliste): Beschwerde bei der **CNIL**" in text
