@@ -15,7 +15,9 @@ No network, no clock, no platform types: adapters and the runtime do all I/O. Th
 - ``Choice`` of ``@set:<node>-<index>`` sets that option's variables, if the option is shown
   for the session's variables now, and moves to its target; options and text blocks with an
   ``if`` appear only when their condition holds.
-- ``Text`` equal to an offered option's label (case and spaces ignored) picks that option.
+- ``Text`` equal to an offered option's label (case and spaces ignored) picks that option;
+  so does the label of one of the current node's buttons on another page or in another
+  language ("Polen" or "Poland" at the country question).
 - ``Text`` that is a bare number ("2", "2.", "2)") picks that option of the last reply; a
   number not on the list says so and shows the list again; with no list (new session) the
   menu. Text starting with "/" is a command; other text is matched against the content, in
@@ -568,7 +570,10 @@ class Engine:
         return chosen if chosen.assign and chosen.shown(dict(state.variables)) else None
 
     def _option_by_label(self, state: SessionState, text: str) -> str | None:
-        """The offered option whose label is exactly ``text`` (case and spaces ignored)."""
+        """The offered option whose label is exactly ``text`` (case and spaces ignored); else
+        the current node's button with that label on another of its pages or in another
+        language ("Polen" while the first page of countries is on screen, "France" in a German
+        chat)."""
         if not state.offered or state.node not in self.content.nodes:
             return None
         wanted = " ".join(text.casefold().split())
@@ -577,6 +582,11 @@ class Engine:
             for o in self._node_options(state, node, page=page):
                 if o.id in state.offered and " ".join(o.label.casefold().split()) == wanted:
                     return o.id
+        values = dict(state.variables)
+        for i, ref in enumerate(node.options):
+            labels = ref.label.values() if ref.label else ()
+            if ref.shown(values) and any(" ".join(t.casefold().split()) == wanted for t in labels):
+                return f"{SET_PREFIX}{node.id}-{i}" if ref.assign else ref.to
         return None
 
     def _nav_options(self, state: SessionState, node_id: str) -> tuple[Option, ...]:

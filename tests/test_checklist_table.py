@@ -3,9 +3,11 @@
 Each journey drives the real engine with ``Choice`` events, picking the button by what it sets
 (never by its label), so the table covers both languages: services used x accounts linked or
 not x objected before and for which platform x Meta AI x country, "not sure" included. The
-assertions are the promises a careful consumer-advice service keeps: forms only for the services
-used, ticks only for what the reader said an objection covered, the complaint authority of the
-country, never "nothing to object to", no confirmation mail without a submission.
+countries are every row of ``content/countries.yaml`` plus "another EU/EEA country" and
+"outside". The assertions are the promises a careful consumer-advice service keeps: forms only
+for the services used, ticks only for what the reader said an objection covered, the complaint
+authority and route of the reader's own country (and no other country's), never "nothing to
+object to", no confirmation mail without a submission.
 
 The ``test_h*`` tests guard the harmful answers of issue 16, one each.
 """
@@ -54,7 +56,7 @@ class Answers:
     linked: str | None  # yes / no / unsure, asked only with both platforms
     objected: str | None  # none / facebook / instagram / both / unsure, asked with either
     meta_ai: str  # yes / no / unsure
-    country: str  # de / at / ch / eu / other
+    country: str  # a row of the country table, eu or other
 
     def wanted(self) -> dict[str, str]:
         """What the buttons should set, as the session stores it."""
@@ -79,6 +81,10 @@ class Answers:
         return self.objected in (platform, "both")
 
 
+ROWS = ("de", "at", "ch", "fr", "be", "lu", "es", "it", "nl", "pl", "ie")
+"""The countries of ``content/countries.yaml`` (see test_the_table_covers_every_country)."""
+
+
 def every_combination() -> Iterator[Answers]:
     for facebook, instagram in itertools.product((True, False), repeat=2):
         linked_values: tuple[str | None, ...] = (
@@ -97,7 +103,7 @@ def every_combination() -> Iterator[Answers]:
             linked_values,
             objected_values,
             ("yes", "no", "unsure"),
-            ("de", "at", "ch", "eu", "other"),
+            (*ROWS, "eu", "other"),
         ):
             yield Answers(facebook, instagram, linked, objected, meta_ai, country)
 
@@ -136,17 +142,26 @@ class Journey:
         Only what tells this question's buttons apart counts: the first question also resets
         the checklist, and that reset is the same on both of its buttons.
         """
-        options = [(o, self.sets(o.id)) for o in self.reply.options]
-        options = [(o, sets) for o, sets in options if sets]
-        keys = {k for _, sets in options for k in sets}
-        telling = {k for k in keys if len({sets.get(k) for _, sets in options}) > 1}
-        for option, sets in options:
-            asked = {
-                k: LEGACY.get((k, v), v) for k, v in sets.items() if k in telling and k in wanted
-            }
-            if asked and all(wanted[k] == v for k, v in asked.items()):
-                self.reply = self._send(Choice(option=option.id))
-                return self.reply
+        node = self.content.nodes[self.reply.node or ""]
+        # Every button of the question, whichever page of it is on screen.
+        every = [self.sets(f"@set:{node.id}-{i}") for i, o in enumerate(node.options) if o.assign]
+        keys = {k for sets in every for k in sets}
+        telling = {k for k in keys if len({sets.get(k) for sets in every}) > 1}
+        for _ in range(4):  # a long question pages on with "More topics"
+            for option in self.reply.options:
+                sets = self.sets(option.id)
+                asked = {
+                    k: LEGACY.get((k, v), v)
+                    for k, v in sets.items()
+                    if k in telling and k in wanted
+                }
+                if asked and all(wanted[k] == v for k, v in asked.items()):
+                    self.reply = self._send(Choice(option=option.id))
+                    return self.reply
+            pages = [o.id for o in self.reply.options if o.id.startswith("@page:")]
+            if not pages:
+                break
+            self.reply = self._send(Choice(option=pages[-1]))
         raise AssertionError(f"no button for {wanted} on {self.reply.node}: {self.reply.options}")
 
     def go(self, node_id: str) -> Reply:
@@ -178,11 +193,9 @@ class Journey:
         """The node's text and the blocks that are not marked ``more``, as a reader sees it."""
         assert self.state is not None
         node = self.content.nodes[self.reply.node or ""]
-        lang = self.state.language
         values = dict(self.state.variables)
-        parts = [node.text_for(lang, NOW.date())]
-        parts += [b.text[lang] for b in node.blocks if not b.more and b.condition.holds(values)]
-        return to_plain(LINK.sub(r"\g<label>", "\n\n".join(parts)))
+        screen = self.content.first_screen(node, self.state.language, NOW.date(), values)
+        return to_plain(LINK.sub(r"\g<label>", screen))
 
 
 def walk_to_checklist(engine: Engine, content: Content, lang: str, answers: Answers) -> Journey:
@@ -250,6 +263,7 @@ def test_every_combination_of_answers(engine: Engine, content: Content, lang: st
         nxt = journey.full_text()
         longest = max(longest, (len(journey.first_screen()), f"next {answers}"))
         problems += check_next(answers, nxt, w, submitted=bool(ticked_now))
+        problems += check_own_country(answers, nxt, content, lang)
         failures += [f"{answers}: {p}" for p in problems]
     print(f"{lang}: {len(COMBINATIONS)} combinations; longest first screen {longest}")
     assert not failures, "\n".join(failures[:30])
@@ -351,8 +365,45 @@ def check_next(a: Answers, text: str, w: dict[str, object], *, submitted: bool) 
     return problems
 
 
+def plain(markup: str) -> str:
+    return to_plain(LINK.sub(r"\g<label>", markup))
+
+
+def check_own_country(a: Answers, text: str, content: Content, lang: str) -> list[str]:
+    """The reader's own country: its authority, its complaint route and the button to its
+    answer; no other country's authority."""
+    problems = []
+    text = plain(text)
+    for code, row in content.rows.items():
+        authority = plain(row["authority"][lang]).strip()
+        route = plain(row["complaint"][lang]).strip()
+        if code == a.country and code != "ch":
+            if authority not in text:
+                problems.append(f"{code}: authority {authority[:30]!r}… not named")
+            if route and route not in text:
+                problems.append(f"{code}: complaint route {route[:30]!r}… not given")
+        elif code != a.country and authority in text:
+            problems.append(f"{code}'s authority shown for a reader in {a.country}")
+    return problems
+
+
+def test_the_table_covers_every_country(content: Content) -> None:
+    assert tuple(content.rows) == ROWS
+    assert content.meta.variables["country"].values == (*ROWS, "eu", "other")
+
+
+def test_every_country_button_leads_to_its_own_answer(engine: Engine, content: Content) -> None:
+    for lang in ("de", "en"):
+        for code in ROWS:
+            answers = Answers(True, False, None, "none", "no", code)
+            journey = walk_to_checklist(engine, content, lang, answers)
+            journey.go("objection-next")
+            reply = journey.go(f"country-{code}")
+            assert content.rows[code]["name"][lang] in reply.text
+
+
 def test_the_table_covers_every_answer() -> None:
-    assert len(COMBINATIONS) == 22 * 3 * 5
+    assert len(COMBINATIONS) == 22 * 3 * 13
     assert {a.objected for a in COMBINATIONS} == {
         None,
         "none",

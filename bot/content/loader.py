@@ -17,6 +17,14 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from bot.content.countries import (
+    OptionError,
+    Table,
+    TemplateError,
+    expand_options,
+    node_data,
+    rows,
+)
 from bot.content.models import Content, Meta, Node, OptionRef
 
 Path_ = tuple[str | int, ...]
@@ -397,6 +405,13 @@ def read_content(
             except ValidationError as exc:
                 problems += _pydantic_problems(meta_doc, (), exc, Meta)
 
+    # The country table first: options of the nodes may make one button per country.
+    table: Table | None = None
+    countries_path = directory / COUNTRIES_FILE
+    if countries_path.is_file():
+        table, found = _read_table(countries_path, docs)
+        problems += found
+
     nodes: list[Node] = []
     broken: set[str] = set()  # ids of nodes that failed to parse, reported already
     node_files = (
@@ -437,6 +452,22 @@ def read_content(
                     )
                 )
                 continue
+            if isinstance(raw.get("options"), list):
+                try:
+                    options, counts = expand_options(raw["options"], table)
+                except OptionError as exc:
+                    problems.append(
+                        Problem(
+                            doc.file,
+                            doc.line((i, "options", exc.index)),
+                            str(exc),
+                            "see 'Countries' in docs/content-format.md",
+                        )
+                    )
+                    continue
+                if len(options) != len(raw["options"]):
+                    raw = {**raw, "options": options}
+                    _renumber_options(doc, i, counts)
             try:
                 nodes.append(
                     Node.model_validate({**raw, "file": doc.file, "line": line, "index": i})
@@ -446,10 +477,13 @@ def read_content(
                 if isinstance(raw.get("id"), str):
                     broken.add(raw["id"])
 
-    countries_path = directory / COUNTRIES_FILE
-    if countries_path.is_file():
-        nodes, found = _with_countries(countries_path, nodes, docs)
+    table_rows: dict[str, dict[str, dict[str, str]]] = {}
+    if table is not None:
+        nodes, found = _with_countries(table, nodes, docs[_display(countries_path)])
         problems += found
+        table_rows = rows(table)
+        if meta is not None:
+            meta = _with_country_codes(meta, tuple(table_rows))
 
     content = None
     if meta is not None:
@@ -460,38 +494,72 @@ def read_content(
             meta_doc.file if meta_doc else META_FILE,
             broken=frozenset(broken),
             warnings=warnings,
+            rows=table_rows,
         )
         if not any(p.level == "error" for p in problems):
-            content = Content(meta, {n.id: n for n in nodes}, str(directory))
+            content = Content(meta, {n.id: n for n in nodes}, str(directory), table_rows)
     return content, problems, docs
 
 
-def _with_countries(
-    path: Path, nodes: list[Node], docs: dict[str, _Doc]
-) -> tuple[list[Node], list[Problem]]:
-    """The nodes plus one node per row of the country table, listed under its parent menu."""
-    from bot.content.countries import Table, TemplateError, node_data
+def _with_country_codes(meta: Meta, codes: tuple[str, ...]) -> Meta:
+    """``meta`` with every row's code among the values of each ``countries: true`` choice."""
+    variables = {
+        name: spec.model_copy(
+            update={"values": (*codes, *(v for v in spec.values if v not in codes))}
+        )
+        if spec.countries
+        else spec
+        for name, spec in meta.variables.items()
+    }
+    return meta.model_copy(update={"variables": variables})
 
+
+def _renumber_options(doc: _Doc, index: int, counts: list[int]) -> None:
+    """Keep the lines of node ``index``'s options right after some became one per country:
+    every button made from one option points at that option's lines."""
+    starts = [sum(counts[:k]) for k in range(len(counts))]
+    lines: dict[Path_, int] = {}
+    for path, line in doc.lines.items():
+        if path[:2] == (index, "options") and len(path) > 2 and isinstance(path[2], int):
+            old = path[2]
+            if old < len(counts):
+                for new in range(starts[old], starts[old] + counts[old]):
+                    lines[(index, "options", new, *path[3:])] = line
+                continue
+        lines[path] = line
+    doc.lines = lines
+
+
+def _read_table(path: Path, docs: dict[str, _Doc]) -> tuple[Table | None, list[Problem]]:
+    """The country table, validated, or ``None`` with the problems that prevent it."""
     doc, problems = parse_yaml(path, _display(path))
     if doc is None or doc.data is None:
-        return nodes, problems
+        return None, problems
     if not isinstance(doc.data, dict):
         problems.append(
             Problem(
                 doc.file, 1, "expected 'template:' and 'countries:'", "see docs/content-format.md"
             )
         )
-        return nodes, problems
+        return None, problems
     try:
         table = Table.model_validate(doc.data)
     except ValidationError as exc:
-        return nodes, problems + _pydantic_problems(doc, (), exc, Table)
+        return None, problems + _pydantic_problems(doc, (), exc, Table)
     # The generated nodes' fields point at their row: validate() finds lines by node index.
     lines = {path[1:]: line for path, line in doc.lines.items() if path[:1] == ("countries",)}
     docs[doc.file] = _Doc(doc.file, doc.data, lines)
+    # And the line of 'parent', for a country menu that is not a node.
+    docs[doc.file].lines.update({("parent",): doc.line(("parent",))})
+    return table, problems
+
+
+def _with_countries(table: Table, nodes: list[Node], doc: _Doc) -> tuple[list[Node], list[Problem]]:
+    """The nodes plus one node per row of the country table, listed under its parent menu."""
+    problems: list[Problem] = []
     made: list[Node] = []
     for i, country in enumerate(table.countries):
-        line = doc.line(("countries", i))
+        line = doc.line((i,))
         try:
             data = node_data(table, country)
             made.append(Node.model_validate({**data, "file": doc.file, "line": line, "index": i}))
@@ -500,7 +568,7 @@ def _with_countries(
                 Problem(doc.file, line, str(exc), "add the missing text, or fix the template")
             )
         except ValidationError as exc:
-            problems += _pydantic_problems(doc, ("countries", i), exc, Node)
+            problems += _pydantic_problems(doc, (i,), exc, Node)
     listed = {o.to for n in nodes if n.id == table.parent for o in n.options}
     extra = tuple(OptionRef(to=n.id) for n in made if n.id not in listed)
     out = [

@@ -7,6 +7,7 @@ names are what authors write (see ``docs/content-format.md``); unknown keys are 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Mapping
 from typing import Annotated, Literal
@@ -30,6 +31,14 @@ DurationWords = Annotated[tuple[SynonymWord, SynonymWord], Field()]
 """Words or short phrases that mean the same, e.g. ``("widersprechen", "einspruch")``."""
 OffTopicEntry = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 """A typical request the bot does not answer, e.g. ``"Passwort vergessen"``."""
+
+ROW_FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)\}")
+"""``{country.authority}`` in a block's text: the ``authority`` of the country table's row whose
+code the variable ``country`` holds (see docs/content-format.md, "Countries")."""
+
+_SPACES = re.compile(r"(?<=\S) {2,}")
+Rows = Mapping[str, Mapping[str, LangText]]
+"""The country table as the renderer needs it: code -> column -> text per language."""
 
 
 class _Model(BaseModel):
@@ -144,6 +153,18 @@ class TextBlock(_Model):
         """The parsed ``if`` condition."""
         return conditions.parse(self.when)
 
+    @functools.cached_property
+    def row_fields(self) -> tuple[tuple[str, str], ...]:
+        """The ``{variable.column}`` placeholders of its text, in any language, each once."""
+        found = (m.groups() for text in self.text.values() for m in ROW_FIELD.finditer(text))
+        return tuple(dict.fromkeys((var, column) for var, column in found))
+
+    @property
+    def variables(self) -> frozenset[str]:
+        """Every variable whose value decides whether and how it is shown."""
+        tested = {v.name for v in conditions.names(self.condition)}
+        return frozenset(tested | {var for var, _ in self.row_fields})
+
 
 class VariableSpec(_Model):
     """A per-session variable: a ``flag`` (true/false) or a ``choice`` among ``values``."""
@@ -152,6 +173,9 @@ class VariableSpec(_Model):
     values: tuple[str, ...] = ()
     description: LangText
     """What the variable records, shown by /privacy in each language."""
+    countries: bool = False
+    """A choice that also holds the code of every row of ``countries.yaml`` (the loader adds
+    them before ``values``), so blocks can show ``{country.authority}`` of the chosen row."""
 
     def domain(self, *, compared: bool = True) -> tuple[str | None, ...]:
         """Every value it can hold, ``None`` meaning not set yet.
@@ -379,10 +403,14 @@ _ANSWER_CACHE_SIZE = 4096
 class Content:
     """A validated content tree. Built only by :func:`bot.content.load_content`."""
 
-    def __init__(self, meta: Meta, nodes: Mapping[str, Node], source_dir: str) -> None:
+    def __init__(
+        self, meta: Meta, nodes: Mapping[str, Node], source_dir: str, rows: Rows | None = None
+    ) -> None:
         self.meta = meta
         self.nodes: Mapping[str, Node] = dict(nodes)
         self.source_dir = source_dir
+        self.rows: Rows = dict(rows or {})
+        """The country table (code -> column -> text per language) for ``{country.…}``."""
         self._answers: dict[tuple[str, str, dt.date], str] = {}
         self._aliases: dict[str, str] = {}
         for name, spec in meta.commands.items():
@@ -476,11 +504,30 @@ class Content:
             parts.append(node.more_for(lang, today).strip())
         if values is not None:
             parts += [
-                b.text[lang].strip()
+                self.block_text(b, lang, values) or ""
                 for b in node.blocks
-                if (not b.more or not self.more_option) and b.condition.holds(values)
+                if not b.more or not self.more_option
             ]
         return self._dated(node, lang, today, "\n\n".join(p for p in parts if p))
+
+    def block_text(self, block: TextBlock, lang: str, values: conditions.Values) -> str | None:
+        """``block``'s text in ``lang`` for a session with ``values``, its ``{country.…}``
+        filled from the row the variable names; ``None`` when it is not shown: its condition
+        fails, or a variable it fills from holds no row's code (nothing to fill it with)."""
+        if not block.condition.holds(values):
+            return None
+        text = block.text[lang]
+        if not block.row_fields:
+            return text.strip()
+        if any(values.get(var) not in self.rows for var, _ in block.row_fields):
+            return None
+
+        def fill(match: re.Match[str]) -> str:
+            column = self.rows[values[match[1]]].get(match[2], {})
+            return column.get(lang, "").strip()
+
+        # A column may be empty for one country (Switzerland's complaint): no double spaces.
+        return _SPACES.sub(" ", ROW_FIELD.sub(fill, text)).strip()
 
     def details(
         self, node: Node, lang: str, today: dt.date, values: conditions.Values | None = None
@@ -491,9 +538,7 @@ class Content:
             return ""
         parts = [node.more_for(lang, today).strip()]
         if values is not None:
-            parts += [
-                b.text[lang].strip() for b in node.blocks if b.more and b.condition.holds(values)
-            ]
+            parts += [self.block_text(b, lang, values) or "" for b in node.blocks if b.more]
         body = "\n\n".join(p for p in parts if p)
         # The details may be read on their own (an old "Mehr" button): they carry the date too.
         return self._dated(node, lang, today, body) if body else ""

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bot.content import conditions
 from bot.content.markup import LINK_PATTERN, to_plain
 from bot.content.models import Content, Node
 
@@ -65,12 +64,13 @@ def days(node: Node) -> list[dt.date]:
 
 
 def reachable_answers(content: Content) -> dict[str, list[dict[str, str]]]:
-    """Per node with blocks, every combination of the variables its blocks test that a user
+    """Per node with blocks, every combination of the variables its blocks test (or fill
+    ``{country.…}`` from) that a user
     can arrive with by buttons, starting at any node with nothing set (a deep link or a typed
     question opens any node in a fresh session)."""
     nodes = content.nodes
     tested = {
-        n.id: sorted({v.name for b in n.blocks for v in conditions.names(b.condition)})
+        n.id: sorted({name for b in n.blocks for name in b.variables})
         for n in nodes.values()
         if n.blocks
     }

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from bot import lang as word_lists
 from bot.content import conditions
+from bot.content.countries import row_field_problems
 from bot.content.markup import LINK_PATTERN, links, to_plain, to_telegram_html
 from bot.content.models import (
     COMMANDS,
@@ -31,6 +32,7 @@ from bot.content.models import (
     LangText,
     Meta,
     Node,
+    Rows,
     Variant,
 )
 from bot.content.variables_check import variable_problems
@@ -75,13 +77,15 @@ def validate(
     *,
     broken: frozenset[str] = frozenset(),
     warnings: bool = True,
+    rows: Rows | None = None,
 ) -> list[Problem]:
     """Run every cross-file rule over parsed nodes and return the problems found.
 
     ``broken`` holds the ids of nodes that failed to parse (already reported): options
     leading to them are not reported again as leading nowhere. Without ``warnings`` the
     costly warnings (what fits a phone screen) are skipped: the bot serves valid content
-    whatever they say, and ``check`` reports them.
+    whatever they say, and ``check`` reports them. ``rows`` is the country table that blocks
+    fill ``{country.…}`` from.
     """
     from bot.content.loader import Problem
 
@@ -494,10 +498,11 @@ def validate(
 
     problems += _wording_problems(meta, nodes, docs, meta_file, mline)
     problems += variable_problems(meta, by_id, _line_finder(docs))
+    problems += row_field_problems(meta, by_id, rows or {}, _line_finder(docs), mline, meta_file)
 
     if meta.root in by_id and not any(p.level == "error" for p in problems):
         problems += _reachability(meta, by_id)
-        problems += _telegram_limits(meta, by_id, warnings=warnings)
+        problems += _telegram_limits(Content(meta, by_id, "", rows), warnings=warnings)
     return problems
 
 
@@ -785,7 +790,7 @@ def _reachability(meta: Meta, by_id: dict[str, Node]) -> list[Problem]:
     ]
 
 
-def _telegram_limits(meta: Meta, by_id: dict[str, Node], *, warnings: bool) -> list[Problem]:
+def _telegram_limits(content: Content, *, warnings: bool) -> list[Problem]:
     """Errors for answers over Telegram's limit; with ``warnings``, texts too long for a phone.
 
     The phone warning tries every combination of the variables a node's blocks test
@@ -793,9 +798,9 @@ def _telegram_limits(meta: Meta, by_id: dict[str, Node], *, warnings: bool) -> l
     """
     from bot.content.loader import Problem
 
-    content = Content(meta, by_id, "")
+    meta = content.meta
     problems = []
-    for node in by_id.values():
+    for node in content.nodes.values():
         dates = [dt.date.min] + [d for v in node.variants for d in (v.valid_from, v.before) if d]
         for lang in meta.languages:
             for day in dates:
@@ -813,7 +818,7 @@ def _telegram_limits(meta: Meta, by_id: dict[str, Node], *, warnings: bool) -> l
                     break
             if not warnings:
                 continue
-            blocks, when = _longest_blocks(node, meta, lang)
+            blocks, when = _longest_blocks(node, content, lang)
             for day in dates:
                 text = "\n\n".join((node.text_for(lang, day), *blocks))
                 visible = len(to_plain(LINK_PATTERN.sub(r"\g<label>", text)))
@@ -833,22 +838,39 @@ def _telegram_limits(meta: Meta, by_id: dict[str, Node], *, warnings: bool) -> l
     return problems
 
 
-def _longest_blocks(node: Node, meta: Meta, lang: str) -> tuple[tuple[str, ...], str]:
+def _longest_blocks(node: Node, content: Content, lang: str) -> tuple[tuple[str, ...], str]:
     """The texts of ``node``'s ``blocks`` that are shown together at most (by length), for
-    some values of the variables they test, and those values in words ("" if none)."""
+    some values of the variables they test or fill from, and those values in words ("" if
+    none)."""
     if not node.blocks:
         return (), ""
-    used = {v.name for b in node.blocks for v in conditions.names(b.condition)}
+    meta = content.meta
+    used = {name for b in node.blocks for name in b.variables}
     compared = conditions.compared(b.condition for b in node.blocks)
-    domains = {
-        n: meta.variables[n].domain(compared=n in compared) for n in used if n in meta.variables
+    filled = {var for b in node.blocks for var, _ in b.row_fields}
+    tested = {
+        (v.name, v.value)
+        for b in node.blocks
+        for v in conditions.names(b.condition)
+        if v.value is not None
     }
+
+    def domain(name: str) -> tuple[str | None, ...]:
+        values = meta.variables[name].domain(compared=name in compared)
+        if meta.variables[name].type != "choice" or name in filled:
+            return values
+        # Conditions only compare a choice with values: those no condition here names act
+        # alike, so one stands for all (thirteen countries would multiply the combinations).
+        named = tuple(v for v in values if v is None or (name, v) in tested)
+        others = tuple(v for v in values if v is not None and (name, v) not in tested)
+        return named + others[:1]
+
+    domains = {n: domain(n) for n in used if n in meta.variables}
     best: tuple[tuple[str, ...], str] = ((), "")
     size = -1
     for values in conditions.assignments(domains):
-        texts = tuple(
-            b.text[lang] for b in node.blocks if b.condition.holds(values) and lang in b.text
-        )
+        shown = (content.block_text(b, lang, values) for b in node.blocks if lang in b.text)
+        texts = tuple(t for t in shown if t is not None)
         length = sum(len(t) for t in texts)
         if length > size:
             size = length
