@@ -35,7 +35,9 @@ No network, no clock, no platform types: adapters and the runtime do all I/O. Th
   or outdated by a content update) gets the friendly note and the menu.
 - A node shows at most ``MAX_TOPICS`` of its own options on one screen; more are split
   into pages of about equal size, each leading on with ``@page:<node>-<n>`` ("Weitere
-  Themen"), and "Back" on a later page goes to the page before.
+  Themen"), and "Back" on a later page goes to the page before. A question whose every
+  shown option is an answer (it sets variables) is never split: someone looking for their
+  own answer (their country) must not have to guess that it is on the next page.
 - ``Command`` names and their per-language aliases come from content.
 - ``/forget`` returns ``None`` as the new state plus a :class:`Forget` action: the
   runtime erases everything, then sends the confirmation.
@@ -51,6 +53,7 @@ import re
 from collections.abc import Callable
 from typing import TypeVar
 
+from bot.content import conditions
 from bot.content.models import Content, Node, OptionRef
 from bot.events import (
     BACK,
@@ -453,7 +456,7 @@ class Engine:
             for i, o in enumerate(node.options)
             if o.shown(values)
         ]
-        pages = _pages(topics, self._max_topics())
+        pages = _pages(topics, self._page_size(node, values))
         page = min(max(page, 0), len(pages) - 1)
         options = list(pages[page])
         if page + 1 < len(pages):
@@ -484,6 +487,13 @@ class Engine:
     def _max_topics(self) -> int:
         """Topics per screen; all on one when the content has no "more topics" label."""
         return MAX_TOPICS if "more_topics" in self.content.meta.strings else 1_000_000
+
+    def _page_size(self, node: Node, values: conditions.Values) -> int:
+        """Options per screen of ``node``: all of a question's answers on one screen."""
+        shown = [o for o in node.options if o.shown(values)]
+        if shown and all(o.assign for o in shown):
+            return len(shown)
+        return self._max_topics()
 
     def _aside_options(
         self, state: SessionState, node: Node, today: dt.date | None, skip: str
@@ -549,7 +559,7 @@ class Engine:
     def _page_count(self, state: SessionState, node: Node) -> int:
         values = dict(state.variables)
         shown = sum(1 for o in node.options if o.shown(values))
-        return len(_pages([None] * shown, self._max_topics()))
+        return len(_pages([None] * shown, self._page_size(node, values)))
 
     def _privacy_variables(self, lang: str) -> str:
         """Which checklist marks a session may hold, from the declared variables' descriptions."""

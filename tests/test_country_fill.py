@@ -125,7 +125,7 @@ def test_the_checklist_names_the_readers_country_in_the_engine(engine: Engine) -
     [
         ("de", "Frankreich", "fr"),
         ("de", "France", "fr"),  # another language's name
-        ("de", "polen", "pl"),  # on the second page of the question
+        ("de", "polen", "pl"),  # lower case
         ("en", "Poland", "pl"),
         ("en", "Österreich", "at"),
         ("de", "Außerhalb von EU/EWR", "other"),
@@ -293,3 +293,19 @@ def test_the_complaint_answers_offer_the_readers_own_country(
         assert not {f"country-{c}" for c in content.rows if c != code} & set(ids), node_id
     text = content.first_screen(content.nodes["complaint-abroad"], "de", TODAY, {"country": "fr"})
     assert "**Frankreich** (aus deiner Checkliste): Beschwerde bei der **CNIL**" in text
+
+
+def test_every_answer_to_the_country_question_is_on_one_screen(engine: Engine) -> None:
+    # Someone in Poland must not have to guess that their country is on a second page: a
+    # question whose buttons are all answers is not split like a menu of topics.
+    state: SessionState | None = None
+    for text in ("/lang de", "/start objection-country"):
+        state, actions = engine.handle(state, Text(text=text), NOW)
+    reply = [a for a in actions if isinstance(a, Reply)][-1]
+    assert reply.node == "objection-country"
+    answers = [o for o in reply.options if o.id.startswith("@set:")]
+    assert len(answers) == 13
+    assert not any(o.id.startswith("@page:") for o in reply.options)
+    assert {"Polen", "Irland", "Anderes Land in EU/EWR", "Außerhalb von EU/EWR"} <= {
+        o.label for o in answers
+    }

@@ -245,7 +245,6 @@ def test_linked_accounts_tick_both_with_one_objection_en(engine: Engine) -> None
     walk.tap("Linked")
     walk.tap("Never objected")
     walk.tap("No Meta AI")
-    walk.tap("More topics")  # the countries of the table come first
     checklist = walk.tap("Another EU/EEA country")
     assert "Facebook ☐" in checklist.text
     assert "Instagram ☐" in checklist.text
@@ -297,7 +296,6 @@ def test_outside_the_eu_says_there_is_no_comparable_form_en(engine: Engine) -> N
     walk.tap("No Instagram")
     walk.tap("Never objected")
     walk.tap("No Meta AI")
-    walk.tap("More topics")  # the countries of the table come first
     checklist = walk.tap("Outside the EU/EEA")
     assert "no comparable objection form" in checklist.text
     assert FB_FORM not in checklist.text
