@@ -33,7 +33,7 @@ OffTopicEntry = Annotated[str, StringConstraints(strip_whitespace=True, min_leng
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, defer_build=True)
 
 
 class Source(_Model):
