@@ -8,17 +8,17 @@ back costs more than the call itself (one read and one write per message).
 - Reads are done on the loop with a connection that never waits: in WAL mode a reader does
   not wait for a writer. In the rare case where SQLite would wait (e.g. while another
   process recovers the WAL), the read goes to a thread with a connection of its own.
-- A write that finds the store idle (nothing in the writer thread, nothing queued, no
-  failure) is tried at once on the loop with the writer's connection, told not to wait for
-  the lock; if the database is locked, full or failing, it goes the way other writes go.
-  That connection never checkpoints by itself (a checkpoint copies the WAL into the
-  database and syncs both): the writer thread does, every ``_CHECKPOINT_EVERY`` rows.
-- Writes go to a queue that one writer thread commits in batches (one transaction for
-  everything that arrived meanwhile). :meth:`SqliteStore.put` waits for its batch at most
-  ``save_wait`` seconds, then raises :class:`StoreError`; the state stays queued (a newer
-  state of the same session replaces it) and is committed as soon as the database takes
-  writes again, so a locked or full disk delays saving without losing what users did.
-  Until then :meth:`SqliteStore.get` answers from the queue.
+- Writes go to a queue that is committed in batches (one transaction for everything that
+  arrived meanwhile). While the writer thread is idle and writes succeed, a batch is
+  committed on the loop with the writer's connection, told not to wait for the lock;
+  if the database is locked, full or failing, the writer thread commits it, waiting for
+  the lock. That connection never checkpoints by itself (a checkpoint copies the WAL into
+  the database and syncs both): the writer thread does, every ``_CHECKPOINT_EVERY`` rows.
+  :meth:`SqliteStore.put` waits for its batch at most ``save_wait`` seconds, then raises
+  :class:`StoreError`; the state stays queued (a newer state of the same session replaces
+  it) and is committed as soon as the database takes writes again, so a locked or full
+  disk delays saving without losing what users did. Until then :meth:`SqliteStore.get`
+  answers from the queue.
 - An erasure is committed at once and the WAL is checkpointed right after, so the erased
   rows are gone from the files on disk, not only from the table.
 """
@@ -203,8 +203,6 @@ class SqliteStore(SessionStore):
 
     async def put(self, key: SessionKey, state: SessionState) -> None:
         self._pending[key.session] = (key, state)
-        if self._write_now(key.session):
-            return
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         # Nobody may be waiting any more when the batch ends (put timed out).
         done.add_done_callback(lambda f: f.cancelled() or f.exception())
@@ -224,23 +222,21 @@ class SqliteStore(SessionStore):
                 f"not saved within {self.save_wait:g} s ({reason}); queued and retried"
             ) from None
 
-    def _write_now(self, session: str) -> bool:
-        """Commit ``session`` on the loop if that cannot wait: ``True`` once it is saved."""
-        if self._writing or self._inflight or len(self._pending) != 1 or self.failure:
-            return False
+    def _commit_here(self, rows: list[Row]) -> bool:
+        """Commit ``rows`` on the loop if that cannot wait: ``True`` once they are saved."""
+        if self._writing or self.failure:
+            return False  # the writer thread is busy, or retrying
         # The writer thread is idle, so its connection is free; it must not wait here.
         self._writer.execute("PRAGMA busy_timeout=0")
         try:
-            self._commit(_rows(self._pending.values()))
+            self._commit(rows)
         except (sqlite3.Error, OSError):
             return False  # locked, full or failing: the writer thread retries and reports
         finally:
             self._writer.execute(f"PRAGMA busy_timeout={self._lock_wait_ms}")
-        del self._pending[session]
-        self._unchecked += 1
+        self._unchecked += len(rows)
         if self._unchecked >= _CHECKPOINT_EVERY:
-            # Handed to the thread at once (a caller that never yields to the loop would hold
-            # up a task); writes go through the thread until it is done.
+            # In the thread; writes go through the thread until it is done.
             self._unchecked = 0
             self._writing += 1
             loop = asyncio.get_running_loop()
@@ -274,7 +270,8 @@ class SqliteStore(SessionStore):
             self._inflight, self._pending = self._pending, {}
             rows = _rows(self._inflight.values())
             try:
-                await self._run(self._writes, self._commit_batch, rows)
+                if not self._commit_here(rows):
+                    await self._run(self._writes, self._commit_batch, rows)
             except (sqlite3.Error, OSError) as exc:
                 if self.failure is None:
                     log.error("saving sessions failed: %s; they are kept and retried", exc)
