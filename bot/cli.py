@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from bot import redact
 from bot.configbase import ConfigError, url_password
@@ -44,16 +44,20 @@ PURGE_INTERVAL = 3600.0
 """Seconds between sweeps that erase expired sessions."""
 
 
-def _content_or_exit(directory: Path | None, cache: ContentCache | None = None) -> Content:
+def _content_or_exit(directory: Path | None) -> Content:
     try:
-        return cache.load(directory) if cache else load_content(directory)
+        return load_content(directory)
     except ContentError as exc:
-        print(exc, file=sys.stderr)
-        print(
-            f"content is invalid: {len(exc.problems)} problem(s); run `python -m bot check`",
-            file=sys.stderr,
-        )
-        raise SystemExit(1) from None
+        _invalid(exc)
+
+
+def _invalid(exc: ContentError) -> NoReturn:
+    print(exc, file=sys.stderr)
+    print(
+        f"content is invalid: {len(exc.problems)} problem(s); run `python -m bot check`",
+        file=sys.stderr,
+    )
+    raise SystemExit(1) from None
 
 
 # -- check -------------------------------------------------------------------------------
@@ -140,11 +144,20 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from bot.content.markup import to_plain
     from bot.engine import Engine
     from bot.events import Reply, Start, Text
+    from bot.matchercache import load_with_matcher
 
     session_ttl, cache = _ask_settings()
+<<<<<<< HEAD
     content = _content_or_exit(args.content, cache)
     language = None if args.lang == "auto" else _declared(content, args.lang)
     engine = Engine(content, session_ttl=session_ttl)
+=======
+    try:
+        content, matcher = load_with_matcher(args.content, cache)
+    except ContentError as exc:
+        _invalid(exc)
+    engine = Engine(content, matcher, session_ttl=session_ttl)
+>>>>>>> speed19
     _started()
     now = dt.datetime.now(dt.UTC)
     for line in sys.stdin:

@@ -18,10 +18,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.content import ContentError, load_content
+from bot.content import ContentError
 from bot.content.cache import ContentCache
 from bot.content.loader import default_content_dir
 from bot.engine import Engine
+from bot.matchercache import load_with_matcher
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -39,8 +40,8 @@ def build_engine(
 
     Raises :class:`ContentError` when the content is invalid.
     """
-    content = cache.load(directory) if cache else load_content(directory)
-    return Engine(content, session_ttl=session_ttl)
+    content, matcher = load_with_matcher(directory, cache)
+    return Engine(content, matcher, session_ttl=session_ttl)
 
 
 class ContentReloader:

@@ -24,6 +24,7 @@ from bot.content.cache import ContentCache
 from bot.engine import Engine
 from bot.events import Event, Forget, Reply
 from bot.health import Observer, Readiness
+from bot.matchercache import load_with_matcher
 from bot.ratelimit import InboundLimiter, PerKeyLimiter
 from bot.state import SessionState
 from bot.store import Coordinator, MemoryStore, SessionKey, SessionStore, SqliteStore
@@ -169,9 +170,10 @@ class Runtime:
         Raises :class:`ConfigError` if the store is a Redis server that cannot be reached.
         """
         settings = settings or Settings()
-        content = content_cache(settings).load(settings.content_dir)
+        content, matcher = load_with_matcher(settings.content_dir, content_cache(settings))
         store = await open_store(settings)
-        return cls(content, store, settings.load_secret())
+        engine = Engine(content, matcher, session_ttl=store.ttl)
+        return cls(content, store, settings.load_secret(), engine=engine)
 
     # -- keys ----------------------------------------------------------------------------
 
@@ -299,8 +301,9 @@ class Runtime:
 
 
 def content_cache(settings: Settings) -> ContentCache:
-    """The validated content kept in ``<BOT_DATA_DIR>/cache``, signed with the bot's secret:
-    a restart or a reload of unchanged content skips parsing and validating it."""
+    """The validated content and its matcher kept in ``<BOT_DATA_DIR>/cache``, signed with the
+    bot's secret: a restart or a reload of unchanged content skips parsing and validating it
+    and building the matcher."""
     return ContentCache(settings.data_dir / "cache", settings.load_secret())
 
 

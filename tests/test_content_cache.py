@@ -10,9 +10,12 @@ from pathlib import Path
 import pytest
 from fixtures.tree import EXTRA, write_tree
 
-from bot.content import ContentError, load_content
+from bot import matchercache
+from bot.content import Content, ContentError, load_content
 from bot.content import cache as cache_module
 from bot.content.cache import ContentCache
+from bot.matchercache import load_with_matcher
+from bot.matching import Matcher
 
 SECRET = b"s" * 32
 
@@ -122,3 +125,68 @@ def test_an_unwritable_cache_directory_only_costs_speed(tree: Path, tmp_path: Pa
     blocked.write_text("not a directory")
     content = ContentCache(blocked / "cache", SECRET).load(tree)
     assert "extra" in content.nodes
+
+
+def built_files(directory: Path) -> list[Path]:
+    return sorted(directory.glob("built-*.pickle"))
+
+
+def counting_matcher(monkeypatch: pytest.MonkeyPatch) -> list[Content]:
+    """Record each time a matcher is built."""
+    built: list[Content] = []
+
+    def build(content: Content) -> Matcher:
+        built.append(content)
+        return Matcher(content)
+
+    monkeypatch.setattr(matchercache, "Matcher", build)
+    return built
+
+
+QUESTIONS = [
+    ("de", "Worum geht es hier?"),
+    ("de", "Was ist das Extra?"),
+    ("en", "what is this about"),
+    ("en", "Tell me about the extra"),
+    ("de", "Kochrezept für Pfannkuchen"),
+]
+
+
+def test_the_matcher_comes_from_the_cache_with_its_content(
+    tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built = counting_matcher(monkeypatch)
+    directory = tmp_path / "cache"
+    fresh_content, fresh = load_with_matcher(tree, ContentCache(directory, SECRET))
+    assert len(built) == 1 and len(built_files(directory)) == 1
+    content, matcher = load_with_matcher(tree, ContentCache(directory, SECRET))
+    assert len(built) == 1, "the matcher was built again"
+    assert matcher is not fresh and matcher.content is content  # one tree, shared
+    for lang, question in QUESTIONS:
+        assert matcher.match(question, lang) == fresh.match(question, lang), question
+        assert matcher.suggest(question, lang) == fresh.suggest(question, lang), question
+    assert content.nodes == fresh_content.nodes
+
+
+def test_a_changed_file_or_other_code_builds_the_matcher_afresh(
+    tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built = counting_matcher(monkeypatch)
+    directory = tmp_path / "cache"
+    load_with_matcher(tree, ContentCache(directory, SECRET))
+    (tree / "nodes" / "50-extra.yaml").write_text(EXTRA.replace("ÜBER-DE", "NEU-DE"))
+    content, _ = load_with_matcher(tree, ContentCache(directory, SECRET))
+    assert len(built) == 2 and content.nodes["extra"].text["de"] == "NEU-DE"
+    assert len(built_files(directory)) == 1  # the old one is removed
+    cache = ContentCache(directory, SECRET)
+    cache.load_with(tree, matchercache.Matcher, b"other matcher code")
+    assert len(built) == 3
+
+
+def test_the_content_alone_and_with_its_matcher_are_cached_apart(
+    tree: Path, tmp_path: Path
+) -> None:
+    directory = tmp_path / "cache"
+    ContentCache(directory, SECRET).load(tree)
+    load_with_matcher(tree, ContentCache(directory, SECRET))
+    assert len(cached_files(directory)) == 1 and len(built_files(directory)) == 1

@@ -199,6 +199,20 @@ async def test_sqlite_survives_close_and_reopen(tmp_path: Path) -> None:
         await third.close()
 
 
+async def test_sqlite_wal_stays_small_when_saved_one_at_a_time(tmp_path: Path) -> None:
+    """Saves that are committed at once (one message at a time) still get the WAL copied
+    into the database now and then, so it is reused instead of growing with every save."""
+    path = tmp_path / "sessions.sqlite3"
+    store = SqliteStore(path, TTL)
+    for n in range(1500):
+        await store.put(key(f"user{n}", "chat"), state())
+        assert await store.get(key(f"user{n}", "chat"), T0) is not None
+    await asyncio.sleep(0)  # the last checkpoint's report back
+    wal = path.with_name(path.name + "-wal").stat().st_size
+    await store.close()
+    assert wal < 8 * 2**20, f"WAL grew to {wal / 2**20:.1f} MiB for 1,500 sessions"
+
+
 async def test_sqlite_row_from_another_version_starts_afresh(tmp_path: Path) -> None:
     path = tmp_path / "sessions.sqlite3"
     store = SqliteStore(path, TTL)

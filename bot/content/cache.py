@@ -1,10 +1,13 @@
 """A cache of the validated content: starting or reloading unchanged content skips parsing
-and validating it.
+and validating it, and building what is made from it (the matcher).
 
-One file, ``<directory>/content-<key>.pickle``, where the key is a SHA-256 of every content
-file (its name as problems show it, and its bytes), of the code that reads and validates
-content, and of the Python and pydantic versions. Any change gives another key, so a cache of
-other content or other code is never read; writing a new file removes the older ones.
+One file per use, ``<directory>/content-<key>.pickle`` (the content) or
+``built-<key>.pickle`` (the content with an object built from it, see
+:meth:`ContentCache.load_with`), where the key is a SHA-256 of every content file (its name as
+problems show it, and its bytes), of the code that reads and validates content, of the Python
+and pydantic versions, and of the version of the code that builds. Any change gives another
+key, so a cache of other content or other code is never read; writing a new file removes the
+older ones of the same use.
 
 Unpickling can run code, so a file is only unpickled when its HMAC (keyed by the bot's
 secret) matches: a file that was changed, or written with another secret, is refused and
@@ -14,14 +17,19 @@ as without a cache.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
+import io
 import logging
 import os
 import pickle
 import sys
 import tempfile
+import types
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pydantic
 
@@ -32,6 +40,7 @@ log = logging.getLogger(__name__)
 
 _CODE = Path(__file__).resolve().parent
 _PREFIX = "content-"
+_BUILT_PREFIX = "built-"
 _SUFFIX = ".pickle"
 
 
@@ -57,6 +66,32 @@ def content_key(directory: Path) -> str:
     return digest.hexdigest()
 
 
+T = TypeVar("T")
+
+
+def _relru(wrapped: Callable[..., object], maxsize: int | None, typed: bool) -> object:
+    return functools.lru_cache(maxsize=maxsize, typed=typed)(wrapped)
+
+
+class _Pickler(pickle.Pickler):
+    """Pickles what is built from content (e.g. a matcher) whatever its internals: a method
+    cached per instance (``self.f = lru_cache()(self._f)``) is stored as the method and made
+    a fresh, empty cache again when loaded."""
+
+    def reducer_override(self, obj: object) -> Any:
+        if isinstance(obj, functools._lru_cache_wrapper):
+            wrapped = getattr(obj, "__wrapped__", None)
+            if isinstance(wrapped, types.MethodType):
+                params = obj.cache_parameters()
+                return _relru, (wrapped, params["maxsize"], params["typed"])
+        return NotImplemented
+
+
+def _key_of(directory: Path, version: bytes) -> str:
+    key = content_key(directory)
+    return hashlib.sha256(f"{key}\0".encode() + version).hexdigest() if version else key
+
+
 class ContentCache:
     """Validated content kept in ``directory``, signed with ``secret``."""
 
@@ -70,25 +105,49 @@ class ContentCache:
 
         Raises :class:`bot.content.ContentError` like :func:`bot.content.load_content`.
         """
+        content, _ = self._load(content_dir, _PREFIX, b"", lambda content: None)
+        return content
+
+    def load_with(
+        self, content_dir: Path | str | None, build: Callable[[Content], T], version: bytes
+    ) -> tuple[Content, T]:
+        """The content in ``content_dir`` and ``build(content)`` (e.g. its matcher), both from
+        the cache if it holds these very files and this ``version`` of the code that builds,
+        else loaded, validated, built and cached together (one file, so what the built object
+        shares with the content stays shared).
+
+        Raises :class:`bot.content.ContentError` like :func:`bot.content.load_content`.
+        """
+        return self._load(content_dir, _BUILT_PREFIX, version, build)
+
+    def _load(
+        self,
+        content_dir: Path | str | None,
+        prefix: str,
+        version: bytes,
+        build: Callable[[Content], T],
+    ) -> tuple[Content, T]:
         directory = Path(content_dir) if content_dir else default_content_dir()
         try:
-            key = content_key(directory)
+            key = _key_of(directory, version)
         except OSError:
-            return load_content(directory)  # it names the file that cannot be read
-        path = self.directory / f"{_PREFIX}{key}{_SUFFIX}"
+            content = load_content(directory)  # it names the file that cannot be read
+            return content, build(content)
+        path = self.directory / f"{prefix}{key}{_SUFFIX}"
         cached = self._read(path)
         if cached is not None:
-            return cached
+            return cached  # type: ignore[return-value]  # written by _load with this build
         content = load_content(directory)
+        built = build(content)
         try:
-            unchanged = content_key(directory) == key
+            unchanged = _key_of(directory, version) == key
         except OSError:
             unchanged = False
         if unchanged:  # files changed while loading: the next load caches them
-            self._write(path, content)
-        return content
+            self._write(path, prefix, (content, built))
+        return content, built
 
-    def _read(self, path: Path) -> Content | None:
+    def _read(self, path: Path) -> tuple[Content, object] | None:
         try:
             data = path.read_bytes()
         except OSError:
@@ -99,14 +158,22 @@ class ContentCache:
             log.warning("content cache %s is not signed with this bot's secret; rebuilding", path)
             return None
         try:
-            content = pickle.loads(body)  # signed by us: checked above
+            cached = pickle.loads(body)  # signed by us: checked above
         except Exception:
             log.warning("content cache %s cannot be read; rebuilding", path, exc_info=True)
             return None
-        return content if isinstance(content, Content) else None
+        ok = isinstance(cached, tuple) and len(cached) == 2 and isinstance(cached[0], Content)
+        return cached if ok else None
 
-    def _write(self, path: Path, content: Content) -> None:
-        body = pickle.dumps(content, protocol=pickle.HIGHEST_PROTOCOL)
+    def _write(self, path: Path, prefix: str, cached: tuple[Content, object]) -> None:
+        buffer = io.BytesIO()
+        try:
+            _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(cached)
+        except (pickle.PicklingError, TypeError, AttributeError) as exc:
+            # Something built from content that cannot be stored costs speed, never service.
+            log.warning("content cache not written: %s cannot be stored (%s)", path.name, exc)
+            return
+        body = buffer.getvalue()
         signature = hmac.new(self._key, body, hashlib.sha256).digest()
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
@@ -117,7 +184,7 @@ class ContentCache:
                 os.replace(tmp, path)  # readers see the old file or the whole new one
             finally:
                 Path(tmp).unlink(missing_ok=True)
-            for old in self.directory.glob(f"{_PREFIX}*{_SUFFIX}"):
+            for old in self.directory.glob(f"{prefix}*{_SUFFIX}"):
                 if old != path:
                     old.unlink(missing_ok=True)
         except OSError as exc:

@@ -155,45 +155,90 @@ def _dead_ends(meta: Meta, nodes: Mapping[str, Node]) -> list[Problem]:
         if c is not None
     )
     bare = {k for k, spec in meta.variables.items() if spec.type == "flag" and k not in compared}
+    # A state's variables as one slot per declared variable (None: not set), so that a
+    # button's assignments are slots to overwrite rather than dicts to merge and sort.
+    names = sorted(meta.variables)
+    slot = {name: i for i, name in enumerate(names)}
+    State = tuple[str | None, ...]
+
+    def assigned(option_sets: dict[str, str]) -> tuple[tuple[int, str | None], ...]:
+        # A bare flag set to "false" counts as not set (see above); unknown names are
+        # reported as errors of their own.
+        return tuple(
+            (slot[k], None if v == "false" and k in bare else v)
+            for k, v in sorted(option_sets.items())
+            if k in slot
+        )
+
     # Each option's condition and assignments once, not once per state visited (thousands).
     moves = {
-        node.id: [(o.to, o.condition, o.assignments()) for o in node.options]
+        node.id: [(o.to, o.condition, assigned(o.assignments())) for o in node.options]
         for node in nodes.values()
     }
-    start = [(node_id, ()) for node_id in nodes]
-    seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set(start)
-    todo: deque[tuple[str, tuple[tuple[str, str], ...]]] = deque(start)
+    # What a node shows depends only on the variables its conditions name: states that
+    # agree on those share one evaluation.
+    named = {
+        node.id: sorted(
+            {
+                slot[t.name]
+                for o in node.options
+                if o.condition
+                for t in conditions.names(o.condition)
+                if t.name in slot
+            }
+        )
+        for node in nodes.values()
+    }
+    showing: dict[tuple[str, State], list[tuple[str, tuple[tuple[int, str | None], ...]]]] = {}
+
+    def values_of(state: State) -> dict[str, str]:
+        return {names[i]: v for i, v in enumerate(state) if v is not None}
+
+    def shown_at(
+        node_id: str, state: State
+    ) -> list[tuple[str, tuple[tuple[int, str | None], ...]]]:
+        relevant = (node_id, tuple(state[i] for i in named[node_id]))
+        shown = showing.get(relevant)
+        if shown is None:
+            values = values_of(state)
+            shown = showing[relevant] = [
+                (to, sets)
+                for to, cond, sets in moves[node_id]
+                if cond is None or cond.holds(values)
+            ]
+        return shown
+
+    empty: State = (None,) * len(names)
+    start = [(node_id, empty) for node_id in nodes]
+    seen = set(start)
+    todo = deque(start)
     stuck: dict[str, dict[str, str]] = {}
     while todo and len(seen) < MAX_STATES:
-        node_id, frozen = todo.popleft()
-        values = dict(frozen)
-        shown = [
-            (to, sets) for to, cond, sets in moves[node_id] if cond is None or cond.holds(values)
-        ]
-        if node_id in conditional and not shown and node_id not in stuck:
-            stuck[node_id] = values
+        node_id, state = todo.popleft()
+        shown = shown_at(node_id, state)
+        if not shown and node_id in conditional and node_id not in stuck:
+            stuck[node_id] = values_of(state)
         for to, sets in shown:
             if to not in nodes:
-                continue
+                continue  # reported as an error of its own
+            after = state
             if sets:
-                merged = values | sets
-                after = tuple(
-                    sorted((k, v) for k, v in merged.items() if v != "false" or k not in bare)
-                )
-            else:
-                after = frozen
+                changed = list(state)
+                for i, v in sets:
+                    changed[i] = v
+                after = tuple(changed)
             if (to, after) not in seen:
                 seen.add((to, after))
                 todo.append((to, after))
     problems = []
     for node_id, values in stuck.items():
         node = nodes[node_id]
-        state = ", ".join(f"{k}={v}" for k, v in sorted(values.items())) or "nothing set"
+        when = ", ".join(f"{k}={v}" for k, v in sorted(values.items())) or "nothing set"
         problems.append(
             Problem(
                 node.file,
                 node.line,
-                f"checklist node '{node_id}' shows none of its options when {state}",
+                f"checklist node '{node_id}' shows none of its options when {when}",
                 "add an option for that case, or one without 'if'",
             )
         )

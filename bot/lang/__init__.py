@@ -61,7 +61,9 @@ def _optional_words(data: Mapping[str, object], key: str, file: Path) -> frozens
 
 
 def _read(file: Path) -> dict[str, object]:
-    data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    # libyaml's loader when present: the pure-Python one is most of the matcher's import time.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data = yaml.load(file.read_text(encoding="utf-8"), Loader=loader)
     if not isinstance(data, dict):
         raise ValueError(f"{file}: expected a mapping of word lists")
     return data

@@ -1,16 +1,24 @@
 """The default session store: one SQLite file in the data directory.
 
 SQLite calls block, and a write blocks for as long as another process holds the database's
-write lock (a backup, a manual ``sqlite3`` session), so nothing here runs on the event loop:
+write lock (a backup, a manual ``sqlite3`` session), so nothing that may wait runs on the event
+loop. What cannot wait is done at once on the loop, though: handing a call to a thread and
+back costs more than the call itself (one read and one write per message).
 
-- Reads go through a thread with a connection of its own. In WAL mode a reader never waits
-  for a writer, so a held write lock does not hold up loading a session.
-- Writes go to a queue that one writer thread commits in batches (one transaction for
-  everything that arrived meanwhile). :meth:`SqliteStore.put` waits for its batch at most
-  ``save_wait`` seconds, then raises :class:`StoreError`; the state stays queued (a newer
-  state of the same session replaces it) and is committed as soon as the database takes
-  writes again, so a locked or full disk delays saving without losing what users did.
-  Until then :meth:`SqliteStore.get` answers from the queue.
+- Reads are done on the loop with a connection that never waits: in WAL mode a reader does
+  not wait for a writer. In the rare case where SQLite would wait (e.g. while another
+  process recovers the WAL), the read goes to a thread with a connection of its own.
+- Writes go to a queue that is committed in batches (one transaction for everything that
+  arrived meanwhile). While the writer thread is idle and writes succeed, a batch is
+  committed on the loop with the writer's connection, told not to wait for the lock;
+  if the database is locked, full or failing, the writer thread commits it, waiting for
+  the lock. That connection never checkpoints by itself (a checkpoint copies the WAL into
+  the database and syncs both): the writer thread does, every ``_CHECKPOINT_EVERY`` rows.
+  :meth:`SqliteStore.put` waits for its batch at most ``save_wait`` seconds, then raises
+  :class:`StoreError`; the state stays queued (a newer state of the same session replaces
+  it) and is committed as soon as the database takes writes again, so a locked or full
+  disk delays saving without losing what users did. Until then :meth:`SqliteStore.get`
+  answers from the queue.
 - An erasure is committed at once and the WAL is checkpointed right after, so the erased
   rows are gone from the files on disk, not only from the table.
 """
@@ -23,7 +31,7 @@ import datetime as dt
 import json
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
@@ -54,6 +62,27 @@ _UPSERT = (
 )
 
 Entry = tuple[SessionKey, SessionState]
+Row = tuple[str, str, str, str, float]
+
+_CHECKPOINT_EVERY = 200
+"""Rows written between two checkpoints (SQLite's own would come every 1,000 pages of WAL,
+and a session touches a page of the table and of each of its three indexes)."""
+
+
+def _rows(entries: Iterable[Entry]) -> list[Row]:
+    return [
+        (k.session, k.user, k.chat, json.dumps(s.to_dict()), s.last_seen.timestamp())
+        for k, s in entries
+    ]
+
+
+def _select(db: sqlite3.Connection, session: str) -> tuple[str] | None:
+    # fetchall, not fetchone: the statement runs to its end, so this connection holds no
+    # read snapshot afterwards (one would keep checkpoints from emptying the WAL).
+    rows: list[tuple[str]] = db.execute(
+        "SELECT state FROM sessions WHERE session = ?", (session,)
+    ).fetchall()
+    return rows[0] if rows else None
 
 
 def describe(exc: BaseException) -> str:
@@ -85,7 +114,12 @@ class SqliteStore(SessionStore):
         self.retry_after = retry_after
         self._writer = self._connect(lock_wait)
         self._writer.executescript(_SCHEMA)
+        self._writer.execute("PRAGMA wal_autocheckpoint=0")  # see _checkpoint_now
+        self._lock_wait_ms = round(lock_wait * 1000)
         self._reader = self._connect(lock_wait)
+        self._direct = self._connect(0)  # reads on the event loop: never waits for a lock
+        self._writing = 0  # calls handed to the writer thread and not finished yet
+        self._unchecked = 0  # rows written since the last checkpoint
         # One thread each: SQLite connections are not for concurrent use, and a writer
         # waiting for a lock must not hold up reads.
         self._writes = ThreadPoolExecutor(1, thread_name_prefix="sqlite-write")
@@ -109,7 +143,13 @@ class SqliteStore(SessionStore):
         return db
 
     async def _run(self, pool: ThreadPoolExecutor, call: Callable[..., T], *args: object) -> T:
-        return await asyncio.get_running_loop().run_in_executor(pool, call, *args)
+        if pool is not self._writes:
+            return await asyncio.get_running_loop().run_in_executor(pool, call, *args)
+        self._writing += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(pool, call, *args)
+        finally:
+            self._writing -= 1
 
     # -- reading ------------------------------------------------------------------------
 
@@ -120,12 +160,10 @@ class SqliteStore(SessionStore):
         queued = self._queued(key.session)
         if queued is not None:
             return None if self.expired(queued[1], now) else queued[1]
-        row = await self._run(
-            self._reads,
-            lambda: self._reader.execute(
-                "SELECT state FROM sessions WHERE session = ?", (key.session,)
-            ).fetchone(),
-        )
+        try:
+            row = _select(self._direct, key.session)
+        except sqlite3.OperationalError:  # SQLite would wait (busy or locked): in the thread
+            row = await self._run(self._reads, _select, self._reader, key.session)
         if row is None:
             return None
         try:
@@ -184,6 +222,41 @@ class SqliteStore(SessionStore):
                 f"not saved within {self.save_wait:g} s ({reason}); queued and retried"
             ) from None
 
+    def _commit_here(self, rows: list[Row]) -> bool:
+        """Commit ``rows`` on the loop if that cannot wait: ``True`` once they are saved."""
+        if self._writing or self.failure:
+            return False  # the writer thread is busy, or retrying
+        # The writer thread is idle, so its connection is free; it must not wait here.
+        self._writer.execute("PRAGMA busy_timeout=0")
+        try:
+            self._commit(rows)
+        except (sqlite3.Error, OSError):
+            return False  # locked, full or failing: the writer thread retries and reports
+        finally:
+            self._writer.execute(f"PRAGMA busy_timeout={self._lock_wait_ms}")
+        self._unchecked += len(rows)
+        if self._unchecked >= _CHECKPOINT_EVERY:
+            # In the thread; writes go through the thread until it is done.
+            self._unchecked = 0
+            self._writing += 1
+            loop = asyncio.get_running_loop()
+
+            def checkpointed(_: object) -> None:
+                with contextlib.suppress(RuntimeError):  # the loop is gone: so is the store
+                    loop.call_soon_threadsafe(self._checkpointed)
+
+            self._writes.submit(self._checkpoint_now).add_done_callback(checkpointed)
+        return True
+
+    def _checkpointed(self) -> None:
+        self._writing -= 1
+
+    def _checkpoint_now(self) -> None:
+        """Copy the WAL into the database (in the writer thread), so that it is reused
+        instead of growing; PASSIVE: nobody is waited for."""
+        with contextlib.suppress(sqlite3.Error):
+            self._writer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
     async def _flush_forever(self) -> None:
         while True:
             await self._wake.wait()
@@ -195,12 +268,10 @@ class SqliteStore(SessionStore):
                         waiter.set_result(None)
                 continue
             self._inflight, self._pending = self._pending, {}
-            rows = [
-                (k.session, k.user, k.chat, json.dumps(s.to_dict()), s.last_seen.timestamp())
-                for k, s in self._inflight.values()
-            ]
+            rows = _rows(self._inflight.values())
             try:
-                await self._run(self._writes, self._commit, rows)
+                if not self._commit_here(rows):
+                    await self._run(self._writes, self._commit_batch, rows)
             except (sqlite3.Error, OSError) as exc:
                 if self.failure is None:
                     log.error("saving sessions failed: %s; they are kept and retried", exc)
@@ -222,9 +293,17 @@ class SqliteStore(SessionStore):
                     if not waiter.done():
                         waiter.set_result(None)
 
-    def _commit(self, rows: list[tuple[str, str, str, str, float]]) -> None:
-        """One transaction for a batch (in the writer thread)."""
+    def _commit(self, rows: list[Row]) -> None:
+        """One transaction for a batch (in the writer thread, or one row on the loop)."""
         self._transaction(lambda db: db.executemany(_UPSERT, rows))
+
+    def _commit_batch(self, rows: list[Row]) -> None:
+        """Commit a batch and checkpoint when it is time (in the writer thread)."""
+        self._commit(rows)
+        self._unchecked += len(rows)
+        if self._unchecked >= _CHECKPOINT_EVERY:
+            self._unchecked = 0
+            self._checkpoint_now()
 
     def _transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
         db = self._writer
@@ -312,13 +391,10 @@ class SqliteStore(SessionStore):
                 await self._flusher
         left = {**self._inflight, **self._pending}
         self._pending, self._inflight = {}, {}
-        rows = [
-            (k.session, k.user, k.chat, json.dumps(s.to_dict()), s.last_seen.timestamp())
-            for k, s in left.values()
-        ]
+        rows = _rows(left.values())
         if rows:
             try:
-                await self._run(self._writes, self._commit, rows)
+                await self._run(self._writes, self._commit_batch, rows)
             except (sqlite3.Error, OSError) as exc:
                 log.error("%d session(s) could not be saved before closing: %s", len(rows), exc)
         for waiter in self._waiters:
@@ -326,5 +402,5 @@ class SqliteStore(SessionStore):
                 waiter.set_exception(StoreError("the store was closed"))
         self._writes.shutdown(wait=True)
         self._reads.shutdown(wait=True)
-        for db in (self._reader, self._writer):
+        for db in (self._direct, self._reader, self._writer):
             db.close()
