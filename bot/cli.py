@@ -147,17 +147,12 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from bot.matchercache import load_with_matcher
 
     session_ttl, cache = _ask_settings()
-<<<<<<< HEAD
-    content = _content_or_exit(args.content, cache)
-    language = None if args.lang == "auto" else _declared(content, args.lang)
-    engine = Engine(content, session_ttl=session_ttl)
-=======
     try:
         content, matcher = load_with_matcher(args.content, cache)
     except ContentError as exc:
         _invalid(exc)
+    language = None if args.lang == "auto" else _declared(content, args.lang)
     engine = Engine(content, matcher, session_ttl=session_ttl)
->>>>>>> speed19
     _started()
     now = dt.datetime.now(dt.UTC)
     for line in sys.stdin:
