@@ -40,6 +40,8 @@ TRANSLATION_LIMIT = 620
 
 def _limit(lang: str) -> int:
     return FIRST_SCREEN_LIMIT if lang in ("de", "en") else TRANSLATION_LIMIT
+
+
 """Characters of a whole first message (first screen and sources line) on a phone."""
 
 _TAG = re.compile(r"<[^>]+>")
