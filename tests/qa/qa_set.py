@@ -114,12 +114,19 @@ class Copy:
 
 
 def near_copies(questions: Iterable[Question], content: Content) -> list[Copy]:
-    """The questions whose words are at least ``NEAR_COPY`` similar to a content example."""
-    pool = examples(content)
-    choices = [_words(q) for _, q in pool]
+    """The questions whose words are at least ``NEAR_COPY`` similar to a content example in
+    their own language (a Dutch example like a German question measures nothing of it)."""
+    pools: dict[str, list[tuple[str, str]]] = {}
+    for nid, node in content.nodes.items():
+        for lang, qs in node.questions.items():
+            pools.setdefault(lang, []).extend((nid, q) for q in qs)
+    choices = {lang: [_words(q) for _, q in pool] for lang, pool in pools.items()}
     found = []
     for q in questions:
-        hit = process.extractOne(_words(q.text), choices, scorer=fuzz.ratio, score_cutoff=NEAR_COPY)
+        pool = pools.get(q.lang, [])
+        hit = process.extractOne(
+            _words(q.text), choices.get(q.lang, []), scorer=fuzz.ratio, score_cutoff=NEAR_COPY
+        )
         if hit is not None:
             _, similarity, index = hit
             found.append(Copy(q, pool[index][0], pool[index][1], similarity))
