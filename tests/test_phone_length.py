@@ -32,10 +32,10 @@ from bot.platforms.telegram import MAX_TEXT, utf16_len
 SHIPPED = Path(__file__).resolve().parent.parent / "content"
 
 MESSAGE_LIMIT = 900
-TRANSLATION_LIMIT = 620
-"""French, Spanish, Italian, Dutch and Polish screens are still being shortened to
-``FIRST_SCREEN_LIMIT`` (54 over it when the languages arrived in December 2026, the longest
-614): until then a translation may not grow past this, and German and English keep 500."""
+TRANSLATION_LIMIT = FIRST_SCREEN_LIMIT
+"""French, Spanish, Italian, Dutch and Polish first screens are held to the same 500 characters
+as German and English (54 were longer when the languages arrived in December 2026, the longest
+614; all have since been shortened)."""
 
 
 def _limit(lang: str) -> int:
