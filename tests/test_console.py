@@ -136,7 +136,8 @@ def test_an_exit_word_ends_the_chat(tree: Path, terminal: type[Terminal], word: 
         ({"LANG": "en_GB.UTF-8"}, b"Hi! I explain"),
         ({"LANG": "de_AT.UTF-8"}, b"Hallo! Ich erkl"),
         ({"LANG": "de_DE.UTF-8", "LC_ALL": "en_US.UTF-8"}, b"Hi! I explain"),
-        ({"LANG": "fr_FR.UTF-8"}, b"Hallo! Ich erkl"),  # not in the content: its default
+        ({"LANG": "fr_FR.UTF-8"}, b"Bonjour"),
+        ({"LANG": "sv_SE.UTF-8"}, b"Hallo! Ich erkl"),  # not in the content: its default
     ],
 )
 def test_the_console_starts_in_the_language_of_the_locale(

@@ -168,6 +168,7 @@ def check_reply(reply: Reply, event: Event, content: Content) -> None:
             option.id in content.nodes
             or option.id in (BACK, MENU)
             or option.id.removeprefix(LANG_PREFIX) in content.languages
+            or option.id == "@languages"
             or (
                 option.id.startswith((SET_PREFIX, PAGE_PREFIX))
                 and option.id.partition(":")[2].rpartition("-")[0] in content.nodes
