@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fixtures.languages import OWN_NAMES
 from fixtures.tree import write_tree
 
 from bot.content import ContentError, load_content
@@ -15,15 +16,7 @@ from bot.platforms.web_page import PageWords, load_assets, render_page
 
 from .conftest import make_runtime
 
-SEVEN = {
-    "de": "Deutsch",
-    "en": "English",
-    "fr": "Français",
-    "es": "Español",
-    "it": "Italiano",
-    "nl": "Nederlands",
-    "pl": "Polski",
-}
+SEVEN = OWN_NAMES
 
 
 def page(words: PageWords, languages: dict[str, str]) -> str:
