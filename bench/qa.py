@@ -74,7 +74,7 @@ def _features(matcher: Matcher, q: Question) -> tuple[list[float], str | None] |
     ranking = matcher.ranking(q.text, q.lang)
     if ranking is None or not ranking.answerable:
         return None
-    best = matcher._indexes[q.lang].node_ids[int(ranking.order[0])]
+    best = matcher.indexes[q.lang].node_ids[int(ranking.order[0])]
     return [ranking.features[name] for name in CONFIDENCE_FEATURES], best
 
 

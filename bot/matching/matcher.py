@@ -1,0 +1,133 @@
+"""The matcher: a question (and where the user is) in, a node or a fallback out."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.content.models import Content
+from bot.matching.clauses import asking_parts, without_denied_platforms
+from bot.matching.decision import CLARIFY_MARGIN, THRESHOLD, confidence
+from bot.matching.lexical import _LONG, OFF_TOPIC_CLOSE, LanguageIndex, Ranking
+from bot.matching.text import _DETECT_WORDS, words
+
+_OPENING = re.compile(r"([^,.!?;:\n]*)[,.!?;:\n]*(.*)", re.DOTALL)
+"""A message's first clause (up to punctuation) and the rest."""
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """The matcher's verdict on one question."""
+
+    node: str | None
+    score: float
+    matched: bool
+    language: str
+    candidates: tuple[str, ...] = ()
+    clarify: tuple[str, ...] = ()
+    """Two nodes the question fits about equally well: ask which one is meant. Set only
+    when the matcher would otherwise have answered the first (``matched`` is then False)."""
+
+
+class Matcher:
+    """Find the node answering a question; built once per content tree."""
+
+    def __init__(self, content: Content, *, threshold: float = THRESHOLD) -> None:
+        self.content = content
+        self.threshold = threshold
+        self.indexes = {lang: LanguageIndex(content, lang) for lang in content.languages}
+
+    def detect_language(self, text: str) -> str | None:
+        """The most likely declared language of ``text``, or ``None`` when unclear."""
+        ws = words(text)
+        if not ws:
+            return None
+        scores: dict[str, float] = {}
+        for lang, index in self.indexes.items():
+            hints = _DETECT_WORDS.get(lang, frozenset())
+            score = 0.0
+            for w in ws:
+                if w in hints:
+                    score += 1.0
+                elif index.lexicon.stem(w) in index.known_stems:
+                    score += 0.5
+            if lang == "de" and re.search(r"[äöüß]", text.lower()):
+                score += 1.5
+            scores[lang] = score
+        ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
+        if ranked[0][1] == 0 or (len(ranked) > 1 and ranked[0][1] == ranked[1][1]):
+            return None
+        return ranked[0][0]
+
+    def match(self, text: str, lang: str) -> MatchResult:
+        """Match ``text`` in ``lang``; ``matched`` is False when the matcher abstains."""
+        decided = self.decided(text, lang)
+        if decided is not None:
+            return decided
+        index = self.indexes[lang]
+        ranking = self.ranking(text, lang)
+        if ranking is None:
+            return MatchResult(None, 0.0, False, lang)
+        # (Almost) as close to the off-topic requests as to any topic: none worth suggesting.
+        off_topic = ranking.off_topic >= OFF_TOPIC_CLOSE
+        candidates = () if off_topic else tuple(index.node_ids[i] for i in ranking.related[:3])
+        score = confidence(ranking.features) if ranking.answerable else 0.0
+        matched = score >= self.threshold
+        if matched and len(candidates) >= 2 and ranking.features["margin"] < CLARIFY_MARGIN:
+            return MatchResult(None, round(score, 3), False, lang, candidates, candidates[:2])
+        node = candidates[0] if matched else None
+        return MatchResult(node, round(score, 3), matched, lang, candidates)
+
+    def decided(self, text: str, lang: str) -> MatchResult | None:
+        """The verdict on ``text`` that needs no ranking, if any: a message that is only a
+        greeting matches the root (the engine shows the menu); one that says word for word
+        what one node's title, keyword or example says matches that node, and one that says
+        what an off-topic request says abstains."""
+        index = self.indexes[lang]
+        if index.is_greeting(text):
+            return MatchResult(self.content.meta.root, 1.0, True, lang)
+        owner = index.exact_owner(self._without_greeting(text, lang))
+        if owner is None:
+            return None
+        if owner == index.off_topic:
+            return MatchResult(None, 0.0, False, lang)
+        node = index.node_ids[owner]
+        return MatchResult(node, 1.0, True, lang, (node,))
+
+    def _without_greeting(self, text: str, lang: str) -> str:
+        """``text`` without the greeting it opens with ("Guten Morgen, ist es zu spät?"):
+        it says nothing about the question."""
+        found = _OPENING.match(text)
+        if found and found.group(2).strip() and self.indexes[lang].is_greeting(found.group(1)):
+            return found.group(2)
+        return text
+
+    def ranking(self, text: str, lang: str) -> Ranking | None:
+        """Every node's score for ``text`` in ``lang``, with the confidence features.
+
+        A long message often explains a situation before it asks ("Ich bin 78, mein Enkel
+        hat mir Facebook eingerichtet ... Wie kann ich das verhindern?"): the question
+        decides, the side remarks count less (:func:`asking_parts`). A greeting it opens
+        with is left out."""
+        index = self.indexes[lang]
+        text = without_denied_platforms(self._without_greeting(text, lang))
+        whole = index.rank(text)
+        parts = asking_parts(text, lang) if len(index.lexicon.content_words(text)) >= _LONG else []
+        if whole is None or not parts:
+            return whole
+        focused = index.rank(text, parts)
+        # Read both ways, the same topic: as sure as the surer reading ("Wie kann ich das
+        # verhindern?" says what is asked, the situation before it what "das" is).
+        if (
+            focused is not None
+            and whole.answerable
+            and int(whole.order[0]) == int(focused.order[0])
+            and confidence(whole.features) > confidence(focused.features) * focused.answerable
+        ):
+            return whole
+        return focused
+
+    def suggest(self, text: str, lang: str, limit: int = 3) -> Sequence[str]:
+        """Up to ``limit`` node ids that come closest to ``text`` (for fallbacks)."""
+        return self.match(text, lang).candidates[:limit]
