@@ -10,29 +10,83 @@ start-up.
 
 from __future__ import annotations
 
+import json
 import math
+from dataclasses import dataclass
+from pathlib import Path
 
-# Logistic confidence model, fitted by ``bench/qa.py --fit`` (see the module docstring).
-CONFIDENCE_FEATURES = ("example", "margin", "covered", "known", "short", "off_topic")
-CONFIDENCE_WEIGHTS = (-5.38, -1.11, 4.62, 2.8, 5.81, -3.72, -3.15)
-"""Intercept first, then one weight per feature in CONFIDENCE_FEATURES."""
-CLARIFY_MARGIN = 0.05
-"""Ask "did you mean A or B?" instead of answering A when B's ranking score is within this
-share of A's. On the tune split (December 2026), below 0.05 the first node was never the
-expected one and the second was in 5 of 6 cases; up to 0.06 the first would have been right
-in 4 of 10."""
-THRESHOLD = 0.425
-"""Answer only when the model's probability of being right is at least this. Chosen for few
-wrong answers first: on the tune split (refitted December 2026, with the held-out questions
-that were near copies of content examples moved into it) 0.425 gives 91.8 % in scope, 90.4 %
-fallback and 5.3 % wrong-confident; 0.475 would cut wrong answers by 0.4 points for 0.6
-points of accuracy."""
+import numpy as np
+
+PARAMETERS = Path(__file__).with_name("decision.json")
+"""The fitted parameters (``bench/qa.py --fit --write`` rewrites them)."""
+
+
+@dataclass(frozen=True)
+class Model:
+    """A logistic model: intercept first, then one weight per feature; and the probability
+    from which the matcher answers."""
+
+    features: tuple[str, ...]
+    weights: tuple[float, ...]
+    threshold: float
+
+    def probability(self, features: dict[str, float]) -> float:
+        """Probability that the best node is right."""
+        z = self.weights[0] + sum(
+            w * features[name] for name, w in zip(self.features, self.weights[1:], strict=True)
+        )
+        return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """How the dense signal joins the lexical ranking.
+
+    A cosine counts from ``dense_floor`` up (below it any two questions are alike: e5's
+    cosines of unrelated questions sit around 0.7-0.8), scaled to 0..1 and weighted
+    ``dense_weight`` against the lexical ranking (whose best node scores about 4). A node
+    whose closest example is at least ``dense_sure`` alike, and closer than any off-topic
+    request by ``dense_off_gap``, may answer however few words it shares (the model still
+    decides)."""
+
+    dense_weight: float
+    dense_floor: float
+    dense_sure: float
+    dense_off_gap: float
+
+    def lift(self, cosines: np.ndarray) -> np.ndarray:
+        """Cosines scaled from the floor: 0 below it, 1 for the same text."""
+        arr = np.asarray(cosines, dtype=float)
+        return np.clip((arr - self.dense_floor) / (1.0 - self.dense_floor), 0.0, None)
+
+    def rescues(self, features: dict[str, float]) -> bool:
+        """Whether the dense signal alone makes the best node a candidate answer."""
+        return features["dense"] >= self.dense_sure and features["dense_off"] <= -self.dense_off_gap
+
+
+def _load() -> tuple[Model, Model, Fusion, float]:
+    data = json.loads(PARAMETERS.read_text(encoding="utf-8"))
+
+    def model(key: str) -> Model:
+        m = data[key]
+        return Model(tuple(m["features"]), tuple(m["weights"]), float(m["threshold"]))
+
+    return model("lexical"), model("fused"), Fusion(**data["fusion"]), data["clarify_margin"]
+
+
+LEXICAL, FUSED, FUSION, CLARIFY_MARGIN = _load()
+"""The lexical-only model (where no embedder loads), the model over both signals, how they
+are fused, and the margin under which the matcher asks which of two topics is meant."""
+CONFIDENCE_FEATURES = LEXICAL.features
+THRESHOLD = LEXICAL.threshold
+
+
+def model_for(features: dict[str, float]) -> Model:
+    """The model that decides with these features: the fused one when the dense signal is
+    there."""
+    return FUSED if "dense" in features else LEXICAL
 
 
 def confidence(features: dict[str, float]) -> float:
     """Probability that the best node is right, from the fitted logistic model."""
-    z = CONFIDENCE_WEIGHTS[0] + sum(
-        w * features[name]
-        for name, w in zip(CONFIDENCE_FEATURES, CONFIDENCE_WEIGHTS[1:], strict=True)
-    )
-    return 1.0 / (1.0 + math.exp(-z))
+    return model_for(features).probability(features)

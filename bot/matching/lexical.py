@@ -37,6 +37,7 @@ from rapidfuzz.distance import Levenshtein
 
 from bot.content.models import Content, Node
 from bot.matching.clauses import _REMARK, _SHARP, asking_parts
+from bot.matching.decision import FUSION
 from bot.matching.tables import Table
 from bot.matching.text import (
     _ASKING,
@@ -127,10 +128,14 @@ class Ranking:
         shares too little with the node ("instagram weather cat dog" shares one word in
         four: a near miss) or with the content as a whole (mostly words it never uses)."""
         related = bool(self.related) and self.related[0] == int(self.order[0])
+        if not related or self.foreign:
+            return False
+        if "dense" in self.features and FUSION.rescues(self.features):
+            # Another wording of one of its examples ("Geht ein Widerspruch überhaupt
+            # noch?"), however few of the node's words it uses.
+            return True
         return (
-            related
-            and not self.foreign
-            and self.off_topic < OFF_TOPIC_CLOSE
+            self.off_topic < OFF_TOPIC_CLOSE
             and self.features["covered"] >= _MIN_COVERED
             and self.features["known"] >= _MIN_KNOWN
         )
@@ -151,7 +156,10 @@ class LanguageIndex:
         # competes in the ranking and is never answered.
         off_topic = [lex.content_words(t) for t in content.meta.off_topic.get(lang, ())]
         self.off_topic: int | None = None
+        # What the dense signal compares with, per position (the off-topic class last).
+        self.position_texts: list[list[str]] = [_example_texts(n, lang) for n in nodes]
         if any(off_topic):
+            self.position_texts.append(list(content.meta.off_topic.get(lang, ())))
             self.off_topic = len(nodes)
             strong.append(off_topic)
             weak.append([])
@@ -414,11 +422,22 @@ class LanguageIndex:
                 return False
         return found
 
-    def rank(self, text: str, parts: Sequence[tuple[str, float]] = ()) -> Ranking | None:
+    def rank(
+        self,
+        text: str,
+        parts: Sequence[tuple[str, float]] = (),
+        *,
+        dense: np.ndarray | None = None,
+        boost: np.ndarray | None = None,
+    ) -> Ranking | None:
         """Score ``text`` against every node; ``None`` when it has no words at all.
 
         With ``parts`` (pieces of ``text``, each with a weight), a word counts as much as
-        its piece's weight: a long message's question more than its side remarks."""
+        its piece's weight: a long message's question more than its side remarks. ``dense``
+        (per position, the off-topic class last: the cosine of the closest text in meaning,
+        :class:`bot.matching.semantic.SemanticIndex`) is fused into the ranking and gives
+        the decision its features; ``boost`` (per node) adds what the context says
+        (:mod:`bot.matching.context`)."""
         lang = self.lang
         pieces = parts or [(text, 1.0)]
         weighted = [(w, weight) for piece, weight in pieces for w in self._words(piece)]
@@ -475,6 +494,10 @@ class LanguageIndex:
                     keyed[found[0]] += weight * sure * found[1]
         if keyed.any():
             total += KEYWORD_WEIGHT * keyed / keyed.max()
+        if dense is not None:
+            total = total + FUSION.dense_weight * FUSION.lift(dense)
+        if boost is not None:
+            total[: len(boost)] += boost
         order = np.argsort(-total, kind="stable")
         off_topic = 0.0
         if off is not None:
@@ -502,9 +525,18 @@ class LanguageIndex:
             "short": 1.0 / sum(weight for _, weight in weighted),
             "off_topic": min(off_topic, 1.0),
         }
-        # Topics worth suggesting share at least one word with the question; n-gram
-        # scores alone are never zero for long texts, whatever the question.
+        if dense is not None:
+            nodes_dense = dense[:off] if off is not None else dense
+            others = np.delete(nodes_dense, best)
+            features["dense"] = float(dense[best])
+            features["dense_margin"] = float(dense[best] - (others.max() if len(others) else 0))
+            features["dense_off"] = float((dense[off] if off is not None else -1) - dense[best])
+        # Topics worth suggesting share at least one word with the question (n-gram
+        # scores alone are never zero for long texts, whatever the question) or mean the
+        # same as one of its examples.
         shared = coverage.max(axis=0) > 0
+        if dense is not None:
+            shared = shared | (dense[:n] >= FUSION.dense_sure)
         related = tuple(int(i) for i in order[:_SUGGEST_POOL] if shared[i])
         return Ranking(order, total, features, foreign, related, off_topic)
 

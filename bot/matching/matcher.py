@@ -5,11 +5,22 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
 
 from bot.content.models import Content
 from bot.matching.clauses import asking_parts, without_denied_platforms
-from bot.matching.decision import CLARIFY_MARGIN, THRESHOLD, confidence
+from bot.matching.context import boost_array, follow_up
+from bot.matching.decision import CLARIFY_MARGIN, FUSED, LEXICAL, confidence
 from bot.matching.lexical import _LONG, OFF_TOPIC_CLOSE, LanguageIndex, Ranking
+from bot.matching.semantic import (
+    Embedder,
+    EmbeddingCache,
+    SemanticIndex,
+    default_cache_dir,
+    default_embedder,
+)
 from bot.matching.text import _DETECT_WORDS, words
 
 _OPENING = re.compile(r"([^,.!?;:\n]*)[,.!?;:\n]*(.*)", re.DOTALL)
@@ -33,10 +44,33 @@ class MatchResult:
 class Matcher:
     """Find the node answering a question; built once per content tree."""
 
-    def __init__(self, content: Content, *, threshold: float = THRESHOLD) -> None:
+    def __init__(
+        self,
+        content: Content,
+        *,
+        threshold: float | None = None,
+        embedder: Embedder | Literal["default"] | None = "default",
+        cache: EmbeddingCache | None = None,
+    ) -> None:
+        """``embedder``: the dense signal (``None``: words only; by default the shipped
+        model where it loads); ``cache``: where the content's vectors are kept (by default
+        :func:`default_cache_dir`). ``threshold`` overrides the fitted one."""
         self.content = content
-        self.threshold = threshold
         self.indexes = {lang: LanguageIndex(content, lang) for lang in content.languages}
+        self.embedder = default_embedder() if embedder == "default" else embedder
+        self.semantic: dict[str, SemanticIndex] = {}
+        if self.embedder is not None:
+            cache = cache or EmbeddingCache(default_cache_dir())
+            for lang, index in self.indexes.items():
+                self.semantic[lang] = SemanticIndex(self.embedder, cache, index.position_texts)
+        # Steps of the guided checklist (reached by a button that sets an answer) and menus
+        # are no answer to a question: never offered in a clarifying question.
+        self.not_topics = frozenset(
+            {o.to for n in content.nodes.values() for o in n.options if o.assign}
+            | {n.id for n in content.nodes.values() if n.kind == "menu"}
+        )
+        model = FUSED if self.semantic else LEXICAL
+        self.threshold = model.threshold if threshold is None else threshold
 
     def detect_language(self, text: str) -> str | None:
         """The most likely declared language of ``text``, or ``None`` when unclear."""
@@ -60,13 +94,30 @@ class Matcher:
             return None
         return ranked[0][0]
 
-    def match(self, text: str, lang: str) -> MatchResult:
-        """Match ``text`` in ``lang``; ``matched`` is False when the matcher abstains."""
+    def match(self, text: str, lang: str, context: str | None = None) -> MatchResult:
+        """Match ``text`` in ``lang``; ``matched`` is False when the matcher abstains.
+
+        ``context``: the node the user is at (from the session state), so that a follow-up
+        ("warum?", "und bei Instagram?") is read with it (:mod:`bot.matching.context`)."""
+        # Before the exact wording: "warum?" may be one node's keyword, but after an answer
+        # it asks about that answer.
+        followed = follow_up(self.content, context, text, lang)
+        if followed is not None:
+            if followed.why and followed.why in self.content.nodes:
+                return MatchResult(followed.why, 1.0, True, lang, (followed.why,))
+            index = self.indexes[lang]
+            boost = boost_array(index.node_ids, followed.boost)
+            in_context = self._match(followed.text, lang, boost)
+            if in_context.matched or in_context.clarify:
+                return in_context
         decided = self.decided(text, lang)
         if decided is not None:
             return decided
+        return self._match(text, lang)
+
+    def _match(self, text: str, lang: str, boost: np.ndarray | None = None) -> MatchResult:
         index = self.indexes[lang]
-        ranking = self.ranking(text, lang)
+        ranking = self.ranking(text, lang, boost)
         if ranking is None:
             return MatchResult(None, 0.0, False, lang)
         # (Almost) as close to the off-topic requests as to any topic: none worth suggesting.
@@ -74,8 +125,16 @@ class Matcher:
         candidates = () if off_topic else tuple(index.node_ids[i] for i in ranking.related[:3])
         score = confidence(ranking.features) if ranking.answerable else 0.0
         matched = score >= self.threshold
-        if matched and len(candidates) >= 2 and ranking.features["margin"] < CLARIFY_MARGIN:
-            return MatchResult(None, round(score, 3), False, lang, candidates, candidates[:2])
+        topics = [n for n in candidates if n not in self.not_topics]
+        if (
+            matched
+            and len(topics) >= 2
+            and candidates[0] == topics[0]
+            and ranking.features["margin"] < CLARIFY_MARGIN
+        ):
+            # Two real topics about equally close: ask which one is meant. Never a step of
+            # the guided checklist or a menu: they are no answer to a question.
+            return MatchResult(None, round(score, 3), False, lang, candidates, tuple(topics[:2]))
         node = candidates[0] if matched else None
         return MatchResult(node, round(score, 3), matched, lang, candidates)
 
@@ -103,7 +162,7 @@ class Matcher:
             return found.group(2)
         return text
 
-    def ranking(self, text: str, lang: str) -> Ranking | None:
+    def ranking(self, text: str, lang: str, boost: np.ndarray | None = None) -> Ranking | None:
         """Every node's score for ``text`` in ``lang``, with the confidence features.
 
         A long message often explains a situation before it asks ("Ich bin 78, mein Enkel
@@ -112,11 +171,13 @@ class Matcher:
         with is left out."""
         index = self.indexes[lang]
         text = without_denied_platforms(self._without_greeting(text, lang))
-        whole = index.rank(text)
+        semantic = self.semantic.get(lang)
+        dense = semantic.scores(text) if semantic is not None else None
+        whole = index.rank(text, dense=dense, boost=boost)
         parts = asking_parts(text, lang) if len(index.lexicon.content_words(text)) >= _LONG else []
         if whole is None or not parts:
             return whole
-        focused = index.rank(text, parts)
+        focused = index.rank(text, parts, dense=dense, boost=boost)
         # Read both ways, the same topic: as sure as the surer reading ("Wie kann ich das
         # verhindern?" says what is asked, the situation before it what "das" is).
         if (
