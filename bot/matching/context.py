@@ -41,6 +41,8 @@ class FollowUp:
     boost: dict[str, float]
     why: str | None = None
     """The node the content names as the answer to "why?" here, if the follow-up asks that."""
+    only_here: bool = False
+    """Whether only the context can say what it asks ("warum?" alone is about anything)."""
 
 
 def is_follow_up(text: str, lang: str) -> bool:
@@ -84,7 +86,7 @@ def follow_up(content: Content, node_id: str | None, text: str, lang: str) -> Fo
     title = node.title.get(lang, "")
     if is_why(text, lang):
         boost = dict.fromkeys([node.id, *neighbours], WHY_BOOST)
-        return FollowUp(f"{text} {title}", boost, node.why)
+        return FollowUp(f"{text} {title}", boost, node.why, only_here=True)
     ws = words(text)
     named = [w for w in content_words(text, lang) if w not in data.reference_words]
     moves_on = ws[0] in data.follow_up_starts and bool(named)

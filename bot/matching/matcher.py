@@ -41,6 +41,10 @@ class MatchResult:
     when the matcher would otherwise have answered the first (``matched`` is then False)."""
 
 
+ALONE_SURE = 0.8
+"""A follow-up that names its own topic is answered by it alone from this confidence on."""
+
+
 class Matcher:
     """Find the node answering a question; built once per content tree."""
 
@@ -102,18 +106,23 @@ class Matcher:
         # Before the exact wording: "warum?" may be one node's keyword, but after an answer
         # it asks about that answer.
         followed = follow_up(self.content, context, text, lang)
-        if followed is not None:
-            if followed.why and followed.why in self.content.nodes:
-                return MatchResult(followed.why, 1.0, True, lang, (followed.why,))
-            index = self.indexes[lang]
-            boost = boost_array(index.node_ids, followed.boost)
-            in_context = self._match(followed.text, lang, boost)
-            if in_context.matched or in_context.clarify:
-                return in_context
-        decided = self.decided(text, lang)
-        if decided is not None:
-            return decided
-        return self._match(text, lang)
+        if followed is None:
+            return self.decided(text, lang) or self._match(text, lang)
+        if followed.why and followed.why in self.content.nodes:
+            return MatchResult(followed.why, 1.0, True, lang, (followed.why,))
+        alone = None
+        if not followed.only_here:
+            # "und die Verbraucherzentrale?" names its topic: read alone first, unless that
+            # is unsure and the page's neighbours do not include it.
+            alone = self.decided(text, lang) or self._match(text, lang)
+            if alone.matched and (alone.score >= ALONE_SURE or alone.node in followed.boost):
+                return alone
+        index = self.indexes[lang]
+        boost = boost_array(index.node_ids, followed.boost)
+        in_context = self._match(followed.text, lang, boost)
+        if in_context.matched or in_context.clarify or alone is None:
+            return in_context
+        return alone
 
     def _match(self, text: str, lang: str, boost: np.ndarray | None = None) -> MatchResult:
         index = self.indexes[lang]

