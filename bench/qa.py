@@ -105,6 +105,7 @@ def _logistic(
 def _matcher(content: Content, semantic: bool) -> Matcher:
     """A matcher with the shipped embedder (its vectors of our questions cached) or none."""
     matcher = Matcher(content) if semantic else Matcher(content, embedder=None)
+    matcher.cascade = False
     if semantic and matcher.embedder is None:
         raise SystemExit("the embedder does not load here: cannot fit the fused model")
     return matcher
@@ -199,6 +200,19 @@ def _fusion_grid(content: Content) -> Fusion:
     return max(scored, key=lambda s: s[:2])[2]
 
 
+def _words_sure(w: np.ndarray, train: list[tuple[Question, list[float], str | None]]) -> float:
+    """The lowest probability of the words-only model from which at least 99 % of the
+    fitted-on questions are answered right: there the dense signal is not needed."""
+    chosen = 1.01
+    for bar in (0.99, 0.98, 0.97, 0.95, 0.93, 0.9, 0.85, 0.8):
+        sure = [r for r in train if _probability(w, r[1], r[2]) >= bar]
+        right = sum(r[2] == r[0].node for r in sure) / len(sure) if sure else 0.0
+        print(f"words-only probability >= {bar}: {len(sure)} of {len(train)}, {right:.1%} right")
+        if sure and right >= 0.99:
+            chosen = bar
+    return chosen
+
+
 def fit(content: Content, write: bool) -> int:
     """Fit both confidence models (lexical only, and fused) on ``tune`` and held-out
     examples; print weights and tables; with ``write``, store them in decision.json."""
@@ -219,6 +233,8 @@ def fit(content: Content, write: bool) -> int:
         scale = OUT_OF_SCOPE_SHARE * len(train) / max(int(out_of_scope.sum()), 1)
         w = _logistic(x, y, np.where(out_of_scope, scale, 1.0))
         threshold, table = _choose_threshold(w, rows)
+        if key == "lexical":
+            data["fusion"]["words_sure"] = _words_sure(w, train)
         print(f"\n{key}: features {model.features}")
         print(f"weights {tuple(round(float(v), 3) for v in w)}, threshold {threshold}")
         print(table)

@@ -18,7 +18,6 @@ import numpy as np
 
 from bot import lang as lang_data
 from bot.content.models import Content
-from bot.matching import answers
 from bot.matching.text import content_words, words
 
 _LANGUAGES = lang_data.languages()
@@ -66,7 +65,14 @@ def is_why(text: str, lang: str) -> bool:
     if data is None:
         return False
     ws = words(text)
-    rest = [w for w in ws if w not in data.follow_up_starts and w not in data.reference_words]
+    rest = [
+        w
+        for w in ws
+        if w not in data.follow_up_starts
+        and w not in data.reference_words
+        and w not in data.why_words
+        and w not in data.negations  # "warum nicht?"
+    ]
     return any(w in data.why_words for w in ws) and len(content_words(" ".join(rest), lang)) <= 1
 
 
@@ -91,11 +97,12 @@ def follow_up(content: Content, node_id: str | None, text: str, lang: str) -> Fo
     named = [w for w in content_words(text, lang) if w not in data.reference_words]
     moves_on = ws[0] in data.follow_up_starts and bool(named)
     boost = dict.fromkeys(neighbours, CONTEXT_BOOST)
-    if not moves_on:
-        boost[node.id] = CONTEXT_BOOST
-    asked = answers.apps(text)
-    if asked:
-        title = " ".join(w for w in words(title) if not answers.apps(w) - asked)
+    if moves_on:
+        # "und die Hamburger?" after the Irish authority: something else than this page,
+        # read by its own words (the page's title would pull it back here).
+        boost[node.id] = -CONTEXT_BOOST
+        return FollowUp(text, boost)
+    boost[node.id] = CONTEXT_BOOST
     return FollowUp(f"{text} {title}", boost)
 
 

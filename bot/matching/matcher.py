@@ -12,7 +12,7 @@ import numpy as np
 from bot.content.models import Content
 from bot.matching.clauses import asking_parts, without_denied_platforms
 from bot.matching.context import boost_array, follow_up
-from bot.matching.decision import CLARIFY_MARGIN, FUSED, LEXICAL, confidence
+from bot.matching.decision import CLARIFY_MARGIN, FUSED, FUSION, LEXICAL, confidence
 from bot.matching.lexical import _LONG, OFF_TOPIC_CLOSE, LanguageIndex, Ranking
 from bot.matching.semantic import (
     Embedder,
@@ -45,6 +45,11 @@ ALONE_SURE = 0.8
 """A follow-up that names its own topic is answered by it alone from this confidence on."""
 
 
+CONTEXT_SURE = 0.3
+"""A follow-up answered by a neighbour of the page the user is at needs only this much
+confidence: the page itself says what the short question is about."""
+
+
 class Matcher:
     """Find the node answering a question; built once per content tree."""
 
@@ -73,6 +78,9 @@ class Matcher:
             {o.to for n in content.nodes.values() for o in n.options if o.assign}
             | {n.id for n in content.nodes.values() if n.kind == "menu"}
         )
+        self.cascade = True
+        """Whether a question the words alone are sure about skips the dense signal
+        (``False`` when fitting the fused model, which needs its features everywhere)."""
         model = FUSED if self.semantic else LEXICAL
         self.threshold = model.threshold if threshold is None else threshold
 
@@ -120,9 +128,13 @@ class Matcher:
         index = self.indexes[lang]
         boost = boost_array(index.node_ids, followed.boost)
         in_context = self._match(followed.text, lang, boost)
-        if in_context.matched or in_context.clarify or alone is None:
+        if in_context.matched or in_context.clarify:
             return in_context
-        return alone
+        near = in_context.candidates[:1]
+        if near and followed.boost.get(near[0], 0) > 0 and in_context.score >= CONTEXT_SURE:
+            # A neighbour of the page, close enough: the context is evidence of its own.
+            return MatchResult(near[0], in_context.score, True, lang, in_context.candidates)
+        return in_context if alone is None else alone
 
     def _match(self, text: str, lang: str, boost: np.ndarray | None = None) -> MatchResult:
         index = self.indexes[lang]
@@ -131,9 +143,12 @@ class Matcher:
             return MatchResult(None, 0.0, False, lang)
         # (Almost) as close to the off-topic requests as to any topic: none worth suggesting.
         off_topic = ranking.off_topic >= OFF_TOPIC_CLOSE
-        candidates = () if off_topic else tuple(index.node_ids[i] for i in ranking.related[:3])
         score = confidence(ranking.features) if ranking.answerable else 0.0
         matched = score >= self.threshold
+        # An answer has its node first (answerable: the best node is related); off topic, no
+        # topic is worth suggesting unless the meaning says the question is one after all.
+        related = tuple(index.node_ids[i] for i in ranking.related[:3])
+        candidates = () if off_topic and not matched else related
         topics = [n for n in candidates if n not in self.not_topics]
         if (
             matched
@@ -181,7 +196,18 @@ class Matcher:
         index = self.indexes[lang]
         text = without_denied_platforms(self._without_greeting(text, lang))
         semantic = self.semantic.get(lang)
-        dense = semantic.scores(text) if semantic is not None else None
+        dense = None
+        if semantic is not None:
+            words_only = index.rank(text, boost=boost) if self.cascade else None
+            # Where the words alone are sure, meaning adds nothing: no embedding (the slow
+            # part of a reply) for most questions.
+            if not (
+                words_only is not None
+                and words_only.answerable
+                and LEXICAL.probability(words_only.features) >= FUSION.words_sure
+                and words_only.features["margin"] >= CLARIFY_MARGIN
+            ):
+                dense = semantic.scores(text)
         whole = index.rank(text, dense=dense, boost=boost)
         parts = asking_parts(text, lang) if len(index.lexicon.content_words(text)) >= _LONG else []
         if whole is None or not parts:
