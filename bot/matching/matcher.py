@@ -45,7 +45,7 @@ ALONE_SURE = 0.8
 """A follow-up that names its own topic is answered by it alone from this confidence on."""
 
 
-CONTEXT_SURE = 0.3
+CONTEXT_SURE = 0.1
 """A follow-up answered by a neighbour of the page the user is at needs only this much
 confidence: the page itself says what the short question is about."""
 
@@ -128,6 +128,10 @@ class Matcher:
         index = self.indexes[lang]
         boost = boost_array(index.node_ids, followed.boost)
         in_context = self._match(followed.text, lang, boost)
+        if context in in_context.clarify:
+            # Between the page just read and another: the other one is what is new.
+            other = next(n for n in in_context.clarify if n != context)
+            return MatchResult(other, in_context.score, True, lang, in_context.candidates)
         if in_context.matched or in_context.clarify:
             return in_context
         near = in_context.candidates[:1]
