@@ -165,3 +165,18 @@ def test_no_clarifying_question_on_noise_or_with_a_checklist_step(
         assert node not in matcher.not_topics
     if text in ("Rezept für Lasagne", "wie wird das wetter"):
         assert not result.clarify and not result.matched
+
+
+def test_no_clarifying_question_on_the_question_sets_offers_a_step_or_a_menu(
+    matcher: Matcher,
+) -> None:
+    from tests.qa.qa_set import INDEPENDENT_DIR, load_questions, warm
+
+    questions = load_questions() + load_questions(INDEPENDENT_DIR)
+    warm(matcher, [q.text for q in questions])
+    offered = {
+        q.text: result.clarify
+        for q in questions
+        if set((result := matcher.match(q.text, q.lang)).clarify) & matcher.not_topics
+    }
+    assert not offered
