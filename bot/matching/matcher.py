@@ -152,6 +152,7 @@ class Matcher:
         # An answer has its node first (answerable: the best node is related); off topic, no
         # topic is worth suggesting unless the meaning says the question is one after all.
         related = tuple(index.node_ids[i] for i in ranking.related[:3])
+        matched = matched and bool(related)  # nothing to answer with (a zero threshold)
         candidates = () if off_topic and not matched else related
         topics = [n for n in candidates if n not in self.not_topics]
         if (
