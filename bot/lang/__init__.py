@@ -8,6 +8,7 @@ texts): the matcher takes every word list from these files.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -31,6 +32,13 @@ class Language:
     clause_breaks: frozenset[str]
     topic_words: frozenset[str]
     other_roles: frozenset[str]
+    yes_words: frozenset[str] = frozenset()
+    no_words: frozenset[str] = frozenset()
+    unsure_words: frozenset[str] = frozenset()
+    """Answers to a yes/no question, words and phrases."""
+    follow_up_starts: frozenset[str] = frozenset()
+    why_words: frozenset[str] = frozenset()
+    reference_words: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,8 @@ class Common:
     platforms: frozenset[str]
     brands: tuple[str, ...]
     other_parties: frozenset[str]
+    platform_names: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    """Short names of Meta's apps and the name the content uses ("fb" -> "facebook")."""
 
 
 def _words(data: Mapping[str, object], key: str, file: Path) -> frozenset[str]:
@@ -48,6 +58,20 @@ def _words(data: Mapping[str, object], key: str, file: Path) -> frozenset[str]:
     if not isinstance(value, str):
         raise ValueError(f"{file}: '{key}' must be a block of words separated by spaces")
     return frozenset(value.split())
+
+
+def _optional(data: Mapping[str, object], key: str, file: Path) -> frozenset[str]:
+    return _words(data, key, file) if key in data else frozenset()
+
+
+def _answers(data: Mapping[str, object], key: str, file: Path) -> frozenset[str]:
+    """A list of words and phrases (lower case, single spaces)."""
+    value = data.get(key)
+    if value is None:
+        return frozenset()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{file}: '{key}' must be a list of words and phrases")
+    return frozenset(" ".join(v.casefold().split()) for v in value)
 
 
 def _read(file: Path) -> dict[str, object]:
@@ -75,6 +99,12 @@ def languages() -> Mapping[str, Language]:
             clause_breaks=_words(data, "clause_breaks", file),
             topic_words=_words(data, "topic_words", file),
             other_roles=_words(data, "other_roles", file),
+            yes_words=_answers(data, "yes_words", file),
+            no_words=_answers(data, "no_words", file),
+            unsure_words=_answers(data, "unsure_words", file),
+            follow_up_starts=_optional(data, "follow_up_starts", file),
+            why_words=_optional(data, "why_words", file),
+            reference_words=_optional(data, "reference_words", file),
         )
     return found
 
@@ -89,6 +119,9 @@ def common() -> Common:
         platforms=_words(data, "platforms", file),
         brands=tuple(sorted(_words(data, "brands", file))),
         other_parties=_words(data, "other_parties", file),
+        platform_names=dict(
+            pair.split(":", 1) for pair in _optional(data, "platform_names", file) if ":" in pair
+        ),
     )
 
 
