@@ -200,16 +200,44 @@ def _fusion_grid(content: Content) -> Fusion:
     return max(scored, key=lambda s: s[:2])[2]
 
 
-def _words_sure(w: np.ndarray, train: list[tuple[Question, list[float], str | None]]) -> float:
-    """The lowest probability of the words-only model from which at least 99 % of the
-    fitted-on questions are answered right: there the dense signal is not needed."""
+Rows = list[tuple[Question, list[float], str | None]]
+
+
+def _words_sure(
+    fitted: dict[str, tuple[np.ndarray, float, Rows]], margin_at: int, clarify_margin: float
+) -> float:
+    """The lowest probability of the words-only model from which the dense signal is skipped
+    without changing a single figure on the tune split (right, fallback, wrong-confident):
+    where the words alone are that sure, the meaning would not change the decision.
+
+    ``fitted``: per model ("lexical", "fused"), its weights, threshold and rows."""
+    w_lex, _, lex_rows = fitted["lexical"]
+    w_fused, threshold, fused_rows = fitted["fused"]
+    words = {(q.split, q.text, q.lang): (f, top) for q, f, top in lex_rows}
+
+    def figures(bar: float) -> tuple[int, int, int]:
+        right = fell_back = wrong = 0
+        for q, f, top in fused_rows:
+            if q.split != "tune":
+                continue
+            lf, lt = words.get((q.split, q.text, q.lang), ([], None))
+            if lf and _probability(w_lex, lf, lt) >= bar and lf[margin_at] >= clarify_margin:
+                got = lt  # decided by the words alone, the dense signal not computed
+            else:
+                got = top if _probability(w_fused, f, top) >= threshold else None
+            right += got == q.node and q.node is not None
+            fell_back += got is None and q.node is None
+            wrong += got is not None and got != q.node
+        return right, fell_back, wrong
+
+    reference = figures(1.01)
     chosen = 1.01
-    for bar in (0.99, 0.98, 0.97, 0.95, 0.93, 0.9, 0.85, 0.8):
-        sure = [r for r in train if _probability(w, r[1], r[2]) >= bar]
-        right = sum(r[2] == r[0].node for r in sure) / len(sure) if sure else 0.0
-        print(f"words-only probability >= {bar}: {len(sure)} of {len(train)}, {right:.1%} right")
-        if sure and right >= 0.99:
-            chosen = bar
+    for bar in (0.99, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6):
+        same = figures(bar) == reference
+        print(f"dense signal skipped from words-only probability {bar}: tune unchanged: {same}")
+        if not same:
+            break
+        chosen = bar
     return chosen
 
 
@@ -222,6 +250,7 @@ def fit(content: Content, write: bool) -> int:
     fusion = _fusion_grid(content)
     lexical.FUSION = fusion
     data["fusion"] = dataclasses.asdict(fusion)
+    fitted: dict[str, tuple[np.ndarray, float, Rows]] = {}
     for key, semantic, model in (("lexical", False, LEXICAL), ("fused", True, FUSED)):
         rows = _rows(content, semantic)
         train = [r for r in rows if r[0].split in ("tune", "examples") and r[1]]
@@ -233,8 +262,7 @@ def fit(content: Content, write: bool) -> int:
         scale = OUT_OF_SCOPE_SHARE * len(train) / max(int(out_of_scope.sum()), 1)
         w = _logistic(x, y, np.where(out_of_scope, scale, 1.0))
         threshold, table = _choose_threshold(w, rows)
-        if key == "lexical":
-            data["fusion"]["words_sure"] = _words_sure(w, train)
+        fitted[key] = (w, threshold, rows)
         print(f"\n{key}: features {model.features}")
         print(f"weights {tuple(round(float(v), 3) for v in w)}, threshold {threshold}")
         print(table)
@@ -243,6 +271,8 @@ def fit(content: Content, write: bool) -> int:
             "weights": [round(float(v), 4) for v in w],
             "threshold": threshold,
         }
+    margin_at = LEXICAL.features.index("margin")
+    data["fusion"]["words_sure"] = _words_sure(fitted, margin_at, data["clarify_margin"])
     if write:
         decision.PARAMETERS.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         print(f"written to {decision.PARAMETERS}")

@@ -54,8 +54,10 @@ class Fusion:
     dense_sure: float
     dense_off_gap: float
     words_sure: float = 1.01
-    """From this probability of the words-only model on, the dense signal is not computed
-    (on the tune split the words alone are then about as right as both together)."""
+    """From this probability of the words-only model on, the dense signal is not computed:
+    the lowest bar at which skipping it changes no figure on the tune split (right,
+    fallback, wrong-confident), so meaning is only computed where it can change the
+    decision."""
 
     def lift(self, cosines: np.ndarray) -> np.ndarray:
         """Cosines scaled from the floor: 0 below it, 1 for the same text."""
