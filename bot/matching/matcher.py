@@ -10,7 +10,7 @@ from typing import Literal
 import numpy as np
 
 from bot.content.models import Content
-from bot.matching.clauses import asking_parts, without_denied_platforms
+from bot.matching.clauses import _REMARK, asking_parts, without_denied_platforms
 from bot.matching.context import boost_array, follow_up
 from bot.matching.decision import CLARIFY_MARGIN, FUSED, FUSION, LEXICAL, confidence
 from bot.matching.lexical import _LONG, OFF_TOPIC_CLOSE, LanguageIndex, Ranking
@@ -202,6 +202,7 @@ class Matcher:
         text = without_denied_platforms(self._without_greeting(text, lang))
         semantic = self.semantic.get(lang)
         dense = None
+        parts = asking_parts(text, lang) if len(index.lexicon.content_words(text)) >= _LONG else []
         if semantic is not None:
             words_only = index.rank(text, boost=boost) if self.cascade else None
             # Where the words alone are sure, meaning adds nothing: no embedding (the slow
@@ -212,9 +213,8 @@ class Matcher:
                 and LEXICAL.probability(words_only.features) >= FUSION.words_sure
                 and words_only.features["margin"] >= CLARIFY_MARGIN
             ):
-                dense = semantic.scores(text)
+                dense = semantic.scores(_asking_text(text, parts))
         whole = index.rank(text, dense=dense, boost=boost)
-        parts = asking_parts(text, lang) if len(index.lexicon.content_words(text)) >= _LONG else []
         if whole is None or not parts:
             return whole
         focused = index.rank(text, parts, dense=dense, boost=boost)
@@ -232,3 +232,12 @@ class Matcher:
     def suggest(self, text: str, lang: str, limit: int = 3) -> Sequence[str]:
         """Up to ``limit`` node ids that come closest to ``text`` (for fallbacks)."""
         return self.match(text, lang).candidates[:limit]
+
+
+def _asking_text(text: str, parts: Sequence[tuple[str, float]]) -> str:
+    """What the dense signal reads of a long message: its asking sentences, without the
+    side remarks before them. The cost of an embedding grows with every word, and the
+    question says what is meant ("Meine Enkelin hat mir Instagram eingerichtet. Wie mache
+    ich dort den Widerspruch?" keeps the question, not the story)."""
+    asking = [piece for piece, weight in parts if weight > _REMARK]
+    return " ".join(asking) if asking else text
