@@ -40,7 +40,9 @@ def build_engine(
     Raises :class:`ContentError` when the content is invalid.
     """
     content = cache.load(directory) if cache else load_content(directory)
-    return Engine(content, session_ttl=session_ttl)
+    engine = Engine(content, session_ttl=session_ttl)
+    engine.matcher.prepare()  # what changed is embedded before the swap, not on a question
+    return engine
 
 
 class ContentReloader:

@@ -50,11 +50,13 @@ def test_a_warm_cache_embeds_nothing_and_a_change_only_what_changed(
 ) -> None:
     tree = write_tree(tmp_path / "tree")
     cold = _counting(model)
-    Matcher(load_content(tree), embedder=cold, cache=EmbeddingCache(tmp_path / "cache"))
+    lazy = Matcher(load_content(tree), embedder=cold, cache=EmbeddingCache(tmp_path / "cache"))
+    assert cold.embedded == [], "nothing is embedded before a question needs its meaning"
+    lazy.prepare()
     assert cold.embedded, "a cold cache embeds the content's titles and examples"
 
     warm = _counting(model)
-    Matcher(load_content(tree), embedder=warm, cache=EmbeddingCache(tmp_path / "cache"))
+    Matcher(load_content(tree), embedder=warm, cache=EmbeddingCache(tmp_path / "cache")).prepare()
     assert warm.embedded == []
 
     changed = next(
@@ -65,7 +67,7 @@ def test_a_warm_cache_embeds_nothing_and_a_change_only_what_changed(
         text.replace("Bis wann kann ich widersprechen?", "Gibt es eine Frist?"), encoding="utf-8"
     )
     reload = _counting(model)
-    Matcher(load_content(tree), embedder=reload, cache=EmbeddingCache(tmp_path / "cache"))
+    Matcher(load_content(tree), embedder=reload, cache=EmbeddingCache(tmp_path / "cache")).prepare()
     assert reload.embedded == ["Gibt es eine Frist?"]
 
 

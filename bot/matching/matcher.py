@@ -20,6 +20,7 @@ from bot.matching.semantic import (
     SemanticIndex,
     default_cache_dir,
     default_embedder,
+    meaning_wanted,
 )
 from bot.matching.text import _DETECT_WORDS, words
 
@@ -63,15 +64,18 @@ class Matcher:
     ) -> None:
         """``embedder``: the dense signal (``None``: words only; by default the shipped
         model where it loads); ``cache``: where the content's vectors are kept (by default
-        :func:`default_cache_dir`). ``threshold`` overrides the fitted one."""
+        :func:`default_cache_dir`). ``threshold`` overrides the fitted one.
+
+        The model and the content's vectors are loaded when the first question needs its
+        meaning, not here: a start-up whose first questions the words decide (and ``ask``,
+        ``check``) never waits for them."""
         self.content = content
         self.indexes = {lang: LanguageIndex(content, lang) for lang in content.languages}
-        self.embedder = default_embedder() if embedder == "default" else embedder
+        self._pending = embedder == "default" and meaning_wanted()
+        self._embedder = None if embedder == "default" else embedder
+        self._cache = cache
         self.semantic: dict[str, SemanticIndex] = {}
-        if self.embedder is not None:
-            cache = cache or EmbeddingCache(default_cache_dir())
-            for lang, index in self.indexes.items():
-                self.semantic[lang] = SemanticIndex(self.embedder, cache, index.position_texts)
+        """The content's vectors per language, built on first need (:meth:`semantic_index`)."""
         # Steps of the guided checklist (reached by a button that sets an answer) and menus
         # are no answer to a question: never offered in a clarifying question.
         self.not_topics = frozenset(
@@ -81,8 +85,41 @@ class Matcher:
         self.cascade = True
         """Whether a question the words alone are sure about skips the dense signal
         (``False`` when fitting the fused model, which needs its features everywhere)."""
-        model = FUSED if self.semantic else LEXICAL
-        self.threshold = model.threshold if threshold is None else threshold
+        self._threshold = threshold
+
+    @property
+    def embedder(self) -> Embedder | None:
+        """The dense signal's model (loaded on first use), or ``None``: words only."""
+        if self._pending:
+            self._pending = False
+            self._embedder = default_embedder()
+        return self._embedder
+
+    @property
+    def threshold(self) -> float:
+        """The confidence from which a question is answered: the fused model's while the
+        dense signal is (or may still be) there, else the words-only model's."""
+        if self._threshold is not None:
+            return self._threshold
+        meaning = self._pending or self._embedder is not None
+        return (FUSED if meaning else LEXICAL).threshold
+
+    def prepare(self) -> None:
+        """Load the model and the content's vectors of every language now (embedding what
+        the cache lacks), so that no user's question waits for them: a running bot calls
+        this before it serves, a reload before it swaps the content."""
+        for lang in self.indexes:
+            self.semantic_index(lang)
+
+    def semantic_index(self, lang: str) -> SemanticIndex | None:
+        """The content of ``lang`` as vectors (built on first call), ``None`` without a model."""
+        found = self.semantic.get(lang)
+        if found is None and (embedder := self.embedder) is not None:
+            if self._cache is None:
+                self._cache = EmbeddingCache(default_cache_dir())
+            found = SemanticIndex(embedder, self._cache, self.indexes[lang].position_texts)
+            self.semantic[lang] = found
+        return found
 
     def detect_language(self, text: str) -> str | None:
         """The most likely declared language of ``text``, or ``None`` when unclear."""
@@ -200,19 +237,20 @@ class Matcher:
         with is left out."""
         index = self.indexes[lang]
         text = without_denied_platforms(self._without_greeting(text, lang))
-        semantic = self.semantic.get(lang)
         dense = None
         parts = asking_parts(text, lang) if len(index.lexicon.content_words(text)) >= _LONG else []
-        if semantic is not None:
+        if self._pending or self._embedder is not None:
             words_only = index.rank(text, boost=boost) if self.cascade else None
             # Where the words alone are sure, meaning adds nothing: no embedding (the slow
             # part of a reply) for most questions.
-            if not (
+            sure = (
                 words_only is not None
                 and words_only.answerable
                 and LEXICAL.probability(words_only.features) >= FUSION.words_sure
                 and words_only.features["margin"] >= CLARIFY_MARGIN
-            ):
+            )
+            semantic = None if sure else self.semantic_index(lang)
+            if semantic is not None:
                 dense = semantic.scores(_asking_text(text, parts))
         whole = index.rank(text, dense=dense, boost=boost)
         if whole is None or not parts:
@@ -228,6 +266,14 @@ class Matcher:
         ):
             return whole
         return focused
+
+    def meaning_text(self, text: str, lang: str) -> str:
+        """What the dense signal reads of ``text`` (see :meth:`ranking`): without the greeting
+        it opens with and the platforms it denies, a long message's asking sentences only."""
+        index = self.indexes[lang]
+        text = without_denied_platforms(self._without_greeting(text, lang))
+        parts = asking_parts(text, lang) if len(index.lexicon.content_words(text)) >= _LONG else []
+        return _asking_text(text, parts)
 
     def suggest(self, text: str, lang: str, limit: int = 3) -> Sequence[str]:
         """Up to ``limit`` node ids that come closest to ``text`` (for fallbacks)."""

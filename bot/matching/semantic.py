@@ -121,6 +121,14 @@ def default_embedder() -> Embedder | None:
         return None
 
 
+def meaning_wanted() -> bool:
+    """Whether the default model is wanted (cheap: nothing is loaded here).
+    ``BOT_EMBEDDINGS=off`` turns it off; a missing package is logged when it is loaded."""
+    if os.environ.get("BOT_EMBEDDINGS", "").lower() in ("off", "0", "no", "false"):
+        return bool(default_embedder())  # logs once that matching is by words only
+    return True
+
+
 def default_cache_dir() -> Path:
     """Where embeddings are kept: ``$BOT_DATA_DIR/embeddings`` when the data dir is set, else
     the user's cache directory (``$XDG_CACHE_HOME``, ``~/.cache``)."""
