@@ -180,3 +180,18 @@ def test_no_clarifying_question_on_the_question_sets_offers_a_step_or_a_menu(
         if set((result := matcher.match(q.text, q.lang)).clarify) & matcher.not_topics
     }
     assert not offered
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [("Frage 2: Instagram", "de"), ("Question: accounts linked?", "en"), ("Checkliste", "de")],
+)
+def test_a_typed_question_never_lands_inside_the_checklist(
+    content: Content, matcher: Matcher, text: str, lang: str
+) -> None:
+    # A step is reached by a button that sets an answer; typed, it would drop the user into
+    # the middle of the list without the answers before it.
+    steps = {o.to for n in content.nodes.values() for o in n.options if o.assign}
+    result = matcher.match(text, lang)
+    assert result.node not in steps
+    assert not set(result.candidates) & steps

@@ -147,7 +147,13 @@ class LanguageIndex:
     def __init__(self, content: Content, lang: str) -> None:
         self.lang = lang
         self.lexicon = lex = Lexicon(lang, content.meta.synonyms.get(lang, ()))
-        nodes = [n for n in content.nodes.values() if n.id != content.meta.root]
+        # The steps of the guided checklist (reached only by a button that sets an answer)
+        # are no answer to a typed question: they would drop the user into the middle of
+        # the list. Left out, they neither answer nor take the margin from a real topic.
+        steps = {o.to for n in content.nodes.values() for o in n.options if o.assign}
+        nodes = [
+            n for n in content.nodes.values() if n.id != content.meta.root and n.id not in steps
+        ]
         self.node_ids = [n.id for n in nodes]
         strong = [[lex.content_words(t) for t in _example_texts(n, lang)] for n in nodes]
         weak = [[lex.content_words(t) for t in _answer_texts(n, lang)] for n in nodes]
