@@ -8,10 +8,12 @@ question measures only that the example is there. Languages are detected the way
 does for a user who has not chosen one, so detection errors count as misses too.
 
 The bars sit under the figures measured in December 2026 with the words and the dense signal
-fused (78.6 % in scope, 96.4 % fallback, about 2.6 % wrong-confident on 1,311 questions; a
-clarifying question counts as not answered; before the dense signal: 84.1 %, 92.4 %, 5 %:
-the decision now trades answers for fewer wrong ones), so a change that makes answers clearly
-worse fails.
+fused (79.8 % in scope, 96.4 % fallback, about 2.4 % wrong-confident on 1,309 questions
+after the refit on the current content, 4 Dec 2026; a clarifying question counts as not
+answered; before the dense signal: 83.5 %, 93.2 %, 4.2 % by ``bench/qa_sets.py --root`` on
+main: the fitted decision trades answers for fewer wrong ones, at the same content and
+features as before the content was rewritten), so a change that makes answers clearly worse
+fails.
 Per-language figures and speed: ``bench/qa.py``.
 """
 

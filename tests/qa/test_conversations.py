@@ -1,7 +1,7 @@
 """The multi-turn set through the engine: follow-ups, the checklist answered in words,
 changes of topic. Measured only, never fitted on; the bars sit under the figures measured on
-3 Dec 2026 with the current content (79.2 % of turns right, follow-ups 68.7 %, checklist
-answers 85.3 %, 6.6 % wrong-confident; main before typed questions were read in context:
+4 Dec 2026 with the current content (82.3 % of turns right, follow-ups 67.0 %, checklist
+answers 97.1 %, 6.0 % wrong-confident; main before typed questions were read in context:
 60.7 %, 52.2 %, 1.5 %, 12.1 %) so a change that makes conversations clearly worse fails. Per-language figures:
 ``bench/qa_conversations.py``."""
 
