@@ -173,7 +173,7 @@ BUGS: tuple[Bug, ...] = (
     bug(
         "matcher-below-threshold",
         "the matcher answers its best guess even below its confidence threshold",
-        "bot/matching.py",
+        "bot/matching/matcher.py",
         "        matched = score >= self.threshold\n",
         "        matched = bool(candidates)\n",
         CORE,

@@ -8,15 +8,16 @@ matching speed and the confusion list of misses.
     .venv/bin/python bench/qa.py [--detect] [--threshold 0.5] [--no-misses]
     .venv/bin/python bench/qa.py --fit
 
-``--fit`` refits the matcher's confidence model (``CONFIDENCE_WEIGHTS`` in
-``bot/matching.py``) and prints it with a table of thresholds: per split, in-scope accuracy,
-out-of-scope fallback and wrong-confident answers. It learns only from the ``tune`` split
-and from the content's own example questions, each matched by an index built without it
-(five folds), with the out-of-scope questions weighted up to a fair share of traffic; the
-``holdout`` split is shown, never fitted. Pick ``THRESHOLD`` from the ``tune`` column: the
-highest in-scope accuracy with at least 90 % fallback and at most 5 % wrong-confident
-(the most fallback among equals). Messages the matcher decides without the model (greetings,
-a node's own wording) count as answered.
+``--fit`` refits the matcher's two confidence models (words only, and words fused with the
+dense signal) and the dense signal's weight in the ranking, and prints them with a table of
+thresholds: per split, in-scope accuracy, out-of-scope fallback and wrong-confident answers;
+``--write`` stores them in ``bot/matching/decision.json``. It learns only from the ``tune``
+split and from the content's own example questions, each matched by an index built without
+it (five folds), with the out-of-scope questions weighted up to a fair share of traffic; the
+``holdout`` split is shown, never fitted. The threshold is the one with the most right
+answers on ``tune`` with at most 2 % wrong-confident answers and at least 95 % fallback.
+Messages the matcher decides without the model (greetings, a node's own wording) count as
+answered.
 
 ``--detect`` lets the matcher detect each question's language the way the engine does
 for a user who has not chosen one; without it the question's own language is used.
@@ -32,12 +33,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import dataclasses  # noqa: E402
+import json  # noqa: E402
 import random  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 from bot.content import Content, load_content  # noqa: E402
-from bot.matching import CONFIDENCE_FEATURES, Matcher  # noqa: E402
+from bot.matching import Matcher  # noqa: E402
+from bot.matching.decision import FUSED, FUSION, LEXICAL, Fusion  # noqa: E402
+from bot.matching.semantic import EmbeddingCache, default_cache_dir  # noqa: E402
 from tests.qa.qa_set import (  # noqa: E402
     NEAR_COPY,
     Outcome,
@@ -46,6 +51,7 @@ from tests.qa.qa_set import (  # noqa: E402
     load_questions,
     near_copies,
     run,
+    warm,
 )
 
 FOLDS = 5
@@ -74,8 +80,9 @@ def _features(matcher: Matcher, q: Question) -> tuple[list[float], str | None] |
     ranking = matcher.ranking(q.text, q.lang)
     if ranking is None or not ranking.answerable:
         return None
-    best = matcher._indexes[q.lang].node_ids[int(ranking.order[0])]
-    return [ranking.features[name] for name in CONFIDENCE_FEATURES], best
+    best = matcher.indexes[q.lang].node_ids[int(ranking.order[0])]
+    model = FUSED if "dense" in ranking.features else LEXICAL
+    return [ranking.features[name] for name in model.features], best
 
 
 def _logistic(
@@ -95,8 +102,18 @@ def _logistic(
     return w
 
 
-def fit(content: Content) -> int:
-    """Fit the confidence model on ``tune`` and held-out examples; print weights and table."""
+def _matcher(content: Content, semantic: bool) -> Matcher:
+    """A matcher with the shipped embedder (its vectors of our questions cached) or none."""
+    matcher = Matcher(content) if semantic else Matcher(content, embedder=None)
+    matcher.cascade = False
+    if semantic and matcher.embedder is None:
+        raise SystemExit("the embedder does not load here: cannot fit the fused model")
+    return matcher
+
+
+def _rows(content: Content, semantic: bool) -> list[tuple[Question, list[float], str | None]]:
+    """Features and best node of every content example (each matched by an index built
+    without it, five folds) and of every question of the repository's set."""
     examples = [
         Question(text, lang, node.id, "examples", 0)
         for node in content.nodes.values()
@@ -109,31 +126,41 @@ def fit(content: Content) -> int:
     for fold in range(FOLDS):
         part = examples[fold::FOLDS]
         held = _without(content, {(q.node or "", q.lang, q.text) for q in part})
-        matcher = Matcher(held)
+        matcher = _matcher(held, semantic)
+        if matcher.embedder is not None:
+            # The examples' vectors are in the content's cache already (same model, prefix).
+            texts = sorted({q.text for q in part})
+            cache = EmbeddingCache(default_cache_dir())
+            matcher.embedder.recent_limit = 100_000
+            matcher.embedder.remember(texts, cache.vectors(matcher.embedder, texts))
         rows += [(q, *f) for q in part if (f := _features(matcher, q))]
-    matcher = Matcher(content)
-    for q in load_questions():
+    matcher = _matcher(content, semantic)
+    questions = load_questions()
+    warm(matcher, [q.text for q in questions])
+    for q in questions:
         f = _features(matcher, q)
         rows.append((q, *f) if f else (q, [], None))
-    train = [r for r in rows if r[0].split in ("tune", "examples") and r[1]]
-    x = np.array([r[1] for r in train])
-    y = np.array([float(r[2] == r[0].node) for r in train])
-    # The content's examples are all in scope and outnumber the tune split's out-of-scope
-    # questions many times; weighted up, those count as much as a fair share of real traffic.
-    out_of_scope = np.array([r[0].node is None for r in train])
-    scale = OUT_OF_SCOPE_SHARE * len(train) / max(int(out_of_scope.sum()), 1)
-    w = _logistic(x, y, np.where(out_of_scope, scale, 1.0))
-    print("CONFIDENCE_FEATURES =", CONFIDENCE_FEATURES)
-    print("CONFIDENCE_WEIGHTS =", tuple(round(float(v), 2) for v in w), "\n")
-    print("accuracy in scope / fallback out of scope / wrong-confident over all, per split:")
-    print(f"{'threshold':>9} " + " ".join(f"{s:>22}" for s in ("tune", "examples", "holdout")))
-    for threshold in np.arange(0.3, 0.725, 0.025):
+    return rows
+
+
+def _choose_threshold(
+    w: np.ndarray, rows: list[tuple[Question, list[float], str | None]]
+) -> tuple[float, str]:
+    """The threshold with the most right answers on the tune split among those with at most
+    2 % wrong-confident answers and at least 95 % fallback (else the fewest wrong answers),
+    and the table of every threshold per split."""
+    lines = [
+        "accuracy in scope / fallback out of scope / wrong-confident over all, per split:",
+        f"{'threshold':>9} " + " ".join(f"{s:>22}" for s in ("tune", "examples", "holdout")),
+    ]
+    best: tuple[tuple[float, ...], float] | None = None
+    for threshold in np.arange(0.3, 0.925, 0.025):
         cells = []
         for split in ("tune", "examples", "holdout"):
             group = [r for r in rows if r[0].split == split]
             right = wrong = fell_back = 0
-            for q, f, best in group:
-                got = best if _probability(w, f, best) >= threshold else None
+            for q, f, top in group:
+                got = top if _probability(w, f, top) >= threshold else None
                 right += got == q.node and q.node is not None
                 wrong += got is not None and got != q.node
                 fell_back += got is None and q.node is None
@@ -141,7 +168,114 @@ def fit(content: Content) -> int:
             n_out = len(group) - n_in
             out = f"{fell_back / n_out:.1%}" if n_out else "-"
             cells.append(f"{right / n_in:>8.1%}/{out:>6}/{wrong / len(group):>5.1%}")
-        print(f"{threshold:>9.3f} " + " ".join(cells))
+            if split == "tune":
+                ok = wrong / len(group) <= 0.02 and (not n_out or fell_back / n_out >= 0.95)
+                key = (float(ok), right / n_in if ok else -wrong / len(group))
+                if best is None or key > best[0]:
+                    best = (key, float(threshold))
+        lines.append(f"{threshold:>9.3f} " + " ".join(cells))
+    assert best is not None
+    return round(best[1], 3), "\n".join(lines)
+
+
+def _fusion_grid(content: Content) -> Fusion:
+    """The dense weight with the most right first places on the tune split (ranking only)."""
+    from bot.matching import lexical
+
+    tune = [q for q in load_questions() if q.split == "tune" and q.node is not None]
+    matcher = _matcher(content, True)
+    warm(matcher, [q.text for q in tune])
+    scored = []
+    for weight in (0.5, 1.0, 2.0, 3.0, 4.0):
+        fusion = dataclasses.replace(FUSION, dense_weight=weight)
+        lexical.FUSION = fusion
+        right = 0
+        for q in tune:
+            ranking = matcher.ranking(q.text, q.lang)
+            if ranking is not None:
+                right += matcher.indexes[q.lang].node_ids[int(ranking.order[0])] == q.node
+        print(f"dense weight {weight}: {right / len(tune):.1%} first place right on tune")
+        scored.append((right, -weight, fusion))
+    lexical.FUSION = FUSION
+    return max(scored, key=lambda s: s[:2])[2]
+
+
+Rows = list[tuple[Question, list[float], str | None]]
+
+
+def _words_sure(
+    fitted: dict[str, tuple[np.ndarray, float, Rows]], margin_at: int, clarify_margin: float
+) -> float:
+    """The lowest probability of the words-only model from which the dense signal is skipped
+    without changing a single figure on the tune split (right, fallback, wrong-confident):
+    where the words alone are that sure, the meaning would not change the decision.
+
+    ``fitted``: per model ("lexical", "fused"), its weights, threshold and rows."""
+    w_lex, _, lex_rows = fitted["lexical"]
+    w_fused, threshold, fused_rows = fitted["fused"]
+    words = {(q.split, q.text, q.lang): (f, top) for q, f, top in lex_rows}
+
+    def figures(bar: float) -> tuple[int, int, int]:
+        right = fell_back = wrong = 0
+        for q, f, top in fused_rows:
+            if q.split != "tune":
+                continue
+            lf, lt = words.get((q.split, q.text, q.lang), ([], None))
+            if lf and _probability(w_lex, lf, lt) >= bar and lf[margin_at] >= clarify_margin:
+                got = lt  # decided by the words alone, the dense signal not computed
+            else:
+                got = top if _probability(w_fused, f, top) >= threshold else None
+            right += got == q.node and q.node is not None
+            fell_back += got is None and q.node is None
+            wrong += got is not None and got != q.node
+        return right, fell_back, wrong
+
+    reference = figures(1.01)
+    chosen = 1.01
+    for bar in (0.99, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6):
+        same = figures(bar) == reference
+        print(f"dense signal skipped from words-only probability {bar}: tune unchanged: {same}")
+        if not same:
+            break
+        chosen = bar
+    return chosen
+
+
+def fit(content: Content, write: bool) -> int:
+    """Fit both confidence models (lexical only, and fused) on ``tune`` and held-out
+    examples; print weights and tables; with ``write``, store them in decision.json."""
+    from bot.matching import decision, lexical
+
+    data = json.loads(decision.PARAMETERS.read_text(encoding="utf-8"))
+    fusion = _fusion_grid(content)
+    lexical.FUSION = fusion
+    data["fusion"] = dataclasses.asdict(fusion)
+    fitted: dict[str, tuple[np.ndarray, float, Rows]] = {}
+    for key, semantic, model in (("lexical", False, LEXICAL), ("fused", True, FUSED)):
+        rows = _rows(content, semantic)
+        train = [r for r in rows if r[0].split in ("tune", "examples") and r[1]]
+        x = np.array([r[1] for r in train])
+        y = np.array([float(r[2] == r[0].node) for r in train])
+        # The content's examples are all in scope and outnumber the tune split's out-of-scope
+        # questions many times; weighted up, those count as much as a fair share of traffic.
+        out_of_scope = np.array([r[0].node is None for r in train])
+        scale = OUT_OF_SCOPE_SHARE * len(train) / max(int(out_of_scope.sum()), 1)
+        w = _logistic(x, y, np.where(out_of_scope, scale, 1.0))
+        threshold, table = _choose_threshold(w, rows)
+        fitted[key] = (w, threshold, rows)
+        print(f"\n{key}: features {model.features}")
+        print(f"weights {tuple(round(float(v), 3) for v in w)}, threshold {threshold}")
+        print(table)
+        data[key] = {
+            "features": list(model.features),
+            "weights": [round(float(v), 4) for v in w],
+            "threshold": threshold,
+        }
+    margin_at = LEXICAL.features.index("margin")
+    data["fusion"]["words_sure"] = _words_sure(fitted, margin_at, data["clarify_margin"])
+    if write:
+        decision.PARAMETERS.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        print(f"written to {decision.PARAMETERS}")
     return 0
 
 
@@ -167,7 +301,8 @@ def main() -> int:
     parser.add_argument("--threshold", type=float, default=None, help="override the threshold")
     parser.add_argument("--content", type=Path, default=ROOT / "content", help="content tree")
     parser.add_argument("--no-misses", action="store_true", help="skip the confusion list")
-    parser.add_argument("--fit", action="store_true", help="refit the confidence model")
+    parser.add_argument("--fit", action="store_true", help="refit the confidence models")
+    parser.add_argument("--write", action="store_true", help="with --fit: store them")
     parser.add_argument(
         "--questions",
         type=Path,
@@ -185,7 +320,7 @@ def main() -> int:
     t0 = time.perf_counter()
     content = load_content(args.content)
     if args.fit:
-        return fit(content)
+        return fit(content, args.write)
     t1 = time.perf_counter()
     matcher = (
         Matcher(content) if args.threshold is None else Matcher(content, threshold=args.threshold)

@@ -28,7 +28,7 @@ def main() -> int:
     args = parser.parse_args()
     root = args.root.resolve()
     sys.path.insert(0, str(HERE))
-    from tests.qa.qa_set import INDEPENDENT_DIR, MEASURED, QUESTION_DIR, load_questions
+    from tests.qa.qa_set import INDEPENDENT_DIR, MEASURED, QUESTION_DIR, load_questions, warm
 
     questions = [
         q for d in (QUESTION_DIR, INDEPENDENT_DIR) for q in load_questions(d) if q.split == MEASURED
@@ -42,6 +42,8 @@ def main() -> int:
     content = content_mod.load_content(root / "content")
     matcher = matching.Matcher(content)
     default = content.meta.default_language
+    if getattr(matcher, "embedder", None) is not None:
+        warm(matcher, [q.text for q in questions])  # our questions' vectors, cached on disk
 
     rows: dict[tuple[str, str], list[tuple[bool, str]]] = defaultdict(list)
     for q in questions:

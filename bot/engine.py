@@ -75,7 +75,7 @@ from bot.events import (
     Text,
     Unsupported,
 )
-from bot.matching import Matcher
+from bot.matching import Matcher, answers
 from bot.state import SessionState
 
 MAX_BACK = 20
@@ -94,6 +94,10 @@ beyond that, one button (``@languages``) opens the list of every language."""
 
 MAX_TEXT = 2000
 """Longer input is cut before matching; nobody's question needs more."""
+
+GUIDED_LEAVE = 0.8
+"""At a checklist question, typed text that is no answer leaves the list only when it is a
+question the matcher is at least this sure about; anything else repeats the question."""
 
 Result = tuple[SessionState | None, tuple[Action, ...]]
 T = TypeVar("T")
@@ -258,6 +262,9 @@ class Engine:
             if 1 <= number <= len(state.offered):
                 return self._choose(state, state.offered[number - 1], event, now)
             return self._no_such_option(state, event, now)
+        guided = self._guided_answer(state, text, event, now)
+        if guided is not None:
+            return guided
         thanked = self._thanks_language(text, state)
         if thanked:
             if not state.language_chosen:
@@ -275,13 +282,15 @@ class Engine:
             )
             if detected:
                 state = state.with_(language=detected)
-        result = self.matcher.match(text, state.language)
+        # The node the user is at is the context of a follow-up ("warum?", "und bei Instagram?").
+        context = state.node if state.node in self.content.nodes else None
+        result = self.matcher.match(text, state.language, context=context)
         if not result.matched and state.language_chosen:
             # Someone who chose English may still ask in German: understand it, answer in
             # English. Detected only then, so a chosen language costs no detection per message.
             detected = self.matcher.detect_language(text, locale=event.locale)
             if detected and detected != state.language:
-                other = self.matcher.match(text, detected)
+                other = self.matcher.match(text, detected, context=context)
                 if other.matched:
                     result = other
         if result.matched and result.node:
@@ -599,6 +608,39 @@ class Engine:
                 return f"{SET_PREFIX}{node.id}-{i}" if ref.assign else ref.to
         return None
 
+    def _guided_answer(
+        self, state: SessionState, text: str, event: Event, now: dt.datetime
+    ) -> Result | None:
+        """Text typed at a question of the guided checklist (a page whose buttons set
+        answers): "ja", "nö", "weiß nicht", "ja nutz ich" or the app the question asks about
+        picks the button that means it. A clear question about another topic is answered;
+        anything else repeats the question with a hint, so nobody drops out of the list."""
+        node = self.content.nodes.get(state.node)
+        if node is None:
+            return None
+        values = dict(state.variables)
+        shown = [(i, o) for i, o in enumerate(node.options) if o.assign and o.shown(values)]
+        if not shown:
+            return None
+        lang = state.language
+        labels = {i: (o.label[lang] if o.label else "") for i, o in shown}
+        meanings = {i: o.means or _meaning_of_label(labels[i], lang) for i, o in shown}
+        asked = answers.apps(" ".join([node.title[lang], *labels.values()]))
+        said = answers.meaning(text, lang) or answers.named_app_answer(text, lang, asked)
+        for i, meant in meanings.items():
+            if said is not None and meant == said:
+                return self._choose(state, f"{SET_PREFIX}{node.id}-{i}", event, now)
+        if said is None:
+            result = self.matcher.match(text, lang)
+            if result.matched and result.node and result.score >= GUIDED_LEAVE:
+                return None  # a question of its own: answered as usual
+        hint = (
+            self.content.string("guided_hint", lang)
+            if "guided_hint" in (self.content.meta.strings)
+            else self.content.string("fallback", lang)
+        )
+        return self._show(state, node.id, event, now, prefix=hint, matched=False)
+
     def _nav_options(self, state: SessionState, node_id: str) -> tuple[Option, ...]:
         lang = state.language
         options = []
@@ -689,6 +731,13 @@ class Engine:
 
 
 _WORD = re.compile(r"[^\W\d_]+")
+
+
+def _meaning_of_label(label: str, lang: str) -> answers.Meaning:
+    """What a checklist button without ``means`` answers, from its label: "Kein Facebook" and
+    "No Instagram" say no, "Weiß nicht" unsure, anything else yes."""
+    found = answers.meaning(label, lang)
+    return found if found is not None else "yes"
 
 
 def _words(text: str) -> frozenset[str]:

@@ -21,7 +21,7 @@ from bot.matching import Matcher
 
 _PACKAGE = Path(bot.__file__).resolve().parent
 _LIBRARIES = ("numpy", "rapidfuzz", "snowballstemmer")
-_SUFFIXES = {".py", ".yaml"}
+_SUFFIXES = {".py", ".yaml", ".json"}
 
 
 @functools.cache

@@ -41,6 +41,7 @@ def build_engine(
     Raises :class:`ContentError` when the content is invalid.
     """
     content, matcher = load_with_matcher(directory, cache)
+    matcher.prepare()  # what changed is embedded before the swap, not on a question
     return Engine(content, matcher, session_ttl=session_ttl)
 
 

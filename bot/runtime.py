@@ -76,7 +76,10 @@ class Runtime:
     ) -> None:
         self.store = store
         # Tree and engine (with its matcher) live in one tuple, so a reload swaps them at once.
-        self._served = (content, engine or Engine(content, session_ttl=store.ttl))
+        engine = engine or Engine(content, session_ttl=store.ttl)
+        # The dense signal's model and vectors now, not when the first user asks.
+        engine.matcher.prepare()
+        self._served = (content, engine)
         self.readiness = Readiness()
         """Platforms report here when they are connected (``/healthz`` reads it)."""
         self.readiness.content_loaded = True

@@ -824,7 +824,7 @@ def test_without_the_clarify_string_close_topics_get_the_fallback(tmp_path: Any)
 class _Undecided(Matcher):
     """A matcher that finds every question between 'deadline' and 'objection'."""
 
-    def match(self, text: str, lang: str) -> MatchResult:
+    def match(self, text: str, lang: str, context: str | None = None) -> MatchResult:
         pair = ("deadline", "objection")
         return MatchResult(None, 0.6, False, lang, pair, pair)
 
@@ -898,9 +898,12 @@ def test_date_variants_follow_the_utc_date_whatever_the_servers_zone(
     ],
 )
 def test_a_question_starting_with_a_number_is_not_an_option_number(
-    chat: Chat, text: str, not_node: str
+    content: Content, text: str, not_node: str
 ) -> None:
     """Only a number on its own picks an option; "3 Kinder …" is a question."""
+    # By words only: the small tree has no off-topic requests, so how sure the meaning makes
+    # the matcher of "2024 widersprochen" depends on the fitted model, not on the numbers.
+    chat = Chat(Engine(content, Matcher(content, embedder=None), session_ttl=TTL))
     chat.start()
     reply = chat.text(text)
     assert reply.node != not_node

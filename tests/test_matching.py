@@ -128,9 +128,15 @@ def content(tmp_path_factory: pytest.TempPathFactory) -> Content:
     return _tree(tmp_path_factory.mktemp("tree"))
 
 
+TREE_THRESHOLD = 0.3
+"""These tests are about which topic wins. The fitted threshold is calibrated on the shipped
+content's few hundred topics; on this tree of five, most words are unknown and every question
+looks less sure, so a fixed lower bar keeps the tests about the ranking."""
+
+
 @pytest.fixture(scope="module")
 def matcher(content: Content) -> Matcher:
-    return Matcher(content)
+    return Matcher(content, threshold=TREE_THRESHOLD)
 
 
 def node(matcher: Matcher, text: str, lang: str = "de") -> str | None:

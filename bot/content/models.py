@@ -209,6 +209,9 @@ class Node(_Model):
     """The day the main text's status sentences describe; shown before it ("Stand …:")."""
     kind: Literal["info", "menu"] = "info"
     personal: bool = False
+    why: NodeId | None = None
+    """The node that answers "warum?" / "why?" typed right after this one (optional; without
+    it the follow-up is matched with this node as context)."""
     # Where the node was defined, for error messages; set by the loader, not by authors.
     file: str = Field(default="", exclude=True)
     line: int = Field(default=0, exclude=True)
@@ -289,6 +292,7 @@ OPTIONAL_STRINGS = (
     "more",
     "more_topics",
     "unavailable",
+    "guided_hint",
 )
 """UI strings a content tree may define; the feature using one is off without it."""
 

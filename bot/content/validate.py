@@ -391,6 +391,16 @@ def validate(
                         "the first variant that applies wins: put narrower ranges first",
                     )
                 )
+        if node.why is not None and node.why not in by_id and node.why not in broken:
+            guess = _closest(node.why, by_id)
+            problems.append(
+                Problem(
+                    node.file,
+                    nline("why"),
+                    f"'why' names unknown node '{node.why}'",
+                    f"did you mean '{guess}'?" if guess else "use an existing node id",
+                )
+            )
         for i, option in enumerate(node.options):
             if option.to not in by_id and option.to not in broken:
                 guess = _closest(option.to, by_id)

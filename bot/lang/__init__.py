@@ -8,6 +8,7 @@ texts): the matcher takes every word list from these files.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -37,6 +38,13 @@ class Language:
     """Letters, letter groups and punctuation written in this language."""
     detect_endings: frozenset[str] = frozenset()
     """Word endings typical of this language."""
+    yes_words: frozenset[str] = frozenset()
+    no_words: frozenset[str] = frozenset()
+    unsure_words: frozenset[str] = frozenset()
+    """Answers to a yes/no question, words and phrases."""
+    follow_up_starts: frozenset[str] = frozenset()
+    why_words: frozenset[str] = frozenset()
+    reference_words: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,8 @@ class Common:
     platforms: frozenset[str]
     brands: tuple[str, ...]
     other_parties: frozenset[str]
+    platform_names: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    """Short names of Meta's apps and the name the content uses ("fb" -> "facebook")."""
 
 
 def _words(data: Mapping[str, object], key: str, file: Path) -> frozenset[str]:
@@ -58,6 +68,16 @@ def _words(data: Mapping[str, object], key: str, file: Path) -> frozenset[str]:
 
 def _optional_words(data: Mapping[str, object], key: str, file: Path) -> frozenset[str]:
     return _words(data, key, file) if key in data else frozenset()
+
+
+def _answers(data: Mapping[str, object], key: str, file: Path) -> frozenset[str]:
+    """A list of words and phrases (lower case, single spaces)."""
+    value = data.get(key)
+    if value is None:
+        return frozenset()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{file}: '{key}' must be a list of words and phrases")
+    return frozenset(" ".join(v.casefold().split()) for v in value)
 
 
 def _read(file: Path) -> dict[str, object]:
@@ -90,6 +110,12 @@ def languages() -> Mapping[str, Language]:
             detect_words=_optional_words(data, "detect_words", file),
             detect_marks=_optional_words(data, "detect_marks", file),
             detect_endings=_optional_words(data, "detect_endings", file),
+            yes_words=_answers(data, "yes_words", file),
+            no_words=_answers(data, "no_words", file),
+            unsure_words=_answers(data, "unsure_words", file),
+            follow_up_starts=_optional_words(data, "follow_up_starts", file),
+            why_words=_optional_words(data, "why_words", file),
+            reference_words=_optional_words(data, "reference_words", file),
         )
     return found
 
@@ -104,6 +130,9 @@ def common() -> Common:
         platforms=_words(data, "platforms", file),
         brands=tuple(sorted(_words(data, "brands", file))),
         other_parties=_words(data, "other_parties", file),
+        platform_names=dict(
+            pair.split(":", 1) for pair in _optional_words(data, "platform_names", file) if ":" in pair
+        ),
     )
 
 

@@ -16,6 +16,7 @@ from rapidfuzz import fuzz, process
 
 from bot.content import Content
 from bot.matching import Matcher
+from bot.matching.semantic import EmbeddingCache, default_cache_dir
 
 QUESTION_DIR = Path(__file__).parent
 """Every ``*.tsv`` here is part of the set; one file per topic keeps authors out of each other's way."""
@@ -133,10 +134,30 @@ def near_copies(questions: Iterable[Question], content: Content) -> list[Copy]:
     return found
 
 
+QUESTION_CACHE = "qa-questions"
+"""The question sets' vectors are kept in this subdirectory of the embedding cache (our own
+questions, never a user's): measuring embeds each question once, not on every run."""
+
+
+def warm(matcher: Matcher, texts: Iterable[str]) -> None:
+    """Let ``matcher``'s embedder find the vectors of ``texts`` without embedding them
+    again on the next run (nothing to do without an embedder)."""
+    embedder = matcher.embedder
+    if embedder is None:
+        return
+    # As the matcher reads them (a long message's asking sentences), in every language.
+    wanted = sorted({matcher.meaning_text(t, lang) for t in texts for lang in matcher.indexes})
+    cache = EmbeddingCache(default_cache_dir().parent / QUESTION_CACHE)
+    embedder.recent_limit = max(embedder.recent_limit, len(wanted) + 4096)
+    embedder.remember(wanted, cache.vectors(embedder, wanted))
+
+
 def run(matcher: Matcher, questions: Iterable[Question], *, detect: bool) -> list[Outcome]:
     """Match every question; with ``detect`` the language is detected the way the engine does
     for a user who has not chosen one (falling back to the content's default language)."""
     default = matcher.content.meta.default_language
+    questions = list(questions)
+    warm(matcher, [q.text for q in questions])
     outcomes = []
     for q in questions:
         detected = matcher.detect_language(q.text) if detect else None

@@ -7,9 +7,13 @@ no measured question may be a near copy of one of the content's example question
 question measures only that the example is there. Languages are detected the way the engine
 does for a user who has not chosen one, so detection errors count as misses too.
 
-The bars sit under the figures measured in December 2026 (84.1 % in scope, 92.8 % fallback,
-4.9 % wrong-confident on 1,311 questions; a clarifying question counts as not answered), so a change that makes answers clearly worse fails, and the figures are
-printed at the end of every run.
+The bars sit under the figures measured in December 2026 with the words and the dense signal
+fused (79.8 % in scope, 96.4 % fallback, about 2.4 % wrong-confident on 1,309 questions
+after the refit on the current content, 4 Dec 2026; a clarifying question counts as not
+answered; before the dense signal: 83.5 %, 93.2 %, 4.2 % by ``bench/qa_sets.py --root`` on
+main: the fitted decision trades answers for fewer wrong ones, at the same content and
+features as before the content was rewritten), so a change that makes answers clearly worse
+fails.
 Per-language figures and speed: ``bench/qa.py``.
 """
 
@@ -34,9 +38,9 @@ from .qa_set import (
     run,
 )
 
-MIN_ACCURACY = 0.82
-MIN_FALLBACK = 0.87
-MAX_WRONG_CONFIDENT = 0.07
+MIN_ACCURACY = 0.75
+MIN_FALLBACK = 0.93
+MAX_WRONG_CONFIDENT = 0.04
 
 
 @pytest.fixture(scope="module")

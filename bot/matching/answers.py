@@ -1,0 +1,63 @@
+"""Answers typed to a yes/no question of the guided checklist: "ja", "nö", "weiß nicht",
+"ja nutz ich", "nope", or the name of the app the question asks about ("facebook").
+
+The words are language data (``yes_words``, ``no_words``, ``unsure_words`` in
+``bot/lang/<code>.yaml``; app names in ``common.yaml``). Not knowing wins over a "nicht" in
+it ("weiß nicht"), a denial over a "yes" ("ja, aber kein Facebook" is not "yes").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Literal
+
+from bot import lang as lang_data
+from bot.matching.text import fold, words
+
+Meaning = Literal["yes", "no", "unsure"]
+
+_LANGUAGES = lang_data.languages()
+_APPS = lang_data.common().platform_names
+_MAX_WORDS = 8
+"""Longer messages are questions or stories, not answers to a yes/no question."""
+
+
+def _spelt(ws: Iterable[str]) -> str:
+    """Words as one string, case and umlauts folded ("weiß" and "weiss" alike), padded."""
+    return " " + " ".join(fold(w.casefold(), "de") for w in ws) + " "
+
+
+def _has(ws: list[str], phrases: Iterable[str]) -> bool:
+    """Whether one of ``phrases`` occurs in the words ``ws`` as whole words."""
+    padded = _spelt(ws)
+    return any(_spelt(words(p)) in padded for p in phrases if words(p))
+
+
+def meaning(text: str, lang: str) -> Meaning | None:
+    """What ``text`` answers to a yes/no question: yes, no, unsure, or ``None`` (no answer)."""
+    ws = words(text)
+    data = _LANGUAGES.get(lang)
+    if not ws or data is None or len(ws) > _MAX_WORDS:
+        return None
+    if _has(ws, data.unsure_words):
+        return "unsure"
+    if _has(ws, data.no_words):
+        return "no"
+    if _has(ws, data.yes_words):
+        return "yes"
+    return None
+
+
+def apps(text: str) -> set[str]:
+    """The Meta apps ``text`` names, by the name the content uses ("insta" -> "instagram")."""
+    return {_APPS[f] for w in words(text) if (f := fold(w, "en")) in _APPS}
+
+
+def named_app_answer(text: str, lang: str, asked: Iterable[str]) -> Meaning | None:
+    """``text`` names one of the ``asked`` apps ("facebook" at "Nutzt du Facebook?"): yes,
+    or no when it says so ("kein facebook")."""
+    ws = words(text)
+    if len(ws) > _MAX_WORDS or not apps(text) & set(asked):
+        return None
+    said = meaning(text, lang)
+    return "no" if said == "no" else "unsure" if said == "unsure" else "yes"

@@ -1,0 +1,53 @@
+"""Content checks that need the matcher's view of words (``python -m bot check``)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from bot.content.loader import Problem
+from bot.content.models import Content, Node
+from bot.matching.lexical import _answer_texts, _example_texts
+from bot.matching.text import Lexicon
+
+COMMON_SHARE = 0.5
+"""A word used by at least half the nodes tells no node apart."""
+
+
+def generic_examples(content: Content) -> list[tuple[Node, str, str]]:
+    """Example questions made only of words that many nodes use (``node, lang, question``).
+
+    Such an example ("Fragen an Meta AI") matches any question with those words and pulls
+    it to its node; ``python -m bot check`` warns about them.
+    """
+    out: list[tuple[Node, str, str]] = []
+    nodes = [n for n in content.nodes.values() if n.id != content.meta.root]
+    for lang in content.languages:
+        lex = Lexicon(lang, content.meta.synonyms.get(lang, ()))
+        used: list[set[str]] = []
+        for n in nodes:
+            texts = _example_texts(n, lang) + _answer_texts(n, lang)
+            used.append({lex.stem(w) for t in texts for w in lex.content_words(t)})
+        df = Counter(s for stems in used for s in stems)
+        common = {s for s, c in df.items() if c >= COMMON_SHARE * len(nodes)}
+        for n in nodes:
+            title = n.title.get(lang, "").strip().lower()
+            for q in n.questions.get(lang, ()):
+                stems = {lex.stem(w) for w in lex.content_words(q)}
+                if stems <= common and q.strip().lower() != title:
+                    out.append((n, lang, q))
+    return out
+
+
+def generic_example_problems(content: Content) -> list[Problem]:
+    """Warnings for :func:`generic_examples`, for ``python -m bot check``."""
+    return [
+        Problem(
+            node.file,
+            node.line,
+            f"node '{node.id}': example question ({lang}) {question!r} has only words that"
+            " many nodes use, so it pulls unrelated questions to this node",
+            "add a word that only this topic uses, or drop the example",
+            level="warning",
+        )
+        for node, lang, question in generic_examples(content)
+    ]

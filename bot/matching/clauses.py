@@ -1,0 +1,212 @@
+"""What a long message asks, and which platforms it says someone does not use.
+
+A long message is weighted by what it asks: its asking clauses count most, the situation it
+explains least (:func:`asking_parts`). A platform the question says someone does not use
+("Instagram nutze ich nicht") is no evidence when it names another one they do use
+(:func:`without_denied_platforms`).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from bot.matching.text import (
+    _ASKING,
+    _CLAUSE_BREAK,
+    _NEGATION_REACH,
+    _NEGATIONS,
+    _NOT,
+    _PLATFORMS,
+    _WORD,
+    words,
+)
+
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?\n]*")
+_PIECE = re.compile(r"[^,;:()]+[,;:()]*")
+"""Pieces of a sentence between commas (and the like), each with its punctuation."""
+_CONJUNCTION = re.compile(r"\s+(?=(?:und|aber|oder|denn|and|but|or)\s)", re.IGNORECASE)
+"""Where a piece continues with a conjunction ("..., und wo mache ich das")."""
+_LEADING: dict[str, frozenset[str]] = {
+    "de": frozenset(
+        """
+        und aber oder denn ok okay oh na ja nein hallo hi hey
+        """.split()  # noqa: SIM905
+    ),
+    "en": frozenset(
+        """
+        and so but or ok okay oh well yes no now then hi hey hello
+        """.split()  # noqa: SIM905
+    ),
+}
+"""Words a clause may start with before its question begins ("und wo mache ich das"); not
+"jetzt", "dann", "also": a German statement that starts with them puts its verb next ("Jetzt
+hat mir meine Nachbarin erzählt")."""
+_STARTERS: dict[str, frozenset[str]] = {
+    "de": frozenset(
+        """
+        kann kannst können könnte muss musst müssen soll sollte sollen darf dürfen ist sind
+        war hat haben habe hab gibt gilt bringt reicht hilft wird werden würde geht macht
+        nutzt benutzt nimmt liest betrifft brauche stimmt weißt bekomme kriege inwiefern
+        """.split()  # noqa: SIM905
+    ),
+    "en": frozenset(
+        """
+        do does did is are was were can could should would will have has am may must shall
+        """.split()  # noqa: SIM905
+    ),
+}
+"""Verbs a question may start with ("Muss ich ...?"), at the start of a sentence or after a
+comma only: after "und" they continue a statement ("Ich bin 80 und habe Facebook")."""
+_REQUESTS: dict[str, frozenset[str]] = {
+    "de": frozenset(
+        """
+        bitte hilf erklär erkläre sag zeig
+        """.split()  # noqa: SIM905
+    ),
+    "en": frozenset(
+        """
+        please help explain tell show
+        """.split()  # noqa: SIM905
+    ),
+}
+"""Words a request starts with ("erklär mir ...", "please tell me"); "bitte"/"please"
+anywhere makes a request too."""
+_WANTING: dict[str, frozenset[str]] = {
+    "de": frozenset(
+        """
+        möchte will würde wüsste brauche frage
+        """.split()  # noqa: SIM905
+    ),
+    "en": frozenset(
+        """
+        want would need wanna wonder wondering d
+        """.split()  # noqa: SIM905
+    ),
+}
+"""After "ich"/"I": a request ("ich möchte widersprechen", "I'd like to know")."""
+_SELF = frozenset(["ich", "i"])
+_SUBORDINATE: dict[str, frozenset[str]] = {
+    "de": frozenset(
+        """
+        dass weil wenn ob obwohl damit als nachdem
+        """.split()  # noqa: SIM905
+    ),
+    "en": frozenset(
+        """
+        that because if when since although as while
+        """.split()  # noqa: SIM905
+    ),
+}
+"""Words that start a side clause rather than the question ("..., dass Meta alles nimmt")."""
+_ASKING_CLAUSE = 1.0
+"""Weight of the words of a long message's asking clauses ("wie kann ich widersprechen")."""
+_ASKING_SENTENCE = 0.6
+"""Weight of the other words of a sentence that asks (side clauses in the question)."""
+_REMARK = 0.5
+"""Weight of the words of the sentences that do not ask (the situation, side remarks)."""
+_SHARP = 4
+"""How much more sharply the confidence features look at the question than the ranking does
+(weights to this power)."""
+
+
+def without_denied_platforms(text: str) -> str:
+    """``text`` without the platforms it says someone does not use, when it names another
+    one they do use: "Ich bin nur bei Facebook, Instagram nutze ich nicht" asks about
+    Facebook, "no Instagram account, just fb" too. The clause that denies the platform is
+    blanked. A text that denies every platform it names ("Ich
+    habe kein Facebook") is left as it is: not having an account is then the point.
+
+    A platform is denied when a clause names only it and a negation at most
+    ``_NEGATION_REACH`` words away; clauses end at punctuation and before "aber", "nur",
+    "but", "only" and the like."""
+    low = unicodedata.normalize("NFKC", text).lower()
+    if len(low) != len(text):
+        text = low
+    starts = [0, *(m.end() for m in _CLAUSE_BREAK.finditer(low))]
+    ends = [*(m.start() for m in _CLAUSE_BREAK.finditer(low)), len(low)]
+    blank: list[tuple[int, int]] = []
+    positive = False
+    for start, end in zip(starts, ends, strict=True):
+        tokens = list(_WORD.finditer(low, start, max(start, end)))
+        named = [i for i, t in enumerate(tokens) if t.group() in _PLATFORMS]
+        if not named:
+            continue
+        denials = [i for i, t in enumerate(tokens) if t.group() in _NOT]
+        if len(named) == 1 and any(abs(i - named[0]) <= _NEGATION_REACH for i in denials):
+            # The whole clause: its other words ("nutze", "have") are about the denied
+            # platform too, and left behind they would dilute what the rest asks.
+            blank.append((tokens[0].start(), tokens[-1].end()))
+        else:
+            positive = True
+    if not (blank and positive):
+        return text
+    chars = list(text)
+    for a, b in blank:
+        chars[a:b] = " " * (b - a)
+    return "".join(chars)
+
+
+def asking_parts(text: str, lang: str) -> list[tuple[str, float]]:
+    """A long message's pieces, each weighted by how much it says what is asked: the asking
+    clauses most, the rest of the asking sentences less, the other sentences least (they
+    still tell the topic when the question says only "was mache ich falsch?"). Empty when
+    no sentence asks.
+
+    A clause asks when it starts with a question word, with a verb at the start of a
+    sentence or after a comma ("..., muss ich trotzdem widersprechen"), or makes a request
+    ("bitte", "erklär mir", "ich möchte", "I'd like"); a side clause ("dass ...", "weil
+    ...") never does. A sentence asks when one of its clauses does or when it ends with
+    "?" (then its last main clause asks).
+    """
+    questions = _ASKING.get(lang, frozenset()) - _NEGATIONS
+    starters = _STARTERS.get(lang, frozenset())
+    requests = _REQUESTS.get(lang, frozenset())
+    wanting = _WANTING.get(lang, frozenset())
+    leading = _LEADING.get(lang, frozenset())
+    subordinate = _SUBORDINATE.get(lang, frozenset())
+
+    def asks(ws: list[str], first: bool) -> bool:
+        rest = [w for w in ws if w not in leading] or [""]
+        head = rest[0]
+        return (
+            head in questions
+            or (first and head in starters)
+            or head in requests
+            or "bitte" in ws
+            or "please" in ws
+            or head in wanting  # "..., und möchte mich beschweren"
+            or (head in _SELF and len(rest) > 1 and rest[1] in wanting)
+        )
+
+    parts: list[tuple[str, float]] = []
+    found = False
+    for sentence in _SENTENCE.findall(text):
+        if not words(sentence):
+            continue
+        # Clauses: the pieces between commas, split again before a conjunction; the first
+        # clause of a piece may start with a verb.
+        clauses = [
+            (clause, k == 0)
+            for piece in _PIECE.findall(sentence)
+            for k, clause in enumerate(_CONJUNCTION.split(piece))
+            if words(clause)
+        ]
+        side = [
+            (rest[0] if (rest := [w for w in words(c) if w not in leading]) else "") in subordinate
+            for c, _ in clauses
+        ]
+        chosen = {
+            i for i, (c, first) in enumerate(clauses) if not side[i] and asks(words(c), first)
+        }
+        if sentence.rstrip().endswith("?") and not chosen:
+            chosen = {max((i for i in range(len(clauses)) if not side[i]), default=-1)}
+        if not chosen - {-1}:
+            parts.append((sentence, _REMARK))
+            continue
+        found = True
+        parts += [
+            (c, _ASKING_CLAUSE if i in chosen else _ASKING_SENTENCE)
+            for i, (c, _) in enumerate(clauses)
+        ]
+    return parts if found else []

@@ -1,0 +1,111 @@
+"""Follow-ups: short messages that only make sense with the answer just given.
+
+"warum?", "und bei Instagram?", "und in der Schweiz?", "ist das beschlossen?", "why?",
+"and on Instagram?": read alone they name no topic or the wrong one. Read with the node the
+user is at (its title joins the question) and with that node and the topics it offers
+ranked up a little, they land on the right neighbour. A node may name its answer to "why?"
+(``why`` in the content), which then decides.
+
+The session state is the context: the engine passes the node the user is at; nothing here
+keeps state of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot import lang as lang_data
+from bot.content.models import Content
+from bot.matching.text import content_words, words
+
+_LANGUAGES = lang_data.languages()
+_MAX_WORDS = 7
+"""Longer messages say what they ask about themselves."""
+_MAX_TOPICAL = 3
+"""A follow-up names at most this many topical words ("und bei Instagram" names one)."""
+WHY_BOOST = 2.0
+"""Ranking bonus of the node and its neighbours for "warum?": they decide among themselves."""
+CONTEXT_BOOST = 0.6
+"""Ranking bonus of the node the user is at and of the topics it offers (the best node
+scores about 4): enough to decide between neighbours, too little to beat a clear topic."""
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """A follow-up read in context: the text to rank and the ranking bonus per node id."""
+
+    text: str
+    boost: dict[str, float]
+    why: str | None = None
+    """The node the content names as the answer to "why?" here, if the follow-up asks that."""
+    only_here: bool = False
+    """Whether only the context can say what it asks ("warum?" alone is about anything)."""
+
+
+def is_follow_up(text: str, lang: str) -> bool:
+    """Whether ``text`` reads as a follow-up: short, and it starts like one ("und ...",
+    "and ..."), asks only "why", or points back ("ist das beschlossen?")."""
+    data = _LANGUAGES.get(lang)
+    ws = words(text)
+    if data is None or not ws or len(ws) > _MAX_WORDS:
+        return False
+    topical = [w for w in content_words(text, lang) if w not in data.reference_words]
+    if len(topical) > _MAX_TOPICAL:
+        return False
+    if is_why(text, lang):
+        return True
+    return ws[0] in data.follow_up_starts or any(w in data.reference_words for w in ws)
+
+
+def is_why(text: str, lang: str) -> bool:
+    """Whether ``text`` only asks why ("warum?", "und wieso?", "why though")."""
+    data = _LANGUAGES.get(lang)
+    if data is None:
+        return False
+    ws = words(text)
+    rest = [
+        w
+        for w in ws
+        if w not in data.follow_up_starts
+        and w not in data.reference_words
+        and w not in data.why_words
+        and w not in data.negations  # "warum nicht?"
+    ]
+    return any(w in data.why_words for w in ws) and len(content_words(" ".join(rest), lang)) <= 1
+
+
+def follow_up(content: Content, node_id: str | None, text: str, lang: str) -> FollowUp | None:
+    """``text`` read as a follow-up to node ``node_id``; ``None`` when it is none (or the
+    user is at the menu, where there is nothing to follow up).
+
+    "warum?" stays with the node and the topics it offers (``WHY_BOOST``): a generic "why
+    does Meta do this" is not what was asked. "und bei Instagram?" moves on to a neighbour:
+    the node itself gets no bonus, and the apps its title names make way for the one asked
+    about."""
+    node = content.nodes.get(node_id or "")
+    data = _LANGUAGES.get(lang)
+    if node is None or data is None or node.id == content.meta.root or not is_follow_up(text, lang):
+        return None
+    neighbours = [o.to for o in node.options if o.to != content.meta.root]
+    title = node.title.get(lang, "")
+    if is_why(text, lang):
+        boost = dict.fromkeys([node.id, *neighbours], WHY_BOOST)
+        return FollowUp(f"{text} {title}", boost, node.why, only_here=True)
+    ws = words(text)
+    named = [w for w in content_words(text, lang) if w not in data.reference_words]
+    moves_on = ws[0] in data.follow_up_starts and bool(named)
+    boost = dict.fromkeys(neighbours, CONTEXT_BOOST)
+    if moves_on:
+        # "und die Hamburger?" after the Irish authority: something else than this page,
+        # read by its own words (the page's title would pull it back here).
+        boost[node.id] = -CONTEXT_BOOST
+        return FollowUp(text, boost)
+    boost[node.id] = CONTEXT_BOOST
+    return FollowUp(f"{text} {title}", boost)
+
+
+def boost_array(node_ids: list[str], boost: dict[str, float]) -> np.ndarray:
+    """The bonus per node position of an index."""
+    return np.array([boost.get(n, 0.0) for n in node_ids])

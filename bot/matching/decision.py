@@ -1,0 +1,97 @@
+"""The calibrated decision: answer, ask which of two topics, or fall back.
+
+A logistic model over features from both signals (how much of the question the best node
+explains, how close the nearest example is in words and in meaning, how far ahead the best
+node is of the second, how close the off-topic class comes). Its weights are data
+(``decision.json`` next to this module), fitted with ``bench/qa.py --fit`` on the question
+set's ``tune`` split plus the content's own example questions held out in turns, never at
+start-up.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+PARAMETERS = Path(__file__).with_name("decision.json")
+"""The fitted parameters (``bench/qa.py --fit --write`` rewrites them)."""
+
+
+@dataclass(frozen=True)
+class Model:
+    """A logistic model: intercept first, then one weight per feature; and the probability
+    from which the matcher answers."""
+
+    features: tuple[str, ...]
+    weights: tuple[float, ...]
+    threshold: float
+
+    def probability(self, features: dict[str, float]) -> float:
+        """Probability that the best node is right."""
+        z = self.weights[0] + sum(
+            w * features[name] for name, w in zip(self.features, self.weights[1:], strict=True)
+        )
+        return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """How the dense signal joins the lexical ranking.
+
+    A cosine counts from ``dense_floor`` up (below it any two questions are alike: e5's
+    cosines of unrelated questions sit around 0.7-0.8), scaled to 0..1 and weighted
+    ``dense_weight`` against the lexical ranking (whose best node scores about 4). A node
+    whose closest example is at least ``dense_sure`` alike, and closer than any off-topic
+    request by ``dense_off_gap``, may answer however few words it shares (the model still
+    decides)."""
+
+    dense_weight: float
+    dense_floor: float
+    dense_sure: float
+    dense_off_gap: float
+    words_sure: float = 1.01
+    """From this probability of the words-only model on, the dense signal is not computed:
+    the lowest bar at which skipping it changes no figure on the tune split (right,
+    fallback, wrong-confident), so meaning is only computed where it can change the
+    decision."""
+
+    def lift(self, cosines: np.ndarray) -> np.ndarray:
+        """Cosines scaled from the floor: 0 below it, 1 for the same text."""
+        arr = np.asarray(cosines, dtype=float)
+        return np.clip((arr - self.dense_floor) / (1.0 - self.dense_floor), 0.0, None)
+
+    def rescues(self, features: dict[str, float]) -> bool:
+        """Whether the dense signal alone makes the best node a candidate answer."""
+        return features["dense"] >= self.dense_sure and features["dense_off"] <= -self.dense_off_gap
+
+
+def _load() -> tuple[Model, Model, Fusion, float]:
+    data = json.loads(PARAMETERS.read_text(encoding="utf-8"))
+
+    def model(key: str) -> Model:
+        m = data[key]
+        return Model(tuple(m["features"]), tuple(m["weights"]), float(m["threshold"]))
+
+    return model("lexical"), model("fused"), Fusion(**data["fusion"]), data["clarify_margin"]
+
+
+LEXICAL, FUSED, FUSION, CLARIFY_MARGIN = _load()
+"""The lexical-only model (where no embedder loads), the model over both signals, how they
+are fused, and the margin under which the matcher asks which of two topics is meant."""
+CONFIDENCE_FEATURES = LEXICAL.features
+THRESHOLD = LEXICAL.threshold
+
+
+def model_for(features: dict[str, float]) -> Model:
+    """The model that decides with these features: the fused one when the dense signal is
+    there."""
+    return FUSED if "dense" in features else LEXICAL
+
+
+def confidence(features: dict[str, float]) -> float:
+    """Probability that the best node is right, from the fitted logistic model."""
+    return model_for(features).probability(features)

@@ -1,0 +1,607 @@
+"""The lexical index: every node of one language scored by the words a question uses.
+
+Lexical matching from well-kept parts: Okapi BM25, Snowball stems (PyStemmer's C
+implementation when installed), rapidfuzz for typos. Each node is indexed per language from
+its title, example questions and keywords (strong evidence) and from its answer texts, first
+screen and details (weak evidence).
+
+A question word the content never uses is aligned, as a whole word, with the content's
+closest spellings (a typo: one edit, two in long words, same first letter) or with the two
+known words it is made of (a compound: "widerspruchs|formular"). A word is never matched
+through a piece of another: "rain" is not in "training".
+
+A question is scored against every node (BM25 of the aligned words over the strong and
+the weak texts, BM25 of character n-grams over the strong texts as a tie-breaker for
+inflections) and against every single example question (tf-idf cosine of the aligned
+words); the node with the best weighted sum wins. The content's typical off-topic requests
+(``off_topic`` in ``bot.yaml``) compete as one more pseudo-node that is never answered.
+The nodes whose one-word keywords the question uses get a share of the ranking
+(``KEYWORD_WEIGHT``, rarer keywords more).
+
+A node may not answer at all (:attr:`Ranking.answerable`) when the off-topic class comes
+within 90 % of it (``OFF_TOPIC_CLOSE``), when the question names another company, when what
+it asks names a kind of party the content never asks about (``OTHER_ROLES``) and neither
+Meta, its apps nor the AI training, or when the node shares too few of its words.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
+
+from bot.content.models import Content, Node
+from bot.matching.clauses import _REMARK, _SHARP, asking_parts
+from bot.matching.decision import FUSION
+from bot.matching.tables import Table
+from bot.matching.text import (
+    _ASKING,
+    _BRANDS,
+    _ENDINGS,
+    _META_WORDS,
+    _ROLE_ENDING,
+    OTHER_PARTIES,
+    OTHER_ROLES,
+    Lexicon,
+    _squeeze,
+    fold,
+    words,
+)
+
+# How the evidence adds up to a node's ranking score (relative scores, see _rank()).
+RANK_WEIGHTS = {
+    "word": 1.0,  # BM25 of the question's words over title, examples and keywords
+    "word_text": 0.6,  # BM25 of the question's words over the answer texts
+    "char": 1.0,  # BM25 of character n-grams over title, examples and keywords
+    "example": 2.0,  # tf-idf cosine with the closest single example
+}
+RANK_WEIGHTS_ARRAY = np.array(list(RANK_WEIGHTS.values()))
+
+KEYWORD_WEIGHT = 0.5
+"""Ranking weight of the node whose one-word keywords the question uses (rarer ones more)."""
+
+_VECTOR_CACHE = 1024
+"""Question words whose ranking rows each language index keeps (least recently used go)."""
+_MIN_TYPO = 6
+"""Words this long may be a typo of a word the content uses (one edit away)."""
+_TWO_TYPOS = 10
+"""Words this long may be two edits away."""
+_TYPO_SURE = 0.9
+"""How much a close spelling counts, times its share of letters that are right."""
+_MIN_PART = 4
+"""Shortest known word a compound may start or end with."""
+_PART_SURE = 0.7
+"""How much each known part of a compound counts."""
+_MIN_COVERED = 0.3
+"""Share of a question's topical words its answer's node must contain (more than one in four)."""
+_MIN_KNOWN = 0.35
+"""Share of a question's topical words the content must use somewhere (more than a third)."""
+_SUGGEST_POOL = 5
+"""Suggestions come from this many best-scored nodes."""
+_SHORT_WORDS = 3
+_CLOSE_RATIO = 85
+"""How alike (``fuzz.ratio``) a short question and an example must be letter for letter."""
+_EXACT_BONUS = 0.05
+"""Ranking bonus of the node with an example a short question matches letter for letter."""
+_GREETING_WORDS = 6
+"""Longer messages are never only a greeting."""
+OFF_TOPIC_CLOSE = 0.9
+"""The matcher abstains when the off-topic class scores at least this share of the best node."""
+_LONG = 12
+"""Messages with at least this many content words are also matched by their questions."""
+"""Questions with at most this many content words are also compared whole (rapidfuzz)."""
+
+
+def _answer_texts(node: Node, lang: str) -> list[str]:
+    """Everything the node says: its first screen and its details ("more"), variants too."""
+    texts = [node.text.get(lang, ""), *(v.text.get(lang, "") for v in node.variants)]
+    texts += [m.get(lang, "") for m in (node.more, *(v.more for v in node.variants)) if m]
+    return texts
+
+
+def _example_texts(node: Node, lang: str) -> list[str]:
+    return [node.title.get(lang, ""), *node.questions.get(lang, ()), *node.keywords.get(lang, ())]
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """A question scored against every node of one language."""
+
+    order: np.ndarray  # node positions, best first (the off-topic class left out)
+    scores: np.ndarray
+    features: dict[str, float]  # confidence features of the best node
+    foreign: bool  # names another company the content never mentions
+    related: tuple[int, ...]  # best nodes that share a word with the question, best first
+    off_topic: float = 0.0  # the off-topic class's score over the best node's
+
+    @property
+    def answerable(self) -> bool:
+        """Whether the best node may answer at all, however confident the model is.
+
+        Not when the question names another company, is (almost) as close to the off-topic
+        class as to the node, or
+        shares too little with the node ("instagram weather cat dog" shares one word in
+        four: a near miss) or with the content as a whole (mostly words it never uses)."""
+        related = bool(self.related) and self.related[0] == int(self.order[0])
+        if not related or self.foreign:
+            return False
+        if "dense" in self.features and FUSION.rescues(self.features):
+            # Another wording of one of its examples ("Geht ein Widerspruch überhaupt
+            # noch?"), however few of the node's words it uses.
+            return True
+        return (
+            self.off_topic < OFF_TOPIC_CLOSE
+            and self.features["covered"] >= _MIN_COVERED
+            and self.features["known"] >= _MIN_KNOWN
+        )
+
+
+class LanguageIndex:
+    """Everything the matcher knows about one language of the content."""
+
+    def __init__(self, content: Content, lang: str) -> None:
+        self.lang = lang
+        self.lexicon = lex = Lexicon(lang, content.meta.synonyms.get(lang, ()))
+        # The steps of the guided checklist (reached only by a button that sets an answer)
+        # are no answer to a typed question: they would drop the user into the middle of
+        # the list. Left out, they neither answer nor take the margin from a real topic.
+        steps = {o.to for n in content.nodes.values() for o in n.options if o.assign}
+        nodes = [
+            n for n in content.nodes.values() if n.id != content.meta.root and n.id not in steps
+        ]
+        self.node_ids = [n.id for n in nodes]
+        strong = [[lex.content_words(t) for t in _example_texts(n, lang)] for n in nodes]
+        weak = [[lex.content_words(t) for t in _answer_texts(n, lang)] for n in nodes]
+        topical = {w for texts in strong + weak for ws in texts for w in ws}
+        # The off-topic requests are one more document after the nodes: a pseudo-node that
+        # competes in the ranking and is never answered.
+        off_topic = [lex.content_words(t) for t in content.meta.off_topic.get(lang, ())]
+        self.off_topic: int | None = None
+        # What the dense signal compares with, per position (the off-topic class last).
+        self.position_texts: list[list[str]] = [_example_texts(n, lang) for n in nodes]
+        if any(off_topic):
+            self.position_texts.append(list(content.meta.off_topic.get(lang, ())))
+            self.off_topic = len(nodes)
+            strong.append(off_topic)
+            weak.append([])
+        root = content.nodes.get(content.meta.root)
+        self.greetings = frozenset(
+            _squeeze(fold(w, lang))
+            for t in (_example_texts(root, lang) if root else ())
+            for w in words(t)
+        )
+
+        mentioned = {w for texts in strong + weak for ws in texts for w in ws}
+        stem_of = {w: lex.stem(w) for w in mentioned}
+        folded = {w: fold(w, lang) for w in mentioned}
+        strong_stems = [[stem_of[w] for ws in t for w in ws] for t in strong]
+        weak_stems = [[stem_of[w] for ws in t for w in ws] for t in weak]
+        self.word = Table.bm25(strong_stems)
+        self.word_text = Table.bm25(weak_stems)
+        self.char = Table.bm25([[w for ws in t for w in ws] for t in strong], lex.grams)
+        self.size = len(strong)
+        self.node_stems = [
+            frozenset(s) | frozenset(w) for s, w in zip(strong_stems, weak_stems, strict=True)
+        ]
+        # Per stem, the nodes whose texts use it: what a word covers is one array per word.
+        holders: dict[str, list[int]] = {}
+        for i, stems in enumerate(self.node_stems):
+            for s in stems:
+                holders.setdefault(s, []).append(i)
+        self.stem_nodes = {s: np.array(v, dtype=np.int64) for s, v in holders.items()}
+        # Every word the index knows, the off-topic requests' too: a word they use is no typo
+        # of a topic's word. Only the topics' words are evidence that a question is on topic.
+        self.known_stems: frozenset[str] = frozenset(stem_of.values())
+        self.topic_stems = frozenset(stem_of[w] for w in topical)
+        # Every spelling the content uses, folded, with its stem: the targets for typos and
+        # for the parts of compounds.
+        self.spellings: dict[str, str] = {}
+        for w in sorted(mentioned):
+            self.spellings.setdefault(folded[w], stem_of[w])
+        # By first letter and length: a typo keeps the first letter (see _aligned), and
+        # spellings of other lengths than one or two edits allow are never close.
+        self.spelling_groups: dict[tuple[str, int], list[str]] = {}
+        for spelling in self.spellings:
+            self.spelling_groups.setdefault((spelling[0], len(spelling)), []).append(spelling)
+
+        example_node: list[int] = []
+        example_stems: list[list[str]] = []
+        self.example_texts: list[str] = []
+        for i, texts in enumerate(strong):
+            for ws in texts:
+                if ws:
+                    example_node.append(i)
+                    example_stems.append([stem_of[w] for w in ws])
+                    self.example_texts.append(" ".join(folded[w] for w in ws))
+        self.example_node = np.array(example_node, dtype=int)
+        self.example_lengths = np.array([len(t) for t in self.example_texts])
+        # The examples come node by node: each node's best example is one reduceat segment.
+        self.example_starts = np.flatnonzero(
+            np.r_[True, self.example_node[1:] != self.example_node[:-1]]
+        )[: len(example_node)]
+        self.example_owners = self.example_node[self.example_starts]
+        # Texts that say exactly what a title, keyword or example says, word for word: whose
+        # they are (the off-topic class's too), unless two share one. Spelt alike first, then
+        # up to endings and synonyms ("Einspruch?" says "widersprechen").
+        said = [(i, t) for i, node in enumerate(nodes) for t in _example_texts(node, lang)]
+        if self.off_topic is not None:
+            said += [(self.off_topic, t) for t in content.meta.off_topic.get(lang, ())]
+        spelt: dict[tuple[str, ...], set[int]] = {}
+        worded: dict[tuple[str, ...], set[int]] = {}
+        for owner, t in said:
+            ws = words(t)
+            spelt.setdefault(tuple(folded.get(w) or fold(w, lang) for w in ws), set()).add(owner)
+            worded.setdefault(tuple(map(lex.stem, lex.join(ws))), set()).add(owner)
+        self.exact = [
+            {k: next(iter(o)) for k, o in owners.items() if k and len(o) == 1}
+            for owners in (spelt, worded)
+        ]
+        # The stems of each node's one-word keywords: the words its writers chose to tell it
+        # from its siblings ("app" for the in-app path, "facebook" for the Facebook form).
+        keyword_nodes: dict[str, set[int]] = {}
+        for i, node in enumerate(nodes):
+            for k in node.keywords.get(lang, ()):
+                ks = lex.content_words(k)
+                if len(ks) == 1:
+                    keyword_nodes.setdefault(lex.stem(ks[0]), set()).add(i)
+        self.keyword_nodes = {
+            k: (np.array(sorted(v)), math.log(len(nodes) / len(v)))
+            for k, v in keyword_nodes.items()
+        }
+        self.example_word = Table.cosine(example_stems)
+        self.unknown_idf = math.log((len(example_node) + 1) / 0.5)
+        self.other_parties = OTHER_PARTIES - topical
+        # A kind of party counts as mentioned when a title, example or keyword names it ("a
+        # company page", "school days"); an answer text naming it in passing is no topic.
+        # Spelt as they are, not by stems: "self-employed" says nothing about an employer.
+        self.asked_spellings = frozenset(
+            folded[w] for t in strong[: len(nodes)] for ws in t for w in ws
+        )
+        self.roles = frozenset(
+            f for r in OTHER_ROLES.get(lang, ()) if not self._asked(f := fold(r, lang))
+        )
+        self.role_tails = frozenset(r for r in self.roles if len(r) >= _MIN_PART)
+        # A word's row is dense (about 11 KiB): a few thousand recent words keep the common
+        # ones at hand without the cache growing to hundreds of MiB in a long-running bot.
+        self.vectors = lru_cache(maxsize=_VECTOR_CACHE)(self._vectors)
+        self.aligned = lru_cache(maxsize=32768)(self._aligned)
+        self.coverage = lru_cache(maxsize=32768)(self._coverage)
+        self.known = lru_cache(maxsize=32768)(self._known)
+        self.names_role = lru_cache(maxsize=32768)(self._names_role)
+
+    def _aligned(self, word: str) -> tuple[tuple[str, float], ...]:
+        """The content's stems that ``word`` stands for, each with how sure (0..1].
+
+        Its own stem (or its synonym group's) when the content uses it; else the stems of
+        spellings one or two edits away (a typo, an unusual inflection), and of the longest
+        known words a compound starts and ends with ("widerspruchs|formular"). Whole words
+        only: "rain" is not part of "training".
+        """
+        s = self.lexicon.stem(word)
+        if s in self.known_stems:
+            return ((s, 1.0),)
+        f = fold(word, self.lang)
+        found: dict[str, float] = {}
+        if len(f) >= _MIN_TYPO:
+            limit = 1 if len(f) < _TWO_TYPOS else 2
+            # People seldom mistype the first letter; "nacht" is no typo of "macht".
+            near = [
+                spelling
+                for size in range(len(f) - limit, len(f) + limit + 1)
+                for spelling in self.spelling_groups.get((f[0], size), ())
+            ]
+            close = [
+                (spelling, distance)
+                for spelling, distance, _ in process.extract(
+                    f, near, scorer=Levenshtein.distance, score_cutoff=limit, limit=5
+                )
+            ]
+            nearest = min((d for _, d in close), default=0)
+            for spelling, distance in close:
+                if distance == nearest:  # a typo has one intended word
+                    sure = _TYPO_SURE * (1 - distance / max(len(f), len(spelling)))
+                    stem_ = self.spellings[spelling]
+                    found[stem_] = max(found.get(stem_, 0.0), sure)
+        if not found:
+            for part in self._compound(f):
+                stem_ = self.spellings[part]
+                found[stem_] = max(found.get(stem_, 0.0), _PART_SURE)
+        return tuple(found.items())
+
+    def _compound(self, f: str) -> tuple[str, ...]:
+        """Known words that make up the folded word ``f`` ("widerspruchs|formular"), longest
+        first part first, with a German linking letter allowed between; none unless every
+        part is known: "Kinderarzt" is not about children."""
+        for i in range(len(f) - _MIN_PART, _MIN_PART - 1, -1):
+            head = f[:i]
+            if head not in self.spellings:
+                continue
+            rest = f[i:]
+            for tail in (rest, rest[1:]) if rest[0] in "sne" else (rest,):
+                if len(tail) >= _MIN_PART and tail in self.spellings:
+                    return (head, tail)
+        return ()
+
+    def _vectors(self, word: str) -> tuple[np.ndarray, float]:
+        """What one question word adds: node scores per field (examples, answer texts,
+        n-grams) and example scores in one row, and its share of the question's squared
+        tf-idf length."""
+        nodes = np.zeros((3, self.size))
+        ids, field = self.char
+        nodes[2] = field.sum_rows(
+            [i for g in self.lexicon.grams(word) if (i := ids.get(g)) is not None]
+        )
+        examples = np.zeros(len(self.example_node))
+        length = 0.0
+        terms, table, idf = self.example_word
+        aligned = self.aligned(word)
+        for s, sure in aligned:
+            for k, (ids, field) in enumerate((self.word, self.word_text)):
+                cols, values = field.row(ids.get(s))
+                nodes[k, cols] = np.maximum(nodes[k, cols], sure * values)
+            i = terms.get(s)
+            cols, values = table.row(i)
+            examples[cols] = np.maximum(examples[cols], sure * values)
+            if i is not None:
+                length = max(length, (sure * idf[i]) ** 2)
+        if not length:
+            length = self.unknown_idf**2
+        row = np.concatenate([nodes.ravel(), examples])
+        row.flags.writeable = False  # shared through the cache
+        return row, length
+
+    def _closest_example(self, text: str) -> tuple[str, float, int] | None:
+        """The example ``text`` is most like, letter for letter (``fuzz.ratio`` of at least
+        ``_CLOSE_RATIO``), as ``(example, ratio, position)``; the first of equals.
+
+        Only examples of a length that can reach that ratio are compared: the ratio counts
+        the letters two texts share, so lengths further apart than ``_CLOSE_RATIO`` allows
+        can never reach it."""
+        share = _CLOSE_RATIO / 100
+        lo = math.floor(len(text) * share / (2 - share))
+        hi = math.ceil(len(text) * (2 - share) / share)
+        positions = np.flatnonzero((self.example_lengths >= lo) & (self.example_lengths <= hi))
+        if not len(positions):
+            return None
+        texts = self.example_texts
+        hit = process.extractOne(
+            text, [texts[i] for i in positions], scorer=fuzz.ratio, score_cutoff=_CLOSE_RATIO
+        )
+        if hit is None:
+            return None
+        return hit[0], hit[1], int(positions[hit[2]])
+
+    def _coverage(self, word: str) -> np.ndarray:
+        """How surely each node's texts contain ``word`` (or a spelling close to it)."""
+        out = np.zeros(self.size)
+        for s, sure in self.aligned(word):
+            nodes = self.stem_nodes.get(s)
+            if nodes is not None:
+                out[nodes] = np.maximum(out[nodes], sure)
+        out.flags.writeable = False  # shared through the cache
+        return out
+
+    def covered(self, word: str, node: int) -> float:
+        """How surely ``node``'s texts contain ``word`` (or a spelling close to it)."""
+        return float(self.coverage(word)[node])
+
+    def _known(self, word: str) -> float:
+        """How surely the topics use ``word`` (or a spelling close to it) anywhere."""
+        return max((sure for s, sure in self.aligned(word) if s in self.topic_stems), default=0.0)
+
+    def spelling(self, text: str) -> tuple[str, ...]:
+        """The words of ``text`` with umlauts folded: how it is spelt, whatever the case and
+        the punctuation."""
+        return tuple(fold(w, self.lang) for w in words(text))
+
+    def exact_owner(self, text: str) -> int | None:
+        """The node (or off-topic class) whose title, keyword or example ``text`` says
+        word for word, if only one has it."""
+        for key, owners in zip((self.spelling, self.wording), self.exact, strict=True):
+            owner = owners.get(key(text))
+            if owner is not None:
+                return owner
+        return None
+
+    def wording(self, text: str) -> tuple[str, ...]:
+        """The stems of every word of ``text``, small words too: what it says, whatever the
+        endings, synonyms and punctuation ("Einspruch?" says "widersprechen")."""
+        return tuple(self.lexicon.stem(w) for w in self.lexicon.words(text))
+
+    def is_greeting(self, text: str) -> bool:
+        """Whether ``text`` is only a greeting: every word one of the root's examples uses
+        ("hallo", "guten morgen", drawn out: "hiii") or a filler word, and one of the former."""
+        ws = words(text)
+        if not ws or len(ws) > _GREETING_WORDS or not self.greetings:
+            return False
+        found = False
+        for w in ws:
+            squeezed = _squeeze(fold(w, self.lang))
+            if squeezed in self.greetings:
+                found = True
+            elif not (self.lexicon._is_stop(w) or self.lexicon._is_stop(squeezed)):
+                return False
+        return found
+
+    def rank(
+        self,
+        text: str,
+        parts: Sequence[tuple[str, float]] = (),
+        *,
+        dense: np.ndarray | None = None,
+        boost: np.ndarray | None = None,
+    ) -> Ranking | None:
+        """Score ``text`` against every node; ``None`` when it has no words at all.
+
+        With ``parts`` (pieces of ``text``, each with a weight), a word counts as much as
+        its piece's weight: a long message's question more than its side remarks. ``dense``
+        (per position, the off-topic class last: the cosine of the closest text in meaning,
+        :class:`bot.matching.semantic.SemanticIndex`) is fused into the ranking and gives
+        the decision its features; ``boost`` (per node) adds what the context says
+        (:mod:`bot.matching.context`)."""
+        lang = self.lang
+        pieces = parts or [(text, 1.0)]
+        weighted = [(w, weight) for piece, weight in pieces for w in self._words(piece)]
+        if not weighted and parts:
+            weighted = [(w, 1.0) for w in self._words(text)]
+        if not weighted or not self.node_ids:
+            return None
+        ws = [w for w, _ in weighted]
+        off = self.off_topic
+        # Only what a long message asks may name the other party: "weil ich im Krankenhaus
+        # lag" explains a situation.
+        foreign = any(w in self.other_parties for w in ws) or (
+            self.elsewhere(ws) and self.elsewhere(self._asked_words(text, pieces))
+        )
+        # Question words and negations help rank ("why" vs "what") but are no evidence
+        # that a node is on topic: "how is the weather" shares "how" with many examples.
+        asking = _ASKING.get(lang, frozenset())
+        topical = [(w, weight) for w, weight in weighted if w not in asking] or weighted
+        n = self.size
+        # One row per word (its node scores per field, then its example scores): the
+        # question's scores are one weighted sum of rows, a matrix-vector product.
+        vectors = [self.vectors(w) for w in ws]
+        weights = np.array([weight for _, weight in weighted])
+        summed = weights @ np.array([row for row, _ in vectors])
+        length = float(weights**2 @ np.array([w_len for _, w_len in vectors]))
+        fields = summed[: 3 * n].reshape(3, n)
+        per_example = summed[3 * n :] / (math.sqrt(length) or 1.0)
+        best_example = np.zeros(n)
+        if len(per_example):
+            best_example[self.example_owners] = np.maximum.reduceat(
+                per_example, self.example_starts
+            )
+        if len(ws) <= _SHORT_WORDS:
+            # A short question may be an example with a typo in its one telling word.
+            whole = " ".join(fold(w, lang) for w in ws)
+            hit = self._closest_example(whole)
+        else:
+            hit = None
+        if hit:
+            node = self.example_node[hit[2]]
+            # Typed as an author wrote it (a title or keyword, before synonyms): that
+            # node, not another one whose examples use a synonym of the same word.
+            exact = _EXACT_BONUS if hit[1] == 100 else 0.0
+            best_example[node] = max(best_example[node], hit[1] / 100) + exact
+        # Relative to the best node, not to the off-topic class: the nodes rank as without it.
+        tops = (fields if off is None else fields[:, :off]).max(axis=1, keepdims=True)
+        relative = np.divide(fields, tops, out=np.zeros_like(fields), where=tops > 0)
+        total = RANK_WEIGHTS_ARRAY[:3] @ relative + RANK_WEIGHTS_ARRAY[3] * best_example
+        keyed = np.zeros(n)
+        for w, weight in topical:
+            for s, sure in self.aligned(w):
+                found = self.keyword_nodes.get(s)
+                if found is not None:
+                    keyed[found[0]] += weight * sure * found[1]
+        if keyed.any():
+            total += KEYWORD_WEIGHT * keyed / keyed.max()
+        words_best = -1
+        if dense is not None:
+            words_best = int(np.argmax(total if off is None else total[:off]))
+            total = total + FUSION.dense_weight * FUSION.lift(dense)
+        if boost is not None:
+            total[: len(boost)] += boost
+        order = np.argsort(-total, kind="stable")
+        off_topic = 0.0
+        if off is not None:
+            order = order[order != off]
+            # The off-topic requests have no answer text: compared without the texts, and by
+            # the closest single request alone (one long document weakens their BM25).
+            strong = total - RANK_WEIGHTS["word_text"] * relative[1]
+            top, example = strong[order[0]], best_example[order[0]]
+            off_topic = float(strong[off] / top) if top > 0 else 1.0
+            if example > 0:
+                off_topic = max(off_topic, float(best_example[off] / example))
+        best = int(order[0])
+        second = total[order[1]] if len(order) > 1 else 0.0
+        # How much of the question the node explains looks at the question much more sharply
+        # than the ranking does (weights to the power _SHARP): in a long message, the node
+        # must explain the question, the side remarks hardly matter.
+        sharp = [(w, weight**_SHARP) for w, weight in topical]
+        mass = sum(weight for _, weight in sharp)
+        coverage = np.array([self.coverage(w) for w, _ in topical])
+        features = {
+            "example": min(float(best_example[best]), 1.0),
+            "margin": float((total[best] - second) / total[best]) if total[best] > 0 else 0.0,
+            "covered": float(np.dot([weight for _, weight in sharp], coverage[:, best])) / mass,
+            "known": sum(weight * self.known(w) for w, weight in sharp) / mass,
+            "short": 1.0 / sum(weight for _, weight in weighted),
+            "off_topic": min(off_topic, 1.0),
+        }
+        if dense is not None:
+            nodes_dense = dense[:off] if off is not None else dense
+            others = np.delete(nodes_dense, best)
+            features["dense"] = float(dense[best])
+            features["dense_margin"] = float(dense[best] - (others.max() if len(others) else 0))
+            features["dense_off"] = float((dense[off] if off is not None else -1) - dense[best])
+            # Whether the words alone and the meaning alone put the same node first: where
+            # both agree with the fused ranking it is right far more often.
+            features["agree_words"] = float(words_best == best)
+            features["agree_dense"] = float(int(np.argmax(nodes_dense)) == best)
+        # Topics worth suggesting share at least one word with the question (n-gram
+        # scores alone are never zero for long texts, whatever the question) or mean the
+        # same as one of its examples.
+        shared = coverage.max(axis=0) > 0
+        if dense is not None:
+            shared = shared | (dense[:n] >= FUSION.dense_sure)
+        related = tuple(int(i) for i in order[:_SUGGEST_POOL] if shared[i])
+        return Ranking(order, total, features, foreign, related, off_topic)
+
+    def _names_role(self, word: str) -> bool:
+        """Whether ``word`` names a kind of party the content never mentions (an employer, a
+        landlord, a pension office): itself, or in German as a compound's last part."""
+        f = fold(word, self.lang)
+        if self._asked(f):
+            return False
+        # The word itself or with an ending ("employers", "Vermietern").
+        bases = {f[: len(f) - k] for k in range(_ROLE_ENDING + 1)}
+        if bases & self.roles:
+            return True
+        # A compound's last part: every ending of at least _MIN_PART letters after a first
+        # part of at least as many ("Krankenkasse" ends in "kasse").
+        return self.lang == "de" and any(
+            b[i:] in self.role_tails
+            for b in bases
+            for i in range(_MIN_PART, len(b) - _MIN_PART + 1)
+        )
+
+    def _asked(self, f: str) -> bool:
+        """Whether a title, example or keyword uses the folded word ``f`` (with an ending)."""
+        return any(f + ending in self.asked_spellings for ending in _ENDINGS)
+
+    def elsewhere(self, ws: Sequence[str]) -> bool:
+        """Whether words ``ws`` aim at another party than Meta: they name a kind of party the
+        content never mentions and neither Meta, its apps nor the AI training ("Widerspruch
+        gegen den Rentenbescheid", "access request to my employer")."""
+        folded = [fold(w, self.lang) for w in ws]
+        if any(f in _META_WORDS or f.startswith(_BRANDS) for f in folded):
+            return False
+        return any(self.names_role(w) for w in ws)
+
+    def _asked_words(self, text: str, pieces: Sequence[tuple[str, float]]) -> list[str]:
+        """The words of the sentences of ``text`` that ask (``pieces`` or those of
+        :func:`asking_parts` weighted above a side remark); all its words when none asks."""
+        if len(pieces) < 2:
+            pieces = asking_parts(text, self.lang) or pieces
+        top = max(weight for _, weight in pieces)
+        return [
+            w
+            for piece, weight in pieces
+            if weight > _REMARK or weight >= top
+            for w in self._words(piece)
+        ]
+
+    def _words(self, text: str) -> list[str]:
+        """The words of ``text`` that can name a topic."""
+        ws = self.lexicon.content_words(text)
+        if not ws:
+            # "Wer bist du?", "who are you": only small words, but still a question.
+            ws = words(text)
+        # A number names no topic unless the content uses it ("2024"): not "2", "²" (after
+        # NFKC) or the year someone joined.
+        return [w for w in ws if not (w.isdigit() and (len(w) < 3 or not self.aligned(w)))]

@@ -1,0 +1,299 @@
+"""The matcher: a question (and where the user is) in, a node or a fallback out."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from bot.content.models import Content
+from bot.language_detect import LanguageDetector
+from bot.matching.clauses import _REMARK, asking_parts, without_denied_platforms
+from bot.matching.context import boost_array, follow_up
+from bot.matching.decision import CLARIFY_MARGIN, FUSED, FUSION, LEXICAL, confidence
+from bot.matching.lexical import _LONG, OFF_TOPIC_CLOSE, LanguageIndex, Ranking
+from bot.matching.semantic import (
+    Embedder,
+    EmbeddingCache,
+    SemanticIndex,
+    default_cache_dir,
+    default_embedder,
+    meaning_wanted,
+)
+from bot.matching.text import words
+
+_OPENING = re.compile(r"([^,.!?;:\n]*)[,.!?;:\n]*(.*)", re.DOTALL)
+"""A message's first clause (up to punctuation) and the rest."""
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """The matcher's verdict on one question."""
+
+    node: str | None
+    score: float
+    matched: bool
+    language: str
+    candidates: tuple[str, ...] = ()
+    clarify: tuple[str, ...] = ()
+    """Two nodes the question fits about equally well: ask which one is meant. Set only
+    when the matcher would otherwise have answered the first (``matched`` is then False)."""
+
+
+ALONE_SURE = 0.8
+"""A follow-up that names its own topic is answered by it alone from this confidence on."""
+
+
+CONTEXT_SURE = 0.1
+"""A follow-up answered by a neighbour of the page the user is at needs only this much
+confidence: the page itself says what the short question is about."""
+
+
+class Matcher:
+    """Find the node answering a question; built once per content tree."""
+
+    def __init__(
+        self,
+        content: Content,
+        *,
+        threshold: float | None = None,
+        embedder: Embedder | Literal["default"] | None = "default",
+        cache: EmbeddingCache | None = None,
+    ) -> None:
+        """``embedder``: the dense signal (``None``: words only; by default the shipped
+        model where it loads); ``cache``: where the content's vectors are kept (by default
+        :func:`default_cache_dir`). ``threshold`` overrides the fitted one.
+
+        The model and the content's vectors are loaded when the first question needs its
+        meaning, not here: a start-up whose first questions the words decide (and ``ask``,
+        ``check``) never waits for them."""
+        self.content = content
+        self.indexes = {lang: LanguageIndex(content, lang) for lang in content.languages}
+        self._default_model = embedder == "default"
+        self._pending = self._default_model and meaning_wanted()
+        self._embedder = None if embedder == "default" else embedder
+        self._cache = cache
+        self.semantic: dict[str, SemanticIndex] = {}
+        """The content's vectors per language, built on first need (:meth:`semantic_index`)."""
+        # Steps of the guided checklist (reached by a button that sets an answer) and menus
+        # are no answer to a question: never offered in a clarifying question.
+        self.not_topics = frozenset(
+            {o.to for n in content.nodes.values() for o in n.options if o.assign}
+            | {n.id for n in content.nodes.values() if n.kind == "menu"}
+        )
+        self.cascade = True
+        """Whether a question the words alone are sure about skips the dense signal
+        (``False`` when fitting the fused model, which needs its features everywhere)."""
+        self._threshold = threshold
+        self._detector = LanguageDetector(content.languages, known=self._uses)
+
+    def __getstate__(self) -> dict[str, object]:
+        """What a cached matcher keeps: the words' index, never the model or vectors (they
+        are loaded from their own cache, and whether to use them is decided when loaded)."""
+        state = dict(self.__dict__)
+        for name in ("_embedder", "_cache", "semantic", "_pending"):
+            state.pop(name, None)
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        # A model given by the caller is not cached with the matcher: words only then.
+        self._pending = self._default_model and meaning_wanted()
+        self._embedder = None
+        self._cache = None
+        self.semantic = {}
+
+    @property
+    def embedder(self) -> Embedder | None:
+        """The dense signal's model (loaded on first use), or ``None``: words only."""
+        if self._pending:
+            self._pending = False
+            self._embedder = default_embedder()
+        return self._embedder
+
+    @property
+    def threshold(self) -> float:
+        """The confidence from which a question is answered: the fused model's while the
+        dense signal is (or may still be) there, else the words-only model's."""
+        if self._threshold is not None:
+            return self._threshold
+        meaning = self._pending or self._embedder is not None
+        return (FUSED if meaning else LEXICAL).threshold
+
+    def prepare(self) -> None:
+        """Load the model and the content's vectors of every language now (embedding what
+        the cache lacks), so that no user's question waits for them: a running bot calls
+        this before it serves, a reload before it swaps the content."""
+        for lang in self.indexes:
+            self.semantic_index(lang)
+
+    def semantic_index(self, lang: str) -> SemanticIndex | None:
+        """The content of ``lang`` as vectors (built on first call), ``None`` without a model."""
+        found = self.semantic.get(lang)
+        if found is None and (embedder := self.embedder) is not None:
+            if self._cache is None:
+                self._cache = EmbeddingCache(default_cache_dir())
+            found = SemanticIndex(embedder, self._cache, self.indexes[lang].position_texts)
+            self.semantic[lang] = found
+        return found
+
+    def detect_language(
+        self, text: str, *, current: str | None = None, locale: str | None = None
+    ) -> str | None:
+        """The most likely declared language of ``text``, or ``None`` when unclear; see
+        :class:`bot.language_detect.LanguageDetector` (``current``: the session's language,
+        ``locale``: the platform's)."""
+        return self._detector.detect(text, current=current, locale=locale)
+
+    def _uses(self, lang: str, word: str) -> bool:
+        """Whether the content uses ``word`` (up to its stem) in ``lang``."""
+        index = self.indexes[lang]
+        return index.lexicon.stem(word) in index.known_stems
+
+    def match(self, text: str, lang: str, context: str | None = None) -> MatchResult:
+        """Match ``text`` in ``lang``; ``matched`` is False when the matcher abstains.
+
+        ``context``: the node the user is at (from the session state), so that a follow-up
+        ("warum?", "und bei Instagram?") is read with it (:mod:`bot.matching.context`)."""
+        # Before the exact wording: "warum?" may be one node's keyword, but after an answer
+        # it asks about that answer.
+        followed = follow_up(self.content, context, text, lang)
+        if followed is None:
+            return self.decided(text, lang) or self._match(text, lang)
+        if followed.why and followed.why in self.content.nodes:
+            return MatchResult(followed.why, 1.0, True, lang, (followed.why,))
+        alone = None
+        if not followed.only_here:
+            # "und die Verbraucherzentrale?" names its topic: read alone first, unless that
+            # is unsure and the page's neighbours do not include it.
+            alone = self.decided(text, lang) or self._match(text, lang)
+            if alone.matched and (alone.score >= ALONE_SURE or alone.node in followed.boost):
+                return alone
+        index = self.indexes[lang]
+        boost = boost_array(index.node_ids, followed.boost)
+        in_context = self._match(followed.text, lang, boost)
+        if context in in_context.clarify:
+            # Between the page just read and another: the other one is what is new.
+            other = next(n for n in in_context.clarify if n != context)
+            return MatchResult(other, in_context.score, True, lang, in_context.candidates)
+        if in_context.matched or in_context.clarify:
+            return in_context
+        near = in_context.candidates[:1]
+        if near and followed.boost.get(near[0], 0) > 0 and in_context.score >= CONTEXT_SURE:
+            # A neighbour of the page, close enough: the context is evidence of its own.
+            return MatchResult(near[0], in_context.score, True, lang, in_context.candidates)
+        return in_context if alone is None else alone
+
+    def _match(self, text: str, lang: str, boost: np.ndarray | None = None) -> MatchResult:
+        index = self.indexes[lang]
+        ranking = self.ranking(text, lang, boost)
+        if ranking is None:
+            return MatchResult(None, 0.0, False, lang)
+        # (Almost) as close to the off-topic requests as to any topic: none worth suggesting.
+        off_topic = ranking.off_topic >= OFF_TOPIC_CLOSE
+        score = confidence(ranking.features) if ranking.answerable else 0.0
+        matched = score >= self.threshold
+        # An answer has its node first (answerable: the best node is related); off topic, no
+        # topic is worth suggesting unless the meaning says the question is one after all.
+        related = tuple(index.node_ids[i] for i in ranking.related[:3])
+        matched = matched and bool(related)  # nothing to answer with (a zero threshold)
+        candidates = () if off_topic and not matched else related
+        topics = [n for n in candidates if n not in self.not_topics]
+        if (
+            matched
+            and len(topics) >= 2
+            and candidates[0] == topics[0]
+            and ranking.features["margin"] < CLARIFY_MARGIN
+        ):
+            # Two real topics about equally close: ask which one is meant. Never a step of
+            # the guided checklist or a menu: they are no answer to a question.
+            return MatchResult(None, round(score, 3), False, lang, candidates, tuple(topics[:2]))
+        node = candidates[0] if matched else None
+        return MatchResult(node, round(score, 3), matched, lang, candidates)
+
+    def decided(self, text: str, lang: str) -> MatchResult | None:
+        """The verdict on ``text`` that needs no ranking, if any: a message that is only a
+        greeting matches the root (the engine shows the menu); one that says word for word
+        what one node's title, keyword or example says matches that node, and one that says
+        what an off-topic request says abstains."""
+        index = self.indexes[lang]
+        if index.is_greeting(text):
+            return MatchResult(self.content.meta.root, 1.0, True, lang)
+        owner = index.exact_owner(self._without_greeting(text, lang))
+        if owner is None:
+            return None
+        if owner == index.off_topic:
+            return MatchResult(None, 0.0, False, lang)
+        node = index.node_ids[owner]
+        return MatchResult(node, 1.0, True, lang, (node,))
+
+    def _without_greeting(self, text: str, lang: str) -> str:
+        """``text`` without the greeting it opens with ("Guten Morgen, ist es zu spät?"):
+        it says nothing about the question."""
+        found = _OPENING.match(text)
+        if found and found.group(2).strip() and self.indexes[lang].is_greeting(found.group(1)):
+            return found.group(2)
+        return text
+
+    def ranking(self, text: str, lang: str, boost: np.ndarray | None = None) -> Ranking | None:
+        """Every node's score for ``text`` in ``lang``, with the confidence features.
+
+        A long message often explains a situation before it asks ("Ich bin 78, mein Enkel
+        hat mir Facebook eingerichtet ... Wie kann ich das verhindern?"): the question
+        decides, the side remarks count less (:func:`asking_parts`). A greeting it opens
+        with is left out."""
+        index = self.indexes[lang]
+        text = without_denied_platforms(self._without_greeting(text, lang))
+        dense = None
+        parts = asking_parts(text, lang) if len(index.lexicon.content_words(text)) >= _LONG else []
+        if self._pending or self._embedder is not None:
+            words_only = index.rank(text, boost=boost) if self.cascade else None
+            # Where the words alone are sure, meaning adds nothing: no embedding (the slow
+            # part of a reply) for most questions.
+            sure = (
+                words_only is not None
+                and words_only.answerable
+                and LEXICAL.probability(words_only.features) >= FUSION.words_sure
+                and words_only.features["margin"] >= CLARIFY_MARGIN
+            )
+            semantic = None if sure else self.semantic_index(lang)
+            if semantic is not None:
+                dense = semantic.scores(_asking_text(text, parts))
+        whole = index.rank(text, dense=dense, boost=boost)
+        if whole is None or not parts:
+            return whole
+        focused = index.rank(text, parts, dense=dense, boost=boost)
+        # Read both ways, the same topic: as sure as the surer reading ("Wie kann ich das
+        # verhindern?" says what is asked, the situation before it what "das" is).
+        if (
+            focused is not None
+            and whole.answerable
+            and int(whole.order[0]) == int(focused.order[0])
+            and confidence(whole.features) > confidence(focused.features) * focused.answerable
+        ):
+            return whole
+        return focused
+
+    def meaning_text(self, text: str, lang: str) -> str:
+        """What the dense signal reads of ``text`` (see :meth:`ranking`): without the greeting
+        it opens with and the platforms it denies, a long message's asking sentences only."""
+        index = self.indexes[lang]
+        text = without_denied_platforms(self._without_greeting(text, lang))
+        parts = asking_parts(text, lang) if len(index.lexicon.content_words(text)) >= _LONG else []
+        return _asking_text(text, parts)
+
+    def suggest(self, text: str, lang: str, limit: int = 3) -> Sequence[str]:
+        """Up to ``limit`` node ids that come closest to ``text`` (for fallbacks)."""
+        return self.match(text, lang).candidates[:limit]
+
+
+def _asking_text(text: str, parts: Sequence[tuple[str, float]]) -> str:
+    """What the dense signal reads of a long message: its asking sentences, without the
+    side remarks before them. The cost of an embedding grows with every word, and the
+    question says what is meant ("Meine Enkelin hat mir Instagram eingerichtet. Wie mache
+    ich dort den Widerspruch?" keeps the question, not the story)."""
+    asking = [piece for piece, weight in parts if weight > _REMARK]
+    return " ".join(asking) if asking else text

