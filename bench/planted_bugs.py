@@ -174,7 +174,7 @@ BUGS: tuple[Bug, ...] = (
         "matcher-below-threshold",
         "the matcher answers its best guess even below its confidence threshold",
         "bot/matching/matcher.py",
-        "        matched = score >= self.threshold\n",
+        "        matched = score >= bar\n",
         "        matched = bool(candidates)\n",
         CORE,
     ),

@@ -90,6 +90,38 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- embed -------------------------------------------------------------------------------
+
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    """Write the content's shipped vectors (``vectors/<model>.npz`` in the content)."""
+    directory = Path(args.dir) if args.dir else default_content_dir()
+    content = _content_or_exit(directory)
+    from bot.matching import Matcher
+    from bot.matching.semantic import (
+        EmbeddingCache,
+        default_cache_dir,
+        default_embedder,
+        shipped_path,
+        write_shipped,
+    )
+
+    embedder = default_embedder()
+    if embedder is None:
+        print("no model to embed with (see the log above)", file=sys.stderr)
+        return 1
+    matcher = Matcher(content, embedder=None)
+    texts = sorted(
+        {t for index in matcher.indexes.values() for ts in index.position_texts for t in ts} - {""}
+    )
+    target = shipped_path(directory, embedder.name)
+    cache = EmbeddingCache(default_cache_dir(), shipped=target)
+    fresh = len(cache.missing(embedder.name, texts))
+    written = write_shipped(target, embedder.name, texts, cache.vectors(embedder, texts))
+    print(f"wrote {written} vectors to {target} ({fresh} embedded now)")
+    return 0
+
+
 # -- translate ---------------------------------------------------------------------------
 
 
@@ -629,6 +661,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-age-days", type=int, default=None, help="warn about nodes checked longer ago"
     )
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser(
+        "embed",
+        help="write the content's vectors for matching by meaning (after content changes)",
+        description="Embed every title, example question and keyword of the content and write "
+        "them to vectors/<model>.npz in the content directory, so that a bot starting on this "
+        "content embeds nothing. Texts not in that file are embedded when the bot starts.",
+    )
+    p.add_argument("dir", nargs="?", default=None)
+    p.set_defaults(func=cmd_embed)
 
     p = sub.add_parser("ask", help="answer questions from stdin (one per line)")
     p.add_argument(

@@ -77,8 +77,9 @@ class Runtime:
         self.store = store
         # Tree and engine (with its matcher) live in one tuple, so a reload swaps them at once.
         engine = engine or Engine(content, session_ttl=store.ttl)
-        # The dense signal's model and vectors now, not when the first user asks.
-        engine.matcher.prepare()
+        # The dense signal's model and vectors now, not when the first user asks (in the
+        # background when the content has many texts without vectors yet).
+        engine.matcher.prepare(background=True)
         self._served = (content, engine)
         self.readiness = Readiness()
         """Platforms report here when they are connected (``/healthz`` reads it)."""

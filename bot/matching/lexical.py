@@ -266,6 +266,11 @@ class LanguageIndex:
             f for r in OTHER_ROLES.get(lang, ()) if not self._asked(f := fold(r, lang))
         )
         self.role_tails = frozenset(r for r in self.roles if len(r) >= _MIN_PART)
+        self._memoize()
+
+    _MEMOIZED = ("vectors", "aligned", "coverage", "known", "names_role")
+
+    def _memoize(self) -> None:
         # A word's row is dense (about 11 KiB): a few thousand recent words keep the common
         # ones at hand without the cache growing to hundreds of MiB in a long-running bot.
         self.vectors = lru_cache(maxsize=_VECTOR_CACHE)(self._vectors)
@@ -273,6 +278,14 @@ class LanguageIndex:
         self.coverage = lru_cache(maxsize=32768)(self._coverage)
         self.known = lru_cache(maxsize=32768)(self._known)
         self.names_role = lru_cache(maxsize=32768)(self._names_role)
+
+    def __getstate__(self) -> dict[str, object]:
+        """The index without its per-word memos (rebuilt empty when loaded from a cache)."""
+        return {k: v for k, v in self.__dict__.items() if k not in self._MEMOIZED}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._memoize()
 
     def _aligned(self, word: str) -> tuple[tuple[str, float], ...]:
         """The content's stems that ``word`` stands for, each with how sure (0..1].

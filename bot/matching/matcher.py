@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -13,7 +15,14 @@ from bot.content.models import Content
 from bot.language_detect import LanguageDetector
 from bot.matching.clauses import _REMARK, asking_parts, without_denied_platforms
 from bot.matching.context import boost_array, follow_up
-from bot.matching.decision import CLARIFY_MARGIN, FUSED, FUSION, LEXICAL, confidence
+from bot.matching.decision import (
+    CLARIFY_MARGIN,
+    FUSED,
+    FUSION,
+    LEXICAL,
+    confidence,
+    model_for,
+)
 from bot.matching.lexical import _LONG, OFF_TOPIC_CLOSE, LanguageIndex, Ranking
 from bot.matching.semantic import (
     Embedder,
@@ -22,8 +31,8 @@ from bot.matching.semantic import (
     default_cache_dir,
     default_embedder,
     meaning_wanted,
+    shipped_path,
 )
-from bot.matching.text import words
 
 _OPENING = re.compile(r"([^,.!?;:\n]*)[,.!?;:\n]*(.*)", re.DOTALL)
 """A message's first clause (up to punctuation) and the rest."""
@@ -42,6 +51,12 @@ class MatchResult:
     """Two nodes the question fits about equally well: ask which one is meant. Set only
     when the matcher would otherwise have answered the first (``matched`` is then False)."""
 
+
+log = logging.getLogger(__name__)
+
+BACKGROUND_OVER = 300
+"""More texts than this to embed (a minute or more on one core) are embedded in the
+background when the bot starts, instead of keeping it from serving."""
 
 ALONE_SURE = 0.8
 """A follow-up that names its own topic is answered by it alone from this confidence on."""
@@ -88,13 +103,14 @@ class Matcher:
         """Whether a question the words alone are sure about skips the dense signal
         (``False`` when fitting the fused model, which needs its features everywhere)."""
         self._threshold = threshold
+        self._preparing: threading.Thread | None = None
         self._detector = LanguageDetector(content.languages, known=self._uses)
 
     def __getstate__(self) -> dict[str, object]:
         """What a cached matcher keeps: the words' index, never the model or vectors (they
         are loaded from their own cache, and whether to use them is decided when loaded)."""
         state = dict(self.__dict__)
-        for name in ("_embedder", "_cache", "semantic", "_pending"):
+        for name in ("_embedder", "_cache", "semantic", "_pending", "_preparing"):
             state.pop(name, None)
         return state
 
@@ -105,6 +121,7 @@ class Matcher:
         self._embedder = None
         self._cache = None
         self.semantic = {}
+        self._preparing = None
 
     @property
     def embedder(self) -> Embedder | None:
@@ -123,22 +140,62 @@ class Matcher:
         meaning = self._pending or self._embedder is not None
         return (FUSED if meaning else LEXICAL).threshold
 
-    def prepare(self) -> None:
+    def prepare(self, *, background: bool = False) -> None:
         """Load the model and the content's vectors of every language now (embedding what
         the cache lacks), so that no user's question waits for them: a running bot calls
-        this before it serves, a reload before it swaps the content."""
+        this before it serves, a reload before it swaps the content.
+
+        With ``background``, where more than :data:`BACKGROUND_OVER` texts still need
+        embedding (new content without its shipped vectors: minutes on one core), that is
+        done in a thread and questions are matched by words alone until it is done."""
+        embedder = self.embedder
+        if background and embedder is not None:
+            cache = self._embedding_cache(embedder)
+            texts = [t for i in self.indexes.values() for ts in i.position_texts for t in ts]
+            todo = len(cache.missing(embedder.name, [t for t in texts if t.strip()]))
+            if todo > BACKGROUND_OVER:
+                log.warning(
+                    "%d texts of the content have no vectors yet (run `python -m bot embed`"
+                    " after changing the content): matching by words only until they are"
+                    " embedded",
+                    todo,
+                )
+                self._preparing = threading.Thread(
+                    target=self._prepare_all, name="embed-content", daemon=True
+                )
+                self._preparing.start()
+                return
+        self._prepare_all()
+
+    def _prepare_all(self) -> None:
         for lang in self.indexes:
             self.semantic_index(lang)
+        if self._preparing is not None:
+            log.info("matching by meaning ready")
+
+    def _embedding_cache(self, embedder: Embedder) -> EmbeddingCache:
+        if self._cache is None:
+            source = self.content.source_dir
+            shipped = shipped_path(source, embedder.name) if source else None
+            self._cache = EmbeddingCache(default_cache_dir(), shipped=shipped)
+        return self._cache
 
     def semantic_index(self, lang: str) -> SemanticIndex | None:
-        """The content of ``lang`` as vectors (built on first call), ``None`` without a model."""
+        """The content of ``lang`` as vectors (built on first call), ``None`` without a model
+        and (to other threads) while :meth:`prepare` builds them in the background."""
         found = self.semantic.get(lang)
-        if found is None and (embedder := self.embedder) is not None:
-            if self._cache is None:
-                self._cache = EmbeddingCache(default_cache_dir())
-            found = SemanticIndex(embedder, self._cache, self.indexes[lang].position_texts)
+        if found is not None or self._building():
+            return found
+        if (embedder := self.embedder) is not None:
+            cache = self._embedding_cache(embedder)
+            found = SemanticIndex(embedder, cache, self.indexes[lang].position_texts)
             self.semantic[lang] = found
         return found
+
+    def _building(self) -> bool:
+        """Whether another thread is building the vectors now (not the one asking)."""
+        thread = self._preparing
+        return thread is not None and thread.is_alive() and thread is not threading.current_thread()
 
     def detect_language(
         self, text: str, *, current: str | None = None, locale: str | None = None
@@ -195,7 +252,10 @@ class Matcher:
         # (Almost) as close to the off-topic requests as to any topic: none worth suggesting.
         off_topic = ranking.off_topic >= OFF_TOPIC_CLOSE
         score = confidence(ranking.features) if ranking.answerable else 0.0
-        matched = score >= self.threshold
+        # The bar of the model that scored it: words only while the content's vectors are
+        # still being built in the background.
+        bar = model_for(ranking.features).threshold if self._threshold is None else self._threshold
+        matched = score >= bar
         # An answer has its node first (answerable: the best node is related); off topic, no
         # topic is worth suggesting unless the meaning says the question is one after all.
         related = tuple(index.node_ids[i] for i in ranking.related[:3])
