@@ -18,7 +18,7 @@ from bot.content import load_content
 from bot.content.translations import content_files, export, import_po, review_problems, texts
 
 REPO = Path(__file__).resolve().parent.parent
-FLOW_FR = re.compile(r", fr: (\[[^\]]*\]|\"[^\"]*\"|'(?:[^']|'')*'|[^,}]*)(?=})")
+FLOW_PT = re.compile(r", pt: (\[[^\]]*\]|\"[^\"]*\"|'(?:[^']|'')*'|[^,}]*)(?=})")
 SHIPPED = REPO / "content"
 
 
@@ -30,30 +30,26 @@ def tree(tmp_path: Path) -> Path:
     return target
 
 
-def _translate_all(po: polib.POFile) -> None:
+def _translate_all(po: polib.POFile, lang: str = "fr") -> None:
     """A stand-in translator: every text gets a marked copy of its source."""
     for entry in po:
         lines = entry.msgid.split("\n")
         if "list" in entry.flags:
             entry.msgstr = "\n".join(lines)
         else:
-            entry.msgstr = "\n".join(f"«fr» {line}" if line else line for line in lines)
+            entry.msgstr = "\n".join(f"«{lang}» {line}" if line else line for line in lines)
 
 
-@pytest.mark.skip(
-    reason="written for a de/en tree translated into fr; the shipped content has fr now and the "
-    "test's tree must first drop the five new languages (open)"
-)
 def test_round_trip_keeps_every_line_and_loads(tree: Path) -> None:
     before = {p: p.read_text(encoding="utf-8") for p in content_files(tree)}
-    po_path = tree / "translations" / "fr.po"
-    po = export(tree, "fr", po_path)
+    po_path = tree / "translations" / "pt.po"
+    po = export(tree, "pt", po_path)
     assert len(po) > 400
     # Every entry says where it lives: context and file:line for the translator's tool.
     first = po[0]
     assert first.msgctxt and first.occurrences
-    assert all(not e.msgstr for e in po), "nothing is translated into fr yet"
-    _translate_all(po)
+    assert all(not e.msgstr for e in po), "nothing is translated into pt yet"
+    _translate_all(po, "pt")
     po.save()
 
     result = import_po(tree, po_path)
@@ -63,31 +59,33 @@ def test_round_trip_keeps_every_line_and_loads(tree: Path) -> None:
     for path, old in before.items():
         new = path.read_text(encoding="utf-8")
         old_lines = old.splitlines()
-        # Only lines were added (or, in a one-line {de: …, en: …} mapping, the fr entry at
+        # Only lines were added (or, in a one-line {de: …, en: …} mapping, the pt entry at
         # its end): every original line, comments included, is still there, in order.
-        new_lines = [FLOW_FR.sub("", line) for line in new.splitlines()]
+        new_lines = [FLOW_PT.sub("", line) for line in new.splitlines()]
         it = iter(new_lines)
         assert all(line in it for line in old_lines), f"{path.name} lost or reordered lines"
 
     meta = tree / "bot.yaml"
     meta.write_text(
-        meta.read_text(encoding="utf-8").replace("languages: [de, en]", "languages: [de, en, fr]"),
+        meta.read_text(encoding="utf-8").replace(
+            "languages: [de, en, fr, es, it, nl, pl]", "languages: [de, en, fr, es, it, nl, pl, pt]"
+        ),
         encoding="utf-8",
     )
     content = load_content(tree)
-    assert "fr" in content.languages
+    assert "pt" in content.languages
     node = content.nodes["how-to-object"]
-    assert node.title["fr"] == "«fr» " + node.title["en"]
+    assert node.title["pt"] == "«pt» " + node.title["en"]
     today = dt.date(2026, 12, 3)
-    assert node.text_for("fr", today).startswith("«fr» ")
+    assert node.text_for("pt", today).startswith("«pt» ")
     # Word lists stay words, not booleans: "no" and "yes" are strings after the trip.
     raw = yaml.safe_load(meta.read_text(encoding="utf-8"))
-    assert raw["yes_no_words"]["fr"] == raw["yes_no_words"]["en"]
-    assert raw["durations"]["fr"] == raw["durations"]["en"]
-    assert raw["synonyms"]["fr"] == raw["synonyms"]["en"]
+    assert raw["yes_no_words"]["pt"] == raw["yes_no_words"]["en"]
+    assert raw["durations"]["pt"] == raw["durations"]["en"]
+    assert raw["synonyms"]["pt"] == raw["synonyms"]["en"]
 
     # Exporting again gives back exactly what was imported.
-    again = export(tree, "fr", tree / "translations" / "fr-again.po")
+    again = export(tree, "pt", tree / "translations" / "pt-again.po")
     assert {e.msgctxt: e.msgstr for e in again} == {e.msgctxt: e.msgstr for e in po}
 
 
