@@ -164,3 +164,12 @@ def test_cli_export_and_import(tree: Path) -> None:
     assert bad.returncode == 2 and "--lang" in bad.stderr
     bad = run("export", "--lang", "french")
     assert bad.returncode == 2 and "two-letter" in bad.stderr
+
+
+@pytest.mark.parametrize("lang", ["fr", "es", "it", "nl", "pl"])
+def test_the_shipped_po_files_hold_the_contents_translations(tree: Path, lang: str) -> None:
+    """A text edited in the YAML is edited in its PO file too: else the next import (a
+    volunteer's Weblate round) silently brings the old wording back."""
+    result = import_po(tree, SHIPPED / "translations" / f"{lang}.po")
+    assert (result.written, result.skipped_fuzzy, result.skipped_changed) == (0, 0, 0)
+    assert result.unknown == ()
