@@ -151,6 +151,16 @@ def test_the_shipped_content_comes_with_vectors_for_its_texts(model: E5Embedder)
     assert len(missing) <= 50, f"{len(missing)} texts lack vectors: run `python -m bot embed`"
 
 
+def test_the_test_tree_comes_with_vectors_for_its_texts(tmp_path: Path, model: E5Embedder) -> None:
+    """After changing tests/fixtures/tree.py's texts: `python -m bot embed DIR` on a written
+    tree, then copy DIR/vectors into tests/fixtures/vectors."""
+    tree = write_tree(tmp_path)
+    matcher = Matcher(load_content(tree), embedder=None)
+    texts = [t for i in matcher.indexes.values() for ts in i.position_texts for t in ts]
+    cache = EmbeddingCache(None, shipped=semantic.shipped_path(tree, model.name))
+    assert cache.missing(model.name, [t for t in texts if t.strip()]) == []
+
+
 def test_with_many_texts_to_embed_the_bot_serves_by_words_meanwhile(
     tmp_path: Path, model: E5Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
