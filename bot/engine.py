@@ -125,6 +125,11 @@ class Engine:
             Joined: self._joined,
         }
 
+    def prepare(self, *, background: bool = False) -> None:
+        """Load what matching typed questions needs before the first user asks (see
+        :meth:`bot.matching.Matcher.prepare`)."""
+        self.matcher.prepare(background=background)
+
     # -- entry point ---------------------------------------------------------------------
 
     def handle(self, state: SessionState | None, event: Event, now: dt.datetime) -> Result:

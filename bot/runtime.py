@@ -79,7 +79,7 @@ class Runtime:
         engine = engine or Engine(content, session_ttl=store.ttl)
         # The dense signal's model and vectors now, not when the first user asks (in the
         # background when the content has many texts without vectors yet).
-        engine.matcher.prepare(background=True)
+        engine.prepare(background=True)
         self._served = (content, engine)
         self.readiness = Readiness()
         """Platforms report here when they are connected (``/healthz`` reads it)."""

@@ -99,13 +99,35 @@ def screens(
     """Every first screen of every node: each language, date range and reachable answers."""
     answers = reachable_answers(content) if answers is None else answers
     for node in content.nodes.values():
-        combos: list[dict[str, str] | None] = list(answers.get(node.id, [])) or [None]
-        if not node.blocks:
+        combos: list[dict[str, str] | None] = _distinct(content, node, answers.get(node.id, []))
+        if not node.blocks or not combos:
             combos = [None]
         for lang in content.languages:
             for day in days(node):
                 for values in combos:
                     yield Screen(node, lang, day, values)
+
+
+def _distinct(
+    content: Content, node: Node, combos: list[dict[str, str]]
+) -> list[dict[str, str] | None]:
+    """The first of ``combos`` that show each distinct first screen: the same blocks, filled
+    from the same table rows, read alike in every language (thirteen countries and the
+    checklist's answers make many combinations but far fewer screens)."""
+    filled = sorted({var for b in node.blocks for var, _ in b.row_fields})
+    seen: set[tuple[tuple[int, ...], tuple[str | None, ...]]] = set()
+    out: list[dict[str, str] | None] = []
+    for values in combos:
+        shown = tuple(
+            i
+            for i, b in enumerate(node.blocks)
+            if (not b.more or not content.more_option) and b.condition.holds(values)
+        )
+        key = (shown, tuple(values.get(var) for var in filled))
+        if key not in seen:
+            seen.add(key)
+            out.append(values)
+    return out
 
 
 def first_screen(content: Content, screen: Screen) -> str:

@@ -359,11 +359,16 @@ def stale(content_dir: Path) -> list[Stale]:
     """
     found: list[Stale] = []
     directory = content_dir / TRANSLATION_DIR
+    # The source texts are the same for every PO file of one source language: read the
+    # YAML (slow, with line numbers) once per source language, not once per file.
+    sources: dict[str, dict[str, Text]] = {}
     for po_path in sorted(directory.glob("*.po")) if directory.is_dir() else ():
         po = polib.pofile(str(po_path))
         lang = po.metadata.get("Language") or po_path.stem
         source = po.metadata.get("X-Source-Language", "en")
-        current = {t.context: t for t in texts(content_dir, lang, source)}
+        if source not in sources:
+            sources[source] = {t.context: t for t in texts(content_dir, source, source)}
+        current = sources[source]
         for entry in po:
             if not entry.msgstr or entry.obsolete:
                 continue

@@ -812,6 +812,7 @@ def _telegram_limits(content: Content, *, warnings: bool) -> list[Problem]:
     problems = []
     for node in content.nodes.values():
         dates = [dt.date.min] + [d for v in node.variants for d in (v.valid_from, v.before) if d]
+        longest = _longest_blocks(node, content) if warnings else {}
         for lang in meta.languages:
             for day in dates:
                 size = telegram_length(content.answer(node, lang, day))
@@ -828,7 +829,7 @@ def _telegram_limits(content: Content, *, warnings: bool) -> list[Problem]:
                     break
             if not warnings:
                 continue
-            blocks, when = _longest_blocks(node, content, lang)
+            blocks, when = longest[lang]
             for day in dates:
                 text = "\n\n".join((node.text_for(lang, day), *blocks))
                 visible = len(to_plain(LINK_PATTERN.sub(r"\g<label>", text)))
@@ -848,12 +849,16 @@ def _telegram_limits(content: Content, *, warnings: bool) -> list[Problem]:
     return problems
 
 
-def _longest_blocks(node: Node, content: Content, lang: str) -> tuple[tuple[str, ...], str]:
-    """The texts of ``node``'s ``blocks`` that are shown together at most (by length), for
-    some values of the variables they test or fill from, and those values in words ("" if
-    none)."""
+def _longest_blocks(node: Node, content: Content) -> dict[str, tuple[tuple[str, ...], str]]:
+    """Per language, the texts of ``node``'s ``blocks`` that are shown together at most (by
+    length), for some values of the variables they test or fill from, and those values in
+    words ("" if none).
+
+    Which blocks a combination shows is the same in every language, and a block's text
+    depends only on the table rows it fills from: both are worked out once per node, so each
+    language only adds up lengths."""
     if not node.blocks:
-        return (), ""
+        return {lang: ((), "") for lang in content.meta.languages}
     meta = content.meta
     used = {name for b in node.blocks for name in b.variables}
     compared = conditions.compared(b.condition for b in node.blocks)
@@ -876,14 +881,29 @@ def _longest_blocks(node: Node, content: Content, lang: str) -> tuple[tuple[str,
         return named + others[:1]
 
     domains = {n: domain(n) for n in used if n in meta.variables}
-    best: tuple[tuple[str, ...], str] = ((), "")
-    size = -1
+    # Each distinct way of showing blocks once: (the blocks shown, the rows they fill from).
+    shows: dict[tuple[tuple[int, ...], tuple[object, ...]], tuple[conditions.Values, str]] = {}
     for values in conditions.assignments(domains):
-        shown = (content.block_text(b, lang, values) for b in node.blocks if lang in b.text)
-        texts = tuple(t for t in shown if t is not None)
-        length = sum(len(t) for t in texts)
-        if length > size:
-            size = length
+        shown: list[int] = []
+        for i, b in enumerate(node.blocks):
+            if not b.condition.holds(values):
+                continue
+            if b.row_fields and any(values.get(var) not in content.rows for var, _ in b.row_fields):
+                continue
+            shown.append(i)
+        key = (tuple(shown), tuple(values.get(var) for var in sorted(filled)))
+        if key not in shows:
             words = ", ".join(f"{k}={v}" for k, v in sorted(values.items()))
-            best = (texts, words or "nothing is set")
+            shows[key] = (values, words or "nothing is set")
+    best: dict[str, tuple[tuple[str, ...], str]] = {}
+    for lang in meta.languages:
+        size = -1
+        found: tuple[tuple[str, ...], str] = ((), "")
+        for chosen, words in shows.values():
+            each = (content.block_text(b, lang, chosen) for b in node.blocks if lang in b.text)
+            texts = tuple(t for t in each if t is not None)
+            length = sum(len(t) for t in texts)
+            if length > size:
+                size, found = length, (texts, words)
+        best[lang] = found
     return best

@@ -422,6 +422,9 @@ class ScriptedEngine:
     def __init__(self, *replies: Reply) -> None:
         self.replies = replies
 
+    def prepare(self, *, background: bool = False) -> None:
+        """Nothing to load."""
+
     def handle(self, state: object, event: Event, now: dt.datetime) -> tuple[None, tuple]:
         said = getattr(event, "text", "")
         return None, tuple(
