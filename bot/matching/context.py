@@ -41,7 +41,7 @@ widerspreche ich denn?", "and do I have to give a reason?")."""
 NEAR_COVERED = 0.75
 """A short message whose words the best node explains less than this share of ...
 """
-NEAR_DENSE_OFF = -0.02
+NEAR_DENSE_OFF = -0.035
 """... and whose meaning is (almost) as close to the off-topic requests as to the best node
 (the cosine of the off-topic class minus the node's, from this on) is not read in context."""
 NEAR_SCORE = 2.2
