@@ -12,6 +12,7 @@ from bot.content import Content, load_content
 from bot.engine import Engine
 from bot.events import MENU, Reply, Start, Text
 from bot.matching import Matcher
+from bot.matching.context import neighbourhood
 from bot.state import SessionState
 
 NOW = dt.datetime(2026, 12, 3, 12, tzinfo=dt.UTC)
@@ -148,6 +149,13 @@ def test_a_short_message_unsure_alone_leans_on_the_page_just_read(
     assert not matcher.match(text, lang).matched
     result = matcher.match(text, lang, context=at)
     assert result.matched and result.node == expected
+
+
+def test_a_checklist_question_has_no_neighbourhood(content: Content) -> None:
+    # Typed text there answers the question or repeats it; the pages around it are no answer.
+    assert any(o.assign for o in content.nodes["objection"].options)
+    assert neighbourhood(content, "objection") == {}
+    assert neighbourhood(content, "object-facebook")
 
 
 @pytest.mark.parametrize(

@@ -131,10 +131,12 @@ def neighbourhood(content: Content, node_id: str | None) -> dict[str, float]:
     node itself and the topics it offers (1), the pages that offer it (its parents,
     :data:`PARENT_WEIGHT`) and what those offer too (its siblings, :data:`SIBLING_WEIGHT`:
     "und muss ich einen Grund angeben?" after the e-mail field asks about the next field of
-    the same form). Empty at the menu or without a node."""
+    the same form). Empty at the menu, at a checklist question or without a node."""
     node = content.nodes.get(node_id or "")
     root = content.meta.root
-    if node is None or node.id == root:
+    if node is None or node.id == root or any(o.assign for o in node.options):
+        # At a checklist question, typed text answers it (the engine reads "ja", "nö",
+        # app names) or it is asked again: the pages around it are no answer.
         return {}
     parents = [
         n.id
