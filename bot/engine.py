@@ -287,8 +287,7 @@ class Engine:
             )
             if detected:
                 state = state.with_(language=detected)
-        # The node the user is at is the context of a follow-up ("warum?", "und bei Instagram?").
-        context = state.node if state.node in self.content.nodes else None
+        context = self._context(state)
         result = self.matcher.match(text, state.language, context=context)
         if not result.matched and state.language_chosen:
             # Someone who chose English may still ask in German: understand it, answer in
@@ -304,6 +303,22 @@ class Engine:
         if result.clarify and "clarify" in self.content.meta.strings:
             return self._clarify(state, result.clarify)
         return self._fallback(state, event, text, now, result.candidates)
+
+    def _context(self, state: SessionState) -> str | None:
+        """What a follow-up ("warum?", "und bei Instagram?") refers to: the node the user is
+        at; at the menu after a question that was not understood (or asked which of two
+        topics was meant), the closest topic then suggested, the one the question was about
+        as far as the bot could tell ("und bei Insta?" after a fallback that offered the
+        Facebook steps)."""
+        root = self.content.meta.root
+        if state.node != root:
+            return state.node if state.node in self.content.nodes else None
+        suggested = [o for o in state.offered if o in self.content.nodes and o != root]
+        # A fallback and a clarifying question offer their topics and then the menu; the
+        # menu itself offers no "menu" button.
+        if suggested and state.offered[-1] == MENU:
+            return suggested[0]
+        return root
 
     def _clarify(self, state: SessionState, nodes: tuple[str, ...]) -> Result:
         lang = state.language

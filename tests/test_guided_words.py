@@ -10,8 +10,9 @@ import pytest
 
 from bot.content import Content, load_content
 from bot.engine import Engine
-from bot.events import Reply, Start, Text
+from bot.events import MENU, Reply, Start, Text
 from bot.matching import Matcher
+from bot.matching.context import neighbourhood
 from bot.state import SessionState
 
 NOW = dt.datetime(2026, 12, 3, 12, tzinfo=dt.UTC)
@@ -129,6 +130,86 @@ def test_a_follow_up_is_read_with_the_page_the_user_is_at(
 ) -> None:
     result = matcher.match(text, lang, context=at)
     assert result.matched and result.node == expected
+
+
+@pytest.mark.parametrize(
+    ("lang", "at", "text", "expected"),
+    [
+        # An option of the page, the page that offers it, another option of that page.
+        ("en", "no-objection", "ok how do i object then", "how-to-object"),
+        ("en", "right-to-erasure", "and from the trained ai?", "trained-data-removal"),
+        ("de", "irish-dpc", "und die in hamburg?", "hamburg-dpa"),
+        ("de", "noyb", "und die verbraucherschützer?", "verbraucherzentrale"),
+        ("de", "object-email", "und der grund?", "object-reason"),
+    ],
+)
+def test_a_short_message_unsure_alone_leans_on_the_page_just_read(
+    matcher: Matcher, lang: str, at: str, text: str, expected: str
+) -> None:
+    assert not matcher.match(text, lang).matched
+    result = matcher.match(text, lang, context=at)
+    assert result.matched and result.node == expected
+
+
+def test_a_checklist_question_has_no_neighbourhood(content: Content) -> None:
+    # Typed text there answers the question or repeats it; the pages around it are no answer.
+    assert any(o.assign for o in content.nodes["objection"].options)
+    assert neighbourhood(content, "objection") == {}
+    assert neighbourhood(content, "object-facebook")
+
+
+@pytest.mark.parametrize(
+    ("lang", "at", "text"),
+    [
+        ("en", "how-to-object", "who is the german champion"),
+        ("en", "why-meta", "best german beer?"),
+    ],
+)
+def test_noise_is_not_read_as_a_follow_up(matcher: Matcher, lang: str, at: str, text: str) -> None:
+    result = matcher.match(text, lang, context=at)
+    assert not result.matched and result.node is None
+
+
+@pytest.mark.parametrize(
+    ("lang", "at", "text", "expected"),
+    [
+        ("de", "olg-koeln", "warum?", "olg-koeln-reasons"),
+        ("en", "olg-koeln", "why?", "olg-koeln-reasons"),
+        ("de", "what-meta-does", "und wieso?", "why-meta"),
+        ("en", "what-meta-does", "why though?", "why-meta"),
+    ],
+)
+def test_the_content_names_the_answer_to_why(
+    matcher: Matcher, lang: str, at: str, text: str, expected: str
+) -> None:
+    assert matcher.content.nodes[at].why == expected
+    result = matcher.match(text, lang, context=at)
+    assert result.matched and result.node == expected
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "expected"),
+    [
+        ("de", "und bei insta?", "object-instagram"),
+        ("en", "and instagram?", "object-instagram"),
+    ],
+)
+def test_after_a_fallback_a_follow_up_refers_to_the_closest_topic_suggested(
+    content: Content, matcher: Matcher, lang: str, text: str, expected: str
+) -> None:
+    engine = Engine(content, matcher, session_ttl=dt.timedelta(hours=1))
+    state, _ = engine.handle(None, Start(language=lang), NOW)
+    assert state is not None
+    # What a fallback leaves: the user at the menu, the closest topics and the menu offered.
+    state = state.with_(offered=("object-facebook", "what-meta-does", MENU))
+    _new, actions = engine.handle(state, Text(text=text), NOW)
+    reply = next(a for a in actions if isinstance(a, Reply))
+    assert reply.node == expected and reply.matched
+    # At the menu itself (its own topics offered, no menu button) nothing is followed up.
+    state = state.with_(offered=tuple(o.to for o in content.nodes[content.meta.root].options))
+    _new, actions = engine.handle(state, Text(text=text), NOW)
+    reply = next(a for a in actions if isinstance(a, Reply))
+    assert reply.node != expected or reply.matched is False
 
 
 def test_why_goes_where_the_content_says(content: Content) -> None:

@@ -9,11 +9,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from fixtures.tree import META, write_tree
 
 from bot.content import Content, load_content
 from bot.matching import Lexicon, Matcher, asking_parts, without_denied_platforms, words
+from bot.matching.context import (
+    NEAR_SCORE,
+    PARENT_WEIGHT,
+    SIBLING_WEIGHT,
+    nearest_neighbour,
+    neighbourhood,
+)
 
 SYNONYMS = """\
 synonyms:
@@ -574,3 +582,36 @@ def test_words_behind_more_count_like_the_texts(tmp_path: Path) -> None:
     assert "delete-posts" in results[0].candidates
     as_text, as_more = ((r.node, r.matched, r.candidates) for r in results)
     assert as_more == as_text
+
+
+def test_the_neighbourhood_of_a_page_is_itself_its_options_parents_and_siblings(
+    content: Content,
+) -> None:
+    assert neighbourhood(content, "objection-instagram") == {
+        "objection-instagram": 1.0,
+        "objection": PARENT_WEIGHT,
+        "delete-posts": SIBLING_WEIGHT,
+        "whatsapp": SIBLING_WEIGHT,
+    }
+    assert neighbourhood(content, "objection") == {
+        "objection": 1.0,
+        "objection-instagram": 1.0,
+        "delete-posts": 1.0,
+        "whatsapp": 1.0,
+    }
+    # At the menu (or nowhere) there is nothing a short message could lean on.
+    assert neighbourhood(content, "start") == {}
+    assert neighbourhood(content, None) == {}
+
+
+def test_the_nearest_neighbour_must_be_clearly_ahead_and_share_a_word() -> None:
+    ids = ["a", "b", "c", "far"]
+    hood = {"a": 1.0, "b": 1.0, "c": SIBLING_WEIGHT}
+    scores = np.array([4.0, 1.0, 4.0, 9.0])
+    # "c" scores as much as "a" but is only a sibling; "far" is no neighbour at all.
+    assert nearest_neighbour(ids, scores, (0, 2, 3), hood) == "a"
+    # Two neighbours about as close: the words do not say which one is meant.
+    assert nearest_neighbour(ids, np.array([4.0, 3.8, 0.0, 0.0]), (0, 1), hood) is None
+    # Too weak, or sharing no word with the message.
+    assert nearest_neighbour(ids, np.array([NEAR_SCORE / 2, 0.0, 0.0, 0.0]), (0,), hood) is None
+    assert nearest_neighbour(ids, scores, (2, 3), hood) is None

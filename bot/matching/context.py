@@ -30,6 +30,26 @@ WHY_BOOST = 2.0
 CONTEXT_BOOST = 0.6
 """Ranking bonus of the node the user is at and of the topics it offers (the best node
 scores about 4): enough to decide between neighbours, too little to beat a clear topic."""
+PARENT_WEIGHT = 0.9
+"""How much a page that offers the one the user is at counts for a short message, against
+the page itself and its options (1)."""
+SIBLING_WEIGHT = 0.8
+"""How much another option of such a page counts."""
+NEAR_WORDS = 9
+"""A message of at most this many words may lean on the page the user is at ("wie
+widerspreche ich denn?", "and do I have to give a reason?")."""
+NEAR_COVERED = 0.75
+"""A short message whose words the best node explains less than this share of ...
+"""
+NEAR_DENSE_OFF = -0.035
+"""... and whose meaning is (almost) as close to the off-topic requests as to the best node
+(the cosine of the off-topic class minus the node's, from this on) is not read in context."""
+NEAR_SCORE = 2.2
+"""The ranking score (the best node scores about 4 to 5) from which a neighbour's own words
+answer a short message on their own: "Grund" names the form's reason field."""
+NEAR_AHEAD = 0.85
+"""How far the next neighbour must stay behind (a share of the best one's score): where two
+neighbours fit about as well, the words do not say which one is meant."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +124,57 @@ def follow_up(content: Content, node_id: str | None, text: str, lang: str) -> Fo
         return FollowUp(text, boost)
     boost[node.id] = CONTEXT_BOOST
     return FollowUp(f"{text} {title}", boost)
+
+
+def neighbourhood(content: Content, node_id: str | None) -> dict[str, float]:
+    """The nodes a short message at ``node_id`` may be about, each with how close it is: the
+    node itself and the topics it offers (1), the pages that offer it (its parents,
+    :data:`PARENT_WEIGHT`) and what those offer too (its siblings, :data:`SIBLING_WEIGHT`:
+    "und muss ich einen Grund angeben?" after the e-mail field asks about the next field of
+    the same form). Empty at the menu, at a checklist question or without a node."""
+    node = content.nodes.get(node_id or "")
+    root = content.meta.root
+    if node is None or node.id == root or any(o.assign for o in node.options):
+        # At a checklist question, typed text answers it (the engine reads "ja", "nö",
+        # app names) or it is asked again: the pages around it are no answer.
+        return {}
+    parents = [
+        n.id
+        for n in content.nodes.values()
+        if n.id != root and any(o.to == node.id for o in n.options)
+    ]
+    siblings = [o.to for p in parents for o in content.nodes[p].options]
+    found: dict[str, float] = {}
+    for ids, weight in (
+        ([node.id, *(o.to for o in node.options)], 1.0),
+        (parents, PARENT_WEIGHT),
+        (siblings, SIBLING_WEIGHT),
+    ):
+        for n in ids:
+            if n != root and n in content.nodes:
+                found.setdefault(n, weight)
+    return found
+
+
+def nearest_neighbour(
+    node_ids: list[str], scores: np.ndarray, related: tuple[int, ...], hood: dict[str, float]
+) -> str | None:
+    """The neighbour whose own words answer a short message, if one clearly does: the best
+    of ``hood`` by ``scores`` (the message ranked without context) times its closeness,
+    sharing a word with the message (``related``), from :data:`NEAR_SCORE` on and clearly
+    ahead of the next neighbour (:data:`NEAR_AHEAD`)."""
+    position = {n: i for i, n in enumerate(node_ids)}
+    ranked = sorted(
+        ((float(scores[position[n]]) * weight, n) for n, weight in hood.items() if n in position),
+        key=lambda pair: -pair[0],
+    )
+    if not ranked:
+        return None
+    best, node = ranked[0]
+    second = ranked[1][0] if len(ranked) > 1 else 0.0
+    if best < NEAR_SCORE or second > NEAR_AHEAD * best or position[node] not in related:
+        return None
+    return node
 
 
 def boost_array(node_ids: list[str], boost: dict[str, float]) -> np.ndarray:

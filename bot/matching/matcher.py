@@ -14,7 +14,15 @@ import numpy as np
 from bot.content.models import Content
 from bot.language_detect import LanguageDetector
 from bot.matching.clauses import _REMARK, asking_parts, without_denied_platforms
-from bot.matching.context import boost_array, follow_up
+from bot.matching.context import (
+    NEAR_COVERED,
+    NEAR_DENSE_OFF,
+    NEAR_WORDS,
+    boost_array,
+    follow_up,
+    nearest_neighbour,
+    neighbourhood,
+)
 from bot.matching.decision import (
     CLARIFY_MARGIN,
     FUSED,
@@ -33,6 +41,7 @@ from bot.matching.semantic import (
     meaning_wanted,
     shipped_path,
 )
+from bot.matching.text import words
 
 _OPENING = re.compile(r"([^,.!?;:\n]*)[,.!?;:\n]*(.*)", re.DOTALL)
 """A message's first clause (up to punctuation) and the rest."""
@@ -218,17 +227,25 @@ class Matcher:
         # Before the exact wording: "warum?" may be one node's keyword, but after an answer
         # it asks about that answer.
         followed = follow_up(self.content, context, text, lang)
+        hood = neighbourhood(self.content, context)
         if followed is None:
-            return self.decided(text, lang) or self._match(text, lang)
+            single = self.decided(text, lang) or self._match(text, lang)
+            if single.matched or single.clarify:
+                return single
+            # Unsure alone, but short: the page just read may say what it is about.
+            return self._near(text, lang, hood, single.score) or single
         if followed.why and followed.why in self.content.nodes:
             return MatchResult(followed.why, 1.0, True, lang, (followed.why,))
-        alone = None
+        alone: MatchResult | None = None
         if not followed.only_here:
             # "und die Verbraucherzentrale?" names its topic: read alone first, unless that
             # is unsure and the page's neighbours do not include it.
             alone = self.decided(text, lang) or self._match(text, lang)
-            if alone.matched and (alone.score >= ALONE_SURE or alone.node in followed.boost):
+            if alone.matched and (alone.score >= ALONE_SURE or alone.node in hood):
                 return alone
+            near = self._near(text, lang, hood, alone.score)
+            if near is not None:
+                return near
         index = self.indexes[lang]
         boost = boost_array(index.node_ids, followed.boost)
         in_context = self._match(followed.text, lang, boost)
@@ -238,11 +255,33 @@ class Matcher:
             return MatchResult(other, in_context.score, True, lang, in_context.candidates)
         if in_context.matched or in_context.clarify:
             return in_context
-        near = in_context.candidates[:1]
-        if near and followed.boost.get(near[0], 0) > 0 and in_context.score >= CONTEXT_SURE:
+        first = in_context.candidates[:1]
+        if first and followed.boost.get(first[0], 0) > 0 and in_context.score >= CONTEXT_SURE:
             # A neighbour of the page, close enough: the context is evidence of its own.
-            return MatchResult(near[0], in_context.score, True, lang, in_context.candidates)
+            return MatchResult(first[0], in_context.score, True, lang, in_context.candidates)
         return in_context if alone is None else alone
+
+    def _near(
+        self, text: str, lang: str, hood: dict[str, float], score: float
+    ) -> MatchResult | None:
+        """``text`` answered by the neighbour of the page the user is at whose own words
+        clearly fit it (:func:`bot.matching.context.nearest_neighbour`), if it is short and
+        reads as being about the bot's topics at all."""
+        if not hood or len(words(text)) > NEAR_WORDS:
+            return None
+        index = self.indexes[lang]
+        ranking = self.ranking(text, lang)
+        if ranking is None or ranking.foreign or ranking.off_topic >= OFF_TOPIC_CLOSE:
+            return None
+        features = ranking.features
+        if features["covered"] < NEAR_COVERED and features.get("dense_off", 0.0) > NEAR_DENSE_OFF:
+            # Half its words unknown to the content and about as close in meaning to the
+            # off-topic requests as to any topic ("wer wird deutscher Meister"): no topic.
+            return None
+        node = nearest_neighbour(index.node_ids, ranking.scores, ranking.related, hood)
+        if node is None:
+            return None
+        return MatchResult(node, score, True, lang, (node,))
 
     def _match(self, text: str, lang: str, boost: np.ndarray | None = None) -> MatchResult:
         index = self.indexes[lang]
