@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot import lang
+from bot.content import load_content
 from bot.matching import STOPWORDS, Lexicon
 
 FIELDS = (
@@ -53,3 +54,25 @@ def test_common_words_name_meta_and_others() -> None:
     assert {"facebook", "instagram", "whatsapp"} <= common.platforms
     assert common.brands == ("facebook", "instagram", "whatsapp")
     assert "tiktok" in common.other_parties and "meta" in common.meta_words
+
+
+@pytest.mark.parametrize(
+    ("code", "text", "expected"),
+    [
+        # An elided article or preposition is no topic: "dell'IA" says "IA".
+        ("it", "addestramento dell'IA nell'app", ["addestramento", "ia", "app"]),
+        ("fr", "jusqu'au 27 mai auprès de la CNIL", ["27", "mai", "cnil"]),
+        ("es", "una reclamación ante la AEPD", ["reclamación", "aepd"]),
+    ],
+)
+def test_elided_and_small_words_are_stop_words(code: str, text: str, expected: list[str]) -> None:
+    assert Lexicon(code, ()).content_words(text) == expected
+
+
+def test_meta_in_every_polish_case_is_meta() -> None:
+    # "co mówi UODO o mecie?", "sprawa mety": Meta declined is still Meta, for the ranking
+    # and for telling a question about Meta from one about another party.
+    groups = load_content().meta.synonyms["pl"]
+    lexicon = Lexicon("pl", groups)
+    assert {lexicon.stem(w) for w in ("mecie", "mety", "metę", "metą")} == {lexicon.stem("meta")}
+    assert {"mety", "mecie", "metę", "metą"} <= lang.languages()["pl"].topic_words

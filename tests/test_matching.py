@@ -379,6 +379,26 @@ def test_a_keyword_alone_matches_its_node(matcher: Matcher) -> None:
     assert node(matcher, "Widerspruch bei Instagram") == "objection-instagram"  # the title
 
 
+@pytest.mark.parametrize(
+    ("text", "lang", "expected"),
+    [
+        ("und die Chats?", "de", "whatsapp"),
+        ("and the chats?", "en", "whatsapp"),
+        ("Und bei Instagram?", "de", "objection-instagram"),
+    ],
+)
+def test_a_keyword_among_small_words_decides_its_node(
+    matcher: Matcher, text: str, lang: str, expected: str
+) -> None:
+    # "¿y en Francia?", "a we Francji?": only small words around one node's keyword.
+    decided = matcher.decided(text, lang)
+    assert decided is not None and decided.node == expected and decided.score == 1.0
+
+
+def test_a_keyword_with_other_topical_words_is_ranked(matcher: Matcher) -> None:
+    assert matcher.decided("Chats bei Instagram löschen?", "de") is None
+
+
 # The off-topic class
 
 

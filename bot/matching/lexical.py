@@ -253,6 +253,17 @@ class LanguageIndex:
             k: (np.array(sorted(v)), math.log(len(nodes) / len(v)))
             for k, v in keyword_nodes.items()
         }
+        # A message whose topical words are only one node's keyword, whatever small words
+        # come with it ("¿y en Francia?", "a we Francji?", "und die DPC?"): that node.
+        bare: dict[tuple[str, ...], set[int]] = {}
+        for i, node in enumerate(nodes):
+            for k in node.keywords.get(lang, ()):
+                if key := tuple(lex.stem(w) for w in lex.content_words(k)):
+                    bare.setdefault(key, set()).add(i)
+        for key in [k for k in bare if k in self.exact[1]]:
+            # A title or example that says the same owns it (or shares it).
+            bare[key].add(self.exact[1][key])
+        self.bare_keywords = {k: next(iter(o)) for k, o in bare.items() if len(o) == 1}
         self.example_word = Table.cosine(example_stems)
         self.unknown_idf = math.log((len(example_node) + 1) / 0.5)
         self.other_parties = OTHER_PARTIES - topical
@@ -419,7 +430,12 @@ class LanguageIndex:
             owner = owners.get(key(text))
             if owner is not None:
                 return owner
-        return None
+        return self.bare_keywords.get(self.topical(text))
+
+    def topical(self, text: str) -> tuple[str, ...]:
+        """The stems of the words of ``text`` that can carry its topic (stop words left out,
+        question words kept): what it names, without the small words around it."""
+        return tuple(self.lexicon.stem(w) for w in self.lexicon.content_words(text))
 
     def wording(self, text: str) -> tuple[str, ...]:
         """The stems of every word of ``text``, small words too: what it says, whatever the
