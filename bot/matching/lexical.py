@@ -26,6 +26,7 @@ Meta, its apps nor the AI training, or when the node shares too few of its words
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -141,11 +142,56 @@ class Ranking:
         )
 
 
+def _index_inputs(content: Content, lang: str) -> bytes:
+    """Everything :class:`LanguageIndex` reads of ``content`` for ``lang``, as bytes."""
+    meta = content.meta
+    nodes = [
+        (
+            n.id,
+            [(o.to, bool(o.assign)) for o in n.options],
+            _example_texts(n, lang),
+            _answer_texts(n, lang),
+        )
+        for n in content.nodes.values()
+    ]
+    inputs = (lang, meta.root, meta.synonyms.get(lang, ()), meta.off_topic.get(lang, ()), nodes)
+    return repr(inputs).encode()
+
+
+_BUILT: dict[tuple[str, bytes], LanguageIndex] = {}
+"""Recently built indexes by what they were built from: a reload reuses the languages whose
+texts did not change (building one takes a good part of a second)."""
+
+
 class LanguageIndex:
     """Everything the matcher knows about one language of the content."""
 
+    @classmethod
+    def of(cls, content: Content, lang: str) -> LanguageIndex:
+        """The index of ``lang`` in ``content``: one built from the very same texts before
+        in this process (an unchanged language on a reload), else a new one."""
+        key = (lang, hashlib.sha256(_index_inputs(content, lang)).digest())
+        found = _BUILT.get(key)
+        if found is None:
+            found = cls(content, lang)
+            found.key = key
+            found.remember()
+        return found
+
+    def remember(self) -> None:
+        """Offer this index for reuse by :meth:`of` (a matcher loaded from the content cache
+        calls this: its first reload then rebuilds only the languages that changed)."""
+        if self.key is None:
+            return
+        # The previous content's (still serving while a reload builds) and this one's.
+        for old in [k for k in _BUILT if k[0] == self.lang and k != self.key][:-1]:
+            del _BUILT[old]
+        _BUILT[self.key] = self
+
     def __init__(self, content: Content, lang: str) -> None:
         self.lang = lang
+        self.key: tuple[str, bytes] | None = None
+        """What it was built from, when built by :meth:`of`."""
         self.lexicon = lex = Lexicon(lang, content.meta.synonyms.get(lang, ()))
         # The steps of the guided checklist (reached only by a button that sets an answer)
         # are no answer to a typed question: they would drop the user into the middle of

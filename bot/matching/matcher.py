@@ -23,7 +23,6 @@ from bot.matching.semantic import (
     default_embedder,
     meaning_wanted,
 )
-from bot.matching.text import words
 
 _OPENING = re.compile(r"([^,.!?;:\n]*)[,.!?;:\n]*(.*)", re.DOTALL)
 """A message's first clause (up to punctuation) and the rest."""
@@ -71,7 +70,7 @@ class Matcher:
         meaning, not here: a start-up whose first questions the words decide (and ``ask``,
         ``check``) never waits for them."""
         self.content = content
-        self.indexes = {lang: LanguageIndex(content, lang) for lang in content.languages}
+        self.indexes = {lang: LanguageIndex.of(content, lang) for lang in content.languages}
         self._default_model = embedder == "default"
         self._pending = self._default_model and meaning_wanted()
         self._embedder = None if embedder == "default" else embedder
@@ -100,6 +99,8 @@ class Matcher:
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
+        for index in self.indexes.values():
+            index.remember()
         # A model given by the caller is not cached with the matcher: words only then.
         self._pending = self._default_model and meaning_wanted()
         self._embedder = None

@@ -357,7 +357,11 @@ class RedisStore(SessionStore):
                 "count": _COUNT,
             }.items()
         }
-        self._batch = _Batch(self._redis)
+        # _Batch has at most one command or pipeline under way: it keeps one connection of
+        # the pool rather than taking and returning one per command (a third of a session
+        # read or write, one at a time).
+        self._single = Redis(connection_pool=pool, single_connection_client=True)
+        self._batch = _Batch(self._single)
         # Wall clock seconds, to stamp expiry times the way Redis' own TTLs run.
         self._clock = clock
 
@@ -433,6 +437,7 @@ class RedisStore(SessionStore):
         return await self._run("count", -(-self._ttl_ms // self._slot_ms) + 1)
 
     async def close(self) -> None:
+        await self._single.aclose()  # gives its connection back to the pool
         await self._redis.aclose()
 
     def coordinator(self) -> RedisCoordinator:
