@@ -15,7 +15,7 @@ from bot.content import Content, ContentError, load_content
 from bot.content import cache as cache_module
 from bot.content.cache import ContentCache
 from bot.matchercache import load_with_matcher
-from bot.matching import Matcher
+from bot.matching import Matcher, lexical
 
 SECRET = b"s" * 32
 
@@ -190,3 +190,26 @@ def test_the_content_alone_and_with_its_matcher_are_cached_apart(
     ContentCache(directory, SECRET).load(tree)
     load_with_matcher(tree, ContentCache(directory, SECRET))
     assert len(cached_files(directory)) == 1 and len(built_files(directory)) == 1
+
+
+def test_a_new_matcher_reuses_the_index_of_each_language_whose_texts_did_not_change(
+    tmp_path: Path,
+) -> None:
+    first = Matcher(load_content(write_tree(tmp_path / "a")), embedder=None)
+    changed = EXTRA.replace('en: "ABOUT-EN"', 'en: "ABOUT THE BOT-EN"')
+    tree = write_tree(tmp_path / "b", {"nodes/50-extra.yaml": changed})
+    second = Matcher(load_content(tree), embedder=None)
+    assert second.indexes["de"] is first.indexes["de"]
+    assert second.indexes["en"] is not first.indexes["en"]
+    assert second.match("about the bot", "en").node == "extra"
+
+
+def test_a_matcher_from_the_cache_offers_its_indexes_for_the_next_reload(
+    tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ContentCache(tmp_path / "cache", SECRET).load_with(tree, Matcher, b"v")  # writes it
+    monkeypatch.setattr(lexical, "_BUILT", {})  # as in a bot started afresh
+    _, cached = ContentCache(tmp_path / "cache", SECRET).load_with(tree, Matcher, b"v")
+    again = Matcher(load_content(tree), embedder=None)
+    assert again.indexes["de"] is cached.indexes["de"]
+    assert again.indexes["en"] is cached.indexes["en"]
