@@ -698,7 +698,9 @@ def _wording_problems(
                             )
                         )
                 status_pattern = status.get(lang)
-                if status_pattern is not None and as_of is None:
+                # Sentences are pieces of the text between blanks: none holds a status word
+                # when the whole text holds none (most texts), and splitting is the cost.
+                if status_pattern is not None and as_of is None and status_pattern.search(plain):
                     for sentence in _sentences(plain):
                         if (m := status_pattern.search(sentence)) and not _DATE.search(sentence):
                             short = sentence if len(sentence) <= 70 else sentence[:67] + "..."
@@ -814,7 +816,12 @@ def _telegram_limits(content: Content, *, warnings: bool) -> list[Problem]:
         dates = [dt.date.min] + [d for v in node.variants for d in (v.valid_from, v.before) if d]
         for lang in meta.languages:
             for day in dates:
-                size = telegram_length(content.answer(node, lang, day))
+                answer = content.answer(node, lang, day)
+                # Rendering never adds visible characters (markup and URLs go, a bullet
+                # stays two): a text this short fits without rendering it.
+                if len(answer) <= TELEGRAM_TEXT_LIMIT:
+                    continue
+                size = telegram_length(answer)
                 if size > TELEGRAM_TEXT_LIMIT:
                     problems.append(
                         Problem(

@@ -131,7 +131,9 @@ def common() -> Common:
         brands=tuple(sorted(_words(data, "brands", file))),
         other_parties=_words(data, "other_parties", file),
         platform_names=dict(
-            pair.split(":", 1) for pair in _optional_words(data, "platform_names", file) if ":" in pair
+            pair.split(":", 1)
+            for pair in _optional_words(data, "platform_names", file)
+            if ":" in pair
         ),
     )
 

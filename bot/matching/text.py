@@ -24,9 +24,7 @@ _FOLD = str.maketrans(
         **{
             c: base
             for c in map(chr, range(0xC0, 0x180))
-            if c.islower()
-            and (base := unicodedata.normalize("NFKD", c)[0]) != c
-            and base.isascii()
+            if c.islower() and (base := unicodedata.normalize("NFKD", c)[0]) != c and base.isascii()
         },
         "ß": "ss",
         "ł": "l",
