@@ -213,3 +213,36 @@ def test_a_matcher_from_the_cache_offers_its_indexes_for_the_next_reload(
     again = Matcher(load_content(tree), embedder=None)
     assert again.indexes["de"] is cached.indexes["de"]
     assert again.indexes["en"] is cached.indexes["en"]
+
+
+def test_a_changed_language_alone_is_written_again(tree: Path, tmp_path: Path) -> None:
+    directory = tmp_path / "cache"
+    load_with_matcher(tree, ContentCache(directory, SECRET))
+    parts = {p.name: p.stat().st_mtime_ns for p in directory.glob("part-*.pickle")}
+    assert len(parts) == 2  # one per language: de, en
+    (tree / "nodes" / "50-extra.yaml").write_text(EXTRA.replace("ÜBER-DE", "NEU-DE"))
+    load_with_matcher(tree, ContentCache(directory, SECRET))
+    now = {p.name: p.stat().st_mtime_ns for p in directory.glob("part-*.pickle")}
+    assert len(now) == 2 and len(set(now) & set(parts)) == 1  # en kept, de replaced
+    assert all(now[name] == parts[name] for name in set(now) & set(parts))
+    content, matcher = load_with_matcher(tree, ContentCache(directory, SECRET))
+    assert content.nodes["extra"].text["de"] == "NEU-DE"
+    fresh = Matcher(load_content(tree))
+    for lang, question in QUESTIONS:
+        assert matcher.match(question, lang) == fresh.match(question, lang), question
+
+
+def test_a_part_signed_with_another_secret_is_refused_and_written_again(
+    tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    built = counting_matcher(monkeypatch)
+    directory = tmp_path / "cache"
+    load_with_matcher(tree, ContentCache(directory, SECRET))
+    part = next(directory.glob("part-*.pickle"))
+    part.write_bytes(b"\0" * 32 + pickle.dumps("not ours"))
+    with caplog.at_level(logging.WARNING):
+        _, matcher = load_with_matcher(tree, ContentCache(directory, SECRET))
+    assert len(built) == 2 and "not signed" in caplog.text
+    assert set(matcher.indexes) == {"de", "en"}
+    load_with_matcher(tree, ContentCache(directory, SECRET))
+    assert len(built) == 2, "the part was not written again"

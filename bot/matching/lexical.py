@@ -178,6 +178,11 @@ class LanguageIndex:
             found.remember()
         return found
 
+    def cache_part(self) -> str | None:
+        """What it was built from, for the content cache to keep it in a file of its own
+        (see :mod:`bot.content.cache`): unchanged languages are not written again."""
+        return None if self.key is None else f"{self.key[0]}-{self.key[1].hex()}"
+
     def remember(self) -> None:
         """Offer this index for reuse by :meth:`of` (a matcher loaded from the content cache
         calls this: its first reload then rebuilds only the languages that changed)."""
