@@ -246,3 +246,16 @@ def test_a_part_signed_with_another_secret_is_refused_and_written_again(
     assert set(matcher.indexes) == {"de", "en"}
     load_with_matcher(tree, ContentCache(directory, SECRET))
     assert len(built) == 2, "the part was not written again"
+
+
+def test_a_reload_of_unchanged_content_hands_out_what_it_has(tree: Path, tmp_path: Path) -> None:
+    # SIGHUP with nothing changed: the running bot's cache does not read its file again.
+    cache = ContentCache(tmp_path / "cache", SECRET)
+    content, matcher = load_with_matcher(tree, cache)
+    for path in built_files(tmp_path / "cache"):
+        path.unlink()
+    again, same = load_with_matcher(tree, cache)
+    assert again is content and same is matcher
+    (tree / "nodes" / "50-extra.yaml").write_text(EXTRA.replace("ÜBER-DE", "NEU-DE"))
+    changed, _ = load_with_matcher(tree, cache)
+    assert changed.nodes["extra"].text["de"] == "NEU-DE"

@@ -136,6 +136,9 @@ class ContentCache:
     def __init__(self, directory: Path, secret: bytes) -> None:
         self.directory = directory
         self._key = hmac.new(secret, b"content cache", hashlib.sha256).digest()
+        # What this cache returned last: a reload of unchanged content (SIGHUP) hands the
+        # same objects out again instead of reading them back (content is never changed).
+        self._last: tuple[Path, tuple[Content, object]] | None = None
 
     def load(self, content_dir: Path | str | None = None) -> Content:
         """The content in ``content_dir`` (default: the shipped content), from the cache if
@@ -172,8 +175,11 @@ class ContentCache:
             content = load_content(directory)  # it names the file that cannot be read
             return content, build(content)
         path = self.directory / f"{prefix}{key}{_SUFFIX}"
+        if self._last is not None and self._last[0] == path:
+            return self._last[1]  # type: ignore[return-value]  # made by _load with this build
         cached = self._read(path)
         if cached is not None:
+            self._last = (path, cached)
             return cached  # type: ignore[return-value]  # written by _load with this build
         content = load_content(directory)
         built = build(content)
@@ -183,6 +189,7 @@ class ContentCache:
             unchanged = False
         if unchanged:  # files changed while loading: the next load caches them
             self._write(path, prefix, (content, built), version)
+            self._last = (path, (content, built))
         return content, built
 
     def _signed(self, path: Path) -> bytes | None:
