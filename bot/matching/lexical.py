@@ -206,12 +206,26 @@ class LanguageIndex:
             n for n in content.nodes.values() if n.id != content.meta.root and n.id not in steps
         ]
         self.node_ids = [n.id for n in nodes]
-        strong = [[lex.content_words(t) for t in _example_texts(n, lang)] for n in nodes]
-        weak = [[lex.content_words(t) for t in _answer_texts(n, lang)] for n in nodes]
+        # Each text split into words once: the examples are read again below, and many
+        # texts repeat (a title that is also a keyword, an answer shared by its variants).
+        split: dict[str, tuple[list[str], list[str]]] = {}
+
+        def tokens(text: str) -> tuple[list[str], list[str]]:
+            found = split.get(text)
+            if found is None:
+                ws = words(text)
+                found = split[text] = (ws, lex.join(ws))
+            return found
+
+        def content_words(text: str) -> list[str]:
+            return lex.topical(tokens(text)[1])
+
+        strong = [[content_words(t) for t in _example_texts(n, lang)] for n in nodes]
+        weak = [[content_words(t) for t in _answer_texts(n, lang)] for n in nodes]
         topical = {w for texts in strong + weak for ws in texts for w in ws}
         # The off-topic requests are one more document after the nodes: a pseudo-node that
         # competes in the ranking and is never answered.
-        off_topic = [lex.content_words(t) for t in content.meta.off_topic.get(lang, ())]
+        off_topic = [content_words(t) for t in content.meta.off_topic.get(lang, ())]
         self.off_topic: int | None = None
         # What the dense signal compares with, per position (the off-topic class last).
         self.position_texts: list[list[str]] = [_example_texts(n, lang) for n in nodes]
@@ -285,9 +299,9 @@ class LanguageIndex:
         spelt: dict[tuple[str, ...], set[int]] = {}
         worded: dict[tuple[str, ...], set[int]] = {}
         for owner, t in said:
-            ws = words(t)
+            ws, joined = tokens(t)
             spelt.setdefault(tuple(folded.get(w) or fold(w, lang) for w in ws), set()).add(owner)
-            worded.setdefault(tuple(map(lex.stem, lex.join(ws))), set()).add(owner)
+            worded.setdefault(tuple(map(lex.stem, joined)), set()).add(owner)
         self.exact = [
             {k: next(iter(o)) for k, o in owners.items() if k and len(o) == 1}
             for owners in (spelt, worded)
@@ -297,7 +311,7 @@ class LanguageIndex:
         keyword_nodes: dict[str, set[int]] = {}
         for i, node in enumerate(nodes):
             for k in node.keywords.get(lang, ()):
-                ks = lex.content_words(k)
+                ks = content_words(k)
                 if len(ks) == 1:
                     keyword_nodes.setdefault(lex.stem(ks[0]), set()).add(i)
         self.keyword_nodes = {
