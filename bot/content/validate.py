@@ -38,6 +38,8 @@ from bot.content.models import (
 from bot.content.variables_check import variable_problems
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from bot.content.loader import Problem, _Doc
 
 TELEGRAM_TEXT_LIMIT = 4096
@@ -855,6 +857,39 @@ def _telegram_limits(content: Content, *, warnings: bool) -> list[Problem]:
     return problems
 
 
+_Groups = tuple[list[dict[str, str]], list[tuple["np.ndarray", list[int]]]]
+_last_groups: list[tuple[Node, str, _Groups]] = []
+
+
+def _block_groups(node: Node, domains: dict[str, tuple[str | None, ...]]) -> _Groups:
+    """Every combination of ``domains`` and, per block of ``node``, which group of them
+    each falls in (combinations that agree on the variables the block reads) and the first
+    combination of each group. The same for every language: worked out once per node."""
+    import numpy as np  # only check computes this
+
+    wanted = repr(sorted(domains.items()))
+    if _last_groups and _last_groups[0][0] is node and _last_groups[0][1] == wanted:
+        return _last_groups[0][2]
+    combos = list(conditions.assignments(domains))
+    groups = []
+    for block in node.blocks:
+        names = sorted(block.variables)
+        index: dict[tuple[str | None, ...], int] = {}
+        firsts: list[int] = []
+        group_of = np.empty(len(combos), dtype=np.int64)
+        for i, values in enumerate(combos):
+            shown_by = tuple(values.get(n) for n in names)
+            g = index.get(shown_by)
+            if g is None:
+                g = index[shown_by] = len(firsts)
+                firsts.append(i)
+            group_of[i] = g
+        groups.append((group_of, firsts))
+    # One node at a time: validation asks for its languages one after another.
+    _last_groups[:] = [(node, wanted, (combos, groups))]
+    return combos, groups
+
+
 def _longest_blocks(node: Node, content: Content, lang: str) -> tuple[tuple[str, ...], str]:
     """The texts of ``node``'s ``blocks`` that are shown together at most (by length), for
     some values of the variables they test or fill from, and those values in words ("" if
@@ -882,15 +917,21 @@ def _longest_blocks(node: Node, content: Content, lang: str) -> tuple[tuple[str,
         others = tuple(v for v in values if v is not None and (name, v) not in tested)
         return named + others[:1]
 
+    import numpy as np  # only check computes this
+
     domains = {n: domain(n) for n in used if n in meta.variables}
-    best: tuple[tuple[str, ...], str] = ((), "")
-    size = -1
-    for values in conditions.assignments(domains):
-        shown = (content.block_text(b, lang, values) for b in node.blocks if lang in b.text)
-        texts = tuple(t for t in shown if t is not None)
-        length = sum(len(t) for t in texts)
-        if length > size:
-            size = length
-            words = ", ".join(f"{k}={v}" for k, v in sorted(values.items()))
-            best = (texts, words or "nothing is set")
-    return best
+    combos, groups = _block_groups(node, domains)
+    # Each block rendered once per combination of the variables it reads (a few), its length
+    # then spread over every combination of the node's variables (thousands) at once.
+    totals = np.zeros(len(combos), dtype=np.int64)
+    for block, (group_of, firsts) in zip(node.blocks, groups, strict=True):
+        if lang in block.text:
+            rendered = (content.block_text(block, lang, combos[i]) for i in firsts)
+            sizes = np.array([0 if t is None else len(t) for t in rendered], dtype=np.int64)
+            totals += sizes[group_of]
+    # The first combination with the longest text, as trying them in order finds it.
+    values = combos[int(np.argmax(totals))]
+    shown = (content.block_text(b, lang, values) for b in node.blocks if lang in b.text)
+    texts = tuple(t for t in shown if t is not None)
+    words = ", ".join(f"{k}={v}" for k, v in sorted(values.items()))
+    return texts, words or "nothing is set"
