@@ -146,9 +146,14 @@ class Bot:
 
 @asynccontextmanager
 async def bot_process(
-    api: FakeBotApi, data_dir: Path, extra_env: Mapping[str, str] | None = None
+    api: FakeBotApi,
+    data_dir: Path,
+    extra_env: Mapping[str, str] | None = None,
+    root: Path = ROOT,
 ) -> AsyncIterator[Bot]:
-    """Start the bot against ``api``; ready once Telegram is connected. Stopped with SIGTERM."""
+    """Start the bot against ``api``; ready once Telegram is connected. Stopped with SIGTERM.
+
+    ``root``: the checkout whose ``bot`` runs (another worktree, for before/after figures)."""
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_", "MATRIX_"))
     }
@@ -164,7 +169,7 @@ async def bot_process(
     env.update(extra_env or {})
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "run",
-        cwd=ROOT, env=env, stdin=asyncio.subprocess.DEVNULL,
+        cwd=root, env=env, stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     output = Output(proc)

@@ -1,6 +1,11 @@
 """Content reload: how long building the full content takes, and a reload in a running bot.
 
-    .venv/bin/python bench/reload.py [--rounds 10] [--content DIR]
+    .venv/bin/python bench/reload.py [--rounds 10] [--content DIR] [--root DIR] [--words-only]
+
+``--root`` measures another checkout's ``bot`` (e.g. a worktree of an older commit), in this
+process and as the running bot. ``--words-only`` runs the bot with ``BOT_EMBEDDINGS=off``: the
+bot's fresh data dir has no embeddings yet, and embedding every text of seven languages
+before it serves takes minutes on a small machine.
 
 1. In this process, ``--rounds`` times: load and validate the content
    (``bot.content.load_content``) and build the engine with its matcher (``bot.engine.Engine``)
@@ -35,12 +40,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from botprocess import Bot, CountingApi, bot_process
+from botprocess import ROOT, Bot, CountingApi, bot_process
 from fake_bot_api import FakeUser
-
-from bot.content import load_content
-from bot.content.loader import default_content_dir
-from bot.engine import Engine
 
 TTL = dt.timedelta(days=30)
 QUESTION = "Wie widerspreche ich der KI-Nutzung meiner Daten bei Instagram?"
@@ -62,6 +63,9 @@ def verdict(seconds: list[float], target: float) -> str:
 
 
 def build_times(directory: Path, rounds: int) -> None:
+    from bot.content import Content, load_content
+    from bot.engine import Engine
+
     loads: list[float] = []
     cached: list[float] = []
     builds: list[float] = []
@@ -95,6 +99,18 @@ def build_times(directory: Path, rounds: int) -> None:
         print(spread("  unchanged content, from the content cache", cached))
     print(spread("engine + matcher build", builds))
     print(spread("whole reload work (build_engine)", totals))
+    # The same, one node's German text edited each round (a typical content fix): only that
+    # language's matcher index has to be built again.
+    edited: list[float] = []
+    for i in range(rounds):
+        start = time.perf_counter()
+        content = load_content(directory)
+        node = next(n for n in content.nodes.values() if "de" in n.text)
+        text = {**node.text, "de": f"{node.text['de']} ({i})"}
+        nodes = {**content.nodes, node.id: node.model_copy(update={"text": text})}
+        Engine(Content(content.meta, nodes, content.source_dir, content.rows), session_ttl=TTL)
+        edited.append(time.perf_counter() - start)
+    print(spread("  the same, one German text changed", edited) + verdict(edited, 0.5))
 
 
 async def reply_latency(api: CountingApi, user: FakeUser, text: str) -> float:
@@ -110,7 +126,7 @@ def ok_reloads(metrics: dict[str, float]) -> int:
     return int(metrics['bot_content_reloads_total{result="ok"}'])
 
 
-async def running(directory: Path, rounds: int) -> None:
+async def running(directory: Path, rounds: int, root: Path, env: dict[str, str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         content = Path(tmp) / "content"
         shutil.copytree(directory, content)
@@ -118,7 +134,7 @@ async def running(directory: Path, rounds: int) -> None:
         await api.start()
         try:
             async with bot_process(
-                api, Path(tmp) / "data", {"BOT_CONTENT_DIR": str(content)}
+                api, Path(tmp) / "data", {"BOT_CONTENT_DIR": str(content), **env}, root
             ) as bot:
                 await bot.output.wait_for(r"watching .* for content changes")
                 await measure(bot, api, content, rounds)
@@ -188,12 +204,22 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--content", type=Path, default=None)
+    parser.add_argument("--root", type=Path, default=ROOT, help="checkout whose bot to run")
+    parser.add_argument("--words-only", action="store_true", help="BOT_EMBEDDINGS=off")
     args = parser.parse_args()
+    root = args.root.resolve()
+    sys.path.insert(0, str(root))  # its bot, not this checkout's
+    for name in [m for m in sys.modules if m == "bot" or m.startswith("bot.")]:
+        del sys.modules[name]
+    from bot.content.loader import default_content_dir
+
     directory = args.content or default_content_dir()
+    print(f"root: {root}")
     print("-- in this process")
     build_times(directory, args.rounds)
-    print("-- in a running bot (python -m bot run, Telegram, fake Bot API)")
-    asyncio.run(running(directory, args.rounds))
+    env = {"BOT_EMBEDDINGS": "off"} if args.words_only else {}
+    print(f"-- in a running bot (python -m bot run, Telegram, fake Bot API) {env or ''}")
+    asyncio.run(running(directory, args.rounds, root, env))
     return 0
 
 

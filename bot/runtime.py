@@ -17,6 +17,7 @@ import time
 import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from bot.config import ConfigError, Settings, hide_password
 from bot.content import Content
@@ -307,8 +308,18 @@ class Runtime:
 def content_cache(settings: Settings) -> ContentCache:
     """The validated content and its matcher kept in ``<BOT_DATA_DIR>/cache``, signed with the
     bot's secret: a restart or a reload of unchanged content skips parsing and validating it
-    and building the matcher."""
-    return ContentCache(settings.data_dir / "cache", settings.load_secret())
+    and building the matcher.
+
+    The same one for the same directory and secret: start-up and the reloader share it, so
+    a reload of unchanged content gets what is in service (see :class:`ContentCache`)."""
+    global _CACHE
+    where, secret = settings.data_dir / "cache", settings.load_secret()
+    if _CACHE is None or _CACHE[0] != (where, secret):
+        _CACHE = ((where, secret), ContentCache(where, secret))
+    return _CACHE[1]
+
+
+_CACHE: tuple[tuple[Path, bytes], ContentCache] | None = None
 
 
 async def open_store(settings: Settings) -> SessionStore:

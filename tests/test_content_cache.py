@@ -15,7 +15,7 @@ from bot.content import Content, ContentError, load_content
 from bot.content import cache as cache_module
 from bot.content.cache import ContentCache
 from bot.matchercache import load_with_matcher
-from bot.matching import Matcher
+from bot.matching import Matcher, lexical
 
 SECRET = b"s" * 32
 
@@ -190,3 +190,72 @@ def test_the_content_alone_and_with_its_matcher_are_cached_apart(
     ContentCache(directory, SECRET).load(tree)
     load_with_matcher(tree, ContentCache(directory, SECRET))
     assert len(cached_files(directory)) == 1 and len(built_files(directory)) == 1
+
+
+def test_a_new_matcher_reuses_the_index_of_each_language_whose_texts_did_not_change(
+    tmp_path: Path,
+) -> None:
+    first = Matcher(load_content(write_tree(tmp_path / "a")), embedder=None)
+    changed = EXTRA.replace('en: "ABOUT-EN"', 'en: "ABOUT THE BOT-EN"')
+    tree = write_tree(tmp_path / "b", {"nodes/50-extra.yaml": changed})
+    second = Matcher(load_content(tree), embedder=None)
+    assert second.indexes["de"] is first.indexes["de"]
+    assert second.indexes["en"] is not first.indexes["en"]
+    assert second.match("about the bot", "en").node == "extra"
+
+
+def test_a_matcher_from_the_cache_offers_its_indexes_for_the_next_reload(
+    tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ContentCache(tmp_path / "cache", SECRET).load_with(tree, Matcher, b"v")  # writes it
+    monkeypatch.setattr(lexical, "_BUILT", {})  # as in a bot started afresh
+    _, cached = ContentCache(tmp_path / "cache", SECRET).load_with(tree, Matcher, b"v")
+    again = Matcher(load_content(tree), embedder=None)
+    assert again.indexes["de"] is cached.indexes["de"]
+    assert again.indexes["en"] is cached.indexes["en"]
+
+
+def test_a_changed_language_alone_is_written_again(tree: Path, tmp_path: Path) -> None:
+    directory = tmp_path / "cache"
+    load_with_matcher(tree, ContentCache(directory, SECRET))
+    parts = {p.name: p.stat().st_mtime_ns for p in directory.glob("part-*.pickle")}
+    assert len(parts) == 2  # one per language: de, en
+    (tree / "nodes" / "50-extra.yaml").write_text(EXTRA.replace("ÜBER-DE", "NEU-DE"))
+    load_with_matcher(tree, ContentCache(directory, SECRET))
+    now = {p.name: p.stat().st_mtime_ns for p in directory.glob("part-*.pickle")}
+    assert len(now) == 2 and len(set(now) & set(parts)) == 1  # en kept, de replaced
+    assert all(now[name] == parts[name] for name in set(now) & set(parts))
+    content, matcher = load_with_matcher(tree, ContentCache(directory, SECRET))
+    assert content.nodes["extra"].text["de"] == "NEU-DE"
+    fresh = Matcher(load_content(tree))
+    for lang, question in QUESTIONS:
+        assert matcher.match(question, lang) == fresh.match(question, lang), question
+
+
+def test_a_part_signed_with_another_secret_is_refused_and_written_again(
+    tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    built = counting_matcher(monkeypatch)
+    directory = tmp_path / "cache"
+    load_with_matcher(tree, ContentCache(directory, SECRET))
+    part = next(directory.glob("part-*.pickle"))
+    part.write_bytes(b"\0" * 32 + pickle.dumps("not ours"))
+    with caplog.at_level(logging.WARNING):
+        _, matcher = load_with_matcher(tree, ContentCache(directory, SECRET))
+    assert len(built) == 2 and "not signed" in caplog.text
+    assert set(matcher.indexes) == {"de", "en"}
+    load_with_matcher(tree, ContentCache(directory, SECRET))
+    assert len(built) == 2, "the part was not written again"
+
+
+def test_a_reload_of_unchanged_content_hands_out_what_it_has(tree: Path, tmp_path: Path) -> None:
+    # SIGHUP with nothing changed: the running bot's cache does not read its file again.
+    cache = ContentCache(tmp_path / "cache", SECRET)
+    content, matcher = load_with_matcher(tree, cache)
+    for path in built_files(tmp_path / "cache"):
+        path.unlink()
+    again, same = load_with_matcher(tree, cache)
+    assert again is content and same is matcher
+    (tree / "nodes" / "50-extra.yaml").write_text(EXTRA.replace("ÜBER-DE", "NEU-DE"))
+    changed, _ = load_with_matcher(tree, cache)
+    assert changed.nodes["extra"].text["de"] == "NEU-DE"

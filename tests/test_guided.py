@@ -183,6 +183,46 @@ def test_check_reports_a_checklist_state_with_no_way_forward(tmp_path: Path) -> 
     ), found
 
 
+def test_check_reports_a_dead_end_only_a_button_before_leads_into(tmp_path: Path) -> None:
+    # "extra" works for a fresh session; only after "gate" set the flag (two steps before)
+    # is nothing shown.
+    extra = EXTRA_WITH.replace("{option}", "if: not uses_instagram") + (
+        "- id: gate\n"
+        "  title: {de: Tor, en: Gate}\n"
+        '  text: {de: "TOR-DE", en: "GATE-EN"}\n'
+        "  options:\n"
+        "    - {to: hall, set: {uses_instagram: true}, label: {de: Ja, en: 'Yes'}}\n"
+        "    - {to: hall, set: {country: at}, label: {de: AT, en: AT}}\n"
+        "- id: hall\n"
+        "  title: {de: Flur, en: Hall}\n"
+        '  text: {de: "FLUR-DE", en: "HALL-EN"}\n'
+        "  options:\n"
+        "    - to: extra\n"
+    )
+    found = problems(tmp_path, extra)
+    assert any(
+        "checklist node 'extra' shows none of its options when uses_instagram=true" in p
+        for p in found
+    ), found
+
+
+def test_a_dead_end_found_again_names_the_line_it_is_on_now(tmp_path: Path) -> None:
+    # The search is skipped when the buttons did not change: its report must still point
+    # at where the node is now.
+    extra = EXTRA_WITH.replace("{option}", "if: uses_instagram")
+    first = problems(tmp_path / "a", extra)
+    moved = problems(tmp_path / "b", "# a comment\n# and another\n" + extra)
+    said = "checklist node 'extra' shows none of its options when nothing set"
+    assert any(
+        p.startswith(str(tmp_path / "a" / "nodes/50-extra.yaml") + ":1:") and said in p
+        for p in first
+    ), first
+    assert any(
+        p.startswith(str(tmp_path / "b" / "nodes/50-extra.yaml") + ":3:") and said in p
+        for p in moved
+    ), moved
+
+
 def test_shipped_content_declares_what_the_checklist_uses(content: Content) -> None:
     assert {"uses_facebook", "uses_instagram", "meta_ai", "objected", "country"} <= set(
         content.meta.variables

@@ -874,3 +874,20 @@ def test_a_language_without_word_lists_is_a_warning(
         "bot.yaml:1: warning: language 'en' has no word lists (bot/lang/en.yaml): typed "
         "questions in it are matched without stop words, question words or stemming"
     ]
+
+
+def test_loading_again_reads_a_changed_file_and_repeats_an_unchanged_ones_problems(
+    tmp_path: Path,
+) -> None:
+    # Files are parsed once per text: a second load must see an edit, and must report an
+    # unchanged file's problems at the same lines.
+    broken = EXTRA.replace("  checked: 2025-05-01\n", "  checked: 2025-05-01\n  color: red\n")
+    tree = write_tree(tmp_path, {"nodes/50-extra.yaml": broken})
+    first = [str(p) for p in read_content(tree)[1]]
+    again = [str(p) for p in read_content(tree)[1]]
+    assert first == again and any("50-extra.yaml:7:" in p and "color" in p for p in first)
+    (tree / "nodes/50-extra.yaml").write_text("# moved\n" + broken, encoding="utf-8")
+    moved = [str(p) for p in read_content(tree)[1]]
+    assert any("50-extra.yaml:8:" in p and "color" in p for p in moved), moved
+    (tree / "nodes/50-extra.yaml").write_text(EXTRA, encoding="utf-8")
+    assert load_content(tree).nodes["extra"].title["de"] == "Über den Bot"

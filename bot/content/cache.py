@@ -9,6 +9,12 @@ and pydantic versions, and of the version of the code that builds. Any change gi
 key, so a cache of other content or other code is never read; writing a new file removes the
 older ones of the same use.
 
+A part of the built object that says what it was made from (a ``cache_part()`` method
+returning a key, such as one language's matcher index) is kept in a file of its own,
+``part-<key>.pickle``, shared by every ``built-`` file that holds it: after a content change
+only the parts that changed are written again (the others are on disk already), and parts no
+longer used are removed with the old ``built-`` file.
+
 Unpickling can run code, so a file is only unpickled when its HMAC (keyed by the bot's
 secret) matches: a file that was changed, or written with another secret, is refused and
 rebuilt. Only valid content is cached; content that became invalid is loaded (and refused)
@@ -41,6 +47,7 @@ log = logging.getLogger(__name__)
 _CODE = Path(__file__).resolve().parent
 _PREFIX = "content-"
 _BUILT_PREFIX = "built-"
+_PART_PREFIX = "part-"
 _SUFFIX = ".pickle"
 
 
@@ -76,7 +83,38 @@ def _relru(wrapped: Callable[..., object], maxsize: int | None, typed: bool) -> 
 class _Pickler(pickle.Pickler):
     """Pickles what is built from content (e.g. a matcher) whatever its internals: a method
     cached per instance (``self.f = lru_cache()(self._f)``) is stored as the method and made
-    a fresh, empty cache again when loaded."""
+    a fresh, empty cache again when loaded.
+
+    With ``parts``, an object with a ``cache_part()`` key (other than ``whole``) is stored by
+    its key alone and collected in ``parts`` (key -> object), to be stored on its own."""
+
+    def __init__(
+        self,
+        file: io.BytesIO,
+        parts: dict[str, object] | None = None,
+        whole: object = None,
+        salt: bytes = b"",
+    ) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._parts = parts
+        self._whole = whole
+        self._salt = salt
+        self._kinds: dict[type, bool] = {}
+
+    def persistent_id(self, obj: object) -> str | None:
+        if self._parts is None or obj is self._whole:
+            return None
+        kind = type(obj)
+        splits = self._kinds.get(kind)
+        if splits is None:  # asked for every object stored: once per type
+            splits = self._kinds[kind] = callable(getattr(kind, "cache_part", None))
+        key = obj.cache_part() if splits else None  # type: ignore[attr-defined]
+        if not isinstance(key, str):
+            return None
+        # The version of the code that built it is part of its name.
+        name = hashlib.sha256(self._salt + b"\0" + key.encode()).hexdigest()
+        self._parts[name] = obj
+        return name
 
     def reducer_override(self, obj: object) -> Any:
         if isinstance(obj, functools._lru_cache_wrapper):
@@ -98,6 +136,9 @@ class ContentCache:
     def __init__(self, directory: Path, secret: bytes) -> None:
         self.directory = directory
         self._key = hmac.new(secret, b"content cache", hashlib.sha256).digest()
+        # What this cache returned last: a reload of unchanged content (SIGHUP) hands the
+        # same objects out again instead of reading them back (content is never changed).
+        self._last: tuple[Path, tuple[Content, object]] | None = None
 
     def load(self, content_dir: Path | str | None = None) -> Content:
         """The content in ``content_dir`` (default: the shipped content), from the cache if
@@ -134,8 +175,11 @@ class ContentCache:
             content = load_content(directory)  # it names the file that cannot be read
             return content, build(content)
         path = self.directory / f"{prefix}{key}{_SUFFIX}"
+        if self._last is not None and self._last[0] == path:
+            return self._last[1]  # type: ignore[return-value]  # made by _load with this build
         cached = self._read(path)
         if cached is not None:
+            self._last = (path, cached)
             return cached  # type: ignore[return-value]  # written by _load with this build
         content = load_content(directory)
         built = build(content)
@@ -144,10 +188,12 @@ class ContentCache:
         except OSError:
             unchanged = False
         if unchanged:  # files changed while loading: the next load caches them
-            self._write(path, prefix, (content, built))
+            self._write(path, prefix, (content, built), version)
+            self._last = (path, (content, built))
         return content, built
 
-    def _read(self, path: Path) -> tuple[Content, object] | None:
+    def _signed(self, path: Path) -> bytes | None:
+        """The body of ``path`` if its signature is ours, else ``None`` (logged)."""
         try:
             data = path.read_bytes()
         except OSError:
@@ -157,36 +203,95 @@ class ContentCache:
         if not hmac.compare_digest(signature, expected):
             log.warning("content cache %s is not signed with this bot's secret; rebuilding", path)
             return None
+        return body
+
+    def _read(self, path: Path) -> tuple[Content, object] | None:
+        body = self._signed(path)
+        if body is None:
+            return None
+        loaded: dict[str, object] = {}
+
+        def part(name: str) -> object:
+            if name not in loaded:
+                if not isinstance(name, str) or not name.isalnum():
+                    raise pickle.UnpicklingError(f"bad part name {name!r}")
+                where = self._part_path(name)
+                found = self._signed(where)
+                try:
+                    if found is None:
+                        raise pickle.UnpicklingError(f"part {name} is missing or not ours")
+                    loaded[name] = _unpickle(found, part)
+                except Exception:
+                    # Written again with the rebuild (a part on disk is not).
+                    where.unlink(missing_ok=True)
+                    raise
+            return loaded[name]
+
         try:
-            cached = pickle.loads(body)  # signed by us: checked above
+            cached = _unpickle(body, part)  # signed by us: checked above, its parts too
         except Exception:
             log.warning("content cache %s cannot be read; rebuilding", path, exc_info=True)
             return None
-        ok = isinstance(cached, tuple) and len(cached) == 2 and isinstance(cached[0], Content)
-        return cached if ok else None
+        if isinstance(cached, tuple) and len(cached) == 2 and isinstance(cached[0], Content):
+            return cached
+        return None
 
-    def _write(self, path: Path, prefix: str, cached: tuple[Content, object]) -> None:
-        buffer = io.BytesIO()
+    def _write(
+        self, path: Path, prefix: str, cached: tuple[Content, object], version: bytes = b""
+    ) -> None:
+        parts: dict[str, object] = {}
         try:
-            _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(cached)
+            body = _pickled(cached, parts if prefix == _BUILT_PREFIX else None, salt=version)
+            # A part already on disk holds the same object (its name says what it is made of).
+            bodies = {
+                name: _pickled(obj, {}, whole=obj, salt=version)
+                for name, obj in parts.items()
+                if not self._part_path(name).is_file()
+            }
         except (pickle.PicklingError, TypeError, AttributeError) as exc:
             # Something built from content that cannot be stored costs speed, never service.
             log.warning("content cache not written: %s cannot be stored (%s)", path.name, exc)
             return
-        body = buffer.getvalue()
-        signature = hmac.new(self._key, body, hashlib.sha256).digest()
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=_SUFFIX)
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(signature + body)
-                os.replace(tmp, path)  # readers see the old file or the whole new one
-            finally:
-                Path(tmp).unlink(missing_ok=True)
+            for name, part in bodies.items():
+                self._write_file(self._part_path(name), part)
+            self._write_file(path, body)
             for old in self.directory.glob(f"{prefix}*{_SUFFIX}"):
                 if old != path:
                     old.unlink(missing_ok=True)
+            if prefix == _BUILT_PREFIX:
+                for old in self.directory.glob(f"{_PART_PREFIX}*{_SUFFIX}"):
+                    if old.name[len(_PART_PREFIX) : -len(_SUFFIX)] not in parts:
+                        old.unlink(missing_ok=True)
         except OSError as exc:
             # A read-only data dir costs speed, never the content.
             log.debug("content cache not written to %s: %s", self.directory, exc)
+
+    def _part_path(self, name: str) -> Path:
+        return self.directory / f"{_PART_PREFIX}{name}{_SUFFIX}"
+
+    def _write_file(self, path: Path, body: bytes) -> None:
+        signature = hmac.new(self._key, body, hashlib.sha256).digest()
+        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=_SUFFIX)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(signature + body)
+            os.replace(tmp, path)  # readers see the old file or the whole new one
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+
+
+def _pickled(
+    obj: object, parts: dict[str, object] | None, whole: object = None, salt: bytes = b""
+) -> bytes:
+    buffer = io.BytesIO()
+    # A part inside a part is stored with the outer one: only the top level is split.
+    _Pickler(buffer, parts if whole is None else None, whole, salt).dump(obj)
+    return buffer.getvalue()
+
+
+def _unpickle(body: bytes, part: Callable[[str], object]) -> object:
+    unpickler = pickle.Unpickler(io.BytesIO(body))
+    unpickler.persistent_load = part  # type: ignore[method-assign]
+    return unpickler.load()

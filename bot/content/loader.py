@@ -217,13 +217,33 @@ def _walk(
             _walk(item, (*path, i), lines, problems, file, parents)
 
 
+_PARSED: dict[str, tuple[str, _Doc | None, list[Problem]]] = {}
+"""The files parsed last, by name, with their text: a reload parses only the files that
+changed. Nothing that reads content changes what parsing returned (copies are handed out)."""
+_PARSED_KEEP = 64
+
+
 def parse_yaml(path: Path, display: str) -> tuple[_Doc | None, list[Problem]]:
     """Parse one file with the safe loader, recording the line of every key and item."""
-    problems: list[Problem] = []
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return None, [Problem(display, 0, f"cannot read file: {exc}", "save it as UTF-8 text")]
+    seen = _PARSED.get(display)
+    if seen is not None and seen[0] == text:
+        _, doc, problems = seen
+    else:
+        doc, problems = _parse_text(text, display)
+        _PARSED.pop(display, None)
+        while len(_PARSED) >= _PARSED_KEEP:
+            del _PARSED[next(iter(_PARSED))]
+        _PARSED[display] = (text, doc, problems)
+    # The line map is changed by the loader (options made one per country): a copy.
+    return (None if doc is None else _Doc(doc.file, doc.data, dict(doc.lines))), list(problems)
+
+
+def _parse_text(text: str, display: str) -> tuple[_Doc | None, list[Problem]]:
+    problems: list[Problem] = []
     fast = _parse_fast(text)
     if fast is not None:
         return _doc(display, *fast, problems)

@@ -203,11 +203,19 @@ def _load(path: Path) -> Any:
     return _yaml().load(path.read_text(encoding="utf-8"))
 
 
-def texts(content_dir: Path, lang: str, source: str = "en") -> list[Text]:
-    """Every translatable text of the content, with its translation into ``lang`` if any."""
+def texts(
+    content_dir: Path, lang: str, source: str = "en", parsed: dict[Path, Any] | None = None
+) -> list[Text]:
+    """Every translatable text of the content, with its translation into ``lang`` if any.
+
+    ``parsed``: files read before (path -> document), filled as files are read, so that
+    asking for several languages reads each file once; the documents are not changed."""
     found: list[Text] = []
     for path in content_files(content_dir):
-        doc = _load(path)
+        if parsed is None:
+            doc = _load(path)
+        elif (doc := parsed.get(path)) is None:
+            doc = parsed[path] = _load(path)
         prefix = (path.name,) if path.name in (META_FILE, COUNTRIES_FILE) else ()
         for where, mapping in _walk(doc, prefix, source):
             line = mapping.lc.data.get(source, (mapping.lc.line, 0))[0] + 1
@@ -359,16 +367,12 @@ def stale(content_dir: Path) -> list[Stale]:
     """
     found: list[Stale] = []
     directory = content_dir / TRANSLATION_DIR
-    # The source texts are the same for every PO file of one source language: read the
-    # YAML (slow, with line numbers) once per source language, not once per file.
-    sources: dict[str, dict[str, Text]] = {}
+    parsed: dict[Path, Any] = {}  # each content file read once for every language
     for po_path in sorted(directory.glob("*.po")) if directory.is_dir() else ():
         po = polib.pofile(str(po_path))
         lang = po.metadata.get("Language") or po_path.stem
         source = po.metadata.get("X-Source-Language", "en")
-        if source not in sources:
-            sources[source] = {t.context: t for t in texts(content_dir, source, source)}
-        current = sources[source]
+        current = {t.context: t for t in texts(content_dir, lang, source, parsed)}
         for entry in po:
             if not entry.msgstr or entry.obsolete:
                 continue

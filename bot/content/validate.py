@@ -38,6 +38,8 @@ from bot.content.models import (
 from bot.content.variables_check import variable_problems
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from bot.content.loader import Problem, _Doc
 
 TELEGRAM_TEXT_LIMIT = 4096
@@ -698,7 +700,9 @@ def _wording_problems(
                             )
                         )
                 status_pattern = status.get(lang)
-                if status_pattern is not None and as_of is None:
+                # Sentences are pieces of the text between blanks: none holds a status word
+                # when the whole text holds none (most texts), and splitting is the cost.
+                if status_pattern is not None and as_of is None and status_pattern.search(plain):
                     for sentence in _sentences(plain):
                         if (m := status_pattern.search(sentence)) and not _DATE.search(sentence):
                             short = sentence if len(sentence) <= 70 else sentence[:67] + "..."
@@ -812,10 +816,14 @@ def _telegram_limits(content: Content, *, warnings: bool) -> list[Problem]:
     problems = []
     for node in content.nodes.values():
         dates = [dt.date.min] + [d for v in node.variants for d in (v.valid_from, v.before) if d]
-        longest = _longest_blocks(node, content) if warnings else {}
         for lang in meta.languages:
             for day in dates:
-                size = telegram_length(content.answer(node, lang, day))
+                answer = content.answer(node, lang, day)
+                # Rendering never adds visible characters (markup and URLs go, a bullet
+                # stays two): a text this short fits without rendering it.
+                if len(answer) <= TELEGRAM_TEXT_LIMIT:
+                    continue
+                size = telegram_length(answer)
                 if size > TELEGRAM_TEXT_LIMIT:
                     problems.append(
                         Problem(
@@ -829,7 +837,7 @@ def _telegram_limits(content: Content, *, warnings: bool) -> list[Problem]:
                     break
             if not warnings:
                 continue
-            blocks, when = longest[lang]
+            blocks, when = _longest_blocks(node, content, lang)
             for day in dates:
                 text = "\n\n".join((node.text_for(lang, day), *blocks))
                 visible = len(to_plain(LINK_PATTERN.sub(r"\g<label>", text)))
@@ -849,16 +857,45 @@ def _telegram_limits(content: Content, *, warnings: bool) -> list[Problem]:
     return problems
 
 
-def _longest_blocks(node: Node, content: Content) -> dict[str, tuple[tuple[str, ...], str]]:
-    """Per language, the texts of ``node``'s ``blocks`` that are shown together at most (by
-    length), for some values of the variables they test or fill from, and those values in
-    words ("" if none).
+_Groups = tuple[list[dict[str, str]], list[tuple["np.ndarray", list[int]]]]
+_last_groups: list[tuple[Node, str, _Groups]] = []
 
-    Which blocks a combination shows is the same in every language, and a block's text
-    depends only on the table rows it fills from: both are worked out once per node, so each
-    language only adds up lengths."""
+
+def _block_groups(node: Node, domains: dict[str, tuple[str | None, ...]]) -> _Groups:
+    """Every combination of ``domains`` and, per block of ``node``, which group of them
+    each falls in (combinations that agree on the variables the block reads) and the first
+    combination of each group. The same for every language: worked out once per node."""
+    import numpy as np  # only check computes this
+
+    wanted = repr(sorted(domains.items()))
+    if _last_groups and _last_groups[0][0] is node and _last_groups[0][1] == wanted:
+        return _last_groups[0][2]
+    combos = list(conditions.assignments(domains))
+    groups = []
+    for block in node.blocks:
+        names = sorted(block.variables)
+        index: dict[tuple[str | None, ...], int] = {}
+        firsts: list[int] = []
+        group_of = np.empty(len(combos), dtype=np.int64)
+        for i, values in enumerate(combos):
+            shown_by = tuple(values.get(n) for n in names)
+            g = index.get(shown_by)
+            if g is None:
+                g = index[shown_by] = len(firsts)
+                firsts.append(i)
+            group_of[i] = g
+        groups.append((group_of, firsts))
+    # One node at a time: validation asks for its languages one after another.
+    _last_groups[:] = [(node, wanted, (combos, groups))]
+    return combos, groups
+
+
+def _longest_blocks(node: Node, content: Content, lang: str) -> tuple[tuple[str, ...], str]:
+    """The texts of ``node``'s ``blocks`` that are shown together at most (by length), for
+    some values of the variables they test or fill from, and those values in words ("" if
+    none)."""
     if not node.blocks:
-        return {lang: ((), "") for lang in content.meta.languages}
+        return (), ""
     meta = content.meta
     used = {name for b in node.blocks for name in b.variables}
     compared = conditions.compared(b.condition for b in node.blocks)
@@ -880,30 +917,21 @@ def _longest_blocks(node: Node, content: Content) -> dict[str, tuple[tuple[str, 
         others = tuple(v for v in values if v is not None and (name, v) not in tested)
         return named + others[:1]
 
+    import numpy as np  # only check computes this
+
     domains = {n: domain(n) for n in used if n in meta.variables}
-    # Each distinct way of showing blocks once: (the blocks shown, the rows they fill from).
-    shows: dict[tuple[tuple[int, ...], tuple[object, ...]], tuple[conditions.Values, str]] = {}
-    for values in conditions.assignments(domains):
-        shown: list[int] = []
-        for i, b in enumerate(node.blocks):
-            if not b.condition.holds(values):
-                continue
-            if b.row_fields and any(values.get(var) not in content.rows for var, _ in b.row_fields):
-                continue
-            shown.append(i)
-        key = (tuple(shown), tuple(values.get(var) for var in sorted(filled)))
-        if key not in shows:
-            words = ", ".join(f"{k}={v}" for k, v in sorted(values.items()))
-            shows[key] = (values, words or "nothing is set")
-    best: dict[str, tuple[tuple[str, ...], str]] = {}
-    for lang in meta.languages:
-        size = -1
-        found: tuple[tuple[str, ...], str] = ((), "")
-        for chosen, words in shows.values():
-            each = (content.block_text(b, lang, chosen) for b in node.blocks if lang in b.text)
-            texts = tuple(t for t in each if t is not None)
-            length = sum(len(t) for t in texts)
-            if length > size:
-                size, found = length, (texts, words)
-        best[lang] = found
-    return best
+    combos, groups = _block_groups(node, domains)
+    # Each block rendered once per combination of the variables it reads (a few), its length
+    # then spread over every combination of the node's variables (thousands) at once.
+    totals = np.zeros(len(combos), dtype=np.int64)
+    for block, (group_of, firsts) in zip(node.blocks, groups, strict=True):
+        if lang in block.text:
+            rendered = (content.block_text(block, lang, combos[i]) for i in firsts)
+            sizes = np.array([0 if t is None else len(t) for t in rendered], dtype=np.int64)
+            totals += sizes[group_of]
+    # The first combination with the longest text, as trying them in order finds it.
+    values = combos[int(np.argmax(totals))]
+    shown = (content.block_text(b, lang, values) for b in node.blocks if lang in b.text)
+    texts = tuple(t for t in shown if t is not None)
+    words = ", ".join(f"{k}={v}" for k, v in sorted(values.items()))
+    return texts, words or "nothing is set"

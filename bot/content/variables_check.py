@@ -7,7 +7,7 @@ Kept apart from the wording and structure rules in ``validate.py``: every rule h
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from bot.content import conditions
@@ -135,6 +135,12 @@ def variable_problems(meta: Meta, nodes: Mapping[str, Node], line_of: LineOf) ->
     return _dead_ends(meta, nodes)
 
 
+_SEARCHED: dict[str, dict[str, dict[str, str]]] = {}
+"""Dead ends found, by what the search reads (see _dead_ends): a reload of content whose
+checklist did not change (a text edit) skips the search."""
+_SEARCHED_KEEP = 4
+
+
 def _dead_ends(meta: Meta, nodes: Mapping[str, Node]) -> list[Problem]:
     """Nodes where, for some reachable combination of variables, no option of theirs is shown.
 
@@ -143,93 +149,22 @@ def _dead_ends(meta: Meta, nodes: Mapping[str, Node]) -> list[Problem]:
     """
     from bot.content.loader import Problem
 
-    conditional = {n.id for n in nodes.values() if any(o.when for o in n.options)}
-    if not conditional:
-        return []
-    # A flag no condition compares with a value acts the same set to "false" as not set:
-    # counting both as one state keeps the exploration small for long checklists.
-    compared = conditions.compared(
-        c
-        for n in nodes.values()
-        for c in [*(o.condition for o in n.options), *(b.condition for b in n.blocks)]
-        if c is not None
+    # All the search reads: the declared variables and every node's buttons.
+    key = repr(
+        (
+            sorted((k, v.type, v.values) for k, v in meta.variables.items()),
+            [
+                (n.id, [(o.to, o.when, sorted(o.assignments().items())) for o in n.options])
+                for n in nodes.values()
+            ],
+        )
     )
-    bare = {k for k, spec in meta.variables.items() if spec.type == "flag" and k not in compared}
-    # A state's variables as one slot per declared variable (None: not set), so that a
-    # button's assignments are slots to overwrite rather than dicts to merge and sort.
-    names = sorted(meta.variables)
-    slot = {name: i for i, name in enumerate(names)}
-    State = tuple[str | None, ...]
-
-    def assigned(option_sets: dict[str, str]) -> tuple[tuple[int, str | None], ...]:
-        # A bare flag set to "false" counts as not set (see above); unknown names are
-        # reported as errors of their own.
-        return tuple(
-            (slot[k], None if v == "false" and k in bare else v)
-            for k, v in sorted(option_sets.items())
-            if k in slot
-        )
-
-    # Each option's condition and assignments once, not once per state visited (thousands).
-    moves = {
-        node.id: [(o.to, o.condition, assigned(o.assignments())) for o in node.options]
-        for node in nodes.values()
-    }
-    # What a node shows depends only on the variables its conditions name: states that
-    # agree on those share one evaluation.
-    named = {
-        node.id: sorted(
-            {
-                slot[t.name]
-                for o in node.options
-                if o.condition
-                for t in conditions.names(o.condition)
-                if t.name in slot
-            }
-        )
-        for node in nodes.values()
-    }
-    showing: dict[tuple[str, State], list[tuple[str, tuple[tuple[int, str | None], ...]]]] = {}
-
-    def values_of(state: State) -> dict[str, str]:
-        return {names[i]: v for i, v in enumerate(state) if v is not None}
-
-    def shown_at(
-        node_id: str, state: State
-    ) -> list[tuple[str, tuple[tuple[int, str | None], ...]]]:
-        relevant = (node_id, tuple(state[i] for i in named[node_id]))
-        shown = showing.get(relevant)
-        if shown is None:
-            values = values_of(state)
-            shown = showing[relevant] = [
-                (to, sets)
-                for to, cond, sets in moves[node_id]
-                if cond is None or cond.holds(values)
-            ]
-        return shown
-
-    empty: State = (None,) * len(names)
-    start = [(node_id, empty) for node_id in nodes]
-    seen = set(start)
-    todo = deque(start)
-    stuck: dict[str, dict[str, str]] = {}
-    while todo and len(seen) < MAX_STATES:
-        node_id, state = todo.popleft()
-        shown = shown_at(node_id, state)
-        if not shown and node_id in conditional and node_id not in stuck:
-            stuck[node_id] = values_of(state)
-        for to, sets in shown:
-            if to not in nodes:
-                continue  # reported as an error of its own
-            after = state
-            if sets:
-                changed = list(state)
-                for i, v in sets:
-                    changed[i] = v
-                after = tuple(changed)
-            if (to, after) not in seen:
-                seen.add((to, after))
-                todo.append((to, after))
+    stuck = _SEARCHED.get(key)
+    if stuck is None:
+        stuck = _stuck(meta, nodes)
+        while len(_SEARCHED) >= _SEARCHED_KEEP:
+            del _SEARCHED[next(iter(_SEARCHED))]
+        _SEARCHED[key] = stuck
     problems = []
     for node_id, values in stuck.items():
         node = nodes[node_id]
@@ -243,6 +178,160 @@ def _dead_ends(meta: Meta, nodes: Mapping[str, Node]) -> list[Problem]:
             )
         )
     return problems
+
+
+def _stuck(meta: Meta, nodes: Mapping[str, Node]) -> dict[str, dict[str, str]]:
+    """The first state found per node that shows none of its options (see _dead_ends)."""
+    conditional = {n.id for n in nodes.values() if any(o.when for o in n.options)}
+    if not conditional:
+        return {}
+    # A flag no condition compares with a value acts the same set to "false" as not set:
+    # counting both as one state keeps the exploration small for long checklists.
+    compared = conditions.compared(
+        c
+        for n in nodes.values()
+        for c in [*(o.condition for o in n.options), *(b.condition for b in n.blocks)]
+        if c is not None
+    )
+    bare = {k for k, spec in meta.variables.items() if spec.type == "flag" and k not in compared}
+    # A state's variables packed into one int, a few bits per declared variable (0: not
+    # set): a button's assignments are one mask and one "or", and the part of a state that
+    # a node's conditions read is one "and" (a search visits about a hundred thousand).
+    names = sorted(meta.variables)
+    slot = {name: i for i, name in enumerate(names)}
+
+    def assigned(option_sets: dict[str, str]) -> list[tuple[int, str | None]]:
+        # A bare flag set to "false" counts as not set (see above); unknown names are
+        # reported as errors of their own.
+        return [
+            (slot[k], None if v == "false" and k in bare else v)
+            for k, v in sorted(option_sets.items())
+            if k in slot
+        ]
+
+    options = {
+        node.id: [(o.to, o.condition, assigned(o.assignments())) for o in node.options]
+        for node in nodes.values()
+    }
+    # Only values some button sets can ever be held: those get codes 1, 2, ...
+    values: list[list[str]] = [[] for _ in names]
+    for moves_of in options.values():
+        for _, _, sets in moves_of:
+            for i, v in sets:
+                if v is not None and v not in values[i]:
+                    values[i].append(v)
+    shift: list[int] = []
+    width = 0
+    for held in values:
+        shift.append(width)
+        width += max(len(held), 1).bit_length()
+    field = [((1 << (len(values[i]) or 1).bit_length()) - 1) << shift[i] for i in range(len(names))]
+
+    def mask_of(slots: Iterable[int]) -> int:
+        mask = 0
+        for i in slots:
+            mask |= field[i]
+        return mask
+
+    def move(sets: list[tuple[int, str | None]]) -> tuple[int, int]:
+        keep, put = ~mask_of(i for i, _ in sets), 0
+        for i, v in sets:
+            if v is not None:
+                put |= (values[i].index(v) + 1) << shift[i]
+        return keep, put
+
+    def values_of(state: int) -> dict[str, str]:
+        out = {}
+        for i, name in enumerate(names):
+            code = (state & field[i]) >> shift[i]
+            if code:
+                out[name] = values[i][code - 1]
+        return out
+
+    # Each option's condition and assignments once, not once per state visited.
+    moves = {
+        node_id: [(to, cond, *move(sets)) for to, cond, sets in moves_of]
+        for node_id, moves_of in options.items()
+    }
+    # What a node shows depends only on the variables its conditions name: states that
+    # agree on those share one evaluation.
+    named = {
+        node.id: {
+            slot[t.name]
+            for o in node.options
+            if o.condition
+            for t in conditions.names(o.condition)
+            if t.name in slot
+        }
+        for node in nodes.values()
+    }
+    reads = {node_id: mask_of(slots) for node_id, slots in named.items()}
+    # A variable matters at a node only while some condition there or ahead may read it
+    # before a button sets it again ("live"). States that agree on a node's live variables
+    # show the same buttons everywhere ahead: each is explored once, carried by the first
+    # state that got there, so the search finds the same first dead end with the same
+    # values in fewer states.
+    live = {
+        node_id: mask_of(slots)
+        for node_id, slots in _live_slots(
+            named, {k: [(t, s) for t, _, s in m] for k, m in options.items()}, nodes
+        ).items()
+    }
+    tag = {node_id: n << width for n, node_id in enumerate(nodes)}
+    showing: dict[tuple[str, int], list[tuple[str, int, int]]] = {}
+
+    def shown_at(node_id: str, state: int) -> list[tuple[str, int, int]]:
+        relevant = (node_id, state & reads[node_id])
+        shown = showing.get(relevant)
+        if shown is None:
+            held = values_of(state)
+            shown = showing[relevant] = [
+                (to, keep, put)
+                for to, cond, keep, put in moves[node_id]
+                if cond is None or cond.holds(held)
+            ]
+        return shown
+
+    seen = {tag[node_id] for node_id in nodes}
+    todo = deque((node_id, 0) for node_id in nodes)
+    stuck: dict[str, dict[str, str]] = {}
+    while todo and len(seen) < MAX_STATES:
+        node_id, state = todo.popleft()
+        shown = shown_at(node_id, state)
+        if not shown and node_id in conditional and node_id not in stuck:
+            stuck[node_id] = values_of(state)
+        for to, keep, put in shown:
+            if to not in nodes:
+                continue  # reported as an error of its own
+            after = state & keep | put
+            reached = tag[to] | after & live[to]
+            if reached not in seen:
+                seen.add(reached)
+                todo.append((to, after))
+    return stuck
+
+
+def _live_slots(
+    named: Mapping[str, set[int]],
+    moves: Mapping[str, list[tuple[str, list[tuple[int, str | None]]]]],
+    nodes: Mapping[str, Node],
+) -> dict[str, set[int]]:
+    """Per node, the variables (slots) a condition at it or ahead may read before a button
+    sets them: its own conditions' and what its buttons' targets read that the button does
+    not set, until nothing changes."""
+    live = {node_id: set(slots) for node_id, slots in named.items()}
+    changed = True
+    while changed:
+        changed = False
+        for node_id, options in moves.items():
+            here = live[node_id]
+            for to, sets in options:
+                if to in nodes:
+                    ahead = live[to] - {i for i, _ in sets}
+                    if not ahead <= here:
+                        here |= ahead
+                        changed = True
+    return live
 
 
 def _allowed(kind: str, values: tuple[str, ...]) -> tuple[str, ...]:

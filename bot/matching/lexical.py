@@ -26,6 +26,7 @@ Meta, its apps nor the AI training, or when the node shares too few of its words
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -141,11 +142,61 @@ class Ranking:
         )
 
 
+def _index_inputs(content: Content, lang: str) -> bytes:
+    """Everything :class:`LanguageIndex` reads of ``content`` for ``lang``, as bytes."""
+    meta = content.meta
+    nodes = [
+        (
+            n.id,
+            [(o.to, bool(o.assign)) for o in n.options],
+            _example_texts(n, lang),
+            _answer_texts(n, lang),
+        )
+        for n in content.nodes.values()
+    ]
+    inputs = (lang, meta.root, meta.synonyms.get(lang, ()), meta.off_topic.get(lang, ()), nodes)
+    return repr(inputs).encode()
+
+
+_BUILT: dict[tuple[str, bytes], LanguageIndex] = {}
+"""Recently built indexes by what they were built from: a reload reuses the languages whose
+texts did not change (building one takes a good part of a second)."""
+
+
 class LanguageIndex:
     """Everything the matcher knows about one language of the content."""
 
+    @classmethod
+    def of(cls, content: Content, lang: str) -> LanguageIndex:
+        """The index of ``lang`` in ``content``: one built from the very same texts before
+        in this process (an unchanged language on a reload), else a new one."""
+        key = (lang, hashlib.sha256(_index_inputs(content, lang)).digest())
+        found = _BUILT.get(key)
+        if found is None:
+            found = cls(content, lang)
+            found.key = key
+            found.remember()
+        return found
+
+    def cache_part(self) -> str | None:
+        """What it was built from, for the content cache to keep it in a file of its own
+        (see :mod:`bot.content.cache`): unchanged languages are not written again."""
+        return None if self.key is None else f"{self.key[0]}-{self.key[1].hex()}"
+
+    def remember(self) -> None:
+        """Offer this index for reuse by :meth:`of` (a matcher loaded from the content cache
+        calls this: its first reload then rebuilds only the languages that changed)."""
+        if self.key is None:
+            return
+        # The previous content's (still serving while a reload builds) and this one's.
+        for old in [k for k in _BUILT if k[0] == self.lang and k != self.key][:-1]:
+            del _BUILT[old]
+        _BUILT[self.key] = self
+
     def __init__(self, content: Content, lang: str) -> None:
         self.lang = lang
+        self.key: tuple[str, bytes] | None = None
+        """What it was built from, when built by :meth:`of`."""
         self.lexicon = lex = Lexicon(lang, content.meta.synonyms.get(lang, ()))
         # The steps of the guided checklist (reached only by a button that sets an answer)
         # are no answer to a typed question: they would drop the user into the middle of
@@ -155,12 +206,26 @@ class LanguageIndex:
             n for n in content.nodes.values() if n.id != content.meta.root and n.id not in steps
         ]
         self.node_ids = [n.id for n in nodes]
-        strong = [[lex.content_words(t) for t in _example_texts(n, lang)] for n in nodes]
-        weak = [[lex.content_words(t) for t in _answer_texts(n, lang)] for n in nodes]
+        # Each text split into words once: the examples are read again below, and many
+        # texts repeat (a title that is also a keyword, an answer shared by its variants).
+        split: dict[str, tuple[list[str], list[str]]] = {}
+
+        def tokens(text: str) -> tuple[list[str], list[str]]:
+            found = split.get(text)
+            if found is None:
+                ws = words(text)
+                found = split[text] = (ws, lex.join(ws))
+            return found
+
+        def content_words(text: str) -> list[str]:
+            return lex.topical(tokens(text)[1])
+
+        strong = [[content_words(t) for t in _example_texts(n, lang)] for n in nodes]
+        weak = [[content_words(t) for t in _answer_texts(n, lang)] for n in nodes]
         topical = {w for texts in strong + weak for ws in texts for w in ws}
         # The off-topic requests are one more document after the nodes: a pseudo-node that
         # competes in the ranking and is never answered.
-        off_topic = [lex.content_words(t) for t in content.meta.off_topic.get(lang, ())]
+        off_topic = [content_words(t) for t in content.meta.off_topic.get(lang, ())]
         self.off_topic: int | None = None
         # What the dense signal compares with, per position (the off-topic class last).
         self.position_texts: list[list[str]] = [_example_texts(n, lang) for n in nodes]
@@ -234,9 +299,9 @@ class LanguageIndex:
         spelt: dict[tuple[str, ...], set[int]] = {}
         worded: dict[tuple[str, ...], set[int]] = {}
         for owner, t in said:
-            ws = words(t)
+            ws, joined = tokens(t)
             spelt.setdefault(tuple(folded.get(w) or fold(w, lang) for w in ws), set()).add(owner)
-            worded.setdefault(tuple(map(lex.stem, lex.join(ws))), set()).add(owner)
+            worded.setdefault(tuple(map(lex.stem, joined)), set()).add(owner)
         self.exact = [
             {k: next(iter(o)) for k, o in owners.items() if k and len(o) == 1}
             for owners in (spelt, worded)
@@ -246,7 +311,7 @@ class LanguageIndex:
         keyword_nodes: dict[str, set[int]] = {}
         for i, node in enumerate(nodes):
             for k in node.keywords.get(lang, ()):
-                ks = lex.content_words(k)
+                ks = content_words(k)
                 if len(ks) == 1:
                     keyword_nodes.setdefault(lex.stem(ks[0]), set()).add(i)
         self.keyword_nodes = {

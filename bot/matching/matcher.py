@@ -95,7 +95,7 @@ class Matcher:
         meaning, not here: a start-up whose first questions the words decide (and ``ask``,
         ``check``) never waits for them."""
         self.content = content
-        self.indexes = {lang: LanguageIndex(content, lang) for lang in content.languages}
+        self.indexes = {lang: LanguageIndex.of(content, lang) for lang in content.languages}
         self._default_model = embedder == "default"
         self._pending = self._default_model and meaning_wanted()
         self._embedder = None if embedder == "default" else embedder
@@ -125,6 +125,8 @@ class Matcher:
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
+        for index in self.indexes.values():
+            index.remember()
         # A model given by the caller is not cached with the matcher: words only then.
         self._pending = self._default_model and meaning_wanted()
         self._embedder = None

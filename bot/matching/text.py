@@ -252,7 +252,11 @@ class Lexicon:
 
     def content_words(self, text: str) -> list[str]:
         """The words of ``text`` that can carry its topic (stop words dropped)."""
-        return [w for w in self.words(text) if not self._is_stop(w)]
+        return self.topical(self.words(text))
+
+    def topical(self, ws: list[str]) -> list[str]:
+        """``ws`` (as :meth:`words` gives them) without stop words."""
+        return [w for w in ws if not self._is_stop(w)]
 
     def _is_stop(self, word: str) -> bool:
         found = self._stop_cache.get(word)

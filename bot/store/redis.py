@@ -67,7 +67,8 @@ SLOTS = 256
 BUCKET_CHARS = 3
 """Characters of the chat key that name its bucket (16**3 = 4096 buckets of hex keys)."""
 
-# Shared by every script. ARGV[1] prefix, ARGV[2] now (ms), ARGV[3] slot length (ms).
+# Shared by every script. ARGV[1] prefix, ARGV[2] now (ms), ARGV[3] slot length (ms) (each
+# store's copy of a script sets ARGV[1] and ARGV[3] itself: RedisStore.__init__).
 _COMMON = """
 local prefix, now, slot = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local bucket_chars = BUCKET_CHARS
@@ -346,8 +347,15 @@ class RedisStore(SessionStore):
         self._redis: Redis = Redis.from_pool(pool)
         self._ttl_ms = max(1, int(ttl.total_seconds() * 1000))
         self._slot_ms = max(1, self._ttl_ms // SLOTS)
+        # The prefix and the slot length are the same in every call: written into this
+        # store's copy of the scripts, a call sends only what changes (fewer arguments to
+        # pack per session write). The scripts still read them as ARGV[1] and ARGV[3].
+        prefix_lua = "".join(f"\\{b}" for b in prefix.encode())
+        constants = (
+            f'local ARGV = {{"{prefix_lua}", ARGV[1], "{self._slot_ms}", unpack(ARGV, 2)}}\n'
+        )
         self._scripts = {
-            name: self._redis.register_script(text)
+            name: self._redis.register_script(constants + text)
             for name, text in {
                 "put": _PUT,
                 "delete_user": _DELETE_USER,
@@ -357,7 +365,11 @@ class RedisStore(SessionStore):
                 "count": _COUNT,
             }.items()
         }
-        self._batch = _Batch(self._redis)
+        # _Batch has at most one command or pipeline under way: it keeps one connection of
+        # the pool rather than taking and returning one per command (a third of a session
+        # read or write, one at a time).
+        self._single = Redis(connection_pool=pool, single_connection_client=True)
+        self._batch = _Batch(self._single)
         # Wall clock seconds, to stamp expiry times the way Redis' own TTLs run.
         self._clock = clock
 
@@ -378,7 +390,7 @@ class RedisStore(SessionStore):
         return int(self._clock() * 1000)
 
     async def _run(self, script: str, *args: str | int) -> int:
-        common: list[str | int] = [self.prefix, self._now_ms(), self._slot_ms]
+        common: list[str | int] = [self._now_ms()]  # prefix and slot: see __init__
         called = self._scripts[script]
         try:
             result = await self._batch.call("EVALSHA", called.sha, 0, *common, *args)
@@ -433,6 +445,7 @@ class RedisStore(SessionStore):
         return await self._run("count", -(-self._ttl_ms // self._slot_ms) + 1)
 
     async def close(self) -> None:
+        await self._single.aclose()  # gives its connection back to the pool
         await self._redis.aclose()
 
     def coordinator(self) -> RedisCoordinator:
