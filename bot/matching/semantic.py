@@ -31,7 +31,6 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
-import threadpoolctl
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +133,8 @@ def one_blas_thread() -> None:
     The bot answers many users at once, each reply on one core, and its products are small:
     more threads only wait for each other. The model's own threads are set apart
     (``OMP_NUM_THREADS``)."""
+    import threadpoolctl  # only where the dense signal is used: ask and check start without
+
     threadpoolctl.threadpool_limits(limits=1, user_api="blas")
 
 
