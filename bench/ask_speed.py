@@ -7,7 +7,10 @@ outside:
 
 - start-up: the same command with no questions at all (load, validate, build the index),
   once with an empty data dir (no content cache: ``BOT_DATA_DIR`` a new temporary directory
-  each run) and once with the cache that the first run wrote (targets: 1 s and 0.5 s);
+  each run) and once with the cache that a first run with a few questions wrote (the
+  content and its vectors; targets: 1 s and 0.5 s);
+- start-up and one question that needs its meaning (the model and the content's vectors
+  load; target: under 1.5 s);
 - the whole run: from starting the process until it has exited, answering every question;
 - peak resident memory of the ``ask`` process (``ru_maxrss`` from ``wait4``).
 
@@ -36,6 +39,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
+
+PRIMING = 200
+"""Questions asked once before the measured runs, so that the cache holds the content's
+vectors of every language they are matched in."""
+
+BY_MEANING = "Geht ein Widerspruch überhaupt noch?"
+"""A question that needs its meaning (the words alone are unsure of it): the model loads."""
 
 LANGUAGES = ("de", "en")
 """The languages the speed target is set for (the issue: German and English questions)."""
@@ -117,8 +127,17 @@ def main() -> int:
             for i in range(args.runs)
         ]
         warm_dir = Path(tmp) / "warm"
-        run_once(args.root, args.lang, b"", warm_dir)  # writes the cache
+        # Writes the content cache and, with a few questions that need their meaning, the
+        # content's vectors of the languages asked in: a warm start embeds no content.
+        run_once(
+            args.root, args.lang, "".join(t + "\n" for t in texts[:PRIMING]).encode(), warm_dir
+        )
         startups = [run_once(args.root, args.lang, b"", warm_dir)[0] for _ in range(args.runs)]
+        # One question the words alone are unsure of: the start-up that loads the model.
+        meaning = [
+            run_once(args.root, args.lang, f"{BY_MEANING}\n".encode(), warm_dir)
+            for _ in range(args.runs)
+        ]
         answered = [run_once(args.root, args.lang, stdin, warm_dir) for _ in range(args.runs)]
     runs = []
     for elapsed, rss, out in answered:
@@ -133,7 +152,7 @@ def main() -> int:
         runs.append((elapsed, rss))
     best = min(runs, key=lambda r: r[0])
     elapsed = best[0]
-    peak = max(r[1] for r in runs)
+    peak = max(r[1] for r in [*runs, *((t, rss) for t, rss, _ in meaning)])
     written = Counter(lang for _, lang in asked)
     print(f"root: {args.root}")
     print(
@@ -148,6 +167,11 @@ def main() -> int:
     print(
         f"start-up (no questions), warm cache:       best {min(startups):.3f} s of {args.runs}"
         f"  target <= 0.5 s  {'PASS' if min(startups) <= 0.5 else 'FAIL'}"
+    )
+    first = min(t for t, _, _ in meaning)
+    print(
+        f"start-up and one question by meaning, warm cache: best {first:.3f} s of {args.runs}"
+        f"  target < 1.5 s  {'PASS' if first < 1.5 else 'FAIL'}"
     )
     print(
         f"whole run incl. start-up: best {elapsed:.3f} s = {len(texts) / elapsed:,.0f} questions/s"
