@@ -16,6 +16,7 @@ import os
 import re
 import signal
 import sys
+from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from types import ModuleType
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
     from bot.config import Settings
     from bot.content.cache import ContentCache
+    from bot.events import Reply
     from bot.observability import HttpListener
     from bot.runtime import Runtime
 
@@ -187,32 +189,51 @@ def cmd_ask(args: argparse.Namespace) -> int:
     engine = Engine(content, matcher, session_ttl=session_ttl)
     _started()
     now = dt.datetime.now(dt.UTC)
+    # Every question is asked by a fresh user at the same moment, so the same question gets
+    # the same answer: a repeated line is answered from what was printed for it before.
+    answered: OrderedDict[str, str] = OrderedDict()
     for line in sys.stdin:
         question = line.strip()
         if not question:
             continue
-        state = engine.new_state(Start(language=language), now)
-        _, actions = engine.handle(state, Text(text=question), now)
-        reply = next(a for a in actions if isinstance(a, Reply))
-        text = to_plain(reply.text)
-        matched = bool(reply.matched)
-        if args.json:
-            record = {
-                "question": question,
-                "lang": reply.language,
-                "node": reply.node if matched else None,
-                "matched": matched,
-                "text": text,
-                "suggestions": list(reply.suggestions),
-                "clarify": list(reply.clarify),
-            }
-            print(json.dumps(record, ensure_ascii=False), flush=True)
+        printed = answered.get(question)
+        if printed is None:
+            state = engine.new_state(Start(language=language), now)
+            _, actions = engine.handle(state, Text(text=question), now)
+            reply = next(a for a in actions if isinstance(a, Reply))
+            printed = _ask_record(question, reply, to_plain(reply.text), as_json=args.json)
+            answered[question] = printed
+            if len(answered) > ASK_REMEMBERED:
+                answered.popitem(last=False)
         else:
-            verdict = f"→ {reply.node}" if matched else "→ (fallback)"
-            if reply.clarify:
-                verdict = "→ (asks: " + " or ".join(reply.clarify) + ")"
-            print(f"? {question}\n{verdict} [{reply.language}]\n{text}\n", flush=True)
+            answered.move_to_end(question)
+        print(printed, flush=True)
     return 0
+
+
+ASK_REMEMBERED = 4096
+"""How many different questions ``ask`` keeps its answers to (in memory only)."""
+
+
+def _ask_record(question: str, reply: Reply, text: str, *, as_json: bool) -> str:
+    """What ``ask`` prints for one question: a JSON object, or the question, the verdict
+    and the answer as text."""
+    matched = bool(reply.matched)
+    if as_json:
+        record = {
+            "question": question,
+            "lang": reply.language,
+            "node": reply.node if matched else None,
+            "matched": matched,
+            "text": text,
+            "suggestions": list(reply.suggestions),
+            "clarify": list(reply.clarify),
+        }
+        return json.dumps(record, ensure_ascii=False)
+    verdict = f"→ {reply.node}" if matched else "→ (fallback)"
+    if reply.clarify:
+        verdict = "→ (asks: " + " or ".join(reply.clarify) + ")"
+    return f"? {question}\n{verdict} [{reply.language}]\n{text}\n"
 
 
 def _ask_settings() -> tuple[dt.timedelta, ContentCache | None]:

@@ -258,6 +258,29 @@ def test_ask_plain(tree: Path) -> None:
     assert "→ deadline [de]\nNACHHER-DE" in done.stdout
 
 
+@pytest.mark.parametrize("as_json", [True, False])
+def test_ask_answers_a_repeated_question_every_time(tree: Path, as_json: bool) -> None:
+    questions = ["What is the deadline?", "xyzzy", "What is the deadline?", "  xyzzy  "]
+    done = bot(
+        "--content",
+        str(tree),
+        "ask",
+        *(["--json"] if as_json else []),
+        stdin="\n".join(questions) + "\n",
+    )
+    assert done.returncode == 0, done.stderr
+    if as_json:
+        records = [json.loads(line) for line in done.stdout.splitlines()]
+        assert [r["question"] for r in records] == [q.strip() for q in questions]
+        assert records[2] == records[0] and records[3] == records[1]
+        assert (records[0]["node"], records[1]["matched"]) == ("deadline", False)
+    else:
+        answers = done.stdout.split("? ")[1:]
+        assert len(answers) == 4
+        assert answers[2] == answers[0] and answers[3] == answers[1]
+        assert answers[0].startswith("What is the deadline?\n→ deadline [en]")
+
+
 # -- graph -------------------------------------------------------------------------------
 
 

@@ -31,6 +31,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -107,6 +108,19 @@ def _answer_texts(node: Node, lang: str) -> list[str]:
 
 def _example_texts(node: Node, lang: str) -> list[str]:
     return [node.title.get(lang, ""), *node.questions.get(lang, ()), *node.keywords.get(lang, ())]
+
+
+class WordRow(NamedTuple):
+    """What one question word adds to a ranking (:meth:`LanguageIndex.rank`)."""
+
+    nodes: np.ndarray
+    """Its score of every node per field (examples, answer texts, n-grams), one after another."""
+    examples: np.ndarray
+    """The positions of the single examples it scores (every other example scores 0)."""
+    scores: np.ndarray
+    """Their scores, in that order."""
+    length: float
+    """Its share of the question's squared tf-idf length."""
 
 
 @dataclass(frozen=True)
@@ -347,8 +361,8 @@ class LanguageIndex:
     _MEMOIZED = ("vectors", "aligned", "coverage", "known", "names_role")
 
     def _memoize(self) -> None:
-        # A word's row is dense (about 11 KiB): a few thousand recent words keep the common
-        # ones at hand without the cache growing to hundreds of MiB in a long-running bot.
+        # A word's row is a few KiB (its node scores are dense): a thousand recent words keep
+        # the common ones at hand without the cache growing in a long-running bot.
         self.vectors = lru_cache(maxsize=_VECTOR_CACHE)(self._vectors)
         self.aligned = lru_cache(maxsize=32768)(self._aligned)
         self.coverage = lru_cache(maxsize=32768)(self._coverage)
@@ -416,9 +430,9 @@ class LanguageIndex:
                     return (head, tail)
         return ()
 
-    def _vectors(self, word: str) -> tuple[np.ndarray, float]:
+    def _vectors(self, word: str) -> WordRow:
         """What one question word adds: node scores per field (examples, answer texts,
-        n-grams) and example scores in one row, and its share of the question's squared
+        n-grams), its scores of the single examples, and its share of the question's squared
         tf-idf length."""
         nodes = np.zeros((3, self.size))
         ids, field = self.char
@@ -440,9 +454,13 @@ class LanguageIndex:
                 length = max(length, (sure * idf[i]) ** 2)
         if not length:
             length = self.unknown_idf**2
-        row = np.concatenate([nodes.ravel(), examples])
-        row.flags.writeable = False  # shared through the cache
-        return row, length
+        # A word is in a few of the thousands of examples: only those are kept (the cache
+        # holds a thousand words; dense, they took 45 MiB in two languages).
+        used = np.flatnonzero(examples)
+        row = WordRow(nodes.ravel(), used, examples[used], length)
+        for array in row[:3]:
+            array.flags.writeable = False  # shared through the cache
+        return row
 
     def _closest_example(self, text: str) -> tuple[str, float, int] | None:
         """The example ``text`` is most like, letter for letter (``fuzz.ratio`` of at least
@@ -560,9 +578,13 @@ class LanguageIndex:
         # One row per word (its node scores per field, then its example scores): the
         # question's scores are one weighted sum of rows, a matrix-vector product.
         vectors = [self.vectors(w) for w in ws]
+        rows = np.zeros((len(vectors), 3 * n + len(self.example_node)))
+        for i, row in enumerate(vectors):
+            rows[i, : 3 * n] = row.nodes
+            rows[i, 3 * n + row.examples] = row.scores
         weights = np.array([weight for _, weight in weighted])
-        summed = weights @ np.array([row for row, _ in vectors])
-        length = float(weights**2 @ np.array([w_len for _, w_len in vectors]))
+        summed = weights @ rows
+        length = float(weights**2 @ np.array([row.length for row in vectors]))
         fields = summed[: 3 * n].reshape(3, n)
         per_example = summed[3 * n :] / (math.sqrt(length) or 1.0)
         best_example = np.zeros(n)

@@ -347,23 +347,15 @@ class Matcher:
         decides, the side remarks count less (:func:`asking_parts`). A greeting it opens
         with is left out."""
         index = self.indexes[lang]
-        text = without_denied_platforms(self._without_greeting(text, lang))
+        text, parts = self._read(text, lang)
         dense = None
-        parts = asking_parts(text, lang) if len(index.lexicon.content_words(text)) >= _LONG else []
-        if self._pending or self._embedder is not None:
-            words_only = index.rank(text, boost=boost) if self.cascade else None
-            # Where the words alone are sure, meaning adds nothing: no embedding (the slow
-            # part of a reply) for most questions.
-            sure = (
-                words_only is not None
-                and words_only.answerable
-                and LEXICAL.probability(words_only.features) >= FUSION.words_sure
-                and words_only.features["margin"] >= CLARIFY_MARGIN
-            )
-            semantic = None if sure else self.semantic_index(lang)
-            if semantic is not None:
-                dense = semantic.scores(_asking_text(text, parts))
-        whole = index.rank(text, dense=dense, boost=boost)
+        words_only, meaning = self._words_first(text, lang, parts, boost)
+        if meaning is not None and (semantic := self.semantic_index(lang)) is not None:
+            dense = semantic.scores(meaning)
+        if dense is None and words_only is not None:
+            whole: Ranking | None = words_only  # the same ranking again: not computed twice
+        else:
+            whole = index.rank(text, dense=dense, boost=boost)
         if whole is None or not parts:
             return whole
         focused = index.rank(text, parts, dense=dense, boost=boost)
@@ -378,13 +370,41 @@ class Matcher:
             return whole
         return focused
 
-    def meaning_text(self, text: str, lang: str) -> str:
-        """What the dense signal reads of ``text`` (see :meth:`ranking`): without the greeting
-        it opens with and the platforms it denies, a long message's asking sentences only."""
+    def _read(self, text: str, lang: str) -> tuple[str, list[tuple[str, float]]]:
+        """``text`` as :meth:`ranking` reads it (without the greeting it opens with and the
+        platforms it denies) and, for a long message, its parts (:func:`asking_parts`)."""
         index = self.indexes[lang]
         text = without_denied_platforms(self._without_greeting(text, lang))
         parts = asking_parts(text, lang) if len(index.lexicon.content_words(text)) >= _LONG else []
-        return _asking_text(text, parts)
+        return text, parts
+
+    def _words_first(
+        self,
+        text: str,
+        lang: str,
+        parts: Sequence[tuple[str, float]],
+        boost: np.ndarray | None = None,
+    ) -> tuple[Ranking | None, str | None]:
+        """The ranking by words alone (where the dense signal may be used and the cascade is
+        on) and what the dense signal has to read of ``text`` (``None``: nothing, the words
+        are sure or there is no model). ``text`` and ``parts`` as :meth:`_read` gives them."""
+        if not (self._pending or self._embedder is not None):
+            return None, None
+        words_only = self.indexes[lang].rank(text, boost=boost) if self.cascade else None
+        # Where the words alone are sure, meaning adds nothing: no embedding (the slow part
+        # of a reply) for most questions.
+        sure = (
+            words_only is not None
+            and words_only.answerable
+            and LEXICAL.probability(words_only.features) >= FUSION.words_sure
+            and words_only.features["margin"] >= CLARIFY_MARGIN
+        )
+        return words_only, None if sure else _asking_text(text, parts)
+
+    def meaning_text(self, text: str, lang: str) -> str:
+        """What the dense signal reads of ``text`` (see :meth:`ranking`): without the greeting
+        it opens with and the platforms it denies, a long message's asking sentences only."""
+        return _asking_text(*self._read(text, lang))
 
     def suggest(self, text: str, lang: str, limit: int = 3) -> Sequence[str]:
         """Up to ``limit`` node ids that come closest to ``text`` (for fallbacks)."""

@@ -10,6 +10,11 @@ a JSON list of keys (no pickle).
 
 Where no model can be loaded (a platform without a wheel), :func:`default_embedder` says so
 once in the log and the matcher runs on the lexical signal alone.
+
+A question's cosines with the content are one matrix-vector product, done by numpy's BLAS on
+one thread (:func:`one_blas_thread`): OpenBLAS would otherwise hand a product this small to
+every core and spend several milliseconds per question waiting for them, twenty times the
+product itself on a busy machine.
 """
 
 from __future__ import annotations
@@ -119,6 +124,18 @@ def default_embedder() -> Embedder | None:
             exc,
         )
         return None
+
+
+@cache
+def one_blas_thread() -> None:
+    """Let numpy's BLAS use one thread in this process (once; see the module's docstring).
+
+    The bot answers many users at once, each reply on one core, and its products are small:
+    more threads only wait for each other. The model's own threads are set apart
+    (``OMP_NUM_THREADS``)."""
+    import threadpoolctl  # only where the dense signal is used: ask and check start without
+
+    threadpoolctl.threadpool_limits(limits=1, user_api="blas")
 
 
 def meaning_wanted() -> bool:
@@ -299,6 +316,7 @@ class SemanticIndex:
         texts: Sequence[Sequence[str]],
     ) -> None:
         """``texts``: per position (the nodes, then the off-topic class), its texts."""
+        one_blas_thread()
         self.embedder = embedder
         owners = [i for i, ts in enumerate(texts) for t in ts if t.strip()]
         flat = [t for ts in texts for t in ts if t.strip()]
