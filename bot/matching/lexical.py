@@ -513,6 +513,11 @@ class LanguageIndex:
             owner = owners.get(key(text))
             if owner is not None:
                 return owner
+        return None
+
+    def keyword_owner(self, text: str) -> int | None:
+        """The node one of whose keywords is all that ``text`` names, whatever small words
+        come with it ("¿y en Francia?", "a we Francji?"), if only one node has it."""
         return self.bare_keywords.get(self.topical(text))
 
     def topical(self, text: str) -> tuple[str, ...]:

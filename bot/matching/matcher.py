@@ -71,6 +71,11 @@ ALONE_SURE = 0.8
 """A follow-up that names its own topic is answered by it alone from this confidence on."""
 
 
+KEYWORD_SURE = 0.75
+"""How sure a message is that names only one node's keyword among small words: enough to
+answer alone, under :data:`ALONE_SURE`, so a follow-up's context may still decide."""
+
+
 CONTEXT_SURE = 0.1
 """A follow-up answered by a neighbour of the page the user is at needs only this much
 confidence: the page itself says what the short question is about."""
@@ -323,9 +328,16 @@ class Matcher:
         index = self.indexes[lang]
         if index.is_greeting(text):
             return MatchResult(self.content.meta.root, 1.0, True, lang)
-        owner = index.exact_owner(self._without_greeting(text, lang))
+        text = self._without_greeting(text, lang)
+        owner = index.exact_owner(text)
         if owner is None:
-            return None
+            keyword = index.keyword_owner(text)
+            if keyword is None:
+                return None
+            # Sure, but less than the exact wording: after an answer, the page's own
+            # neighbours may say what the keyword means ("and from the trained AI?").
+            node = index.node_ids[keyword]
+            return MatchResult(node, KEYWORD_SURE, True, lang, (node,))
         if owner == index.off_topic:
             return MatchResult(None, 0.0, False, lang)
         node = index.node_ids[owner]
