@@ -73,7 +73,8 @@ ALONE_SURE = 0.8
 
 KEYWORD_SURE = 0.75
 """How sure a message is that names only one node's keyword among small words: enough to
-answer alone, under :data:`ALONE_SURE`, so a follow-up's context may still decide."""
+answer it, less than the exact wording. A follow-up ("and on Instagram?") is not decided
+this way at all: it asks about the page just read."""
 
 
 CONTEXT_SURE = 0.1
@@ -247,7 +248,9 @@ class Matcher:
         if not followed.only_here:
             # "und die Verbraucherzentrale?" names its topic: read alone first, unless that
             # is unsure and the page's neighbours do not include it.
-            alone = self.decided(text, lang) or self._match(text, lang)
+            # A bare keyword does not count here: after an answer, "and on Instagram?" asks
+            # about that answer on Instagram, not for Instagram's own page.
+            alone = self.decided(text, lang, keywords=False) or self._match(text, lang)
             if alone.matched and (alone.score >= ALONE_SURE or alone.node in hood):
                 return alone
             near = self._near(text, lang, hood, alone.score)
@@ -320,7 +323,7 @@ class Matcher:
         node = candidates[0] if matched else None
         return MatchResult(node, round(score, 3), matched, lang, candidates)
 
-    def decided(self, text: str, lang: str) -> MatchResult | None:
+    def decided(self, text: str, lang: str, *, keywords: bool = True) -> MatchResult | None:
         """The verdict on ``text`` that needs no ranking, if any: a message that is only a
         greeting matches the root (the engine shows the menu); one that says word for word
         what one node's title, keyword or example says matches that node, and one that says
@@ -331,7 +334,7 @@ class Matcher:
         text = self._without_greeting(text, lang)
         owner = index.exact_owner(text)
         if owner is None:
-            keyword = index.keyword_owner(text)
+            keyword = index.keyword_owner(text) if keywords else None
             if keyword is None:
                 return None
             # Sure, but less than the exact wording: after an answer, the page's own
