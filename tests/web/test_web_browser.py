@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from selenium.common.exceptions import NoSuchElementException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -384,7 +384,7 @@ def test_without_javascript_the_form_works(site: Site, nojs: Any, lang: str) -> 
     assert greeting.find_elements(By.CSS_SELECTOR, "form.options button")
     field = nojs.find_element(By.ID, "text")
     field.send_keys(words["question"] + Keys.ENTER)
-    WebDriverWait(nojs, WAIT).until(
+    WebDriverWait(nojs, WAIT, ignored_exceptions=(StaleElementReferenceException,)).until(
         lambda d: words["question"] in d.find_element(By.ID, "log").text
     )
     assert words["answer"] in bots(nojs)[-1].text
@@ -395,7 +395,10 @@ def test_without_javascript_the_form_works(site: Site, nojs: Any, lang: str) -> 
     assert bots(nojs)[-1].text
     nojs.find_element(By.CSS_SELECTOR, "button.forget").click()
     forgotten = site.runtime.content.string("forgotten", lang)[:20]
-    WebDriverWait(nojs, WAIT).until(lambda d: forgotten in d.find_element(By.ID, "log").text)
+    # A form post loads a new page: the log found may go stale while it is read.
+    WebDriverWait(nojs, WAIT, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: forgotten in d.find_element(By.ID, "log").text
+    )
 
 
 def test_language_from_the_browser_and_switching(site: Site, chromium: None) -> None:
