@@ -5,9 +5,9 @@ and facts.md the way people in that country ask, with questions about the reader
 and off-topic ones close in words). The language is detected the way the engine does for a
 user who has not chosen one, so a detection error counts as a miss.
 
-The bars sit just under the figures measured on 4 December 2026 (es 76.3 % right, 10.1 %
-wrong-confident, 90 % off-topic fallback; fr 74.6 / 6.9 / 95; it 78.5 / 7.1 / 90; nl 82.5 /
-6.5 / 85; pl 73.1 / 4.6 / 95), printed by every run with ``-s``; the aim is 90 % right, at most
+The bars sit just under the figures measured on 4 December 2026 (es 76.3 % right, 7.6 %
+wrong-confident, 90 % off-topic fallback; fr 76.1 / 5.7 / 95; it 80.0 / 5.9 / 90; nl 82.5 /
+6.5 / 85; pl 73.1 / 2.3 / 100), printed by every run with ``-s``; the aim is 90 % right, at most
 3 % wrong-confident and 95 % off-topic fallback per language, not reached yet.
 Rows marked ``copy`` are too close to an example question a translator wrote for the content
 and are not measured.
@@ -29,11 +29,11 @@ LANGUAGE_DIR = QUESTION_DIR / "languages"
 # (right in scope, wrong-confident overall, off-topic fallback), each at or under the measured
 # figure so that a change making one language clearly worse fails.
 BARS: dict[str, tuple[float, float, float]] = {
-    "es": (0.75, 0.11, 0.89),
-    "fr": (0.73, 0.075, 0.94),
-    "it": (0.77, 0.08, 0.89),
+    "es": (0.75, 0.09, 0.89),
+    "fr": (0.75, 0.065, 0.94),
+    "it": (0.79, 0.07, 0.89),
     "nl": (0.81, 0.07, 0.84),
-    "pl": (0.72, 0.05, 0.94),
+    "pl": (0.72, 0.035, 0.94),
 }
 
 
