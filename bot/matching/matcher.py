@@ -42,7 +42,7 @@ from bot.matching.semantic import (
     meaning_wanted,
     shipped_path,
 )
-from bot.matching.text import words
+from bot.matching.text import Lexicon, words
 
 _OPENING = re.compile(r"([^,.!?;:\n]*)[,.!?;:\n]*(.*)", re.DOTALL)
 """A message's first clause (up to punctuation) and the rest."""
@@ -122,6 +122,12 @@ class Matcher:
         (``False`` when fitting the fused model, which needs its features everywhere)."""
         self._threshold = threshold
         self._preparing: threading.Thread | None = None
+        # What language detection needs of each language, apart from its index: a cached
+        # matcher then detects without loading every language's index.
+        self._vocabulary = {
+            lang: (Lexicon(lang, content.meta.synonyms.get(lang, ())), index.known_stems)
+            for lang, index in self.indexes.items()
+        }
         self._detector = LanguageDetector(content.languages, known=self._uses)
 
     def __getstate__(self) -> dict[str, object]:
@@ -229,8 +235,8 @@ class Matcher:
 
     def _uses(self, lang: str, word: str) -> bool:
         """Whether the content uses ``word`` (up to its stem) in ``lang``."""
-        index = self.indexes[lang]
-        return index.lexicon.stem(word) in index.known_stems
+        lexicon, known = self._vocabulary[lang]
+        return lexicon.stem(word) in known
 
     def match(self, text: str, lang: str, context: str | None = None) -> MatchResult:
         """Match ``text`` in ``lang``; ``matched`` is False when the matcher abstains.
