@@ -13,7 +13,9 @@ A part of the built object that says what it was made from (a ``cache_part()`` m
 returning a key, such as one language's matcher index) is kept in a file of its own,
 ``part-<key>.pickle``, shared by every ``built-`` file that holds it: after a content change
 only the parts that changed are written again (the others are on disk already), and parts no
-longer used are removed with the old ``built-`` file.
+longer used are removed with the old ``built-`` file. Every part's signature is checked
+when the ``built-`` file is read, but a part is unpickled only when first used
+(:class:`Deferred`, held in its place).
 
 Unpickling can run code, so a file is only unpickled when its HMAC (keyed by the bot's
 secret) matches: a file that was changed, or written with another secret, is refused and
