@@ -205,7 +205,7 @@ class Matcher:
         if self._cache is None:
             source = self.content.source_dir
             shipped = shipped_path(source, embedder.name) if source else None
-            self._cache = EmbeddingCache(default_cache_dir(), shipped=shipped)
+            self._cache = EmbeddingCache(default_cache_dir(embedder.name), shipped=shipped)
         return self._cache
 
     def semantic_index(self, lang: str) -> SemanticIndex | None:
