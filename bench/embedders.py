@@ -60,7 +60,7 @@ def main() -> int:
         embedder.embed(["warm up"])
         load = time.perf_counter() - t0
         per_lang = {}
-        cache = EmbeddingCache(default_cache_dir())
+        cache = EmbeddingCache(default_cache_dir(embedder.name))
         for lang in content.languages:
             owners, texts = [], []
             for node in content.nodes.values():
@@ -80,7 +80,7 @@ def main() -> int:
             embedder.embed([q.text])
         per_question = (time.process_time() - start) / max(len(sample), 1)
         # Every question's vector once, kept for the next run (tests/qa/qa_set.py).
-        qcache = EmbeddingCache(default_cache_dir().parent / QUESTION_CACHE)
+        qcache = EmbeddingCache(default_cache_dir().parent / QUESTION_CACHE / embedder.name)
         vectors = list(qcache.vectors(embedder, [q.text for q in questions]))
         rows = []
         for q, v in zip(questions, vectors, strict=True):

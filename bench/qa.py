@@ -130,7 +130,7 @@ def _rows(content: Content, semantic: bool) -> list[tuple[Question, list[float],
         if matcher.embedder is not None:
             # The examples' vectors are in the content's cache already (same model, prefix).
             texts = sorted({q.text for q in part})
-            cache = EmbeddingCache(default_cache_dir())
+            cache = EmbeddingCache(default_cache_dir(matcher.embedder.name))
             matcher.embedder.recent_limit = 100_000
             matcher.embedder.remember(texts, cache.vectors(matcher.embedder, texts))
         rows += [(q, *f) for q in part if (f := _features(matcher, q))]

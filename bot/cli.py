@@ -117,7 +117,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
         {t for index in matcher.indexes.values() for ts in index.position_texts for t in ts} - {""}
     )
     target = shipped_path(directory, embedder.name)
-    cache = EmbeddingCache(default_cache_dir(), shipped=target)
+    cache = EmbeddingCache(default_cache_dir(embedder.name), shipped=target)
     fresh = len(cache.missing(embedder.name, texts))
     written = write_shipped(target, embedder.name, texts, cache.vectors(embedder, texts))
     print(f"wrote {written} vectors to {target} ({fresh} embedded now)")

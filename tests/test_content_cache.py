@@ -259,3 +259,38 @@ def test_a_reload_of_unchanged_content_hands_out_what_it_has(tree: Path, tmp_pat
     (tree / "nodes" / "50-extra.yaml").write_text(EXTRA.replace("ÜBER-DE", "NEU-DE"))
     changed, _ = load_with_matcher(tree, cache)
     assert changed.nodes["extra"].text["de"] == "NEU-DE"
+
+
+def test_a_cached_matcher_reads_a_language_s_index_only_when_that_language_is_needed(
+    tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory = tmp_path / "cache"
+    load_with_matcher(tree, ContentCache(directory, SECRET))  # writes it
+    read: list[object] = []
+    unpickle = cache_module._unpickle
+    monkeypatch.setattr(cache_module, "_unpickle", lambda *a: read.append(a) or unpickle(*a))
+    _, matcher = load_with_matcher(tree, ContentCache(directory, SECRET))
+    assert len(read) == 1  # the matcher and content, no language yet
+    assert matcher.detect_language("Wie widerspreche ich?") == "de"
+    assert len(read) == 1  # detecting needs no index
+    fresh = Matcher(load_content(tree))
+    assert matcher.match("Wie widerspreche ich?", "de") == fresh.match(
+        "Wie widerspreche ich?", "de"
+    )
+    assert len(read) == 2  # German's index alone
+
+
+def test_a_cached_index_that_cannot_be_read_is_built_from_the_content(
+    tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory = tmp_path / "cache"
+    load_with_matcher(tree, ContentCache(directory, SECRET))
+    _, matcher = load_with_matcher(tree, ContentCache(directory, SECRET))
+
+    def broken(self: cache_module.Deferred) -> object:
+        raise pickle.UnpicklingError("broken")
+
+    monkeypatch.setattr(cache_module.Deferred, "get", broken)
+    fresh = Matcher(load_content(tree))
+    for lang, question in QUESTIONS:
+        assert matcher.match(question, lang) == fresh.match(question, lang), question

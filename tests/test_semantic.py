@@ -203,3 +203,21 @@ def test_a_cached_matcher_carries_no_model(tmp_path: Path, model: E5Embedder) ->
     assert again.match("Wie widerspreche ich bei Instagram?", "de").node == (
         matcher.match("Wie widerspreche ich bei Instagram?", "de").node
     )
+
+
+def test_another_models_vectors_in_the_local_cache_are_left_alone(
+    tmp_path: Path, model: E5Embedder
+) -> None:
+    """A cache written by a wider model (512 numbers a row) next to the shipped vectors
+    (384) made every match fail with a broadcast error."""
+    texts = ["Wie widerspreche ich?", "neu"]
+    target = semantic.shipped_path(tmp_path / "content", model.name)
+    semantic.write_shipped(target, model.name, texts[:1], model.embed(texts[:1]))
+    local = tmp_path / "cache"
+    local.mkdir()
+    np.save(local / "vectors.npy", np.ones((1, 512), np.float32))
+    (local / "keys.json").write_text(json.dumps(["another model's text"]), encoding="utf-8")
+    cache = EmbeddingCache(local, shipped=target)
+    assert cache.vectors(model, texts[:1]).shape == (1, 384)
+    assert cache.vectors(model, texts).shape == (2, 384)
+    assert semantic.default_cache_dir(model.name).name == model.name, "one folder per model"

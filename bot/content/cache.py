@@ -13,7 +13,9 @@ A part of the built object that says what it was made from (a ``cache_part()`` m
 returning a key, such as one language's matcher index) is kept in a file of its own,
 ``part-<key>.pickle``, shared by every ``built-`` file that holds it: after a content change
 only the parts that changed are written again (the others are on disk already), and parts no
-longer used are removed with the old ``built-`` file.
+longer used are removed with the old ``built-`` file. Every part's signature is checked
+when the ``built-`` file is read, but a part is unpickled only when first used
+(:class:`Deferred`, held in its place).
 
 Unpickling can run code, so a file is only unpickled when its HMAC (keyed by the bot's
 secret) matches: a file that was changed, or written with another secret, is refused and
@@ -209,23 +211,21 @@ class ContentCache:
         body = self._signed(path)
         if body is None:
             return None
-        loaded: dict[str, object] = {}
+        checked: dict[str, Deferred] = {}
 
-        def part(name: str) -> object:
-            if name not in loaded:
+        def part(name: str) -> Deferred:
+            # Every part is checked now (missing or not ours: the whole is rebuilt) but
+            # unpickled on first use: a question in one language needs one language's part.
+            if name not in checked:
                 if not isinstance(name, str) or not name.isalnum():
                     raise pickle.UnpicklingError(f"bad part name {name!r}")
                 where = self._part_path(name)
                 found = self._signed(where)
-                try:
-                    if found is None:
-                        raise pickle.UnpicklingError(f"part {name} is missing or not ours")
-                    loaded[name] = _unpickle(found, part)
-                except Exception:
-                    # Written again with the rebuild (a part on disk is not).
-                    where.unlink(missing_ok=True)
-                    raise
-            return loaded[name]
+                if found is None:
+                    where.unlink(missing_ok=True)  # written again with the rebuild
+                    raise pickle.UnpicklingError(f"part {name} is missing or not ours")
+                checked[name] = Deferred(found)
+            return checked[name]
 
         try:
             cached = _unpickle(body, part)  # signed by us: checked above, its parts too
@@ -289,6 +289,28 @@ def _pickled(
     # A part inside a part is stored with the outer one: only the top level is split.
     _Pickler(buffer, parts if whole is None else None, whole, salt).dump(obj)
     return buffer.getvalue()
+
+
+class Deferred:
+    """A part of a cached object whose signature was checked, unpickled on first :meth:`get`.
+
+    The object it was cut from holds this in the part's place and calls :meth:`get` when it
+    needs it (see ``Matcher.__setstate__``)."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body: bytes | None = body
+        self._value: object = None
+
+    def get(self) -> object:
+        """The part (unpickled once). Raises what unpickling raises."""
+        if self._body is not None:
+            self._value = _unpickle(self._body, _no_part)
+            self._body = None
+        return self._value
+
+
+def _no_part(name: str) -> object:
+    raise pickle.UnpicklingError(f"a part inside a part: {name!r}")
 
 
 def _unpickle(body: bytes, part: Callable[[str], object]) -> object:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
@@ -176,6 +176,17 @@ _BUILT: dict[tuple[str, bytes], LanguageIndex] = {}
 """Recently built indexes by what they were built from: a reload reuses the languages whose
 texts did not change (building one takes a good part of a second)."""
 
+_PENDING: dict[str, list[Callable[[], object]]] = {}
+"""Per language, how to load the indexes of matchers read from the content cache that were
+not needed yet (:func:`defer`): before building a language anew, they are loaded and offered
+for reuse."""
+
+
+def defer(lang: str, load: Callable[[], object]) -> None:
+    """Record ``load``, which loads (and :meth:`LanguageIndex.remember` s) a cached index of
+    ``lang``, so that :meth:`LanguageIndex.of` reuses it rather than building it again."""
+    _PENDING.setdefault(lang, []).append(load)
+
 
 class LanguageIndex:
     """Everything the matcher knows about one language of the content."""
@@ -186,6 +197,10 @@ class LanguageIndex:
         in this process (an unchanged language on a reload), else a new one."""
         key = (lang, hashlib.sha256(_index_inputs(content, lang)).digest())
         found = _BUILT.get(key)
+        if found is None and lang in _PENDING:
+            for load in _PENDING.pop(lang):
+                load()
+            found = _BUILT.get(key)
         if found is None:
             found = cls(content, lang)
             found.key = key

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -31,7 +32,7 @@ from bot.matching.decision import (
     confidence,
     model_for,
 )
-from bot.matching.lexical import _LONG, OFF_TOPIC_CLOSE, LanguageIndex, Ranking
+from bot.matching.lexical import _LONG, OFF_TOPIC_CLOSE, LanguageIndex, Ranking, defer
 from bot.matching.semantic import (
     Embedder,
     EmbeddingCache,
@@ -41,7 +42,7 @@ from bot.matching.semantic import (
     meaning_wanted,
     shipped_path,
 )
-from bot.matching.text import words
+from bot.matching.text import Lexicon, words
 
 _OPENING = re.compile(r"([^,.!?;:\n]*)[,.!?;:\n]*(.*)", re.DOTALL)
 """A message's first clause (up to punctuation) and the rest."""
@@ -101,7 +102,9 @@ class Matcher:
         meaning, not here: a start-up whose first questions the words decide (and ``ask``,
         ``check``) never waits for them."""
         self.content = content
-        self.indexes = {lang: LanguageIndex.of(content, lang) for lang in content.languages}
+        self.indexes: Mapping[str, LanguageIndex] = {
+            lang: LanguageIndex.of(content, lang) for lang in content.languages
+        }
         self._default_model = embedder == "default"
         self._pending = self._default_model and meaning_wanted()
         self._embedder = None if embedder == "default" else embedder
@@ -119,20 +122,28 @@ class Matcher:
         (``False`` when fitting the fused model, which needs its features everywhere)."""
         self._threshold = threshold
         self._preparing: threading.Thread | None = None
+        # What language detection needs of each language, apart from its index: a cached
+        # matcher then detects without loading every language's index.
+        self._vocabulary = {
+            lang: (Lexicon(lang, content.meta.synonyms.get(lang, ())), index.known_stems)
+            for lang, index in self.indexes.items()
+        }
         self._detector = LanguageDetector(content.languages, known=self._uses)
 
     def __getstate__(self) -> dict[str, object]:
         """What a cached matcher keeps: the words' index, never the model or vectors (they
         are loaded from their own cache, and whether to use them is decided when loaded)."""
         state = dict(self.__dict__)
+        state["indexes"] = dict(self.indexes)
         for name in ("_embedder", "_cache", "semantic", "_pending", "_preparing"):
             state.pop(name, None)
         return state
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
-        for index in self.indexes.values():
-            index.remember()
+        # From the content cache each language's index may come as a part not unpickled
+        # yet: loaded when that language is first needed.
+        self.indexes = _Indexes(self.content, state["indexes"])  # type: ignore[arg-type]
         # A model given by the caller is not cached with the matcher: words only then.
         self._pending = self._default_model and meaning_wanted()
         self._embedder = None
@@ -194,7 +205,7 @@ class Matcher:
         if self._cache is None:
             source = self.content.source_dir
             shipped = shipped_path(source, embedder.name) if source else None
-            self._cache = EmbeddingCache(default_cache_dir(), shipped=shipped)
+            self._cache = EmbeddingCache(default_cache_dir(embedder.name), shipped=shipped)
         return self._cache
 
     def semantic_index(self, lang: str) -> SemanticIndex | None:
@@ -224,8 +235,8 @@ class Matcher:
 
     def _uses(self, lang: str, word: str) -> bool:
         """Whether the content uses ``word`` (up to its stem) in ``lang``."""
-        index = self.indexes[lang]
-        return index.lexicon.stem(word) in index.known_stems
+        lexicon, known = self._vocabulary[lang]
+        return lexicon.stem(word) in known
 
     def match(self, text: str, lang: str, context: str | None = None) -> MatchResult:
         """Match ``text`` in ``lang``; ``matched`` is False when the matcher abstains.
@@ -433,3 +444,42 @@ def _asking_text(text: str, parts: Sequence[tuple[str, float]]) -> str:
     ich dort den Widerspruch?" keeps the question, not the story)."""
     asking = [piece for piece, weight in parts if weight > _REMARK]
     return " ".join(asking) if asking else text
+
+
+class _Indexes(Mapping[str, LanguageIndex]):
+    """A cached matcher's index per language, each loaded from its cache part on first use
+    (or built again from the content if that part cannot be read)."""
+
+    def __init__(self, content: Content, stored: Mapping[str, object]) -> None:
+        self._content = content
+        self._stored = dict(stored)
+        self._loaded: dict[str, LanguageIndex] = {}
+        for lang, index in self._stored.items():
+            if isinstance(index, LanguageIndex):
+                self._loaded[lang] = index
+                index.remember()
+            else:
+                defer(lang, functools.partial(self.__getitem__, lang))
+
+    def __getitem__(self, lang: str) -> LanguageIndex:
+        found = self._loaded.get(lang)
+        if found is None:
+            stored = self._stored[lang]
+            try:
+                found = stored.get()  # type: ignore[attr-defined]  # a cache part
+                if not isinstance(found, LanguageIndex):
+                    raise TypeError(f"not an index: {type(found).__name__}")
+            except Exception:
+                log.warning("cached index of %s cannot be read; building it", lang, exc_info=True)
+                found = LanguageIndex.of(self._content, lang)
+            else:
+                found.remember()
+            self._loaded[lang] = found
+            self._stored[lang] = found
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._stored)
+
+    def __len__(self) -> int:
+        return len(self._stored)

@@ -146,14 +146,17 @@ def meaning_wanted() -> bool:
     return True
 
 
-def default_cache_dir() -> Path:
+def default_cache_dir(model: str | None = None) -> Path:
     """Where embeddings are kept: ``$BOT_DATA_DIR/embeddings`` when the data dir is set, else
-    the user's cache directory (``$XDG_CACHE_HOME``, ``~/.cache``)."""
+    the user's cache directory (``$XDG_CACHE_HOME``, ``~/.cache``); with ``model``, that
+    model's own folder in it (models' vectors differ in width: one file cannot hold two)."""
     data = os.environ.get("BOT_DATA_DIR")
     if data:
-        return Path(data) / "embeddings"
+        base_dir = Path(data) / "embeddings"
+        return base_dir / model if model else base_dir
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "meta-ai-widerspruch-bot" / "embeddings"
+    base_dir = Path(base) / "meta-ai-widerspruch-bot" / "embeddings"
+    return base_dir / model if model else base_dir
 
 
 def text_key(model: str, text: str) -> str:
@@ -188,9 +191,13 @@ class EmbeddingCache:
             vectors = np.load(self.directory / "vectors.npy", allow_pickle=False)
         except (OSError, ValueError):
             return
-        if isinstance(keys, list) and len(keys) == len(vectors) and vectors.ndim == 2:
-            self._rows = {str(k): i for i, k in enumerate(keys)}
-            self._vectors = vectors.astype(np.float32, copy=False)
+        if not (isinstance(keys, list) and len(keys) == len(vectors) and vectors.ndim == 2):
+            return
+        width = self._shipped_vectors.shape[1] if self._shipped_vectors.size else None
+        if width is not None and vectors.shape[1] != width:
+            return  # another model's vectors: of no use next to the shipped ones
+        self._rows = {str(k): i for i, k in enumerate(keys)}
+        self._vectors = vectors.astype(np.float32, copy=False)
 
     def vectors(self, embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
         """One row per text: from the cache, the missing ones embedded now (and saved)."""

@@ -147,7 +147,7 @@ def warm(matcher: Matcher, texts: Iterable[str]) -> None:
         return
     # As the matcher reads them (a long message's asking sentences), in every language.
     wanted = sorted({matcher.meaning_text(t, lang) for t in texts for lang in matcher.indexes})
-    cache = EmbeddingCache(default_cache_dir().parent / QUESTION_CACHE)
+    cache = EmbeddingCache(default_cache_dir().parent / QUESTION_CACHE / embedder.name)
     embedder.recent_limit = max(embedder.recent_limit, len(wanted) + 4096)
     embedder.remember(wanted, cache.vectors(embedder, wanted))
 

@@ -173,6 +173,13 @@ def nojs(chromium: None) -> Iterator[Any]:
 # -- helpers -------------------------------------------------------------------------------
 
 
+def waiting(driver: Any) -> WebDriverWait:
+    """A wait that retries when the page was replaced under an element it read."""
+    # A language switch or a no-JS answer loads a new page; an element found
+    # on the old one raises until the condition reads the new page.
+    return WebDriverWait(driver, WAIT, ignored_exceptions=(StaleElementReferenceException,))
+
+
 def fresh(driver: Any, url: str, *, size: tuple[int, int] = (1280, 800)) -> None:
     """A new tab's state: no conversation in sessionStorage, light scheme, ``size``."""
     viewport(driver, *size)
@@ -189,7 +196,7 @@ def bots(driver: Any) -> list[Any]:
 
 def wait_bots(driver: Any, count: int) -> Any:
     """Until ``count`` bot messages are shown; returns the last."""
-    WebDriverWait(driver, WAIT).until(lambda d: len(bots(d)) >= count)
+    waiting(driver).until(lambda d: len(bots(d)) >= count)
     return bots(driver)[-1]
 
 
@@ -272,9 +279,7 @@ def test_ask_pick_options_reload_and_continue(site: Site, driver: Any, lang: str
     shown = len(driver.find_elements(By.CSS_SELECTOR, "#log li"))
     session = session_of(driver)
     driver.refresh()
-    WebDriverWait(driver, WAIT).until(
-        lambda d: len(d.find_elements(By.CSS_SELECTOR, "#log li")) == shown
-    )
+    waiting(driver).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#log li")) == shown)
     assert session_of(driver) == session
     pick(driver)
     assert site.session_exists(session)
@@ -379,26 +384,22 @@ def test_without_javascript_the_form_works(site: Site, nojs: Any, lang: str) -> 
     nojs.get(f"{site.url}?lang={lang}")
     start = option(nojs, words["start"])
     start.click()
-    WebDriverWait(nojs, WAIT).until(staleness_of(start))  # the answer is a new page
+    waiting(nojs).until(staleness_of(start))  # the answer is a new page
     greeting = wait_bots(nojs, 1)
     assert greeting.find_elements(By.CSS_SELECTOR, "form.options button")
     field = nojs.find_element(By.ID, "text")
     field.send_keys(words["question"] + Keys.ENTER)
-    WebDriverWait(nojs, WAIT, ignored_exceptions=(StaleElementReferenceException,)).until(
-        lambda d: words["question"] in d.find_element(By.ID, "log").text
-    )
+    waiting(nojs).until(lambda d: words["question"] in d.find_element(By.ID, "log").text)
     assert words["answer"] in bots(nojs)[-1].text
     shoot(nojs, f"nojs-{lang}")
     button = option(nojs)
     button.click()
-    WebDriverWait(nojs, WAIT).until(staleness_of(button))  # a new page came
+    waiting(nojs).until(staleness_of(button))  # a new page came
     assert bots(nojs)[-1].text
     nojs.find_element(By.CSS_SELECTOR, "button.forget").click()
     forgotten = site.runtime.content.string("forgotten", lang)[:20]
     # A form post loads a new page: the log found may go stale while it is read.
-    WebDriverWait(nojs, WAIT, ignored_exceptions=(StaleElementReferenceException,)).until(
-        lambda d: forgotten in d.find_element(By.ID, "log").text
-    )
+    waiting(nojs).until(lambda d: forgotten in d.find_element(By.ID, "log").text)
 
 
 def test_language_from_the_browser_and_switching(site: Site, chromium: None) -> None:
@@ -413,7 +414,7 @@ def test_language_from_the_browser_and_switching(site: Site, chromium: None) -> 
         for summary in english.find_elements(By.CSS_SELECTOR, ".langs summary"):
             summary.click()
         english.find_element(By.CSS_SELECTOR, 'button.lang[value="de"]').click()
-        WebDriverWait(english, WAIT).until(
+        waiting(english).until(
             lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "de"
         )
         switched = wait_bots(english, count + 1)
@@ -435,7 +436,7 @@ def test_reconnects_after_a_restart_and_sends_what_was_waiting(site: Site, drive
         fresh(driver, f"http://127.0.0.1:{port}/?lang=de")
         wait_bots(driver, 1)
         site.thread.run(chat.stop())  # the page is told to reconnect, and cannot yet
-        WebDriverWait(driver, WAIT).until(
+        waiting(driver).until(
             lambda d: "Verbindung unterbrochen" in d.find_element(By.ID, "status").text
         )
         field = driver.find_element(By.ID, "text")
@@ -457,7 +458,7 @@ def test_widget_and_iframe_on_an_allowed_site_and_refused_elsewhere(
 ) -> None:
     viewport(driver, 1280, 800)
     driver.get(f"http://localhost:{site.host_port}/widget.html")
-    launcher = WebDriverWait(driver, WAIT).until(
+    launcher = waiting(driver).until(
         lambda d: d.find_element(By.CSS_SELECTOR, "button[aria-controls]")
     )
     assert launcher.get_attribute("aria-expanded") == "false"
@@ -479,7 +480,7 @@ def test_widget_and_iframe_on_an_allowed_site_and_refused_elsewhere(
         driver.find_element(By.ID, "text").send_keys(Keys.ESCAPE)
     finally:
         driver.switch_to.default_content()
-    WebDriverWait(driver, WAIT).until(lambda d: not frame.is_displayed())
+    waiting(driver).until(lambda d: not frame.is_displayed())
     assert launcher.get_attribute("aria-expanded") == "false"
     assert driver.switch_to.active_element == launcher
 
