@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,7 +12,7 @@ from fixtures.tree import write_tree
 
 from bot.content import load_content
 from bot.matching import Matcher, semantic
-from bot.matching.semantic import E5Embedder, EmbeddingCache
+from bot.matching.semantic import CACHE_FILE, E5Embedder, EmbeddingCache
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -74,17 +73,19 @@ def test_a_warm_cache_embeds_nothing_and_a_change_only_what_changed(
 def test_the_cache_is_plain_data(tmp_path: Path, model: E5Embedder) -> None:
     cache = EmbeddingCache(tmp_path)
     first = cache.vectors(model, ["Wie widerspreche ich?", "How do I object?"])
-    keys = json.loads((tmp_path / "keys.json").read_text(encoding="utf-8"))
-    vectors = np.load(tmp_path / "vectors.npy", allow_pickle=False)
+    with np.load(tmp_path / CACHE_FILE, allow_pickle=False) as stored:
+        keys, vectors = stored["keys"], stored["vectors"]
     assert len(keys) == len(vectors) == 2
+    # One file replaced as a whole: processes sharing the folder cannot pair one write's
+    # keys with another write's rows.
+    assert [p.name for p in tmp_path.iterdir()] == [CACHE_FILE]
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3)
     again = EmbeddingCache(tmp_path).vectors(model, ["How do I object?"])
     assert np.allclose(again[0], first[1])
 
 
 def test_a_broken_cache_is_only_slower(tmp_path: Path, model: E5Embedder) -> None:
-    (tmp_path / "keys.json").write_text("not json", encoding="utf-8")
-    (tmp_path / "vectors.npy").write_bytes(b"garbage")
+    (tmp_path / CACHE_FILE).write_bytes(b"garbage")
     vectors = EmbeddingCache(tmp_path).vectors(model, ["hallo"])
     assert vectors.shape == (1, 384)
 
@@ -127,7 +128,8 @@ def test_shipped_vectors_spare_embedding_and_stay_close_to_the_model(
     assert counting.embedded == ["neu"], "only the text the shipped file lacks is embedded"
     exact = model.embed([texts[2], texts[0]])
     assert np.allclose(np.sum(vectors[[0, 2]] * exact, axis=1), 1.0, atol=2e-3)
-    saved = json.loads((tmp_path / "cache" / "keys.json").read_text(encoding="utf-8"))
+    with np.load(tmp_path / "cache" / CACHE_FILE, allow_pickle=False) as stored:
+        saved = stored["keys"]
     assert len(saved) == 1, "the local cache keeps what was embedded here, not the shipped rows"
 
 
@@ -215,8 +217,11 @@ def test_another_models_vectors_in_the_local_cache_are_left_alone(
     semantic.write_shipped(target, model.name, texts[:1], model.embed(texts[:1]))
     local = tmp_path / "cache"
     local.mkdir()
-    np.save(local / "vectors.npy", np.ones((1, 512), np.float32))
-    (local / "keys.json").write_text(json.dumps(["another model's text"]), encoding="utf-8")
+    np.savez(
+        local / CACHE_FILE,
+        keys=np.array(["another model's text"]),
+        vectors=np.ones((1, 512), np.float32),
+    )
     cache = EmbeddingCache(local, shipped=target)
     assert cache.vectors(model, texts[:1]).shape == (1, 384)
     assert cache.vectors(model, texts).shape == (2, 384)

@@ -20,10 +20,10 @@ product itself on a busy machine.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import tempfile
+import zipfile
 from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -159,15 +159,21 @@ def default_cache_dir(model: str | None = None) -> Path:
     return base_dir / model if model else base_dir
 
 
+CACHE_FILE = "vectors.npz"
+"""The file in an embedding cache folder that holds its keys and vectors."""
+
+
 def text_key(model: str, text: str) -> str:
     """The cache key of ``text`` embedded by ``model``."""
     return hashlib.sha256(f"{model}\n{text}".encode()).hexdigest()[:32]
 
 
 class EmbeddingCache:
-    """Vectors of texts on disk, keyed by model and text: ``<dir>/vectors.npy`` (float32
-    rows) and ``<dir>/keys.json`` (the row of each key). Loaded without pickle; written
-    atomically; an unreadable or unwritable cache is only slower, never an error."""
+    """Vectors of texts on disk, keyed by model and text: ``<dir>/vectors.npz`` holds the
+    keys and their float32 rows side by side. Loaded without pickle; written atomically as
+    one file, so that processes sharing the folder (replicas, a reload beside a running
+    bot) never pair one write's keys with another's vectors; an unreadable or unwritable
+    cache is only slower, never an error."""
 
     def __init__(self, directory: Path | None, shipped: Path | None = None) -> None:
         """``directory``: where vectors embedded here are kept; ``shipped``: the vectors that
@@ -187,11 +193,11 @@ class EmbeddingCache:
         if self.directory is None:
             return
         try:
-            keys = json.loads((self.directory / "keys.json").read_text(encoding="utf-8"))
-            vectors = np.load(self.directory / "vectors.npy", allow_pickle=False)
-        except (OSError, ValueError):
+            with np.load(self.directory / CACHE_FILE, allow_pickle=False) as stored:
+                keys, vectors = stored["keys"], stored["vectors"]
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile):
             return
-        if not (isinstance(keys, list) and len(keys) == len(vectors) and vectors.ndim == 2):
+        if not (keys.ndim == 1 and vectors.ndim == 2 and len(keys) == len(vectors)):
             return
         width = self._shipped_vectors.shape[1] if self._shipped_vectors.size else None
         if width is not None and vectors.shape[1] != width:
@@ -247,17 +253,13 @@ class EmbeddingCache:
     def _save(self) -> None:
         if self.directory is None:
             return
-        keys = sorted(self._rows, key=self._rows.__getitem__)
+        keys = np.array(sorted(self._rows, key=self._rows.__getitem__), dtype=np.str_)
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            for name, write in (
-                ("vectors.npy", lambda f: np.save(f, self._vectors, allow_pickle=False)),
-                ("keys.json", lambda f: f.write(json.dumps(keys).encode())),
-            ):
-                fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=f".{name}.")
-                with os.fdopen(fd, "wb") as f:
-                    write(f)
-                os.replace(tmp, self.directory / name)
+            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=f".{CACHE_FILE}.")
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, keys=keys, vectors=self._vectors)
+            os.replace(tmp, self.directory / CACHE_FILE)
         except OSError as exc:
             log.warning(
                 "embedding cache %s not written (%s): embedded again next start",
