@@ -85,9 +85,9 @@ def validate(
 
     ``broken`` holds the ids of nodes that failed to parse (already reported): options
     leading to them are not reported again as leading nowhere. Without ``warnings`` the
-    costly warnings (what fits a phone screen) are skipped: the bot serves valid content
-    whatever they say, and ``check`` reports them. ``rows`` is the country table that blocks
-    fill ``{country.…}`` from.
+    costly warnings (what fits a phone screen, repeated synonyms and off-topic entries) are
+    skipped: the bot serves valid content whatever they say, and ``check`` reports them.
+    ``rows`` is the country table that blocks fill ``{country.…}`` from.
     """
     from bot.content.loader import Problem
 
@@ -291,7 +291,8 @@ def validate(
             seen_alias[alias] = name
 
     need_langs(meta.synonyms, meta_file, mline("synonyms"), "synonyms", required=False)
-    problems += _synonym_problems(meta, meta_file, mline)
+    if warnings:  # warnings only: the bot serves the content whatever they say
+        problems += _synonym_problems(meta, meta_file, mline)
     need_langs(meta.off_topic, meta_file, mline("off_topic"), "off_topic", required=False)
     need_langs(meta.thanks, meta_file, mline("thanks"), "thanks", required=False)
     if meta.thanks and "welcome" not in meta.strings:
@@ -303,7 +304,8 @@ def validate(
                 "add 'strings.welcome' in every language",
             )
         )
-    problems += _off_topic_problems(meta, nodes, meta_file, mline)
+    if warnings:
+        problems += _off_topic_problems(meta, nodes, meta_file, mline)
 
     # Nodes: ids, targets, texts, sources, dates.
     by_id: dict[str, Node] = {}
