@@ -41,7 +41,14 @@ from typing import Any, TypeVar
 
 import pydantic
 
-from bot.content.loader import META_FILE, NODES_DIR, _display, default_content_dir, load_content
+from bot.content.loader import (
+    COUNTRIES_FILE,
+    META_FILE,
+    NODES_DIR,
+    _display,
+    default_content_dir,
+    load_content,
+)
 from bot.content.models import Content
 
 log = logging.getLogger(__name__)
@@ -69,6 +76,11 @@ def content_key(directory: Path) -> str:
     digest.update(str(directory).encode() + b"\0")
     nodes = directory / NODES_DIR
     files = [directory / META_FILE, *(sorted(nodes.rglob("*.yaml")) if nodes.is_dir() else [])]
+    # The country table makes nodes too; whether it is there at all is part of the key.
+    table = directory / COUNTRIES_FILE
+    digest.update(b"countries\0" if table.is_file() else b"no countries\0")
+    if table.is_file():
+        files.append(table)
     for path in files:
         # Problems and nodes name files as seen from the working directory: part of the key.
         digest.update(_display(path).encode() + b"\0" + path.read_bytes() + b"\0")
