@@ -115,6 +115,7 @@ for _tag in ("bool", "int", "float", "timestamp"):
 _MAX_FAST_DEPTH = 100
 _BLOCK_HEADER_COMMENT = re.compile(r"[|>][0-9+-]*#")
 _FastLoader: type[Any] | None = None
+_IMPLICIT: dict[str, list[tuple[str, re.Pattern[str]]]] = dict(_Loader.yaml_implicit_resolvers)
 if getattr(yaml, "__with_libyaml__", False):
 
     class _CLoader(yaml.CSafeLoader):
@@ -122,6 +123,24 @@ if getattr(yaml, "__with_libyaml__", False):
 
         yaml_constructors = _Loader.yaml_constructors
         yaml_multi_constructors = _Loader.yaml_multi_constructors
+
+        if not _Loader.yaml_path_resolvers and None not in _Loader.yaml_implicit_resolvers:
+            # libyaml asks for the tag of every node: the same answer as the safe loader's
+            # resolver without its steps for path and catch-all resolvers (it has none).
+            def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+                if kind is yaml.ScalarNode:
+                    if implicit[0]:
+                        for tag, regexp in _IMPLICIT.get(value[:1], ()):
+                            if regexp.match(value):
+                                return tag
+                    return self.DEFAULT_SCALAR_TAG
+                return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+
+            def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+                return None
+
+            def ascend_resolver(self) -> None:
+                return None
 
     _FastLoader = _CLoader
 
