@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import pickle
+import shutil
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from bot.matchercache import load_with_matcher
 from bot.matching import Matcher, lexical
 
 SECRET = b"s" * 32
+SHIPPED = Path(__file__).resolve().parent.parent / "content"
 
 
 @pytest.fixture
@@ -69,6 +71,19 @@ def test_a_changed_file_rebuilds_the_cache(
     assert len(cached_files(tmp_path / "cache")) == 1
     assert cache.load(tree).nodes["extra"].text["de"] == "NEU-DE"
     assert len(calls) == 2
+
+
+def test_a_changed_country_table_rebuilds_the_cache(tmp_path: Path) -> None:
+    tree = tmp_path / "content"
+    shutil.copytree(SHIPPED, tree, ignore=shutil.ignore_patterns("translations", "vectors"))
+    cache = ContentCache(tmp_path / "cache", SECRET)
+    assert "CNIL-NEU" not in cache.load(tree).nodes["country-fr"].text["de"]
+    table = tree / "countries.yaml"
+    old = table.read_text(encoding="utf-8")
+    table.write_text(old.replace('de: "der **CNIL** (', 'de: "der **CNIL-NEU** ('), "utf-8")
+    assert "CNIL-NEU" in cache.load(tree).nodes["country-fr"].text["de"]
+    again = ContentCache(tmp_path / "cache", SECRET).load(tree)
+    assert "CNIL-NEU" in again.nodes["country-fr"].text["de"]
 
 
 def test_invalid_content_is_refused_and_not_cached(tree: Path, tmp_path: Path) -> None:

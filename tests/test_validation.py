@@ -726,6 +726,25 @@ def test_status_word_without_a_date_is_an_error(check: Check) -> None:
     ]
 
 
+def test_a_text_read_before_is_judged_again_where_it_now_stands(check: Check) -> None:
+    # Loading again reuses what was read in unchanged texts: not the verdict on them.
+    text = node_text("Nein, bisher nicht.", "No. Currently none.")
+    found = errors(check(worded(text)))
+    assert [line.split(": ", 1)[1] for line in found] == [
+        "answer of 'extra' (de) opens with 'Nein'",
+        "'bisher' in 'extra' (de) has no date: \"Nein, bisher nicht.\"",
+        "answer of 'extra' (en) opens with 'No'",
+        "'Currently' in 'extra' (en) has no date: \"Currently none.\"",
+    ]
+    as_of = ("  checked: 2025-05-01\n", "  checked: 2025-05-01\n  as_of: 2025-05-01\n")
+    assert errors(check(worded(text, as_of, as_of_string=True, asked=False))) == []
+    assert errors(check(worded(text))) == found
+    assert errors(check(worded(node_text("Nein.", "Currently none.")))) == [
+        "nodes/50-extra.yaml:3: answer of 'extra' (de) opens with 'Nein'",
+        "nodes/50-extra.yaml:3: 'Currently' in 'extra' (en) has no date: \"Currently none.\"",
+    ]
+
+
 def test_status_word_needs_the_date_in_its_own_sentence(check: Check) -> None:
     de = "Im Mai 2025 begann das Training. Ein Urteil gibt es noch nicht."
     en = "Training began in May 2025. There is no ruling so far."

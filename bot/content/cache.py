@@ -25,6 +25,7 @@ as without a cache.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import hashlib
 import hmac
@@ -41,7 +42,14 @@ from typing import Any, TypeVar
 
 import pydantic
 
-from bot.content.loader import META_FILE, NODES_DIR, _display, default_content_dir, load_content
+from bot.content.loader import (
+    COUNTRIES_FILE,
+    META_FILE,
+    NODES_DIR,
+    _display,
+    default_content_dir,
+    load_content,
+)
 from bot.content.models import Content
 
 log = logging.getLogger(__name__)
@@ -69,6 +77,11 @@ def content_key(directory: Path) -> str:
     digest.update(str(directory).encode() + b"\0")
     nodes = directory / NODES_DIR
     files = [directory / META_FILE, *(sorted(nodes.rglob("*.yaml")) if nodes.is_dir() else [])]
+    # The country table makes nodes too; whether it is there at all is part of the key.
+    table = directory / COUNTRIES_FILE
+    digest.update(b"countries\0" if table.is_file() else b"no countries\0")
+    if table.is_file():
+        files.append(table)
     for path in files:
         # Problems and nodes name files as seen from the working directory: part of the key.
         digest.update(_display(path).encode() + b"\0" + path.read_bytes() + b"\0")
@@ -103,28 +116,36 @@ class _Pickler(pickle.Pickler):
         self._salt = salt
         self._kinds: dict[type, bool] = {}
 
-    def persistent_id(self, obj: object) -> str | None:
-        if self._parts is None or obj is self._whole:
-            return None
-        kind = type(obj)
-        splits = self._kinds.get(kind)
-        if splits is None:  # asked for every object stored: once per type
-            splits = self._kinds[kind] = callable(getattr(kind, "cache_part", None))
-        key = obj.cache_part() if splits else None  # type: ignore[attr-defined]
-        if not isinstance(key, str):
-            return None
-        # The version of the code that built it is part of its name.
-        name = hashlib.sha256(self._salt + b"\0" + key.encode()).hexdigest()
-        self._parts[name] = obj
-        return name
-
     def reducer_override(self, obj: object) -> Any:
+        # Called only for objects of other types than the built-in ones (not for each of
+        # the index's many strings, lists and dicts, as persistent_id would be).
         if isinstance(obj, functools._lru_cache_wrapper):
             wrapped = getattr(obj, "__wrapped__", None)
             if isinstance(wrapped, types.MethodType):
                 params = obj.cache_parameters()
                 return _relru, (wrapped, params["maxsize"], params["typed"])
-        return NotImplemented
+        if self._parts is None or obj is self._whole:
+            return NotImplemented
+        kind = type(obj)
+        splits = self._kinds.get(kind)
+        if splits is None:  # once per type
+            splits = self._kinds[kind] = callable(getattr(kind, "cache_part", None))
+        key = obj.cache_part() if splits else None  # type: ignore[attr-defined]
+        if not isinstance(key, str):
+            return NotImplemented
+        # The version of the code that built it is part of its name.
+        name = hashlib.sha256(self._salt + b"\0" + key.encode()).hexdigest()
+        self._parts[name] = obj
+        return _stored_part, (name,)
+
+
+_PARTS: contextvars.ContextVar[Callable[[str], object]] = contextvars.ContextVar("parts")
+"""How the file being unpickled (in this thread) finds its parts: see :func:`_unpickle`."""
+
+
+def _stored_part(name: str) -> object:
+    """A part named in a cached file (unpickling calls this where the part was)."""
+    return _PARTS.get(_no_part)(name)
 
 
 def _key_of(directory: Path, version: bytes) -> str:
@@ -314,6 +335,8 @@ def _no_part(name: str) -> object:
 
 
 def _unpickle(body: bytes, part: Callable[[str], object]) -> object:
-    unpickler = pickle.Unpickler(io.BytesIO(body))
-    unpickler.persistent_load = part  # type: ignore[method-assign]
-    return unpickler.load()
+    token = _PARTS.set(part)
+    try:
+        return pickle.loads(body)
+    finally:
+        _PARTS.reset(token)

@@ -115,6 +115,7 @@ for _tag in ("bool", "int", "float", "timestamp"):
 _MAX_FAST_DEPTH = 100
 _BLOCK_HEADER_COMMENT = re.compile(r"[|>][0-9+-]*#")
 _FastLoader: type[Any] | None = None
+_IMPLICIT: dict[str, list[tuple[str, re.Pattern[str]]]] = dict(_Loader.yaml_implicit_resolvers)
 if getattr(yaml, "__with_libyaml__", False):
 
     class _CLoader(yaml.CSafeLoader):
@@ -123,11 +124,40 @@ if getattr(yaml, "__with_libyaml__", False):
         yaml_constructors = _Loader.yaml_constructors
         yaml_multi_constructors = _Loader.yaml_multi_constructors
 
+        if not _Loader.yaml_path_resolvers and None not in _Loader.yaml_implicit_resolvers:
+            # libyaml asks for the tag of every node: the same answer as the safe loader's
+            # resolver without its steps for path and catch-all resolvers (it has none).
+            def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+                if kind is yaml.ScalarNode:
+                    if implicit[0]:
+                        for tag, regexp in _IMPLICIT.get(value[:1], ()):
+                            if regexp.match(value):
+                                return tag
+                    return self.DEFAULT_SCALAR_TAG
+                return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+
+            def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+                return None
+
+            def ascend_resolver(self) -> None:
+                return None
+
     _FastLoader = _CLoader
 
 
-def _parse_fast(text: str) -> tuple[yaml.Node, Any] | None:
-    """The root node and data read by libyaml, or ``None`` when _Loader must decide."""
+class _NotFast(Exception):
+    """The file uses something only _Loader may decide on (see above)."""
+
+
+_STR = "tag:yaml.org,2002:str"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+_KEY_TAGS_NOT_FAST = frozenset({"tag:yaml.org,2002:merge", "tag:yaml.org,2002:value"})
+
+
+def _parse_fast(text: str, display: str) -> tuple[_Doc | None, list[Problem]] | None:
+    """The file read by libyaml, with its line map and duplicate keys, or ``None`` when
+    _Loader must decide."""
     if (
         _FastLoader is None
         or "\t" in text
@@ -139,36 +169,84 @@ def _parse_fast(text: str) -> tuple[yaml.Node, Any] | None:
     loader = _FastLoader(text)
     try:
         root = loader.get_single_node()
-        if root is None or not _same_in_python_parser(root):
+        if root is None:
             return None
-        return root, loader.construct_document(root)
+        problems: list[Problem] = []
+        lines: dict[Path_, int] = {}
+        # One pass builds the data as _Loader's constructors would for plain mappings,
+        # lists and strings, records every line (as _walk does) and checks that the
+        # Python parser reads the text the same way; anything else is left to _Loader.
+        data = _FastBuild(loader, lines, problems, display).node(root, (), False, 0)
+        return _Doc(display, data, lines), problems
     except Exception:
         return None  # _Loader reports it
     finally:
         loader.dispose()
 
 
-def _same_in_python_parser(root: yaml.Node) -> bool:
-    """Whether the pure-Python parser reads ``root``'s text the same way (see above)."""
-    seen: set[int] = set()
-    todo: list[tuple[yaml.Node, int, bool]] = [(root, 0, False)]
-    while todo:
-        node, depth, in_flow = todo.pop()
-        if depth > _MAX_FAST_DEPTH or id(node) in seen:
-            return False  # deep nesting, or an alias
-        seen.add(id(node))
+class _FastBuild:
+    """Data, line map and duplicate keys of a node tree from libyaml, in one pass."""
+
+    def __init__(
+        self, loader: Any, lines: dict[Path_, int], problems: list[Problem], file: str
+    ) -> None:
+        self.loader = loader
+        self.lines = lines
+        self.problems = problems
+        self.file = file
+        self.seen: set[int] = set()
+
+    def scalar(self, node: yaml.ScalarNode, in_flow: bool) -> Any:
+        if in_flow and not node.style and "?" in node.value:  # plain: None or ""
+            raise _NotFast
+        if node.tag == _STR:
+            if not node.value and not node.style:
+                raise _NotFast  # "!" alone: libyaml reads "", the Python parser None
+            return node.value
+        return self.loader.construct_object(node)
+
+    def node(self, node: yaml.Node, path: Path_, in_flow: bool, depth: int) -> Any:
+        if depth > _MAX_FAST_DEPTH or id(node) in self.seen:
+            raise _NotFast  # deep nesting, or an alias
+        self.seen.add(id(node))
+        self.lines.setdefault(path, node.start_mark.line + 1)
         if isinstance(node, yaml.ScalarNode):
-            if in_flow and not node.style and "?" in node.value:  # plain: None or ""
-                return False
-            if not node.value and not node.style and node.tag.endswith(":str"):
-                return False  # "!" alone: libyaml reads "", the Python parser None
-        elif isinstance(node, yaml.MappingNode):
-            flow = in_flow or bool(node.flow_style)
-            todo += [(n, depth + 1, flow) for pair in node.value for n in pair]
-        elif isinstance(node, yaml.SequenceNode):
-            flow = in_flow or bool(node.flow_style)
-            todo += [(n, depth + 1, flow) for n in node.value]
-    return True
+            return self.scalar(node, in_flow)
+        if not isinstance(node, yaml.CollectionNode):
+            raise _NotFast
+        flow = in_flow or bool(node.flow_style)
+        if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ:
+            return [
+                self.node(item, (*path, i), flow, depth + 1) for i, item in enumerate(node.value)
+            ]
+        if not isinstance(node, yaml.MappingNode) or node.tag != _MAP:
+            raise _NotFast
+        data: dict[Any, Any] = {}
+        keys: set[str] = set()
+        for key_node, value_node in node.value:
+            if (
+                not isinstance(key_node, yaml.ScalarNode)
+                or key_node.tag in _KEY_TAGS_NOT_FAST
+                or id(key_node) in self.seen
+                or depth + 1 > _MAX_FAST_DEPTH
+            ):
+                raise _NotFast
+            self.seen.add(id(key_node))
+            key = str(key_node.value)
+            if key in keys:
+                self.problems.append(
+                    Problem(
+                        self.file,
+                        key_node.start_mark.line + 1,
+                        f"duplicate key '{key}'",
+                        "each key may appear once per block; merge or remove the repeated one",
+                    )
+                )
+            keys.add(key)
+            self.lines[(*path, key)] = key_node.start_mark.line + 1
+            constructed = self.scalar(key_node, flow)
+            data[constructed] = self.node(value_node, (*path, key), flow, depth + 1)
+        return data
 
 
 def _walk(
@@ -243,10 +321,10 @@ def parse_yaml(path: Path, display: str) -> tuple[_Doc | None, list[Problem]]:
 
 
 def _parse_text(text: str, display: str) -> tuple[_Doc | None, list[Problem]]:
-    problems: list[Problem] = []
-    fast = _parse_fast(text)
+    fast = _parse_fast(text, display)
     if fast is not None:
-        return _doc(display, *fast, problems)
+        return fast
+    problems: list[Problem] = []
     try:
         loader = _Loader(text)
     except yaml.reader.ReaderError as exc:

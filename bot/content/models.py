@@ -67,6 +67,7 @@ _TITLE_BREAK = re.compile(r"\s+[–—-]\s+|:\s|,\s")
 _TRAILING_NOTE = re.compile(r"\s*\([^()]*\)$")
 
 
+@functools.lru_cache(maxsize=4096)  # every answer's sources line names them again
 def _leading_name(title: str) -> str:
     """The publisher part of a source title: up to the first dash, colon or comma, without a
     trailing "(…)" note; the whole title when it has none."""
@@ -416,6 +417,7 @@ class Content:
         self.rows: Rows = dict(rows or {})
         """The country table (code -> column -> text per language) for ``{country.…}``."""
         self._answers: dict[tuple[str, str, dt.date], str] = {}
+        self._dates: dict[tuple[dt.date, str], str] = {}
         self._aliases: dict[str, str] = {}
         for name, spec in meta.commands.items():
             self._aliases[name] = name
@@ -466,9 +468,15 @@ class Content:
 
     def format_date(self, day: dt.date, lang: str) -> str:
         """A date written the way ``lang`` readers expect (month names come from content)."""
-        months = [m.strip() for m in self.string("months", lang).split(",")]
-        month = months[day.month - 1] if len(months) == 12 else f"{day.month:02d}"
-        return self.string("date_format", lang, day=day.day, month=month, year=day.year)
+        # Many answers share a checked date: each is written once per tree and language.
+        written = self._dates.get((day, lang))
+        if written is None:
+            months = [m.strip() for m in self.string("months", lang).split(",")]
+            month = months[day.month - 1] if len(months) == 12 else f"{day.month:02d}"
+            written = self.string("date_format", lang, day=day.day, month=month, year=day.year)
+            if len(self._dates) < _ANSWER_CACHE_SIZE:
+                self._dates[(day, lang)] = written
+        return written
 
     @property
     def more_option(self) -> bool:

@@ -85,9 +85,9 @@ def validate(
 
     ``broken`` holds the ids of nodes that failed to parse (already reported): options
     leading to them are not reported again as leading nowhere. Without ``warnings`` the
-    costly warnings (what fits a phone screen) are skipped: the bot serves valid content
-    whatever they say, and ``check`` reports them. ``rows`` is the country table that blocks
-    fill ``{country.…}`` from.
+    costly warnings (what fits a phone screen, repeated synonyms and off-topic entries) are
+    skipped: the bot serves valid content whatever they say, and ``check`` reports them.
+    ``rows`` is the country table that blocks fill ``{country.…}`` from.
     """
     from bot.content.loader import Problem
 
@@ -291,7 +291,8 @@ def validate(
             seen_alias[alias] = name
 
     need_langs(meta.synonyms, meta_file, mline("synonyms"), "synonyms", required=False)
-    problems += _synonym_problems(meta, meta_file, mline)
+    if warnings:  # warnings only: the bot serves the content whatever they say
+        problems += _synonym_problems(meta, meta_file, mline)
     need_langs(meta.off_topic, meta_file, mline("off_topic"), "off_topic", required=False)
     need_langs(meta.thanks, meta_file, mline("thanks"), "thanks", required=False)
     if meta.thanks and "welcome" not in meta.strings:
@@ -303,7 +304,8 @@ def validate(
                 "add 'strings.welcome' in every language",
             )
         )
-    problems += _off_topic_problems(meta, nodes, meta_file, mline)
+    if warnings:
+        problems += _off_topic_problems(meta, nodes, meta_file, mline)
 
     # Nodes: ids, targets, texts, sources, dates.
     by_id: dict[str, Node] = {}
@@ -625,8 +627,11 @@ def _word_pattern(words: Iterable[str]) -> re.Pattern[str] | None:
     if not alternatives:
         return None
     body = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in alternatives)
+    # Only where one of the first letters stands are the alternatives tried: a third of the
+    # time, and the same matches (the class ignores case as the words do).
+    first = "".join(sorted({re.escape(w[0]) for w in alternatives}))
     # Letters and digits bound a word; "_" does not ("_Nope_" is markup around "Nope").
-    return re.compile(rf"(?<![^\W_])(?:{body})(?![^\W_])", re.IGNORECASE)
+    return re.compile(rf"(?=[{first}])(?<![^\W_])(?:{body})(?![^\W_])", re.IGNORECASE)
 
 
 def _sentences(text: str) -> list[str]:
@@ -672,6 +677,9 @@ def _wording_problems(
     vetted = {_normal_url(link.url) for link in meta.checked_links}
     vetted |= {_normal_url(s.url) for n in nodes for s in n.sources}
     uses_as_of = False
+    # What the texts of the last content said, read again only where a text changed.
+    read_before = _READ[0]
+    read_now: dict[tuple[str, re.Pattern[str] | None, re.Pattern[str] | None], _Reading] = {}
     for node in nodes:
         doc = docs.get(node.file)
 
@@ -683,42 +691,33 @@ def _wording_problems(
         for text_path, texts, as_of in _all_texts(node):
             for lang, value in texts.items():
                 line = nline(*text_path, lang)
-                plain = LINK_PATTERN.sub(r"\g<label>", value)
-                opener = yes_no.get(lang)
-                if node.questions and opener is not None:
-                    lead = _MARKUP_LEAD.sub("", plain)
-                    m = opener.match(lead)
-                    # Only a word standing alone ("Nein,", "No.") answers yes or no.
-                    if m is not None and lead[m.end() : m.end() + 1] in _ALONE:
-                        problems.append(
-                            Problem(
-                                node.file,
-                                line,
-                                f"answer of '{node.id}' ({lang}) opens with '{m.group(0)}'",
-                                "open with the claim itself: a bare yes/no reads as the"
-                                " opposite to someone who asked the question the other way",
-                            )
+                opener, status_pattern = yes_no.get(lang), status.get(lang)
+                said = (value, opener, status_pattern)
+                found = read_before.get(said)
+                if found is None:
+                    found = _read_text(value, opener, status_pattern)
+                read_now[said] = found
+                bare, undated, urls = found
+                if node.questions and bare is not None:
+                    problems.append(
+                        Problem(
+                            node.file,
+                            line,
+                            f"answer of '{node.id}' ({lang}) opens with '{bare}'",
+                            "open with the claim itself: a bare yes/no reads as the"
+                            " opposite to someone who asked the question the other way",
                         )
-                status_pattern = status.get(lang)
-                # Sentences are pieces of the text between blanks: none holds a status word
-                # when the whole text holds none (most texts), and splitting is the cost.
-                if status_pattern is not None and as_of is None and status_pattern.search(plain):
-                    for sentence in _sentences(plain):
-                        if (m := status_pattern.search(sentence)) and not _DATE.search(sentence):
-                            short = sentence if len(sentence) <= 70 else sentence[:67] + "..."
-                            problems.append(
-                                Problem(
-                                    node.file,
-                                    line,
-                                    f"'{m.group(0)}' in '{node.id}' ({lang}) has no date:"
-                                    f' "{short}"',
-                                    'put the date in the sentence ("Seit Mai 2025 …"), or'
-                                    " give the text 'as_of: YYYY-MM-DD' so it is shown",
-                                )
-                            )
-                urls = [url for _, url in links(value)]
-                # A bare URL at the end of a sentence does not include the full stop.
-                urls += [u.rstrip(".,;:!?") for u in _BARE_URL.findall(LINK_PATTERN.sub("", value))]
+                    )
+                for word, short in undated if as_of is None else ():
+                    problems.append(
+                        Problem(
+                            node.file,
+                            line,
+                            f"'{word}' in '{node.id}' ({lang}) has no date: \"{short}\"",
+                            'put the date in the sentence ("Seit Mai 2025 …"), or'
+                            " give the text 'as_of: YYYY-MM-DD' so it is shown",
+                        )
+                    )
                 for url in urls:
                     if url.startswith("https://") and _normal_url(url) not in vetted:
                         problems.append(
@@ -741,6 +740,7 @@ def _wording_problems(
                         "use the day the text describes",
                     )
                 )
+    _READ[0] = read_now
     if uses_as_of and "as_of" not in meta.strings:
         problems.append(
             Problem(
@@ -752,6 +752,39 @@ def _wording_problems(
             )
         )
     return problems
+
+
+_Reading = tuple[str | None, tuple[tuple[str, str], ...], tuple[str, ...]]
+_READ: list[dict[tuple[str, re.Pattern[str] | None, re.Pattern[str] | None], _Reading]] = [{}]
+"""What :func:`_read_text` found in each text of the content validated last."""
+
+
+def _read_text(
+    value: str, opener: re.Pattern[str] | None, status: re.Pattern[str] | None
+) -> _Reading:
+    """What the wording rules need of one text: the bare yes/no word it opens with (if
+    any), its sentences with a status word but no date (the word and the sentence, cut
+    short), and the URLs it links to."""
+    plain = LINK_PATTERN.sub(r"\g<label>", value)
+    bare = None
+    if opener is not None:
+        lead = _MARKUP_LEAD.sub("", plain)
+        m = opener.match(lead)
+        # Only a word standing alone ("Nein,", "No.") answers yes or no.
+        if m is not None and lead[m.end() : m.end() + 1] in _ALONE:
+            bare = m.group(0)
+    undated = []
+    # Sentences are pieces of the text between blanks: none holds a status word when the
+    # whole text holds none (most texts), and splitting is the cost.
+    if status is not None and status.search(plain):
+        for sentence in _sentences(plain):
+            if (m := status.search(sentence)) and not _DATE.search(sentence):
+                short = sentence if len(sentence) <= 70 else sentence[:67] + "..."
+                undated.append((m.group(0), short))
+    urls = [url for _, url in links(value)]
+    # A bare URL at the end of a sentence does not include the full stop.
+    urls += [u.rstrip(".,;:!?") for u in _BARE_URL.findall(LINK_PATTERN.sub("", value))]
+    return bare, tuple(undated), tuple(urls)
 
 
 def _all_texts(node: Node) -> Iterable[tuple[tuple[str | int, ...], LangText, dt.date | None]]:

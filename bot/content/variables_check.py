@@ -183,7 +183,11 @@ def _dead_ends(meta: Meta, nodes: Mapping[str, Node]) -> list[Problem]:
 def _stuck(meta: Meta, nodes: Mapping[str, Node]) -> dict[str, dict[str, str]]:
     """The first state found per node that shows none of its options (see _dead_ends)."""
     conditional = {n.id for n in nodes.values() if any(o.when for o in n.options)}
-    if not conditional:
+    # Only a node whose every option has a condition, and whose conditions are not true
+    # together for every value its variables can hold, can show none: without any such node
+    # there is nothing to search for (the usual case: a checklist step always has a way on).
+    candidates = {n for n in conditional if _may_show_none(meta, nodes[n])}
+    if not candidates:
         return {}
     # A flag no condition compares with a value acts the same set to "false" as not set:
     # counting both as one state keeps the exploration small for long checklists.
@@ -298,8 +302,10 @@ def _stuck(meta: Meta, nodes: Mapping[str, Node]) -> dict[str, dict[str, str]]:
     while todo and len(seen) < MAX_STATES:
         node_id, state = todo.popleft()
         shown = shown_at(node_id, state)
-        if not shown and node_id in conditional and node_id not in stuck:
+        if not shown and node_id in candidates and node_id not in stuck:
             stuck[node_id] = values_of(state)
+            if len(stuck) == len(candidates):
+                break  # the first state of each is found: the rest cannot change them
         for to, keep, put in shown:
             if to not in nodes:
                 continue  # reported as an error of its own
@@ -309,6 +315,31 @@ def _stuck(meta: Meta, nodes: Mapping[str, Node]) -> dict[str, dict[str, str]]:
                 seen.add(reached)
                 todo.append((to, after))
     return stuck
+
+
+TAUTOLOGY_COMBINATIONS = 4096
+"""Up to how many combinations of a node's variables are tried to show that some option of
+it is always shown; a node with more is searched (see _stuck)."""
+
+
+def _may_show_none(meta: Meta, node: Node) -> bool:
+    """Whether, for some values of the variables its options test, ``node`` shows none of
+    them (``True`` too when there are too many combinations to try)."""
+    conds = [o.condition for o in node.options]
+    if not conds or any(c is None for c in conds):
+        return not conds
+    used = {t.name for c in conds if c is not None for t in conditions.names(c)}
+    domains = {n: meta.variables[n].domain() for n in used if n in meta.variables}
+    if len(domains) != len(used):
+        return True  # an unknown variable: reported as an error of its own
+    combinations = 1
+    for values in domains.values():
+        combinations *= len(values)
+    if combinations > TAUTOLOGY_COMBINATIONS:
+        return True
+    return not all(
+        any(c is not None and c.holds(v) for c in conds) for v in conditions.assignments(domains)
+    )
 
 
 def _live_slots(
