@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import logging
 import re
@@ -81,6 +82,14 @@ this way at all: it asks about the page just read."""
 CONTEXT_SURE = 0.1
 """A follow-up answered by a neighbour of the page the user is at needs only this much
 confidence: the page itself says what the short question is about."""
+
+
+class _MeaningNeeded(Exception):
+    """Raised inside :meth:`Matcher.match_by_words` where the dense signal would be computed."""
+
+
+_WORDS_ONLY: contextvars.ContextVar[bool] = contextvars.ContextVar("words_only", default=False)
+"""Set while :meth:`Matcher.match_by_words` runs (per thread: matchers are shared)."""
 
 
 class Matcher:
@@ -282,6 +291,22 @@ class Matcher:
             return MatchResult(first[0], in_context.score, True, lang, in_context.candidates)
         return in_context if alone is None else alone
 
+    def match_by_words(
+        self, text: str, lang: str, context: str | None = None
+    ) -> MatchResult | None:
+        """What :meth:`match` answers where the words alone decide it (the dense signal, the
+        slow part, is not needed), else ``None``: then only :meth:`match` knows.
+
+        Cheap: a caller with two languages to try (a user who chose one and typed in
+        another) asks the words of both before the meaning of either."""
+        token = _WORDS_ONLY.set(True)
+        try:
+            return self.match(text, lang, context)
+        except _MeaningNeeded:
+            return None
+        finally:
+            _WORDS_ONLY.reset(token)
+
     def _near(
         self, text: str, lang: str, hood: dict[str, float], score: float
     ) -> MatchResult | None:
@@ -376,6 +401,8 @@ class Matcher:
         text, parts = self._read(text, lang)
         dense = None
         words_only, meaning = self._words_first(text, lang, parts, boost)
+        if meaning is not None and _WORDS_ONLY.get():
+            raise _MeaningNeeded
         if meaning is not None and (semantic := self.semantic_index(lang)) is not None:
             dense = semantic.scores(meaning)
         if dense is None and words_only is not None:
