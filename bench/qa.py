@@ -7,6 +7,7 @@ matching speed and the confusion list of misses.
 
     .venv/bin/python bench/qa.py [--detect] [--threshold 0.5] [--no-misses]
     .venv/bin/python bench/qa.py --fit
+    .venv/bin/python bench/qa.py --fit-skips [--write]
 
 ``--fit`` refits the matcher's two confidence models (words only, and words fused with the
 dense signal) and the dense signal's weight in the ranking, and prints them with a table of
@@ -14,7 +15,9 @@ thresholds: per split, in-scope accuracy, out-of-scope fallback and wrong-confid
 ``--write`` stores them in ``bot/matching/decision.json``. It learns only from the ``tune``
 split and from the content's own example questions, each matched by an index built without
 it (five folds), with the out-of-scope questions weighted up to a fair share of traffic; the
-``holdout`` split is shown, never fitted. The threshold is the one with the most right
+``holdout`` split is shown, never fitted. ``--fit-skips`` fits only where the dense signal
+is not computed (the words alone sure enough, or too unsure for it to matter), for the
+confidence models as shipped. The threshold is the one with the most right
 answers on ``tune`` with at most 2 % wrong-confident answers and at least 95 % fallback.
 Messages the matcher decides without the model (greetings, a node's own wording) count as
 answered.
@@ -28,6 +31,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -203,26 +207,48 @@ def _fusion_grid(content: Content) -> Fusion:
 Rows = list[tuple[Question, list[float], str | None]]
 
 
-def _words_sure(
-    fitted: dict[str, tuple[np.ndarray, float, Rows]], margin_at: int, clarify_margin: float
-) -> float:
-    """The lowest probability of the words-only model from which the dense signal is skipped
-    without changing a single figure on the tune split (right, fallback, wrong-confident):
-    where the words alone are that sure, the meaning would not change the decision.
+def _unsure_features(content: Content) -> dict[tuple[str, str], list[float]]:
+    """The words-only features of every tune question the words rank, answerable or not
+    (the rows of the fit keep only answerable ones): what the matcher decides from whether
+    to compute the dense signal."""
+    matcher = _matcher(content, False)
+    found = {}
+    for q in load_questions():
+        if q.split == "tune" and matcher.decided(q.text, q.lang) is None:
+            # As the matcher ranks it before deciding (a long message read whole).
+            ranking = matcher.indexes[q.lang].rank(matcher._read(q.text, q.lang)[0])
+            if ranking is not None:
+                found[q.text, q.lang] = [ranking.features[name] for name in LEXICAL.features]
+    return found
 
-    ``fitted``: per model ("lexical", "fused"), its weights, threshold and rows."""
+
+def _skipping(
+    fitted: dict[str, tuple[np.ndarray, float, Rows]],
+    margin_at: int,
+    clarify_margin: float,
+    unsure: dict[tuple[str, str], list[float]],
+) -> Callable[[float, float], tuple[int, int, int]]:
+    """The tune split's figures (right, fallback, wrong-confident) when the dense signal is
+    skipped from one probability of the words-only model on (``sure``) and below another
+    (``hopeless``).
+
+    ``fitted``: per model ("lexical", "fused"), its weights, threshold and rows; ``unsure``:
+    :func:`_unsure_features`."""
     w_lex, _, lex_rows = fitted["lexical"]
     w_fused, threshold, fused_rows = fitted["fused"]
     words = {(q.split, q.text, q.lang): (f, top) for q, f, top in lex_rows}
 
-    def figures(bar: float) -> tuple[int, int, int]:
+    def figures(sure: float, hopeless: float) -> tuple[int, int, int]:
         right = fell_back = wrong = 0
         for q, f, top in fused_rows:
             if q.split != "tune":
                 continue
             lf, lt = words.get((q.split, q.text, q.lang), ([], None))
-            if lf and _probability(w_lex, lf, lt) >= bar and lf[margin_at] >= clarify_margin:
+            raw = unsure.get((q.text, q.lang))
+            if lf and _probability(w_lex, lf, lt) >= sure and lf[margin_at] >= clarify_margin:
                 got = lt  # decided by the words alone, the dense signal not computed
+            elif raw is not None and _probability(w_lex, raw, "") < hopeless:
+                got = None  # the words too unsure to answer, the dense signal not computed
             else:
                 got = top if _probability(w_fused, f, top) >= threshold else None
             right += got == q.node and q.node is not None
@@ -230,11 +256,33 @@ def _words_sure(
             wrong += got is not None and got != q.node
         return right, fell_back, wrong
 
-    reference = figures(1.01)
+    return figures
+
+
+def _words_sure(figures: Callable[[float, float], tuple[int, int, int]]) -> float:
+    """The lowest probability of the words-only model from which the dense signal is skipped
+    without changing a single figure on the tune split (right, fallback, wrong-confident):
+    where the words alone are that sure, the meaning would not change the decision."""
+    reference = figures(1.01, 0.0)
     chosen = 1.01
     for bar in (0.99, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6):
-        same = figures(bar) == reference
+        same = figures(bar, 0.0) == reference
         print(f"dense signal skipped from words-only probability {bar}: tune unchanged: {same}")
+        if not same:
+            break
+        chosen = bar
+    return chosen
+
+
+def _words_hopeless(figures: Callable[[float, float], tuple[int, int, int]], sure: float) -> float:
+    """The highest probability of the words-only model below which the dense signal is
+    skipped (as well as from ``sure`` on) without changing a single figure on the tune split:
+    where the words are that unsure, the meaning would not make the question an answer."""
+    reference = figures(sure, 0.0)
+    chosen = 0.0
+    for bar in (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5):
+        same = figures(sure, bar) == reference
+        print(f"dense signal skipped below words-only probability {bar}: tune unchanged: {same}")
         if not same:
             break
         chosen = bar
@@ -272,7 +320,33 @@ def fit(content: Content, write: bool) -> int:
             "threshold": threshold,
         }
     margin_at = LEXICAL.features.index("margin")
-    data["fusion"]["words_sure"] = _words_sure(fitted, margin_at, data["clarify_margin"])
+    figures = _skipping(fitted, margin_at, data["clarify_margin"], _unsure_features(content))
+    data["fusion"]["words_sure"] = sure = _words_sure(figures)
+    data["fusion"]["words_hopeless"] = _words_hopeless(figures, sure)
+    if write:
+        decision.PARAMETERS.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        print(f"written to {decision.PARAMETERS}")
+    return 0
+
+
+def fit_skips(content: Content, write: bool) -> int:
+    """Fit only where the dense signal is skipped (``words_sure``, ``words_hopeless``), for
+    the shipped confidence models as they are; with ``write``, store those two."""
+    from bot.matching import decision
+
+    data = json.loads(decision.PARAMETERS.read_text(encoding="utf-8"))
+    fitted: dict[str, tuple[np.ndarray, float, Rows]] = {}
+    for key, semantic, model in (("lexical", False, LEXICAL), ("fused", True, FUSED)):
+        matcher = _matcher(content, semantic)
+        tune = [q for q in load_questions() if q.split == "tune"]
+        warm(matcher, [q.text for q in tune])
+        rows = [(q, *(_features(matcher, q) or ([], None))) for q in tune]
+        fitted[key] = (np.array(model.weights), model.threshold, rows)
+    margin_at = LEXICAL.features.index("margin")
+    figures = _skipping(fitted, margin_at, data["clarify_margin"], _unsure_features(content))
+    data["fusion"]["words_sure"] = sure = _words_sure(figures)
+    data["fusion"]["words_hopeless"] = hopeless = _words_hopeless(figures, sure)
+    print(f"words_sure {sure}, words_hopeless {hopeless}")
     if write:
         decision.PARAMETERS.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         print(f"written to {decision.PARAMETERS}")
@@ -302,7 +376,12 @@ def main() -> int:
     parser.add_argument("--content", type=Path, default=ROOT / "content", help="content tree")
     parser.add_argument("--no-misses", action="store_true", help="skip the confusion list")
     parser.add_argument("--fit", action="store_true", help="refit the confidence models")
-    parser.add_argument("--write", action="store_true", help="with --fit: store them")
+    parser.add_argument(
+        "--fit-skips",
+        action="store_true",
+        help="refit only where the dense signal is skipped, for the shipped models",
+    )
+    parser.add_argument("--write", action="store_true", help="with --fit or --fit-skips: store")
     parser.add_argument(
         "--questions",
         type=Path,
@@ -321,6 +400,8 @@ def main() -> int:
     content = load_content(args.content)
     if args.fit:
         return fit(content, args.write)
+    if args.fit_skips:
+        return fit_skips(content, args.write)
     t1 = time.perf_counter()
     matcher = (
         Matcher(content) if args.threshold is None else Matcher(content, threshold=args.threshold)

@@ -265,3 +265,14 @@ def test_a_question_in_another_language_than_the_chosen_one_is_read_by_its_own_w
     reply = next(a for a in actions if isinstance(a, Reply))
     assert (reply.node, reply.matched, reply.language) == ("complaint", True, "de")
     assert counting.embedded == []
+
+
+def test_meaning_is_not_computed_where_it_cannot_make_an_answer(model: E5Embedder) -> None:
+    """A message without words, or whose words are far from every topic, gets no embedding
+    (tens of milliseconds): the dense signal would leave it unanswered anyway."""
+    matcher, counting = _shipped_matcher(model)
+    for text in ("🍕🍕🍕", "Rezept für Lasagne"):
+        assert not matcher.match(text, "de").matched
+    assert counting.embedded == []
+    matcher.match("Geht ein Widerspruch überhaupt noch?", "de")
+    assert counting.embedded == ["Geht ein Widerspruch überhaupt noch?"], "unsure words: meaning"

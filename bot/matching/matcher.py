@@ -440,19 +440,25 @@ class Matcher:
     ) -> tuple[Ranking | None, str | None]:
         """The ranking by words alone (where the dense signal may be used and the cascade is
         on) and what the dense signal has to read of ``text`` (``None``: nothing, the words
-        are sure or there is no model). ``text`` and ``parts`` as :meth:`_read` gives them."""
+        are sure, or too unsure for meaning to make it an answer, or there is no model). ``text`` and ``parts`` as :meth:`_read` gives them."""
         if not (self._pending or self._embedder is not None):
             return None, None
-        words_only = self.indexes[lang].rank(text, boost=boost) if self.cascade else None
+        if not self.cascade:
+            return None, _asking_text(text, parts)
+        words_only = self.indexes[lang].rank(text, boost=boost)
+        if words_only is None:
+            return None, None  # no words at all ("🍕🍕🍕"): nothing to rank, whatever it means
         # Where the words alone are sure, meaning adds nothing: no embedding (the slow part
-        # of a reply) for most questions.
+        # of a reply) for most questions; nor where they are so unsure that meaning would not
+        # make it an answer.
+        probability = LEXICAL.probability(words_only.features)
         sure = (
-            words_only is not None
-            and words_only.answerable
-            and LEXICAL.probability(words_only.features) >= FUSION.words_sure
+            words_only.answerable
+            and probability >= FUSION.words_sure
             and words_only.features["margin"] >= CLARIFY_MARGIN
         )
-        return words_only, None if sure else _asking_text(text, parts)
+        skip = sure or probability < FUSION.words_hopeless
+        return words_only, None if skip else _asking_text(text, parts)
 
     def meaning_text(self, text: str, lang: str) -> str:
         """What the dense signal reads of ``text`` (see :meth:`ranking`): without the greeting
