@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -207,48 +206,26 @@ def _fusion_grid(content: Content) -> Fusion:
 Rows = list[tuple[Question, list[float], str | None]]
 
 
-def _unsure_features(content: Content) -> dict[tuple[str, str], list[float]]:
-    """The words-only features of every tune question the words rank, answerable or not
-    (the rows of the fit keep only answerable ones): what the matcher decides from whether
-    to compute the dense signal."""
-    matcher = _matcher(content, False)
-    found = {}
-    for q in load_questions():
-        if q.split == "tune" and matcher.decided(q.text, q.lang) is None:
-            # As the matcher ranks it before deciding (a long message read whole).
-            ranking = matcher.indexes[q.lang].rank(matcher._read(q.text, q.lang)[0])
-            if ranking is not None:
-                found[q.text, q.lang] = [ranking.features[name] for name in LEXICAL.features]
-    return found
+def _words_sure(
+    fitted: dict[str, tuple[np.ndarray, float, Rows]], margin_at: int, clarify_margin: float
+) -> float:
+    """The lowest probability of the words-only model from which the dense signal is skipped
+    without changing a single figure on the tune split (right, fallback, wrong-confident):
+    where the words alone are that sure, the meaning would not change the decision.
 
-
-def _skipping(
-    fitted: dict[str, tuple[np.ndarray, float, Rows]],
-    margin_at: int,
-    clarify_margin: float,
-    unsure: dict[tuple[str, str], list[float]],
-) -> Callable[[float, float], tuple[int, int, int]]:
-    """The tune split's figures (right, fallback, wrong-confident) when the dense signal is
-    skipped from one probability of the words-only model on (``sure``) and below another
-    (``hopeless``).
-
-    ``fitted``: per model ("lexical", "fused"), its weights, threshold and rows; ``unsure``:
-    :func:`_unsure_features`."""
+    ``fitted``: per model ("lexical", "fused"), its weights, threshold and rows."""
     w_lex, _, lex_rows = fitted["lexical"]
     w_fused, threshold, fused_rows = fitted["fused"]
     words = {(q.split, q.text, q.lang): (f, top) for q, f, top in lex_rows}
 
-    def figures(sure: float, hopeless: float) -> tuple[int, int, int]:
+    def figures(bar: float) -> tuple[int, int, int]:
         right = fell_back = wrong = 0
         for q, f, top in fused_rows:
             if q.split != "tune":
                 continue
             lf, lt = words.get((q.split, q.text, q.lang), ([], None))
-            raw = unsure.get((q.text, q.lang))
-            if lf and _probability(w_lex, lf, lt) >= sure and lf[margin_at] >= clarify_margin:
+            if lf and _probability(w_lex, lf, lt) >= bar and lf[margin_at] >= clarify_margin:
                 got = lt  # decided by the words alone, the dense signal not computed
-            elif raw is not None and _probability(w_lex, raw, "") < hopeless:
-                got = None  # the words too unsure to answer, the dense signal not computed
             else:
                 got = top if _probability(w_fused, f, top) >= threshold else None
             right += got == q.node and q.node is not None
@@ -256,33 +233,11 @@ def _skipping(
             wrong += got is not None and got != q.node
         return right, fell_back, wrong
 
-    return figures
-
-
-def _words_sure(figures: Callable[[float, float], tuple[int, int, int]]) -> float:
-    """The lowest probability of the words-only model from which the dense signal is skipped
-    without changing a single figure on the tune split (right, fallback, wrong-confident):
-    where the words alone are that sure, the meaning would not change the decision."""
-    reference = figures(1.01, 0.0)
+    reference = figures(1.01)
     chosen = 1.01
     for bar in (0.99, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6):
-        same = figures(bar, 0.0) == reference
+        same = figures(bar) == reference
         print(f"dense signal skipped from words-only probability {bar}: tune unchanged: {same}")
-        if not same:
-            break
-        chosen = bar
-    return chosen
-
-
-def _words_hopeless(figures: Callable[[float, float], tuple[int, int, int]], sure: float) -> float:
-    """The highest probability of the words-only model below which the dense signal is
-    skipped (as well as from ``sure`` on) without changing a single figure on the tune split:
-    where the words are that unsure, the meaning would not make the question an answer."""
-    reference = figures(sure, 0.0)
-    chosen = 0.0
-    for bar in (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5):
-        same = figures(sure, bar) == reference
-        print(f"dense signal skipped below words-only probability {bar}: tune unchanged: {same}")
         if not same:
             break
         chosen = bar
@@ -320,32 +275,54 @@ def fit(content: Content, write: bool) -> int:
             "threshold": threshold,
         }
     margin_at = LEXICAL.features.index("margin")
-    figures = _skipping(fitted, margin_at, data["clarify_margin"], _unsure_features(content))
-    data["fusion"]["words_sure"] = sure = _words_sure(figures)
-    data["fusion"]["words_hopeless"] = _words_hopeless(figures, sure)
+    data["fusion"]["words_sure"] = _words_sure(fitted, margin_at, data["clarify_margin"])
     if write:
         decision.PARAMETERS.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         print(f"written to {decision.PARAMETERS}")
+        print("then fit where the dense signal is skipped: bench/qa.py --fit-skips --write")
     return 0
 
 
 def fit_skips(content: Content, write: bool) -> int:
     """Fit only where the dense signal is skipped (``words_sure``, ``words_hopeless``), for
-    the shipped confidence models as they are; with ``write``, store those two."""
+    the shipped confidence models as they are, by matching the tune split as the bot does
+    with each bar; with ``write``, store those two.
+
+    A bar is kept while every tune question gets the same verdict (node or fallback) as with
+    the dense signal computed wherever the words leave any doubt."""
     from bot.matching import decision
+    from bot.matching import matcher as matching
 
     data = json.loads(decision.PARAMETERS.read_text(encoding="utf-8"))
-    fitted: dict[str, tuple[np.ndarray, float, Rows]] = {}
-    for key, semantic, model in (("lexical", False, LEXICAL), ("fused", True, FUSED)):
-        matcher = _matcher(content, semantic)
-        tune = [q for q in load_questions() if q.split == "tune"]
-        warm(matcher, [q.text for q in tune])
-        rows = [(q, *(_features(matcher, q) or ([], None))) for q in tune]
-        fitted[key] = (np.array(model.weights), model.threshold, rows)
-    margin_at = LEXICAL.features.index("margin")
-    figures = _skipping(fitted, margin_at, data["clarify_margin"], _unsure_features(content))
-    data["fusion"]["words_sure"] = sure = _words_sure(figures)
-    data["fusion"]["words_hopeless"] = hopeless = _words_hopeless(figures, sure)
+    matcher = Matcher(content)
+    if matcher.embedder is None:
+        raise SystemExit("the embedder does not load here: cannot fit where it is skipped")
+    tune = [q for q in load_questions() if q.split == "tune"]
+
+    def verdicts(sure: float, hopeless: float) -> list[str | None]:
+        fusion = dataclasses.replace(FUSION, words_sure=sure, words_hopeless=hopeless)
+        matching.FUSION = fusion
+        try:
+            return [o.got for o in run(matcher, tune, detect=False)]
+        finally:
+            matching.FUSION = FUSION
+
+    reference = verdicts(1.01, 0.0)
+    sure = 1.01
+    for bar in (0.99, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6):
+        same = verdicts(bar, 0.0) == reference
+        print(f"dense signal skipped from words-only probability {bar}: tune unchanged: {same}")
+        if not same:
+            break
+        sure = bar
+    hopeless = 0.0
+    for bar in (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5):
+        same = verdicts(sure, bar) == reference
+        print(f"dense signal skipped below words-only probability {bar}: tune unchanged: {same}")
+        if not same:
+            break
+        hopeless = bar
+    data["fusion"]["words_sure"], data["fusion"]["words_hopeless"] = sure, hopeless
     print(f"words_sure {sure}, words_hopeless {hopeless}")
     if write:
         decision.PARAMETERS.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")

@@ -276,3 +276,21 @@ def test_meaning_is_not_computed_where_it_cannot_make_an_answer(model: E5Embedde
     assert counting.embedded == []
     matcher.match("Geht ein Widerspruch überhaupt noch?", "de")
     assert counting.embedded == ["Geht ein Widerspruch überhaupt noch?"], "unsure words: meaning"
+
+
+def test_the_model_reads_the_opening_of_a_long_question(model: E5Embedder) -> None:
+    """Each token costs milliseconds: a long question is read up to QUERY_TOKENS, in whole
+    words; a short one whole."""
+    short = "Wie widerspreche ich bei Instagram?"
+    assert model.clip(short) == short
+    long = (
+        "Ich bin Lehrerin und will das mit meiner 9. Klasse besprechen: Werden Daten von "
+        "Schülern unter 18 Jahren auch für die KI von Meta verwendet?"
+    )
+    clipped = model.clip(long)
+    assert long.startswith(clipped) and len(clipped) < len(long)
+    assert model._model.token_count(clipped, True) <= semantic.QUERY_TOKENS
+    longer = long[: len(clipped) + long[len(clipped) + 1 :].find(" ") + len(clipped) + 1]
+    assert model._model.token_count(longer, True) > semantic.QUERY_TOKENS, "no word more fits"
+    matcher, _ = _shipped_matcher(model)
+    assert matcher.meaning_text(long, "de") == model.clip(matcher.meaning_text(long, "de"))

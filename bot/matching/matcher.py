@@ -131,6 +131,9 @@ class Matcher:
         (``False`` when fitting the fused model, which needs its features everywhere)."""
         self._threshold = threshold
         self._preparing: threading.Thread | None = None
+        self._lock = threading.RLock()
+        """Held while the model, the vectors or a language's index are loaded, so that two
+        threads matching at once (``ask``) load each only once."""
         # What language detection needs of each language, apart from its index: a cached
         # matcher then detects without loading every language's index.
         self._vocabulary = {
@@ -144,7 +147,7 @@ class Matcher:
         are loaded from their own cache, and whether to use them is decided when loaded)."""
         state = dict(self.__dict__)
         state["indexes"] = dict(self.indexes)
-        for name in ("_embedder", "_cache", "semantic", "_pending", "_preparing"):
+        for name in ("_embedder", "_cache", "semantic", "_pending", "_preparing", "_lock"):
             state.pop(name, None)
         return state
 
@@ -159,13 +162,17 @@ class Matcher:
         self._cache = None
         self.semantic = {}
         self._preparing = None
+        self._lock = threading.RLock()
 
     @property
     def embedder(self) -> Embedder | None:
         """The dense signal's model (loaded on first use), or ``None``: words only."""
         if self._pending:
-            self._pending = False
-            self._embedder = default_embedder()
+            with self._lock:
+                if self._pending:
+                    # The model first: another thread that sees neither may match by words.
+                    self._embedder = default_embedder()
+                    self._pending = False
         return self._embedder
 
     @property
@@ -223,10 +230,12 @@ class Matcher:
         found = self.semantic.get(lang)
         if found is not None or self._building():
             return found
-        if (embedder := self.embedder) is not None:
-            cache = self._embedding_cache(embedder)
-            found = SemanticIndex(embedder, cache, self.indexes[lang].position_texts)
-            self.semantic[lang] = found
+        with self._lock:
+            found = self.semantic.get(lang)
+            if found is None and (embedder := self.embedder) is not None:
+                cache = self._embedding_cache(embedder)
+                found = SemanticIndex(embedder, cache, self.indexes[lang].position_texts)
+                self.semantic[lang] = found
         return found
 
     def _building(self) -> bool:
@@ -444,7 +453,7 @@ class Matcher:
         if not (self._pending or self._embedder is not None):
             return None, None
         if not self.cascade:
-            return None, _asking_text(text, parts)
+            return None, self._clip(_asking_text(text, parts))
         words_only = self.indexes[lang].rank(text, boost=boost)
         if words_only is None:
             return None, None  # no words at all ("🍕🍕🍕"): nothing to rank, whatever it means
@@ -458,12 +467,18 @@ class Matcher:
             and words_only.features["margin"] >= CLARIFY_MARGIN
         )
         skip = sure or probability < FUSION.words_hopeless
-        return words_only, None if skip else _asking_text(text, parts)
+        return words_only, None if skip else self._clip(_asking_text(text, parts))
 
     def meaning_text(self, text: str, lang: str) -> str:
         """What the dense signal reads of ``text`` (see :meth:`ranking`): without the greeting
-        it opens with and the platforms it denies, a long message's asking sentences only."""
-        return _asking_text(*self._read(text, lang))
+        it opens with and the platforms it denies, a long message's asking sentences only, as
+        much of them as the model reads (:meth:`Embedder.clip`)."""
+        return self._clip(_asking_text(*self._read(text, lang)))
+
+    def _clip(self, text: str) -> str:
+        """What the model reads of ``text`` (:meth:`Embedder.clip`)."""
+        embedder = self.embedder
+        return text if embedder is None else embedder.clip(text)
 
     def suggest(self, text: str, lang: str, limit: int = 3) -> Sequence[str]:
         """Up to ``limit`` node ids that come closest to ``text`` (for fallbacks)."""
@@ -487,6 +502,7 @@ class _Indexes(Mapping[str, LanguageIndex]):
         self._content = content
         self._stored = dict(stored)
         self._loaded: dict[str, LanguageIndex] = {}
+        self._lock = threading.RLock()  # one thread loads a part, another waits for it
         for lang, index in self._stored.items():
             if isinstance(index, LanguageIndex):
                 self._loaded[lang] = index
@@ -495,6 +511,13 @@ class _Indexes(Mapping[str, LanguageIndex]):
                 defer(lang, functools.partial(self.__getitem__, lang))
 
     def __getitem__(self, lang: str) -> LanguageIndex:
+        found = self._loaded.get(lang)
+        if found is not None:
+            return found
+        with self._lock:
+            return self._load(lang)
+
+    def _load(self, lang: str) -> LanguageIndex:
         found = self._loaded.get(lang)
         if found is None:
             stored = self._stored[lang]
