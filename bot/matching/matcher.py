@@ -7,6 +7,7 @@ import functools
 import logging
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -84,6 +85,11 @@ CONTEXT_SURE = 0.1
 confidence: the page itself says what the short question is about."""
 
 
+_RECENT_RANKS = 16
+"""Words-only rankings a matcher keeps (the questions being answered right now)."""
+_RANKS_LOCK = threading.Lock()
+
+
 class _MeaningNeeded(Exception):
     """Raised inside :meth:`Matcher.match_by_words` where the dense signal would be computed."""
 
@@ -147,7 +153,15 @@ class Matcher:
         are loaded from their own cache, and whether to use them is decided when loaded)."""
         state = dict(self.__dict__)
         state["indexes"] = dict(self.indexes)
-        for name in ("_embedder", "_cache", "semantic", "_pending", "_preparing", "_lock"):
+        for name in (
+            "_embedder",
+            "_cache",
+            "semantic",
+            "_pending",
+            "_preparing",
+            "_lock",
+            "_recent_ranks",
+        ):
             state.pop(name, None)
         return state
 
@@ -454,7 +468,7 @@ class Matcher:
             return None, None
         if not self.cascade:
             return None, self._clip(_asking_text(text, parts))
-        words_only = self.indexes[lang].rank(text, boost=boost)
+        words_only = self._words_ranking(text, lang, boost)
         if words_only is None:
             return None, None  # no words at all ("🍕🍕🍕"): nothing to rank, whatever it means
         # Where the words alone are sure, meaning adds nothing: no embedding (the slow part
@@ -468,6 +482,24 @@ class Matcher:
         )
         skip = sure or probability < FUSION.words_hopeless
         return words_only, None if skip else self._clip(_asking_text(text, parts))
+
+    def _words_ranking(self, text: str, lang: str, boost: np.ndarray | None) -> Ranking | None:
+        """``text`` ranked by its words alone; the last few without context are kept: a
+        question asked by its words first (:meth:`match_by_words`) and then in full is
+        ranked once."""
+        if boost is not None:
+            return self.indexes[lang].rank(text, boost=boost)
+        key = (lang, text)
+        recent = self.__dict__.setdefault("_recent_ranks", OrderedDict())
+        with _RANKS_LOCK:
+            found: Ranking | None = recent.get(key)
+        if found is None:
+            found = self.indexes[lang].rank(text)
+            with _RANKS_LOCK:
+                recent[key] = found
+                if len(recent) > _RECENT_RANKS:
+                    recent.popitem(last=False)
+        return found
 
     def meaning_text(self, text: str, lang: str) -> str:
         """What the dense signal reads of ``text`` (see :meth:`ranking`): without the greeting
