@@ -7,6 +7,7 @@ matching speed and the confusion list of misses.
 
     .venv/bin/python bench/qa.py [--detect] [--threshold 0.5] [--no-misses]
     .venv/bin/python bench/qa.py --fit
+    .venv/bin/python bench/qa.py --fit-skips [--write]
 
 ``--fit`` refits the matcher's two confidence models (words only, and words fused with the
 dense signal) and the dense signal's weight in the ranking, and prints them with a table of
@@ -14,7 +15,9 @@ thresholds: per split, in-scope accuracy, out-of-scope fallback and wrong-confid
 ``--write`` stores them in ``bot/matching/decision.json``. It learns only from the ``tune``
 split and from the content's own example questions, each matched by an index built without
 it (five folds), with the out-of-scope questions weighted up to a fair share of traffic; the
-``holdout`` split is shown, never fitted. The threshold is the one with the most right
+``holdout`` split is shown, never fitted. ``--fit-skips`` fits only where the dense signal
+is not computed (the words alone sure enough, or too unsure for it to matter), for the
+confidence models as shipped. The threshold is the one with the most right
 answers on ``tune`` with at most 2 % wrong-confident answers and at least 95 % fallback.
 Messages the matcher decides without the model (greetings, a node's own wording) count as
 answered.
@@ -276,6 +279,54 @@ def fit(content: Content, write: bool) -> int:
     if write:
         decision.PARAMETERS.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         print(f"written to {decision.PARAMETERS}")
+        print("then fit where the dense signal is skipped: bench/qa.py --fit-skips --write")
+    return 0
+
+
+def fit_skips(content: Content, write: bool) -> int:
+    """Fit only where the dense signal is skipped (``words_sure``, ``words_hopeless``), for
+    the shipped confidence models as they are, by matching the tune split as the bot does
+    with each bar; with ``write``, store those two.
+
+    A bar is kept while every tune question gets the same verdict (node or fallback) as with
+    the dense signal computed wherever the words leave any doubt."""
+    from bot.matching import decision
+    from bot.matching import matcher as matching
+
+    data = json.loads(decision.PARAMETERS.read_text(encoding="utf-8"))
+    matcher = Matcher(content)
+    if matcher.embedder is None:
+        raise SystemExit("the embedder does not load here: cannot fit where it is skipped")
+    tune = [q for q in load_questions() if q.split == "tune"]
+
+    def verdicts(sure: float, hopeless: float) -> list[str | None]:
+        fusion = dataclasses.replace(FUSION, words_sure=sure, words_hopeless=hopeless)
+        matching.FUSION = fusion
+        try:
+            return [o.got for o in run(matcher, tune, detect=False)]
+        finally:
+            matching.FUSION = FUSION
+
+    reference = verdicts(1.01, 0.0)
+    sure = 1.01
+    for bar in (0.99, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6):
+        same = verdicts(bar, 0.0) == reference
+        print(f"dense signal skipped from words-only probability {bar}: tune unchanged: {same}")
+        if not same:
+            break
+        sure = bar
+    hopeless = 0.0
+    for bar in (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5):
+        same = verdicts(sure, bar) == reference
+        print(f"dense signal skipped below words-only probability {bar}: tune unchanged: {same}")
+        if not same:
+            break
+        hopeless = bar
+    data["fusion"]["words_sure"], data["fusion"]["words_hopeless"] = sure, hopeless
+    print(f"words_sure {sure}, words_hopeless {hopeless}")
+    if write:
+        decision.PARAMETERS.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        print(f"written to {decision.PARAMETERS}")
     return 0
 
 
@@ -302,7 +353,12 @@ def main() -> int:
     parser.add_argument("--content", type=Path, default=ROOT / "content", help="content tree")
     parser.add_argument("--no-misses", action="store_true", help="skip the confusion list")
     parser.add_argument("--fit", action="store_true", help="refit the confidence models")
-    parser.add_argument("--write", action="store_true", help="with --fit: store them")
+    parser.add_argument(
+        "--fit-skips",
+        action="store_true",
+        help="refit only where the dense signal is skipped, for the shipped models",
+    )
+    parser.add_argument("--write", action="store_true", help="with --fit or --fit-skips: store")
     parser.add_argument(
         "--questions",
         type=Path,
@@ -321,6 +377,8 @@ def main() -> int:
     content = load_content(args.content)
     if args.fit:
         return fit(content, args.write)
+    if args.fit_skips:
+        return fit_skips(content, args.write)
     t1 = time.perf_counter()
     matcher = (
         Matcher(content) if args.threshold is None else Matcher(content, threshold=args.threshold)

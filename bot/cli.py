@@ -13,11 +13,14 @@ import gc
 import json
 import logging
 import os
+import queue
 import re
 import signal
 import sys
-from collections import OrderedDict
-from collections.abc import Callable, Coroutine, Sequence
+import threading
+from collections import OrderedDict, deque
+from collections.abc import Callable, Coroutine, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -189,30 +192,88 @@ def cmd_ask(args: argparse.Namespace) -> int:
     engine = Engine(content, matcher, session_ttl=session_ttl)
     _started()
     now = dt.datetime.now(dt.UTC)
-    # Every question is asked by a fresh user at the same moment, so the same question gets
-    # the same answer: a repeated line is answered from what was printed for it before.
-    answered: OrderedDict[str, str] = OrderedDict()
-    for line in sys.stdin:
-        question = line.strip()
-        if not question:
-            continue
-        printed = answered.get(question)
-        if printed is None:
-            state = engine.new_state(Start(language=language), now)
-            _, actions = engine.handle(state, Text(text=question), now)
-            reply = next(a for a in actions if isinstance(a, Reply))
-            printed = _ask_record(question, reply, to_plain(reply.text), as_json=args.json)
-            answered[question] = printed
-            if len(answered) > ASK_REMEMBERED:
-                answered.popitem(last=False)
-        else:
-            answered.move_to_end(question)
-        print(printed, flush=True)
+
+    def answer(question: str) -> str:
+        state = engine.new_state(Start(language=language), now)
+        _, actions = engine.handle(state, Text(text=question), now)
+        reply = next(a for a in actions if isinstance(a, Reply))
+        return _ask_record(question, reply, to_plain(reply.text), as_json=args.json)
+
+    threads = min(ASK_THREADS, len(_usable_cpus()))
+    if threads < 2:
+        for printed in _answer_lines(lambda q: _done(answer(q))):
+            print(printed.result(), flush=True)
+        return 0
+    with ThreadPoolExecutor(threads, thread_name_prefix="ask") as pool:
+        for printed in _answer_lines(lambda q: pool.submit(answer, q), ahead=ASK_AHEAD):
+            print(printed.result(), flush=True)
     return 0
 
 
 ASK_REMEMBERED = 4096
 """How many different questions ``ask`` keeps its answers to (in memory only)."""
+ASK_THREADS = 2
+"""Questions ``ask`` answers at once (at most one per usable core): while one waits for the
+model, which runs outside Python's interpreter lock, another is read by its words or
+embedded on the other core."""
+ASK_AHEAD = 16
+"""How many lines ``ask`` reads ahead of the answer it prints next."""
+
+
+def _usable_cpus() -> set[int]:
+    """The cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return os.sched_getaffinity(0)
+    return set(range(os.cpu_count() or 1))
+
+
+def _done(value: str) -> Future[str]:
+    future: Future[str] = Future()
+    future.set_result(value)
+    return future
+
+
+def _answer_lines(submit: Callable[[str], Future[str]], ahead: int = 0) -> Iterator[Future[str]]:
+    """For each non-empty line of stdin, in order, the future of its answer (``submit``).
+
+    Every question is asked by a fresh user at the same moment, so the same question gets
+    the same answer: a repeated line is answered by the future of its first time. With
+    ``ahead``, lines that are already there are read (and answered) before the answer to an
+    earlier one is given out, up to ``ahead`` of them; a line typed by hand is answered
+    at once, as without."""
+    answered: OrderedDict[str, Future[str]] = OrderedDict()
+    lines: queue.Queue[str | None] = queue.Queue(maxsize=max(ahead, 1))
+
+    def read() -> None:
+        for line in sys.stdin:
+            lines.put(line)
+        lines.put(None)
+
+    if ahead:
+        threading.Thread(target=read, name="ask-stdin", daemon=True).start()
+        source: Iterator[str | None] = iter(lines.get, object())
+    else:
+        source = iter(sys.stdin)
+    pending: deque[Future[str]] = deque()
+    while True:
+        if pending and (len(pending) >= ahead or lines.empty()):
+            yield pending.popleft()
+            continue
+        line = next(source, None)
+        if line is None:
+            break
+        question = line.strip()
+        if not question:
+            continue
+        future = answered.get(question)
+        if future is None:
+            future = answered[question] = submit(question)
+            if len(answered) > ASK_REMEMBERED:
+                answered.popitem(last=False)
+        else:
+            answered.move_to_end(question)
+        pending.append(future)
+    yield from pending
 
 
 def _ask_record(question: str, reply: Reply, text: str, *, as_json: bool) -> str:

@@ -75,7 +75,7 @@ from bot.events import (
     Text,
     Unsupported,
 )
-from bot.matching import Matcher, answers
+from bot.matching import Matcher, MatchResult, answers
 from bot.state import SessionState
 
 MAX_BACK = 20
@@ -288,21 +288,44 @@ class Engine:
             if detected:
                 state = state.with_(language=detected)
         context = self._context(state)
-        result = self.matcher.match(text, state.language, context=context)
-        if not result.matched and state.language_chosen:
-            # Someone who chose English may still ask in German: understand it, answer in
-            # English. Detected only then, so a chosen language costs no detection per message.
-            detected = self.matcher.detect_language(text, locale=event.locale)
-            if detected and detected != state.language:
-                other = self.matcher.match(text, detected, context=context)
-                if other.matched:
-                    result = other
+        if state.language_chosen:
+            result = self._match_chosen(text, state.language, context, event.locale)
+        else:
+            result = self.matcher.match(text, state.language, context=context)
         if result.matched and result.node:
             new_state, actions = self._go(state, result.node, event, now, matched=True)
             return new_state, actions
         if result.clarify and "clarify" in self.content.meta.strings:
             return self._clarify(state, result.clarify)
         return self._fallback(state, event, text, now, result.candidates)
+
+    def _match_chosen(
+        self, text: str, lang: str, context: str | None, locale: str | None
+    ) -> MatchResult:
+        """``text`` matched for someone who chose ``lang``: someone who chose German may
+        still ask in English; understand it, answer in German.
+
+        The chosen language first, by its words; where they are unsure, the words of the
+        language the text is written in before the meaning in either (the model is the slow
+        part, and words that decide in the question's own language say more than its
+        meaning compared with another language's examples). Detected only then, so a
+        message the chosen language's words decide costs no detection."""
+        result = self.matcher.match_by_words(text, lang, context=context)
+        if result is not None and result.matched:
+            return result
+        detected = self.matcher.detect_language(text, locale=locale)
+        other_lang = detected if detected and detected != lang else None
+        if other_lang is not None and result is None:
+            other = self.matcher.match_by_words(text, other_lang, context=context)
+            if other is not None and other.matched:
+                return other
+        if result is None:
+            result = self.matcher.match(text, lang, context=context)
+        if not result.matched and other_lang is not None:
+            other = self.matcher.match(text, other_lang, context=context)
+            if other.matched:
+                return other
+        return result
 
     def _context(self, state: SessionState) -> str | None:
         """What a follow-up ("warum?", "und bei Instagram?") refers to: the node the user is

@@ -281,6 +281,65 @@ def test_ask_answers_a_repeated_question_every_time(tree: Path, as_json: bool) -
         assert answers[0].startswith("What is the deadline?\n→ deadline [en]")
 
 
+def test_ask_answers_a_line_typed_by_hand_before_the_next_one_comes(tree: Path) -> None:
+    """``ask`` reads ahead of its answers (two questions are answered at once): a question
+    typed by hand must still be answered at once, not when the next line or the end comes."""
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_", "MATRIX_"))
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "--content", str(tree), "ask", "--json"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        cwd=REPO,
+        env={**clean, "BOT_LOG_LEVEL": "WARNING"},
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        for question, node in (("What is the deadline?", "deadline"), ("xyzzy", None)):
+            proc.stdin.write(f"{question}\n".encode())
+            proc.stdin.flush()
+            ready, _, _ = select.select([proc.stdout], [], [], 30)
+            assert ready, f"no answer to {question!r} while stdin stays open"
+            record = json.loads(proc.stdout.readline())
+            assert (record["question"], record["node"]) == (question, node)
+        proc.stdin.close()
+        assert proc.wait(30) == 0
+    finally:
+        proc.kill()
+
+
+def test_ask_gives_answers_in_the_order_of_the_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read ahead and answered two at a time, answers still come in the order asked, and a
+    repeated line is answered once."""
+    import io
+    import threading
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    from bot import cli
+
+    lines = [f"q{i % 7}" for i in range(50)]
+    monkeypatch.setattr(sys, "stdin", io.StringIO("".join(f"{q}\n" for q in lines)))
+    asked: list[str] = []
+    slow = threading.Event()  # the first answer waits: later ones finish before it
+
+    def answer(question: str) -> str:
+        if question == "q0":
+            slow.wait(0.2)
+        return question.upper()
+
+    with ThreadPoolExecutor(2) as pool:
+
+        def submit(question: str) -> Future[str]:
+            asked.append(question)
+            return pool.submit(answer, question)
+
+        printed = [f.result() for f in cli._answer_lines(submit, ahead=16)]
+    assert printed == [q.upper() for q in lines]
+    assert sorted(asked) == sorted(set(lines)), "a repeated line is answered once"
+
+
 # -- graph -------------------------------------------------------------------------------
 
 

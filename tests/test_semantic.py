@@ -226,3 +226,76 @@ def test_another_models_vectors_in_the_local_cache_are_left_alone(
     assert cache.vectors(model, texts[:1]).shape == (1, 384)
     assert cache.vectors(model, texts).shape == (2, 384)
     assert semantic.default_cache_dir(model.name).name == model.name, "one folder per model"
+
+
+def _shipped_matcher(model: E5Embedder) -> tuple[Matcher, _Counting]:
+    """The shipped content's matcher with the counting model (its vectors from the shipped
+    file, nothing written anywhere)."""
+    content = load_content()
+    counting = _counting(model)
+    shipped = semantic.shipped_path(content.source_dir, model.name)
+    return Matcher(
+        content, embedder=counting, cache=EmbeddingCache(None, shipped=shipped)
+    ), counting
+
+
+def test_match_by_words_answers_only_what_the_words_decide(model: E5Embedder) -> None:
+    matcher, counting = _shipped_matcher(model)
+    sure = "Wie widerspreche ich bei Instagram?"
+    assert matcher.match_by_words(sure, "de") == matcher.match(sure, "de")
+    by_meaning = "Geht ein Widerspruch überhaupt noch?"
+    assert matcher.match_by_words(by_meaning, "de") is None
+    assert counting.embedded == [], "asking the words embeds nothing"
+    matcher.match(by_meaning, "de")
+    assert counting.embedded, "the same question matched in full reads its meaning"
+
+
+def test_a_question_in_another_language_than_the_chosen_one_is_read_by_its_own_words_first(
+    model: E5Embedder,
+) -> None:
+    """Someone who chose German and asks in English: the English words decide, so the slow
+    model is not asked to compare the English question with the German examples (which
+    also found the Irish authority's page instead of how to complain)."""
+    import datetime as dt
+
+    from bot.engine import Engine
+    from bot.events import Reply, Start, Text
+
+    matcher, counting = _shipped_matcher(model)
+    engine = Engine(matcher.content, matcher, session_ttl=dt.timedelta(hours=1))
+    now = dt.datetime(2026, 12, 4, 12, tzinfo=dt.UTC)
+    state = engine.new_state(Start(language="de"), now)
+    question = "how do I file a complaint with a data protection authority"
+    _, actions = engine.handle(state, Text(text=question), now)
+    reply = next(a for a in actions if isinstance(a, Reply))
+    assert (reply.node, reply.matched, reply.language) == ("complaint", True, "de")
+    assert counting.embedded == []
+
+
+def test_meaning_is_not_computed_where_it_cannot_make_an_answer(model: E5Embedder) -> None:
+    """A message without words, or whose words are far from every topic, gets no embedding
+    (tens of milliseconds): the dense signal would leave it unanswered anyway."""
+    matcher, counting = _shipped_matcher(model)
+    for text in ("🍕🍕🍕", "Rezept für Lasagne"):
+        assert not matcher.match(text, "de").matched
+    assert counting.embedded == []
+    matcher.match("Geht ein Widerspruch überhaupt noch?", "de")
+    assert counting.embedded == ["Geht ein Widerspruch überhaupt noch?"], "unsure words: meaning"
+
+
+def test_the_model_reads_the_opening_of_a_long_question(model: E5Embedder) -> None:
+    """Each token costs milliseconds: a long question is read up to QUERY_TOKENS, in whole
+    words; a short one whole."""
+    short = "Wie widerspreche ich bei Instagram?"
+    assert model.clip(short) == short
+    long = (
+        "Ich bin Lehrerin und will das mit meiner 9. Klasse besprechen: Werden Daten von "
+        "Schülern unter 18 Jahren auch für die KI von Meta verwendet?"
+    )
+    clipped = model.clip(long)
+    assert long.startswith(clipped) and len(clipped) < len(long)
+    assert model._model.token_count(clipped, True) <= semantic.QUERY_TOKENS
+    longer = long[: len(clipped) + long[len(clipped) + 1 :].find(" ") + len(clipped) + 1]
+    assert model._model.token_count(longer, True) > semantic.QUERY_TOKENS, "no word more fits"
+    matcher, _ = _shipped_matcher(model)
+    assert matcher.meaning_text(long, "de") == model.clip(matcher.meaning_text(long, "de"))

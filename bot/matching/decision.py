@@ -58,6 +58,11 @@ class Fusion:
     the lowest bar at which skipping it changes no figure on the tune split (right,
     fallback, wrong-confident), so meaning is only computed where it can change the
     decision."""
+    words_hopeless: float = 0.0
+    """Below this probability of the words-only model, the dense signal is not computed
+    either: the highest bar at which skipping it changes no figure on the tune split, so
+    meaning is not computed for questions it would leave unanswered anyway (most of them off
+    topic)."""
 
     def lift(self, cosines: np.ndarray) -> np.ndarray:
         """Cosines scaled from the floor: 0 below it, 1 for the same text."""

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import logging
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -83,6 +85,19 @@ CONTEXT_SURE = 0.1
 confidence: the page itself says what the short question is about."""
 
 
+_RECENT_RANKS = 16
+"""Words-only rankings a matcher keeps (the questions being answered right now)."""
+_RANKS_LOCK = threading.Lock()
+
+
+class _MeaningNeeded(Exception):
+    """Raised inside :meth:`Matcher.match_by_words` where the dense signal would be computed."""
+
+
+_WORDS_ONLY: contextvars.ContextVar[bool] = contextvars.ContextVar("words_only", default=False)
+"""Set while :meth:`Matcher.match_by_words` runs (per thread: matchers are shared)."""
+
+
 class Matcher:
     """Find the node answering a question; built once per content tree."""
 
@@ -122,6 +137,9 @@ class Matcher:
         (``False`` when fitting the fused model, which needs its features everywhere)."""
         self._threshold = threshold
         self._preparing: threading.Thread | None = None
+        self._lock = threading.RLock()
+        """Held while the model, the vectors or a language's index are loaded, so that two
+        threads matching at once (``ask``) load each only once."""
         # What language detection needs of each language, apart from its index: a cached
         # matcher then detects without loading every language's index.
         self._vocabulary = {
@@ -135,7 +153,15 @@ class Matcher:
         are loaded from their own cache, and whether to use them is decided when loaded)."""
         state = dict(self.__dict__)
         state["indexes"] = dict(self.indexes)
-        for name in ("_embedder", "_cache", "semantic", "_pending", "_preparing"):
+        for name in (
+            "_embedder",
+            "_cache",
+            "semantic",
+            "_pending",
+            "_preparing",
+            "_lock",
+            "_recent_ranks",
+        ):
             state.pop(name, None)
         return state
 
@@ -150,13 +176,17 @@ class Matcher:
         self._cache = None
         self.semantic = {}
         self._preparing = None
+        self._lock = threading.RLock()
 
     @property
     def embedder(self) -> Embedder | None:
         """The dense signal's model (loaded on first use), or ``None``: words only."""
         if self._pending:
-            self._pending = False
-            self._embedder = default_embedder()
+            with self._lock:
+                if self._pending:
+                    # The model first: another thread that sees neither may match by words.
+                    self._embedder = default_embedder()
+                    self._pending = False
         return self._embedder
 
     @property
@@ -214,10 +244,12 @@ class Matcher:
         found = self.semantic.get(lang)
         if found is not None or self._building():
             return found
-        if (embedder := self.embedder) is not None:
-            cache = self._embedding_cache(embedder)
-            found = SemanticIndex(embedder, cache, self.indexes[lang].position_texts)
-            self.semantic[lang] = found
+        with self._lock:
+            found = self.semantic.get(lang)
+            if found is None and (embedder := self.embedder) is not None:
+                cache = self._embedding_cache(embedder)
+                found = SemanticIndex(embedder, cache, self.indexes[lang].position_texts)
+                self.semantic[lang] = found
         return found
 
     def _building(self) -> bool:
@@ -281,6 +313,22 @@ class Matcher:
             # A neighbour of the page, close enough: the context is evidence of its own.
             return MatchResult(first[0], in_context.score, True, lang, in_context.candidates)
         return in_context if alone is None else alone
+
+    def match_by_words(
+        self, text: str, lang: str, context: str | None = None
+    ) -> MatchResult | None:
+        """What :meth:`match` answers where the words alone decide it (the dense signal, the
+        slow part, is not needed), else ``None``: then only :meth:`match` knows.
+
+        Cheap: a caller with two languages to try (a user who chose one and typed in
+        another) asks the words of both before the meaning of either."""
+        token = _WORDS_ONLY.set(True)
+        try:
+            return self.match(text, lang, context)
+        except _MeaningNeeded:
+            return None
+        finally:
+            _WORDS_ONLY.reset(token)
 
     def _near(
         self, text: str, lang: str, hood: dict[str, float], score: float
@@ -376,6 +424,8 @@ class Matcher:
         text, parts = self._read(text, lang)
         dense = None
         words_only, meaning = self._words_first(text, lang, parts, boost)
+        if meaning is not None and _WORDS_ONLY.get():
+            raise _MeaningNeeded
         if meaning is not None and (semantic := self.semantic_index(lang)) is not None:
             dense = semantic.scores(meaning)
         if dense is None and words_only is not None:
@@ -413,24 +463,54 @@ class Matcher:
     ) -> tuple[Ranking | None, str | None]:
         """The ranking by words alone (where the dense signal may be used and the cascade is
         on) and what the dense signal has to read of ``text`` (``None``: nothing, the words
-        are sure or there is no model). ``text`` and ``parts`` as :meth:`_read` gives them."""
+        are sure, or too unsure for meaning to make it an answer, or there is no model). ``text`` and ``parts`` as :meth:`_read` gives them."""
         if not (self._pending or self._embedder is not None):
             return None, None
-        words_only = self.indexes[lang].rank(text, boost=boost) if self.cascade else None
+        if not self.cascade:
+            return None, self._clip(_asking_text(text, parts))
+        words_only = self._words_ranking(text, lang, boost)
+        if words_only is None:
+            return None, None  # no words at all ("🍕🍕🍕"): nothing to rank, whatever it means
         # Where the words alone are sure, meaning adds nothing: no embedding (the slow part
-        # of a reply) for most questions.
+        # of a reply) for most questions; nor where they are so unsure that meaning would not
+        # make it an answer.
+        probability = LEXICAL.probability(words_only.features)
         sure = (
-            words_only is not None
-            and words_only.answerable
-            and LEXICAL.probability(words_only.features) >= FUSION.words_sure
+            words_only.answerable
+            and probability >= FUSION.words_sure
             and words_only.features["margin"] >= CLARIFY_MARGIN
         )
-        return words_only, None if sure else _asking_text(text, parts)
+        skip = sure or probability < FUSION.words_hopeless
+        return words_only, None if skip else self._clip(_asking_text(text, parts))
+
+    def _words_ranking(self, text: str, lang: str, boost: np.ndarray | None) -> Ranking | None:
+        """``text`` ranked by its words alone; the last few without context are kept: a
+        question asked by its words first (:meth:`match_by_words`) and then in full is
+        ranked once."""
+        if boost is not None:
+            return self.indexes[lang].rank(text, boost=boost)
+        key = (lang, text)
+        recent = self.__dict__.setdefault("_recent_ranks", OrderedDict())
+        with _RANKS_LOCK:
+            found: Ranking | None = recent.get(key)
+        if found is None:
+            found = self.indexes[lang].rank(text)
+            with _RANKS_LOCK:
+                recent[key] = found
+                if len(recent) > _RECENT_RANKS:
+                    recent.popitem(last=False)
+        return found
 
     def meaning_text(self, text: str, lang: str) -> str:
         """What the dense signal reads of ``text`` (see :meth:`ranking`): without the greeting
-        it opens with and the platforms it denies, a long message's asking sentences only."""
-        return _asking_text(*self._read(text, lang))
+        it opens with and the platforms it denies, a long message's asking sentences only, as
+        much of them as the model reads (:meth:`Embedder.clip`)."""
+        return self._clip(_asking_text(*self._read(text, lang)))
+
+    def _clip(self, text: str) -> str:
+        """What the model reads of ``text`` (:meth:`Embedder.clip`)."""
+        embedder = self.embedder
+        return text if embedder is None else embedder.clip(text)
 
     def suggest(self, text: str, lang: str, limit: int = 3) -> Sequence[str]:
         """Up to ``limit`` node ids that come closest to ``text`` (for fallbacks)."""
@@ -454,6 +534,7 @@ class _Indexes(Mapping[str, LanguageIndex]):
         self._content = content
         self._stored = dict(stored)
         self._loaded: dict[str, LanguageIndex] = {}
+        self._lock = threading.RLock()  # one thread loads a part, another waits for it
         for lang, index in self._stored.items():
             if isinstance(index, LanguageIndex):
                 self._loaded[lang] = index
@@ -462,6 +543,13 @@ class _Indexes(Mapping[str, LanguageIndex]):
                 defer(lang, functools.partial(self.__getitem__, lang))
 
     def __getitem__(self, lang: str) -> LanguageIndex:
+        found = self._loaded.get(lang)
+        if found is not None:
+            return found
+        with self._lock:
+            return self._load(lang)
+
+    def _load(self, lang: str) -> LanguageIndex:
         found = self._loaded.get(lang)
         if found is None:
             stored = self._stored[lang]

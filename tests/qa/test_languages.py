@@ -27,10 +27,12 @@ from .qa_set import MEASURED, QUESTION_DIR, Outcome, Summary, load_questions, ne
 LANGUAGE_DIR = QUESTION_DIR / "languages"
 
 # (right in scope, wrong-confident overall, off-topic fallback), each at or under the measured
-# figure so that a change making one language clearly worse fails.
+# figure so that a change making one language clearly worse fails. French: since the model
+# reads a question's first 17 tokens (French words split into more of them), 74.6 % right
+# and 3.4 % wrong-confident instead of 76.1 % and 5.7 %: one answer less, two wrong ones less.
 BARS: dict[str, tuple[float, float, float]] = {
     "es": (0.75, 0.09, 0.89),
-    "fr": (0.75, 0.065, 0.94),
+    "fr": (0.74, 0.04, 0.94),
     "it": (0.79, 0.07, 0.89),
     "nl": (0.81, 0.07, 0.84),
     "pl": (0.72, 0.035, 0.94),
