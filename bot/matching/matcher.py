@@ -12,6 +12,7 @@ from typing import Literal
 
 import numpy as np
 
+from bot import lang as lang_data
 from bot.content.models import Content
 from bot.language_detect import LanguageDetector
 from bot.matching.clauses import _REMARK, asking_parts, without_denied_platforms
@@ -19,6 +20,7 @@ from bot.matching.context import (
     NEAR_COVERED,
     NEAR_DENSE_OFF,
     NEAR_WORDS,
+    FollowUp,
     boost_array,
     follow_up,
     nearest_neighbour,
@@ -42,7 +44,7 @@ from bot.matching.semantic import (
     meaning_wanted,
     shipped_path,
 )
-from bot.matching.text import Lexicon, words
+from bot.matching.text import Lexicon, content_words, words
 
 _OPENING = re.compile(r"([^,.!?;:\n]*)[,.!?;:\n]*(.*)", re.DOTALL)
 """A message's first clause (up to punctuation) and the rest."""
@@ -264,23 +266,48 @@ class Matcher:
             alone = self.decided(text, lang, keywords=False) or self._match(text, lang)
             if alone.matched and (alone.score >= ALONE_SURE or alone.node in hood):
                 return alone
-            near = self._near(text, lang, hood, alone.score)
+        if not followed.only_here:
+            # A neighbour whose own words clearly fit it ("und die Verbraucherzentrale?"
+            # after noyb, "can I object there too?" after WhatsApp).
+            near = self._near(text, lang, hood, alone.score if alone else 0.0)
             if near is not None:
                 return near
+        found, in_context = self._in_context(followed, lang, context)
+        if found is not None:
+            return found
+        return in_context if alone is None else alone
+
+    def _in_context(
+        self, followed: FollowUp, lang: str, context: str | None
+    ) -> tuple[MatchResult | None, MatchResult]:
+        """A follow-up's reading ranked with its context bonus: the answer if it gives one
+        (else ``None``), and the ranking's verdict either way."""
         index = self.indexes[lang]
         boost = boost_array(index.node_ids, followed.boost)
         in_context = self._match(followed.text, lang, boost)
         if context in in_context.clarify:
             # Between the page just read and another: the other one is what is new.
             other = next(n for n in in_context.clarify if n != context)
-            return MatchResult(other, in_context.score, True, lang, in_context.candidates)
+            return MatchResult(
+                other, in_context.score, True, lang, in_context.candidates
+            ), in_context
+        if not followed.sure and in_context.node not in followed.boost:
+            # The message seemed to be about something else; read with the page, it may only
+            # land on the page or what it offers.
+            return None, in_context
         if in_context.matched or in_context.clarify:
-            return in_context
+            return in_context, in_context
         first = in_context.candidates[:1]
-        if first and followed.boost.get(first[0], 0) > 0 and in_context.score >= CONTEXT_SURE:
+        if (
+            followed.sure
+            and first
+            and followed.boost.get(first[0], 0) > 0
+            and in_context.score >= CONTEXT_SURE
+        ):
             # A neighbour of the page, close enough: the context is evidence of its own.
-            return MatchResult(first[0], in_context.score, True, lang, in_context.candidates)
-        return in_context if alone is None else alone
+            found = MatchResult(first[0], in_context.score, True, lang, in_context.candidates)
+            return found, in_context
+        return None, in_context
 
     def _near(
         self, text: str, lang: str, hood: dict[str, float], score: float
@@ -288,7 +315,9 @@ class Matcher:
         """``text`` answered by the neighbour of the page the user is at whose own words
         clearly fit it (:func:`bot.matching.context.nearest_neighbour`), if it is short and
         reads as being about the bot's topics at all."""
-        if not hood or len(words(text)) > NEAR_WORDS:
+        if not hood or len(words(text)) > NEAR_WORDS or not _names_more(text, lang):
+            # Nothing named but question words ("what about the US?", whose "us" is a small
+            # word): no page's own words can fit it.
             return None
         index = self.indexes[lang]
         ranking = self.ranking(text, lang)
@@ -345,7 +374,7 @@ class Matcher:
         text = self._without_greeting(text, lang)
         owner = index.exact_owner(text)
         if owner is None:
-            keyword = index.keyword_owner(text) if keywords else None
+            keyword = index.keyword_owner(text) if keywords and _names_more(text, lang) else None
             if keyword is None:
                 return None
             # Sure, but less than the exact wording: after an answer, the page's own
@@ -435,6 +464,14 @@ class Matcher:
     def suggest(self, text: str, lang: str, limit: int = 3) -> Sequence[str]:
         """Up to ``limit`` node ids that come closest to ``text`` (for fallbacks)."""
         return self.match(text, lang).candidates[:limit]
+
+
+def _names_more(text: str, lang: str) -> bool:
+    """Whether ``text`` names more than question words: "what about the US?" (whose "us"
+    is a small word) is no keyword "what are you" of the page about the bot."""
+    data = lang_data.languages().get(lang)
+    found = content_words(text, lang)
+    return data is None or any(w not in data.question_words for w in found)
 
 
 def _asking_text(text: str, parts: Sequence[tuple[str, float]]) -> str:
