@@ -78,3 +78,17 @@ def test_question_words_alone_are_no_keyword(matcher: Matcher) -> None:
     result = matcher.match("what about the US?", "en", context="outside-eu")
     assert result.node != "about-bot"
     assert matcher.match("what about the US?", "en").node != "about-bot"
+
+
+@pytest.mark.parametrize(
+    ("lang", "at", "text"),
+    [
+        ("de", "noyb", "kann ich denen spenden?"),
+        ("en", "noyb", "can I donate to them?"),
+    ],
+)
+def test_a_follow_up_naming_what_the_content_never_mentions_is_not_the_page_again(
+    matcher: Matcher, lang: str, at: str, text: str
+) -> None:
+    # Read with the page's title, it would be the page itself once more.
+    assert matcher.match(text, lang, context=at).node != at

@@ -272,10 +272,18 @@ class Matcher:
             near = self._near(text, lang, hood, alone.score if alone else 0.0)
             if near is not None:
                 return near
+        if not followed.only_here and followed.text != text and self._names_unknown(text, lang):
+            # Read with the page, but it names what the content never speaks of ("kann ich
+            # denen spenden?" after noyb): the page's title would answer it with the page.
+            return alone or self._match(text, lang)
         found, in_context = self._in_context(followed, lang, context)
         if found is not None:
             return found
         return in_context if alone is None else alone
+
+    def _names_unknown(self, text: str, lang: str) -> bool:
+        """Whether ``text`` has a word the content of ``lang`` never uses (up to its stem)."""
+        return any(not self._uses(lang, w) for w in content_words(text, lang) if w.isalpha())
 
     def _in_context(
         self, followed: FollowUp, lang: str, context: str | None
