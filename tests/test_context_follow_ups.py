@@ -92,3 +92,22 @@ def test_a_follow_up_naming_what_the_content_never_mentions_is_not_the_page_agai
 ) -> None:
     # Read with the page's title, it would be the page itself once more.
     assert matcher.match(text, lang, context=at).node != at
+
+
+@pytest.mark.parametrize(
+    ("lang", "at", "text", "expected"),
+    [
+        # A page the one just read does not offer itself, but the page that offers it does.
+        ("de", "outside-eu", "und in der schweiz?", "country-ch"),
+        # A case of the page with more words than a bare "und wenn ...?".
+        ("de", "object-confirmation", "und wenn keine mail kommt?", "object-confirmation"),
+        # Not a follow-up by its form, half sure alone about another page; read with the
+        # page just read, surer about it.
+        ("de", "business-pages", "muss ich für die seite extra widersprechen?", "business-pages"),
+    ],
+)
+def test_follow_ups_land_around_the_page_just_read(
+    matcher: Matcher, lang: str, at: str, text: str, expected: str
+) -> None:
+    result = matcher.match(text, lang, context=at)
+    assert result.matched and result.node == expected

@@ -92,7 +92,8 @@ def is_follow_up(text: str, lang: str) -> bool:
     ws = words(text)
     if data is None or not ws or len(ws) > _MAX_WORDS:
         return False
-    topical = [w for w in content_words(text, lang) if w not in data.reference_words]
+    small = data.reference_words | data.condition_words | data.negations
+    topical = [w for w in content_words(text, lang) if w not in small]
     if len(topical) > _MAX_TOPICAL:
         return False
     if is_why(text, lang) or is_conditional(text, lang):
@@ -158,7 +159,11 @@ def follow_up(content: Content, node_id: str | None, text: str, lang: str) -> Fo
     if moves_on:
         # "und die Hamburger?" after the Irish authority: something else than this page,
         # read by its own words (the page's title would pull it back here).
-        boost = dict.fromkeys(neighbours, CONTEXT_BOOST) | {node.id: -CONTEXT_BOOST}
+        # Any page around it may be meant ("und in der Schweiz?" after the page on countries
+        # outside the EU: the Swiss page, which the page on countries offers), the closer
+        # the more.
+        around = neighbourhood(content, node.id)
+        boost = {n: CONTEXT_BOOST * w for n, w in around.items()} | {node.id: -CONTEXT_BOOST}
         # "what about ...?" is as often a new question as a follow-up: the neighbours answer
         # it only when its words fit them, not on the context alone.
         return FollowUp(text, boost, sure=ws[0] in data.follow_up_starts)

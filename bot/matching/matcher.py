@@ -251,6 +251,10 @@ class Matcher:
         hood = neighbourhood(self.content, context)
         if followed is None:
             single = self.decided(text, lang) or self._match(text, lang)
+            if single.matched and single.score < ALONE_SURE:
+                leaning = self._leaning(text, lang, context, hood, single)
+                if leaning is not None:
+                    return leaning
             if single.matched or single.clarify:
                 return single
             # Unsure alone, but short: the page just read may say what it is about.
@@ -280,6 +284,31 @@ class Matcher:
         if found is not None:
             return found
         return in_context if alone is None else alone
+
+    def _leaning(
+        self,
+        text: str,
+        lang: str,
+        context: str | None,
+        hood: dict[str, float],
+        single: MatchResult,
+    ) -> MatchResult | None:
+        """A short message the words answer only half sure with a page other than the one
+        the user is at and its options, read with that page's title: the page or one of its options if that reading
+        is surer ("muss ich für die Seite extra widersprechen?" after the page on clubs and
+        Pages asks about the Page, not about several accounts)."""
+        node = self.content.nodes.get(context or "")
+        if node is None or not hood or len(words(text)) > NEAR_WORDS:
+            return None
+        near = [node.id, *(o.to for o in node.options)]
+        if single.node in near:
+            return None
+        index = self.indexes[lang]
+        boost = boost_array(index.node_ids, dict.fromkeys(near, 0.0))
+        read = self._match(f"{text} {node.title.get(lang, '')}", lang, boost)
+        if read.matched and read.node in near and read.score > single.score:
+            return read
+        return None
 
     def _names_unknown(self, text: str, lang: str) -> bool:
         """Whether ``text`` has a word the content of ``lang`` never uses (up to its stem)."""
