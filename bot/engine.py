@@ -646,7 +646,11 @@ class Engine:
         labels = {i: (o.label[lang] if o.label else "") for i, o in shown}
         meanings = {i: o.means or _meaning_of_label(labels[i], lang) for i, o in shown}
         asked = answers.apps(" ".join([node.title[lang], *labels.values()]))
-        said = answers.meaning(text, lang) or answers.named_app_answer(text, lang, asked)
+        said = (
+            answers.meaning(text, lang)
+            or answers.named_app_answer(text, lang, asked)
+            or answers.other_apps_only(text, lang, asked)
+        )
         for i, meant in meanings.items():
             if said is not None and meant == said:
                 return self._choose(state, f"{SET_PREFIX}{node.id}-{i}", event, now)

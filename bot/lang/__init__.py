@@ -42,6 +42,9 @@ class Language:
     no_words: frozenset[str] = frozenset()
     unsure_words: frozenset[str] = frozenset()
     """Answers to a yes/no question, words and phrases."""
+    only_words: frozenset[str] = frozenset()
+    """Words that make naming another app an answer "no" ("nur Instagram" at "Nutzt du
+    Facebook?")."""
     follow_up_starts: frozenset[str] = frozenset()
     follow_up_phrases: frozenset[str] = frozenset()
     """Openings of more than one word that mark a follow-up ("what about", "was ist mit")."""
@@ -123,6 +126,7 @@ def languages() -> Mapping[str, Language]:
             yes_words=_answers(data, "yes_words", file),
             no_words=_answers(data, "no_words", file),
             unsure_words=_answers(data, "unsure_words", file),
+            only_words=_optional_words(data, "only_words", file),
             follow_up_starts=_optional_words(data, "follow_up_starts", file),
             follow_up_phrases=_answers(data, "follow_up_phrases", file),
             condition_words=_optional_words(data, "condition_words", file),
