@@ -104,6 +104,9 @@ def test_a_follow_up_naming_what_the_content_never_mentions_is_not_the_page_agai
         # Not a follow-up by its form, half sure alone about another page; read with the
         # page just read, surer about it.
         ("de", "business-pages", "muss ich für die seite extra widersprechen?", "business-pages"),
+        # Points back at the page ("den"): the page, not the neighbour of the page that
+        # offers it whose words are alike (switching Meta AI off).
+        ("de", "advanced-chat-privacy", "wie schalte ich den ein?", "advanced-chat-privacy"),
     ],
 )
 def test_follow_ups_land_around_the_page_just_read(

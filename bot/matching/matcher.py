@@ -270,19 +270,27 @@ class Matcher:
             alone = self.decided(text, lang, keywords=False) or self._match(text, lang)
             if alone.matched and (alone.score >= ALONE_SURE or alone.node in hood):
                 return alone
+        with_page = followed.text != text  # read with the page's title: it points back
         if not followed.only_here:
             # A neighbour whose own words clearly fit it ("und die Verbraucherzentrale?"
-            # after noyb, "can I object there too?" after WhatsApp).
-            near = self._near(text, lang, hood, alone.score if alone else 0.0)
+            # after noyb, "can I object there too?" after WhatsApp). One that points back
+            # ("wie schalte ich den ein?") is first read with the page before the pages
+            # around the page's own options may answer it.
+            close = {n: w for n, w in hood.items() if w >= 1.0} if with_page else hood
+            near = self._near(text, lang, close, alone.score if alone else 0.0)
             if near is not None:
                 return near
-        if not followed.only_here and followed.text != text and self._names_unknown(text, lang):
+        if not followed.only_here and with_page and self._names_unknown(text, lang):
             # Read with the page, but it names what the content never speaks of ("kann ich
             # denen spenden?" after noyb): the page's title would answer it with the page.
             return alone or self._match(text, lang)
         found, in_context = self._in_context(followed, lang, context)
         if found is not None:
             return found
+        if not followed.only_here and with_page:
+            near = self._near(text, lang, hood, alone.score if alone else 0.0)
+            if near is not None:
+                return near
         return in_context if alone is None else alone
 
     def _leaning(
