@@ -288,13 +288,15 @@ class Engine:
             if detected:
                 state = state.with_(language=detected)
         context = self._context(state)
-        result = self.matcher.match(text, state.language, context=context)
+        # At the menu, the context is a topic a fallback suggested, not a page that was read.
+        suggested = context is not None and context != state.node
+        result = self.matcher.match(text, state.language, context=context, suggested=suggested)
         if not result.matched and state.language_chosen:
             # Someone who chose English may still ask in German: understand it, answer in
             # English. Detected only then, so a chosen language costs no detection per message.
             detected = self.matcher.detect_language(text, locale=event.locale)
             if detected and detected != state.language:
-                other = self.matcher.match(text, detected, context=context)
+                other = self.matcher.match(text, detected, context=context, suggested=suggested)
                 if other.matched:
                     result = other
         if result.matched and result.node:

@@ -114,3 +114,16 @@ def test_follow_ups_land_around_the_page_just_read(
 ) -> None:
     result = matcher.match(text, lang, context=at)
     assert result.matched and result.node == expected
+
+
+def test_after_a_fallback_the_suggested_page_is_not_answered_on_its_title(
+    matcher: Matcher,
+) -> None:
+    # The fallback suggested the page on when the training started; "wie mache ich das?"
+    # then says nothing about it, and the user has not read it.
+    text, at = "wie mache ich das?", "start-date"
+    assert matcher.match(text, "de", context=at).node == at
+    assert not matcher.match(text, "de", context=at, suggested=True).matched
+    # Its neighbours still answer a follow-up that names them.
+    moved = matcher.match("und bei insta?", "de", context="object-facebook", suggested=True)
+    assert moved.matched and moved.node == "object-instagram"

@@ -240,11 +240,29 @@ class Matcher:
         lexicon, known = self._vocabulary[lang]
         return lexicon.stem(word) in known
 
-    def match(self, text: str, lang: str, context: str | None = None) -> MatchResult:
+    def match(
+        self, text: str, lang: str, context: str | None = None, *, suggested: bool = False
+    ) -> MatchResult:
         """Match ``text`` in ``lang``; ``matched`` is False when the matcher abstains.
 
         ``context``: the node the user is at (from the session state), so that a follow-up
-        ("warum?", "und bei Instagram?") is read with it (:mod:`bot.matching.context`)."""
+        ("warum?", "und bei Instagram?") is read with it (:mod:`bot.matching.context`).
+        ``suggested``: the context is only the closest topic a fallback suggested, a page the
+        user has not read; a follow-up may then lead to its neighbours ("und bei Insta?"
+        after the Facebook steps were suggested) but not to that page itself on the strength
+        of its title ("wie mache ich das?" says nothing about it)."""
+        result = self._in_place(text, lang, context)
+        if (
+            suggested
+            and result.matched
+            and result.node == context
+            and follow_up(self.content, context, text, lang) is not None
+        ):
+            return MatchResult(None, result.score, False, lang, result.candidates)
+        return result
+
+    def _in_place(self, text: str, lang: str, context: str | None) -> MatchResult:
+        """:meth:`match` for a context the user has read."""
         # Before the exact wording: "warum?" may be one node's keyword, but after an answer
         # it asks about that answer.
         followed = follow_up(self.content, context, text, lang)
