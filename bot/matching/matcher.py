@@ -320,9 +320,9 @@ class Matcher:
         single: MatchResult,
     ) -> MatchResult | None:
         """A short message the words answer only half sure with a page other than the one
-        the user is at and its options, read with that page's title: the page or one of its options if that reading
-        is surer ("muss ich für die Seite extra widersprechen?" after the page on clubs and
-        Pages asks about the Page, not about several accounts)."""
+        the user is at and its options, read with that page's title: the page or one of its
+        options if that reading is surer ("muss ich für die Seite extra widersprechen?" after
+        the page on clubs and Pages asks about the Page, not about several accounts)."""
         node = self.content.nodes.get(context or "")
         if node is None or not hood or len(words(text)) > NEAR_WORDS:
             return None
