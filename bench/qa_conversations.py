@@ -4,10 +4,13 @@ Prints right answers per kind of turn (opening question, follow-up, checklist an
 of topic, off-topic), wrong-confident answers and clarifying questions, then every miss.
 
     .venv/bin/python bench/qa_conversations.py [--words-only] [--no-misses] [--root DIR]
+        [--dir DIR]
 
 ``--words-only`` runs the matcher without the dense signal (as where the model cannot load).
 ``--root`` runs another checkout's ``bot`` and content (e.g. ``git archive main | tar -x -C
-/tmp/before``) on this checkout's conversations, for before/after figures.
+/tmp/before``) on this checkout's conversations, for before/after figures. ``--dir`` runs
+the conversations of another folder in the same format (e.g. ``tests/qa/conversations-tune``,
+the set that context changes are tried on) instead of the measured set.
 """
 
 from __future__ import annotations
@@ -26,6 +29,12 @@ def main() -> int:
     parser.add_argument("--words-only", action="store_true")
     parser.add_argument("--no-misses", action="store_true")
     parser.add_argument("--root", type=Path, default=ROOT, help="checkout whose bot to run")
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=None,
+        help="folder of conversation files to run (default: the measured set)",
+    )
     args = parser.parse_args()
     root = args.root.resolve()
     # The measured checkout's bot first on the path; this checkout's conversations (loaded
@@ -48,7 +57,11 @@ def main() -> int:
     content = load_content(root / "content")
     matcher = Matcher(content, embedder=None) if args.words_only else Matcher(content)
     engine = Engine(content, matcher, session_ttl=dt.timedelta(hours=1))
-    conversations = conversation_set.load_conversations()
+    conversations = (
+        conversation_set.load_conversations(args.dir.resolve())
+        if args.dir is not None
+        else conversation_set.load_conversations()
+    )
     outcomes = conversation_set.run_conversations(engine, conversations)
     print(
         f"{len(conversations)} conversations, {len(outcomes)} turns, dense signal: "
@@ -72,7 +85,8 @@ def main() -> int:
         for o in outcomes:
             if not o.right:
                 print(
-                    f"  [{o.conversation.lang}/{o.turn.kind}] {o.turn.text!r}: expected "
+                    f"  [{o.conversation.file}#{o.conversation.number} {o.turn.kind}] "
+                    f"{o.turn.text!r}: expected "
                     f"{o.turn.expected}, got {o.node} (matched {o.matched}, clarify "
                     f"{o.clarify})"
                 )

@@ -288,10 +288,12 @@ class Engine:
             if detected:
                 state = state.with_(language=detected)
         context = self._context(state)
+        # At the menu, the context is a topic a fallback suggested, not a page that was read.
+        suggested = context is not None and context != state.node
         if state.language_chosen:
-            result = self._match_chosen(text, state.language, context, event.locale)
+            result = self._match_chosen(text, state.language, context, event.locale, suggested)
         else:
-            result = self.matcher.match(text, state.language, context=context)
+            result = self.matcher.match(text, state.language, context=context, suggested=suggested)
         if result.matched and result.node:
             new_state, actions = self._go(state, result.node, event, now, matched=True)
             return new_state, actions
@@ -300,7 +302,7 @@ class Engine:
         return self._fallback(state, event, text, now, result.candidates)
 
     def _match_chosen(
-        self, text: str, lang: str, context: str | None, locale: str | None
+        self, text: str, lang: str, context: str | None, locale: str | None, suggested: bool
     ) -> MatchResult:
         """``text`` matched for someone who chose ``lang``: someone who chose German may
         still ask in English; understand it, answer in German.
@@ -310,19 +312,21 @@ class Engine:
         part, and words that decide in the question's own language say more than its
         meaning compared with another language's examples). Detected only then, so a
         message the chosen language's words decide costs no detection."""
-        result = self.matcher.match_by_words(text, lang, context=context)
+        result = self.matcher.match_by_words(text, lang, context=context, suggested=suggested)
         if result is not None and result.matched:
             return result
         detected = self.matcher.detect_language(text, locale=locale)
         other_lang = detected if detected and detected != lang else None
         if other_lang is not None and result is None:
-            other = self.matcher.match_by_words(text, other_lang, context=context)
+            other = self.matcher.match_by_words(
+                text, other_lang, context=context, suggested=suggested
+            )
             if other is not None and other.matched:
                 return other
         if result is None:
-            result = self.matcher.match(text, lang, context=context)
+            result = self.matcher.match(text, lang, context=context, suggested=suggested)
         if not result.matched and other_lang is not None:
-            other = self.matcher.match(text, other_lang, context=context)
+            other = self.matcher.match(text, other_lang, context=context, suggested=suggested)
             if other.matched:
                 return other
         return result
@@ -669,7 +673,11 @@ class Engine:
         labels = {i: (o.label[lang] if o.label else "") for i, o in shown}
         meanings = {i: o.means or _meaning_of_label(labels[i], lang) for i, o in shown}
         asked = answers.apps(" ".join([node.title[lang], *labels.values()]))
-        said = answers.meaning(text, lang) or answers.named_app_answer(text, lang, asked)
+        said = (
+            answers.meaning(text, lang)
+            or answers.named_app_answer(text, lang, asked)
+            or answers.other_apps_only(text, lang, asked)
+        )
         for i, meant in meanings.items():
             if said is not None and meant == said:
                 return self._choose(state, f"{SET_PREFIX}{node.id}-{i}", event, now)

@@ -824,7 +824,9 @@ def test_without_the_clarify_string_close_topics_get_the_fallback(tmp_path: Any)
 class _Undecided(Matcher):
     """A matcher that finds every question between 'deadline' and 'objection'."""
 
-    def match(self, text: str, lang: str, context: str | None = None) -> MatchResult:
+    def match(
+        self, text: str, lang: str, context: str | None = None, *, suggested: bool = False
+    ) -> MatchResult:
         pair = ("deadline", "objection")
         return MatchResult(None, 0.6, False, lang, pair, pair)
 

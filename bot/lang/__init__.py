@@ -42,8 +42,21 @@ class Language:
     no_words: frozenset[str] = frozenset()
     unsure_words: frozenset[str] = frozenset()
     """Answers to a yes/no question, words and phrases."""
+    only_words: frozenset[str] = frozenset()
+    """Words that make naming another app an answer "no" ("nur Instagram" at "Nutzt du
+    Facebook?")."""
     follow_up_starts: frozenset[str] = frozenset()
+    follow_up_phrases: frozenset[str] = frozenset()
+    """Openings of more than one word that mark a follow-up ("what about", "was ist mit")."""
+    condition_words: frozenset[str] = frozenset()
+    """Words that make a follow-up ask about a case of the same topic ("und wenn ...?",
+    "what if ...?") rather than move on to another."""
     why_words: frozenset[str] = frozenset()
+    reason_words: frozenset[str] = frozenset()
+    """Nouns that ask why only with a question word ("what was the reasoning?", "mit
+    welcher Begründung?"), not alone ("do I have to give a reason?")."""
+    reason_questions: frozenset[str] = frozenset()
+    """The question words that make a reason word ask why."""
     reference_words: frozenset[str] = frozenset()
 
 
@@ -113,8 +126,13 @@ def languages() -> Mapping[str, Language]:
             yes_words=_answers(data, "yes_words", file),
             no_words=_answers(data, "no_words", file),
             unsure_words=_answers(data, "unsure_words", file),
+            only_words=_optional_words(data, "only_words", file),
             follow_up_starts=_optional_words(data, "follow_up_starts", file),
+            follow_up_phrases=_answers(data, "follow_up_phrases", file),
+            condition_words=_optional_words(data, "condition_words", file),
             why_words=_optional_words(data, "why_words", file),
+            reason_words=_optional_words(data, "reason_words", file),
+            reason_questions=_optional_words(data, "reason_questions", file),
             reference_words=_optional_words(data, "reference_words", file),
         )
     return found

@@ -61,3 +61,15 @@ def named_app_answer(text: str, lang: str, asked: Iterable[str]) -> Meaning | No
         return None
     said = meaning(text, lang)
     return "no" if said == "no" else "unsure" if said == "unsure" else "yes"
+
+
+def other_apps_only(text: str, lang: str, asked: Iterable[str]) -> Meaning | None:
+    """``text`` says it is only about apps the question does not ask about ("nur Instagram"
+    at "Nutzt du Facebook?", "only WhatsApp"): no."""
+    ws = words(text)
+    data = _LANGUAGES.get(lang)
+    named, asked = apps(text), set(asked)
+    if data is None or len(ws) > _MAX_WORDS or not named or not asked or named & asked:
+        # A question about no app ("Chattest du mit Meta AI?") is not answered by naming one.
+        return None
+    return "no" if any(w in data.only_words for w in ws) else None

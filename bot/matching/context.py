@@ -62,38 +62,68 @@ class FollowUp:
     """The node the content names as the answer to "why?" here, if the follow-up asks that."""
     only_here: bool = False
     """Whether only the context can say what it asks ("warum?" alone is about anything)."""
+    sure: bool = True
+    """Whether the page's neighbours may answer it on little evidence; if not, it is
+    answered only by a page it gives a bonus to, and only when the ranking is sure."""
+
+
+def _opens(ws: list[str], data: lang_data.Language) -> int:
+    """How many words of ``ws`` open it as a follow-up ("und", "what about"), 0 if none."""
+    if ws and ws[0] in data.follow_up_starts:
+        return 1
+    for size in (4, 3, 2):
+        if " ".join(ws[:size]) in data.follow_up_phrases:
+            return size
+    return 0
+
+
+def is_conditional(text: str, lang: str) -> bool:
+    """Whether ``text`` asks about a case of the topic just read ("und wenn sie schon 16
+    sind?", "what if I don't?"): a condition word among its first words."""
+    data = _LANGUAGES.get(lang)
+    return data is not None and any(w in data.condition_words for w in words(text)[:3])
 
 
 def is_follow_up(text: str, lang: str) -> bool:
     """Whether ``text`` reads as a follow-up: short, and it starts like one ("und ...",
-    "and ..."), asks only "why", or points back ("ist das beschlossen?")."""
+    "and ...", "what about ..."), asks only "why", asks about a case ("und wenn ...?") or
+    points back ("ist das beschlossen?")."""
     data = _LANGUAGES.get(lang)
     ws = words(text)
     if data is None or not ws or len(ws) > _MAX_WORDS:
         return False
-    topical = [w for w in content_words(text, lang) if w not in data.reference_words]
+    small = data.reference_words | data.condition_words | data.negations
+    topical = [w for w in content_words(text, lang) if w not in small]
     if len(topical) > _MAX_TOPICAL:
         return False
-    if is_why(text, lang):
+    if is_why(text, lang) or is_conditional(text, lang):
         return True
-    return ws[0] in data.follow_up_starts or any(w in data.reference_words for w in ws)
+    return bool(_opens(ws, data)) or any(w in data.reference_words for w in ws)
 
 
 def is_why(text: str, lang: str) -> bool:
-    """Whether ``text`` only asks why ("warum?", "und wieso?", "why though")."""
+    """Whether ``text`` only asks why ("warum?", "und wieso?", "why though", "mit welcher
+    Begründung?")."""
     data = _LANGUAGES.get(lang)
     if data is None:
         return False
     ws = words(text)
+    asks_reason = any(w in data.reason_words for w in ws) and any(
+        w in data.reason_questions for w in ws
+    )
+    if not asks_reason and not any(w in data.why_words for w in ws):
+        return False
     rest = [
         w
         for w in ws
         if w not in data.follow_up_starts
         and w not in data.reference_words
         and w not in data.why_words
+        and w not in data.reason_words
+        and w not in data.reason_questions
         and w not in data.negations  # "warum nicht?"
     ]
-    return any(w in data.why_words for w in ws) and len(content_words(" ".join(rest), lang)) <= 1
+    return len(content_words(" ".join(rest), lang)) <= 1
 
 
 def follow_up(content: Content, node_id: str | None, text: str, lang: str) -> FollowUp | None:
@@ -103,7 +133,8 @@ def follow_up(content: Content, node_id: str | None, text: str, lang: str) -> Fo
     "warum?" stays with the node and the topics it offers (``WHY_BOOST``): a generic "why
     does Meta do this" is not what was asked. "und bei Instagram?" moves on to a neighbour:
     the node itself gets no bonus, and the apps its title names make way for the one asked
-    about."""
+    about.
+    "und wenn ...?" asks about a case of the page: read with it."""
     node = content.nodes.get(node_id or "")
     data = _LANGUAGES.get(lang)
     if node is None or data is None or node.id == content.meta.root or not is_follow_up(text, lang):
@@ -115,15 +146,28 @@ def follow_up(content: Content, node_id: str | None, text: str, lang: str) -> Fo
         return FollowUp(f"{text} {title}", boost, node.why, only_here=True)
     ws = words(text)
     named = [w for w in content_words(text, lang) if w not in data.reference_words]
-    moves_on = ws[0] in data.follow_up_starts and bool(named)
-    boost = dict.fromkeys(neighbours, CONTEXT_BOOST)
+    named = [w for w in named if w not in data.condition_words | data.question_words]
+    staying = FollowUp(
+        f"{text} {title}", dict.fromkeys(neighbours, CONTEXT_BOOST) | {node.id: CONTEXT_BOOST}
+    )
+    if is_conditional(text, lang):
+        # "und wenn sie schon 16 sind?" after the page on children: a case of that page,
+        # answered by it if its words fit, else not understood ("what if I don't?" is no
+        # question for the page's neighbours).
+        return FollowUp(staying.text, {node.id: 0.0}, sure=False)
+    moves_on = bool(_opens(ws, data)) and bool(named)
     if moves_on:
         # "und die Hamburger?" after the Irish authority: something else than this page,
         # read by its own words (the page's title would pull it back here).
-        boost[node.id] = -CONTEXT_BOOST
-        return FollowUp(text, boost)
-    boost[node.id] = CONTEXT_BOOST
-    return FollowUp(f"{text} {title}", boost)
+        # Any page around it may be meant ("und in der Schweiz?" after the page on countries
+        # outside the EU: the Swiss page, which the page on countries offers), the closer
+        # the more.
+        around = neighbourhood(content, node.id)
+        boost = {n: CONTEXT_BOOST * w for n, w in around.items()} | {node.id: -CONTEXT_BOOST}
+        # "what about ...?" is as often a new question as a follow-up: the neighbours answer
+        # it only when its words fit them, not on the context alone.
+        return FollowUp(text, boost, sure=ws[0] in data.follow_up_starts)
+    return staying
 
 
 def neighbourhood(content: Content, node_id: str | None) -> dict[str, float]:

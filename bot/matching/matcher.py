@@ -14,6 +14,7 @@ from typing import Literal
 
 import numpy as np
 
+from bot import lang as lang_data
 from bot.content.models import Content
 from bot.language_detect import LanguageDetector
 from bot.matching.clauses import _REMARK, asking_parts, without_denied_platforms
@@ -21,6 +22,7 @@ from bot.matching.context import (
     NEAR_COVERED,
     NEAR_DENSE_OFF,
     NEAR_WORDS,
+    FollowUp,
     boost_array,
     follow_up,
     nearest_neighbour,
@@ -44,7 +46,7 @@ from bot.matching.semantic import (
     meaning_wanted,
     shipped_path,
 )
-from bot.matching.text import Lexicon, words
+from bot.matching.text import Lexicon, content_words, words
 
 _OPENING = re.compile(r"([^,.!?;:\n]*)[,.!?;:\n]*(.*)", re.DOTALL)
 """A message's first clause (up to punctuation) and the rest."""
@@ -270,17 +272,39 @@ class Matcher:
         lexicon, known = self._vocabulary[lang]
         return lexicon.stem(word) in known
 
-    def match(self, text: str, lang: str, context: str | None = None) -> MatchResult:
+    def match(
+        self, text: str, lang: str, context: str | None = None, *, suggested: bool = False
+    ) -> MatchResult:
         """Match ``text`` in ``lang``; ``matched`` is False when the matcher abstains.
 
         ``context``: the node the user is at (from the session state), so that a follow-up
-        ("warum?", "und bei Instagram?") is read with it (:mod:`bot.matching.context`)."""
+        ("warum?", "und bei Instagram?") is read with it (:mod:`bot.matching.context`).
+        ``suggested``: the context is only the closest topic a fallback suggested, a page the
+        user has not read; a follow-up may then lead to its neighbours ("und bei Insta?"
+        after the Facebook steps were suggested) but not to that page itself on the strength
+        of its title ("wie mache ich das?" says nothing about it)."""
+        result = self._in_place(text, lang, context)
+        if (
+            suggested
+            and result.matched
+            and result.node == context
+            and follow_up(self.content, context, text, lang) is not None
+        ):
+            return MatchResult(None, result.score, False, lang, result.candidates)
+        return result
+
+    def _in_place(self, text: str, lang: str, context: str | None) -> MatchResult:
+        """:meth:`match` for a context the user has read."""
         # Before the exact wording: "warum?" may be one node's keyword, but after an answer
         # it asks about that answer.
         followed = follow_up(self.content, context, text, lang)
         hood = neighbourhood(self.content, context)
         if followed is None:
             single = self.decided(text, lang) or self._match(text, lang)
+            if single.matched and single.score < ALONE_SURE:
+                leaning = self._leaning(text, lang, context, hood, single)
+                if leaning is not None:
+                    return leaning
             if single.matched or single.clarify:
                 return single
             # Unsure alone, but short: the page just read may say what it is about.
@@ -296,26 +320,92 @@ class Matcher:
             alone = self.decided(text, lang, keywords=False) or self._match(text, lang)
             if alone.matched and (alone.score >= ALONE_SURE or alone.node in hood):
                 return alone
-            near = self._near(text, lang, hood, alone.score)
+        with_page = followed.text != text  # read with the page's title: it points back
+        if not followed.only_here:
+            # A neighbour whose own words clearly fit it ("und die Verbraucherzentrale?"
+            # after noyb, "can I object there too?" after WhatsApp). One that points back
+            # ("wie schalte ich den ein?") is first read with the page before the pages
+            # around the page's own options may answer it.
+            close = {n: w for n, w in hood.items() if w >= 1.0} if with_page else hood
+            near = self._near(text, lang, close, alone.score if alone else 0.0)
             if near is not None:
                 return near
+        if not followed.only_here and with_page and self._names_unknown(text, lang):
+            # Read with the page, but it names what the content never speaks of ("kann ich
+            # denen spenden?" after noyb): the page's title would answer it with the page.
+            return alone or self._match(text, lang)
+        found, in_context = self._in_context(followed, lang, context)
+        if found is not None:
+            return found
+        if not followed.only_here and with_page:
+            near = self._near(text, lang, hood, alone.score if alone else 0.0)
+            if near is not None:
+                return near
+        return in_context if alone is None else alone
+
+    def _leaning(
+        self,
+        text: str,
+        lang: str,
+        context: str | None,
+        hood: dict[str, float],
+        single: MatchResult,
+    ) -> MatchResult | None:
+        """A short message the words answer only half sure with a page other than the one
+        the user is at and its options, read with that page's title: the page or one of its
+        options if that reading is surer ("muss ich für die Seite extra widersprechen?" after
+        the page on clubs and Pages asks about the Page, not about several accounts)."""
+        node = self.content.nodes.get(context or "")
+        if node is None or not hood or len(words(text)) > NEAR_WORDS:
+            return None
+        near = [node.id, *(o.to for o in node.options)]
+        if single.node in near:
+            return None
+        index = self.indexes[lang]
+        boost = boost_array(index.node_ids, dict.fromkeys(near, 0.0))
+        read = self._match(f"{text} {node.title.get(lang, '')}", lang, boost)
+        if read.matched and read.node in near and read.score > single.score:
+            return read
+        return None
+
+    def _names_unknown(self, text: str, lang: str) -> bool:
+        """Whether ``text`` has a word the content of ``lang`` never uses (up to its stem)."""
+        return any(not self._uses(lang, w) for w in content_words(text, lang) if w.isalpha())
+
+    def _in_context(
+        self, followed: FollowUp, lang: str, context: str | None
+    ) -> tuple[MatchResult | None, MatchResult]:
+        """A follow-up's reading ranked with its context bonus: the answer if it gives one
+        (else ``None``), and the ranking's verdict either way."""
         index = self.indexes[lang]
         boost = boost_array(index.node_ids, followed.boost)
         in_context = self._match(followed.text, lang, boost)
         if context in in_context.clarify:
             # Between the page just read and another: the other one is what is new.
             other = next(n for n in in_context.clarify if n != context)
-            return MatchResult(other, in_context.score, True, lang, in_context.candidates)
+            return MatchResult(
+                other, in_context.score, True, lang, in_context.candidates
+            ), in_context
+        if not followed.sure and in_context.node not in followed.boost:
+            # The message seemed to be about something else; read with the page, it may only
+            # land on the page or what it offers.
+            return None, in_context
         if in_context.matched or in_context.clarify:
-            return in_context
+            return in_context, in_context
         first = in_context.candidates[:1]
-        if first and followed.boost.get(first[0], 0) > 0 and in_context.score >= CONTEXT_SURE:
+        if (
+            followed.sure
+            and first
+            and followed.boost.get(first[0], 0) > 0
+            and in_context.score >= CONTEXT_SURE
+        ):
             # A neighbour of the page, close enough: the context is evidence of its own.
-            return MatchResult(first[0], in_context.score, True, lang, in_context.candidates)
-        return in_context if alone is None else alone
+            found = MatchResult(first[0], in_context.score, True, lang, in_context.candidates)
+            return found, in_context
+        return None, in_context
 
     def match_by_words(
-        self, text: str, lang: str, context: str | None = None
+        self, text: str, lang: str, context: str | None = None, *, suggested: bool = False
     ) -> MatchResult | None:
         """What :meth:`match` answers where the words alone decide it (the dense signal, the
         slow part, is not needed), else ``None``: then only :meth:`match` knows.
@@ -324,7 +414,7 @@ class Matcher:
         another) asks the words of both before the meaning of either."""
         token = _WORDS_ONLY.set(True)
         try:
-            return self.match(text, lang, context)
+            return self.match(text, lang, context, suggested=suggested)
         except _MeaningNeeded:
             return None
         finally:
@@ -336,7 +426,9 @@ class Matcher:
         """``text`` answered by the neighbour of the page the user is at whose own words
         clearly fit it (:func:`bot.matching.context.nearest_neighbour`), if it is short and
         reads as being about the bot's topics at all."""
-        if not hood or len(words(text)) > NEAR_WORDS:
+        if not hood or len(words(text)) > NEAR_WORDS or not _names_more(text, lang):
+            # Nothing named but question words ("what about the US?", whose "us" is a small
+            # word): no page's own words can fit it.
             return None
         index = self.indexes[lang]
         ranking = self.ranking(text, lang)
@@ -393,7 +485,7 @@ class Matcher:
         text = self._without_greeting(text, lang)
         owner = index.exact_owner(text)
         if owner is None:
-            keyword = index.keyword_owner(text) if keywords else None
+            keyword = index.keyword_owner(text) if keywords and _names_more(text, lang) else None
             if keyword is None:
                 return None
             # Sure, but less than the exact wording: after an answer, the page's own
@@ -515,6 +607,14 @@ class Matcher:
     def suggest(self, text: str, lang: str, limit: int = 3) -> Sequence[str]:
         """Up to ``limit`` node ids that come closest to ``text`` (for fallbacks)."""
         return self.match(text, lang).candidates[:limit]
+
+
+def _names_more(text: str, lang: str) -> bool:
+    """Whether ``text`` names more than question words: "what about the US?" (whose "us"
+    is a small word) is no keyword "what are you" of the page about the bot."""
+    data = lang_data.languages().get(lang)
+    found = content_words(text, lang)
+    return data is None or any(w not in data.question_words for w in found)
 
 
 def _asking_text(text: str, parts: Sequence[tuple[str, float]]) -> str:

@@ -1,0 +1,129 @@
+"""Follow-ups read in context on the shipped content: asking for reasons, cases of the page
+just read ("und wenn ...?"), and follow-ups that name nothing but question words."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.content import Content, load_content
+from bot.matching import Matcher
+from bot.matching.context import is_conditional, is_why
+
+
+@pytest.fixture(scope="module")
+def content() -> Content:
+    return load_content()
+
+
+@pytest.fixture(scope="module")
+def matcher(content: Content) -> Matcher:
+    return Matcher(content)
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "why"),
+    [
+        ("en", "what was the reasoning?", True),
+        ("en", "on what grounds?", True),
+        ("de", "mit welcher begründung?", True),
+        ("de", "aus welchem grund?", True),
+        ("en", "why not?", True),
+        # A reason to give, not a question why.
+        ("en", "do I have to give a reason?", False),
+        ("de", "muss ich einen grund angeben?", False),
+    ],
+)
+def test_a_reason_asks_why_only_with_a_question_word(lang: str, text: str, why: bool) -> None:
+    assert is_why(text, lang) is why
+
+
+@pytest.mark.parametrize(
+    ("lang", "at", "text", "expected"),
+    [
+        ("de", "olg-koeln", "mit welcher begründung?", "olg-koeln-reasons"),
+        ("en", "olg-koeln", "what was the reasoning?", "olg-koeln-reasons"),
+        ("en", "object-facebook", "do I have to give a reason?", "object-reason"),
+    ],
+)
+def test_asking_for_reasons_after_a_page(
+    matcher: Matcher, lang: str, at: str, text: str, expected: str
+) -> None:
+    result = matcher.match(text, lang, context=at)
+    assert result.matched and result.node == expected
+
+
+def test_a_case_of_the_page_just_read_stays_with_it(matcher: Matcher) -> None:
+    assert is_conditional("und wenn sie schon 16 sind?", "de")
+    result = matcher.match("und wenn sie schon 16 sind?", "de", context="children")
+    assert result.matched and result.node == "children"
+
+
+@pytest.mark.parametrize(
+    ("lang", "at", "text"),
+    [
+        # "what if I don't?" is no question for the page's neighbours.
+        ("en", "object-facebook", "what if I don't?"),
+    ],
+)
+def test_a_case_the_page_cannot_place_is_not_answered_by_a_neighbour(
+    matcher: Matcher, lang: str, at: str, text: str
+) -> None:
+    result = matcher.match(text, lang, context=at)
+    assert not result.matched
+
+
+def test_question_words_alone_are_no_keyword(matcher: Matcher) -> None:
+    # "us" is a small word: "what about the US?" names only "what", which was the keyword
+    # "what are you" of the page about the bot.
+    result = matcher.match("what about the US?", "en", context="outside-eu")
+    assert result.node != "about-bot"
+    assert matcher.match("what about the US?", "en").node != "about-bot"
+
+
+@pytest.mark.parametrize(
+    ("lang", "at", "text"),
+    [
+        ("de", "noyb", "kann ich denen spenden?"),
+        ("en", "noyb", "can I donate to them?"),
+    ],
+)
+def test_a_follow_up_naming_what_the_content_never_mentions_is_not_the_page_again(
+    matcher: Matcher, lang: str, at: str, text: str
+) -> None:
+    # Read with the page's title, it would be the page itself once more.
+    assert matcher.match(text, lang, context=at).node != at
+
+
+@pytest.mark.parametrize(
+    ("lang", "at", "text", "expected"),
+    [
+        # A page the one just read does not offer itself, but the page that offers it does.
+        ("de", "outside-eu", "und in der schweiz?", "country-ch"),
+        # A case of the page with more words than a bare "und wenn ...?".
+        ("de", "object-confirmation", "und wenn keine mail kommt?", "object-confirmation"),
+        # Not a follow-up by its form, half sure alone about another page; read with the
+        # page just read, surer about it.
+        ("de", "business-pages", "muss ich für die seite extra widersprechen?", "business-pages"),
+        # Points back at the page ("den"): the page, not the neighbour of the page that
+        # offers it whose words are alike (switching Meta AI off).
+        ("de", "advanced-chat-privacy", "wie schalte ich den ein?", "advanced-chat-privacy"),
+    ],
+)
+def test_follow_ups_land_around_the_page_just_read(
+    matcher: Matcher, lang: str, at: str, text: str, expected: str
+) -> None:
+    result = matcher.match(text, lang, context=at)
+    assert result.matched and result.node == expected
+
+
+def test_after_a_fallback_the_suggested_page_is_not_answered_on_its_title(
+    matcher: Matcher,
+) -> None:
+    # The fallback suggested the page on when the training started; "wie mache ich das?"
+    # then says nothing about it, and the user has not read it.
+    text, at = "wie mache ich das?", "start-date"
+    assert matcher.match(text, "de", context=at).node == at
+    assert not matcher.match(text, "de", context=at, suggested=True).matched
+    # Its neighbours still answer a follow-up that names them.
+    moved = matcher.match("und bei insta?", "de", context="object-facebook", suggested=True)
+    assert moved.matched and moved.node == "object-instagram"

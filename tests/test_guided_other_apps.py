@@ -1,0 +1,48 @@
+"""The guided checklist answered by naming only another app ("nur Instagram" at "Nutzt du
+Facebook?") or a "jap": the question is answered, the flow kept."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from bot.content import load_content
+from bot.engine import Engine
+from bot.events import Reply, Start, Text
+from bot.matching import answers
+
+NOW = dt.datetime(2026, 12, 3, 12, tzinfo=dt.UTC)
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine(load_content(), session_ttl=dt.timedelta(hours=1))
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "uses_facebook"),
+    [
+        ("de", "nur instagram", "false"),
+        ("de", "nur whatsapp", "false"),
+        ("en", "only instagram", "false"),
+        ("en", "just whatsapp", "false"),
+        ("de", "jap", "true"),
+    ],
+)
+def test_the_first_question_is_answered(
+    engine: Engine, lang: str, text: str, uses_facebook: str
+) -> None:
+    state, _ = engine.handle(None, Start(language=lang, node="objection"), NOW)
+    state, actions = engine.handle(state, Text(text=text), NOW)
+    reply = next(a for a in actions if isinstance(a, Reply))
+    assert state is not None
+    assert reply.node == "objection-instagram"
+    assert str(dict(state.variables)["uses_facebook"]).lower() == uses_facebook
+
+
+def test_naming_another_app_answers_only_a_question_about_an_app() -> None:
+    assert answers.other_apps_only("nur instagram", "de", {"facebook"}) == "no"
+    assert answers.other_apps_only("instagram", "de", {"facebook"}) is None
+    assert answers.other_apps_only("nur whatsapp", "de", set()) is None
+    assert answers.other_apps_only("nur facebook", "de", {"facebook"}) is None
