@@ -402,6 +402,28 @@ def test_a_keyword_with_other_topical_words_is_ranked(matcher: Matcher) -> None:
     assert matcher.decided("Chats bei Instagram löschen?", "de") is None
 
 
+def test_a_question_word_left_of_a_keyword_decides_nothing(tmp_path: Path) -> None:
+    # "wer bist du" without its small words is "wer": the keyword said in full decides its
+    # node, a bare "wer?" or "what?" asks nothing about it.
+    topics = TOPICS.replace(
+        "keywords: {de: [whatsapp, chats], en: [whatsapp, chats]}",
+        "keywords: {de: [whatsapp, chats, wer bist du], en: [whatsapp, chats, what are you]}",
+    )
+    files: dict[str, str | None] = {
+        "bot.yaml": META + SYNONYMS + OFF_TOPIC,
+        "nodes/00-root.yaml": ROOT,
+        "nodes/10-topics.yaml": topics,
+    }
+    matcher = Matcher(load_content(write_tree(tmp_path, files)), threshold=TREE_THRESHOLD)
+    said = matcher.decided("Wer bist du?", "de")
+    assert said is not None and said.node == "whatsapp"
+    said = matcher.decided("what are you", "en")
+    assert said is not None and said.node == "whatsapp"
+    assert matcher.decided("wer?", "de") is None
+    assert matcher.decided("und was?", "de") is None
+    assert matcher.decided("what?", "en") is None
+
+
 # The off-topic class
 
 
