@@ -14,7 +14,15 @@ import pytest
 from fixtures.tree import META, write_tree
 
 from bot.content import Content, load_content
-from bot.matching import Lexicon, Matcher, asking_parts, without_denied_platforms, words
+from bot.matching import (
+    Lexicon,
+    Matcher,
+    asking_parts,
+    generic_example_problems,
+    shared_examples,
+    without_denied_platforms,
+    words,
+)
 from bot.matching.context import (
     NEAR_SCORE,
     PARENT_WEIGHT,
@@ -422,6 +430,30 @@ def test_a_question_word_left_of_a_keyword_decides_nothing(tmp_path: Path) -> No
     assert matcher.decided("wer?", "de") is None
     assert matcher.decided("und was?", "de") is None
     assert matcher.decided("what?", "en") is None
+
+
+def test_an_example_two_nodes_share_is_reported(tmp_path: Path) -> None:
+    # Said word for word by two nodes, "Was ist mit WhatsApp?" belongs to neither: check
+    # names the later one.
+    topics = TOPICS.replace(
+        '"Hilft es, Fotos zu löschen?"]', '"Hilft es, Fotos zu löschen?", "was ist mit whatsapp"]'
+    )
+    files: dict[str, str | None] = {
+        "bot.yaml": META + SYNONYMS + OFF_TOPIC,
+        "nodes/00-root.yaml": ROOT,
+        "nodes/10-topics.yaml": topics,
+    }
+    content = load_content(write_tree(tmp_path, files))
+    shared = [(n.id, lang, q, other.id) for n, lang, q, other in shared_examples(content)]
+    assert shared == [("whatsapp", "de", "Was ist mit WhatsApp?", "delete-posts")]
+    assert any(
+        "also an example of 'delete-posts'" in p.message for p in generic_example_problems(content)
+    )
+
+
+def test_the_shipped_content_shares_no_example_between_nodes() -> None:
+    shared = shared_examples(load_content())
+    assert not shared, [(n.id, lang, q, other.id) for n, lang, q, other in shared]
 
 
 # The off-topic class
