@@ -14,7 +14,15 @@ import pytest
 from fixtures.tree import META, write_tree
 
 from bot.content import Content, load_content
-from bot.matching import Lexicon, Matcher, asking_parts, without_denied_platforms, words
+from bot.matching import (
+    Lexicon,
+    Matcher,
+    asking_parts,
+    generic_example_problems,
+    shared_examples,
+    without_denied_platforms,
+    words,
+)
 from bot.matching.context import (
     NEAR_SCORE,
     PARENT_WEIGHT,
@@ -400,6 +408,52 @@ def test_a_keyword_among_small_words_decides_its_node(
 
 def test_a_keyword_with_other_topical_words_is_ranked(matcher: Matcher) -> None:
     assert matcher.decided("Chats bei Instagram löschen?", "de") is None
+
+
+def test_a_question_word_left_of_a_keyword_decides_nothing(tmp_path: Path) -> None:
+    # "wer bist du" without its small words is "wer": the keyword said in full decides its
+    # node, a bare "wer?" or "what?" asks nothing about it.
+    topics = TOPICS.replace(
+        "keywords: {de: [whatsapp, chats], en: [whatsapp, chats]}",
+        "keywords: {de: [whatsapp, chats, wer bist du], en: [whatsapp, chats, what are you]}",
+    )
+    files: dict[str, str | None] = {
+        "bot.yaml": META + SYNONYMS + OFF_TOPIC,
+        "nodes/00-root.yaml": ROOT,
+        "nodes/10-topics.yaml": topics,
+    }
+    matcher = Matcher(load_content(write_tree(tmp_path, files)), threshold=TREE_THRESHOLD)
+    said = matcher.decided("Wer bist du?", "de")
+    assert said is not None and said.node == "whatsapp"
+    said = matcher.decided("what are you", "en")
+    assert said is not None and said.node == "whatsapp"
+    assert matcher.decided("wer?", "de") is None
+    assert matcher.decided("und was?", "de") is None
+    assert matcher.decided("what?", "en") is None
+
+
+def test_an_example_two_nodes_share_is_reported(tmp_path: Path) -> None:
+    # Said word for word by two nodes, "Was ist mit WhatsApp?" belongs to neither: check
+    # names the later one.
+    topics = TOPICS.replace(
+        '"Hilft es, Fotos zu löschen?"]', '"Hilft es, Fotos zu löschen?", "was ist mit whatsapp"]'
+    )
+    files: dict[str, str | None] = {
+        "bot.yaml": META + SYNONYMS + OFF_TOPIC,
+        "nodes/00-root.yaml": ROOT,
+        "nodes/10-topics.yaml": topics,
+    }
+    content = load_content(write_tree(tmp_path, files))
+    shared = [(n.id, lang, q, other.id) for n, lang, q, other in shared_examples(content)]
+    assert shared == [("whatsapp", "de", "Was ist mit WhatsApp?", "delete-posts")]
+    assert any(
+        "also an example of 'delete-posts'" in p.message for p in generic_example_problems(content)
+    )
+
+
+def test_the_shipped_content_shares_no_example_between_nodes() -> None:
+    shared = shared_examples(load_content())
+    assert not shared, [(n.id, lang, q, other.id) for n, lang, q, other in shared]
 
 
 # The off-topic class

@@ -15,7 +15,7 @@ The parts, each in its own module:
 - :mod:`bot.matching.matcher`: :class:`Matcher`, which ties them together.
 """
 
-from bot.matching.checks import generic_example_problems, generic_examples
+from bot.matching.checks import generic_example_problems, generic_examples, shared_examples
 from bot.matching.clauses import asking_parts, without_denied_platforms
 from bot.matching.decision import CONFIDENCE_FEATURES, THRESHOLD, confidence
 from bot.matching.matcher import Matcher, MatchResult
@@ -34,6 +34,7 @@ __all__ = [
     "fold",
     "generic_example_problems",
     "generic_examples",
+    "shared_examples",
     "stem",
     "without_denied_platforms",
     "words",

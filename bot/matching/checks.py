@@ -7,7 +7,7 @@ from collections import Counter
 from bot.content.loader import Problem
 from bot.content.models import Content, Node
 from bot.matching.lexical import _answer_texts, _example_texts
-from bot.matching.text import Lexicon
+from bot.matching.text import Lexicon, words
 
 COMMON_SHARE = 0.5
 """A word used by at least half the nodes tells no node apart."""
@@ -38,9 +38,40 @@ def generic_examples(content: Content) -> list[tuple[Node, str, str]]:
     return out
 
 
+def shared_examples(content: Content) -> list[tuple[Node, str, str, Node]]:
+    """Example questions that a node shares word for word with an earlier node
+    (``node, lang, question, earlier node``).
+
+    A message typed like such an example is said by neither node alone, so it is ranked like
+    any other and may land on either: ``python -m bot check`` warns about them.
+    """
+    out: list[tuple[Node, str, str, Node]] = []
+    for lang in content.languages:
+        first: dict[tuple[str, ...], Node] = {}
+        for n in content.nodes.values():
+            for q in n.questions.get(lang, ()):
+                key = tuple(words(q))
+                earlier = first.setdefault(key, n)
+                if earlier is not n and key:
+                    out.append((n, lang, q, earlier))
+    return out
+
+
 def generic_example_problems(content: Content) -> list[Problem]:
-    """Warnings for :func:`generic_examples`, for ``python -m bot check``."""
-    return [
+    """Warnings for :func:`generic_examples` and :func:`shared_examples`, for
+    ``python -m bot check``."""
+    shared = [
+        Problem(
+            node.file,
+            node.line,
+            f"node '{node.id}': example question ({lang}) {question!r} is also an example of"
+            f" '{other.id}', so a question typed like it goes to either",
+            "keep it on the node whose answer it asks for",
+            level="warning",
+        )
+        for node, lang, question, other in shared_examples(content)
+    ]
+    return shared + [
         Problem(
             node.file,
             node.line,

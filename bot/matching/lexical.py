@@ -350,9 +350,15 @@ class LanguageIndex:
         # A message whose topical words are only one node's keyword, whatever small words
         # come with it ("¿y en Francia?", "a we Francji?", "und die DPC?"): that node.
         bare: dict[tuple[str, ...], set[int]] = {}
+        asking = _ASKING.get(lang, frozenset())
         for i, node in enumerate(nodes):
             for k in node.keywords.get(lang, ()):
-                if key := tuple(lex.stem(w) for w in lex.content_words(k)):
+                kept = lex.content_words(k)
+                if all(w in asking for w in kept):
+                    # "wer bist du" without its small words is "wer": a message "wer?" asks
+                    # nothing about this node (the keyword said in full still decides).
+                    continue
+                if key := tuple(lex.stem(w) for w in kept):
                     bare.setdefault(key, set()).add(i)
         for key in [k for k in bare if k in self.exact[1]]:
             # A title or example that says the same owns it (or shares it).
