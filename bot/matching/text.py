@@ -45,7 +45,24 @@ _MAX_WORD = 40
 
 # The word lists are data, one file per language (bot/lang/*.yaml): see bot.lang.
 _LANGUAGES = lang_data.languages()
-STOPWORDS: dict[str, frozenset[str]] = {c: d.stopwords for c, d in _LANGUAGES.items()}
+
+
+@lru_cache(maxsize=65536)
+def fold(word: str, lang: str) -> str:
+    """``word`` with umlauts and accents folded; in German also ae/oe/ue (typed umlauts)."""
+    word = word.translate(_FOLD)
+    if lang == "de":
+        word = _DIGRAPHS.sub(lambda m: m.group(1)[0], word)
+    return word
+
+
+def _typed(ws: frozenset[str], lang: str) -> frozenset[str]:
+    """``ws`` and each word as typed without its accents ("się" and "sie"): a message is
+    looked up folded, a word list is written as spelt."""
+    return ws | {fold(w, lang) for w in ws}
+
+
+STOPWORDS: dict[str, frozenset[str]] = {c: _typed(d.stopwords, c) for c, d in _LANGUAGES.items()}
 """Words that say nothing about the topic (articles, pronouns, auxiliaries, greetings)."""
 OTHER_PARTIES = lang_data.common().other_parties
 """Other companies and products: a question about them is not about Meta's training, even
@@ -68,7 +85,7 @@ _NOT = lang_data.union("denials")
 _NEGATION_REACH = 3
 """A negation this many words before or after a platform denies it ("Instagram nutze ich nicht")."""
 _ASKING: dict[str, frozenset[str]] = {
-    c: d.question_words | d.negations for c, d in _LANGUAGES.items()
+    c: _typed(d.question_words | d.negations, c) for c, d in _LANGUAGES.items()
 }
 """Question words and negations (kept for ranking, not counted as topical evidence)."""
 _NEGATIONS = lang_data.union("negations")
@@ -79,15 +96,6 @@ _CLAUSE_BREAK = re.compile(
 """Where a statement about one platform ends ("kein fb, nur insta", "not on fb but insta")."""
 
 _SQUEEZE = re.compile(r"(.)\1{2,}")
-
-
-@lru_cache(maxsize=65536)
-def fold(word: str, lang: str) -> str:
-    """``word`` with umlauts and accents folded; in German also ae/oe/ue (typed umlauts)."""
-    word = word.translate(_FOLD)
-    if lang == "de":
-        word = _DIGRAPHS.sub(lambda m: m.group(1)[0], word)
-    return word
 
 
 _NOT_CONTRACTED = re.compile(

@@ -25,6 +25,8 @@ from bot.matching import Matcher
 from .qa_set import MEASURED, QUESTION_DIR, Outcome, Summary, load_questions, near_copies, run
 
 LANGUAGE_DIR = QUESTION_DIR / "languages"
+TUNE_DIR = QUESTION_DIR / "languages-tune"
+"""What the language data and example questions may be fitted on (``bench/qa_languages_tune.py``)."""
 
 # (right in scope, wrong-confident overall, off-topic fallback), each at or under the measured
 # figure so that a change making one language clearly worse fails.
@@ -69,6 +71,18 @@ def test_every_set_is_a_declared_language_with_100_questions() -> None:
         assert sum((q.node or "").startswith("country-") for q in mine) >= 10, lang
         missing = {q.node for q in mine if q.node and q.node not in content.nodes}
         assert not missing, f"{lang} expects unknown nodes: {sorted(missing)}"
+
+
+def test_tune_sets_are_fitted_on_and_never_measured() -> None:
+    content = load_content()
+    tune = load_questions(TUNE_DIR)
+    assert {q.split for q in tune} == {"tune"}
+    assert {q.lang for q in tune} == set(BARS)
+    missing = {q.node for q in tune if q.node and q.node not in content.nodes}
+    assert not missing, f"the tune sets expect unknown nodes: {sorted(missing)}"
+    # No measured question is also a tune question: the measured figures stay unfitted.
+    measured = {(q.lang, q.text.casefold()) for q in load_questions(LANGUAGE_DIR)}
+    assert not [q.text for q in tune if (q.lang, q.text.casefold()) in measured]
 
 
 def test_no_question_is_a_near_copy_of_a_content_example() -> None:
