@@ -11,6 +11,7 @@ off-topic fallback, language detection, and each miss with the language it was r
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -22,7 +23,8 @@ from bot.content import load_content  # noqa: E402
 from bot.matching import Matcher  # noqa: E402
 from tests.qa.qa_set import Outcome, Summary, load_questions, run  # noqa: E402
 
-TUNE_DIR = HERE / "tests" / "qa" / "languages-tune"
+TUNE_DIR = Path(os.environ.get("TUNE_DIR", HERE / "tests" / "qa" / "languages-tune"))
+"""The tune sets (``TUNE_DIR`` in the environment: another folder of them, e.g. a fresh batch)."""
 
 
 def main() -> int:
