@@ -671,3 +671,11 @@ def test_small_words_typed_without_accents_are_small_words_too() -> None:
         "pozno",
         "sprzeciwic",
     ]
+
+
+def test_a_synonym_phrase_typed_with_other_endings_finds_its_group() -> None:
+    # "maila z potwierdzeniem" is "mail z potwierdzeniem" with another case ending: joined
+    # into one word, it must still stand for the group's first word.
+    lex = Lexicon("pl", [["potwierdzenie", "mail z potwierdzeniem"]])
+    (joined,) = lex.words("maila z potwierdzeniem")
+    assert lex.stem(joined) == lex.stem("potwierdzenie")

@@ -210,7 +210,9 @@ class Lexicon:
         self.stop = STOPWORDS.get(lang, frozenset())
         self._canonical: dict[str, str] = {}  # stem -> the group's stem
         self._head: dict[str, str] = {}  # the group's stem -> the group's first word
-        self._phrases: set[tuple[str, ...]] = set()
+        self._phrases: dict[tuple[str, ...], str] = {}
+        """Each phrase's stems and the one word it is joined into: the entry as the group
+        writes it, so that an inflected phrase ("maila z potwierdzeniem") finds the group."""
         self._longest = 1
         for group in groups:
             entries = [ws for ws in (words(entry) for entry in group) if ws]
@@ -221,7 +223,7 @@ class Lexicon:
             self._head.setdefault(canonical, head)
             for ws in entries:
                 if len(ws) > 1:
-                    self._phrases.add(tuple(stem(w, lang) for w in ws))
+                    self._phrases.setdefault(tuple(stem(w, lang) for w in ws), "".join(ws))
                     self._longest = max(self._longest, len(ws))
                 # The first group naming a word keeps it (``bot check`` warns about repeats).
                 self._canonical.setdefault(stem("".join(ws), lang), canonical)
@@ -249,8 +251,9 @@ class Lexicon:
                 i += 1
                 continue
             for n in range(min(self._longest, len(ws) - i), 1, -1):
-                if tuple(stems[i : i + n]) in self._phrases:
-                    out.append("".join(ws[i : i + n]))
+                joined = self._phrases.get(tuple(stems[i : i + n]))
+                if joined is not None:
+                    out.append(joined)
                     i += n
                     break
             else:
