@@ -692,3 +692,44 @@ def test_the_nearest_neighbour_must_be_clearly_ahead_and_share_a_word() -> None:
     # Too weak, or sharing no word with the message.
     assert nearest_neighbour(ids, np.array([NEAR_SCORE / 2, 0.0, 0.0, 0.0]), (0,), hood) is None
     assert nearest_neighbour(ids, scores, (2, 3), hood) is None
+
+
+@pytest.mark.parametrize(
+    ("lang", "situation", "asked"),
+    [
+        (
+            "fr",
+            "J'ai reçu un mail de Facebook sur l'IA.",
+            "Je voudrais que mes photos restent à moi.",
+        ),
+        ("es", "Me ha llegado un aviso de Instagram.", "Quiero que no usen mis fotos."),
+        ("it", "Mi è arrivata una notifica da Facebook.", "Vorrei che non usassero le mie foto."),
+        ("nl", "Ik kreeg een melding van Facebook.", "Ik wil dat ze mijn foto's niet gebruiken."),
+        ("pl", "Dostałam powiadomienie z Facebooka.", "Chcę, żeby nie używali moich zdjęć."),
+    ],
+)
+def test_a_long_message_is_read_by_its_request_in_every_language(
+    lang: str, situation: str, asked: str
+) -> None:
+    # Without "?" or a question word, only the language's own request words ("je voudrais",
+    # "quiero", "vorrei", "ik wil", "chcę") say which sentence asks.
+    parts = dict(asking_parts(f"{situation} {asked}", lang))
+    asking = [text for text, weight in parts.items() if weight == 1.0]
+    assert asking and all(text.strip() in asked for text in asking), parts
+    assert parts[situation] < 1.0
+
+
+def test_small_words_typed_without_accents_are_small_words_too() -> None:
+    # "się", "już", "żeby" are Polish stop words; typed on a phone they read "sie", "juz", "zeby".
+    assert Lexicon("pl").content_words("czy juz jest za pozno zeby sie sprzeciwic") == [
+        "pozno",
+        "sprzeciwic",
+    ]
+
+
+def test_a_synonym_phrase_typed_with_other_endings_finds_its_group() -> None:
+    # "maila z potwierdzeniem" is "mail z potwierdzeniem" with another case ending: joined
+    # into one word, it must still stand for the group's first word.
+    lex = Lexicon("pl", [["potwierdzenie", "mail z potwierdzeniem"]])
+    (joined,) = lex.words("maila z potwierdzeniem")
+    assert lex.stem(joined) == lex.stem("potwierdzenie")

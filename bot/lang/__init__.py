@@ -58,6 +58,23 @@ class Language:
     reason_questions: frozenset[str] = frozenset()
     """The question words that make a reason word ask why."""
     reference_words: frozenset[str] = frozenset()
+    clause_leading: frozenset[str] = frozenset()
+    """Reading a long message (``bot.matching.clauses``): words a clause may start with
+    before its question begins ("und wo mache ich das")."""
+    question_starters: frozenset[str] = frozenset()
+    """Verbs a question may start with, at the start of a sentence or after a comma."""
+    request_words: frozenset[str] = frozenset()
+    """Words a request starts with ("erklär mir ...")."""
+    please_words: frozenset[str] = frozenset()
+    """Words that make a request wherever they stand ("bitte", "please")."""
+    wanting_words: frozenset[str] = frozenset()
+    """After a word of ``self_words``: a request ("ich möchte ...", "I'd like ...")."""
+    self_words: frozenset[str] = frozenset()
+    """The word for "I" (and its short forms)."""
+    subordinate_words: frozenset[str] = frozenset()
+    """Words that start a side clause rather than the question ("dass", "because")."""
+    conjunctions: frozenset[str] = frozenset()
+    """Where a piece of a sentence continues with another clause ("und", "but")."""
 
 
 @dataclass(frozen=True)
@@ -134,6 +151,14 @@ def languages() -> Mapping[str, Language]:
             reason_words=_optional_words(data, "reason_words", file),
             reason_questions=_optional_words(data, "reason_questions", file),
             reference_words=_optional_words(data, "reference_words", file),
+            clause_leading=_optional_words(data, "clause_leading", file),
+            question_starters=_optional_words(data, "question_starters", file),
+            request_words=_optional_words(data, "request_words", file),
+            please_words=_optional_words(data, "please_words", file),
+            wanting_words=_optional_words(data, "wanting_words", file),
+            self_words=_optional_words(data, "self_words", file),
+            subordinate_words=_optional_words(data, "subordinate_words", file),
+            conjunctions=_optional_words(data, "conjunctions", file),
         )
     return found
 

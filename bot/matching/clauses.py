@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from bot import lang as lang_data
 from bot.matching.text import (
     _ASKING,
     _CLAUSE_BREAK,
@@ -25,79 +26,35 @@ from bot.matching.text import (
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?\n]*")
 _PIECE = re.compile(r"[^,;:()]+[,;:()]*")
 """Pieces of a sentence between commas (and the like), each with its punctuation."""
-_CONJUNCTION = re.compile(r"\s+(?=(?:und|aber|oder|denn|and|but|or)\s)", re.IGNORECASE)
-"""Where a piece continues with a conjunction ("..., und wo mache ich das")."""
-_LEADING: dict[str, frozenset[str]] = {
-    "de": frozenset(
-        """
-        und aber oder denn ok okay oh na ja nein hallo hi hey
-        """.split()  # noqa: SIM905
-    ),
-    "en": frozenset(
-        """
-        and so but or ok okay oh well yes no now then hi hey hello
-        """.split()  # noqa: SIM905
-    ),
+_LANGUAGES = lang_data.languages()
+
+
+def _per_language(field: str) -> dict[str, frozenset[str]]:
+    return {c: getattr(d, field) for c, d in _LANGUAGES.items()}
+
+
+# The words that tell which clause of a long message asks are data (bot/lang/<code>.yaml).
+_CONJUNCTION: dict[str, re.Pattern[str]] = {
+    c: re.compile(r"\s+(?=(?:" + "|".join(sorted(map(re.escape, d.conjunctions))) + r")\s)", re.I)
+    for c, d in _LANGUAGES.items()
+    if d.conjunctions
 }
+"""Where a piece continues with a conjunction ("..., und wo mache ich das")."""
+_LEADING = _per_language("clause_leading")
 """Words a clause may start with before its question begins ("und wo mache ich das"); not
 "jetzt", "dann", "also": a German statement that starts with them puts its verb next ("Jetzt
 hat mir meine Nachbarin erzählt")."""
-_STARTERS: dict[str, frozenset[str]] = {
-    "de": frozenset(
-        """
-        kann kannst können könnte muss musst müssen soll sollte sollen darf dürfen ist sind
-        war hat haben habe hab gibt gilt bringt reicht hilft wird werden würde geht macht
-        nutzt benutzt nimmt liest betrifft brauche stimmt weißt bekomme kriege inwiefern
-        """.split()  # noqa: SIM905
-    ),
-    "en": frozenset(
-        """
-        do does did is are was were can could should would will have has am may must shall
-        """.split()  # noqa: SIM905
-    ),
-}
+_STARTERS = _per_language("question_starters")
 """Verbs a question may start with ("Muss ich ...?"), at the start of a sentence or after a
 comma only: after "und" they continue a statement ("Ich bin 80 und habe Facebook")."""
-_REQUESTS: dict[str, frozenset[str]] = {
-    "de": frozenset(
-        """
-        bitte hilf erklär erkläre sag zeig
-        """.split()  # noqa: SIM905
-    ),
-    "en": frozenset(
-        """
-        please help explain tell show
-        """.split()  # noqa: SIM905
-    ),
-}
-"""Words a request starts with ("erklär mir ...", "please tell me"); "bitte"/"please"
-anywhere makes a request too."""
-_WANTING: dict[str, frozenset[str]] = {
-    "de": frozenset(
-        """
-        möchte will würde wüsste brauche frage
-        """.split()  # noqa: SIM905
-    ),
-    "en": frozenset(
-        """
-        want would need wanna wonder wondering d
-        """.split()  # noqa: SIM905
-    ),
-}
+_REQUESTS = _per_language("request_words")
+"""Words a request starts with ("erklär mir ...", "please tell me")."""
+_PLEASE = _per_language("please_words")
+"""Words that make a request anywhere ("bitte", "please")."""
+_WANTING = _per_language("wanting_words")
 """After "ich"/"I": a request ("ich möchte widersprechen", "I'd like to know")."""
-_SELF = frozenset(["ich", "i"])
-_SUBORDINATE: dict[str, frozenset[str]] = {
-    "de": frozenset(
-        """
-        dass weil wenn ob obwohl damit als nachdem
-        """.split()  # noqa: SIM905
-    ),
-    "en": frozenset(
-        """
-        that because if when since although as while
-        """.split()  # noqa: SIM905
-    ),
-}
+_SELF = _per_language("self_words")
+_SUBORDINATE = _per_language("subordinate_words")
 """Words that start a side clause rather than the question ("..., dass Meta alles nimmt")."""
 _ASKING_CLAUSE = 1.0
 """Weight of the words of a long message's asking clauses ("wie kann ich widersprechen")."""
@@ -165,6 +122,9 @@ def asking_parts(text: str, lang: str) -> list[tuple[str, float]]:
     wanting = _WANTING.get(lang, frozenset())
     leading = _LEADING.get(lang, frozenset())
     subordinate = _SUBORDINATE.get(lang, frozenset())
+    please = _PLEASE.get(lang, frozenset())
+    me = _SELF.get(lang, frozenset())
+    conjunction = _CONJUNCTION.get(lang)
 
     def asks(ws: list[str], first: bool) -> bool:
         rest = [w for w in ws if w not in leading] or [""]
@@ -173,10 +133,9 @@ def asking_parts(text: str, lang: str) -> list[tuple[str, float]]:
             head in questions
             or (first and head in starters)
             or head in requests
-            or "bitte" in ws
-            or "please" in ws
+            or not please.isdisjoint(ws)
             or head in wanting  # "..., und möchte mich beschweren"
-            or (head in _SELF and len(rest) > 1 and rest[1] in wanting)
+            or (head in me and len(rest) > 1 and rest[1] in wanting)
         )
 
     parts: list[tuple[str, float]] = []
@@ -189,7 +148,7 @@ def asking_parts(text: str, lang: str) -> list[tuple[str, float]]:
         clauses = [
             (clause, k == 0)
             for piece in _PIECE.findall(sentence)
-            for k, clause in enumerate(_CONJUNCTION.split(piece))
+            for k, clause in enumerate(conjunction.split(piece) if conjunction else [piece])
             if words(clause)
         ]
         side = [

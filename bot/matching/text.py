@@ -45,7 +45,24 @@ _MAX_WORD = 40
 
 # The word lists are data, one file per language (bot/lang/*.yaml): see bot.lang.
 _LANGUAGES = lang_data.languages()
-STOPWORDS: dict[str, frozenset[str]] = {c: d.stopwords for c, d in _LANGUAGES.items()}
+
+
+@lru_cache(maxsize=65536)
+def fold(word: str, lang: str) -> str:
+    """``word`` with umlauts and accents folded; in German also ae/oe/ue (typed umlauts)."""
+    word = word.translate(_FOLD)
+    if lang == "de":
+        word = _DIGRAPHS.sub(lambda m: m.group(1)[0], word)
+    return word
+
+
+def _typed(ws: frozenset[str], lang: str) -> frozenset[str]:
+    """``ws`` and each word as typed without its accents ("się" and "sie"): a message is
+    looked up folded, a word list is written as spelt."""
+    return ws | {fold(w, lang) for w in ws}
+
+
+STOPWORDS: dict[str, frozenset[str]] = {c: _typed(d.stopwords, c) for c, d in _LANGUAGES.items()}
 """Words that say nothing about the topic (articles, pronouns, auxiliaries, greetings)."""
 OTHER_PARTIES = lang_data.common().other_parties
 """Other companies and products: a question about them is not about Meta's training, even
@@ -68,7 +85,7 @@ _NOT = lang_data.union("denials")
 _NEGATION_REACH = 3
 """A negation this many words before or after a platform denies it ("Instagram nutze ich nicht")."""
 _ASKING: dict[str, frozenset[str]] = {
-    c: d.question_words | d.negations for c, d in _LANGUAGES.items()
+    c: _typed(d.question_words | d.negations, c) for c, d in _LANGUAGES.items()
 }
 """Question words and negations (kept for ranking, not counted as topical evidence)."""
 _NEGATIONS = lang_data.union("negations")
@@ -79,15 +96,6 @@ _CLAUSE_BREAK = re.compile(
 """Where a statement about one platform ends ("kein fb, nur insta", "not on fb but insta")."""
 
 _SQUEEZE = re.compile(r"(.)\1{2,}")
-
-
-@lru_cache(maxsize=65536)
-def fold(word: str, lang: str) -> str:
-    """``word`` with umlauts and accents folded; in German also ae/oe/ue (typed umlauts)."""
-    word = word.translate(_FOLD)
-    if lang == "de":
-        word = _DIGRAPHS.sub(lambda m: m.group(1)[0], word)
-    return word
 
 
 _NOT_CONTRACTED = re.compile(
@@ -202,7 +210,9 @@ class Lexicon:
         self.stop = STOPWORDS.get(lang, frozenset())
         self._canonical: dict[str, str] = {}  # stem -> the group's stem
         self._head: dict[str, str] = {}  # the group's stem -> the group's first word
-        self._phrases: set[tuple[str, ...]] = set()
+        self._phrases: dict[tuple[str, ...], str] = {}
+        """Each phrase's stems and the one word it is joined into: the entry as the group
+        writes it, so that an inflected phrase ("maila z potwierdzeniem") finds the group."""
         self._longest = 1
         for group in groups:
             entries = [ws for ws in (words(entry) for entry in group) if ws]
@@ -213,7 +223,7 @@ class Lexicon:
             self._head.setdefault(canonical, head)
             for ws in entries:
                 if len(ws) > 1:
-                    self._phrases.add(tuple(stem(w, lang) for w in ws))
+                    self._phrases.setdefault(tuple(stem(w, lang) for w in ws), "".join(ws))
                     self._longest = max(self._longest, len(ws))
                 # The first group naming a word keeps it (``bot check`` warns about repeats).
                 self._canonical.setdefault(stem("".join(ws), lang), canonical)
@@ -241,8 +251,9 @@ class Lexicon:
                 i += 1
                 continue
             for n in range(min(self._longest, len(ws) - i), 1, -1):
-                if tuple(stems[i : i + n]) in self._phrases:
-                    out.append("".join(ws[i : i + n]))
+                joined = self._phrases.get(tuple(stems[i : i + n]))
+                if joined is not None:
+                    out.append(joined)
                     i += n
                     break
             else:

@@ -1,0 +1,63 @@
+"""Answer quality on the French, Spanish, Italian, Dutch and Polish tune sets, with every miss.
+
+The tune sets (``tests/qa/languages-tune/<code>.tsv``) are the questions the language data and
+the content's example questions may be fitted on; the measured sets (``tests/qa/languages/``)
+are not. Prints, per language: right answers in scope, wrong-confident answers over all,
+off-topic fallback, language detection, and each miss with the language it was read in.
+
+    .venv/bin/python bench/qa_languages_tune.py [--lang fr] [--quiet]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(HERE))
+
+from bot.content import load_content  # noqa: E402
+from bot.matching import Matcher  # noqa: E402
+from tests.qa.qa_set import Outcome, Summary, load_questions, run  # noqa: E402
+
+TUNE_DIR = Path(os.environ.get("TUNE_DIR", HERE / "tests" / "qa" / "languages-tune"))
+"""The tune sets (``TUNE_DIR`` in the environment: another folder of them, e.g. a fresh batch)."""
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lang", action="append", help="only this language (repeatable)")
+    parser.add_argument("--quiet", action="store_true", help="figures only, no misses")
+    args = parser.parse_args()
+    questions = [q for q in load_questions(TUNE_DIR) if not args.lang or q.lang in args.lang]
+    by_lang: dict[str, list[Outcome]] = defaultdict(list)
+    for outcome in run(Matcher(load_content()), questions, detect=True):
+        by_lang[outcome.question.lang].append(outcome)
+    for lang, mine in sorted(by_lang.items()):
+        ins = [o for o in mine if o.question.node is not None]
+        outs = [o for o in mine if o.question.node is None]
+        detected = sum(o.detected == lang for o in mine) / len(mine)
+        print(
+            f"{lang}: {Summary.of(ins).accuracy:.1%} right of {len(ins)}, "
+            f"{Summary.of(mine).wrong_confident:.1%} wrong-confident, "
+            f"{Summary.of(outs).fallback:.1%} off-topic fallback of {len(outs)}, "
+            f"{detected:.1%} read as {lang}"
+        )
+        if args.quiet:
+            continue
+        for o in mine:
+            if not o.correct:
+                mark = "WRONG" if o.wrong_confident else "miss "
+                extra = f" clarify {'/'.join(o.clarify)}" if o.clarify else ""
+                print(
+                    f"  {mark} {o.question.text!r}: want {o.question.node or 'fallback'}, got "
+                    f"{o.got or 'fallback'} ({o.score:.2f}, read as {o.detected}){extra}"
+                )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
