@@ -28,9 +28,10 @@ import threading
 import zipfile
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
@@ -195,9 +196,9 @@ def default_cache_dir(model: str | None = None) -> Path:
     data = os.environ.get("BOT_DATA_DIR")
     if data:
         base_dir = Path(data) / "embeddings"
-        return base_dir / model if model else base_dir
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    base_dir = Path(base) / "meta-ai-widerspruch-bot" / "embeddings"
+    else:
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        base_dir = Path(base) / "meta-ai-widerspruch-bot" / "embeddings"
     return base_dir / model if model else base_dir
 
 
@@ -297,11 +298,9 @@ class EmbeddingCache:
             return
         keys = np.array(sorted(self._rows, key=self._rows.__getitem__), dtype=np.str_)
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=f".{CACHE_FILE}.")
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, keys=keys, vectors=self._vectors)
-            os.replace(tmp, self.directory / CACHE_FILE)
+            _replace(
+                self.directory / CACHE_FILE, lambda f: np.savez(f, keys=keys, vectors=self._vectors)
+            )
         except OSError as exc:
             log.warning(
                 "embedding cache %s not written (%s): embedded again next start",
@@ -345,15 +344,30 @@ def write_shipped(path: Path, model: str, texts: Sequence[str], vectors: np.ndar
     scales = np.abs(matrix).max(axis=1) / 127.0 if len(keys) else np.zeros(0, np.float32)
     scales = np.where(scales > 0, scales, 1.0).astype(np.float32)
     codes = np.rint(matrix / scales[:, None]).clip(-127, 127).astype(np.int8)
+    # Shipped with the content: readable like its YAML files.
+    _replace(
+        path,
+        lambda f: np.savez_compressed(
+            f, keys=np.array(keys, dtype="S32"), codes=codes, scales=scales.astype(np.float16)
+        ),
+        mode=0o644,
+    )
+    return len(keys)
+
+
+def _replace(path: Path, write: Callable[[IO[bytes]], object], mode: int | None = None) -> None:
+    """Write ``path`` through ``write`` into a temporary file beside it, then put it in
+    place: readers see the old file or the whole new one, never a part."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.chmod(tmp, 0o644)  # shipped with the content: readable like its YAML files
-    with os.fdopen(fd, "wb") as f:
-        np.savez_compressed(
-            f, keys=np.array(keys, dtype="S32"), codes=codes, scales=scales.astype(np.float16)
-        )
-    os.replace(tmp, path)
-    return len(keys)
+    try:
+        if mode is not None:
+            os.chmod(tmp, mode)
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
 
 
 class SemanticIndex:
