@@ -9,7 +9,7 @@ texts): the matcher takes every word list from these files.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -119,6 +119,20 @@ def _read(file: Path) -> dict[str, object]:
     return data
 
 
+_PHRASE_LISTS = ("yes_words", "no_words", "unsure_words", "follow_up_phrases")
+"""The word lists of a language file that are YAML lists of phrases, not blocks of words."""
+
+
+def _reader(
+    field: dataclasses.Field[frozenset[str]],
+) -> Callable[[Mapping[str, object], str, Path], frozenset[str]]:
+    """How the language files' list ``field`` is read: a list of phrases, else a block of
+    words, required where :class:`Language` has no default for it."""
+    if field.name in _PHRASE_LISTS:
+        return _answers
+    return _words if field.default is dataclasses.MISSING else _optional_words
+
+
 @cache
 def languages() -> Mapping[str, Language]:
     """Every language with a word-list file, by code."""
@@ -130,35 +144,11 @@ def languages() -> Mapping[str, Language]:
         found[file.stem] = Language(
             code=file.stem,
             stemmer=str(data.get("stemmer", "")),
-            stopwords=_words(data, "stopwords", file),
-            question_words=_words(data, "question_words", file),
-            negations=_words(data, "negations", file),
-            denials=_words(data, "denials", file),
-            clause_breaks=_words(data, "clause_breaks", file),
-            topic_words=_words(data, "topic_words", file),
-            other_roles=_words(data, "other_roles", file),
-            detect_words=_optional_words(data, "detect_words", file),
-            detect_marks=_optional_words(data, "detect_marks", file),
-            detect_endings=_optional_words(data, "detect_endings", file),
-            yes_words=_answers(data, "yes_words", file),
-            no_words=_answers(data, "no_words", file),
-            unsure_words=_answers(data, "unsure_words", file),
-            only_words=_optional_words(data, "only_words", file),
-            follow_up_starts=_optional_words(data, "follow_up_starts", file),
-            follow_up_phrases=_answers(data, "follow_up_phrases", file),
-            condition_words=_optional_words(data, "condition_words", file),
-            why_words=_optional_words(data, "why_words", file),
-            reason_words=_optional_words(data, "reason_words", file),
-            reason_questions=_optional_words(data, "reason_questions", file),
-            reference_words=_optional_words(data, "reference_words", file),
-            clause_leading=_optional_words(data, "clause_leading", file),
-            question_starters=_optional_words(data, "question_starters", file),
-            request_words=_optional_words(data, "request_words", file),
-            please_words=_optional_words(data, "please_words", file),
-            wanting_words=_optional_words(data, "wanting_words", file),
-            self_words=_optional_words(data, "self_words", file),
-            subordinate_words=_optional_words(data, "subordinate_words", file),
-            conjunctions=_optional_words(data, "conjunctions", file),
+            **{
+                field.name: _reader(field)(data, field.name, file)
+                for field in dataclasses.fields(Language)
+                if field.name not in ("code", "stemmer")
+            },
         )
     return found
 
