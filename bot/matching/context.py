@@ -145,8 +145,8 @@ def follow_up(content: Content, node_id: str | None, text: str, lang: str) -> Fo
         boost = dict.fromkeys([node.id, *neighbours], WHY_BOOST)
         return FollowUp(f"{text} {title}", boost, node.why, only_here=True)
     ws = words(text)
-    named = [w for w in content_words(text, lang) if w not in data.reference_words]
-    named = [w for w in named if w not in data.condition_words | data.question_words]
+    unnamed = data.reference_words | data.condition_words | data.question_words
+    named = [w for w in content_words(text, lang) if w not in unnamed]
     staying = FollowUp(
         f"{text} {title}", dict.fromkeys(neighbours, CONTEXT_BOOST) | {node.id: CONTEXT_BOOST}
     )

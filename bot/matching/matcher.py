@@ -555,7 +555,8 @@ class Matcher:
     ) -> tuple[Ranking | None, str | None]:
         """The ranking by words alone (where the dense signal may be used and the cascade is
         on) and what the dense signal has to read of ``text`` (``None``: nothing, the words
-        are sure, or too unsure for meaning to make it an answer, or there is no model). ``text`` and ``parts`` as :meth:`_read` gives them."""
+        are sure, or too unsure for meaning to make it an answer, or there is no model).
+        ``text`` and ``parts`` as :meth:`_read` gives them."""
         if not (self._pending or self._embedder is not None):
             return None, None
         if not self.cascade:
