@@ -30,6 +30,7 @@ from bot.matching.context import (
     nearest_neighbour,
     neighbourhood,
 )
+from bot.matching.lexical import LanguageIndex
 from bot.matching.matcher import ALONE_SURE, KEYWORD_SURE
 
 SYNONYMS = """\
@@ -733,3 +734,16 @@ def test_a_synonym_phrase_typed_with_other_endings_finds_its_group() -> None:
     lex = Lexicon("pl", [["potwierdzenie", "mail z potwierdzeniem"]])
     (joined,) = lex.words("maila z potwierdzeniem")
     assert lex.stem(joined) == lex.stem("potwierdzenie")
+
+
+def test_short_words_typed_without_accents_stand_for_the_content_s_spelling() -> None:
+    # Too short to count as a typo, "brala", "subi" and "deja" are "brała", "subí" and
+    # "déjà" typed on a phone: the same words, not unknown ones.
+    content = load_content()
+    for lang, typed, spelt in (
+        ("pl", "brala", "brała"),
+        ("es", "subi", "subí"),
+        ("fr", "deja", "déjà"),
+    ):
+        index = LanguageIndex.of(content, lang)
+        assert [stem for stem, _ in index.aligned(typed)] == [index.lexicon.stem(spelt)]

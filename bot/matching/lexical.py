@@ -5,8 +5,9 @@ implementation when installed), rapidfuzz for typos. Each node is indexed per la
 its title, example questions and keywords (strong evidence) and from its answer texts, first
 screen and details (weak evidence).
 
-A question word the content never uses is aligned, as a whole word, with the content's
-closest spellings (a typo: one edit, two in long words, same first letter) or with the two
+A question word the content never uses is aligned, as a whole word, with the spelling it
+is typed without accents ("zdjecia", "deja"), else with the content's closest spellings (a
+typo: one edit, two in long words, same first letter) or with the two
 known words it is made of (a compound: "widerspruchs|formular"). A word is never matched
 through a piece of another: "rain" is not in "training".
 
@@ -410,6 +411,10 @@ class LanguageIndex:
         if s in self.known_stems:
             return ((s, 1.0),)
         f = fold(word, self.lang)
+        if f in self.spellings:
+            # A word the content uses, typed without its accents ("zdjecia", "perche",
+            # "deja"): as sure as a typo, and short words too, which are too short for one.
+            return ((self.spellings[f], _TYPO_SURE),)
         found: dict[str, float] = {}
         if len(f) >= _MIN_TYPO:
             limit = 1 if len(f) < _TWO_TYPOS else 2
