@@ -61,15 +61,72 @@ def test_a_case_of_the_page_just_read_stays_with_it(matcher: Matcher) -> None:
 @pytest.mark.parametrize(
     ("lang", "at", "text"),
     [
-        # "what if I don't?" is no question for the page's neighbours.
-        ("en", "object-facebook", "what if I don't?"),
+        # "what if I don't?" is no question for the page's neighbours (the page on children
+        # names no answer for it).
+        ("en", "children", "what if I don't?"),
     ],
 )
 def test_a_case_the_page_cannot_place_is_not_answered_by_a_neighbour(
     matcher: Matcher, lang: str, at: str, text: str
 ) -> None:
     result = matcher.match(text, lang, context=at)
-    assert not result.matched
+    assert not result.matched or result.node == at
+
+
+@pytest.mark.parametrize(
+    ("lang", "at", "text"),
+    [
+        ("en", "object-facebook", "what if I don't?"),
+        ("en", "too-late", "what if I don't?"),
+        ("de", "object-facebook", "und wenn ich das nicht mache?"),
+        ("de", "how-to-object", "und wenn ich nicht widerspreche?"),
+    ],
+)
+def test_what_if_not_is_answered_by_the_page_the_content_names(
+    matcher: Matcher, lang: str, at: str, text: str
+) -> None:
+    result = matcher.match(text, lang, context=at)
+    assert result.matched and result.node == "no-objection"
+
+
+def test_a_case_that_names_something_else_is_no_what_if_not(matcher: Matcher) -> None:
+    result = matcher.match("und wenn das formular nicht lädt?", "de", context="object-facebook")
+    assert result.node != "no-objection"
+
+
+@pytest.mark.parametrize(
+    ("lang", "at", "text"),
+    [
+        ("de", "make-private", "und bei instagram?"),
+        ("en", "make-private", "and on insta?"),
+        ("de", "meta-ai-off", "und wie ist es bei instagram?"),
+    ],
+)
+def test_another_app_after_a_page_about_all_apps_stays_with_it(
+    matcher: Matcher, lang: str, at: str, text: str
+) -> None:
+    result = matcher.match(text, lang, context=at)
+    assert result.matched and result.node == at
+
+
+@pytest.mark.parametrize(
+    ("at", "text", "expected"),
+    [
+        ("object-instagram", "und bei facebook?", "object-facebook"),
+        # The page on private accounts offers the way to limit old Facebook posts.
+        ("make-private", "und bei facebook?", "limit-past-posts"),
+    ],
+)
+def test_another_app_moves_on_to_its_own_page(
+    matcher: Matcher, at: str, text: str, expected: str
+) -> None:
+    result = matcher.match(text, "de", context=at)
+    assert result.matched and result.node == expected
+
+
+def test_an_app_the_page_does_not_speak_of_moves_on(matcher: Matcher) -> None:
+    result = matcher.match("what about WhatsApp?", "en", context="make-private")
+    assert result.node != "make-private"
 
 
 def test_question_words_alone_are_no_keyword(matcher: Matcher) -> None:

@@ -309,8 +309,9 @@ class Matcher:
                 return single
             # Unsure alone, but short: the page just read may say what it is about.
             return self._near(text, lang, hood, single.score) or single
-        if followed.why and followed.why in self.content.nodes:
-            return MatchResult(followed.why, 1.0, True, lang, (followed.why,))
+        decided = followed.why or followed.here
+        if decided and decided in self.content.nodes:
+            return MatchResult(decided, 1.0, True, lang, (decided,))
         alone: MatchResult | None = None
         if not followed.only_here:
             # "und die Verbraucherzentrale?" names its topic: read alone first, unless that
