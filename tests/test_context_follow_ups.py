@@ -184,3 +184,31 @@ def test_after_a_fallback_the_suggested_page_is_not_answered_on_its_title(
     # Its neighbours still answer a follow-up that names them.
     moved = matcher.match("und bei insta?", "de", context="object-facebook", suggested=True)
     assert moved.matched and moved.node == "object-instagram"
+
+
+@pytest.mark.parametrize(
+    ("lang", "at", "text"),
+    [
+        ("en", "object-instagram", "how much does that cost?"),
+        ("de", "object-facebook", "was kostet das?"),
+    ],
+)
+def test_an_off_topic_question_is_not_answered_with_the_page(
+    matcher: Matcher, lang: str, at: str, text: str
+) -> None:
+    assert not matcher.match(text, lang, context=at).matched
+
+
+def test_a_follow_up_naming_what_a_suggested_page_speaks_of_is_answered_by_it(
+    matcher: Matcher,
+) -> None:
+    result = matcher.match("und jugendliche?", "de", context="children", suggested=True)
+    assert result.matched and result.node == "children"
+    # "wie mache ich das?" names nothing: not the suggested page on its title alone.
+    result = matcher.match("wie mache ich das?", "de", context="children", suggested=True)
+    assert result.node != "children"
+
+
+def test_may_they_after_the_page_on_what_meta_does_asks_if_it_is_legal(matcher: Matcher) -> None:
+    result = matcher.match("dürfen die das?", "de", context="what-meta-does")
+    assert result.matched and result.node == "legal-basis"

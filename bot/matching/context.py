@@ -201,6 +201,32 @@ def _asks_if_not(content: Content, node_id: str, text: str, lang: str) -> bool:
     return all(stem(w, lang) in known for w in rest)
 
 
+def names_of_page(content: Content, node_id: str, text: str, lang: str) -> bool:
+    """Whether ``text`` names something and only what the page ``node_id`` speaks of (in its
+    title, text, example questions or keywords): "und Jugendliche?" of the page on children,
+    unlike "wie mache ich das?", which names nothing."""
+    data = _LANGUAGES.get(lang)
+    node = content.nodes.get(node_id)
+    if data is None or node is None:
+        return False
+    small = data.condition_words | data.negations | data.reference_words | data.question_words
+    named = [w for w in content_words(text, lang) if w not in small]
+    if not named:
+        return False
+    more = node.more.get(lang, "") if node.more is not None else ""
+    said = " ".join(
+        [
+            node.title.get(lang, ""),
+            node.text.get(lang, ""),
+            more,
+            *node.questions.get(lang, []),
+            *node.keywords.get(lang, []),
+        ]
+    )
+    known = {stem(w, lang) for w in words(said)}
+    return all(stem(w, lang) in known for w in named)
+
+
 def _app_page(content: Content, node_id: str, named: list[str], lang: str) -> str | None:
     """The page a follow-up naming only apps ("und bei Instagram?", "and for insta?") asks
     about, if the page ``node_id`` settles it: the one topic it offers whose title names that

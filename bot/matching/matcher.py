@@ -25,6 +25,7 @@ from bot.matching.context import (
     FollowUp,
     boost_array,
     follow_up,
+    names_of_page,
     nearest_neighbour,
     neighbourhood,
 )
@@ -282,13 +283,15 @@ class Matcher:
         ``suggested``: the context is only the closest topic a fallback suggested, a page the
         user has not read; a follow-up may then lead to its neighbours ("und bei Insta?"
         after the Facebook steps were suggested) but not to that page itself on the strength
-        of its title ("wie mache ich das?" says nothing about it)."""
+        of its title ("wie mache ich das?" says nothing about it), only where it names what
+        the page speaks of ("und Jugendliche?" after the page on children was suggested)."""
         result = self._in_place(text, lang, context)
         if (
             suggested
             and result.matched
             and result.node == context
             and follow_up(self.content, context, text, lang) is not None
+            and not names_of_page(self.content, context or "", text, lang)
         ):
             return MatchResult(None, result.score, False, lang, result.candidates)
         return result
@@ -320,6 +323,11 @@ class Matcher:
             # about that answer on Instagram, not for Instagram's own page.
             alone = self.decided(text, lang, keywords=False) or self._match(text, lang)
             if alone.matched and (alone.score >= ALONE_SURE or alone.node in hood):
+                return alone
+            if not alone.matched and self._off_topic(text, lang):
+                # "how much does that cost?" after the Instagram steps: as close to the
+                # off-topic requests as to any topic; the page's title would answer it with
+                # the page, which does not say.
                 return alone
         with_page = followed.text != text  # read with the page's title: it points back
         if not followed.only_here:
@@ -368,6 +376,12 @@ class Matcher:
         if read.matched and read.node in near and read.score > single.score:
             return read
         return None
+
+    def _off_topic(self, text: str, lang: str) -> bool:
+        """Whether ``text`` alone is (almost) as close to the off-topic requests as to any
+        topic."""
+        ranking = self.ranking(text, lang)
+        return ranking is not None and ranking.off_topic >= OFF_TOPIC_CLOSE
 
     def _names_unknown(self, text: str, lang: str) -> bool:
         """Whether ``text`` has a word the content of ``lang`` never uses (up to its stem)."""
