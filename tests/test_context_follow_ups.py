@@ -212,3 +212,8 @@ def test_a_follow_up_naming_what_a_suggested_page_speaks_of_is_answered_by_it(
 def test_may_they_after_the_page_on_what_meta_does_asks_if_it_is_legal(matcher: Matcher) -> None:
     result = matcher.match("dürfen die das?", "de", context="what-meta-does")
     assert result.matched and result.node == "legal-basis"
+
+
+def test_a_follow_up_naming_a_topic_the_page_offers_goes_there(matcher: Matcher) -> None:
+    result = matcher.match("the right to object, what's that", "en", context="your-rights")
+    assert result.matched and result.node == "right-to-object"

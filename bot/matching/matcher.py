@@ -83,6 +83,11 @@ answer it, less than the exact wording. A follow-up ("and on Instagram?") is not
 this way at all: it asks about the page just read."""
 
 
+OPTION_NAMED = 0.5
+"""How sure a follow-up read alone must be of a topic the page just read offers to go there
+rather than back to the page."""
+
+
 CONTEXT_SURE = 0.1
 """A follow-up answered by a neighbour of the page the user is at needs only this much
 confidence: the page itself says what the short question is about."""
@@ -345,12 +350,27 @@ class Matcher:
             return alone or self._match(text, lang)
         found, in_context = self._in_context(followed, lang, context)
         if found is not None:
-            return found
+            return self._option_named(found, alone, context)
         if not followed.only_here and with_page:
             near = self._near(text, lang, hood, alone.score if alone else 0.0)
             if near is not None:
                 return near
         return in_context if alone is None else alone
+
+    def _option_named(
+        self, found: MatchResult, alone: MatchResult | None, context: str | None
+    ) -> MatchResult:
+        """``found`` (a follow-up read with the page just read), unless it is that page and
+        the message alone points to one of the topics the page offers: "the right to object,
+        what's that?" after the page on rights asks for that topic, which the page's title
+        read with it outweighs."""
+        node = self.content.nodes.get(context or "")
+        if node is None or found.node != node.id or alone is None or not alone.candidates:
+            return found
+        first = alone.candidates[0]
+        if alone.score < OPTION_NAMED or first not in {o.to for o in node.options}:
+            return found
+        return MatchResult(first, alone.score, True, found.language, alone.candidates)
 
     def _leaning(
         self,
