@@ -217,3 +217,8 @@ def test_may_they_after_the_page_on_what_meta_does_asks_if_it_is_legal(matcher: 
 def test_a_follow_up_naming_a_topic_the_page_offers_goes_there(matcher: Matcher) -> None:
     result = matcher.match("the right to object, what's that", "en", context="your-rights")
     assert result.matched and result.node == "right-to-object"
+
+
+def test_what_about_a_thing_the_page_title_names_stays_with_the_page(matcher: Matcher) -> None:
+    result = matcher.match("what about my whole account?", "en", context="delete-posts")
+    assert result.matched and result.node == "delete-posts"

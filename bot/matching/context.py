@@ -165,6 +165,10 @@ def follow_up(content: Content, node_id: str | None, text: str, lang: str) -> Fo
     settled = _app_page(content, node.id, named, lang) if moves_on else None
     if settled is not None:
         return FollowUp(text, {}, here=settled)
+    if moves_on and _title_names(title, named, lang):
+        # "what about my whole account?" after "Delete posts or your account?": the page's
+        # own title names what it asks about.
+        return staying
     if moves_on:
         # "und die Hamburger?" after the Irish authority: something else than this page,
         # read by its own words (the page's title would pull it back here).
@@ -225,6 +229,13 @@ def names_of_page(content: Content, node_id: str, text: str, lang: str) -> bool:
     )
     known = {stem(w, lang) for w in words(said)}
     return all(stem(w, lang) in known for w in named)
+
+
+def _title_names(title: str, named: list[str], lang: str) -> bool:
+    """Whether ``title`` names one of the words ``named`` (up to its stem), other than Meta
+    and its apps, which many titles name."""
+    said = {stem(w, lang) for w in words(title) if w not in lang_data.common().meta_words}
+    return any(stem(w, lang) in said for w in named)
 
 
 def _app_page(content: Content, node_id: str, named: list[str], lang: str) -> str | None:
