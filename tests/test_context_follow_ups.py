@@ -222,3 +222,24 @@ def test_a_follow_up_naming_a_topic_the_page_offers_goes_there(matcher: Matcher)
 def test_what_about_a_thing_the_page_title_names_stays_with_the_page(matcher: Matcher) -> None:
     result = matcher.match("what about my whole account?", "en", context="delete-posts")
     assert result.matched and result.node == "delete-posts"
+
+
+@pytest.mark.parametrize(
+    ("lang", "at", "text", "expected"),
+    [
+        ("de", "right-to-object", "wo mache ich das?", "how-to-object"),
+        ("en", "too-late", "how do I do that?", "how-to-object"),
+        ("en", "whatsapp-meta-ai", "how do I stop that?", "advanced-chat-privacy"),
+    ],
+)
+def test_how_do_i_do_that_is_answered_by_the_page_the_content_names(
+    matcher: Matcher, lang: str, at: str, text: str, expected: str
+) -> None:
+    result = matcher.match(text, lang, context=at)
+    assert result.matched and result.node == expected
+
+
+def test_how_that_names_more_is_read_as_usual(matcher: Matcher) -> None:
+    # The page on objecting names no page for "how"; "wie schalte ich den ein?" stays there.
+    result = matcher.match("wie schalte ich den ein?", "de", context="advanced-chat-privacy")
+    assert result.matched and result.node == "advanced-chat-privacy"

@@ -156,6 +156,8 @@ def follow_up(content: Content, node_id: str | None, text: str, lang: str) -> Fo
     )
     if node.if_not in content.nodes and _asks_if_not(content, node.id, text, lang):
         return FollowUp(text, {}, here=node.if_not)
+    if node.how in content.nodes and _asks_how(content, node.id, text, lang):
+        return FollowUp(text, {}, here=node.how)
     if is_conditional(text, lang):
         # "und wenn sie schon 16 sind?" after the page on children: a case of that page,
         # answered by it if its words fit, else not understood ("what if I don't?" is no
@@ -201,6 +203,27 @@ def _asks_if_not(content: Content, node_id: str, text: str, lang: str) -> bool:
     said = " ".join(
         [node.title.get(lang, ""), target.title.get(lang, ""), *target.questions.get(lang, [])]
     )
+    known = {stem(w, lang) for w in words(said)}
+    return all(stem(w, lang) in known for w in rest)
+
+
+def _asks_how(content: Content, node_id: str, text: str, lang: str) -> bool:
+    """Whether ``text`` asks how or where to do what the page ``node_id`` speaks of ("wie
+    mache ich das?", "where do I do that?", "how do I stop that?"): a question word of
+    ``how_words`` that points back and names nothing else than the doing, in the words of the
+    page the content names for it ("how do I ask for the reasons there?" names more)."""
+    data = _LANGUAGES[lang]
+    ws = words(text)
+    if not any(w in data.how_words for w in ws) or not any(w in data.reference_words for w in ws):
+        return False
+    if is_conditional(text, lang):
+        return False
+    small = data.condition_words | data.negations | data.reference_words | data.question_words
+    rest = [w for w in content_words(text, lang) if w not in small]
+    if len(rest) > 1:
+        return False
+    target = content.nodes[content.nodes[node_id].how or ""]
+    said = " ".join([target.title.get(lang, ""), *target.questions.get(lang, [])])
     known = {stem(w, lang) for w in words(said)}
     return all(stem(w, lang) in known for w in rest)
 
