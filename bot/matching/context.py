@@ -267,8 +267,7 @@ def _app_page(content: Content, node_id: str, named: list[str], lang: str) -> st
     app (after the page on private accounts, "und bei Facebook?" asks how to limit old
     Facebook posts), else the page itself where its title names no app (it is about all of
     them) and its text says what holds for that app. ``None`` where the page does not settle
-    it: "und WhatsApp?" after a page that does not speak of WhatsApp, or after any page while
-    WhatsApp is a topic of its own in the main menu, moves on."""
+    it: "und WhatsApp?" after a page that does not speak of WhatsApp moves on."""
     asked = apps(" ".join(named))
     if not asked or any(not apps(w) for w in named):
         return None
@@ -281,11 +280,6 @@ def _app_page(content: Content, node_id: str, named: list[str], lang: str) -> st
     if own:
         return own[0] if len(own) == 1 else None
     if apps(node.title.get(lang, "")):
-        return None
-    menu = content.nodes[content.meta.root].options
-    if any(apps(content.nodes[o.to].title.get(lang, "")) & asked for o in menu):
-        # An app that is a topic of its own in the main menu ("Was ist mit WhatsApp?"):
-        # "but I'm on WhatsApp" asks about that topic, whatever this page says of it.
         return None
     more = node.more.get(lang, "") if node.more is not None else ""
     return node_id if asked <= apps(f"{node.text.get(lang, '')} {more}") else None
