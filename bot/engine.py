@@ -76,6 +76,7 @@ from bot.events import (
     Unsupported,
 )
 from bot.matching import Matcher, MatchResult, answers
+from bot.matching.text import stem
 from bot.state import SessionState
 
 MAX_BACK = 20
@@ -678,9 +679,16 @@ class Engine:
             or answers.named_app_answer(text, lang, asked)
             or answers.other_apps_only(text, lang, asked)
         )
-        for i, meant in meanings.items():
-            if said is not None and meant == said:
-                return self._choose(state, f"{SET_PREFIX}{node.id}-{i}", event, now)
+        fitting = [i for i, meant in meanings.items() if said is not None and meant == said]
+        if fitting:
+            # Several buttons mean "yes" ("Ja, für Facebook", "Ja, für beide"): the one whose
+            # label shares a word with the answer ("beides"), else the first.
+            said_by = {i: {stem(w, lang) for w in _words(labels[i])} for i in fitting}
+            common = set.intersection(*said_by.values())  # "ja", "für"
+            typed = {stem(w, lang) for w in _words(text)}
+            named = [i for i in fitting if typed & (said_by[i] - common)]
+            chosen = (named or fitting)[0]
+            return self._choose(state, f"{SET_PREFIX}{node.id}-{chosen}", event, now)
         if said is None:
             result = self.matcher.match(text, lang)
             if result.matched and result.node and result.score >= GUIDED_LEAVE:

@@ -61,15 +61,72 @@ def test_a_case_of_the_page_just_read_stays_with_it(matcher: Matcher) -> None:
 @pytest.mark.parametrize(
     ("lang", "at", "text"),
     [
-        # "what if I don't?" is no question for the page's neighbours.
-        ("en", "object-facebook", "what if I don't?"),
+        # "what if I don't?" is no question for the page's neighbours (the page on children
+        # names no answer for it).
+        ("en", "children", "what if I don't?"),
     ],
 )
 def test_a_case_the_page_cannot_place_is_not_answered_by_a_neighbour(
     matcher: Matcher, lang: str, at: str, text: str
 ) -> None:
     result = matcher.match(text, lang, context=at)
-    assert not result.matched
+    assert not result.matched or result.node == at
+
+
+@pytest.mark.parametrize(
+    ("lang", "at", "text"),
+    [
+        ("en", "object-facebook", "what if I don't?"),
+        ("en", "too-late", "what if I don't?"),
+        ("de", "object-facebook", "und wenn ich das nicht mache?"),
+        ("de", "how-to-object", "und wenn ich nicht widerspreche?"),
+    ],
+)
+def test_what_if_not_is_answered_by_the_page_the_content_names(
+    matcher: Matcher, lang: str, at: str, text: str
+) -> None:
+    result = matcher.match(text, lang, context=at)
+    assert result.matched and result.node == "no-objection"
+
+
+def test_a_case_that_names_something_else_is_no_what_if_not(matcher: Matcher) -> None:
+    result = matcher.match("und wenn das formular nicht lädt?", "de", context="object-facebook")
+    assert result.node != "no-objection"
+
+
+@pytest.mark.parametrize(
+    ("lang", "at", "text"),
+    [
+        ("de", "make-private", "und bei instagram?"),
+        ("en", "make-private", "and on insta?"),
+        ("de", "meta-ai-off", "und wie ist es bei instagram?"),
+    ],
+)
+def test_another_app_after_a_page_about_all_apps_stays_with_it(
+    matcher: Matcher, lang: str, at: str, text: str
+) -> None:
+    result = matcher.match(text, lang, context=at)
+    assert result.matched and result.node == at
+
+
+@pytest.mark.parametrize(
+    ("at", "text", "expected"),
+    [
+        ("object-instagram", "und bei facebook?", "object-facebook"),
+        # The page on private accounts offers the way to limit old Facebook posts.
+        ("make-private", "und bei facebook?", "limit-past-posts"),
+    ],
+)
+def test_another_app_moves_on_to_its_own_page(
+    matcher: Matcher, at: str, text: str, expected: str
+) -> None:
+    result = matcher.match(text, "de", context=at)
+    assert result.matched and result.node == expected
+
+
+def test_an_app_the_page_does_not_speak_of_moves_on(matcher: Matcher) -> None:
+    result = matcher.match("what about WhatsApp?", "en", context="make-private")
+    assert result.node != "make-private"
 
 
 def test_question_words_alone_are_no_keyword(matcher: Matcher) -> None:
@@ -127,3 +184,62 @@ def test_after_a_fallback_the_suggested_page_is_not_answered_on_its_title(
     # Its neighbours still answer a follow-up that names them.
     moved = matcher.match("und bei insta?", "de", context="object-facebook", suggested=True)
     assert moved.matched and moved.node == "object-instagram"
+
+
+@pytest.mark.parametrize(
+    ("lang", "at", "text"),
+    [
+        ("en", "object-instagram", "how much does that cost?"),
+        ("de", "object-facebook", "was kostet das?"),
+    ],
+)
+def test_an_off_topic_question_is_not_answered_with_the_page(
+    matcher: Matcher, lang: str, at: str, text: str
+) -> None:
+    assert not matcher.match(text, lang, context=at).matched
+
+
+def test_a_follow_up_naming_what_a_suggested_page_speaks_of_is_answered_by_it(
+    matcher: Matcher,
+) -> None:
+    result = matcher.match("und jugendliche?", "de", context="children", suggested=True)
+    assert result.matched and result.node == "children"
+    # "wie mache ich das?" names nothing: not the suggested page on its title alone.
+    result = matcher.match("wie mache ich das?", "de", context="children", suggested=True)
+    assert result.node != "children"
+
+
+def test_may_they_after_the_page_on_what_meta_does_asks_if_it_is_legal(matcher: Matcher) -> None:
+    result = matcher.match("dürfen die das?", "de", context="what-meta-does")
+    assert result.matched and result.node == "legal-basis"
+
+
+def test_a_follow_up_naming_a_topic_the_page_offers_goes_there(matcher: Matcher) -> None:
+    result = matcher.match("the right to object, what's that", "en", context="your-rights")
+    assert result.matched and result.node == "right-to-object"
+
+
+def test_what_about_a_thing_the_page_title_names_stays_with_the_page(matcher: Matcher) -> None:
+    result = matcher.match("what about my whole account?", "en", context="delete-posts")
+    assert result.matched and result.node == "delete-posts"
+
+
+@pytest.mark.parametrize(
+    ("lang", "at", "text", "expected"),
+    [
+        ("de", "right-to-object", "wo mache ich das?", "how-to-object"),
+        ("en", "too-late", "how do I do that?", "how-to-object"),
+        ("en", "whatsapp-meta-ai", "how do I stop that?", "advanced-chat-privacy"),
+    ],
+)
+def test_how_do_i_do_that_is_answered_by_the_page_the_content_names(
+    matcher: Matcher, lang: str, at: str, text: str, expected: str
+) -> None:
+    result = matcher.match(text, lang, context=at)
+    assert result.matched and result.node == expected
+
+
+def test_how_that_names_more_is_read_as_usual(matcher: Matcher) -> None:
+    # The page on objecting names no page for "how"; "wie schalte ich den ein?" stays there.
+    result = matcher.match("wie schalte ich den ein?", "de", context="advanced-chat-privacy")
+    assert result.matched and result.node == "advanced-chat-privacy"

@@ -280,3 +280,29 @@ def test_a_typed_question_never_lands_inside_the_checklist(
     result = matcher.match(text, lang)
     assert result.node not in steps
     assert not set(result.candidates) & steps
+
+
+@pytest.mark.parametrize(
+    ("lang", "answer", "facebook"),
+    [
+        ("de", "ab und zu", True),
+        ("de", "beides", True),
+        ("de", "hab ich gelöscht", False),
+        ("en", "sometimes", True),
+        ("en", "both", True),
+        ("en", "not anymore", False),
+    ],
+)
+def test_how_often_and_both_answer_whether_an_app_is_used(
+    content: Content, matcher: Matcher, lang: str, answer: str, facebook: bool
+) -> None:
+    engine = Engine(content, matcher, session_ttl=dt.timedelta(hours=1))
+    state, reply = _chat(engine, lang, answer)
+    assert reply.node == "objection-instagram"
+    assert str(dict(state.variables)["uses_facebook"]).lower() == str(facebook).lower()
+
+
+def test_both_picks_the_yes_that_names_both(content: Content, matcher: Matcher) -> None:
+    engine = Engine(content, matcher, session_ttl=dt.timedelta(hours=1))
+    state, _ = _chat(engine, "de", "ja", "ja", "nein", "beides")
+    assert dict(state.variables)["objected"] == "both"

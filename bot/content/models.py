@@ -213,6 +213,12 @@ class Node(_Model):
     why: NodeId | None = None
     """The node that answers "warum?" / "why?" typed right after this one (optional; without
     it the follow-up is matched with this node as context)."""
+    how: NodeId | None = None
+    """The node that answers "wie mache ich das?" / "how do I do that?" typed right after this
+    one (optional): after the page on the right to object, the steps to object."""
+    if_not: NodeId | None = None
+    """The node that answers "und wenn nicht?" / "what if I don't?" typed right after this one
+    (optional): after the steps to object, what happens without an objection."""
     # Where the node was defined, for error messages; set by the loader, not by authors.
     file: str = Field(default="", exclude=True)
     line: int = Field(default=0, exclude=True)

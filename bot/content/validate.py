@@ -396,16 +396,17 @@ def validate(
                         "the first variant that applies wins: put narrower ranges first",
                     )
                 )
-        if node.why is not None and node.why not in by_id and node.why not in broken:
-            guess = _closest(node.why, by_id)
-            problems.append(
-                Problem(
-                    node.file,
-                    nline("why"),
-                    f"'why' names unknown node '{node.why}'",
-                    f"did you mean '{guess}'?" if guess else "use an existing node id",
+        for field, target in (("why", node.why), ("how", node.how), ("if_not", node.if_not)):
+            if target is not None and target not in by_id and target not in broken:
+                guess = _closest(target, by_id)
+                problems.append(
+                    Problem(
+                        node.file,
+                        nline(field),
+                        f"'{field}' names unknown node '{target}'",
+                        f"did you mean '{guess}'?" if guess else "use an existing node id",
+                    )
                 )
-            )
         for i, option in enumerate(node.options):
             if option.to not in by_id and option.to not in broken:
                 guess = _closest(option.to, by_id)

@@ -58,6 +58,9 @@ class Language:
     reason_questions: frozenset[str] = frozenset()
     """The question words that make a reason word ask why."""
     reference_words: frozenset[str] = frozenset()
+    how_words: frozenset[str] = frozenset()
+    """Question words that ask how or where to do something ("wie mache ich das?"): a
+    node's ``how`` answers them typed right after it."""
     clause_leading: frozenset[str] = frozenset()
     """Reading a long message (``bot.matching.clauses``): words a clause may start with
     before its question begins ("und wo mache ich das")."""

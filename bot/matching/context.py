@@ -18,7 +18,8 @@ import numpy as np
 
 from bot import lang as lang_data
 from bot.content.models import Content
-from bot.matching.text import content_words, words
+from bot.matching.answers import apps
+from bot.matching.text import content_words, stem, words
 
 _LANGUAGES = lang_data.languages()
 _MAX_WORDS = 7
@@ -60,6 +61,9 @@ class FollowUp:
     boost: dict[str, float]
     why: str | None = None
     """The node the content names as the answer to "why?" here, if the follow-up asks that."""
+    here: str | None = None
+    """The node that answers it whatever the ranking says: the page itself for "und bei
+    Instagram?" after a page about all of Meta's apps."""
     only_here: bool = False
     """Whether only the context can say what it asks ("warum?" alone is about anything)."""
     sure: bool = True
@@ -150,12 +154,23 @@ def follow_up(content: Content, node_id: str | None, text: str, lang: str) -> Fo
     staying = FollowUp(
         f"{text} {title}", dict.fromkeys(neighbours, CONTEXT_BOOST) | {node.id: CONTEXT_BOOST}
     )
+    if node.if_not in content.nodes and _asks_if_not(content, node.id, text, lang):
+        return FollowUp(text, {}, here=node.if_not)
+    if node.how in content.nodes and _asks_how(content, node.id, text, lang):
+        return FollowUp(text, {}, here=node.how)
     if is_conditional(text, lang):
         # "und wenn sie schon 16 sind?" after the page on children: a case of that page,
         # answered by it if its words fit, else not understood ("what if I don't?" is no
         # question for the page's neighbours).
         return FollowUp(staying.text, {node.id: 0.0}, sure=False)
     moves_on = bool(_opens(ws, data)) and bool(named)
+    settled = _app_page(content, node.id, named, lang) if moves_on else None
+    if settled is not None:
+        return FollowUp(text, {}, here=settled)
+    if moves_on and _title_names(title, named, lang):
+        # "what about my whole account?" after "Delete posts or your account?": the page's
+        # own title names what it asks about.
+        return staying
     if moves_on:
         # "und die Hamburger?" after the Irish authority: something else than this page,
         # read by its own words (the page's title would pull it back here).
@@ -168,6 +183,106 @@ def follow_up(content: Content, node_id: str | None, text: str, lang: str) -> Fo
         # it only when its words fit them, not on the context alone.
         return FollowUp(text, boost, sure=ws[0] in data.follow_up_starts)
     return staying
+
+
+def _asks_if_not(content: Content, node_id: str, text: str, lang: str) -> bool:
+    """Whether ``text`` asks what happens without doing what the page ``node_id`` explains
+    ("what if I don't?", "und wenn ich das nicht mache?", "und wenn ich nicht widerspreche?"):
+    a condition with a negation that names nothing else than the doing itself, in the words
+    of the page's title or of the page the content names for it ("und wenn das Formular
+    nicht lädt?" asks about the form)."""
+    data = _LANGUAGES[lang]
+    ws = words(text)
+    if not is_conditional(text, lang) or not any(w in data.negations for w in ws):
+        return False
+    small = data.condition_words | data.negations | data.reference_words | data.question_words
+    rest = [w for w in content_words(text, lang) if w not in small]
+    if len(rest) > 1:
+        return False
+    node, target = content.nodes[node_id], content.nodes[content.nodes[node_id].if_not or ""]
+    said = " ".join(
+        [node.title.get(lang, ""), target.title.get(lang, ""), *target.questions.get(lang, [])]
+    )
+    known = {stem(w, lang) for w in words(said)}
+    return all(stem(w, lang) in known for w in rest)
+
+
+def _asks_how(content: Content, node_id: str, text: str, lang: str) -> bool:
+    """Whether ``text`` asks how or where to do what the page ``node_id`` speaks of ("wie
+    mache ich das?", "where do I do that?", "how do I stop that?"): a question word of
+    ``how_words`` that points back and names nothing else than the doing, in the words of the
+    page the content names for it ("how do I ask for the reasons there?" names more)."""
+    data = _LANGUAGES[lang]
+    ws = words(text)
+    if not any(w in data.how_words for w in ws) or not any(w in data.reference_words for w in ws):
+        return False
+    if is_conditional(text, lang):
+        return False
+    small = data.condition_words | data.negations | data.reference_words | data.question_words
+    rest = [w for w in content_words(text, lang) if w not in small]
+    if len(rest) > 1:
+        return False
+    target = content.nodes[content.nodes[node_id].how or ""]
+    said = " ".join([target.title.get(lang, ""), *target.questions.get(lang, [])])
+    known = {stem(w, lang) for w in words(said)}
+    return all(stem(w, lang) in known for w in rest)
+
+
+def names_of_page(content: Content, node_id: str, text: str, lang: str) -> bool:
+    """Whether ``text`` names something and only what the page ``node_id`` speaks of (in its
+    title, text, example questions or keywords): "und Jugendliche?" of the page on children,
+    unlike "wie mache ich das?", which names nothing."""
+    data = _LANGUAGES.get(lang)
+    node = content.nodes.get(node_id)
+    if data is None or node is None:
+        return False
+    small = data.condition_words | data.negations | data.reference_words | data.question_words
+    named = [w for w in content_words(text, lang) if w not in small]
+    if not named:
+        return False
+    more = node.more.get(lang, "") if node.more is not None else ""
+    said = " ".join(
+        [
+            node.title.get(lang, ""),
+            node.text.get(lang, ""),
+            more,
+            *node.questions.get(lang, []),
+            *node.keywords.get(lang, []),
+        ]
+    )
+    known = {stem(w, lang) for w in words(said)}
+    return all(stem(w, lang) in known for w in named)
+
+
+def _title_names(title: str, named: list[str], lang: str) -> bool:
+    """Whether ``title`` names one of the words ``named`` (up to its stem), other than Meta
+    and its apps, which many titles name."""
+    said = {stem(w, lang) for w in words(title) if w not in lang_data.common().meta_words}
+    return any(stem(w, lang) in said for w in named)
+
+
+def _app_page(content: Content, node_id: str, named: list[str], lang: str) -> str | None:
+    """The page a follow-up naming only apps ("und bei Instagram?", "and for insta?") asks
+    about, if the page ``node_id`` settles it: the one topic it offers whose title names that
+    app (after the page on private accounts, "und bei Facebook?" asks how to limit old
+    Facebook posts), else the page itself where its title names no app (it is about all of
+    them) and its text says what holds for that app. ``None`` where the page does not settle
+    it: "und WhatsApp?" after a page that does not speak of WhatsApp moves on."""
+    asked = apps(" ".join(named))
+    if not asked or any(not apps(w) for w in named):
+        return None
+    node = content.nodes[node_id]
+    own = [
+        o.to
+        for o in node.options
+        if o.to in content.nodes and apps(content.nodes[o.to].title.get(lang, "")) & asked
+    ]
+    if own:
+        return own[0] if len(own) == 1 else None
+    if apps(node.title.get(lang, "")):
+        return None
+    more = node.more.get(lang, "") if node.more is not None else ""
+    return node_id if asked <= apps(f"{node.text.get(lang, '')} {more}") else None
 
 
 def neighbourhood(content: Content, node_id: str | None) -> dict[str, float]:

@@ -25,6 +25,7 @@ from bot.matching.context import (
     FollowUp,
     boost_array,
     follow_up,
+    names_of_page,
     nearest_neighbour,
     neighbourhood,
 )
@@ -80,6 +81,11 @@ KEYWORD_SURE = 0.75
 """How sure a message is that names only one node's keyword among small words: enough to
 answer it, less than the exact wording. A follow-up ("and on Instagram?") is not decided
 this way at all: it asks about the page just read."""
+
+
+OPTION_NAMED = 0.5
+"""How sure a follow-up read alone must be of a topic the page just read offers to go there
+rather than back to the page."""
 
 
 CONTEXT_SURE = 0.1
@@ -282,13 +288,15 @@ class Matcher:
         ``suggested``: the context is only the closest topic a fallback suggested, a page the
         user has not read; a follow-up may then lead to its neighbours ("und bei Insta?"
         after the Facebook steps were suggested) but not to that page itself on the strength
-        of its title ("wie mache ich das?" says nothing about it)."""
+        of its title ("wie mache ich das?" says nothing about it), only where it names what
+        the page speaks of ("und Jugendliche?" after the page on children was suggested)."""
         result = self._in_place(text, lang, context)
         if (
             suggested
             and result.matched
             and result.node == context
             and follow_up(self.content, context, text, lang) is not None
+            and not names_of_page(self.content, context or "", text, lang)
         ):
             return MatchResult(None, result.score, False, lang, result.candidates)
         return result
@@ -309,8 +317,9 @@ class Matcher:
                 return single
             # Unsure alone, but short: the page just read may say what it is about.
             return self._near(text, lang, hood, single.score) or single
-        if followed.why and followed.why in self.content.nodes:
-            return MatchResult(followed.why, 1.0, True, lang, (followed.why,))
+        decided = followed.why or followed.here
+        if decided and decided in self.content.nodes:
+            return MatchResult(decided, 1.0, True, lang, (decided,))
         alone: MatchResult | None = None
         if not followed.only_here:
             # "und die Verbraucherzentrale?" names its topic: read alone first, unless that
@@ -319,6 +328,11 @@ class Matcher:
             # about that answer on Instagram, not for Instagram's own page.
             alone = self.decided(text, lang, keywords=False) or self._match(text, lang)
             if alone.matched and (alone.score >= ALONE_SURE or alone.node in hood):
+                return alone
+            if not alone.matched and self._off_topic(text, lang):
+                # "how much does that cost?" after the Instagram steps: as close to the
+                # off-topic requests as to any topic; the page's title would answer it with
+                # the page, which does not say.
                 return alone
         with_page = followed.text != text  # read with the page's title: it points back
         if not followed.only_here:
@@ -336,12 +350,27 @@ class Matcher:
             return alone or self._match(text, lang)
         found, in_context = self._in_context(followed, lang, context)
         if found is not None:
-            return found
+            return self._option_named(found, alone, context)
         if not followed.only_here and with_page:
             near = self._near(text, lang, hood, alone.score if alone else 0.0)
             if near is not None:
                 return near
         return in_context if alone is None else alone
+
+    def _option_named(
+        self, found: MatchResult, alone: MatchResult | None, context: str | None
+    ) -> MatchResult:
+        """``found`` (a follow-up read with the page just read), unless it is that page and
+        the message alone points to one of the topics the page offers: "the right to object,
+        what's that?" after the page on rights asks for that topic, which the page's title
+        read with it outweighs."""
+        node = self.content.nodes.get(context or "")
+        if node is None or found.node != node.id or alone is None or not alone.candidates:
+            return found
+        first = alone.candidates[0]
+        if alone.score < OPTION_NAMED or first not in {o.to for o in node.options}:
+            return found
+        return MatchResult(first, alone.score, True, found.language, alone.candidates)
 
     def _leaning(
         self,
@@ -367,6 +396,12 @@ class Matcher:
         if read.matched and read.node in near and read.score > single.score:
             return read
         return None
+
+    def _off_topic(self, text: str, lang: str) -> bool:
+        """Whether ``text`` alone is (almost) as close to the off-topic requests as to any
+        topic."""
+        ranking = self.ranking(text, lang)
+        return ranking is not None and ranking.off_topic >= OFF_TOPIC_CLOSE
 
     def _names_unknown(self, text: str, lang: str) -> bool:
         """Whether ``text`` has a word the content of ``lang`` never uses (up to its stem)."""
