@@ -545,3 +545,29 @@ async def test_redis_restart_loses_no_message_and_health_follows(tmp_path: Path)
         with contextlib.suppress(RuntimeError, StopIteration):  # already stopped
             server.__exit__(None, None, None)
         await runtime.close()
+
+
+async def test_redis_that_does_not_answer_fails_a_session_in_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A Redis that accepts connections but never answers (hung, or a firewall swallowing
+    replies): the session read fails with redis-py's timeout instead of waiting for ever."""
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    from bot.store import redis as redis_module
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # keeps the connection open and says nothing
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    monkeypatch.setattr(redis_module, "SESSION_TIMEOUT", 0.5)
+    store = RedisStore(f"redis://127.0.0.1:{port}/0", TTL, prefix=fresh_prefix())
+    try:
+        started = time.monotonic()
+        with pytest.raises(RedisTimeoutError):
+            await store.get(key("a", "1"), T0)
+        assert time.monotonic() - started < 3
+    finally:
+        await store.close()
+        server.close()
