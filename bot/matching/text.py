@@ -261,6 +261,10 @@ class Lexicon:
                 i += 1
         return out
 
+    def starts_phrase(self, word: str) -> bool:
+        """Whether ``word`` may start a synonym phrase (:meth:`join` may join it)."""
+        return self.raw_stem(word) in self._starts
+
     def content_words(self, text: str) -> list[str]:
         """The words of ``text`` that can carry its topic (stop words dropped)."""
         return self.topical(self.words(text))
