@@ -176,7 +176,9 @@ def known_stems(content: Content, lang: str) -> frozenset[str]:
     split = [words(t) for t in texts]
     # Each different word once: only a text with a word that may start a synonym phrase
     # (before its last word) needs joining, as the index's own reading does.
-    starts = {w for w in {w for ws in split for w in ws} if lex.starts_phrase(w)}
+    spelt = {w for ws in split for w in ws}
+    lex.learn(spelt)
+    starts = {w for w in spelt if lex.starts_phrase(w)}
     used: set[str] = set()
     for ws in split:
         used.update(ws if starts.isdisjoint(ws[:-1]) else lex.join(ws))
