@@ -751,3 +751,5 @@ def test_a_matcher_builds_a_language_s_index_when_it_is_first_needed(tmp_path: P
     matcher.detect_language("Wie widerspreche ich?")
     matcher.match("Wie widerspreche ich?", "de")
     assert {lang for lang, part in matcher.indexes.parts.items() if part.made} == {"de"}
+    matcher.prepare()  # a running bot, before it serves: every language
+    assert all(part.made for part in matcher.indexes.parts.values())

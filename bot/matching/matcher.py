@@ -220,13 +220,16 @@ class Matcher:
         return (FUSED if meaning else LEXICAL).threshold
 
     def prepare(self, *, background: bool = False) -> None:
-        """Load the model and the content's vectors of every language now (embedding what
-        the cache lacks), so that no user's question waits for them: a running bot calls
-        this before it serves, a reload before it swaps the content.
+        """Build every language's index, and load the model and the content's vectors of
+        every language (embedding what the cache lacks), now, so that no user's question
+        waits for them: a running bot calls this before it serves, a reload before it swaps
+        the content.
 
         With ``background``, where more than :data:`BACKGROUND_OVER` texts still need
         embedding (new content without its shipped vectors: minutes on one core), that is
         done in a thread and questions are matched by words alone until it is done."""
+        for lang in self.indexes:  # every language's words too (built or read once)
+            self.indexes[lang]
         embedder = self.embedder
         if background and embedder is not None:
             cache = self._embedding_cache(embedder)
