@@ -25,6 +25,7 @@ as without a cache.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import hashlib
@@ -382,7 +383,8 @@ class Part(Generic[T]):
                     log.warning(
                         "content cache part %s cannot be read; making it", path.name, exc_info=True
                     )
-            path.unlink(missing_ok=True)  # not ours, or unreadable: written again below
+            with contextlib.suppress(OSError):  # not ours, or unreadable: written below
+                path.unlink(missing_ok=True)
         value = self.make()
         if self._save is not None:
             self._save(value)
