@@ -753,3 +753,4 @@ def test_a_matcher_builds_a_language_s_index_when_it_is_first_needed(tmp_path: P
     assert {lang for lang, part in matcher.indexes.parts.items() if part.made} == {"de"}
     matcher.prepare()  # a running bot, before it serves: every language
     assert all(part.made for part in matcher.indexes.parts.values())
+    assert all(known.made for _, known in matcher._vocabulary.values()), "detection waits"

@@ -363,6 +363,14 @@ class Part(Generic[T]):
         """Call ``save`` with the value when it is made (the cache writes its file)."""
         self._save = save
 
+    def put(self, value: T) -> None:
+        """Take ``value``, made elsewhere, as the part (unless it is made already)."""
+        with self._lock:
+            if not self.made:
+                self._value, self.made = value, True
+                if self._save is not None:
+                    self._save(value)
+
     def get(self) -> T:
         """The part, unpickled or made on the first call (once, whichever thread asks)."""
         if not self.made:

@@ -228,8 +228,7 @@ class Matcher:
         With ``background``, where more than :data:`BACKGROUND_OVER` texts still need
         embedding (new content without its shipped vectors: minutes on one core), that is
         done in a thread and questions are matched by words alone until it is done."""
-        for lang in self.indexes:  # every language's words too (built or read once)
-            self.indexes[lang]
+        self.build_indexes()
         embedder = self.embedder
         if background and embedder is not None:
             cache = self._embedding_cache(embedder)
@@ -248,6 +247,12 @@ class Matcher:
                 self._preparing.start()
                 return
         self._prepare_all()
+
+    def build_indexes(self) -> None:
+        """Build (or read from the cache) every language's index now, and take from each
+        what language detection needs (otherwise read on its own when first needed)."""
+        for lang, (_, known) in self._vocabulary.items():
+            known.put(self.indexes[lang].known_stems)
 
     def _prepare_all(self) -> None:
         for lang in self.indexes:
