@@ -568,6 +568,16 @@ async def test_redis_that_does_not_answer_fails_a_session_in_time(
         with pytest.raises(RedisTimeoutError):
             await store.get(key("a", "1"), T0)
         assert time.monotonic() - started < 3
+        # Many at once (sent together as one pipeline): each fails the same way.
+        many = [store.get(key(str(n), "1"), T0) for n in range(5)]
+        results = await asyncio.gather(*many, return_exceptions=True)
+        assert all(isinstance(r, RedisTimeoutError) for r in results), results
+        # A read cancelled by its caller stays cancelled (no timeout of ours).
+        waiting = asyncio.ensure_future(store.get(key("b", "1"), T0))
+        await asyncio.sleep(0.1)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
     finally:
         await store.close()
         server.close()

@@ -38,7 +38,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, ConnectionPool, Redis
@@ -264,15 +264,17 @@ class _Batch:
         self._queued: list[tuple[tuple[str | int, ...], asyncio.Future[Any]]] = []
         self._busy = 0
         self._scheduled = False
+        # The call under way (at most one) and when it must be done by; see _bounded.
+        self._waiting: asyncio.Task[Any] | None = None
+        self._deadline = 0.0
+        self._watch: asyncio.TimerHandle | None = None
+        self._expired: asyncio.Task[Any] | None = None
 
     async def call(self, *command: str | int) -> Any:
         if not self._busy and not self._queued:
             self._busy += 1
             try:
-                async with asyncio.timeout(self._timeout):
-                    return await self._redis.execute_command(*command)  # type: ignore[no-untyped-call]
-            except TimeoutError as exc:
-                raise self._timed_out() from exc
+                return await self._bounded(self._redis.execute_command(*command))  # type: ignore[no-untyped-call]
             finally:
                 self._busy -= 1
                 self._kick()
@@ -281,10 +283,41 @@ class _Batch:
         self._kick()
         return await done
 
-    def _timed_out(self) -> RedisTimeoutError:
-        # Cancelled in the middle of a command, redis-py drops that connection: a late
-        # reply is never read as the answer to the next command.
-        return RedisTimeoutError(f"Redis did not answer within {self._timeout:g} s")
+    async def _bounded(self, call: Awaitable[Any]) -> Any:
+        """``await call``, cancelled with redis-py's TimeoutError after ``timeout`` seconds.
+
+        As asyncio.timeout, but one timer serves every call (a call is seldom longer than
+        a millisecond): a timer per call would cost a tenth of a session's read or write.
+        Cancelled in the middle of a command, redis-py drops that connection: a late reply
+        is never read as the answer to the next command."""
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        self._waiting, self._deadline = task, loop.time() + self._timeout
+        if self._watch is None:
+            self._watch = loop.call_at(self._deadline, self._check)
+        try:
+            return await call
+        except asyncio.CancelledError:
+            if task is not None and self._expired is task:
+                self._expired = None
+                if task.uncancel() == 0:  # not also cancelled by someone else
+                    raise RedisTimeoutError(
+                        f"Redis did not answer within {self._timeout:g} s"
+                    ) from None
+            raise
+        finally:
+            self._waiting = None
+
+    def _check(self) -> None:
+        self._watch = None
+        if self._waiting is None:
+            return  # idle: the next call sets the timer again
+        loop = asyncio.get_running_loop()
+        if loop.time() >= self._deadline:
+            self._expired = self._waiting
+            self._waiting.cancel()
+        else:
+            self._watch = loop.call_at(self._deadline, self._check)
 
     def _kick(self) -> None:
         if self._queued and not self._busy and not self._scheduled:
@@ -307,11 +340,8 @@ class _Batch:
             pipe = self._redis.pipeline(transaction=False)
             for command, _ in batch:
                 pipe.execute_command(*command)
-            async with asyncio.timeout(self._timeout):
-                results = await pipe.execute(raise_on_error=False)
+            results = await self._bounded(pipe.execute(raise_on_error=False))
         except BaseException as exc:
-            if isinstance(exc, TimeoutError):
-                exc = self._timed_out()
             for _, done in batch:
                 if not done.done():
                     done.set_exception(exc)
