@@ -268,7 +268,11 @@ def main() -> int:
     now = dt.datetime.now(dt.UTC)
 
     def make_engine() -> Engine:
-        return Engine(content, session_ttl=SESSION_TTL)
+        engine = Engine(content, session_ttl=SESSION_TTL)
+        # Every language's index, as a running bot builds them before it serves (the
+        # matcher builds each on first use): no question here waits for one.
+        getattr(engine.matcher, "build_indexes", lambda: None)()
+        return engine
 
     try:
         shown = directory.resolve().relative_to(ROOT)

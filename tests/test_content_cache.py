@@ -230,14 +230,35 @@ def test_a_matcher_from_the_cache_offers_its_indexes_for_the_next_reload(
     assert again.indexes["en"] is cached.indexes["en"]
 
 
+def index_parts(directory: Path) -> dict[str, int]:
+    """The files of the parts of cached matchers (here, languages' indexes), with their
+    times."""
+    return {p.name: p.stat().st_mtime_ns for p in directory.glob("part-*.pickle")}
+
+
+def test_a_language_s_index_is_built_and_written_when_first_needed(
+    tree: Path, tmp_path: Path
+) -> None:
+    directory = tmp_path / "cache"
+    _, matcher = load_with_matcher(tree, ContentCache(directory, SECRET))
+    assert index_parts(directory) == {}  # nothing asked yet: no index built
+    matcher.match("Worum geht es hier?", "de")
+    assert len(index_parts(directory)) == 1
+    _, cached = load_with_matcher(tree, ContentCache(directory, SECRET))
+    cached.match("what is this about", "en")  # built by the cached matcher, written too
+    assert len(index_parts(directory)) == 2
+
+
 def test_a_changed_language_alone_is_written_again(tree: Path, tmp_path: Path) -> None:
     directory = tmp_path / "cache"
-    load_with_matcher(tree, ContentCache(directory, SECRET))
-    parts = {p.name: p.stat().st_mtime_ns for p in directory.glob("part-*.pickle")}
+    _, matcher = load_with_matcher(tree, ContentCache(directory, SECRET))
+    matcher.indexes["de"], matcher.indexes["en"]
+    parts = index_parts(directory)
     assert len(parts) == 2  # one per language: de, en
     (tree / "nodes" / "50-extra.yaml").write_text(EXTRA.replace("ÜBER-DE", "NEU-DE"))
-    load_with_matcher(tree, ContentCache(directory, SECRET))
-    now = {p.name: p.stat().st_mtime_ns for p in directory.glob("part-*.pickle")}
+    _, matcher = load_with_matcher(tree, ContentCache(directory, SECRET))
+    matcher.indexes["de"], matcher.indexes["en"]
+    now = index_parts(directory)
     assert len(now) == 2 and len(set(now) & set(parts)) == 1  # en kept, de replaced
     assert all(now[name] == parts[name] for name in set(now) & set(parts))
     content, matcher = load_with_matcher(tree, ContentCache(directory, SECRET))
@@ -250,17 +271,24 @@ def test_a_changed_language_alone_is_written_again(tree: Path, tmp_path: Path) -
 def test_a_part_signed_with_another_secret_is_refused_and_written_again(
     tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    built = counting_matcher(monkeypatch)
     directory = tmp_path / "cache"
-    load_with_matcher(tree, ContentCache(directory, SECRET))
+    _, matcher = load_with_matcher(tree, ContentCache(directory, SECRET))
+    matcher.indexes["de"]
     part = next(directory.glob("part-*.pickle"))
     part.write_bytes(b"\0" * 32 + pickle.dumps("not ours"))
+    built = []
+    monkeypatch.setattr(lexical, "_BUILT", {})  # as in a bot started afresh
+    monkeypatch.setattr(lexical.LanguageIndex, "_memoize", lambda self: built.append(self))
     with caplog.at_level(logging.WARNING):
         _, matcher = load_with_matcher(tree, ContentCache(directory, SECRET))
-    assert len(built) == 2 and "not signed" in caplog.text
-    assert set(matcher.indexes) == {"de", "en"}
-    load_with_matcher(tree, ContentCache(directory, SECRET))
-    assert len(built) == 2, "the part was not written again"
+        assert isinstance(matcher.indexes["de"], lexical.LanguageIndex)
+    assert len(built) == 1 and "not signed" in caplog.text
+    monkeypatch.setattr(lexical, "_BUILT", {})
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        _, matcher = load_with_matcher(tree, ContentCache(directory, SECRET))
+        matcher.indexes["de"]
+    assert not caplog.text, "the part was not written again"
 
 
 def test_a_reload_of_unchanged_content_hands_out_what_it_has(tree: Path, tmp_path: Path) -> None:
@@ -280,7 +308,8 @@ def test_a_cached_matcher_reads_a_language_s_index_only_when_that_language_is_ne
     tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     directory = tmp_path / "cache"
-    load_with_matcher(tree, ContentCache(directory, SECRET))  # writes it
+    _, matcher = load_with_matcher(tree, ContentCache(directory, SECRET))  # writes it
+    matcher.indexes["de"], matcher.indexes["en"]  # and the indexes' parts
     read: list[object] = []
     unpickle = cache_module._unpickle
     monkeypatch.setattr(cache_module, "_unpickle", lambda *a: read.append(a) or unpickle(*a))
@@ -299,13 +328,14 @@ def test_a_cached_index_that_cannot_be_read_is_built_from_the_content(
     tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     directory = tmp_path / "cache"
-    load_with_matcher(tree, ContentCache(directory, SECRET))
+    _, matcher = load_with_matcher(tree, ContentCache(directory, SECRET))
+    matcher.indexes["de"], matcher.indexes["en"]  # their parts are written
     _, matcher = load_with_matcher(tree, ContentCache(directory, SECRET))
 
-    def broken(self: cache_module.Deferred) -> object:
+    def broken(body: bytes, part: object) -> object:
         raise pickle.UnpicklingError("broken")
 
-    monkeypatch.setattr(cache_module.Deferred, "get", broken)
+    monkeypatch.setattr(cache_module, "_unpickle", broken)
     fresh = Matcher(load_content(tree))
     for lang, question in QUESTIONS:
         assert matcher.match(question, lang) == fresh.match(question, lang), question

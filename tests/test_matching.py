@@ -747,3 +747,24 @@ def test_short_words_typed_without_accents_stand_for_the_content_s_spelling() ->
     ):
         index = LanguageIndex.of(content, lang)
         assert [stem for stem, _ in index.aligned(typed)] == [index.lexicon.stem(spelt)]
+
+
+def test_the_vocabulary_detection_uses_is_the_index_s_without_building_it() -> None:
+    """Language detection asks which words each language's content uses: the stems it
+    reads without building that language's index are the index's own, in every language."""
+    from bot.matching.lexical import LanguageIndex, known_stems
+
+    content = load_content(None)
+    for lang in content.languages:
+        assert known_stems(content, lang) == LanguageIndex(content, lang).known_stems, lang
+
+
+def test_a_matcher_builds_a_language_s_index_when_it_is_first_needed(tmp_path: Path) -> None:
+    matcher = Matcher(load_content(write_tree(tmp_path / "tree")), embedder=None)
+    assert not any(part.made for part in matcher.indexes.parts.values())
+    matcher.detect_language("Wie widerspreche ich?")
+    matcher.match("Wie widerspreche ich?", "de")
+    assert {lang for lang, part in matcher.indexes.parts.items() if part.made} == {"de"}
+    matcher.prepare()  # a running bot, before it serves: every language
+    assert all(part.made for part in matcher.indexes.parts.values())
+    assert all(known.made for _, known in matcher._vocabulary.values()), "detection waits"

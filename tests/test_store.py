@@ -545,3 +545,39 @@ async def test_redis_restart_loses_no_message_and_health_follows(tmp_path: Path)
         with contextlib.suppress(RuntimeError, StopIteration):  # already stopped
             server.__exit__(None, None, None)
         await runtime.close()
+
+
+async def test_redis_that_does_not_answer_fails_a_session_in_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A Redis that accepts connections but never answers (hung, or a firewall swallowing
+    replies): the session read fails with redis-py's timeout instead of waiting for ever."""
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    from bot.store import redis as redis_module
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # keeps the connection open and says nothing
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    monkeypatch.setattr(redis_module, "SESSION_TIMEOUT", 0.5)
+    store = RedisStore(f"redis://127.0.0.1:{port}/0", TTL, prefix=fresh_prefix())
+    try:
+        started = time.monotonic()
+        with pytest.raises(RedisTimeoutError):
+            await store.get(key("a", "1"), T0)
+        assert time.monotonic() - started < 3
+        # Many at once (sent together as one pipeline): each fails the same way.
+        many = [store.get(key(str(n), "1"), T0) for n in range(5)]
+        results = await asyncio.gather(*many, return_exceptions=True)
+        assert all(isinstance(r, RedisTimeoutError) for r in results), results
+        # A read cancelled by its caller stays cancelled (no timeout of ours).
+        waiting = asyncio.ensure_future(store.get(key("b", "1"), T0))
+        await asyncio.sleep(0.1)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+    finally:
+        await store.close()
+        server.close()

@@ -9,13 +9,13 @@ and pydantic versions, and of the version of the code that builds. Any change gi
 key, so a cache of other content or other code is never read; writing a new file removes the
 older ones of the same use.
 
-A part of the built object that says what it was made from (a ``cache_part()`` method
-returning a key, such as one language's matcher index) is kept in a file of its own,
-``part-<key>.pickle``, shared by every ``built-`` file that holds it: after a content change
-only the parts that changed are written again (the others are on disk already), and parts no
-longer used are removed with the old ``built-`` file. Every part's signature is checked
-when the ``built-`` file is read, but a part is unpickled only when first used
-(:class:`Deferred`, held in its place).
+A :class:`Part` of the built object (such as one language's matcher index) is made when
+first needed and kept in a file of its own, ``part-<key>.pickle``, named by what it is made
+of and shared by every ``built-`` file that names it: the process that makes it first writes
+that file (later, when it is made, if it was not made yet when the ``built-`` file was
+written), the others read it, and only when they need it. After a content change only the
+parts that changed are made again; files of parts no longer named are removed with the old
+``built-`` file. A part whose file is missing or not ours is made again.
 
 Unpickling can run code, so a file is only unpickled when its HMAC (keyed by the bot's
 secret) matches: a file that was changed, or written with another secret, is refused and
@@ -25,6 +25,7 @@ as without a cache.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import hashlib
@@ -35,10 +36,11 @@ import os
 import pickle
 import sys
 import tempfile
+import threading
 import types
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import pydantic
 
@@ -100,21 +102,21 @@ class _Pickler(pickle.Pickler):
     cached per instance (``self.f = lru_cache()(self._f)``) is stored as the method and made
     a fresh, empty cache again when loaded.
 
-    With ``parts``, an object with a ``cache_part()`` key (other than ``whole``) is stored by
-    its key alone and collected in ``parts`` (key -> object), to be stored on its own."""
+    With ``parts``, a :class:`Part` is stored by its name alone and collected in ``parts``
+    (name -> the part); one not made yet is given ``save`` (called with its name and value
+    when it is made)."""
 
     def __init__(
         self,
         file: io.BytesIO,
-        parts: dict[str, object] | None = None,
-        whole: object = None,
+        parts: dict[str, Part[Any]] | None = None,
         salt: bytes = b"",
+        save: Callable[[str, object], None] | None = None,
     ) -> None:
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
         self._parts = parts
-        self._whole = whole
         self._salt = salt
-        self._kinds: dict[type, bool] = {}
+        self._save = save
 
     def reducer_override(self, obj: object) -> Any:
         # Called only for objects of other types than the built-in ones (not for each of
@@ -124,28 +126,28 @@ class _Pickler(pickle.Pickler):
             if isinstance(wrapped, types.MethodType):
                 params = obj.cache_parameters()
                 return _relru, (wrapped, params["maxsize"], params["typed"])
-        if self._parts is None or obj is self._whole:
+        if not isinstance(obj, Part):
             return NotImplemented
-        kind = type(obj)
-        splits = self._kinds.get(kind)
-        if splits is None:  # once per type
-            splits = self._kinds[kind] = callable(getattr(kind, "cache_part", None))
-        key = obj.cache_part() if splits else None  # type: ignore[attr-defined]
-        if not isinstance(key, str):
-            return NotImplemented
+        if self._parts is None:
+            raise pickle.PicklingError("a part inside a part")
         # The version of the code that built it is part of its name.
-        name = hashlib.sha256(self._salt + b"\0" + key.encode()).hexdigest()
+        name = obj.name or hashlib.sha256(self._salt + b"\0" + obj.key.encode()).hexdigest()
         self._parts[name] = obj
-        return _stored_part, (name,)
+        if self._save is not None:
+            obj.saved_by(functools.partial(self._save, name))
+        return _stored_part, (name, obj.key, obj.make)
 
 
-_PARTS: contextvars.ContextVar[Callable[[str], object]] = contextvars.ContextVar("parts")
+_FindPart = Callable[[str, str, Callable[[], object]], object]
+"""The part named in a cached file: its name, key and how to make it."""
+
+_PARTS: contextvars.ContextVar[_FindPart] = contextvars.ContextVar("parts")
 """How the file being unpickled (in this thread) finds its parts: see :func:`_unpickle`."""
 
 
-def _stored_part(name: str) -> object:
+def _stored_part(name: str, key: str, make: Callable[[], object]) -> object:
     """A part named in a cached file (unpickling calls this where the part was)."""
-    return _PARTS.get(_no_part)(name)
+    return _PARTS.get(_no_part)(name, key, make)
 
 
 def _key_of(directory: Path, version: bytes) -> str:
@@ -232,21 +234,18 @@ class ContentCache:
         body = self._signed(path)
         if body is None:
             return None
-        checked: dict[str, Deferred] = {}
+        found: dict[str, Part[object]] = {}
 
-        def part(name: str) -> Deferred:
-            # Every part is checked now (missing or not ours: the whole is rebuilt) but
-            # unpickled on first use: a question in one language needs one language's part.
-            if name not in checked:
+        def part(name: str, key: str, make: Callable[[], object]) -> Part[object]:
+            # Read (and its signature checked) on first use: a question in one language
+            # needs one language's part. One that is missing is made and written then.
+            if name not in found:
                 if not isinstance(name, str) or not name.isalnum():
                     raise pickle.UnpicklingError(f"bad part name {name!r}")
-                where = self._part_path(name)
-                found = self._signed(where)
-                if found is None:
-                    where.unlink(missing_ok=True)  # written again with the rebuild
-                    raise pickle.UnpicklingError(f"part {name} is missing or not ours")
-                checked[name] = Deferred(found)
-            return checked[name]
+                made = found[name] = Part(key, make, name=name)
+                made.stored_in(self._part_path(name), self._signed)
+                made.saved_by(functools.partial(self._save_part, name))
+            return found[name]
 
         try:
             cached = _unpickle(body, part)  # signed by us: checked above, its parts too
@@ -260,14 +259,16 @@ class ContentCache:
     def _write(
         self, path: Path, prefix: str, cached: tuple[Content, object], version: bytes = b""
     ) -> None:
-        parts: dict[str, object] = {}
+        parts: dict[str, Part[Any]] = {}
         try:
-            body = _pickled(cached, parts if prefix == _BUILT_PREFIX else None, salt=version)
+            body = _pickled(
+                cached, parts if prefix == _BUILT_PREFIX else None, version, self._save_part
+            )
             # A part already on disk holds the same object (its name says what it is made of).
             bodies = {
-                name: _pickled(obj, {}, whole=obj, salt=version)
-                for name, obj in parts.items()
-                if not self._part_path(name).is_file()
+                name: _pickled(part.get(), None)
+                for name, part in parts.items()
+                if part.made and not self._part_path(name).is_file()
             }
         except (pickle.PicklingError, TypeError, AttributeError) as exc:
             # Something built from content that cannot be stored costs speed, never service.
@@ -292,6 +293,18 @@ class ContentCache:
     def _part_path(self, name: str) -> Path:
         return self.directory / f"{_PART_PREFIX}{name}{_SUFFIX}"
 
+    def _save_part(self, name: str, value: object) -> None:
+        """Write a part made after its ``built-`` file was written (or read)."""
+        path = self._part_path(name)
+        if path.is_file():
+            return
+        try:
+            body = _pickled(value, None)
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._write_file(path, body)
+        except (pickle.PicklingError, TypeError, AttributeError, OSError) as exc:
+            log.debug("content cache part %s not written: %s", name, exc)
+
     def _write_file(self, path: Path, body: bytes) -> None:
         signature = hmac.new(self._key, body, hashlib.sha256).digest()
         fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=_SUFFIX)
@@ -304,37 +317,100 @@ class ContentCache:
 
 
 def _pickled(
-    obj: object, parts: dict[str, object] | None, whole: object = None, salt: bytes = b""
+    obj: object,
+    parts: dict[str, Part[Any]] | None,
+    salt: bytes = b"",
+    save: Callable[[str, object], None] | None = None,
 ) -> bytes:
     buffer = io.BytesIO()
-    # A part inside a part is stored with the outer one: only the top level is split.
-    _Pickler(buffer, parts if whole is None else None, whole, salt).dump(obj)
+    _Pickler(buffer, parts, salt, save).dump(obj)
     return buffer.getvalue()
 
 
-class Deferred:
-    """A part of a cached object whose signature was checked, unpickled on first :meth:`get`.
+class Part(Generic[T]):
+    """A piece of an object built from content, made by ``make()`` when first needed
+    (:meth:`get`), that the content cache keeps in a file of its own named by ``key`` (what
+    it is made of, e.g. one language's texts).
 
-    The object it was cut from holds this in the part's place and calls :meth:`get` when it
-    needs it (see ``Matcher.__setstate__``)."""
+    Read from the cache, it is unpickled from that file on first :meth:`get`; without the
+    file (or with one that is not ours) it is made and the file written."""
 
-    def __init__(self, body: bytes) -> None:
-        self._body: bytes | None = body
-        self._value: object = None
+    def __init__(self, key: str, make: Callable[[], T], *, name: str = "") -> None:
+        self.key = key
+        self.make = make
+        self.name = name
+        """Its file's name once it is known (read from the cache)."""
+        self.made = False
+        self._value: T | None = None
+        self._lock = threading.Lock()
+        self._file: tuple[Path, Callable[[Path], bytes | None]] | None = None
+        self._save: Callable[[object], None] | None = None
 
-    def get(self) -> object:
-        """The part (unpickled once). Raises what unpickling raises."""
-        if self._body is not None:
-            self._value = _unpickle(self._body, _no_part)
-            self._body = None
-        return self._value
+    def __reduce__(self) -> tuple[Callable[..., Part[T]], tuple[object, ...]]:
+        # Pickled other than by the content cache (which stores it by its name): what it
+        # is made of, and its value if made.
+        return _plain_part, (self.key, self.make, self.made, self._value)
+
+    def stored_in(self, path: Path, read: Callable[[Path], bytes | None]) -> None:
+        """Where the cache keeps it: ``read(path)`` gives its checked body or ``None``."""
+        self._file = (path, read)
+
+    def readable(self) -> bool:
+        """Whether it is not made yet but its file is there to read."""
+        return not self.made and self._file is not None and self._file[0].is_file()
+
+    def saved_by(self, save: Callable[[object], None]) -> None:
+        """Call ``save`` with the value when it is made (the cache writes its file)."""
+        self._save = save
+
+    def put(self, value: T) -> None:
+        """Take ``value``, made elsewhere, as the part (unless it is made already)."""
+        with self._lock:
+            if not self.made:
+                self._value, self.made = value, True
+                if self._save is not None:
+                    self._save(value)
+
+    def get(self) -> T:
+        """The part, unpickled or made on the first call (once, whichever thread asks)."""
+        if not self.made:
+            with self._lock:
+                if not self.made:
+                    self._value = self._load()
+                    self.made = True
+        return self._value  # type: ignore[return-value]  # set by _load
+
+    def _load(self) -> T:
+        if self._file is not None:
+            path, read = self._file
+            body = read(path)
+            if body is not None:
+                try:
+                    return _unpickle(body, _no_part)  # type: ignore[return-value]
+                except Exception:
+                    log.warning(
+                        "content cache part %s cannot be read; making it", path.name, exc_info=True
+                    )
+            with contextlib.suppress(OSError):  # not ours, or unreadable: written below
+                path.unlink(missing_ok=True)
+        value = self.make()
+        if self._save is not None:
+            self._save(value)
+        return value
 
 
-def _no_part(name: str) -> object:
+def _plain_part(key: str, make: Callable[[], T], made: bool, value: T | None) -> Part[T]:
+    part = Part(key, make)
+    if made:
+        part._value, part.made = value, True
+    return part
+
+
+def _no_part(name: str, key: str, make: Callable[[], object]) -> object:
     raise pickle.UnpicklingError(f"a part inside a part: {name!r}")
 
 
-def _unpickle(body: bytes, part: Callable[[str], object]) -> object:
+def _unpickle(body: bytes, part: _FindPart) -> object:
     token = _PARTS.set(part)
     try:
         return pickle.loads(body)

@@ -157,6 +157,40 @@ class Ranking:
         )
 
 
+def _indexed_nodes(content: Content) -> list[Node]:
+    """The nodes a typed question may be answered with, in index order.
+
+    The steps of the guided checklist (reached only by a button that sets an answer) are no
+    answer to a typed question: they would drop the user into the middle of the list. Left
+    out, they neither answer nor take the margin from a real topic."""
+    steps = {o.to for n in content.nodes.values() for o in n.options if o.assign}
+    return [n for n in content.nodes.values() if n.id != content.meta.root and n.id not in steps]
+
+
+def known_stems(content: Content, lang: str) -> frozenset[str]:
+    """:attr:`LanguageIndex.known_stems` without building the index: every stem of the
+    words the content's texts in ``lang`` use (what language detection asks about)."""
+    lex = Lexicon(lang, content.meta.synonyms.get(lang, ()))
+    nodes = _indexed_nodes(content)
+    texts = {t for n in nodes for t in (*_example_texts(n, lang), *_answer_texts(n, lang))}
+    texts.update(content.meta.off_topic.get(lang, ()))
+    split = [words(t) for t in texts]
+    # Each different word once: only a text with a word that may start a synonym phrase
+    # (before its last word) needs joining, as the index's own reading does.
+    spelt = {w for ws in split for w in ws}
+    lex.learn(spelt)
+    starts = {w for w in spelt if lex.starts_phrase(w)}
+    used: set[str] = set()
+    for ws in split:
+        used.update(ws if starts.isdisjoint(ws[:-1]) else lex.join(ws))
+    return frozenset(lex.stem(w) for w in lex.topical(sorted(used)))
+
+
+def index_key(content: Content, lang: str) -> str:
+    """What the index of ``lang`` in ``content`` is built from, as a short key."""
+    return f"{lang}-{hashlib.sha256(_index_inputs(content, lang)).hexdigest()}"
+
+
 def _index_inputs(content: Content, lang: str) -> bytes:
     """Everything :class:`LanguageIndex` reads of ``content`` for ``lang``, as bytes."""
     meta = content.meta
@@ -173,7 +207,7 @@ def _index_inputs(content: Content, lang: str) -> bytes:
     return repr(inputs).encode()
 
 
-_BUILT: dict[tuple[str, bytes], LanguageIndex] = {}
+_BUILT: dict[tuple[str, str], LanguageIndex] = {}
 """Recently built indexes by what they were built from: a reload reuses the languages whose
 texts did not change (building one takes a good part of a second)."""
 
@@ -193,25 +227,21 @@ class LanguageIndex:
     """Everything the matcher knows about one language of the content."""
 
     @classmethod
-    def of(cls, content: Content, lang: str) -> LanguageIndex:
+    def of(cls, content: Content, lang: str, key: str | None = None) -> LanguageIndex:
         """The index of ``lang`` in ``content``: one built from the very same texts before
-        in this process (an unchanged language on a reload), else a new one."""
-        key = (lang, hashlib.sha256(_index_inputs(content, lang)).digest())
-        found = _BUILT.get(key)
+        in this process (an unchanged language on a reload), else a new one. ``key``: its
+        :func:`index_key` if known."""
+        made_of = (lang, key or index_key(content, lang))
+        found = _BUILT.get(made_of)
         if found is None and lang in _PENDING:
             for load in _PENDING.pop(lang):
                 load()
-            found = _BUILT.get(key)
+            found = _BUILT.get(made_of)
         if found is None:
             found = cls(content, lang)
-            found.key = key
+            found.key = made_of
             found.remember()
         return found
-
-    def cache_part(self) -> str | None:
-        """What it was built from, for the content cache to keep it in a file of its own
-        (see :mod:`bot.content.cache`): unchanged languages are not written again."""
-        return None if self.key is None else f"{self.key[0]}-{self.key[1].hex()}"
 
     def remember(self) -> None:
         """Offer this index for reuse by :meth:`of` (a matcher loaded from the content cache
@@ -225,16 +255,10 @@ class LanguageIndex:
 
     def __init__(self, content: Content, lang: str) -> None:
         self.lang = lang
-        self.key: tuple[str, bytes] | None = None
+        self.key: tuple[str, str] | None = None
         """What it was built from, when built by :meth:`of`."""
         self.lexicon = lex = Lexicon(lang, content.meta.synonyms.get(lang, ()))
-        # The steps of the guided checklist (reached only by a button that sets an answer)
-        # are no answer to a typed question: they would drop the user into the middle of
-        # the list. Left out, they neither answer nor take the margin from a real topic.
-        steps = {o.to for n in content.nodes.values() for o in n.options if o.assign}
-        nodes = [
-            n for n in content.nodes.values() if n.id != content.meta.root and n.id not in steps
-        ]
+        nodes = _indexed_nodes(content)
         self.node_ids = [n.id for n in nodes]
         # Each text split into words once: the examples are read again below, and many
         # texts repeat (a title that is also a keyword, an answer shared by its variants).

@@ -15,6 +15,7 @@ from typing import Literal
 import numpy as np
 
 from bot import lang as lang_data
+from bot.content.cache import Part
 from bot.content.models import Content
 from bot.language_detect import LanguageDetector
 from bot.matching.clauses import _REMARK, asking_parts, without_denied_platforms
@@ -37,7 +38,15 @@ from bot.matching.decision import (
     confidence,
     model_for,
 )
-from bot.matching.lexical import _LONG, OFF_TOPIC_CLOSE, LanguageIndex, Ranking, defer
+from bot.matching.lexical import (
+    _LONG,
+    OFF_TOPIC_CLOSE,
+    LanguageIndex,
+    Ranking,
+    defer,
+    index_key,
+    known_stems,
+)
 from bot.matching.semantic import (
     Embedder,
     EmbeddingCache,
@@ -125,9 +134,16 @@ class Matcher:
         meaning, not here: a start-up whose first questions the words decide (and ``ask``,
         ``check``) never waits for them."""
         self.content = content
-        self.indexes: Mapping[str, LanguageIndex] = {
-            lang: LanguageIndex.of(content, lang) for lang in content.languages
-        }
+        # Each language's index is built when a question first needs it (a start-up, or
+        # ``ask`` in one language, builds one of seven); the content cache keeps each in a
+        # file of its own.
+        self.indexes = _Indexes(
+            {
+                lang: Part(key, functools.partial(LanguageIndex.of, content, lang, key))
+                for lang in content.languages
+                for key in (index_key(content, lang),)
+            }
+        )
         self._default_model = embedder == "default"
         self._pending = self._default_model and meaning_wanted()
         self._embedder = None if embedder == "default" else embedder
@@ -148,11 +164,14 @@ class Matcher:
         self._lock = threading.RLock()
         """Held while the model, the vectors or a language's index are loaded, so that two
         threads matching at once (``ask``) load each only once."""
-        # What language detection needs of each language, apart from its index: a cached
-        # matcher then detects without loading every language's index.
+        # What language detection needs of each language: the stems its content uses, made
+        # (or read from the cache) without building or loading that language's index.
         self._vocabulary = {
-            lang: (Lexicon(lang, content.meta.synonyms.get(lang, ())), index.known_stems)
-            for lang, index in self.indexes.items()
+            lang: (
+                Lexicon(lang, content.meta.synonyms.get(lang, ())),
+                Part(f"vocabulary-{part.key}", functools.partial(known_stems, content, lang)),
+            )
+            for lang, part in self.indexes.parts.items()
         }
         self._detector = LanguageDetector(content.languages, known=self._uses)
 
@@ -160,7 +179,7 @@ class Matcher:
         """What a cached matcher keeps: the words' index, never the model or vectors (they
         are loaded from their own cache, and whether to use them is decided when loaded)."""
         state = dict(self.__dict__)
-        state["indexes"] = dict(self.indexes)
+        state["indexes"] = self.indexes.parts
         for name in (
             "_embedder",
             "_cache",
@@ -175,9 +194,9 @@ class Matcher:
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
-        # From the content cache each language's index may come as a part not unpickled
-        # yet: loaded when that language is first needed.
-        self.indexes = _Indexes(self.content, state["indexes"])  # type: ignore[arg-type]
+        # From the content cache each language's index comes as a part not unpickled yet:
+        # loaded when that language is first needed.
+        self.indexes = _Indexes(state["indexes"], cached=True)  # type: ignore[arg-type]
         # A model given by the caller is not cached with the matcher: words only then.
         self._pending = self._default_model and meaning_wanted()
         self._embedder = None
@@ -207,13 +226,15 @@ class Matcher:
         return (FUSED if meaning else LEXICAL).threshold
 
     def prepare(self, *, background: bool = False) -> None:
-        """Load the model and the content's vectors of every language now (embedding what
-        the cache lacks), so that no user's question waits for them: a running bot calls
-        this before it serves, a reload before it swaps the content.
+        """Build every language's index, and load the model and the content's vectors of
+        every language (embedding what the cache lacks), now, so that no user's question
+        waits for them: a running bot calls this before it serves, a reload before it swaps
+        the content.
 
         With ``background``, where more than :data:`BACKGROUND_OVER` texts still need
         embedding (new content without its shipped vectors: minutes on one core), that is
         done in a thread and questions are matched by words alone until it is done."""
+        self.build_indexes()
         embedder = self.embedder
         if background and embedder is not None:
             cache = self._embedding_cache(embedder)
@@ -232,6 +253,12 @@ class Matcher:
                 self._preparing.start()
                 return
         self._prepare_all()
+
+    def build_indexes(self) -> None:
+        """Build (or read from the cache) every language's index now, and take from each
+        what language detection needs (otherwise read on its own when first needed)."""
+        for lang, (_, known) in self._vocabulary.items():
+            known.put(self.indexes[lang].known_stems)
 
     def _prepare_all(self) -> None:
         for lang in self.indexes:
@@ -276,7 +303,7 @@ class Matcher:
     def _uses(self, lang: str, word: str) -> bool:
         """Whether the content uses ``word`` (up to its stem) in ``lang``."""
         lexicon, known = self._vocabulary[lang]
-        return lexicon.stem(word) in known
+        return lexicon.stem(word) in known.get()
 
     def match(
         self, text: str, lang: str, context: str | None = None, *, suggested: bool = False
@@ -663,47 +690,41 @@ def _asking_text(text: str, parts: Sequence[tuple[str, float]]) -> str:
 
 
 class _Indexes(Mapping[str, LanguageIndex]):
-    """A cached matcher's index per language, each loaded from its cache part on first use
-    (or built again from the content if that part cannot be read)."""
+    """A matcher's index per language, each built (or loaded from its cache part) on first
+    use."""
 
-    def __init__(self, content: Content, stored: Mapping[str, object]) -> None:
-        self._content = content
-        self._stored = dict(stored)
+    def __init__(self, parts: Mapping[str, Part[LanguageIndex]], *, cached: bool = False) -> None:
+        self.parts = dict(parts)
         self._loaded: dict[str, LanguageIndex] = {}
-        self._lock = threading.RLock()  # one thread loads a part, another waits for it
-        for lang, index in self._stored.items():
-            if isinstance(index, LanguageIndex):
-                self._loaded[lang] = index
-                index.remember()
-            else:
-                defer(lang, functools.partial(self.__getitem__, lang))
+        # One language at a time: building one offers it to every matcher (_BUILT).
+        self._lock = threading.RLock()
+        if cached:
+            for lang in self.parts:
+                # A reload that builds this language again first reads this one, if its
+                # texts are the same (the content cache's part, unpickled then).
+                defer(lang, functools.partial(self._offer, lang))
+
+    def _offer(self, lang: str) -> None:
+        # Only one that is on disk: one being built is what asked (LanguageIndex.of).
+        if self.parts[lang].readable():
+            self[lang]
 
     def __getitem__(self, lang: str) -> LanguageIndex:
         found = self._loaded.get(lang)
         if found is not None:
             return found
         with self._lock:
-            return self._load(lang)
-
-    def _load(self, lang: str) -> LanguageIndex:
-        found = self._loaded.get(lang)
-        if found is None:
-            stored = self._stored[lang]
-            try:
-                found = stored.get()  # type: ignore[attr-defined]  # a cache part
+            found = self._loaded.get(lang)
+            if found is None:
+                found = self.parts[lang].get()
                 if not isinstance(found, LanguageIndex):
                     raise TypeError(f"not an index: {type(found).__name__}")
-            except Exception:
-                log.warning("cached index of %s cannot be read; building it", lang, exc_info=True)
-                found = LanguageIndex.of(self._content, lang)
-            else:
                 found.remember()
-            self._loaded[lang] = found
-            self._stored[lang] = found
+                self._loaded[lang] = found
         return found
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._stored)
+        return iter(self.parts)
 
     def __len__(self) -> int:
-        return len(self._stored)
+        return len(self.parts)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import cache, lru_cache
 
 import snowballstemmer
@@ -167,6 +167,15 @@ def stem(word: str, lang: str) -> str:
     return fold(stemmer.stemWord(word) if stemmer else word, lang)
 
 
+def stems(ws: Iterable[str], lang: str) -> dict[str, str]:
+    """:func:`stem` of each of ``ws``, the Snowball stemmer called once for all of them."""
+    ws = list(ws)
+    stemmer = _stemmer(lang)
+    spelt = [american(w) for w in ws] if lang == "en" else ws
+    found = stemmer.stemWords(spelt) if stemmer else spelt
+    return {w: fold(s, lang) for w, s in zip(ws, found, strict=True)}
+
+
 _BRITISH = [
     # organise, analyse, anonymisation (a stem of three letters at least: not "rise")
     (re.compile(r"(?<=\w{3})(i|y)s(e|es|ed|ing|ation|ations|er|ers)$"), r"\1z\2"),
@@ -260,6 +269,16 @@ class Lexicon:
                 out.append(ws[i])
                 i += 1
         return out
+
+    def learn(self, ws: Iterable[str]) -> None:
+        """Stem the words of ``ws`` not stemmed yet, all at once (faster than one by one)."""
+        new = {w for w in ws if w not in self._raw_stems}
+        if len(self._raw_stems) + len(new) < 65536:
+            self._raw_stems.update(stems(new, self.lang))
+
+    def starts_phrase(self, word: str) -> bool:
+        """Whether ``word`` may start a synonym phrase (:meth:`join` may join it)."""
+        return self.raw_stem(word) in self._starts
 
     def content_words(self, text: str) -> list[str]:
         """The words of ``text`` that can carry its topic (stop words dropped)."""

@@ -38,10 +38,10 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import BlockingConnectionPool, ConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -60,6 +60,11 @@ message cannot be answered is told so soon."""
 BACKOFF = ExponentialBackoff(cap=1.0, base=0.1)
 HEALTH_CHECK_INTERVAL = 10
 """Seconds a pooled connection may sit idle before it is PINGed before use."""
+SOCKET_TIMEOUT = 5.0
+"""Seconds one command may wait for Redis before it is tried again (see ``RETRIES``)."""
+SESSION_TIMEOUT = 15.0
+"""Seconds a session's read or write may take in all, retries after a lost connection
+included, before it fails."""
 
 SLOTS = 256
 """Expiry counters per ``ttl``: the session count may include sessions that expired less than
@@ -253,17 +258,23 @@ class _Batch:
     at once, so one conversation at a time waits for nothing.
     """
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, timeout: float) -> None:
         self._redis = redis
+        self._timeout = timeout
         self._queued: list[tuple[tuple[str | int, ...], asyncio.Future[Any]]] = []
         self._busy = 0
         self._scheduled = False
+        # The call under way (at most one) and when it must be done by; see _bounded.
+        self._waiting: asyncio.Task[Any] | None = None
+        self._deadline = 0.0
+        self._watch: asyncio.TimerHandle | None = None
+        self._expired: asyncio.Task[Any] | None = None
 
     async def call(self, *command: str | int) -> Any:
         if not self._busy and not self._queued:
             self._busy += 1
             try:
-                return await self._redis.execute_command(*command)  # type: ignore[no-untyped-call]
+                return await self._bounded(self._redis.execute_command(*command))  # type: ignore[no-untyped-call]
             finally:
                 self._busy -= 1
                 self._kick()
@@ -271,6 +282,42 @@ class _Batch:
         self._queued.append((command, done))
         self._kick()
         return await done
+
+    async def _bounded(self, call: Awaitable[Any]) -> Any:
+        """``await call``, cancelled with redis-py's TimeoutError after ``timeout`` seconds.
+
+        As asyncio.timeout, but one timer serves every call (a call is seldom longer than
+        a millisecond): a timer per call would cost a tenth of a session's read or write.
+        Cancelled in the middle of a command, redis-py drops that connection: a late reply
+        is never read as the answer to the next command."""
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        self._waiting, self._deadline = task, loop.time() + self._timeout
+        if self._watch is None:
+            self._watch = loop.call_at(self._deadline, self._check)
+        try:
+            return await call
+        except asyncio.CancelledError:
+            if task is not None and self._expired is task:
+                self._expired = None
+                if task.uncancel() == 0:  # not also cancelled by someone else
+                    raise RedisTimeoutError(
+                        f"Redis did not answer within {self._timeout:g} s"
+                    ) from None
+            raise
+        finally:
+            self._waiting = None
+
+    def _check(self) -> None:
+        self._watch = None
+        if self._waiting is None:
+            return  # idle: the next call sets the timer again
+        loop = asyncio.get_running_loop()
+        if loop.time() >= self._deadline:
+            self._expired = self._waiting
+            self._waiting.cancel()
+        else:
+            self._watch = loop.call_at(self._deadline, self._check)
 
     def _kick(self) -> None:
         if self._queued and not self._busy and not self._scheduled:
@@ -293,7 +340,7 @@ class _Batch:
             pipe = self._redis.pipeline(transaction=False)
             for command, _ in batch:
                 pipe.execute_command(*command)
-            results = await pipe.execute(raise_on_error=False)
+            results = await self._bounded(pipe.execute(raise_on_error=False))
         except BaseException as exc:
             for _, done in batch:
                 if not done.done():
@@ -331,18 +378,21 @@ class RedisStore(SessionStore):
         # Redis that does not answer fails start-up within seconds instead of hanging it.
         # A connection lost to a Redis restart is reconnected and the command sent again by
         # redis-py itself (every command here may safely run twice).
-        pool = BlockingConnectionPool.from_url(
-            url,
-            decode_responses=True,
-            max_connections=max_connections,
-            timeout=20,
-            socket_connect_timeout=2,
-            socket_timeout=5,
+        options: dict[str, Any] = {
+            "decode_responses": True,
+            "socket_connect_timeout": 2,
             # TCP keep-alive; a unix socket connection takes no such option.
             **({} if url.startswith("unix:") else {"socket_keepalive": True}),
-            retry=Retry(BACKOFF, RETRIES),
-            retry_on_error=[RedisConnectionError, RedisTimeoutError],
-            health_check_interval=HEALTH_CHECK_INTERVAL,
+            "retry": Retry(BACKOFF, RETRIES),
+            "retry_on_error": [RedisConnectionError, RedisTimeoutError],
+            "health_check_interval": HEALTH_CHECK_INTERVAL,
+        }
+        pool = BlockingConnectionPool.from_url(
+            url,
+            max_connections=max_connections,
+            timeout=20,
+            socket_timeout=SOCKET_TIMEOUT,
+            **options,
         )
         self._redis: Redis = Redis.from_pool(pool)
         self._ttl_ms = max(1, int(ttl.total_seconds() * 1000))
@@ -365,11 +415,15 @@ class RedisStore(SessionStore):
                 "count": _COUNT,
             }.items()
         }
-        # _Batch has at most one command or pipeline under way: it keeps one connection of
-        # the pool rather than taking and returning one per command (a third of a session
-        # read or write, one at a time).
-        self._single = Redis(connection_pool=pool, single_connection_client=True)
-        self._batch = _Batch(self._single)
+        # _Batch has at most one command or pipeline under way: it keeps one connection
+        # rather than taking and returning one per command (a third of a session read or
+        # write, one at a time). That connection has no socket timeout: redis-py runs every
+        # write under one in a task of its own (asyncio.wait_for), a quarter of a session's
+        # read and write; _Batch bounds each call with asyncio.timeout instead.
+        # (Its pipelines take the pool's second connection.)
+        single = ConnectionPool.from_url(url, max_connections=2, socket_timeout=None, **options)
+        self._single = Redis(connection_pool=single, single_connection_client=True)
+        self._batch = _Batch(self._single, SESSION_TIMEOUT)
         # Wall clock seconds, to stamp expiry times the way Redis' own TTLs run.
         self._clock = clock
 
@@ -445,7 +499,8 @@ class RedisStore(SessionStore):
         return await self._run("count", -(-self._ttl_ms // self._slot_ms) + 1)
 
     async def close(self) -> None:
-        await self._single.aclose()  # gives its connection back to the pool
+        await self._single.aclose()
+        await self._single.connection_pool.disconnect()
         await self._redis.aclose()
 
     def coordinator(self) -> RedisCoordinator:
