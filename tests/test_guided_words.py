@@ -58,6 +58,13 @@ def _chat(engine: Engine, lang: str, *texts: str) -> tuple[SessionState, Reply]:
         ("en", "facebook", True),
         ("en", "nope", False),
         ("en", "no i don't", False),
+        # How often, both apps, or no longer: still a yes or a no.
+        ("de", "ab und zu", True),
+        ("de", "beides", True),
+        ("de", "hab ich gelöscht", False),
+        ("en", "sometimes", True),
+        ("en", "both", True),
+        ("en", "not anymore", False),
     ],
 )
 def test_a_yes_or_no_in_words_answers_the_question(
@@ -280,26 +287,6 @@ def test_a_typed_question_never_lands_inside_the_checklist(
     result = matcher.match(text, lang)
     assert result.node not in steps
     assert not set(result.candidates) & steps
-
-
-@pytest.mark.parametrize(
-    ("lang", "answer", "facebook"),
-    [
-        ("de", "ab und zu", True),
-        ("de", "beides", True),
-        ("de", "hab ich gelöscht", False),
-        ("en", "sometimes", True),
-        ("en", "both", True),
-        ("en", "not anymore", False),
-    ],
-)
-def test_how_often_and_both_answer_whether_an_app_is_used(
-    content: Content, matcher: Matcher, lang: str, answer: str, facebook: bool
-) -> None:
-    engine = Engine(content, matcher, session_ttl=dt.timedelta(hours=1))
-    state, reply = _chat(engine, lang, answer)
-    assert reply.node == "objection-instagram"
-    assert str(dict(state.variables)["uses_facebook"]).lower() == str(facebook).lower()
 
 
 def test_both_picks_the_yes_that_names_both(content: Content, matcher: Matcher) -> None:
