@@ -514,19 +514,20 @@ class Matcher:
         with is left out."""
         index = self.indexes[lang]
         text, parts = self._read(text, lang)
-        dense = None
+        dense = closest = None
         words_only, meaning = self._words_first(text, lang, parts, boost)
         if meaning is not None and _WORDS_ONLY.get():
             raise _MeaningNeeded
         if meaning is not None and (semantic := self.semantic_index(lang)) is not None:
             dense = semantic.scores(meaning)
+            closest = functools.partial(semantic.closest, meaning)
         if dense is None and words_only is not None:
             whole: Ranking | None = words_only  # the same ranking again: not computed twice
         else:
-            whole = index.rank(text, dense=dense, boost=boost)
+            whole = index.rank(text, dense=dense, closest=closest, boost=boost)
         if whole is None or not parts:
             return whole
-        focused = index.rank(text, parts, dense=dense, boost=boost)
+        focused = index.rank(text, parts, dense=dense, closest=closest, boost=boost)
         # Read both ways, the same topic: as sure as the surer reading ("Wie kann ich das
         # verhindern?" says what is asked, the situation before it what "das" is).
         if (
