@@ -44,7 +44,7 @@ import numpy as np  # noqa: E402
 
 from bot.content import Content, load_content  # noqa: E402
 from bot.matching import Matcher  # noqa: E402
-from bot.matching.decision import FUSED, FUSION, LEXICAL, Fusion  # noqa: E402
+from bot.matching.decision import FUSED, FUSION, LEXICAL, Fusion, value  # noqa: E402
 from bot.matching.semantic import EmbeddingCache, default_cache_dir  # noqa: E402
 from tests.qa.qa_set import (  # noqa: E402
     NEAR_COPY,
@@ -85,7 +85,7 @@ def _features(matcher: Matcher, q: Question) -> tuple[list[float], str | None] |
         return None
     best = matcher.indexes[q.lang].node_ids[int(ranking.order[0])]
     model = FUSED if "dense" in ranking.features else LEXICAL
-    return [ranking.features[name] for name in model.features], best
+    return [value(ranking.features, name) for name in model.features], best
 
 
 def _logistic(

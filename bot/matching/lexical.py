@@ -96,7 +96,8 @@ OFF_TOPIC_CLOSE = 0.9
 """The matcher abstains when the off-topic class scores at least this share of the best node."""
 _LONG = 12
 _TOPICAL_CAP = 12
-"""Topical words counted in the ``topical`` feature: a longer message says no more."""
+"""Topical words counted in the ``topical`` feature (their number over this many): a longer
+message says no more."""
 """Messages with at least this many content words are also matched by their questions."""
 """Questions with at most this many content words are also compared whole (rapidfuzz)."""
 
@@ -678,7 +679,7 @@ class LanguageIndex:
             "known": sum(weight * self.known(w) for w, weight in sharp) / mass,
             "short": 1.0 / sum(weight for _, weight in weighted),
             "off_topic": min(off_topic, 1.0),
-            "topical": float(min(len(topical), _TOPICAL_CAP)),
+            "topical": min(len(topical), _TOPICAL_CAP) / _TOPICAL_CAP,
         }
         if dense is not None:
             nodes_dense = dense[:off] if off is not None else dense
