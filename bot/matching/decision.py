@@ -68,14 +68,14 @@ class Fusion:
     dense_off_gap: float
     words_sure: float = 1.01
     """From this probability of the words-only model on, the dense signal is not computed:
-    the lowest bar at which skipping it changes no figure on the tune split (right,
-    fallback, wrong-confident), so meaning is only computed where it can change the
-    decision."""
+    the lowest bar at which skipping it changes each figure on the tune split (right,
+    fallback, wrong-confident) by at most one question (``bench/qa.py --fit-skips``), so
+    meaning is only computed where it can change the decision."""
     words_hopeless: float = 0.0
     """Below this probability of the words-only model, the dense signal is not computed
-    either: the highest bar at which skipping it changes no figure on the tune split, so
-    meaning is not computed for questions it would leave unanswered anyway (most of them off
-    topic)."""
+    either: the highest bar at which skipping it changes each figure on the tune split by
+    at most one question, so meaning is not computed for questions it would leave
+    unanswered anyway (most of them off topic)."""
 
     def lift(self, cosines: np.ndarray) -> np.ndarray:
         """Cosines scaled from the floor: 0 below it, 1 for the same text."""
