@@ -185,7 +185,7 @@ def _choose_threshold(
 
 def _fusion_grid(content: Content) -> Fusion:
     """The dense weight with the most right first places on the tune split (ranking only)."""
-    from bot.matching import lexical
+    from bot.matching import decision
 
     tune = [q for q in load_questions() if q.split == "tune" and q.node is not None]
     matcher = _matcher(content, True)
@@ -193,7 +193,7 @@ def _fusion_grid(content: Content) -> Fusion:
     scored = []
     for weight in (0.5, 1.0, 2.0, 3.0, 4.0):
         fusion = dataclasses.replace(FUSION, dense_weight=weight)
-        lexical.FUSION = fusion
+        decision.DEFAULT = dataclasses.replace(decision.DEFAULT, fusion=fusion)
         right = 0
         for q in tune:
             ranking = matcher.ranking(q.text, q.lang)
@@ -201,7 +201,7 @@ def _fusion_grid(content: Content) -> Fusion:
                 right += matcher.indexes[q.lang].node_ids[int(ranking.order[0])] == q.node
         print(f"dense weight {weight}: {right / len(tune):.1%} first place right on tune")
         scored.append((right, -weight, fusion))
-    lexical.FUSION = FUSION
+    decision.DEFAULT = dataclasses.replace(decision.DEFAULT, fusion=FUSION)
     return max(scored, key=lambda s: s[:2])[2]
 
 
@@ -249,11 +249,14 @@ def _words_sure(
 def fit(content: Content, write: bool) -> int:
     """Fit both confidence models (lexical only, and fused) on ``tune`` and held-out
     examples; print weights and tables; with ``write``, store them in decision.json."""
-    from bot.matching import decision, lexical
+    from bot.matching import decision
 
     data = json.loads(decision.PARAMETERS.read_text(encoding="utf-8"))
+    # The model learns from the examples of every language, each ranked the way the fitted
+    # languages are (not with the parameters kept for the others).
+    decision.FITTED_LANGUAGES = frozenset()
     fusion = _fusion_grid(content)
-    lexical.FUSION = fusion
+    decision.DEFAULT = dataclasses.replace(decision.DEFAULT, fusion=fusion)
     data["fusion"] = dataclasses.asdict(fusion)
     fitted: dict[str, tuple[np.ndarray, float, Rows]] = {}
     for key, semantic, model in (("lexical", False, LEXICAL), ("fused", True, FUSED)):
@@ -296,7 +299,6 @@ def fit_skips(content: Content, write: bool) -> int:
     question computes the meaning for most of them (each embedding is the slow part of a
     reply) to save one answer in five hundred."""
     from bot.matching import decision
-    from bot.matching import matcher as matching
 
     data = json.loads(decision.PARAMETERS.read_text(encoding="utf-8"))
     matcher = Matcher(content)
@@ -306,11 +308,12 @@ def fit_skips(content: Content, write: bool) -> int:
 
     def verdicts(sure: float, hopeless: float) -> tuple[int, int, int]:
         fusion = dataclasses.replace(FUSION, words_sure=sure, words_hopeless=hopeless)
-        matching.FUSION = fusion
+        shipped = decision.DEFAULT
+        decision.DEFAULT = dataclasses.replace(shipped, fusion=fusion)
         try:
             outcomes = run(matcher, tune, detect=False)
         finally:
-            matching.FUSION = FUSION
+            decision.DEFAULT = shipped
         right = sum(o.correct and o.question.node is not None for o in outcomes)
         fell_back = sum(o.correct and o.question.node is None for o in outcomes)
         return right, fell_back, sum(o.wrong_confident for o in outcomes)

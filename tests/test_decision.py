@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from bot.matching.decision import FUSED, LEXICAL, Model, value
+from bot.matching.decision import DEFAULT, ELSEWHERE, FUSED, LEXICAL, Model, for_language, value
 
 
 def test_a_product_input_multiplies_two_features() -> None:
@@ -27,7 +27,16 @@ def test_every_fitted_input_names_features_the_ranking_gives() -> None:
         "agree_dense",
         "dense_top3",
     }
-    for model, known in ((LEXICAL, lexical), (FUSED, fused)):
+    models = [LEXICAL, FUSED, ELSEWHERE.lexical, ELSEWHERE.fused]
+    for model, known in zip(models, [lexical, fused] * 2, strict=True):
         assert len(model.weights) == len(model.features) + 1
         for name in model.features:
             assert set(name.split("*")) <= known, name
+
+
+def test_the_languages_of_the_tune_split_have_their_own_fit() -> None:
+    """German and English questions are decided by the model fitted on them; the other
+    languages keep the parameters they were measured with."""
+    assert for_language("de") is DEFAULT
+    assert for_language("en") is DEFAULT
+    assert for_language("fr") is ELSEWHERE

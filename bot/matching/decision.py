@@ -14,6 +14,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -87,29 +88,69 @@ class Fusion:
         return features["dense"] >= self.dense_sure and features["dense_off"] <= -self.dense_off_gap
 
 
-def _load() -> tuple[Model, Model, Fusion, float]:
-    data = json.loads(PARAMETERS.read_text(encoding="utf-8"))
+@dataclass(frozen=True)
+class Decision:
+    """One set of fitted parameters: the lexical-only model (where no embedder loads), the
+    model over both signals, how they are fused, and the margin under which the matcher asks
+    which of two topics is meant."""
 
+    lexical: Model
+    fused: Model
+    fusion: Fusion
+    clarify_margin: float
+
+    def model_for(self, features: dict[str, float]) -> Model:
+        """The model that decides with these features: the fused one when the dense signal
+        is there."""
+        return self.fused if "dense" in features else self.lexical
+
+    def confidence(self, features: dict[str, float]) -> float:
+        """Probability that the best node is right, from the fitted logistic model."""
+        return self.model_for(features).probability(features)
+
+
+def _decision(data: dict[str, Any]) -> Decision:
     def model(key: str) -> Model:
         m = data[key]
         return Model(tuple(m["features"]), tuple(m["weights"]), float(m["threshold"]))
 
-    return model("lexical"), model("fused"), Fusion(**data["fusion"]), data["clarify_margin"]
+    fusion = Fusion(**data["fusion"])
+    return Decision(model("lexical"), model("fused"), fusion, float(data["clarify_margin"]))
 
 
-LEXICAL, FUSED, FUSION, CLARIFY_MARGIN = _load()
-"""The lexical-only model (where no embedder loads), the model over both signals, how they
-are fused, and the margin under which the matcher asks which of two topics is meant."""
+def _load() -> tuple[Decision, frozenset[str], Decision]:
+    data = json.loads(PARAMETERS.read_text(encoding="utf-8"))
+    default = _decision(data)
+    elsewhere = _decision(data["elsewhere"]) if "elsewhere" in data else default
+    return default, frozenset(data.get("fitted_languages", ())), elsewhere
+
+
+DEFAULT, FITTED_LANGUAGES, ELSEWHERE = _load()
+"""The parameters fitted on the question set's tune split (its languages:
+``FITTED_LANGUAGES``) and those for every other language (``elsewhere`` in the file: the
+set these languages were last measured with; a model fitted on German and English
+questions answered more of theirs but also more wrongly). ``bench/qa.py --fit`` rewrites
+the first, never the second."""
+LEXICAL, FUSED, FUSION, CLARIFY_MARGIN = (
+    DEFAULT.lexical,
+    DEFAULT.fused,
+    DEFAULT.fusion,
+    DEFAULT.clarify_margin,
+)
 CONFIDENCE_FEATURES = LEXICAL.features
 THRESHOLD = LEXICAL.threshold
 
 
+def for_language(lang: str) -> Decision:
+    """The parameters that decide questions in ``lang``."""
+    return DEFAULT if lang in FITTED_LANGUAGES or not FITTED_LANGUAGES else ELSEWHERE
+
+
 def model_for(features: dict[str, float]) -> Model:
-    """The model that decides with these features: the fused one when the dense signal is
-    there."""
-    return FUSED if "dense" in features else LEXICAL
+    """The model of the fitted languages that decides with these features."""
+    return DEFAULT.model_for(features)
 
 
 def confidence(features: dict[str, float]) -> float:
-    """Probability that the best node is right, from the fitted logistic model."""
-    return model_for(features).probability(features)
+    """Probability that the best node is right, by the fitted languages' model."""
+    return DEFAULT.confidence(features)

@@ -38,6 +38,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
 from bot.content.models import Content, Node
+from bot.matching import decision
 from bot.matching.clauses import _REMARK, _SHARP, asking_parts
 from bot.matching.decision import FUSION
 from bot.matching.tables import Table
@@ -650,7 +651,8 @@ class LanguageIndex:
         words_best = -1
         if dense is not None:
             words_best = int(np.argmax(total if off is None else total[:off]))
-            total = total + FUSION.dense_weight * FUSION.lift(dense)
+            fusion = decision.for_language(lang).fusion
+            total = total + fusion.dense_weight * fusion.lift(dense)
         if boost is not None:
             total[: len(boost)] += boost
         order = np.argsort(-total, kind="stable")

@@ -17,6 +17,7 @@ import numpy as np
 from bot import lang as lang_data
 from bot.content.models import Content
 from bot.language_detect import LanguageDetector
+from bot.matching import decision
 from bot.matching.clauses import _REMARK, asking_parts, without_denied_platforms
 from bot.matching.context import (
     NEAR_COVERED,
@@ -28,14 +29,7 @@ from bot.matching.context import (
     nearest_neighbour,
     neighbourhood,
 )
-from bot.matching.decision import (
-    CLARIFY_MARGIN,
-    FUSED,
-    FUSION,
-    LEXICAL,
-    confidence,
-    model_for,
-)
+from bot.matching.decision import FUSED, LEXICAL
 from bot.matching.lexical import _LONG, OFF_TOPIC_CLOSE, LanguageIndex, Ranking, defer
 from bot.matching.semantic import (
     Embedder,
@@ -451,10 +445,12 @@ class Matcher:
             return MatchResult(None, 0.0, False, lang)
         # (Almost) as close to the off-topic requests as to any topic: none worth suggesting.
         off_topic = ranking.off_topic >= OFF_TOPIC_CLOSE
-        score = confidence(ranking.features) if ranking.answerable else 0.0
+        decides = decision.for_language(lang)
+        score = decides.confidence(ranking.features) if ranking.answerable else 0.0
         # The bar of the model that scored it: words only while the content's vectors are
         # still being built in the background.
-        bar = model_for(ranking.features).threshold if self._threshold is None else self._threshold
+        model = decides.model_for(ranking.features)
+        bar = model.threshold if self._threshold is None else self._threshold
         matched = score >= bar
         # An answer has its node first (answerable: the best node is related); off topic, no
         # topic is worth suggesting unless the meaning says the question is one after all.
@@ -466,7 +462,7 @@ class Matcher:
             matched
             and len(topics) >= 2
             and candidates[0] == topics[0]
-            and ranking.features["margin"] < CLARIFY_MARGIN
+            and ranking.features["margin"] < decides.clarify_margin
         ):
             # Two real topics about equally close: ask which one is meant. Never a step of
             # the guided checklist or a menu: they are no answer to a question.
@@ -530,6 +526,7 @@ class Matcher:
         focused = index.rank(text, parts, dense=dense, closest=closest, boost=boost)
         # Read both ways, the same topic: as sure as the surer reading ("Wie kann ich das
         # verhindern?" says what is asked, the situation before it what "das" is).
+        confidence = decision.for_language(lang).confidence
         if (
             focused is not None
             and whole.answerable
@@ -568,13 +565,14 @@ class Matcher:
         # Where the words alone are sure, meaning adds nothing: no embedding (the slow part
         # of a reply) for most questions; nor where they are so unsure that meaning would not
         # make it an answer.
-        probability = LEXICAL.probability(words_only.features)
+        decides = decision.for_language(lang)
+        probability = decides.lexical.probability(words_only.features)
         sure = (
             words_only.answerable
-            and probability >= FUSION.words_sure
-            and words_only.features["margin"] >= CLARIFY_MARGIN
+            and probability >= decides.fusion.words_sure
+            and words_only.features["margin"] >= decides.clarify_margin
         )
-        skip = sure or probability < FUSION.words_hopeless
+        skip = sure or probability < decides.fusion.words_hopeless
         return words_only, None if skip else self._clip(_asking_text(text, parts))
 
     def _words_ranking(self, text: str, lang: str, boost: np.ndarray | None) -> Ranking | None:
