@@ -10,6 +10,7 @@ start-up.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import math
 from dataclasses import dataclass
@@ -141,9 +142,16 @@ CONFIDENCE_FEATURES = LEXICAL.features
 THRESHOLD = LEXICAL.threshold
 
 
+AS_BEFORE: contextvars.ContextVar[bool] = contextvars.ContextVar("as_before", default=False)
+"""Set while a follow-up is read with the page just read: the rules for follow-ups
+(:mod:`bot.matching.context`, the matcher's ``ALONE_SURE``) were set with the earlier
+parameters (those kept for the other languages), and the fit has no follow-ups."""
+
+
 def for_language(lang: str) -> Decision:
-    """The parameters that decide questions in ``lang``."""
-    return DEFAULT if lang in FITTED_LANGUAGES or not FITTED_LANGUAGES else ELSEWHERE
+    """The parameters that decide questions in ``lang`` (see :data:`AS_BEFORE`)."""
+    fitted = lang in FITTED_LANGUAGES or not FITTED_LANGUAGES
+    return DEFAULT if fitted and not AS_BEFORE.get() else ELSEWHERE
 
 
 def model_for(features: dict[str, float]) -> Model:

@@ -66,8 +66,11 @@ BACKGROUND_OVER = 300
 """More texts than this to embed (a minute or more on one core) are embedded in the
 background when the bot starts, instead of keeping it from serving."""
 
-ALONE_SURE = 0.8
-"""A follow-up that names its own topic is answered by it alone from this confidence on."""
+ALONE_SURE = 0.9
+"""A follow-up that names its own topic is answered by it alone from this confidence on (and a
+question that is no follow-up, without a look at the page just read). 0.9 since the fitted
+model weighs products of features and is surer of short questions: on the multi-turn tune
+set it resolves as many follow-ups and more changes of topic than 0.8 did."""
 
 
 KEYWORD_SURE = 0.75
@@ -303,6 +306,24 @@ class Matcher:
                 return single
             # Unsure alone, but short: the page just read may say what it is about.
             return self._near(text, lang, hood, single.score) or single
+        # A follow-up is decided with the parameters its rules were set with: the fit sees
+        # single questions only, and its surer verdicts on short questions would answer
+        # "what if I don't?" alone instead of with the page just read.
+        token = decision.AS_BEFORE.set(True)
+        try:
+            return self._followed(text, lang, context, followed, hood)
+        finally:
+            decision.AS_BEFORE.reset(token)
+
+    def _followed(
+        self,
+        text: str,
+        lang: str,
+        context: str | None,
+        followed: FollowUp,
+        hood: dict[str, float],
+    ) -> MatchResult:
+        """:meth:`_in_place` for a follow-up (``followed``) of the page ``context``."""
         if followed.why and followed.why in self.content.nodes:
             return MatchResult(followed.why, 1.0, True, lang, (followed.why,))
         alone: MatchResult | None = None
