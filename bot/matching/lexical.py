@@ -96,6 +96,8 @@ _GREETING_WORDS = 6
 OFF_TOPIC_CLOSE = 0.9
 """The matcher abstains when the off-topic class scores at least this share of the best node."""
 _LONG = 12
+_DENSE_OFF_FLOOR = 0.2
+"""How much closer in meaning than any off-topic request the best node counts at most."""
 _TOPICAL_CAP = 12
 """Topical words counted in the ``topical`` feature (their number over this many): a longer
 message says no more."""
@@ -688,7 +690,10 @@ class LanguageIndex:
             others = np.delete(nodes_dense, best)
             features["dense"] = float(dense[best])
             features["dense_margin"] = float(dense[best] - (others.max() if len(others) else 0))
-            features["dense_off"] = float((dense[off] if off is not None else -1) - dense[best])
+            # Bounded below: without off-topic requests (a content that has none) the gap
+            # would be far outside anything the model was fitted on (-0.19 at the least).
+            gap = (dense[off] if off is not None else -1) - dense[best]
+            features["dense_off"] = max(float(gap), -_DENSE_OFF_FLOOR)
             # Whether the words alone and the meaning alone put the same node first: where
             # both agree with the fused ranking it is right far more often.
             features["agree_words"] = float(words_best == best)
