@@ -146,10 +146,11 @@ def content(tmp_path_factory: pytest.TempPathFactory) -> Content:
     return _tree(tmp_path_factory.mktemp("tree"))
 
 
-TREE_THRESHOLD = 0.3
+TREE_THRESHOLD = 0.2
 """These tests are about which topic wins. The fitted threshold is calibrated on the shipped
 content's few hundred topics; on this tree of five, most words are unknown and every question
-looks less sure, so a fixed lower bar keeps the tests about the ranking."""
+looks less sure, so a fixed lower bar keeps the tests about the ranking (0.2 since the fused
+model weighs products of features: on five topics its probabilities sit lower still)."""
 
 
 @pytest.fixture(scope="module")

@@ -299,3 +299,20 @@ def test_the_model_reads_the_opening_of_a_long_question(model: E5Embedder) -> No
     assert model._model.token_count(longer, True) > semantic.QUERY_TOKENS, "no word more fits"
     matcher, _ = _shipped_matcher(model)
     assert matcher.meaning_text(long, "de") == model.clip(matcher.meaning_text(long, "de"))
+
+
+def test_closest_averages_a_positions_nearest_texts(tmp_path: Path, model: E5Embedder) -> None:
+    """The ``dense_top3`` feature: the mean cosine of a node's few closest texts, at most the
+    closest one's (``scores``), and -1 for a position without texts."""
+    texts = [
+        ["Wie widerspreche ich?", "Widerspruch einlegen", "Wo ist das Formular?", "Frist"],
+        ["Was ist Meta AI?"],
+        [],
+    ]
+    index = semantic.SemanticIndex(model, EmbeddingCache(tmp_path), texts)
+    question = "wie kann ich widersprechen"
+    best = index.scores(question)
+    assert index.closest(question, 0) <= best[0] + 1e-6
+    assert index.closest(question, 0, k=1) == pytest.approx(best[0], abs=1e-6)
+    assert index.closest(question, 1) == pytest.approx(best[1], abs=1e-6)
+    assert index.closest(question, 2) == -1.0

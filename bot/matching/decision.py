@@ -10,10 +10,12 @@ start-up.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -33,9 +35,22 @@ class Model:
     def probability(self, features: dict[str, float]) -> float:
         """Probability that the best node is right."""
         z = self.weights[0] + sum(
-            w * features[name] for name, w in zip(self.features, self.weights[1:], strict=True)
+            w * value(features, name)
+            for name, w in zip(self.features, self.weights[1:], strict=True)
         )
         return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
+
+
+def value(features: dict[str, float], name: str) -> float:
+    """One input of a model: a feature, or the product of two named ``a*b``.
+
+    Products let a linear model weigh one signal by another: a close example in meaning
+    says more where the words agree, a small margin matters less where several of the
+    node's examples are close (on the tune split, cross-validated, the products raise the
+    right answers at the same share of wrong ones by three to four points)."""
+    first, times, second = name.partition("*")
+    found = features[first]
+    return found * features[second] if times else found
 
 
 @dataclass(frozen=True)
@@ -55,14 +70,14 @@ class Fusion:
     dense_off_gap: float
     words_sure: float = 1.01
     """From this probability of the words-only model on, the dense signal is not computed:
-    the lowest bar at which skipping it changes no figure on the tune split (right,
-    fallback, wrong-confident), so meaning is only computed where it can change the
-    decision."""
+    the lowest bar at which skipping it changes each figure on the tune split (right,
+    fallback, wrong-confident) by at most one question (``bench/qa.py --fit-skips``), so
+    meaning is only computed where it can change the decision."""
     words_hopeless: float = 0.0
     """Below this probability of the words-only model, the dense signal is not computed
-    either: the highest bar at which skipping it changes no figure on the tune split, so
-    meaning is not computed for questions it would leave unanswered anyway (most of them off
-    topic)."""
+    either: the highest bar at which skipping it changes each figure on the tune split by
+    at most one question, so meaning is not computed for questions it would leave
+    unanswered anyway (most of them off topic)."""
 
     def lift(self, cosines: np.ndarray) -> np.ndarray:
         """Cosines scaled from the floor: 0 below it, 1 for the same text."""
@@ -74,29 +89,76 @@ class Fusion:
         return features["dense"] >= self.dense_sure and features["dense_off"] <= -self.dense_off_gap
 
 
-def _load() -> tuple[Model, Model, Fusion, float]:
-    data = json.loads(PARAMETERS.read_text(encoding="utf-8"))
+@dataclass(frozen=True)
+class Decision:
+    """One set of fitted parameters: the lexical-only model (where no embedder loads), the
+    model over both signals, how they are fused, and the margin under which the matcher asks
+    which of two topics is meant."""
 
+    lexical: Model
+    fused: Model
+    fusion: Fusion
+    clarify_margin: float
+
+    def model_for(self, features: dict[str, float]) -> Model:
+        """The model that decides with these features: the fused one when the dense signal
+        is there."""
+        return self.fused if "dense" in features else self.lexical
+
+    def confidence(self, features: dict[str, float]) -> float:
+        """Probability that the best node is right, from the fitted logistic model."""
+        return self.model_for(features).probability(features)
+
+
+def _decision(data: dict[str, Any]) -> Decision:
     def model(key: str) -> Model:
         m = data[key]
         return Model(tuple(m["features"]), tuple(m["weights"]), float(m["threshold"]))
 
-    return model("lexical"), model("fused"), Fusion(**data["fusion"]), data["clarify_margin"]
+    fusion = Fusion(**data["fusion"])
+    return Decision(model("lexical"), model("fused"), fusion, float(data["clarify_margin"]))
 
 
-LEXICAL, FUSED, FUSION, CLARIFY_MARGIN = _load()
-"""The lexical-only model (where no embedder loads), the model over both signals, how they
-are fused, and the margin under which the matcher asks which of two topics is meant."""
+def _load() -> tuple[Decision, frozenset[str], Decision]:
+    data = json.loads(PARAMETERS.read_text(encoding="utf-8"))
+    default = _decision(data)
+    elsewhere = _decision(data["elsewhere"]) if "elsewhere" in data else default
+    return default, frozenset(data.get("fitted_languages", ())), elsewhere
+
+
+DEFAULT, FITTED_LANGUAGES, ELSEWHERE = _load()
+"""The parameters fitted on the question set's tune split (its languages:
+``FITTED_LANGUAGES``) and those for every other language (``elsewhere`` in the file: the
+set these languages were last measured with; a model fitted on German and English
+questions answered more of theirs but also more wrongly). ``bench/qa.py --fit`` rewrites
+the first, never the second."""
+LEXICAL, FUSED, FUSION, CLARIFY_MARGIN = (
+    DEFAULT.lexical,
+    DEFAULT.fused,
+    DEFAULT.fusion,
+    DEFAULT.clarify_margin,
+)
 CONFIDENCE_FEATURES = LEXICAL.features
 THRESHOLD = LEXICAL.threshold
 
 
+AS_BEFORE: contextvars.ContextVar[bool] = contextvars.ContextVar("as_before", default=False)
+"""Set while a follow-up is read with the page just read: the rules for follow-ups
+(:mod:`bot.matching.context`, the matcher's ``ALONE_SURE``) were set with the earlier
+parameters (those kept for the other languages), and the fit has no follow-ups."""
+
+
+def for_language(lang: str) -> Decision:
+    """The parameters that decide questions in ``lang`` (see :data:`AS_BEFORE`)."""
+    fitted = lang in FITTED_LANGUAGES or not FITTED_LANGUAGES
+    return DEFAULT if fitted and not AS_BEFORE.get() else ELSEWHERE
+
+
 def model_for(features: dict[str, float]) -> Model:
-    """The model that decides with these features: the fused one when the dense signal is
-    there."""
-    return FUSED if "dense" in features else LEXICAL
+    """The model of the fitted languages that decides with these features."""
+    return DEFAULT.model_for(features)
 
 
 def confidence(features: dict[str, float]) -> float:
-    """Probability that the best node is right, from the fitted logistic model."""
-    return model_for(features).probability(features)
+    """Probability that the best node is right, by the fitted languages' model."""
+    return DEFAULT.confidence(features)

@@ -370,6 +370,10 @@ def _replace(path: Path, write: Callable[[IO[bytes]], object], mode: int | None 
         Path(tmp).unlink(missing_ok=True)
 
 
+CLOSEST = 3
+"""How many of a node's texts closest to a question the ``dense_top3`` feature averages."""
+
+
 class SemanticIndex:
     """The content of one language as vectors: every title, example question and keyword of
     each node (and each off-topic request, as one more position after the nodes)."""
@@ -393,6 +397,12 @@ class SemanticIndex:
             : len(owners)
         ]
         self.holders = self.owners[self.starts] if len(owners) else self.owners
+        ends = [*self.starts[1:].tolist(), len(owners)][: len(self.starts)]
+        self.rows = {
+            int(p): slice(int(a), int(b))
+            for p, a, b in zip(self.holders, self.starts, ends, strict=True)
+        }
+        """Per position with texts, its rows of the matrix."""
 
     def scores(self, text: str) -> np.ndarray:
         """Per position, the cosine of ``text`` with its closest text (-1 without texts)."""
@@ -401,3 +411,15 @@ class SemanticIndex:
             sims = self.matrix @ self.embedder.query(text)
             out[self.holders] = np.maximum.reduceat(sims, self.starts)
         return out
+
+    def closest(self, text: str, position: int, k: int = CLOSEST) -> float:
+        """The mean cosine of ``text`` with the ``k`` texts of ``position`` closest to it
+        (all of them if it has fewer; -1 without texts). Cheap: the question's vector is
+        remembered from :meth:`scores`, and one position has a few dozen texts."""
+        rows = self.rows.get(position)
+        if rows is None:
+            return -1.0
+        sims = self.matrix[rows] @ self.embedder.query(text)
+        if len(sims) > k:
+            sims = np.partition(sims, len(sims) - k)[-k:]
+        return float(sims.mean())

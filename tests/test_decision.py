@@ -1,0 +1,42 @@
+"""The calibrated decision's inputs: features, and products of two of them."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from bot.matching.decision import DEFAULT, ELSEWHERE, FUSED, LEXICAL, Model, for_language, value
+
+
+def test_a_product_input_multiplies_two_features() -> None:
+    features = {"dense": 0.9, "margin": 0.5}
+    assert value(features, "dense") == 0.9
+    assert value(features, "dense*margin") == pytest.approx(0.45)
+    model = Model(("dense", "dense*margin"), (0.0, 1.0, 2.0), 0.5)
+    assert model.probability(features) == pytest.approx(1 / (1 + math.exp(-1.8)))
+
+
+def test_every_fitted_input_names_features_the_ranking_gives() -> None:
+    lexical = {"example", "margin", "covered", "known", "short", "off_topic", "topical"}
+    fused = lexical | {
+        "dense",
+        "dense_margin",
+        "dense_off",
+        "agree_words",
+        "agree_dense",
+        "dense_top3",
+    }
+    models = [LEXICAL, FUSED, ELSEWHERE.lexical, ELSEWHERE.fused]
+    for model, known in zip(models, [lexical, fused] * 2, strict=True):
+        assert len(model.weights) == len(model.features) + 1
+        for name in model.features:
+            assert set(name.split("*")) <= known, name
+
+
+def test_the_languages_of_the_tune_split_have_their_own_fit() -> None:
+    """German and English questions are decided by the model fitted on them; the other
+    languages keep the parameters they were measured with."""
+    assert for_language("de") is DEFAULT
+    assert for_language("en") is DEFAULT
+    assert for_language("fr") is ELSEWHERE
