@@ -46,6 +46,7 @@ def main() -> int:
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     content = load_content()
     matcher = Matcher(content, embedder=None) if args.words_only else Matcher(content)
+    matcher.prepare()  # as a running bot does before it serves
     engine = Engine(content, matcher, session_ttl=dt.timedelta(hours=1))
     questions = load_questions() + load_questions(INDEPENDENT_DIR)
     random.Random(50).shuffle(questions)
