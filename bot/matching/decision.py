@@ -119,19 +119,24 @@ def _decision(data: dict[str, Any]) -> Decision:
     return Decision(model("lexical"), model("fused"), fusion, float(data["clarify_margin"]))
 
 
-def _load() -> tuple[Decision, frozenset[str], Decision]:
+def _load() -> tuple[Decision, frozenset[str], Decision, dict[str, Decision]]:
     data = json.loads(PARAMETERS.read_text(encoding="utf-8"))
     default = _decision(data)
     elsewhere = _decision(data["elsewhere"]) if "elsewhere" in data else default
-    return default, frozenset(data.get("fitted_languages", ())), elsewhere
+    others = data.get("other_languages")
+    own = _decision(others) if others else default
+    own_fit = {lang: own for lang in others["languages"]} if others else {}
+    return default, frozenset(data.get("fitted_languages", ())), elsewhere, own_fit
 
 
-DEFAULT, FITTED_LANGUAGES, ELSEWHERE = _load()
+DEFAULT, FITTED_LANGUAGES, ELSEWHERE, OTHER_LANGUAGES = _load()
 """The parameters fitted on the question set's tune split (its languages:
-``FITTED_LANGUAGES``) and those for every other language (``elsewhere`` in the file: the
-set these languages were last measured with; a model fitted on German and English
-questions answered more of theirs but also more wrongly). ``bench/qa.py --fit`` rewrites
-the first, never the second."""
+``FITTED_LANGUAGES``); those fitted on the other languages' own tune sets
+(``other_languages`` in the file, by language: ``bench/qa.py --fit-languages``); and the
+earlier set (``elsewhere`` in the file), which decides follow-ups (:data:`AS_BEFORE`) and any
+language neither fit covers. A model fitted on German and English questions answered more of
+the other languages' questions but also more wrongly. ``bench/qa.py --fit`` rewrites the
+first only."""
 LEXICAL, FUSED, FUSION, CLARIFY_MARGIN = (
     DEFAULT.lexical,
     DEFAULT.fused,
@@ -145,13 +150,16 @@ THRESHOLD = LEXICAL.threshold
 AS_BEFORE: contextvars.ContextVar[bool] = contextvars.ContextVar("as_before", default=False)
 """Set while a follow-up is read with the page just read: the rules for follow-ups
 (:mod:`bot.matching.context`, the matcher's ``ALONE_SURE``) were set with the earlier
-parameters (those kept for the other languages), and the fit has no follow-ups."""
+parameters (``elsewhere`` in the file), and neither fit has follow-ups."""
 
 
 def for_language(lang: str) -> Decision:
     """The parameters that decide questions in ``lang`` (see :data:`AS_BEFORE`)."""
-    fitted = lang in FITTED_LANGUAGES or not FITTED_LANGUAGES
-    return DEFAULT if fitted and not AS_BEFORE.get() else ELSEWHERE
+    if AS_BEFORE.get():
+        return ELSEWHERE
+    if lang in FITTED_LANGUAGES or not FITTED_LANGUAGES:
+        return DEFAULT
+    return OTHER_LANGUAGES.get(lang, ELSEWHERE)
 
 
 def model_for(features: dict[str, float]) -> Model:
