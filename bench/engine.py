@@ -269,9 +269,10 @@ def main() -> int:
 
     def make_engine() -> Engine:
         engine = Engine(content, session_ttl=SESSION_TTL)
-        # Every language's index, as a running bot builds them before it serves (the
-        # matcher builds each on first use): no question here waits for one.
-        getattr(engine.matcher, "build_indexes", lambda: None)()
+        # Every language's index, the model and the content's vectors, as a running bot
+        # prepares them before it serves (the matcher builds each on first use): no
+        # question here waits for one.
+        engine.prepare()
         return engine
 
     try:
