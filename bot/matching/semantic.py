@@ -90,6 +90,11 @@ class Embedder(ABC):
             while len(self._recent) > self.recent_limit:
                 self._recent.popitem(last=False)
 
+    def knows(self, text: str) -> bool:
+        """Whether :meth:`query` has the vector of ``text`` without embedding it."""
+        with _RECENT_LOCK:
+            return text in self._recent
+
     def query(self, text: str) -> np.ndarray:
         """The vector of one question, remembered for the next few thousand questions.
         Safe to call from several threads (``ask`` embeds two questions at once)."""
