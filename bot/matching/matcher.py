@@ -525,14 +525,12 @@ class Matcher:
             _WANTED.reset(token)
 
     def embed_ahead(self, texts: Sequence[str]) -> None:
-        """Embed ``texts`` (as :meth:`words_or_wanted` names them) in one batch, so that
-        the questions that need them find their vectors."""
+        """Embed ``texts`` (as :meth:`words_or_wanted` names them) together
+        (:meth:`Embedder.embed_batches`), so that the questions that need them find their
+        vectors."""
         embedder = self.embedder
-        if embedder is None:
-            return
-        fresh = [t for t in dict.fromkeys(texts) if not embedder.knows(t)]
-        if fresh:
-            embedder.remember(fresh, embedder.embed(fresh))
+        if embedder is not None:
+            embedder.embed_batches(texts)
 
     def _near(
         self, text: str, lang: str, hood: dict[str, float], score: float
