@@ -251,8 +251,8 @@ for the model, which runs outside Python's interpreter lock, another is read by 
 embedded on the other core."""
 ASK_GROUP = 16
 """At most this many questions that are already there are answered together: the texts
-whose meaning they need are embedded in one batch (about a fifth less time per text than
-one by one with e5)."""
+whose meaning they need are embedded together (:data:`bot.matching.semantic._BATCH`; about
+16 questions need 7 embeddings on the German and English question sets)."""
 ASK_AHEAD = 3 * ASK_GROUP
 """How many lines ``ask`` reads ahead of the answer it prints next: a group for each thread
 and the one being printed."""
