@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import functools
 import gc
 import json
 import logging
@@ -199,13 +200,45 @@ def cmd_ask(args: argparse.Namespace) -> int:
         reply = next(a for a in actions if isinstance(a, Reply))
         return _ask_record(question, reply, to_plain(reply.text), as_json=args.json)
 
+    def answer_group(questions: Sequence[str], futures: Sequence[Future[str]]) -> None:
+        # Each question is asked up to the first text whose meaning it needs; those texts are
+        # embedded in one batch (cheaper per text, and the same vectors as one by one), then
+        # those questions are asked again.
+        try:
+            again = []
+            for question, future in zip(questions, futures, strict=True):
+                printed, wanted = matcher.words_or_wanted(functools.partial(answer, question))
+                if wanted is None:
+                    assert printed is not None
+                    future.set_result(printed)
+                else:
+                    again.append((question, future, wanted))
+            matcher.embed_ahead([wanted for _, _, wanted in again])
+            for question, future, _ in again:
+                future.set_result(answer(question))
+        except BaseException as exc:
+            for future in futures:
+                if not future.done():
+                    future.set_exception(exc)
+            raise
+
+    def submit(
+        run: Callable[[Callable[[], None]], object],
+    ) -> Callable[[Sequence[str]], list[Future[str]]]:
+        def group(questions: Sequence[str]) -> list[Future[str]]:
+            futures: list[Future[str]] = [Future() for _ in questions]
+            run(functools.partial(answer_group, questions, futures))
+            return futures
+
+        return group
+
     threads = min(ASK_THREADS, len(_usable_cpus()))
     if threads < 2:
-        for printed in _answer_lines(lambda q: _done(answer(q))):
+        for printed in _answer_lines(submit(lambda job: job()), ASK_AHEAD, ASK_GROUP):
             print(printed.result(), flush=True)
         return 0
     with ThreadPoolExecutor(threads, thread_name_prefix="ask") as pool:
-        for printed in _answer_lines(lambda q: pool.submit(answer, q), ahead=ASK_AHEAD):
+        for printed in _answer_lines(submit(pool.submit), ASK_AHEAD, ASK_GROUP):
             print(printed.result(), flush=True)
     return 0
 
@@ -213,11 +246,16 @@ def cmd_ask(args: argparse.Namespace) -> int:
 ASK_REMEMBERED = 4096
 """How many different questions ``ask`` keeps its answers to (in memory only)."""
 ASK_THREADS = 2
-"""Questions ``ask`` answers at once (at most one per usable core): while one waits for the
-model, which runs outside Python's interpreter lock, another is read by its words or
+"""Groups of questions ``ask`` answers at once (at most one per usable core): while one waits
+for the model, which runs outside Python's interpreter lock, another is read by its words or
 embedded on the other core."""
-ASK_AHEAD = 16
-"""How many lines ``ask`` reads ahead of the answer it prints next."""
+ASK_GROUP = 16
+"""At most this many questions that are already there are answered together: the texts
+whose meaning they need are embedded together (:data:`bot.matching.semantic._BATCH`; about
+16 questions need 7 embeddings on the German and English question sets)."""
+ASK_AHEAD = 3 * ASK_GROUP
+"""How many lines ``ask`` reads ahead of the answer it prints next: a group for each thread
+and the one being printed."""
 
 
 def _usable_cpus() -> set[int]:
@@ -227,20 +265,17 @@ def _usable_cpus() -> set[int]:
     return set(range(os.cpu_count() or 1))
 
 
-def _done(value: str) -> Future[str]:
-    future: Future[str] = Future()
-    future.set_result(value)
-    return future
-
-
-def _answer_lines(submit: Callable[[str], Future[str]], ahead: int = 0) -> Iterator[Future[str]]:
-    """For each non-empty line of stdin, in order, the future of its answer (``submit``).
+def _answer_lines(
+    submit: Callable[[Sequence[str]], Sequence[Future[str]]], ahead: int = 0, group: int = 1
+) -> Iterator[Future[str]]:
+    """For each non-empty line of stdin, in order, the future of its answer (``submit``
+    takes a group of different new questions and gives one future per question).
 
     Every question is asked by a fresh user at the same moment, so the same question gets
     the same answer: a repeated line is answered by the future of its first time. With
-    ``ahead``, lines that are already there are read (and answered) before the answer to an
-    earlier one is given out, up to ``ahead`` of them; a line typed by hand is answered
-    at once, as without."""
+    ``ahead``, lines that are already there are read (and answered, up to ``group`` of them
+    together) before the answer to an earlier one is given out, up to ``ahead`` of them; a
+    line typed by hand is answered at once, as without."""
     answered: OrderedDict[str, Future[str]] = OrderedDict()
     lines: queue.Queue[str | None] = queue.Queue(maxsize=max(ahead, 1))
 
@@ -254,25 +289,29 @@ def _answer_lines(submit: Callable[[str], Future[str]], ahead: int = 0) -> Itera
         source: Iterator[str | None] = iter(lines.get, object())
     else:
         source = iter(sys.stdin)
+        group = 1  # without a reader ahead, a second line may not be there yet
     pending: deque[Future[str]] = deque()
-    while True:
-        if pending and (len(pending) >= ahead or lines.empty()):
+    ended = False
+    while not ended:
+        if pending and (len(pending) > ahead - group or lines.empty()):
             yield pending.popleft()
             continue
-        line = next(source, None)
-        if line is None:
-            break
-        question = line.strip()
-        if not question:
-            continue
-        future = answered.get(question)
-        if future is None:
-            future = answered[question] = submit(question)
-            if len(answered) > ASK_REMEMBERED:
-                answered.popitem(last=False)
-        else:
+        read_now: list[str] = []
+        while len(read_now) < group and not (read_now and lines.empty()):
+            line = next(source, None)
+            if line is None:
+                ended = True
+                break
+            if line.strip():
+                read_now.append(line.strip())
+        new = [q for q in dict.fromkeys(read_now) if q not in answered]
+        if new:
+            answered.update(zip(new, submit(new), strict=True))
+        for question in read_now:
             answered.move_to_end(question)
-        pending.append(future)
+            pending.append(answered[question])
+        while len(answered) > ASK_REMEMBERED:
+            answered.popitem(last=False)
     yield from pending
 
 

@@ -311,17 +311,17 @@ def test_ask_answers_a_line_typed_by_hand_before_the_next_one_comes(tree: Path) 
 
 
 def test_ask_gives_answers_in_the_order_of_the_lines(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Read ahead and answered two at a time, answers still come in the order asked, and a
-    repeated line is answered once."""
+    """Read ahead and answered in groups, two at a time, answers still come in the order
+    asked, and a repeated line is answered once."""
     import io
     import threading
+    from collections.abc import Sequence
     from concurrent.futures import Future, ThreadPoolExecutor
 
     from bot import cli
 
     lines = [f"q{i % 7}" for i in range(50)]
     monkeypatch.setattr(sys, "stdin", io.StringIO("".join(f"{q}\n" for q in lines)))
-    asked: list[str] = []
     slow = threading.Event()  # the first answer waits: later ones finish before it
 
     def answer(question: str) -> str:
@@ -329,15 +329,18 @@ def test_ask_gives_answers_in_the_order_of_the_lines(monkeypatch: pytest.MonkeyP
             slow.wait(0.2)
         return question.upper()
 
+    groups: list[list[str]] = []
     with ThreadPoolExecutor(2) as pool:
 
-        def submit(question: str) -> Future[str]:
-            asked.append(question)
-            return pool.submit(answer, question)
+        def submit(questions: Sequence[str]) -> list[Future[str]]:
+            groups.append(list(questions))
+            return [pool.submit(answer, q) for q in questions]
 
-        printed = [f.result() for f in cli._answer_lines(submit, ahead=16)]
+        printed = [f.result() for f in cli._answer_lines(submit, ahead=24, group=8)]
     assert printed == [q.upper() for q in lines]
+    asked = [q for g in groups for q in g]
     assert sorted(asked) == sorted(set(lines)), "a repeated line is answered once"
+    assert all(len(g) <= 8 for g in groups)
 
 
 # -- graph -------------------------------------------------------------------------------

@@ -316,3 +316,34 @@ def test_closest_averages_a_positions_nearest_texts(tmp_path: Path, model: E5Emb
     assert index.closest(question, 0, k=1) == pytest.approx(best[0], abs=1e-6)
     assert index.closest(question, 1) == pytest.approx(best[1], abs=1e-6)
     assert index.closest(question, 2) == -1.0
+
+
+def test_questions_embedded_together_get_the_answers_they_get_alone(model: E5Embedder) -> None:
+    """``ask`` asks each question up to the first text whose meaning it needs, embeds those
+    texts in batches and asks again: the same verdicts as asking one by one, and each text
+    embedded once."""
+    questions = [
+        "Wie widerspreche ich bei Instagram?",
+        "Geht ein Widerspruch überhaupt noch?",
+        "Rezept für Lasagne",
+        "Brauche ich ein Konto um zu widersprechen?",
+        "mein profil ist eh privat, betrifft mich das überhaupt",
+    ]
+    alone, _ = _shipped_matcher(model)
+    expected = [alone.match(q, "de") for q in questions]
+    matcher, counting = _shipped_matcher(model)
+    outcomes = [matcher.words_or_wanted(lambda q=q: matcher.match(q, "de")) for q in questions]
+    wanted = [w for _, w in outcomes if w is not None]
+    assert wanted and len(wanted) < len(questions), "some by words, some by meaning"
+    assert counting.embedded == []
+    matcher.embed_ahead(wanted)
+    assert sorted(counting.embedded) == sorted(set(wanted))
+    found = [
+        r if w is None else matcher.match(q, "de")
+        for q, (r, w) in zip(questions, outcomes, strict=True)
+    ]
+    assert found == expected
+    assert sorted(counting.embedded) == sorted(set(wanted)), "nothing embedded twice"
+    batch = model.embed(wanted)
+    for text, row in zip(wanted, batch, strict=True):
+        assert np.array_equal(row, model.embed([text])[0]), "a batch gives each its own vector"

@@ -8,9 +8,9 @@ import logging
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 
@@ -72,6 +72,8 @@ class MatchResult:
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 BACKGROUND_OVER = 300
 """More texts than this to embed (a minute or more on one core) are embedded in the
 background when the bot starts, instead of keeping it from serving."""
@@ -99,8 +101,9 @@ CONTEXT_SURE = 0.1
 confidence: the page itself says what the short question is about."""
 
 
-_RECENT_RANKS = 16
-"""Words-only rankings a matcher keeps (the questions being answered right now)."""
+_RECENT_RANKS = 64
+"""Words-only rankings a matcher keeps (the questions being answered right now: ``ask``
+asks a group of them by their words, embeds what they need, then asks them again)."""
 _RANKS_LOCK = threading.Lock()
 
 
@@ -110,6 +113,10 @@ class _MeaningNeeded(Exception):
 
 _WORDS_ONLY: contextvars.ContextVar[bool] = contextvars.ContextVar("words_only", default=False)
 """Set while :meth:`Matcher.match_by_words` runs (per thread: matchers are shared)."""
+
+_WANTED: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("wanted", default=None)
+"""Set while :meth:`Matcher.words_or_wanted` runs: where the meaning of a text not embedded
+yet would be computed, the text is noted here instead and the question given up."""
 
 
 class Matcher:
@@ -497,6 +504,34 @@ class Matcher:
         finally:
             _WORDS_ONLY.reset(token)
 
+    def words_or_wanted(self, ask: Callable[[], T]) -> tuple[T | None, str | None]:
+        """``ask()`` (which matches questions with this matcher) run up to the first text
+        whose meaning would have to be embedded: its outcome if it needed none (or only
+        vectors already at hand), else ``None`` and that text.
+
+        Lets a caller with many questions at once (``ask``) embed the texts they need
+        together (:meth:`embed_ahead`, cheaper per text than one by one) and then ask again:
+        the outcome is the same as asking once, the vectors of a batch being those of each
+        text alone."""
+        wanted: list[str] = []
+        token = _WANTED.set(wanted)
+        try:
+            return ask(), None
+        except _MeaningNeeded:
+            if not wanted:
+                raise
+            return None, wanted[0]
+        finally:
+            _WANTED.reset(token)
+
+    def embed_ahead(self, texts: Sequence[str]) -> None:
+        """Embed ``texts`` (as :meth:`words_or_wanted` names them) together
+        (:meth:`Embedder.embed_batches`), so that the questions that need them find their
+        vectors."""
+        embedder = self.embedder
+        if embedder is not None:
+            embedder.embed_batches(texts)
+
     def _near(
         self, text: str, lang: str, hood: dict[str, float], score: float
     ) -> MatchResult | None:
@@ -598,6 +633,10 @@ class Matcher:
         if meaning is not None and _WORDS_ONLY.get():
             raise _MeaningNeeded
         if meaning is not None and (semantic := self.semantic_index(lang)) is not None:
+            wanted = _WANTED.get()
+            if wanted is not None and not semantic.embedder.knows(meaning):
+                wanted.append(meaning)
+                raise _MeaningNeeded
             dense = semantic.scores(meaning)
             closest = functools.partial(semantic.closest, meaning)
         if dense is None and words_only is not None:

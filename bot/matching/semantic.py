@@ -49,6 +49,13 @@ all: the held-out sets and the conversations give the same right and wrong-confi
 answers, the tune split one wrong-confident answer more of 432; 16 tokens made two
 conversation turns wrong-confident, 12 tokens the tune split's wrong-confident rate 2.5 %
 instead of 2.1 %."""
+_CLIPPED = 256
+"""Questions whose clipped text :meth:`E5Embedder.clip` keeps."""
+_BATCH = 8
+"""Questions embedded in one call of the model where several wait at once
+(:meth:`Embedder.embed_batches`): on one core of the reference machine e5 took 12-18 % less
+CPU per clipped question in batches of 8 than one by one, and more again in batches of 16 to
+64 (the activations no longer stay in the cache)."""
 _RECENT_LOCK = threading.Lock()
 """Guards every embedder's remembered questions (held for a dictionary look-up, never while
 embedding)."""
@@ -89,6 +96,20 @@ class Embedder(ABC):
                 self._recent[text] = vector
             while len(self._recent) > self.recent_limit:
                 self._recent.popitem(last=False)
+
+    def embed_batches(self, texts: Sequence[str]) -> None:
+        """Embed ``texts`` in batches of a few and remember them (:meth:`remember`): the
+        questions that need them find their vectors. A batch gives each text the vector it
+        gets alone (e5 reads each text on its own inside a batch)."""
+        fresh = [t for t in dict.fromkeys(texts) if not self.knows(t)]
+        for i in range(0, len(fresh), _BATCH):
+            batch = fresh[i : i + _BATCH]
+            self.remember(batch, self.embed(batch))
+
+    def knows(self, text: str) -> bool:
+        """Whether :meth:`query` has the vector of ``text`` without embedding it."""
+        with _RECENT_LOCK:
+            return text in self._recent
 
     def query(self, text: str) -> np.ndarray:
         """The vector of one question, remembered for the next few thousand questions.
@@ -137,6 +158,21 @@ class E5Embedder(Embedder):
     def clip(self, text: str) -> str:
         """The longest opening of ``text``, in whole words, that the model reads within
         :data:`QUERY_TOKENS` (all of it if it fits; at least its first word)."""
+        # A question asked by its words first and then with its meaning is clipped twice;
+        # counting its tokens takes a tenth of a millisecond.
+        clipped_before: OrderedDict[str, str] = self.__dict__.setdefault("_clipped", OrderedDict())
+        with _RECENT_LOCK:
+            known = clipped_before.get(text)
+        if known is not None:
+            return known
+        clipped = self._clip(text)
+        with _RECENT_LOCK:
+            clipped_before[text] = clipped
+            if len(clipped_before) > _CLIPPED:
+                clipped_before.popitem(last=False)
+        return clipped
+
+    def _clip(self, text: str) -> str:
         count = self._model.token_count
         if count(text, True) <= self.query_tokens:
             return text
