@@ -7,9 +7,10 @@ lost every update fetched but not yet answered. :class:`Poller` confirms an upda
 it has been answered: the offset it sends is the lowest update still being handled, and the
 ids answered above it are appended to a small file (:class:`AnsweredLog`), so that after a
 restart the updates Telegram delivers again are answered if they were not and skipped if they
-were. An update is recorded as answered the moment its answer goes to Telegram
-(:class:`AnswerMarkingRequest`), not when Telegram's reply arrives, so that a kill during that
-round trip does not answer it twice; a request that surely did not arrive (refused, no
+were. An update is recorded as answered the moment its answer has been written to the connection
+(:class:`AnswerMarkingRequest`): not before, so that a kill while it waits for a connection does
+not lose it, and not when Telegram's reply arrives, so that a kill during that round trip does
+not answer it twice; a request that surely did not arrive (refused, no
 connection) takes the record back. Holding back the offset has one cost: ``getUpdates`` returns the updates still in
 progress with every call, so while some are in progress the poller asks at most every
 :data:`BUSY_POLL_INTERVAL` seconds instead of waiting in a long poll.
@@ -37,6 +38,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import httpx
 from aiohttp import web
 from telegram import Bot, Update
 from telegram.error import (
@@ -45,7 +47,6 @@ from telegram.error import (
     NetworkError,
     RetryAfter,
     TelegramError,
-    TimedOut,
 )
 from telegram.request import HTTPXRequest, RequestData
 from telegram.warnings import PTBUserWarning
@@ -192,13 +193,22 @@ class AnswerMarkingRequest(HTTPXRequest):
     """python-telegram-bot's HTTP client, recording an update as answered as its answer leaves.
 
     Records into :attr:`answered` (set in polling mode) the update of :data:`CURRENT_UPDATE`
-    right before an answering request is sent, and takes the record back when the request
-    surely did not arrive: Telegram refused it (429, 5xx, 4xx) or no connection was made. A
-    timeout keeps the record (the answer most likely arrived; the adapter resends it anyway
-    while it runs).
+    the moment the answering request's body has been written to the connection (httpcore's
+    ``trace`` extension, set on the request by an httpx request hook): a process killed while
+    the request still waited for a connection or was being written has not answered, so the
+    update is answered after a restart; one killed after it has, so the update is skipped.
+    The record is taken back when Telegram refused the request (429, 5xx, 4xx). A timeout
+    after the body left keeps it (the answer most likely arrived; the adapter resends it
+    anyway while it runs).
     """
 
     answered: AnsweredLog | None = None
+
+    def __init__(self, *, httpx_kwargs: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        more = dict(httpx_kwargs or {})
+        hooks = dict(more.pop("event_hooks", None) or {})
+        hooks["request"] = [*hooks.get("request", ()), self._trace_answer]
+        super().__init__(httpx_kwargs={**more, "event_hooks": hooks}, **kwargs)
 
     async def do_request(
         self,
@@ -213,16 +223,37 @@ class AnswerMarkingRequest(HTTPXRequest):
         answered = self.answered
         if answered is None or update_id is None or url.rsplit("/", 1)[-1] not in ANSWERING_METHODS:
             return await super().do_request(url, method, request_data, *args, **kwargs)
-        answered.add(update_id)
+        sent: list[bool] = []
+        token = _ANSWER_SENT.set((answered, update_id, sent))
         try:
             code, payload = await super().do_request(url, method, request_data, *args, **kwargs)
-        except NetworkError as exc:
-            if not isinstance(exc, TimedOut):
-                answered.retract(update_id)
-            raise
-        if code >= 300:
+        finally:
+            _ANSWER_SENT.reset(token)
+        if code >= 300 and sent:
             answered.retract(update_id)
         return code, payload
+
+    @staticmethod
+    async def _trace_answer(request: httpx.Request) -> None:
+        """httpx request hook: an answer being sent gets the trace that records it."""
+        marking = _ANSWER_SENT.get()
+        if marking is None:
+            return
+        answered, update_id, sent = marking
+
+        async def trace(event: str, info: dict[str, Any]) -> None:
+            if event.endswith(".send_request_body.complete") and not sent:
+                answered.add(update_id)
+                sent.append(True)
+
+        request.extensions = {**request.extensions, "trace": trace}
+
+
+_ANSWER_SENT: contextvars.ContextVar[tuple[AnsweredLog, int, list[bool]] | None] = (
+    contextvars.ContextVar("answer_sent", default=None)
+)
+"""Set while :meth:`AnswerMarkingRequest.do_request` sends an answer: where to record it
+once its body has left, and whether it has."""
 
 
 class _Transient:

@@ -5,6 +5,7 @@
 - A malformed update is skipped, counted and logged by its id only; polling goes on.
 - Webhook: forged, oversized and malformed requests are refused; a secret is always set.
 - In a group, a reply to another bot's message is not a question to this bot.
+- An answer counts as given once its request has left, not while it waits for a connection.
 
 The conversations run on the small test tree (tests/fixtures/tree.py).
 """
@@ -311,3 +312,79 @@ def test_the_answered_log_survives_a_kill_and_stays_small(tmp_path) -> None:  # 
     again.close()
     assert AnsweredLog(path).ids == {7, 9}
     assert path.read_text() == "7\n9\n"
+
+
+async def test_an_answer_is_recorded_once_its_request_has_left(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # Recorded before it left, an answer lost in a kill would never be given after the
+    # restart; recorded only once it left, a refused or unsent one is answered again.
+    from aiohttp import web
+    from telegram.error import NetworkError, TimedOut
+
+    from bot.platforms.telegram_updates import CURRENT_UPDATE, AnsweredLog, AnswerMarkingRequest
+
+    async def answer(request: web.Request) -> web.Response:
+        await request.read()
+        return web.json_response({"ok": True, "result": True})
+
+    async def refuse(request: web.Request) -> web.Response:
+        await request.read()
+        return web.json_response({"ok": False, "error_code": 400, "description": "no"}, status=400)
+
+    arrived, release = asyncio.Event(), asyncio.Event()
+
+    async def slow(request: web.Request) -> web.Response:
+        await request.read()
+        arrived.set()
+        await release.wait()
+        return web.json_response({"ok": True, "result": True})
+
+    app = web.Application()
+    app.router.add_post("/slow/{method}", slow)
+    app.router.add_post("/bot/{method}", answer)
+    app.router.add_post("/refused/{method}", refuse)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    request = AnswerMarkingRequest(
+        connection_pool_size=1, connect_timeout=2, read_timeout=5, pool_timeout=0.2
+    )
+    request.answered = AnsweredLog(tmp_path / "answered")
+    await request.initialize()
+    try:
+        token = CURRENT_UPDATE.set(1)
+        code, _ = await request.do_request(f"http://127.0.0.1:{port}/bot/sendMessage", "POST")
+        assert code == 200 and request.answered.ids == {1}
+        CURRENT_UPDATE.reset(token)
+
+        token = CURRENT_UPDATE.set(2)  # refused by Telegram: taken back
+        code, _ = await request.do_request(f"http://127.0.0.1:{port}/refused/sendMessage", "POST")
+        assert code == 400 and request.answered.ids == {1}
+        CURRENT_UPDATE.reset(token)
+
+        token = CURRENT_UPDATE.set(3)  # no connection: it never left, so never recorded
+        with pytest.raises(NetworkError):
+            await request.do_request(f"http://127.0.0.1:{free_port()}/bot/sendMessage", "POST")
+        assert request.answered.ids == {1}
+        CURRENT_UPDATE.reset(token)
+
+        # One connection, busy with a slow answer: the next one waits for it and gives up.
+        # It never left, so it is answered again after a restart, not taken as answered.
+        token = CURRENT_UPDATE.set(4)
+        slow = asyncio.ensure_future(
+            request.do_request(f"http://127.0.0.1:{port}/slow/sendMessage", "POST")
+        )
+        await asyncio.wait_for(arrived.wait(), 5)
+        CURRENT_UPDATE.reset(token)
+        token = CURRENT_UPDATE.set(5)
+        with pytest.raises(TimedOut):
+            await request.do_request(f"http://127.0.0.1:{port}/bot/sendMessage", "POST")
+        CURRENT_UPDATE.reset(token)
+        release.set()
+        assert (await asyncio.wait_for(slow, 5))[0] == 200
+        assert request.answered.ids == {1, 4}
+    finally:
+        release.set()
+        await request.shutdown()
+        request.answered.close()
+        await runner.cleanup()
