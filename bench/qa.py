@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Collection
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,17 +129,25 @@ def _matcher(content: Content, semantic: bool) -> Matcher:
     return matcher
 
 
-def _rows(content: Content, semantic: bool) -> list[tuple[Question, list[float], str | None]]:
-    """Features and best node of every content example (each matched by an index built
-    without it, five folds) and of every question of the repository's set."""
+def _examples(content: Content, languages: Collection[str] | None = None) -> list[Question]:
+    """The content's example questions (in ``languages``, default all), each a question
+    its node answers, shuffled the same way every run (the folds depend on the order)."""
     examples = [
         Question(text, lang, node.id, "examples", 0)
         for node in content.nodes.values()
         if node.id != content.meta.root
         for lang, texts in node.questions.items()
+        if languages is None or lang in languages
         for text in texts
     ]
     random.Random(7).shuffle(examples)
+    return examples
+
+
+def _rows(content: Content, semantic: bool) -> list[tuple[Question, list[float], str | None]]:
+    """Features and best node of every content example (each matched by an index built
+    without it, five folds) and of every question of the repository's set."""
+    examples = _examples(content)
     rows: list[tuple[Question, list[float], str | None]] = []
     for fold in range(FOLDS):
         part = examples[fold::FOLDS]
@@ -452,15 +461,7 @@ def _other_language_rows(content: Content, tune: list[Question]) -> Rows:
     English (the shared model's features)."""
     from bot.matching import decision
 
-    examples = [
-        Question(text, lang, node.id, "examples", 0)
-        for node in content.nodes.values()
-        if node.id != content.meta.root
-        for lang, texts in node.questions.items()
-        if lang in OTHER_LANGUAGES
-        for text in texts
-    ]
-    random.Random(7).shuffle(examples)
+    examples = _examples(content, OTHER_LANGUAGES)
     fitted = decision.FITTED_LANGUAGES
     decision.FITTED_LANGUAGES = frozenset()  # every language ranked with those parameters
     try:
