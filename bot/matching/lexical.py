@@ -41,7 +41,7 @@ from rapidfuzz.distance import Levenshtein
 from bot.content.models import Content, Node
 from bot.matching import decision
 from bot.matching.clauses import _REMARK, _SHARP, asking_parts
-from bot.matching.decision import FUSION
+from bot.matching.decision import FUSION, Fusion
 from bot.matching.tables import Table
 from bot.matching.text import (
     _ASKING,
@@ -140,6 +140,7 @@ class Ranking:
     foreign: bool  # names another company the content never mentions
     related: tuple[int, ...]  # best nodes that share a word with the question, best first
     off_topic: float = 0.0  # the off-topic class's score over the best node's
+    fusion: Fusion = FUSION  # how the dense signal joined: the question's language's
 
     @property
     def answerable(self) -> bool:
@@ -152,7 +153,7 @@ class Ranking:
         related = bool(self.related) and self.related[0] == int(self.order[0])
         if not related or self.foreign:
             return False
-        if "dense" in self.features and FUSION.rescues(self.features):
+        if "dense" in self.features and self.fusion.rescues(self.features):
             # Another wording of one of its examples ("Geht ein Widerspruch überhaupt
             # noch?"), however few of the node's words it uses.
             return True
@@ -680,9 +681,9 @@ class LanguageIndex:
         if keyed.any():
             total += KEYWORD_WEIGHT * keyed / keyed.max()
         words_best = -1
+        fusion = decision.for_language(lang).fusion
         if dense is not None:
             words_best = int(np.argmax(total if off is None else total[:off]))
-            fusion = decision.for_language(lang).fusion
             total = total + fusion.dense_weight * fusion.lift(dense)
         if boost is not None:
             total[: len(boost)] += boost
@@ -736,9 +737,9 @@ class LanguageIndex:
         # same as one of its examples.
         shared = coverage.max(axis=0) > 0
         if dense is not None:
-            shared = shared | (dense[:n] >= FUSION.dense_sure)
+            shared = shared | (dense[:n] >= fusion.dense_sure)
         related = tuple(int(i) for i in order[:_SUGGEST_POOL] if shared[i])
-        return Ranking(order, total, features, foreign, related, off_topic)
+        return Ranking(order, total, features, foreign, related, off_topic, fusion)
 
     def _names_role(self, word: str) -> bool:
         """Whether ``word`` names a kind of party the content never mentions (an employer, a
