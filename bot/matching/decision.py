@@ -137,12 +137,7 @@ earlier set (``elsewhere`` in the file), which decides follow-ups (:data:`AS_BEF
 language neither fit covers. A model fitted on German and English questions answered more of
 the other languages' questions but also more wrongly. ``bench/qa.py --fit`` rewrites the
 first only."""
-LEXICAL, FUSED, FUSION, CLARIFY_MARGIN = (
-    DEFAULT.lexical,
-    DEFAULT.fused,
-    DEFAULT.fusion,
-    DEFAULT.clarify_margin,
-)
+LEXICAL, FUSED, FUSION = DEFAULT.lexical, DEFAULT.fused, DEFAULT.fusion
 CONFIDENCE_FEATURES = LEXICAL.features
 THRESHOLD = LEXICAL.threshold
 
@@ -160,11 +155,6 @@ def for_language(lang: str) -> Decision:
     if lang in FITTED_LANGUAGES or not FITTED_LANGUAGES:
         return DEFAULT
     return OTHER_LANGUAGES.get(lang, ELSEWHERE)
-
-
-def model_for(features: dict[str, float]) -> Model:
-    """The model of the fitted languages that decides with these features."""
-    return DEFAULT.model_for(features)
 
 
 def confidence(features: dict[str, float]) -> float:
