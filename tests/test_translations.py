@@ -89,6 +89,46 @@ def test_round_trip_keeps_every_line_and_loads(tree: Path) -> None:
     assert {e.msgctxt: e.msgstr for e in again} == {e.msgctxt: e.msgstr for e in po}
 
 
+def test_a_comment_about_the_next_block_stays_before_it(tmp_path: Path) -> None:
+    """A language added at the end of a text goes above a comment that introduces the next
+    node, a list item or a nested mapping, not below it."""
+    tree = tmp_path / "content"
+    shutil.copytree(SHIPPED, tree, ignore=shutil.ignore_patterns("translations"))
+    nodes = tree / "nodes" / "99-comments.yaml"
+    nodes.write_text(
+        "- id: comment-a\n"
+        "  title: {de: A, en: A}\n"
+        "  text:\n"
+        "    de: Erster Text.\n"
+        "    en: First text.\n"
+        "  # About comment-b: a scalar text above.\n"
+        "- id: comment-b\n"
+        "  title: {de: B, en: B}\n"
+        "  text:\n"
+        "    de: Zweiter Text.\n"
+        "    en: Second text.\n"
+        "  questions:\n"
+        "    de:\n"
+        "    - Was ist B?\n"
+        "    en:\n"
+        "    - What is B?\n"
+        "  # About the end: a list above.\n",
+        encoding="utf-8",
+    )
+    po_path = tree / "translations" / "pt.po"
+    po = export(tree, "pt", po_path)
+    _translate_all(po, "pt")
+    po.save()
+    import_po(tree, po_path)
+
+    lines = nodes.read_text(encoding="utf-8").splitlines()
+    at = {line.strip(): i for i, line in enumerate(lines)}
+    assert at["pt: «pt» First text."] < at["# About comment-b: a scalar text above."]
+    assert at["# About comment-b: a scalar text above."] == at["- id: comment-b"] - 1
+    assert at["- What is B?"] < at["# About the end: a list above."] == len(lines) - 1
+    assert lines[at["# About the end: a list above."] - 2].strip() == "pt:"
+
+
 def test_changed_source_is_flagged_for_review(tree: Path) -> None:
     po_path = tree / "translations" / "fr.po"
     po = export(tree, "fr", po_path)

@@ -301,11 +301,44 @@ def _item_value(text: str, like: Any) -> Any:
 
 
 def _place(mapping: CommentedMap, lang: str, value: Any) -> None:
-    """Set ``mapping[lang]``: replace in place, or insert after the last language key."""
+    """Set ``mapping[lang]``: replace in place, or insert after the last language key.
+
+    The parser keeps a comment that follows a mapping (about the next block) on the last
+    value before it, so a key added at the end would come after the comment: the comment
+    is moved onto the new last key, and stays where its author put it.
+    """
     if lang in mapping:
         mapping[lang] = value
         return
+    trailing = _take_trailing_comment(mapping)
     mapping.insert(len(mapping), lang, value)
+    if trailing is not None:
+        if isinstance(value, CommentedSeq | CommentedMap) and len(value):
+            last = len(value) - 1 if isinstance(value, CommentedSeq) else list(value)[-1]
+            value.ca.items.setdefault(last, [None, None, None, None])
+            value.ca.items[last][0 if isinstance(value, CommentedSeq) else 2] = trailing
+        else:
+            mapping.ca.items.setdefault(lang, [None, None, None, None])[2] = trailing
+
+
+def _take_trailing_comment(mapping: CommentedMap) -> Any:
+    """Remove and return the comment after the last value of ``mapping`` (or ``None``)."""
+    if not mapping:
+        return None
+    key = list(mapping)[-1]
+    value = mapping[key]
+    if isinstance(value, CommentedSeq) and len(value):
+        owner, slot, where = value, len(value) - 1, 0
+    elif isinstance(value, CommentedMap) and len(value):
+        return _take_trailing_comment(value)
+    else:
+        owner, slot, where = mapping, key, 2
+    tokens = owner.ca.items.get(slot)
+    if not tokens or tokens[where] is None:
+        return None
+    trailing = tokens[where]
+    tokens[where] = None
+    return trailing
 
 
 def import_po(content_dir: Path, po_path: Path, lang: str | None = None) -> ImportResult:
