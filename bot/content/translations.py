@@ -327,12 +327,12 @@ def _take_trailing_comment(mapping: CommentedMap) -> Any:
         return None
     key = list(mapping)[-1]
     value = mapping[key]
+    owner: CommentedSeq | CommentedMap = mapping
+    slot, where = key, 2
     if isinstance(value, CommentedSeq) and len(value):
         owner, slot, where = value, len(value) - 1, 0
     elif isinstance(value, CommentedMap) and len(value):
         return _take_trailing_comment(value)
-    else:
-        owner, slot, where = mapping, key, 2
     tokens = owner.ca.items.get(slot)
     if not tokens or tokens[where] is None:
         return None
