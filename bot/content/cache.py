@@ -32,10 +32,8 @@ import hashlib
 import hmac
 import io
 import logging
-import os
 import pickle
 import sys
-import tempfile
 import threading
 import types
 from collections.abc import Callable
@@ -53,6 +51,7 @@ from bot.content.loader import (
     load_content,
 )
 from bot.content.models import Content
+from bot.files import replace_file
 
 log = logging.getLogger(__name__)
 
@@ -307,13 +306,7 @@ class ContentCache:
 
     def _write_file(self, path: Path, body: bytes) -> None:
         signature = hmac.new(self._key, body, hashlib.sha256).digest()
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=_SUFFIX)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(signature + body)
-            os.replace(tmp, path)  # readers see the old file or the whole new one
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+        replace_file(path, lambda handle: handle.write(signature + body))
 
 
 def _pickled(

@@ -23,17 +23,17 @@ import hashlib
 import logging
 import os
 import re
-import tempfile
 import threading
 import zipfile
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import IO
 
 import numpy as np
+
+from bot.files import replace_file
 
 log = logging.getLogger(__name__)
 
@@ -325,7 +325,7 @@ class EmbeddingCache:
             return
         keys = np.array(sorted(self._rows, key=self._rows.__getitem__), dtype=np.str_)
         try:
-            _replace(
+            replace_file(
                 self.directory / CACHE_FILE, lambda f: np.savez(f, keys=keys, vectors=self._vectors)
             )
         except OSError as exc:
@@ -372,7 +372,7 @@ def write_shipped(path: Path, model: str, texts: Sequence[str], vectors: np.ndar
     scales = np.where(scales > 0, scales, 1.0).astype(np.float32)
     codes = np.rint(matrix / scales[:, None]).clip(-127, 127).astype(np.int8)
     # Shipped with the content: readable like its YAML files.
-    _replace(
+    replace_file(
         path,
         lambda f: np.savez_compressed(
             f, keys=np.array(keys, dtype="S32"), codes=codes, scales=scales.astype(np.float16)
@@ -380,21 +380,6 @@ def write_shipped(path: Path, model: str, texts: Sequence[str], vectors: np.ndar
         mode=0o644,
     )
     return len(keys)
-
-
-def _replace(path: Path, write: Callable[[IO[bytes]], object], mode: int | None = None) -> None:
-    """Write ``path`` through ``write`` into a temporary file beside it, then put it in
-    place: readers see the old file or the whole new one, never a part."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        if mode is not None:
-            os.chmod(tmp, mode)
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
 
 
 CLOSEST = 3

@@ -58,6 +58,8 @@ from tenacity import (
     wait_random,
 )
 
+from bot.files import replace_file
+
 log = logging.getLogger(__name__)
 
 BUSY_POLL_INTERVAL = 0.5
@@ -166,9 +168,8 @@ class AnsweredLog:
         self.ids = {i for i in self.ids if i >= offset}
         if self._fd is not None and self._appended >= self.REWRITE_AFTER:
             assert self.path is not None
-            fresh = self.path.with_suffix(".tmp")
-            fresh.write_text("".join(f"{i}\n" for i in sorted(self.ids)), encoding="ascii")
-            os.replace(fresh, self.path)
+            kept = "".join(f"{i}\n" for i in sorted(self.ids)).encode("ascii")
+            replace_file(self.path, lambda f: f.write(kept))
             os.close(self._fd)
             self._open()
             self._appended = 0
