@@ -882,6 +882,40 @@ def test_text_blocks_shown_together_count_towards_the_phone_screen(check: Check)
     ]
 
 
+def test_details_behind_more_count_towards_their_own_screen(check: Check) -> None:
+    """With a "More" option, blocks marked ``more`` are not on the first screen but on the
+    details screen, and each screen is measured on its own."""
+    variables = (
+        "variables:\n"
+        "  place:\n    type: choice\n    values: [home, away]\n"
+        "    description: {de: Ort, en: place}\n"
+        "  extra_info:\n    type: flag\n    description: {de: Info, en: info}\n"
+    )
+    with_more = META.replace(
+        '  sources: {de: "Quellen", en: "Sources"}\n',
+        '  sources: {de: "Quellen", en: "Sources"}\n  more: {de: "Mehr", en: "More"}\n',
+    )
+    assert with_more != META
+
+    def tree(details: int) -> Files:
+        blocks = (
+            "  blocks:\n"
+            f'    - {{if: place == home, text: {{de: "{"x" * 500}", en: "{"x" * 500}"}}}}\n'
+            f"    - {{if: extra_info, more: true, text: "
+            f'{{de: "{"y" * details}", en: "{"y" * details}"}}}}\n'
+        )
+        node = EXTRA.replace("  sources:\n", blocks + "  sources:\n")
+        return {"bot.yaml": with_more + variables, "nodes/50-extra.yaml": node}
+
+    # 500 on the first screen, 420 behind "More": together over 900, apart both under.
+    assert check(tree(420)) == []
+    assert check(tree(950)) == [
+        f"nodes/50-extra.yaml:1: warning: details of 'extra' ({lang}) with the blocks shown "
+        f"when extra_info=true is 950 characters; about 900 fit a phone screen"
+        for lang in ("de", "en")
+    ]
+
+
 def test_a_language_without_word_lists_is_a_warning(
     check: Check, monkeypatch: pytest.MonkeyPatch
 ) -> None:

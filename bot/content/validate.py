@@ -34,6 +34,7 @@ from bot.content.models import (
     Meta,
     Node,
     Rows,
+    TextBlock,
     Variant,
 )
 from bot.content.variables_check import variable_problems
@@ -863,23 +864,52 @@ def _telegram_limits(content: Content, *, warnings: bool) -> list[Problem]:
                     break
             if not warnings:
                 continue
-            blocks, when = _longest_blocks(node, content, lang)
-            for day in dates:
-                text = "\n\n".join((node.text_for(lang, day), *blocks))
-                visible = len(to_plain(LINK_PATTERN.sub(r"\g<label>", text)))
-                if visible > PHONE_TEXT_LIMIT:
-                    shown = f" with the blocks shown when {when}" if when else ""
-                    problems.append(
-                        Problem(
-                            node.file,
-                            node.line,
-                            f"text of '{node.id}' ({lang}){shown} is {visible} characters; "
-                            f"about {PHONE_TEXT_LIMIT} fit a phone screen",
-                            "put details into a 'more' node behind an option",
-                            level="warning",
-                        )
+            problems += _phone_screens(node, content, lang, dates)
+    return problems
+
+
+def _phone_screens(node: Node, content: Content, lang: str, dates: list[dt.date]) -> list[Problem]:
+    """Warnings for a first screen, or the details behind "More", too long for a phone.
+
+    With a "More" option, blocks marked ``more`` and the ``more`` text are not on the first
+    screen (:meth:`Content.first_screen`) but on a screen of their own (:meth:`Content.details`),
+    so each screen is measured apart; without one, everything is one screen.
+    """
+    from bot.content.loader import Problem
+
+    split = content.more_option
+    screens: list[tuple[str, Callable[[TextBlock], bool], Callable[[dt.date], str]]] = [
+        (
+            "text",
+            lambda b: not (split and b.more),
+            lambda day: (
+                node.text_for(lang, day) + ("" if split else "\n\n" + node.more_for(lang, day))
+            ),
+        )
+    ]
+    if split:
+        screens.append(("details", lambda b: b.more, lambda day: node.more_for(lang, day)))
+    problems = []
+    for name, on_screen, opening in screens:
+        blocks, when = _longest_blocks(node, content, lang, on_screen)
+        for day in dates:
+            text = "\n\n".join(t for t in (opening(day).strip(), *blocks) if t)
+            visible = len(to_plain(LINK_PATTERN.sub(r"\g<label>", text)))
+            if visible > PHONE_TEXT_LIMIT:
+                shown = f" with the blocks shown when {when}" if when else ""
+                problems.append(
+                    Problem(
+                        node.file,
+                        node.line,
+                        f"{name} of '{node.id}' ({lang}){shown} is {visible} characters; "
+                        f"about {PHONE_TEXT_LIMIT} fit a phone screen",
+                        "put details into a 'more' node behind an option"
+                        if name == "text"
+                        else "move some details into a node of their own behind an option",
+                        level="warning",
                     )
-                    break
+                )
+                break
     return problems
 
 
@@ -916,10 +946,12 @@ def _block_groups(node: Node, domains: dict[str, tuple[str | None, ...]]) -> _Gr
     return combos, groups
 
 
-def _longest_blocks(node: Node, content: Content, lang: str) -> tuple[tuple[str, ...], str]:
-    """The texts of ``node``'s ``blocks`` that are shown together at most (by length), for
-    some values of the variables they test or fill from, and those values in words ("" if
-    none)."""
+def _longest_blocks(
+    node: Node, content: Content, lang: str, on_screen: Callable[[TextBlock], bool]
+) -> tuple[tuple[str, ...], str]:
+    """The texts of ``node``'s ``blocks`` on one screen (``on_screen``) that are shown
+    together at most (by length), for some values of the variables they test or fill from,
+    and those values in words ("" if none)."""
     if not node.blocks:
         return (), ""
     meta = content.meta
@@ -951,13 +983,17 @@ def _longest_blocks(node: Node, content: Content, lang: str) -> tuple[tuple[str,
     # then spread over every combination of the node's variables (thousands) at once.
     totals = np.zeros(len(combos), dtype=np.int64)
     for block, (group_of, firsts) in zip(node.blocks, groups, strict=True):
-        if lang in block.text:
+        if lang in block.text and on_screen(block):
             rendered = (content.block_text(block, lang, combos[i]) for i in firsts)
             sizes = np.array([0 if t is None else len(t) for t in rendered], dtype=np.int64)
             totals += sizes[group_of]
     # The first combination with the longest text, as trying them in order finds it.
     values = combos[int(np.argmax(totals))]
-    shown = (content.block_text(b, lang, values) for b in node.blocks if lang in b.text)
+    shown = (
+        content.block_text(b, lang, values) for b in node.blocks if lang in b.text and on_screen(b)
+    )
     texts = tuple(t for t in shown if t is not None)
+    if not texts:
+        return (), ""
     words = ", ".join(f"{k}={v}" for k, v in sorted(values.items()))
     return texts, words or "nothing is set"
