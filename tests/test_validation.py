@@ -556,6 +556,30 @@ def test_any_text_parses_or_reports(text: str) -> None:
             assert repr(doc.data) == repr(expected)
 
 
+@pytest.mark.parametrize(
+    "path",
+    sorted((REPO / "content").rglob("*.yaml")) + sorted((REPO / "bot" / "lang").glob("*.yaml")),
+    ids=lambda p: p.name,
+)
+def test_libyaml_reads_the_shipped_files_as_the_python_parser_does(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fast path (libyaml's events) gives the data, lines and problems of the slow one."""
+    from bot.content import loader
+
+    text = path.read_text(encoding="utf-8")
+    fast = loader._parse_fast(text, path.name)
+    assert fast is not None, "the shipped files are read by libyaml"
+    monkeypatch.setattr(loader, "_FastLoader", None)
+    assert loader._parse_fast(text, path.name) is None
+    slow_doc, slow_problems = loader._parse_text(text, path.name)
+    fast_doc, fast_problems = fast
+    assert fast_doc is not None and slow_doc is not None
+    assert repr(fast_doc.data) == repr(slow_doc.data)
+    assert fast_doc.lines == slow_doc.lines
+    assert fast_problems == slow_problems
+
+
 def test_broken_file_never_prints_a_traceback(tmp_path: Path) -> None:
     write_tree(tmp_path, {EXTRA_FILE: None})
     (tmp_path / EXTRA_FILE).write_bytes(b"\x00\xff garbage: [ {\n" + bytes(range(1, 32)))
