@@ -16,7 +16,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -630,23 +630,33 @@ class _Words:
     """Finds any of some words or phrases as whole words, ignoring case.
 
     Most texts hold none of them, and trying a long alternation at every position of a text
-    is slow (a third of loading the content took that): a text that holds none of the
-    phrases even as plain strings (lower-cased, blanks as one space) is passed over without
-    it; looking for a few plain strings is many times faster."""
+    is slow (a third of loading the content took that, and compiling it more): a text that
+    holds none of the phrases even as plain strings (lower-cased, blanks as one space) is
+    passed over without it, and the pattern is compiled only for a text that may hold one."""
 
-    pattern: re.Pattern[str]
+    source: str
+    """The pattern, to be compiled ignoring case."""
     phrases: tuple[str, ...]
     """Every phrase, lower-cased, its words one space apart."""
 
-    def may_hold(self, text: str) -> bool:
-        """Whether ``text`` may hold one of the words: ``False`` only when it cannot."""
-        plain = " ".join(text.lower().split())
-        return any(phrase in plain for phrase in self.phrases)
+    @cached_property
+    def pattern(self) -> re.Pattern[str]:
+        return re.compile(self.source, re.IGNORECASE)
 
     def search(self, text: str) -> re.Match[str] | None:
-        return self.pattern.search(text) if self.may_hold(text) else None
+        plain = " ".join(text.lower().split())
+        if not any(map(plain.__contains__, self.phrases)):
+            return None
+        return self.pattern.search(text)
+
+    @cached_property
+    def _most_words(self) -> int:
+        return max(phrase.count(" ") + 1 for phrase in self.phrases)
 
     def match(self, text: str) -> re.Match[str] | None:
+        opening = " ".join(text.lower().split(maxsplit=self._most_words)[: self._most_words])
+        if not opening.startswith(self.phrases):
+            return None
         return self.pattern.match(text)
 
 
@@ -660,8 +670,8 @@ def _word_pattern(words: Iterable[str]) -> _Words | None:
     # time, and the same matches (the class ignores case as the words do).
     first = "".join(sorted({re.escape(w[0]) for w in alternatives}))
     # Letters and digits bound a word; "_" does not ("_Nope_" is markup around "Nope").
-    pattern = re.compile(rf"(?=[{first}])(?<![^\W_])(?:{body})(?![^\W_])", re.IGNORECASE)
-    return _Words(pattern, tuple(w.lower() for w in alternatives))
+    source = rf"(?=[{first}])(?<![^\W_])(?:{body})(?![^\W_])"
+    return _Words(source, tuple(w.lower() for w in alternatives))
 
 
 def _sentences(text: str) -> list[str]:
