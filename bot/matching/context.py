@@ -228,10 +228,12 @@ def _asks_how(content: Content, node_id: str, text: str, lang: str) -> bool:
     return all(stem(w, lang) in known for w in rest)
 
 
-def names_of_page(content: Content, node_id: str, text: str, lang: str) -> bool:
+def names_of_page(
+    content: Content, node_id: str, text: str, lang: str, *, nothing: bool = False
+) -> bool:
     """Whether ``text`` names something and only what the page ``node_id`` speaks of (in its
     title, text, example questions or keywords): "und Jugendliche?" of the page on children,
-    unlike "wie mache ich das?", which names nothing."""
+    unlike "wie mache ich das?", which names nothing (and counts only with ``nothing``)."""
     data = _LANGUAGES.get(lang)
     node = content.nodes.get(node_id)
     if data is None or node is None:
@@ -239,7 +241,7 @@ def names_of_page(content: Content, node_id: str, text: str, lang: str) -> bool:
     small = data.condition_words | data.negations | data.reference_words | data.question_words
     named = [w for w in content_words(text, lang) if w not in small]
     if not named:
-        return False
+        return nothing
     more = node.more.get(lang, "") if node.more is not None else ""
     said = " ".join(
         [
