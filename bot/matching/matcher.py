@@ -557,6 +557,15 @@ class Matcher:
         ):
             # A neighbour of the page, close enough: the context is evidence of its own.
             found = MatchResult(first[0], in_context.score, True, lang, in_context.candidates)
+            topics = [n for n in in_context.candidates if n not in self.not_topics and n != context]
+            if followed.boost.get(context or "", 0.0) < 0 and len(topics) >= 2:
+                # It names something else than the page ("und was ist mit Firmen?" after
+                # the page on children), and only the context makes its best reading an
+                # answer: two pages around it fit, ask which one is meant rather than guess.
+                asked = MatchResult(
+                    None, in_context.score, False, lang, in_context.candidates, tuple(topics[:2])
+                )
+                return asked, in_context
             return found, in_context
         return None, in_context
 
