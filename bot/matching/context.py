@@ -256,6 +256,18 @@ def names_of_page(
     return all(stem(w, lang) in known for w in named)
 
 
+def title_names(content: Content, node_id: str, text: str, lang: str) -> bool:
+    """Whether the title of the page ``node_id`` names something ``text`` names ("und in
+    der Schweiz?" names the Swiss page), other than Meta and its apps."""
+    data = _LANGUAGES.get(lang)
+    node = content.nodes.get(node_id)
+    if data is None or node is None:
+        return False
+    unnamed = data.reference_words | data.condition_words | data.question_words
+    named = [w for w in content_words(text, lang) if w not in unnamed]
+    return _title_names(node.title.get(lang, ""), named, lang)
+
+
 def _title_names(title: str, named: list[str], lang: str) -> bool:
     """Whether ``title`` names one of the words ``named`` (up to its stem), other than Meta
     and its apps, which many titles name."""

@@ -32,6 +32,7 @@ from bot.matching.context import (
     names_of_page,
     nearest_neighbour,
     neighbourhood,
+    title_names,
 )
 from bot.matching.decision import FUSED, LEXICAL
 from bot.matching.lexical import (
@@ -558,10 +559,16 @@ class Matcher:
             # A neighbour of the page, close enough: the context is evidence of its own.
             found = MatchResult(first[0], in_context.score, True, lang, in_context.candidates)
             topics = [n for n in in_context.candidates if n not in self.not_topics and n != context]
-            if followed.boost.get(context or "", 0.0) < 0 and len(topics) >= 2:
+            named = [title_names(self.content, n, followed.text, lang) for n in topics[:2]]
+            if (
+                followed.boost.get(context or "", 0.0) < 0
+                and len(topics) >= 2
+                and named != [True, False]
+            ):
                 # It names something else than the page ("und was ist mit Firmen?" after
                 # the page on children), and only the context makes its best reading an
-                # answer: two pages around it fit, ask which one is meant rather than guess.
+                # answer: unless it names the first page by its title alone ("und in der
+                # Schweiz?"), two pages around it fit; ask which one is meant, not guess.
                 asked = MatchResult(
                     None, in_context.score, False, lang, in_context.candidates, tuple(topics[:2])
                 )
