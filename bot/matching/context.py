@@ -105,6 +105,12 @@ def is_follow_up(text: str, lang: str) -> bool:
     return bool(_opens(ws, data)) or any(w in data.reference_words for w in ws)
 
 
+def points_back(text: str, lang: str) -> bool:
+    """Whether ``text`` has a word that points back at what was just said ("das", "it")."""
+    data = _LANGUAGES.get(lang)
+    return data is not None and any(w in data.reference_words for w in words(text))
+
+
 def is_why(text: str, lang: str) -> bool:
     """Whether ``text`` only asks why ("warum?", "und wieso?", "why though", "mit welcher
     Begründung?")."""

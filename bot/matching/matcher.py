@@ -32,6 +32,7 @@ from bot.matching.context import (
     names_of_page,
     nearest_neighbour,
     neighbourhood,
+    points_back,
     title_names,
 )
 from bot.matching.decision import FUSED, LEXICAL
@@ -389,6 +390,17 @@ class Matcher:
             alone = self.decided(text, lang, keywords=False) or self._match(text, lang)
         found = self._read_in_context(text, lang, context, followed, hood, alone)
         if (
+            not found.matched
+            and not found.clarify
+            and followed.boost.get(context or "", 0.0) < 0
+            and points_back(text, lang)
+            and not self._names_unknown(text, lang)
+        ):
+            # Read as being about something else, and nothing around the page answers it;
+            # but it points back ("und was heißt das für mich?", "and what came of it?"):
+            # about the page after all.
+            found = self._staying(text, lang, context, hood, loose=True) or found
+        if (
             alone is not None
             and alone.matched
             and found.matched
@@ -491,19 +503,26 @@ class Matcher:
         return None
 
     def _staying(
-        self, text: str, lang: str, context: str | None, hood: dict[str, float]
+        self,
+        text: str,
+        lang: str,
+        context: str | None,
+        hood: dict[str, float],
+        *,
+        loose: bool = False,
     ) -> MatchResult | None:
         """A short message that names no topic of its own ("was mach ich jetzt?", "are you
         sure?", "which ones?", "how much?") answered by the page the user is at or one of
         the topics it offers, if read with the page's title it clearly lands there: only
-        one whose words the page itself uses (it cannot say what it does not speak of) and
-        not one as close to the off-topic requests as to any topic."""
+        one whose words the page itself uses (it cannot say what it does not speak of;
+        ``loose``: any words the content uses) and not one as close to the off-topic
+        requests as to any topic."""
         node = self.content.nodes.get(context or "")
         if node is None or not hood or not content_words(text, lang):
             return None  # nothing asked at all ("🙂🙂🙂", "?!")
         if len(words(text)) > NEAR_WORDS:
             return None
-        if not names_of_page(self.content, node.id, text, lang, nothing=True):
+        if not loose and not names_of_page(self.content, node.id, text, lang, nothing=True):
             # "wer wird eigentlich deutscher Meister?" names what the page never speaks of.
             return None
         if self._off_topic(text, lang):
