@@ -352,6 +352,19 @@ class Matcher:
         hood = neighbourhood(self.content, context)
         if followed is None:
             single = self.decided(text, lang) or self._match(text, lang)
+            if (
+                single.matched
+                and single.node != context
+                and single.score >= 1.0
+                and names_of_page(self.content, context or "", text, lang, nothing=True)
+                and not title_names(self.content, single.node or "", text, lang)
+            ):
+                # Word for word another page's example ("what can I do?", "wie viel?"),
+                # but it names nothing that page's title names and nothing the page just
+                # read does not speak of: asked about the page just read.
+                staying = self._staying(text, lang, context, hood)
+                if staying is not None:
+                    return staying
             if single.matched and single.score < ALONE_SURE:
                 leaning = self._leaning(text, lang, context, hood, single)
                 if leaning is not None:
