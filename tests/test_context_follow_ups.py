@@ -243,3 +243,44 @@ def test_how_that_names_more_is_read_as_usual(matcher: Matcher) -> None:
     # The page on objecting names no page for "how"; "wie schalte ich den ein?" stays there.
     result = matcher.match("wie schalte ich den ein?", "de", context="advanced-chat-privacy")
     assert result.matched and result.node == "advanced-chat-privacy"
+
+
+@pytest.mark.parametrize(
+    ("lang", "at", "text"),
+    [
+        # Names nothing but what the page speaks of: about the page, though it does not
+        # open like a follow-up.
+        ("de", "objection-rejected", "was mach ich jetzt?"),
+        ("en", "representation", "which ones?"),
+        ("en", "right-of-access", "how do I ask?"),
+        # Opens like a question about something else, but points back at the page.
+        ("de", "edpb-opinion", "und was heißt das für mich?"),
+        ("de", "hamburg-dpa", "und was ist daraus geworden?"),
+    ],
+)
+def test_a_short_message_that_names_no_topic_of_its_own_stays_with_the_page(
+    matcher: Matcher, lang: str, at: str, text: str
+) -> None:
+    result = matcher.match(text, lang, context=at)
+    assert result.matched and result.node == at
+
+
+def test_an_off_topic_message_is_not_read_as_being_about_the_page(matcher: Matcher) -> None:
+    result = matcher.match(
+        "wer wird eigentlich deutscher meister", "de", context="object-instagram"
+    )
+    assert not result.matched
+
+
+def test_a_surer_reading_alone_wins_over_a_guess_from_the_page(matcher: Matcher) -> None:
+    result = matcher.match("what does this bot store about me?", "en", context="damages")
+    assert result.matched and result.node == "bot-privacy"
+
+
+def test_a_follow_up_only_the_context_answers_asks_which_topic_is_meant(
+    matcher: Matcher,
+) -> None:
+    # "Firmen": the page on businesses and Pages, or other companies' AI training.
+    result = matcher.match("und was ist mit firmen?", "de", context="children")
+    assert not result.matched
+    assert set(result.clarify) == {"business-pages", "other-companies"}
