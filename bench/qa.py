@@ -19,8 +19,9 @@ it (five folds), with the out-of-scope questions weighted up to a fair share of 
 ``holdout`` split is shown, never fitted. ``--fit-skips`` fits only where the dense signal
 is not computed (the words alone sure enough, or too unsure for it to matter), for the
 confidence models as shipped. The threshold is the one with the most right
-answers on ``tune`` with at most 2 % wrong-confident answers and at least 95 % fallback.
-Messages the matcher decides without the model (greetings, a node's own wording) count as
+answers on ``tune`` with at most 2 % wrong-confident answers and at least 95 % fallback,
+each tune question scored by a model fitted without it (five folds), and the table shows
+those scores: a model is surer of the questions it was fitted on. Messages the matcher decides without the model (greetings, a node's own wording) count as
 answered.
 
 ``--fit-languages`` chooses the decision for French, Spanish, Italian, Dutch and Polish on
@@ -169,12 +170,45 @@ def _rows(content: Content, semantic: bool) -> list[tuple[Question, list[float],
     return rows
 
 
+Rows = list[tuple[Question, list[float], str | None]]
+
+
+def _out_of_fold(rows: Rows) -> list[float] | None:
+    """Each row's probability by a model fitted without it: the tune split and the content's
+    examples in :data:`FOLDS` folds (each predicted by the model fitted on the others), the
+    holdout split by the model fitted on all of them. ``None`` where there is too little to
+    fit on.
+
+    A threshold chosen on the probabilities of the very rows the model was fitted on sits
+    lower than the model earns: fitted on the tune split, it is surer of the tune split's
+    questions than of any others."""
+    fitted = [i for i, r in enumerate(rows) if r[0].split in ("tune", "examples") and r[1]]
+    if len(fitted) < 10 * FOLDS:
+        return None
+    random.Random(11).shuffle(fitted)
+    everything = _fit_weights([r for r in rows if r[0].split in ("tune", "examples")])
+    out = [_probability(everything, f, top) for _, f, top in rows]
+    for fold in range(FOLDS):
+        held = set(fitted[fold::FOLDS])
+        w = _fit_weights([rows[i] for i in fitted if i not in held])
+        for i in held:
+            out[i] = _probability(w, rows[i][1], rows[i][2])
+    return out
+
+
 def _choose_threshold(
-    w: np.ndarray, rows: list[tuple[Question, list[float], str | None]]
+    w: np.ndarray,
+    rows: list[tuple[Question, list[float], str | None]],
+    probabilities: list[float] | None = None,
 ) -> tuple[float, str]:
     """The threshold with the most right answers on the tune split among those with at most
     2 % wrong-confident answers and at least 95 % fallback (else the fewest wrong answers),
-    and the table of every threshold per split."""
+    and the table of every threshold per split.
+
+    ``probabilities``: each row's, in place of ``w``'s (:func:`_out_of_fold`)."""
+    if probabilities is None:
+        probabilities = [_probability(w, f, top) for _, f, top in rows]
+    by_row = {id(r): p for r, p in zip(rows, probabilities, strict=True)}
     lines = [
         "accuracy in scope / fallback out of scope / wrong-confident over all, per split:",
         f"{'threshold':>9} " + " ".join(f"{s:>22}" for s in ("tune", "examples", "holdout")),
@@ -185,8 +219,9 @@ def _choose_threshold(
         for split in ("tune", "examples", "holdout"):
             group = [r for r in rows if r[0].split == split]
             right = wrong = fell_back = 0
-            for q, f, top in group:
-                got = top if _probability(w, f, top) >= threshold else None
+            for row in group:
+                q, _, top = row
+                got = top if by_row[id(row)] >= threshold else None
                 right += got == q.node and q.node is not None
                 wrong += got is not None and got != q.node
                 fell_back += got is None and q.node is None
@@ -224,9 +259,6 @@ def _fusion_grid(content: Content) -> Fusion:
         scored.append((right, -weight, fusion))
     decision.DEFAULT = dataclasses.replace(decision.DEFAULT, fusion=FUSION)
     return max(scored, key=lambda s: s[:2])[2]
-
-
-Rows = list[tuple[Question, list[float], str | None]]
 
 
 def _words_sure(
@@ -299,7 +331,7 @@ def fit(content: Content, write: bool, keep_lexical: bool = False) -> int:
     for key, semantic, model in (("lexical", False, LEXICAL), ("fused", True, FUSED)):
         rows = _rows(content, semantic)
         w = _fit_weights([r for r in rows if r[0].split in ("tune", "examples")])
-        threshold, table = _choose_threshold(w, rows)
+        threshold, table = _choose_threshold(w, rows, _out_of_fold(rows))
         if keep_lexical and key == "lexical":
             w = np.array(LEXICAL.weights)
             threshold, table = LEXICAL.threshold, _choose_threshold(w, rows)[1]
