@@ -9,6 +9,7 @@ matching speed and the confusion list of misses.
     .venv/bin/python bench/qa.py --fit [--keep-lexical] [--write]
     .venv/bin/python bench/qa.py --fit-skips [--write]
     .venv/bin/python bench/qa.py --fit-languages [--write]
+    .venv/bin/python bench/qa.py --fit-own [--write]
 
 ``--fit`` refits the matcher's two confidence models (words only, and words fused with the
 dense signal) and the dense signal's weight in the ranking, and prints them with a table of
@@ -24,7 +25,8 @@ Messages the matcher decides without the model (greetings, a node's own wording)
 answered.
 
 ``--fit-languages`` chooses the decision for French, Spanish, Italian, Dutch and Polish on
-their own tune sets (``tests/qa/languages-tune/``): see :func:`fit_languages`.
+their own tune sets (``tests/qa/languages-tune/``): see :func:`fit_languages`. ``--fit-own``
+refits the fused model that decides them today on those tune sets: see :func:`fit_own`.
 
 ``--detect`` lets the matcher detect each question's language the way the engine does
 for a user who has not chosen one; without it the question's own language is used.
