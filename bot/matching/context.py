@@ -105,12 +105,6 @@ def is_follow_up(text: str, lang: str) -> bool:
     return bool(_opens(ws, data)) or any(w in data.reference_words for w in ws)
 
 
-def points_back(text: str, lang: str) -> bool:
-    """Whether ``text`` has a word that points back at what was just said ("das", "it")."""
-    data = _LANGUAGES.get(lang)
-    return data is not None and any(w in data.reference_words for w in words(text))
-
-
 def is_why(text: str, lang: str) -> bool:
     """Whether ``text`` only asks why ("warum?", "und wieso?", "why though", "mit welcher
     Begründung?")."""
@@ -234,12 +228,10 @@ def _asks_how(content: Content, node_id: str, text: str, lang: str) -> bool:
     return all(stem(w, lang) in known for w in rest)
 
 
-def names_of_page(
-    content: Content, node_id: str, text: str, lang: str, *, nothing: bool = False
-) -> bool:
+def names_of_page(content: Content, node_id: str, text: str, lang: str) -> bool:
     """Whether ``text`` names something and only what the page ``node_id`` speaks of (in its
     title, text, example questions or keywords): "und Jugendliche?" of the page on children,
-    unlike "wie mache ich das?", which names nothing (and counts only with ``nothing``)."""
+    unlike "wie mache ich das?", which names nothing."""
     data = _LANGUAGES.get(lang)
     node = content.nodes.get(node_id)
     if data is None or node is None:
@@ -247,7 +239,7 @@ def names_of_page(
     small = data.condition_words | data.negations | data.reference_words | data.question_words
     named = [w for w in content_words(text, lang) if w not in small]
     if not named:
-        return nothing
+        return False
     more = node.more.get(lang, "") if node.more is not None else ""
     said = " ".join(
         [
@@ -260,18 +252,6 @@ def names_of_page(
     )
     known = {stem(w, lang) for w in words(said)}
     return all(stem(w, lang) in known for w in named)
-
-
-def title_names(content: Content, node_id: str, text: str, lang: str) -> bool:
-    """Whether the title of the page ``node_id`` names something ``text`` names ("und in
-    der Schweiz?" names the Swiss page), other than Meta and its apps."""
-    data = _LANGUAGES.get(lang)
-    node = content.nodes.get(node_id)
-    if data is None or node is None:
-        return False
-    unnamed = data.reference_words | data.condition_words | data.question_words
-    named = [w for w in content_words(text, lang) if w not in unnamed]
-    return _title_names(node.title.get(lang, ""), named, lang)
 
 
 def _title_names(title: str, named: list[str], lang: str) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextvars
-import dataclasses
 import functools
 import logging
 import re
@@ -22,7 +21,6 @@ from bot.language_detect import LanguageDetector
 from bot.matching import decision
 from bot.matching.clauses import _REMARK, asking_parts, without_denied_platforms
 from bot.matching.context import (
-    CONTEXT_BOOST,
     NEAR_COVERED,
     NEAR_DENSE_OFF,
     NEAR_WORDS,
@@ -32,8 +30,6 @@ from bot.matching.context import (
     names_of_page,
     nearest_neighbour,
     neighbourhood,
-    points_back,
-    title_names,
 )
 from bot.matching.decision import FUSED, LEXICAL
 from bot.matching.lexical import (
@@ -87,14 +83,6 @@ ALONE_SURE = 0.9
 question that is no follow-up, without a look at the page just read). 0.9 since the fitted
 model weighs products of features and is surer of short questions: on the multi-turn tune
 set it resolves as many follow-ups and more changes of topic than 0.8 did."""
-
-
-ALONE_OVER_CONTEXT = 0.8
-"""How sure a follow-up read alone must be of a topic for it to win over a less sure
-reading with the page just read that lands elsewhere: on the multi-turn tune set, surer
-fresh readings were right ("what does this bot store about me?" after compensation), less
-sure ones were not ("should I do it again?" after the confirmation e-mail is no question
-about objecting in 2024)."""
 
 
 KEYWORD_SURE = 0.75
@@ -352,19 +340,6 @@ class Matcher:
         hood = neighbourhood(self.content, context)
         if followed is None:
             single = self.decided(text, lang) or self._match(text, lang)
-            if (
-                single.matched
-                and single.node != context
-                and single.score >= 1.0
-                and names_of_page(self.content, context or "", text, lang, nothing=True)
-                and not title_names(self.content, single.node or "", text, lang)
-            ):
-                # Word for word another page's example ("what can I do?", "wie viel?"),
-                # but it names nothing that page's title names and nothing the page just
-                # read does not speak of: asked about the page just read.
-                staying = self._staying(text, lang, context, hood)
-                if staying is not None:
-                    return staying
             if single.matched and single.score < ALONE_SURE:
                 leaning = self._leaning(text, lang, context, hood, single)
                 if leaning is not None:
@@ -372,11 +347,7 @@ class Matcher:
             if single.matched or single.clarify:
                 return single
             # Unsure alone, but short: the page just read may say what it is about.
-            return (
-                self._near(text, lang, hood, single.score)
-                or self._staying(text, lang, context, hood)
-                or single
-            )
+            return self._near(text, lang, hood, single.score) or single
         # A follow-up is decided with the parameters its rules were set with: the fit sees
         # single questions only, and its surer verdicts on short questions would answer
         # "what if I don't?" alone instead of with the page just read.
@@ -400,51 +371,11 @@ class Matcher:
             return MatchResult(decided, 1.0, True, lang, (decided,))
         alone: MatchResult | None = None
         if not followed.only_here:
-            alone = self.decided(text, lang, keywords=False) or self._match(text, lang)
-        found = self._read_in_context(text, lang, context, followed, hood, alone)
-        if (
-            not found.matched
-            and not found.clarify
-            and followed.boost.get(context or "", 0.0) < 0
-            and points_back(text, lang)
-            and not self._names_unknown(text, lang)
-        ):
-            # Read as being about something else, and nothing around the page answers it;
-            # but it points back ("und was heißt das für mich?", "and what came of it?"):
-            # about the page after all.
-            found = self._staying(text, lang, context, hood, loose=True) or found
-        if (
-            alone is not None
-            and alone.matched
-            and found.matched
-            and found.node != alone.node
-            and alone.score >= ALONE_OVER_CONTEXT
-            and found.score <= alone.score
-        ):
-            # The message alone answers another topic, and the page just read is no surer
-            # evidence for its own neighbour: a topic the message names itself wins over a
-            # guess from where the user is ("what does this bot store about me?" after the
-            # page on compensation, "can I still stop it?" after the start date).
-            return alone
-        return found
-
-    def _read_in_context(
-        self,
-        text: str,
-        lang: str,
-        context: str | None,
-        followed: FollowUp,
-        hood: dict[str, float],
-        alone: MatchResult | None,
-    ) -> MatchResult:
-        """A follow-up's answer from the page it follows (``alone``: the message read
-        alone, ``None`` where only the context can say what it asks)."""
-        if not followed.only_here:
             # "und die Verbraucherzentrale?" names its topic: read alone first, unless that
             # is unsure and the page's neighbours do not include it.
             # A bare keyword does not count here: after an answer, "and on Instagram?" asks
             # about that answer on Instagram, not for Instagram's own page.
-            assert alone is not None
+            alone = self.decided(text, lang, keywords=False) or self._match(text, lang)
             if alone.matched and (alone.score >= ALONE_SURE or alone.node in hood):
                 return alone
             if not alone.matched and self._off_topic(text, lang):
@@ -515,42 +446,6 @@ class Matcher:
             return read
         return None
 
-    def _staying(
-        self,
-        text: str,
-        lang: str,
-        context: str | None,
-        hood: dict[str, float],
-        *,
-        loose: bool = False,
-    ) -> MatchResult | None:
-        """A short message that names no topic of its own ("was mach ich jetzt?", "are you
-        sure?", "which ones?", "how much?") answered by the page the user is at or one of
-        the topics it offers, if read with the page's title it clearly lands there: only
-        one whose words the page itself uses (it cannot say what it does not speak of;
-        ``loose``: any words the content uses) and not one as close to the off-topic
-        requests as to any topic."""
-        node = self.content.nodes.get(context or "")
-        if node is None or not hood or not content_words(text, lang):
-            return None  # nothing asked at all ("🙂🙂🙂", "?!")
-        if len(words(text)) > NEAR_WORDS:
-            return None
-        if not loose and not names_of_page(self.content, node.id, text, lang, nothing=True):
-            # "wer wird eigentlich deutscher Meister?" names what the page never speaks of.
-            return None
-        if self._off_topic(text, lang):
-            return None
-        near = [node.id, *(o.to for o in node.options if o.to != self.content.meta.root)]
-        staying = FollowUp(f"{text} {node.title.get(lang, '')}", dict.fromkeys(near, CONTEXT_BOOST))
-        token = decision.AS_BEFORE.set(True)
-        try:
-            found, _ = self._in_context(dataclasses.replace(staying, sure=False), lang, context)
-        finally:
-            decision.AS_BEFORE.reset(token)
-        if found is None or not found.matched or found.node not in near:
-            return None
-        return found
-
     def _off_topic(self, text: str, lang: str) -> bool:
         """Whether ``text`` alone is (almost) as close to the off-topic requests as to any
         topic."""
@@ -590,21 +485,6 @@ class Matcher:
         ):
             # A neighbour of the page, close enough: the context is evidence of its own.
             found = MatchResult(first[0], in_context.score, True, lang, in_context.candidates)
-            topics = [n for n in in_context.candidates if n not in self.not_topics and n != context]
-            named = [title_names(self.content, n, followed.text, lang) for n in topics[:2]]
-            if (
-                followed.boost.get(context or "", 0.0) < 0
-                and len(topics) >= 2
-                and named != [True, False]
-            ):
-                # It names something else than the page ("und was ist mit Firmen?" after
-                # the page on children), and only the context makes its best reading an
-                # answer: unless it names the first page by its title alone ("und in der
-                # Schweiz?"), two pages around it fit; ask which one is meant, not guess.
-                asked = MatchResult(
-                    None, in_context.score, False, lang, in_context.candidates, tuple(topics[:2])
-                )
-                return asked, in_context
             return found, in_context
         return None, in_context
 
