@@ -661,7 +661,8 @@ class Engine:
     ) -> Result | None:
         """Text typed at a question of the guided checklist (a page whose buttons set
         answers): "ja", "nö", "weiß nicht", "ja nutz ich" or the app the question asks about
-        picks the button that means it. A clear question about another topic is answered;
+        picks the button that means it; a short message that says one button's label picks
+        that button ("ich wohne in Österreich"). A clear question about another topic is answered;
         anything else repeats the question with a hint, so nobody drops out of the list."""
         node = self.content.nodes.get(state.node)
         if node is None:
@@ -690,6 +691,12 @@ class Engine:
             chosen = (named or fitting)[0]
             return self._choose(state, f"{SET_PREFIX}{node.id}-{chosen}", event, now)
         if said is None:
+            # "ich wohne in Österreich" at the question where someone lives: the button.
+            labelled = answers.named_option(
+                text, {i: list(o.label.values()) if o.label else [] for i, o in shown}
+            )
+            if labelled is not None:
+                return self._choose(state, f"{SET_PREFIX}{node.id}-{labelled}", event, now)
             result = self.matcher.match(text, lang)
             if result.matched and result.node and result.score >= GUIDED_LEAVE:
                 return None  # a question of its own: answered as usual

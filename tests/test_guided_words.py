@@ -115,6 +115,23 @@ def test_not_knowing_picks_the_unsure_answer_or_asks_again(
         assert reply.node == "objection" and reply.matched is False
 
 
+@pytest.mark.parametrize(
+    ("lang", "answers", "country"),
+    [
+        ("de", ("nein", "nein", "ja", "ich wohne in österreich"), "at"),
+        ("de", ("nein", "nein", "ja", "aus der Schweiz"), "ch"),
+        ("en", ("no", "no", "yes", "in Spain"), "es"),
+    ],
+)
+def test_a_country_named_in_a_sentence_picks_its_button(
+    content: Content, matcher: Matcher, lang: str, answers: tuple[str, ...], country: str
+) -> None:
+    engine = Engine(content, matcher, session_ttl=dt.timedelta(hours=1))
+    state, reply = _chat(engine, lang, *answers)
+    assert reply.node == "objection-checklist"
+    assert dict(state.variables)["country"] == country
+
+
 def test_back_after_a_typed_answer_lands_on_the_previous_question(
     content: Content, matcher: Matcher
 ) -> None:

@@ -73,3 +73,18 @@ def other_apps_only(text: str, lang: str, asked: Iterable[str]) -> Meaning | Non
         # A question about no app ("Chattest du mit Meta AI?") is not answered by naming one.
         return None
     return "no" if any(w in data.only_words for w in ws) else None
+
+
+def named_option(text: str, labels: dict[int, list[str]]) -> int | None:
+    """The one option whose label (in any language) ``text`` says as whole words ("ich wohne
+    in Österreich", "in Spain" at the question where someone lives), else ``None``: a short
+    answer naming a button, not a question that happens to name a country."""
+    ws = words(text)
+    if not ws or len(ws) > _MAX_LABELLED:
+        return None
+    found = {i for i, said in labels.items() if _has(ws, said)}
+    return found.pop() if len(found) == 1 else None
+
+
+_MAX_LABELLED = 6
+"""Longer messages that name a button's label are questions of their own."""
