@@ -5,8 +5,8 @@ one round trip per operation:
 
 - ``h:<user>`` is a hash holding all of a user's sessions, one field per chat: the field is
   the chat key, the value the expiry time (13 digits of Unix milliseconds) followed by the
-  serialized :class:`SessionState` (the JSON the SQLite store keeps, with one-letter names). Its Redis TTL of
-  ``ttl`` is renewed by every ``put``, so Redis itself erases a user gone idle; a session
+  serialized :class:`SessionState` (the JSON the SQLite store keeps, with one-letter names and
+  ``last_seen`` in Unix microseconds: :func:`encode`). Its Redis TTL of ``ttl`` is renewed by every ``put``, so Redis itself erases a user gone idle; a session
   idle in one chat while the user talks in another is dropped by the next ``put`` or
   :meth:`RedisStore.purge_expired`, and never read (its expiry time has passed).
   ``/forget`` deletes this one key.
@@ -25,9 +25,20 @@ Cluster does not allow: this store is for a single Redis (or a primary with repl
 
 All keys hold only the runtime's pseudonymous keys and the state: no raw id, no message.
 
+Reads need no round trip for a session this store read or saved last: it keeps a copy
+(the ``CACHE_SIZE`` most recently used users), and Redis' client-side caching support
+(``CLIENT TRACKING`` over RESP3, Redis 6 or later) tells its connection when anyone else
+changes a user's hash, in order with the replies on that connection. So the copy is what
+Redis held when the store read its last reply; a replica reads a session after taking the
+chat's lock on that connection, so it has been told of the previous holder's changes first.
+Redis remembers the tracked keys (about 150 bytes per user) until they change or expire.
+A key evicted by a ``maxmemory`` policy while this store's own command runs is not reported
+to it: run Redis without eviction (``noeviction``, the default), as sessions should not be
+dropped anyway.
+
 :class:`RedisCoordinator` (from :meth:`RedisStore.coordinator`) lets replicas agree on who
-handles an update: a ``SET NX`` mark per update id, and redis-py's :class:`~redis.asyncio.lock.Lock`
-per chat.
+handles an update: a ``SET NX`` mark per update id, and a ``SET NX`` lock per chat with a
+token of its own, both on the store's connection.
 """
 
 from __future__ import annotations
