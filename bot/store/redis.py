@@ -330,7 +330,7 @@ class _Batch:
         self._reset()
         try:
             connection._parser.set_invalidation_push_handler(self._on_invalidate)  # type: ignore[attr-defined]
-            await connection.send_command("CLIENT", "TRACKING", "ON", "NOLOOP")
+            await connection.send_command("CLIENT", "TRACKING", "ON", "NOLOOP", check_health=False)
             await connection.read_response()
         except BaseException:
             # Left connected without tracking, it would be read as if every change were told.
@@ -548,11 +548,15 @@ class RedisStore(SessionStore):
         # Sessions read or saved on that connection, by user then chat: the expiry time and
         # the state. Redis tracks the users' hashes read there and says when anyone else
         # changes one, before any later reply; until then the copy here is what Redis holds
-        # (see get). ``_epoch`` counts the times entries were dropped, so that a reply read
-        # before a drop does not fill the cache after it.
+        # (see get). ``_epoch`` counts the times entries were dropped; ``_dropped`` says
+        # when a user's were dropped last, and ``_floor`` when all were (or that record was
+        # cleared, to keep it small): a reply read before a drop must not fill the cache
+        # after it, as the drop may have been about that reply.
         self._cache: OrderedDict[str, dict[str, tuple[int, SessionState]]] = OrderedDict()
         self._cache_size = cache_size
         self._epoch = 0
+        self._dropped: dict[str, int] = {}
+        self._floor = 0
         self._user_prefix = f"{prefix}h:"
         # Wall clock seconds, to stamp expiry times the way Redis' own TTLs run.
         self._clock = clock
@@ -571,10 +575,16 @@ class RedisStore(SessionStore):
 
     def _reset(self) -> None:
         self._epoch += 1
+        self._floor = self._epoch
+        self._dropped.clear()
         self._cache.clear()
 
     def _drop(self, user: str) -> None:
         self._epoch += 1
+        if len(self._dropped) >= self._cache_size:
+            self._floor = self._epoch  # as if everyone's had been dropped now
+            self._dropped.clear()
+        self._dropped[user] = self._epoch
         self._cache.pop(user, None)
 
     def _cached(self, key: SessionKey) -> tuple[int, SessionState] | None:
@@ -587,12 +597,14 @@ class RedisStore(SessionStore):
     def _remember(
         self, key: SessionKey, expires: int, state: SessionState, epoch: int, *, only: bool
     ) -> None:
-        """Keep what a reply said about ``key``, unless entries were dropped since ``epoch``
-        (when the command was sent): an invalidation may have been about that reply.
+        """Keep what a reply said about ``key``, unless the user's entries were dropped since
+        ``epoch`` (when the command was sent): an invalidation may have been about that reply.
 
         ``only``: the user's other chats are dropped (after a save, which may have erased
         some of them without Redis telling this connection)."""
-        if epoch != self._epoch or not self._batch.tracking or not self._cache_size:
+        if self._dropped.get(key.user, self._floor) > epoch or self._floor > epoch:
+            return
+        if not self._batch.tracking or not self._cache_size:
             return
         chats = None if only else self._cache.get(key.user)
         if chats is None:
