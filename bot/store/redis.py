@@ -138,11 +138,15 @@ _PUT = (
     + """
 local user, chat, value, ttl = ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7])
 local h = prefix .. 'h:' .. user
-local old = redis.call('HGET', h, chat)
+-- One read of the user's sessions (a user has a few chats at most): this one's old value,
+-- and the others that have expired, which go now.
+local fields = redis.call('HGETALL', h)
+local old = nil
+for i = 1, #fields, 2 do
+    if fields[i] == chat then old = fields[i + 1] end
+end
 local before = old and tonumber(string.sub(old, 1, 13))
 if before and before > now then uncount(before) end
--- The user's other sessions that have expired go now (a user has a few chats at most).
-local fields = redis.call('HGETALL', h)
 for i = 1, #fields, 2 do
     if fields[i] ~= chat and (tonumber(string.sub(fields[i + 1], 1, 13)) or 0) <= now then
         erase(user, fields[i])
