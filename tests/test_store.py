@@ -511,6 +511,25 @@ async def test_redis_replica_sees_the_previous_holders_changes_after_the_chat_lo
         await two.close()
 
 
+async def test_redis_purge_and_count_leave_no_keys_tracked(
+    redis_store: RedisStore, redis_service: RedisServer
+) -> None:
+    """Redis remembers the keys read on the store's connection; a purge reads every user's
+    hash, so it runs elsewhere (else Redis would keep every user's key in its tracking table)."""
+    other = RedisStore(redis_service.url, TTL, prefix=redis_store.prefix)
+    try:
+        for user in range(50):
+            await other.put(key(str(user), "1"), state())
+    finally:
+        await other.close()
+    client = redis_service.client()
+    before = int(client.info("all")["tracking_total_keys"])
+    await redis_store.purge_expired(T0)
+    assert await redis_store.count() == 50
+    assert int(client.info("all")["tracking_total_keys"]) - before < 10
+    client.close()
+
+
 async def test_redis_copy_is_dropped_when_the_connection_ends(tmp_path: Path) -> None:
     """A restarted Redis without persistence has forgotten the session: so does the store,
     though no invalidation could be sent."""

@@ -639,6 +639,12 @@ class RedisStore(SessionStore):
         common: list[str | int] = [self._now_ms()]  # prefix and slot: see __init__
         return int(await self._script(self._scripts[script], *common, *args))
 
+    async def _run_untracked(self, script: str, *args: str | int) -> int:
+        """Run ``script`` on a pooled connection, whose reads Redis does not track: a purge
+        reads every user's hash, and tracked, each would cost Redis memory until it changed."""
+        common: list[str | int] = [self._now_ms()]
+        return int(await self._scripts[script](keys=[], args=[*common, *args]))
+
     async def _script(self, script: AsyncScript, *args: str | int) -> Any:
         try:
             return await self._batch.call("EVALSHA", script.sha, 0, *args)
@@ -715,16 +721,14 @@ class RedisStore(SessionStore):
         and the fields of a user's chats that went idle while another one stayed active.
         """
         names = sorted(str(n) for n in await self._redis.smembers(f"{self.prefix}buckets"))
-        try:
-            for start in range(0, len(names), 256):
-                await self._run("purge", *names[start : start + 256])
-        finally:
-            self._reset()  # it erased fields of users' hashes that Redis tells no one of
+        # On another connection, so Redis tells this store's connection of what it erases.
+        for start in range(0, len(names), 256):
+            await self._run_untracked("purge", *names[start : start + 256])
         return 0
 
     async def count(self) -> int:
         # Every slot from now's to the one a session saved now expires in.
-        return await self._run("count", -(-self._ttl_ms // self._slot_ms) + 1)
+        return await self._run_untracked("count", -(-self._ttl_ms // self._slot_ms) + 1)
 
     async def close(self) -> None:
         await self._batch.close()
