@@ -523,10 +523,10 @@ async def test_redis_purge_and_count_leave_no_keys_tracked(
     finally:
         await other.close()
     client = redis_service.client()
-    before = int(client.info("all")["tracking_total_keys"])
+    before = int(client.info("all")["tracking_total_items"])
     await redis_store.purge_expired(T0)
     assert await redis_store.count() == 50
-    assert int(client.info("all")["tracking_total_keys"]) - before < 10
+    assert int(client.info("all")["tracking_total_items"]) - before < 10
     client.close()
 
 
