@@ -9,7 +9,7 @@ import json
 import sqlite3
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -437,7 +437,12 @@ async def test_redis_keys_carry_the_prefix(redis_service: RedisServer) -> None:
 async def test_redis_unreadable_value_starts_afresh(
     redis_store: RedisStore, redis_service: RedisServer
 ) -> None:
-    await redis_store.put(key("a", "1"), state())
+    # Saved by another replica: this store has no copy of it.
+    other = RedisStore(redis_service.url, TTL, prefix=redis_store.prefix)
+    try:
+        await other.put(key("a", "1"), state())
+    finally:
+        await other.close()
     client = redis_service.client()
     name = f"{redis_store.prefix}h:u-a"
     stored = str(client.hget(name, "c-1"))
@@ -445,6 +450,106 @@ async def test_redis_unreadable_value_starts_afresh(
     client.close()
     assert await redis_store.get(key("a", "1"), T0) is None
     assert await redis_store.count() == 0
+
+
+def hget_calls(server: RedisServer) -> int:
+    client = server.client()
+    try:
+        stats = client.info("commandstats").get("cmdstat_hget", {"calls": 0})
+        return int(stats["calls"])
+    finally:
+        client.close()
+
+
+async def test_redis_reads_a_session_it_saved_without_asking_redis(
+    redis_store: RedisStore, redis_service: RedisServer
+) -> None:
+    assert await redis_store.get(key("a", "1"), T0) is None  # connected, tracking on
+    await redis_store.put(key("a", "1"), state("deadline"))
+    before = hget_calls(redis_service)
+    for _ in range(3):
+        got = await redis_store.get(key("a", "1"), T0)
+        assert got is not None and got.node == "deadline"
+    assert hget_calls(redis_service) == before
+    # Another chat of the same user was never read here: asked.
+    assert await redis_store.get(key("a", "2"), T0) is None
+    assert hget_calls(redis_service) == before + 1
+
+
+async def test_redis_replica_sees_the_previous_holders_changes_after_the_chat_lock(
+    redis_service: RedisServer,
+) -> None:
+    """Two replicas: each caches what it read or saved, and taking the chat's lock (on the
+    store's connection) brings every change the other made while it held the lock."""
+    prefix = fresh_prefix()
+    one = RedisStore(redis_service.url, TTL, prefix=prefix)
+    two = RedisStore(redis_service.url, TTL, prefix=prefix)
+    a1, a2 = key("a", "1"), key("a", "2")
+    locks = {store: store.coordinator() for store in (one, two)}
+
+    async def turn(store: RedisStore, work: Callable[[], Awaitable[object]]) -> object:
+        release = await locks[store].acquire("chat-1")
+        try:
+            return await work()
+        finally:
+            await release()
+
+    try:
+        await turn(one, lambda: one.put(a1, state("start")))
+        await turn(one, lambda: one.put(a2, state("start")))
+        got = await turn(one, lambda: one.get(a1, T0))
+        assert isinstance(got, SessionState) and got.node == "start"  # now cached in one
+        await turn(two, lambda: two.put(a1, state("deadline")))
+        got = await turn(one, lambda: one.get(a1, T0))
+        assert isinstance(got, SessionState) and got.node == "deadline"
+        await turn(one, lambda: one.put(a1, state("start")))
+        assert await turn(two, lambda: two.delete_user("u-a")) == 2
+        assert await turn(one, lambda: one.get(a1, T0)) is None
+        assert await turn(one, lambda: one.get(a2, T0)) is None
+    finally:
+        await one.close()
+        await two.close()
+
+
+async def test_redis_purge_and_count_leave_no_keys_tracked(
+    redis_store: RedisStore, redis_service: RedisServer
+) -> None:
+    """Redis remembers the keys read on the store's connection; a purge reads every user's
+    hash, so it runs elsewhere (else Redis would keep every user's key in its tracking table)."""
+    other = RedisStore(redis_service.url, TTL, prefix=redis_store.prefix)
+    try:
+        for user in range(50):
+            await other.put(key(str(user), "1"), state())
+    finally:
+        await other.close()
+    client = redis_service.client()
+    before = int(client.info("all")["tracking_total_items"])
+    await redis_store.purge_expired(T0)
+    assert await redis_store.count() == 50
+    assert int(client.info("all")["tracking_total_items"]) - before < 10
+    client.close()
+
+
+async def test_redis_copy_is_dropped_when_the_connection_ends(tmp_path: Path) -> None:
+    """A restarted Redis without persistence has forgotten the session: so does the store,
+    though no invalidation could be sent."""
+    from fixtures.redis_server import redis_server, server_binary
+
+    binary = server_binary()
+    if binary is None:
+        pytest.skip("no redis-server")
+    with redis_server(binary) as first:
+        port = first.port
+        store = RedisStore(first.url, TTL, prefix="r:")
+        assert await store.get(key("a", "1"), T0) is None
+        await store.put(key("a", "1"), state())
+        assert await store.get(key("a", "1"), T0) is not None
+    try:
+        with redis_server(binary, port=port):
+            await asyncio.sleep(0.1)
+            assert await store.get(key("a", "1"), T0) is None
+    finally:
+        await store.close()
 
 
 async def test_runtime_stores_no_raw_ids_or_message_text_in_redis(

@@ -5,8 +5,8 @@ one round trip per operation:
 
 - ``h:<user>`` is a hash holding all of a user's sessions, one field per chat: the field is
   the chat key, the value the expiry time (13 digits of Unix milliseconds) followed by the
-  serialized :class:`SessionState` (the JSON the SQLite store keeps, with one-letter names). Its Redis TTL of
-  ``ttl`` is renewed by every ``put``, so Redis itself erases a user gone idle; a session
+  serialized :class:`SessionState` (the JSON the SQLite store keeps, with one-letter names and
+  ``last_seen`` in Unix microseconds: :func:`encode`). Its Redis TTL of ``ttl`` is renewed by every ``put``, so Redis itself erases a user gone idle; a session
   idle in one chat while the user talks in another is dropped by the next ``put`` or
   :meth:`RedisStore.purge_expired`, and never read (its expiry time has passed).
   ``/forget`` deletes this one key.
@@ -25,9 +25,20 @@ Cluster does not allow: this store is for a single Redis (or a primary with repl
 
 All keys hold only the runtime's pseudonymous keys and the state: no raw id, no message.
 
+Reads need no round trip for a session this store read or saved last: it keeps a copy
+(the ``CACHE_SIZE`` most recently used users), and Redis' client-side caching support
+(``CLIENT TRACKING`` over RESP3, Redis 6 or later) tells its connection when anyone else
+changes a user's hash, in order with the replies on that connection. So the copy is what
+Redis held when the store read its last reply; a replica reads a session after taking the
+chat's lock on that connection, so it has been told of the previous holder's changes first.
+Redis remembers the tracked keys (about 150 bytes per user) until they change or expire.
+A key evicted by a ``maxmemory`` policy while this store's own command runs is not reported
+to it: run Redis without eviction (``noeviction``, the default), as sessions should not be
+dropped anyway.
+
 :class:`RedisCoordinator` (from :meth:`RedisStore.coordinator`) lets replicas agree on who
-handles an update: a ``SET NX`` mark per update id, and redis-py's :class:`~redis.asyncio.lock.Lock`
-per chat.
+handles an update: a ``SET NX`` mark per update id, and a ``SET NX`` lock per chat with a
+token of its own, both on the store's connection.
 """
 
 from __future__ import annotations
@@ -38,14 +49,16 @@ import json
 import logging
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from redis.asyncio import BlockingConnectionPool, ConnectionPool, Redis
+from redis.asyncio import BlockingConnectionPool, Connection, ConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
+from redis.commands.core import AsyncScript
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import LockError, NoScriptError
+from redis.exceptions import NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.state import SessionState
@@ -65,6 +78,10 @@ SOCKET_TIMEOUT = 5.0
 SESSION_TIMEOUT = 15.0
 """Seconds a session's read or write may take in all, retries after a lost connection
 included, before it fails."""
+
+CACHE_SIZE = 10_000
+"""Users whose sessions a store keeps a copy of (the most recently used), to read a session
+without a round trip to Redis; a few KiB each."""
 
 SLOTS = 256
 """Expiry counters per ``ttl``: the session count may include sessions that expired less than
@@ -121,11 +138,15 @@ _PUT = (
     + """
 local user, chat, value, ttl = ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7])
 local h = prefix .. 'h:' .. user
-local old = redis.call('HGET', h, chat)
+-- One read of the user's sessions (a user has a few chats at most): this one's old value,
+-- and the others that have expired, which go now.
+local fields = redis.call('HGETALL', h)
+local old = nil
+for i = 1, #fields, 2 do
+    if fields[i] == chat then old = fields[i + 1] end
+end
 local before = old and tonumber(string.sub(old, 1, 13))
 if before and before > now then uncount(before) end
--- The user's other sessions that have expired go now (a user has a few chats at most).
-local fields = redis.call('HGETALL', h)
 for i = 1, #fields, 2 do
     if fields[i] ~= chat and (tonumber(string.sub(fields[i + 1], 1, 13)) or 0) <= now then
         erase(user, fields[i])
@@ -145,7 +166,9 @@ if not old then
         redis.call('SADD', prefix .. 'buckets', string.sub(chat, 1, bucket_chars))
     end
 end
-return 1
+-- Read last, so that Redis tracks the hash for the caller's cache: a change to a key
+-- untracks it for everyone, the caller included (whom NOLOOP does not tell of its own).
+return redis.call('EXISTS', h)
 """
 )
 
@@ -235,32 +258,68 @@ _SHORT = {
 """Field names of :meth:`SessionState.to_dict` as stored in Redis: short names keep a typical
 value under 256 bytes, one allocation size class down (about 6 MiB per 100,000 sessions)."""
 _LONG = {short: name for name, short in _SHORT.items()}
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROSECOND = dt.timedelta(microseconds=1)
 
 
 def encode(state: SessionState) -> str:
-    """The compact JSON of ``state`` kept in Redis."""
-    return json.dumps(
-        {_SHORT.get(k, k): v for k, v in state.to_dict().items()}, separators=(",", ":")
-    )
+    """The compact JSON of ``state`` kept in Redis.
+
+    ``last_seen`` is written as Unix microseconds (16 digits instead of a 32-character ISO
+    time) and ``language_chosen`` as 0 or 1: with the short names, a typical value stays
+    in a smaller allocation, which pays for the keys Redis tracks for the store's cache."""
+    data = {_SHORT.get(k, k): v for k, v in state.to_dict().items()}
+    data["c"] = int(state.language_chosen)
+    if state.last_seen.tzinfo is not None:  # a naive time keeps its ISO form
+        data["t"] = (state.last_seen - _EPOCH) // _MICROSECOND
+    return json.dumps(data, separators=(",", ":"))
 
 
 def decode(raw: str) -> SessionState:
-    """The state :func:`encode` wrote; raises ``ValueError``/``KeyError``/``TypeError``."""
-    return SessionState.from_dict({_LONG.get(k, k): v for k, v in json.loads(raw).items()})
+    """The state :func:`encode` wrote; raises ``ValueError``/``KeyError``/``TypeError``.
+
+    Values written before ``last_seen`` became a number (an ISO time) read the same."""
+    data = {_LONG.get(k, k): v for k, v in json.loads(raw).items()}
+    seen = data.get("last_seen")
+    if isinstance(seen, int):
+        data["last_seen"] = (_EPOCH + seen * _MICROSECOND).isoformat()
+    return SessionState.from_dict(data)
 
 
 class _Batch:
-    """Sends commands issued while another one is under way together, as one pipeline.
+    """Sends commands on one connection, those issued while another one is under way together.
 
-    With many conversations at once, most of a command's cost is redis-py's own work per
-    call (a pooled connection, a write, a read); sent together they share it, as the SQLite
-    store's writes share a transaction. A command issued while none is under way is sent
-    at once, so one conversation at a time waits for nothing.
+    With many conversations at once, most of a command's cost is the client's own work per
+    call (a write, a wake-up, a read); sent together they share it, as the SQLite store's
+    writes share a transaction. A command issued while none is under way is sent at once,
+    so one conversation at a time waits for nothing.
+
+    The connection is driven directly (redis-py's :class:`~redis.asyncio.connection.Connection`:
+    connecting, AUTH, TLS, parsing), without the client's layers per command: they took
+    two fifths of a session's read or write. A lost connection is reconnected and the
+    commands are sent again with the connection's ``Retry``, as the client would.
+
+    It speaks RESP3 with ``CLIENT TRACKING`` on (``NOLOOP``: not about its own changes), so
+    Redis tells it, on this same connection and in order with the replies, when a key it
+    has read is changed by anyone else: ``invalidated`` is called with the keys (``None``:
+    all of them), and ``reset`` when the connection is (re)made or lost, since what was said
+    while it was down is lost.
     """
 
-    def __init__(self, redis: Redis, timeout: float) -> None:
-        self._redis = redis
+    def __init__(
+        self,
+        connection: Connection,
+        timeout: float,
+        invalidated: Callable[[list[str] | None], None],
+        reset: Callable[[], None],
+    ) -> None:
+        self._connection = connection
         self._timeout = timeout
+        self._invalidated = invalidated
+        self._reset = reset
+        self.tracking = False
+        """Whether Redis is tracking the keys read on the current connection."""
+        connection.register_connect_callback(self._on_connect)  # type: ignore[no-untyped-call]
         self._queued: list[tuple[tuple[str | int, ...], asyncio.Future[Any]]] = []
         self._busy = 0
         self._scheduled = False
@@ -270,18 +329,82 @@ class _Batch:
         self._watch: asyncio.TimerHandle | None = None
         self._expired: asyncio.Task[Any] | None = None
 
+    async def _on_connect(self, connection: Connection) -> None:
+        self.tracking = False
+        self._reset()
+        try:
+            connection._parser.set_invalidation_push_handler(self._on_invalidate)  # type: ignore[attr-defined]
+            await connection.send_command("CLIENT", "TRACKING", "ON", "NOLOOP", check_health=False)
+            await connection.read_response()
+        except BaseException:
+            # Left connected without tracking, it would be read as if every change were told.
+            await connection.disconnect(nowait=True)
+            raise
+        self.tracking = True
+
+    async def _on_invalidate(self, message: list[Any]) -> None:
+        keys = message[1] if len(message) > 1 else None
+        self._invalidated(None if keys is None else [str(k) for k in keys])
+
+    def _lost(self) -> None:
+        self.tracking = False
+        self._reset()
+
+    def up(self) -> bool:
+        """Whether the connection is tracking and has not been closed by the other end.
+
+        The end of a connection shows once the event loop has seen it, before any read:
+        a Redis that went away no longer vouches for what it told before."""
+        if self.tracking:
+            reader = self._connection._reader
+            if reader is None or reader.at_eof() or reader.exception() is not None:
+                self._lost()
+        return self.tracking
+
+    async def close(self) -> None:
+        self._lost()
+        await self._connection.disconnect()
+
     async def call(self, *command: str | int) -> Any:
         if not self._busy and not self._queued:
             self._busy += 1
             try:
-                return await self._bounded(self._redis.execute_command(*command))  # type: ignore[no-untyped-call]
+                (result,) = await self._bounded(self._round_trip([command]))
             finally:
                 self._busy -= 1
                 self._kick()
+            if isinstance(result, Exception):
+                raise result
+            return result
         done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queued.append((command, done))
         self._kick()
         return await done
+
+    async def _round_trip(self, commands: list[tuple[str | int, ...]]) -> list[Any]:
+        """Send ``commands`` at once and read their replies (an error reply as its exception)."""
+        connection = self._connection
+
+        async def attempt() -> list[Any]:
+            await connection.send_packed_command(connection.pack_commands(commands))
+            replies: list[Any] = []
+            for _ in commands:
+                try:
+                    replies.append(await connection.read_response())
+                except ResponseError as exc:
+                    replies.append(exc)
+            return replies
+
+        async def failed(error: Exception) -> None:
+            self._lost()
+            await connection.disconnect()
+
+        try:
+            return await connection.retry.call_with_retry(attempt, failed)
+        except BaseException:
+            # Cancelled or failed in the middle: redis-py has dropped the connection.
+            self._lost()
+            raise
 
     async def _bounded(self, call: Awaitable[Any]) -> Any:
         """``await call``, cancelled with redis-py's TimeoutError after ``timeout`` seconds.
@@ -337,10 +460,7 @@ class _Batch:
         self, batch: list[tuple[tuple[str | int, ...], asyncio.Future[Any]]]
     ) -> None:
         try:
-            pipe = self._redis.pipeline(transaction=False)
-            for command, _ in batch:
-                pipe.execute_command(*command)
-            results = await self._bounded(pipe.execute(raise_on_error=False))
+            results = await self._bounded(self._round_trip([command for command, _ in batch]))
         except BaseException as exc:
             for _, done in batch:
                 if not done.done():
@@ -371,6 +491,7 @@ class RedisStore(SessionStore):
         prefix: str = "bot:",
         clock: Callable[[], float] = time.time,
         max_connections: int = 100,
+        cache_size: int = CACHE_SIZE,
     ) -> None:
         super().__init__(ttl)
         self.prefix = prefix
@@ -419,13 +540,84 @@ class RedisStore(SessionStore):
         # rather than taking and returning one per command (a third of a session read or
         # write, one at a time). That connection has no socket timeout: redis-py runs every
         # write under one in a task of its own (asyncio.wait_for), a quarter of a session's
-        # read and write; _Batch bounds each call with asyncio.timeout instead.
-        # (Its pipelines take the pool's second connection.)
-        single = ConnectionPool.from_url(url, max_connections=2, socket_timeout=None, **options)
-        self._single = Redis(connection_pool=single, single_connection_client=True)
-        self._batch = _Batch(self._single, SESSION_TIMEOUT)
+        # read and write; _Batch bounds each call with its own timer instead. It speaks
+        # RESP3, for the invalidation messages that keep the cache below right.
+        single = ConnectionPool.from_url(url, socket_timeout=None, protocol=3, **options)
+        self._batch = _Batch(
+            single.make_connection(),  # type: ignore[no-untyped-call]
+            SESSION_TIMEOUT,
+            self._invalidated,
+            self._reset,
+        )
+        # Sessions read or saved on that connection, by user then chat: the expiry time and
+        # the state. Redis tracks the users' hashes read there and says when anyone else
+        # changes one, before any later reply; until then the copy here is what Redis holds
+        # (see get). ``_epoch`` counts the times entries were dropped; ``_dropped`` says
+        # when a user's were dropped last, and ``_floor`` when all were (or that record was
+        # cleared, to keep it small): a reply read before a drop must not fill the cache
+        # after it, as the drop may have been about that reply.
+        self._cache: OrderedDict[str, dict[str, tuple[int, SessionState]]] = OrderedDict()
+        self._cache_size = cache_size
+        self._epoch = 0
+        self._dropped: dict[str, int] = {}
+        self._floor = 0
+        self._user_prefix = f"{prefix}h:"
         # Wall clock seconds, to stamp expiry times the way Redis' own TTLs run.
         self._clock = clock
+
+    # -- the cache --------------------------------------------------------------------
+
+    def _invalidated(self, keys: list[str] | None) -> None:
+        if keys is None:
+            self._reset()
+            return
+        start = len(self._user_prefix)
+        for name in keys:
+            # Tracking also reports the buckets and counters the scripts read: not cached.
+            if name.startswith(self._user_prefix):
+                self._drop(name[start:])
+
+    def _reset(self) -> None:
+        self._epoch += 1
+        self._floor = self._epoch
+        self._dropped.clear()
+        self._cache.clear()
+
+    def _drop(self, user: str) -> None:
+        self._epoch += 1
+        if len(self._dropped) >= self._cache_size:
+            self._floor = self._epoch  # as if everyone's had been dropped now
+            self._dropped.clear()
+        self._dropped[user] = self._epoch
+        self._cache.pop(user, None)
+
+    def _cached(self, key: SessionKey) -> tuple[int, SessionState] | None:
+        chats = self._cache.get(key.user)
+        if chats is None or not self._batch.up():
+            return None
+        self._cache.move_to_end(key.user)
+        return chats.get(key.chat)
+
+    def _remember(
+        self, key: SessionKey, expires: int, state: SessionState, epoch: int, *, only: bool
+    ) -> None:
+        """Keep what a reply said about ``key``, unless the user's entries were dropped since
+        ``epoch`` (when the command was sent): an invalidation may have been about that reply.
+
+        ``only``: the user's other chats are dropped (after a save, which may have erased
+        some of them without Redis telling this connection)."""
+        if self._dropped.get(key.user, self._floor) > epoch or self._floor > epoch:
+            return
+        if not self._batch.tracking or not self._cache_size:
+            return
+        chats = None if only else self._cache.get(key.user)
+        if chats is None:
+            chats = self._cache[key.user] = {}
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(key.user)
+        chats[key.chat] = (expires, state)
 
     @property
     def client(self) -> Redis:
@@ -445,42 +637,81 @@ class RedisStore(SessionStore):
 
     async def _run(self, script: str, *args: str | int) -> int:
         common: list[str | int] = [self._now_ms()]  # prefix and slot: see __init__
-        called = self._scripts[script]
+        return int(await self._script(self._scripts[script], *common, *args))
+
+    async def _run_untracked(self, script: str, *args: str | int) -> int:
+        """Run ``script`` on a pooled connection, whose reads Redis does not track: a purge
+        reads every user's hash, and tracked, each would cost Redis memory until it changed."""
+        common: list[str | int] = [self._now_ms()]
+        return int(await self._scripts[script](keys=[], args=[*common, *args]))
+
+    async def _script(self, script: AsyncScript, *args: str | int) -> Any:
         try:
-            result = await self._batch.call("EVALSHA", called.sha, 0, *common, *args)
+            return await self._batch.call("EVALSHA", script.sha, 0, *args)
         except NoScriptError:
-            # A restarted Redis forgot its scripts: load this one and send it again.
-            result = await called(keys=[], args=[*common, *args])
-        return int(result)
+            # A restarted Redis forgot its scripts: load this one (on the same connection,
+            # whose reads Redis tracks) and send it again.
+            await self._batch.call("SCRIPT", "LOAD", str(script.script))
+            return await self._batch.call("EVALSHA", script.sha, 0, *args)
 
     # -- the interface --------------------------------------------------------------------
 
     async def get(self, key: SessionKey, now: dt.datetime) -> SessionState | None:
-        raw = await self._batch.call("HGET", f"{self.prefix}h:{key.user}", key.chat)
-        if raw is None:
-            return None
-        try:
-            expires = int(raw[:13])
-            state = decode(str(raw[13:]))
-        except (ValueError, KeyError, TypeError):
-            # A value from an incompatible version: start that user afresh rather than fail.
-            await self._run("delete_one", key.user, key.chat)
-            return None
+        # A session this store read or saved last needs no round trip: had anyone else
+        # changed it since, Redis would have said so before the reply that this store read
+        # last. Replicas read a session after taking its chat's lock on this connection
+        # (RedisCoordinator), so they see every change its previous holder made.
+        cached = self._cached(key)
+        if cached is not None:
+            expires, state = cached
+        else:
+            epoch = self._epoch
+            raw = await self._batch.call("HGET", f"{self.prefix}h:{key.user}", key.chat)
+            if raw is None:
+                # The hash may have expired just now, which Redis does not report to the
+                # connection whose read found it gone: forget its other chats too.
+                self._drop(key.user)
+                return None
+            try:
+                expires = int(raw[:13])
+                state = decode(str(raw[13:]))
+            except (ValueError, KeyError, TypeError):
+                # A value from an incompatible version: start that user afresh rather than fail.
+                await self._run("delete_one", key.user, key.chat)
+                self._drop(key.user)
+                return None
+            self._remember(key, expires, state, epoch, only=False)
         if expires <= self._now_ms() or self.expired(state, now):
+            self._drop(key.user)
             await self._run("delete_one", key.user, key.chat)
+            self._drop(key.user)
             return None
         return state
 
     async def put(self, key: SessionKey, state: SessionState) -> None:
         expires = self._now_ms() + self._ttl_ms
         value = f"{expires:013d}{encode(state)}"
+        # Until the reply, what Redis holds is unknown (a lost reply, a timeout).
+        self._drop(key.user)
+        epoch = self._epoch
         await self._run("put", key.user, key.chat, value, self._ttl_ms)
+        self._remember(key, expires, state, epoch, only=True)
 
     async def delete_user(self, user: str) -> int:
-        return await self._run("delete_user", user)
+        # Dropped before (no reply read meanwhile fills it again) and after (the epoch).
+        self._drop(user)
+        try:
+            return await self._run("delete_user", user)
+        finally:
+            self._drop(user)
 
     async def delete_chat(self, chat: str) -> int:
-        return await self._run("delete_chat", chat)
+        # Rare (the bot left a group): not worth an index of cached chats.
+        self._reset()
+        try:
+            return await self._run("delete_chat", chat)
+        finally:
+            self._reset()
 
     async def purge_expired(self, now: dt.datetime) -> int:
         """Drop the index entries and fields of sessions that have expired; returns 0.
@@ -490,69 +721,90 @@ class RedisStore(SessionStore):
         and the fields of a user's chats that went idle while another one stayed active.
         """
         names = sorted(str(n) for n in await self._redis.smembers(f"{self.prefix}buckets"))
+        # On another connection, so Redis tells this store's connection of what it erases.
         for start in range(0, len(names), 256):
-            await self._run("purge", *names[start : start + 256])
+            await self._run_untracked("purge", *names[start : start + 256])
         return 0
 
     async def count(self) -> int:
         # Every slot from now's to the one a session saved now expires in.
-        return await self._run("count", -(-self._ttl_ms // self._slot_ms) + 1)
+        return await self._run_untracked("count", -(-self._ttl_ms // self._slot_ms) + 1)
 
     async def close(self) -> None:
-        await self._single.aclose()
-        await self._single.connection_pool.disconnect()
+        await self._batch.close()
         await self._redis.aclose()
 
     def coordinator(self) -> RedisCoordinator:
         """Deduplication and per-chat locks for replicas sharing this Redis."""
-        return RedisCoordinator(self._redis, prefix=self.prefix)
+        return RedisCoordinator(self, prefix=self.prefix)
+
+
+# KEYS none; ARGV[1] the lock, ARGV[2] its holder's token: give it back if still ours.
+_RELEASE = """
+if redis.call('GET', ARGV[1]) == ARGV[2] then return redis.call('DEL', ARGV[1]) end
+return 0
+"""
 
 
 class RedisCoordinator(Coordinator):
-    """Replicas agree through Redis: a ``SET NX`` mark per event, a redis-py lock per chat."""
+    """Replicas agree through Redis: a ``SET NX`` mark per event, a lock per chat.
+
+    Both go over the store's own connection: a replica that takes a chat's lock there has,
+    before the lock's reply, been told of every change to the chat's sessions that the
+    previous holder made, so its cached sessions are current (see :meth:`RedisStore.get`).
+    """
 
     def __init__(
         self,
-        redis: Redis,
+        store: RedisStore,
         *,
         prefix: str = "bot:",
         seen_for: dt.timedelta = dt.timedelta(hours=24),
         lock_timeout: float = 120.0,
         wait_timeout: float = 60.0,
     ) -> None:
-        self._redis = redis
+        self._store = store
         self._prefix = prefix
         # Telegram keeps retrying an undelivered update for up to a day.
         self._seen_for = seen_for
         # A replica that dies holding a lock blocks its chat for at most this long.
         self._lock_timeout = lock_timeout
         self._wait_timeout = wait_timeout
+        self._release = store.client.register_script(_RELEASE)
 
     async def first_time(self, name: str) -> bool:
-        # A token of our own, so that a SET sent again after a lost reply (redis-py retries
-        # on a dropped connection) sees its own mark instead of calling the update taken.
+        # A token of our own, so that a SET sent again after a lost reply (commands are
+        # sent again on a dropped connection) sees its own mark instead of calling the
+        # update taken.
         token = uuid.uuid4().hex
-        before = await self._redis.set(
-            f"{self._prefix}seen:{name}", token, nx=True, get=True, ex=self._seen_for
+        before = await self._store._batch.call(
+            "SET",
+            f"{self._prefix}seen:{name}",
+            token,
+            "NX",
+            "GET",
+            "EX",
+            max(1, int(self._seen_for.total_seconds())),
         )
         return before is None or before == token
 
     async def acquire(self, name: str) -> Release:
-        lock = self._redis.lock(
-            f"{self._prefix}lock:{name}",
-            timeout=self._lock_timeout,
-            # redis-py polls for a taken lock; a chat's next update should not wait long.
-            sleep=0.005,
-            blocking_timeout=self._wait_timeout,
-            thread_local=False,
-        )
-        if not await lock.acquire():
-            raise TimeoutError(f"lock {name} still held after {self._wait_timeout} s")
+        lock, token = f"{self._prefix}lock:{name}", uuid.uuid4().hex
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._wait_timeout
+        expiry = max(1, int(self._lock_timeout * 1000))
+        while True:
+            # As first_time: a SET sent again after a lost reply finds our own token.
+            held = await self._store._batch.call("SET", lock, token, "NX", "GET", "PX", expiry)
+            if held is None or held == token:
+                break
+            if loop.time() >= deadline:
+                raise TimeoutError(f"lock {name} still held after {self._wait_timeout} s")
+            # A chat's next update should not wait long for the previous one's release.
+            await asyncio.sleep(0.005)
 
         async def release() -> None:
-            try:
-                await lock.release()
-            except LockError:
+            if not await self._store._script(self._release, lock, token):
                 # It expired (the handling took longer than lock_timeout) and may be
                 # someone else's by now: nothing of ours to release.
                 log.warning("a chat lock expired before it was released")
