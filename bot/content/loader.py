@@ -107,10 +107,10 @@ for _tag in ("bool", "int", "float", "timestamp"):
     _Loader.add_constructor(_name, _checked(yaml.SafeLoader.yaml_constructors[_name]))
 
 
-# libyaml parses ten times faster than the pure-Python parser and builds the same nodes,
+# libyaml parses ten times faster than the pure-Python parser and reads the same events,
 # but it accepts a little more: tabs as separators, "?" inside plain scalars in flow lists,
 # a comment right after a "|" or ">" header, byte order marks, characters the Python
-# reader refuses, deeper nesting. Files using any of that (or anchors), and every file
+# reader refuses, deeper nesting. Files using any of that (or aliases), and every file
 # libyaml rejects, go through _Loader, so results and error messages stay exactly _Loader's.
 _MAX_FAST_DEPTH = 100
 # Two patterns that open with a literal character: searched many times faster than one that
@@ -118,31 +118,19 @@ _MAX_FAST_DEPTH = 100
 _BLOCK_HEADER_COMMENTS = (re.compile(r"\|[0-9+-]*#"), re.compile(r">[0-9+-]*#"))
 _FastLoader: type[Any] | None = None
 _IMPLICIT: dict[str, list[tuple[str, re.Pattern[str]]]] = dict(_Loader.yaml_implicit_resolvers)
-if getattr(yaml, "__with_libyaml__", False):
+# _FastBuild.tag resolves tags as the safe loader does without its steps for path and
+# catch-all resolvers: only while _Loader has none.
+if (
+    getattr(yaml, "__with_libyaml__", False)
+    and not _Loader.yaml_path_resolvers
+    and None not in _Loader.yaml_implicit_resolvers
+):
 
     class _CLoader(yaml.CSafeLoader):
         """libyaml's parser with _Loader's constructors."""
 
         yaml_constructors = _Loader.yaml_constructors
         yaml_multi_constructors = _Loader.yaml_multi_constructors
-
-        if not _Loader.yaml_path_resolvers and None not in _Loader.yaml_implicit_resolvers:
-            # libyaml asks for the tag of every node: the same answer as the safe loader's
-            # resolver without its steps for path and catch-all resolvers (it has none).
-            def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-                if kind is yaml.ScalarNode:
-                    if implicit[0]:
-                        for tag, regexp in _IMPLICIT.get(value[:1], ()):
-                            if regexp.match(value):
-                                return tag
-                    return self.DEFAULT_SCALAR_TAG
-                return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
-
-            def descend_resolver(self, current_node: Any, current_index: Any) -> None:
-                return None
-
-            def ascend_resolver(self) -> None:
-                return None
 
     _FastLoader = _CLoader
 
