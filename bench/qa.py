@@ -150,8 +150,23 @@ def _examples(content: Content, languages: Collection[str] | None = None) -> lis
 def _rows(content: Content, semantic: bool) -> list[tuple[Question, list[float], str | None]]:
     """Features and best node of every content example (each matched by an index built
     without it, five folds) and of every question of the repository's set."""
-    examples = _examples(content)
-    rows: list[tuple[Question, list[float], str | None]] = []
+    rows = _held_out_rows(content, _examples(content), semantic)
+    matcher = _matcher(content, semantic)
+    questions = load_questions()
+    warm(matcher, [q.text for q in questions])
+    for q in questions:
+        f = _features(matcher, q)
+        rows.append((q, *f) if f else (q, [], None))
+    return rows
+
+
+Rows = list[tuple[Question, list[float], str | None]]
+
+
+def _held_out_rows(content: Content, examples: list[Question], semantic: bool) -> Rows:
+    """Features and best node of ``examples``, each matched by an index built without it
+    (five folds)."""
+    rows: Rows = []
     for fold in range(FOLDS):
         part = examples[fold::FOLDS]
         held = _without(content, {(q.node or "", q.lang, q.text) for q in part})
@@ -163,16 +178,7 @@ def _rows(content: Content, semantic: bool) -> list[tuple[Question, list[float],
             matcher.embedder.recent_limit = 100_000
             matcher.embedder.remember(texts, cache.vectors(matcher.embedder, texts))
         rows += [(q, *f) for q in part if (f := _features(matcher, q))]
-    matcher = _matcher(content, semantic)
-    questions = load_questions()
-    warm(matcher, [q.text for q in questions])
-    for q in questions:
-        f = _features(matcher, q)
-        rows.append((q, *f) if f else (q, [], None))
     return rows
-
-
-Rows = list[tuple[Question, list[float], str | None]]
 
 
 def _out_of_fold(rows: Rows) -> list[float] | None:
@@ -499,18 +505,9 @@ def _other_language_rows(content: Content, tune: list[Question]) -> Rows:
     fitted = decision.FITTED_LANGUAGES
     decision.FITTED_LANGUAGES = frozenset()  # every language ranked with those parameters
     try:
-        rows: Rows = []
-        for fold in range(FOLDS):
-            part = examples[fold::FOLDS]
-            held = _without(content, {(q.node or "", q.lang, q.text) for q in part})
-            matcher = _matcher(held, True)
-            assert matcher.embedder is not None
-            texts = sorted({q.text for q in part})
-            cache = EmbeddingCache(default_cache_dir(matcher.embedder.name))
-            matcher.embedder.recent_limit = 100_000
-            matcher.embedder.remember(texts, cache.vectors(matcher.embedder, texts))
-            rows += [(q, *f) for q in part if (f := _features(matcher, q))]
         matcher = _matcher(content, True)
+        assert matcher.embedder is not None  # these languages are decided with the meaning
+        rows = _held_out_rows(content, examples, True)
         warm(matcher, [q.text for q in tune])
         default = content.meta.default_language
         for q in tune:
