@@ -169,7 +169,7 @@ def _parse_fast(text: str, display: str) -> tuple[_Doc | None, list[Problem]] | 
         # checks that the Python parser reads the text the same way; anything else is left
         # to _Loader. Reading events, not the node tree libyaml composes, saves making a
         # node object per value (a third of parsing the content).
-        data = _FastBuild(loader, lines, problems, display).value((), False, 0)
+        data = _FastBuild(loader, lines, problems, display).value(loader.get_event(), (), False, 0)
         loader.get_event()  # the document's end
         if not loader.check_event(yaml.StreamEndEvent):
             return None  # another document: _Loader says so
@@ -214,32 +214,36 @@ class _FastBuild:
         )
         return self.loader.construct_object(node)
 
-    def value(self, path: Path_, in_flow: bool, depth: int) -> Any:
-        event: Any = self.loader.get_event()
+    def value(self, event: Any, path: Path_, in_flow: bool, depth: int) -> Any:
+        """The data of the value that opens with ``event``; reads the events up to its end."""
         if depth > _MAX_FAST_DEPTH or isinstance(event, yaml.AliasEvent):
             raise _NotFast  # deep nesting, or an alias
         self.lines.setdefault(path, event.start_mark.line + 1)
-        if isinstance(event, yaml.ScalarEvent):
+        kind = type(event)
+        if kind is yaml.ScalarEvent:
             if event.tag is None and not event.implicit[0]:
                 return event.value  # quoted, untagged: a string (most texts)
             return self.scalar(event, self.tag(event), in_flow)
         if event.tag not in (None, "!"):
             raise _NotFast  # a collection with a tag of its own
         flow = in_flow or bool(event.flow_style)
-        check = self.loader.check_event
-        if isinstance(event, yaml.SequenceStartEvent):
+        # Each event is taken once and handed down: asking libyaml to peek first would
+        # double the calls into it, the bulk of parsing.
+        get = self.loader.get_event
+        if kind is yaml.SequenceStartEvent:
             items: list[Any] = []
-            while not check(yaml.SequenceEndEvent):
-                items.append(self.value((*path, len(items)), flow, depth + 1))
-            self.loader.get_event()
+            item = get()
+            while type(item) is not yaml.SequenceEndEvent:
+                items.append(self.value(item, (*path, len(items)), flow, depth + 1))
+                item = get()
             return items
-        if not isinstance(event, yaml.MappingStartEvent):
+        if kind is not yaml.MappingStartEvent:
             raise _NotFast
         data: dict[Any, Any] = {}
         keys: set[str] = set()
-        while not check(yaml.MappingEndEvent):
-            key_event: Any = self.loader.get_event()
-            if not isinstance(key_event, yaml.ScalarEvent) or depth + 1 > _MAX_FAST_DEPTH:
+        key_event: Any = get()
+        while type(key_event) is not yaml.MappingEndEvent:
+            if type(key_event) is not yaml.ScalarEvent or depth + 1 > _MAX_FAST_DEPTH:
                 raise _NotFast
             key_tag = self.tag(key_event)
             if key_tag in _KEY_TAGS_NOT_FAST:
@@ -257,10 +261,11 @@ class _FastBuild:
                     )
                 )
             keys.add(key)
-            self.lines[(*path, key)] = line
+            key_path = (*path, key)
+            self.lines[key_path] = line
             constructed = self.scalar(key_event, key_tag, flow)
-            data[constructed] = self.value((*path, key), flow, depth + 1)
-        self.loader.get_event()
+            data[constructed] = self.value(get(), key_path, flow, depth + 1)
+            key_event = get()
         return data
 
 
