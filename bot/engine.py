@@ -76,7 +76,6 @@ from bot.events import (
     Unsupported,
 )
 from bot.matching import Matcher, MatchResult, answers
-from bot.matching.text import stem
 from bot.state import SessionState
 
 MAX_BACK = 20
@@ -673,22 +672,12 @@ class Engine:
             return None
         lang = state.language
         labels = {i: (o.label[lang] if o.label else "") for i, o in shown}
-        meanings = {i: o.means or _meaning_of_label(labels[i], lang) for i, o in shown}
+        meanings = {i: o.means or answers.label_meaning(labels[i], lang) for i, o in shown}
         asked = answers.apps(" ".join([node.title[lang], *labels.values()]))
-        said = (
-            answers.meaning(text, lang)
-            or answers.named_app_answer(text, lang, asked)
-            or answers.other_apps_only(text, lang, asked)
-        )
-        fitting = [i for i, meant in meanings.items() if said is not None and meant == said]
+        said = answers.answer(text, lang, asked)
+        fitting = {i: labels[i] for i, meant in meanings.items() if meant == said}
         if fitting:
-            # Several buttons mean "yes" ("Ja, für Facebook", "Ja, für beide"): the one whose
-            # label shares a word with the answer ("beides"), else the first.
-            said_by = {i: {stem(w, lang) for w in _words(labels[i])} for i in fitting}
-            common = set.intersection(*said_by.values())  # "ja", "für"
-            typed = {stem(w, lang) for w in _words(text)}
-            named = [i for i in fitting if typed & (said_by[i] - common)]
-            chosen = (named or fitting)[0]
+            chosen = answers.pick_option(text, lang, fitting)
             return self._choose(state, f"{SET_PREFIX}{node.id}-{chosen}", event, now)
         if said is None:
             # "ich wohne in Österreich" at the question where someone lives: the button.
@@ -797,13 +786,6 @@ class Engine:
 
 
 _WORD = re.compile(r"[^\W\d_]+")
-
-
-def _meaning_of_label(label: str, lang: str) -> answers.Meaning:
-    """What a checklist button without ``means`` answers, from its label: "Kein Facebook" and
-    "No Instagram" say no, "Weiß nicht" unsure, anything else yes."""
-    found = answers.meaning(label, lang)
-    return found if found is not None else "yes"
 
 
 def _words(text: str) -> frozenset[str]:

@@ -1,5 +1,7 @@
 """Answers typed to a yes/no question of the guided checklist: "ja", "nö", "weiß nicht",
-"ja nutz ich", "nope", or the name of the app the question asks about ("facebook").
+"ja nutz ich", "nope", or the name of the app the question asks about ("facebook"); what a
+button's label answers; which of several buttons that mean the same answer a message picks
+("beides" -> "Ja, für beide").
 
 The words are language data (``yes_words``, ``no_words``, ``unsure_words`` in
 ``bot/lang/<code>.yaml``; app names in ``common.yaml``). Not knowing wins over a "nicht" in
@@ -8,11 +10,12 @@ it ("weiß nicht"), a denial over a "yes" ("ja, aber kein Facebook" is not "yes"
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Literal
 
 from bot import lang as lang_data
-from bot.matching.text import fold, words
+from bot.matching.text import fold, stem, words
 
 Meaning = Literal["yes", "no", "unsure"]
 
@@ -73,6 +76,46 @@ def other_apps_only(text: str, lang: str, asked: Iterable[str]) -> Meaning | Non
         # A question about no app ("Chattest du mit Meta AI?") is not answered by naming one.
         return None
     return "no" if any(w in data.only_words for w in ws) else None
+
+
+def answer(text: str, lang: str, asked: Iterable[str]) -> Meaning | None:
+    """What ``text`` answers to a checklist question about the apps ``asked`` (none for a
+    question about no app): what its words say ("ja", "weiß nicht"), else what naming an
+    asked app says ("facebook", "kein facebook"), else no if it is only about other apps
+    ("nur Instagram"); ``None`` when it is no answer."""
+    apps_asked = set(asked)
+    return (
+        meaning(text, lang)
+        or named_app_answer(text, lang, apps_asked)
+        or other_apps_only(text, lang, apps_asked)
+    )
+
+
+def label_meaning(label: str, lang: str) -> Meaning:
+    """What a checklist button without ``means`` answers, from its label: "Kein Facebook" and
+    "No Instagram" say no, "Weiß nicht" unsure, anything else yes."""
+    found = meaning(label, lang)
+    return found if found is not None else "yes"
+
+
+def pick_option(text: str, lang: str, labels: dict[int, str]) -> int:
+    """Which of the buttons that mean what ``text`` answers it picks, given their ``labels``
+    (one at least, in the order shown): when several mean "yes" ("Ja, für Facebook", "Ja,
+    für beide"), the one whose label shares a word with the answer ("beides") that not
+    every label has ("ja", "für"), else the first."""
+    said_by = {i: {stem(w, lang) for w in _label_words(label)} for i, label in labels.items()}
+    common = set.intersection(*said_by.values())  # "ja", "für"
+    typed = {stem(w, lang) for w in _label_words(text)}
+    named = [i for i in labels if typed & (said_by[i] - common)]
+    return (named or list(labels))[0]
+
+
+_LABEL_WORD = re.compile(r"[^\W\d_]+")
+
+
+def _label_words(text: str) -> frozenset[str]:
+    """The words of a label or a message, case folded; digits and punctuation dropped."""
+    return frozenset(w.casefold() for w in _LABEL_WORD.findall(text))
 
 
 def named_option(text: str, labels: dict[int, list[str]]) -> int | None:

@@ -34,7 +34,9 @@ chat's lock on that connection, so it has been told of the previous holder's cha
 Redis remembers the tracked keys (about 150 bytes per user) until they change or expire.
 A key evicted by a ``maxmemory`` policy while this store's own command runs is not reported
 to it: run Redis without eviction (``noeviction``, the default), as sessions should not be
-dropped anyway.
+dropped anyway. That connection and its tracking are :mod:`bot.store.redis_connection`;
+:mod:`bot.store.redis_batch` sends the session reads and writes on it, those that overlap
+together, each bounded in time.
 
 :class:`RedisCoordinator` (from :meth:`RedisStore.coordinator`) lets replicas agree on who
 handles an update: a ``SET NX`` mark per update id, and a ``SET NX`` lock per chat with a
@@ -50,19 +52,21 @@ import logging
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
-from redis.asyncio import BlockingConnectionPool, Connection, ConnectionPool, Redis
+from redis.asyncio import BlockingConnectionPool, ConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.commands.core import AsyncScript
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.state import SessionState
 from bot.store.base import Coordinator, Release, SessionKey, SessionStore
+from bot.store.redis_batch import Batch
+from bot.store.redis_connection import TrackedConnection
 
 log = logging.getLogger(__name__)
 
@@ -286,200 +290,6 @@ def decode(raw: str) -> SessionState:
     return SessionState.from_dict(data)
 
 
-class _Batch:
-    """Sends commands on one connection, those issued while another one is under way together.
-
-    With many conversations at once, most of a command's cost is the client's own work per
-    call (a write, a wake-up, a read); sent together they share it, as the SQLite store's
-    writes share a transaction. A command issued while none is under way is sent at once,
-    so one conversation at a time waits for nothing.
-
-    The connection is driven directly (redis-py's :class:`~redis.asyncio.connection.Connection`:
-    connecting, AUTH, TLS, parsing), without the client's layers per command: they took
-    two fifths of a session's read or write. A lost connection is reconnected and the
-    commands are sent again with the connection's ``Retry``, as the client would.
-
-    It speaks RESP3 with ``CLIENT TRACKING`` on (``NOLOOP``: not about its own changes), so
-    Redis tells it, on this same connection and in order with the replies, when a key it
-    has read is changed by anyone else: ``invalidated`` is called with the keys (``None``:
-    all of them), and ``reset`` when the connection is (re)made or lost, since what was said
-    while it was down is lost.
-    """
-
-    def __init__(
-        self,
-        connection: Connection,
-        timeout: float,
-        invalidated: Callable[[list[str] | None], None],
-        reset: Callable[[], None],
-    ) -> None:
-        self._connection = connection
-        self._timeout = timeout
-        self._invalidated = invalidated
-        self._reset = reset
-        self.tracking = False
-        """Whether Redis is tracking the keys read on the current connection."""
-        connection.register_connect_callback(self._on_connect)  # type: ignore[no-untyped-call]
-        self._queued: list[tuple[tuple[str | int, ...], asyncio.Future[Any]]] = []
-        self._busy = 0
-        self._scheduled = False
-        # The call under way (at most one) and when it must be done by; see _bounded.
-        self._waiting: asyncio.Task[Any] | None = None
-        self._deadline = 0.0
-        self._watch: asyncio.TimerHandle | None = None
-        self._expired: asyncio.Task[Any] | None = None
-
-    async def _on_connect(self, connection: Connection) -> None:
-        self.tracking = False
-        self._reset()
-        try:
-            connection._parser.set_invalidation_push_handler(self._on_invalidate)  # type: ignore[attr-defined]
-            await connection.send_command("CLIENT", "TRACKING", "ON", "NOLOOP", check_health=False)
-            await connection.read_response()
-        except BaseException:
-            # Left connected without tracking, it would be read as if every change were told.
-            await connection.disconnect(nowait=True)
-            raise
-        self.tracking = True
-
-    async def _on_invalidate(self, message: list[Any]) -> None:
-        keys = message[1] if len(message) > 1 else None
-        self._invalidated(None if keys is None else [str(k) for k in keys])
-
-    def _lost(self) -> None:
-        self.tracking = False
-        self._reset()
-
-    def up(self) -> bool:
-        """Whether the connection is tracking and has not been closed by the other end.
-
-        The end of a connection shows once the event loop has seen it, before any read:
-        a Redis that went away no longer vouches for what it told before."""
-        if self.tracking:
-            reader = self._connection._reader
-            if reader is None or reader.at_eof() or reader.exception() is not None:
-                self._lost()
-        return self.tracking
-
-    async def close(self) -> None:
-        self._lost()
-        await self._connection.disconnect()
-
-    async def call(self, *command: str | int) -> Any:
-        if not self._busy and not self._queued:
-            self._busy += 1
-            try:
-                (result,) = await self._bounded(self._round_trip([command]))
-            finally:
-                self._busy -= 1
-                self._kick()
-            if isinstance(result, Exception):
-                raise result
-            return result
-        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._queued.append((command, done))
-        self._kick()
-        return await done
-
-    async def _round_trip(self, commands: list[tuple[str | int, ...]]) -> list[Any]:
-        """Send ``commands`` at once and read their replies (an error reply as its exception)."""
-        connection = self._connection
-
-        async def attempt() -> list[Any]:
-            await connection.send_packed_command(connection.pack_commands(commands))
-            replies: list[Any] = []
-            for _ in commands:
-                try:
-                    replies.append(await connection.read_response())
-                except ResponseError as exc:
-                    replies.append(exc)
-            return replies
-
-        async def failed(error: Exception) -> None:
-            self._lost()
-            await connection.disconnect()
-
-        try:
-            return await connection.retry.call_with_retry(attempt, failed)
-        except BaseException:
-            # Cancelled or failed in the middle: redis-py has dropped the connection.
-            self._lost()
-            raise
-
-    async def _bounded(self, call: Awaitable[Any]) -> Any:
-        """``await call``, cancelled with redis-py's TimeoutError after ``timeout`` seconds.
-
-        As asyncio.timeout, but one timer serves every call (a call is seldom longer than
-        a millisecond): a timer per call would cost a tenth of a session's read or write.
-        Cancelled in the middle of a command, redis-py drops that connection: a late reply
-        is never read as the answer to the next command."""
-        loop = asyncio.get_running_loop()
-        task = asyncio.current_task()
-        self._waiting, self._deadline = task, loop.time() + self._timeout
-        if self._watch is None:
-            self._watch = loop.call_at(self._deadline, self._check)
-        try:
-            return await call
-        except asyncio.CancelledError:
-            if task is not None and self._expired is task:
-                self._expired = None
-                if task.uncancel() == 0:  # not also cancelled by someone else
-                    raise RedisTimeoutError(
-                        f"Redis did not answer within {self._timeout:g} s"
-                    ) from None
-            raise
-        finally:
-            self._waiting = None
-
-    def _check(self) -> None:
-        self._watch = None
-        if self._waiting is None:
-            return  # idle: the next call sets the timer again
-        loop = asyncio.get_running_loop()
-        if loop.time() >= self._deadline:
-            self._expired = self._waiting
-            self._waiting.cancel()
-        else:
-            self._watch = loop.call_at(self._deadline, self._check)
-
-    def _kick(self) -> None:
-        if self._queued and not self._busy and not self._scheduled:
-            self._scheduled = True
-            asyncio.get_running_loop().call_soon(self._send)
-
-    def _send(self) -> None:
-        self._scheduled = False
-        if not self._queued or self._busy:
-            return
-        batch, self._queued = self._queued, []
-        self._busy += 1
-        task = asyncio.ensure_future(self._execute(batch))
-        task.add_done_callback(lambda t: t.cancelled() or t.exception())
-
-    async def _execute(
-        self, batch: list[tuple[tuple[str | int, ...], asyncio.Future[Any]]]
-    ) -> None:
-        try:
-            results = await self._bounded(self._round_trip([command for command, _ in batch]))
-        except BaseException as exc:
-            for _, done in batch:
-                if not done.done():
-                    done.set_exception(exc)
-            if not isinstance(exc, Exception):
-                raise
-            return
-        finally:
-            self._busy -= 1
-            self._kick()
-        for (_, done), result in zip(batch, results, strict=True):
-            if done.done():
-                continue
-            if isinstance(result, Exception):
-                done.set_exception(result)
-            else:
-                done.set_result(result)
-
-
 class RedisStore(SessionStore):
     """Sessions in Redis (``redis://``, ``rediss://`` or ``unix://`` URL)."""
 
@@ -536,19 +346,20 @@ class RedisStore(SessionStore):
                 "count": _COUNT,
             }.items()
         }
-        # _Batch has at most one command or pipeline under way: it keeps one connection
-        # rather than taking and returning one per command (a third of a session read or
-        # write, one at a time). That connection has no socket timeout: redis-py runs every
-        # write under one in a task of its own (asyncio.wait_for), a quarter of a session's
-        # read and write; _Batch bounds each call with its own timer instead. It speaks
-        # RESP3, for the invalidation messages that keep the cache below right.
+        # Session reads and writes have at most one command or pipeline under way (Batch):
+        # they keep one connection rather than taking and returning one per command (a
+        # third of a session read or write, one at a time). That connection has no socket
+        # timeout: redis-py runs every write under one in a task of its own
+        # (asyncio.wait_for), a quarter of a session's read and write; Batch bounds each
+        # round trip instead. It speaks RESP3, for the invalidation messages that keep the
+        # cache below right.
         single = ConnectionPool.from_url(url, socket_timeout=None, protocol=3, **options)
-        self._batch = _Batch(
+        self._connection = TrackedConnection(
             single.make_connection(),  # type: ignore[no-untyped-call]
-            SESSION_TIMEOUT,
             self._invalidated,
             self._reset,
         )
+        self._batch = Batch(self._connection, SESSION_TIMEOUT)
         # Sessions read or saved on that connection, by user then chat: the expiry time and
         # the state. Redis tracks the users' hashes read there and says when anyone else
         # changes one, before any later reply; until then the copy here is what Redis holds
@@ -593,7 +404,7 @@ class RedisStore(SessionStore):
 
     def _cached(self, key: SessionKey) -> tuple[int, SessionState] | None:
         chats = self._cache.get(key.user)
-        if chats is None or not self._batch.up():
+        if chats is None or not self._connection.up():
             return None
         self._cache.move_to_end(key.user)
         return chats.get(key.chat)
@@ -608,7 +419,7 @@ class RedisStore(SessionStore):
         some of them without Redis telling this connection)."""
         if self._dropped.get(key.user, self._floor) > epoch or self._floor > epoch:
             return
-        if not self._batch.tracking or not self._cache_size:
+        if not self._connection.tracking or not self._cache_size:
             return
         chats = None if only else self._cache.get(key.user)
         if chats is None:
@@ -731,7 +542,7 @@ class RedisStore(SessionStore):
         return await self._run_untracked("count", -(-self._ttl_ms // self._slot_ms) + 1)
 
     async def close(self) -> None:
-        await self._batch.close()
+        await self._connection.close()
         await self._redis.aclose()
 
     def coordinator(self) -> RedisCoordinator:
