@@ -113,7 +113,7 @@ class Engine:
         self.matcher = matcher or Matcher(content)
         self.session_ttl = session_ttl
         self._thanks = {
-            lang: frozenset(w for entry in entries for w in _words(entry))
+            lang: frozenset(w for entry in entries for w in answers.letter_words(entry))
             for lang, entries in content.meta.thanks.items()
         }
         self._handlers: dict[type[Event], Callable[[SessionState, Event, dt.datetime], Result]] = {
@@ -739,7 +739,7 @@ class Engine:
     def _thanks_language(self, text: str, state: SessionState) -> str | None:
         """The language in which ``text`` is only words of thanks or goodbye, if any (the
         session's language first)."""
-        words = _words(text)
+        words = answers.letter_words(text)
         if not words:
             return None
         for lang in (state.language, *self._thanks):
@@ -783,13 +783,6 @@ class Engine:
             suggestions=suggestions,
         )
         return state.with_(offered=tuple(o.id for o in options)), (reply,)
-
-
-_WORD = re.compile(r"[^\W\d_]+")
-
-
-def _words(text: str) -> frozenset[str]:
-    return frozenset(w.casefold() for w in _WORD.findall(text))
 
 
 _NUMBER = re.compile(r"^(\d{1,3})\s*[.)]?$")

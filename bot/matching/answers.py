@@ -103,19 +103,19 @@ def pick_option(text: str, lang: str, labels: dict[int, str]) -> int:
     (one at least, in the order shown): when several mean "yes" ("Ja, für Facebook", "Ja,
     für beide"), the one whose label shares a word with the answer ("beides") that not
     every label has ("ja", "für"), else the first."""
-    said_by = {i: {stem(w, lang) for w in _label_words(label)} for i, label in labels.items()}
+    said_by = {i: {stem(w, lang) for w in letter_words(label)} for i, label in labels.items()}
     common = set.intersection(*said_by.values())  # "ja", "für"
-    typed = {stem(w, lang) for w in _label_words(text)}
+    typed = {stem(w, lang) for w in letter_words(text)}
     named = [i for i in labels if typed & (said_by[i] - common)]
     return (named or list(labels))[0]
 
 
-_LABEL_WORD = re.compile(r"[^\W\d_]+")
+_LETTER_WORD = re.compile(r"[^\W\d_]+")
 
 
-def _label_words(text: str) -> frozenset[str]:
+def letter_words(text: str) -> frozenset[str]:
     """The words of a label or a message, case folded; digits and punctuation dropped."""
-    return frozenset(w.casefold() for w in _LABEL_WORD.findall(text))
+    return frozenset(w.casefold() for w in _LETTER_WORD.findall(text))
 
 
 def named_option(text: str, labels: dict[int, list[str]]) -> int | None:
