@@ -27,6 +27,9 @@ No network, no clock, no platform types: adapters and the runtime do all I/O. Th
   options, instead of answering the first (``Reply.clarify``, ``matched`` False).
 - Notes (help, privacy, unknown command, non-text) leave the user where they were and
   offer the current page's options again.
+- Typed text that asks about the page the user is at without naming anything ("bist du
+  sicher?", "who did it?": ``MatchResult.again``) gets the page's details when its "More"
+  is on screen, else the page again.
 - A node's reply is its first screen (the ``as_of`` label, the text, the blocks not marked
   ``more``) and one line naming its sources. When the node has details (``more``, blocks
   marked ``more``) the reply offers ``@more:<node>`` ("Mehr"), which shows them; a node
@@ -295,6 +298,14 @@ class Engine:
         else:
             result = self.matcher.match(text, state.language, context=context, suggested=suggested)
         if result.matched and result.node:
+            if result.again and f"{MORE_PREFIX}{result.node}" in state.offered:
+                # "bist du sicher?" at a page whose details are not on screen yet: they say
+                # more than the page's first screen again.
+                new_state, actions = self._aside(state, f"{MORE_PREFIX}{result.node}", event, now)
+                return new_state, tuple(
+                    dataclasses.replace(a, matched=True) if isinstance(a, Reply) else a
+                    for a in actions
+                )
             new_state, actions = self._go(state, result.node, event, now, matched=True)
             return new_state, actions
         if result.clarify and "clarify" in self.content.meta.strings:

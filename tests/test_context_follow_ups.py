@@ -243,3 +243,66 @@ def test_how_that_names_more_is_read_as_usual(matcher: Matcher) -> None:
     # The page on objecting names no page for "how"; "wie schalte ich den ein?" stays there.
     result = matcher.match("wie schalte ich den ein?", "de", context="advanced-chat-privacy")
     assert result.matched and result.node == "advanced-chat-privacy"
+
+
+@pytest.mark.parametrize(
+    ("lang", "at", "text"),
+    [
+        ("de", "deidentification", "bist du sicher?"),
+        ("de", "private-messages", "echt nicht?"),
+        ("de", "representation", "welche denn?"),
+        ("en", "noyb-survey", "who did it?"),
+        ("en", "deidentification", "is that enough?"),
+        ("en", "private-messages", "really not?"),
+        ("en", "representation", "which ones?"),
+    ],
+)
+def test_a_follow_up_that_names_nothing_stays_on_the_page(
+    matcher: Matcher, lang: str, at: str, text: str
+) -> None:
+    result = matcher.match(text, lang, context=at)
+    assert result.matched and result.node == at
+
+
+@pytest.mark.parametrize(
+    ("lang", "at", "text"),
+    [
+        ("de", "private-messages", "und das wetter?"),
+        ("de", "olg-koeln", "wie spät ist es?"),
+        ("de", "object-facebook", "erzähl mal nen witz"),
+        ("en", "private-messages", "and the weather?"),
+        ("en", "olg-koeln", "what's the time?"),
+        ("en", "object-facebook", "tell me a joke"),
+    ],
+)
+def test_a_short_off_topic_follow_up_still_falls_back(
+    matcher: Matcher, lang: str, at: str, text: str
+) -> None:
+    assert not matcher.match(text, lang, context=at).matched
+
+
+@pytest.mark.parametrize(
+    ("lang", "at", "text"),
+    [
+        # A yes or no answers; a command's name asks for the command; a number or a word the
+        # content never uses names something: none of them is about the page.
+        ("de", "deidentification", "nein"),
+        ("de", "deidentification", "hilfe"),
+        ("en", "private-messages", "help"),
+        ("de", "right-to-object", "und 17?"),
+        ("en", "which-data", "what about reels?"),
+    ],
+)
+def test_what_names_or_answers_something_is_not_the_page_again(
+    matcher: Matcher, lang: str, at: str, text: str
+) -> None:
+    assert not matcher.match(text, lang, context=at).again
+
+
+def test_a_follow_up_that_names_nothing_needs_a_page_that_was_read(matcher: Matcher) -> None:
+    # After a fallback the suggested page was not read; at the menu there is no page.
+    assert not matcher.match(
+        "bist du sicher?", "de", context="deidentification", suggested=True
+    ).matched
+    assert not matcher.match("bist du sicher?", "de", context="start").matched
+    assert not matcher.match("bist du sicher?", "de").matched

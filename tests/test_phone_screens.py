@@ -14,6 +14,7 @@ from bot.content import Content, load_content
 from bot.content.models import Source
 from bot.engine import MAX_TOPICS, Engine
 from bot.events import Choice, Reply, Start, Text
+from bot.matching import Matcher, MatchResult
 from bot.state import SessionState
 
 
@@ -81,6 +82,47 @@ def test_more_can_be_typed_as_its_label_or_number(chat: Chat) -> None:
     assert chat.send(Text(text="mehr")).text == "DETAILS-DE"
     chat.choose("extra")
     assert chat.send(Text(text="3")).text == "DETAILS-DE"
+
+
+class _AboutThePage(Matcher):
+    """A matcher that reads every question as one about the page the user is at that names
+    nothing of its own ("bist du sicher?")."""
+
+    def match(
+        self, text: str, lang: str, context: str | None = None, *, suggested: bool = False
+    ) -> MatchResult:
+        if context is None or suggested:
+            return MatchResult(None, 0.0, False, lang)
+        return MatchResult(context, 0.0, True, lang, (context,), again=True)
+
+
+def test_a_question_about_the_page_gets_its_details_then_the_page(tmp_path: Path) -> None:
+    # The page without its checklist button: typed text at a checklist question answers it.
+    button = (
+        '    - {to: extra, set: {kids: true}, label: {de: "Ich habe Kinder", en: "I have kids"}}\n'
+    )
+    assert button in DETAILED
+    root = ROOT + "".join(f"    - to: {n}\n" for n in FILLERS)
+    meta = (META + VARIABLES).replace("  clarify:", PHONE_STRINGS + "  clarify:")
+    tree = write_tree(
+        tmp_path,
+        {
+            "bot.yaml": meta,
+            "nodes/00-root.yaml": root,
+            "nodes/50-extra.yaml": DETAILED.replace(button, ""),
+        },
+    )
+    content = load_content(tree)
+    chat = Chat(Engine(content, _AboutThePage(content), session_ttl=TTL))
+    chat.send(Start())
+    assert chat.choose("extra").text.startswith("ÜBER-DE")
+    details = chat.send(Text(text="welche denn?"))
+    assert details.text == "DETAILS-DE"
+    assert details.node == "extra" and details.matched is True
+    assert "@more:extra" not in ids(details)
+    # The details are on screen: asked again, the page itself.
+    again = chat.send(Text(text="wer denn?"))
+    assert again.text.startswith("ÜBER-DE") and again.node == "extra"
 
 
 def test_details_follow_the_date_variant(engine: Engine) -> None:

@@ -6,12 +6,27 @@ user is at (its title joins the question) and with that node and the topics it o
 ranked up a little, they land on the right neighbour. A node may name its answer to "why?"
 (``why`` in the content), which then decides.
 
+A short message that names nothing of its own ("bist du sicher?", "welche denn?", "who did
+it?", "really not?") can only be about the page just read. Names nothing: at most
+``BARE_WORDS`` words, none of which (small words aside) is a word the content names a topic
+with (the nodes' titles and one-word keywords: "Köln", "Formular", "Instagram"; the names of
+the bot's commands: "Hilfe") or a word the content never uses (an unknown word names
+something it does not know), no number, and it is no yes or no ("nein" answers).
+Where nothing else answers it (the matcher would say it did not understand), the page does,
+unless it is an off-topic request (:func:`off_topic_reading`: "und das Wetter?", "what's the
+time?", "tell me a joke"), which takes its meaning (without the dense signal, the rule does
+not apply); the engine then shows the page's details when it has them. Not at
+the menu, at a page a fallback only suggested, or at a checklist question: there is no page
+that was read. A reading of its own (a neighbour, a clarifying question) comes first: "wie
+lange haben die Zeit?" names nothing either and asks about the next page.
+
 The session state is the context: the engine passes the node the user is at; nothing here
 keeps state of its own.
 """
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,7 +34,8 @@ import numpy as np
 from bot import lang as lang_data
 from bot.content.models import Content
 from bot.matching.answers import apps
-from bot.matching.text import content_words, stem, words
+from bot.matching.lexical import OFF_TOPIC_CLOSE
+from bot.matching.text import Lexicon, content_words, stem, words
 
 _LANGUAGES = lang_data.languages()
 _MAX_WORDS = 7
@@ -48,6 +64,9 @@ NEAR_DENSE_OFF = -0.035
 NEAR_SCORE = 2.2
 """The ranking score (the best node scores about 4 to 5) from which a neighbour's own words
 answer a short message on their own: "Grund" names the form's reason field."""
+BARE_WORDS = 5
+"""A message of at most this many words that names nothing of its own ("bist du sicher?",
+"who did it?") is about the page just read."""
 NEAR_AHEAD = 0.85
 """How far the next neighbour must stay behind (a share of the best one's score): where two
 neighbours fit about as well, the words do not say which one is meant."""
@@ -334,6 +353,82 @@ def nearest_neighbour(
     if best < NEAR_SCORE or second > NEAR_AHEAD * best or position[node] not in related:
         return None
     return node
+
+
+_NAMES: weakref.WeakKeyDictionary[Content, dict[str, frozenset[str]]] = weakref.WeakKeyDictionary()
+"""Per content tree and language, the stems of :func:`topic_names` (made on first need)."""
+
+
+def topic_names(content: Content, lexicon: Lexicon) -> frozenset[str]:
+    """The stems (synonyms as their group's) of the words the content names its topics with:
+    the words of the nodes' titles and their one-word keywords ("Köln", "Stories") and the
+    names of the bot's commands ("Hilfe"), small words aside. The examples and answers use many words that name nothing ("sicher",
+    "enough"); a title or a keyword says what a topic is about."""
+    lang = lexicon.lang
+    per_lang = _NAMES.setdefault(content, {})
+    found = per_lang.get(lang)
+    if found is None:
+        texts = [n.title.get(lang, "") for n in content.nodes.values()]
+        # A command's name, aliases and one-word description ("hilfe", "language"): asking
+        # for one of the bot's commands is no question about a page.
+        named = [
+            *(k for n in content.nodes.values() for k in n.keywords.get(lang, ())),
+            *(c.description.get(lang, "") for c in content.meta.commands.values()),
+        ]
+        texts += [t for t in named if len(lexicon.content_words(t)) == 1]
+        texts += list(content.meta.commands)
+        texts += [a for c in content.meta.commands.values() for a in c.aliases.get(lang, ())]
+        data = _LANGUAGES.get(lang)
+        small = _small_words(data) if data is not None else frozenset()
+        found = frozenset(
+            lexicon.stem(w) for t in texts for w in lexicon.content_words(t) if w not in small
+        )
+        per_lang[lang] = found
+    return found
+
+
+def _small_words(data: lang_data.Language) -> frozenset[str]:
+    """Words that point, ask or join but name nothing: question words, negations, reference
+    and condition words, follow-up openings and why-words."""
+    return (
+        data.question_words
+        | data.negations
+        | data.reference_words
+        | data.condition_words
+        | data.follow_up_starts
+        | data.why_words
+    )
+
+
+def names_nothing(content: Content, text: str, lexicon: Lexicon) -> bool:
+    """Whether ``text`` is short (:data:`BARE_WORDS`) and names nothing of its own: none of
+    its words, small words aside, is a word the content names a topic with
+    (:func:`topic_names`), it has no number ("und Artikel 17?" names an article), and it is
+    no yes or no ("nein", "weiß nicht")."""
+    data = _LANGUAGES.get(lexicon.lang)
+    ws = words(text)
+    if data is None or not ws or len(ws) > BARE_WORDS:
+        return False
+    if any(ch.isdigit() for w in ws for ch in w):
+        return False
+    if " ".join(ws) in data.yes_words | data.no_words | data.unsure_words:
+        return False  # "nein", "weiß nicht": an answer, not a question about the page
+    names = topic_names(content, lexicon)
+    small = _small_words(data)
+    return not any(lexicon.stem(w) in names for w in lexicon.content_words(text) if w not in small)
+
+
+def off_topic_reading(words_off: float, covered: float, dense_off: float) -> bool:
+    """Whether a message that names nothing reads as an off-topic request: its words are (almost)
+    as close to the off-topic requests as to any topic (``words_off``, the ranking's share,
+    from :data:`~bot.matching.lexical.OFF_TOPIC_CLOSE` on), or its meaning is closer to one of
+    them than to any topic (``dense_off`` above 0: the closest off-topic request's cosine
+    minus the closest topic text's), or about as close (:data:`NEAR_DENSE_OFF`) while the
+    best topic explains few of its words (:data:`NEAR_COVERED`), as a short message the
+    neighbours would answer is read."""
+    if words_off >= OFF_TOPIC_CLOSE:
+        return True
+    return dense_off > 0 or (covered < NEAR_COVERED and dense_off > NEAR_DENSE_OFF)
 
 
 def boost_array(node_ids: list[str], boost: dict[str, float]) -> np.ndarray:

@@ -27,9 +27,11 @@ from bot.matching.context import (
     FollowUp,
     boost_array,
     follow_up,
+    names_nothing,
     names_of_page,
     nearest_neighbour,
     neighbourhood,
+    off_topic_reading,
 )
 from bot.matching.decision import FUSED, LEXICAL
 from bot.matching.lexical import (
@@ -68,6 +70,9 @@ class MatchResult:
     clarify: tuple[str, ...] = ()
     """Two nodes the question fits about equally well: ask which one is meant. Set only
     when the matcher would otherwise have answered the first (``matched`` is then False)."""
+    again: bool = False
+    """The message asks about the page the user is at without naming anything ("bist du
+    sicher?"): the page's details answer it better than its first screen again."""
 
 
 log = logging.getLogger(__name__)
@@ -330,7 +335,52 @@ class Matcher:
             and not names_of_page(self.content, context or "", text, lang)
         ):
             return MatchResult(None, result.score, False, lang, result.candidates)
+        if not suggested and not result.matched and not result.clarify:
+            return self._on_page(text, lang, context) or result
         return result
+
+    def _on_page(self, text: str, lang: str, context: str | None) -> MatchResult | None:
+        """The page the user is at, for a short message that names nothing of its own and is
+        no off-topic request ("bist du sicher?", "who did it?"): it can only be about what
+        was just read (:func:`bot.matching.context.names_nothing`)."""
+        if not neighbourhood(self.content, context) or context is None:
+            # At the menu or a checklist question there is no page to be about.
+            return None
+        if not names_nothing(self.content, text, self.indexes[lang].lexicon):
+            return None
+        if self._names_unknown(text, lang):
+            # A word the content never uses names something it does not know ("auch
+            # Reels?"), not nothing.
+            return None
+        ranking = self.ranking(text, lang)
+        if ranking is None or ranking.foreign:
+            return None
+        dense_off = self._dense_off(text, lang)
+        if dense_off is None:
+            # Words alone do not tell "what's the time?" from "who did it?".
+            return None
+        if off_topic_reading(ranking.off_topic, ranking.features["covered"], dense_off):
+            return None
+        return MatchResult(context, 0.0, True, lang, (context,), again=True)
+
+    def _dense_off(self, text: str, lang: str) -> float | None:
+        """How much closer in meaning ``text`` is to the closest off-topic request than to
+        the closest topic's texts (negative: closer to a topic); ``None`` without the dense
+        signal or off-topic requests."""
+        index = self.indexes[lang]
+        off = index.off_topic
+        semantic = self.semantic_index(lang) if off is not None else None
+        if off is None or semantic is None:
+            return None
+        meaning = self.meaning_text(text, lang)
+        if _WORDS_ONLY.get():
+            raise _MeaningNeeded
+        wanted = _WANTED.get()
+        if wanted is not None and not semantic.embedder.knows(meaning):
+            wanted.append(meaning)
+            raise _MeaningNeeded
+        dense = semantic.scores(meaning)
+        return float(dense[off] - dense[:off].max())
 
     def _in_place(self, text: str, lang: str, context: str | None) -> MatchResult:
         """:meth:`match` for a context the user has read."""
