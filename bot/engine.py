@@ -29,7 +29,7 @@ No network, no clock, no platform types: adapters and the runtime do all I/O. Th
   offer the current page's options again.
 - Typed text that asks about the page the user is at without naming anything ("bist du
   sicher?", "who did it?": ``MatchResult.again``) gets the page's details when its "More"
-  is on screen, else the page again.
+  is on screen, else its sources when their button is, else the page again.
 - A node's reply is its first screen (the ``as_of`` label, the text, the blocks not marked
   ``more``) and one line naming its sources. When the node has details (``more``, blocks
   marked ``more``) the reply offers ``@more:<node>`` ("Mehr"), which shows them; a node
@@ -298,10 +298,11 @@ class Engine:
         else:
             result = self.matcher.match(text, state.language, context=context, suggested=suggested)
         if result.matched and result.node:
-            if result.again and f"{MORE_PREFIX}{result.node}" in state.offered:
-                # "bist du sicher?" at a page whose details are not on screen yet: they say
-                # more than the page's first screen again.
-                new_state, actions = self._aside(state, f"{MORE_PREFIX}{result.node}", event, now)
+            aside = self._next_aside(state, result.node) if result.again else None
+            if aside is not None:
+                # "bist du sicher?": the page's details or sources say more than its first
+                # screen again.
+                new_state, actions = self._aside(state, aside, event, now)
                 return new_state, tuple(
                     dataclasses.replace(a, matched=True) if isinstance(a, Reply) else a
                     for a in actions
@@ -584,6 +585,18 @@ class Engine:
             label = self.content.string("sources", lang)
             options.append(Option(f"{SOURCES_PREFIX}{node.id}", label))
         return options
+
+    def _next_aside(self, state: SessionState, node_id: str) -> str | None:
+        """The screen that answers a question about the page on screen that names nothing
+        ("bist du sicher?", "wirklich?"): from its first screen the details, from the
+        details the sources, from the sources (whose screen offers "More" again) none, so
+        that asking on does not go round in circles but shows the page again."""
+        more, sources = f"{MORE_PREFIX}{node_id}", f"{SOURCES_PREFIX}{node_id}"
+        node = self.content.nodes.get(node_id)
+        on_sources = node is not None and bool(node.sources) and sources not in state.offered
+        if more in state.offered and not on_sources:
+            return more
+        return sources if sources in state.offered else None
 
     def _aside(self, state: SessionState, option: str, event: Event, now: dt.datetime) -> Result:
         """``@more:<node>``, ``@sources:<node>`` or ``@page:<node>-<n>``: a second screen of a

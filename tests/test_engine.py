@@ -852,12 +852,20 @@ class _AboutThePage(Matcher):
         return MatchResult(context, 0.0, True, lang, (context,), again=True)
 
 
-def test_a_question_about_a_page_without_details_gets_the_page_again(content: Content) -> None:
+def test_a_question_about_a_page_without_details_gets_its_sources_then_the_page(
+    content: Content,
+) -> None:
     chat = Chat(Engine(content, _AboutThePage(content), session_ttl=TTL))
     chat.start(language="en")
     page = chat.choose("deadline")
     assert not any(o.startswith("@more:") for o in ids(page))
-    reply = chat.text("are you sure?")
+    assert "@sources:deadline" in ids(page)
+    sources = chat.text("are you sure?")
+    assert sources.text.startswith("**Sources:**") and "example.org/deadline" in sources.text
+    assert sources.node == "deadline" and sources.matched is True
+    assert "@sources:deadline" not in ids(sources)
+    # The sources are on screen: asked again, the page itself.
+    reply = chat.text("really?")
     assert reply.text == page.text and reply.node == "deadline" and reply.matched is True
 
 

@@ -120,7 +120,10 @@ def test_a_question_about_the_page_gets_its_details_then_the_page(tmp_path: Path
     assert details.text == "DETAILS-DE"
     assert details.node == "extra" and details.matched is True
     assert "@more:extra" not in ids(details)
-    # The details are on screen: asked again, the page itself.
+    # The details are on screen: asked again, the sources, then the page itself (not the
+    # details again, which the sources' screen offers).
+    sources = chat.send(Text(text="wer sagt das?"))
+    assert sources.text.startswith("**Quellen:**") and sources.node == "extra"
     again = chat.send(Text(text="wer denn?"))
     assert again.text.startswith("ÜBER-DE") and again.node == "extra"
 
