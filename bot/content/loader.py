@@ -216,10 +216,10 @@ class _FastBuild:
 
     def value(self, event: Any, path: Path_, in_flow: bool, depth: int) -> Any:
         """The data of the value that opens with ``event``; reads the events up to its end."""
-        if depth > _MAX_FAST_DEPTH or isinstance(event, yaml.AliasEvent):
+        kind = type(event)
+        if depth > _MAX_FAST_DEPTH or kind is yaml.AliasEvent:
             raise _NotFast  # deep nesting, or an alias
         self.lines.setdefault(path, event.start_mark.line + 1)
-        kind = type(event)
         if kind is yaml.ScalarEvent:
             if event.tag is None and not event.implicit[0]:
                 return event.value  # quoted, untagged: a string (most texts)
