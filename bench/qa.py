@@ -426,33 +426,55 @@ WRONG_AT_MOST, FALLBACK_AT_LEAST = 0.02, 0.95
 sets are 3 % and 95 %; the tune sets ran lower in wrong answers than the measured ones)."""
 THRESHOLDS = tuple(round(float(t), 3) for t in np.arange(0.3, 0.925, 0.025))
 
-Verdict = tuple[Question, str | None, float, str | None]
+COPIES = (1.01, 0.99, 0.98, 0.97, 0.96, 0.95, 0.94, 0.93, 0.92)
+"""``--fit-own``: the cosines from which a near copy of an example answers (``dense_copy``)
+that are tried; 1.01, never."""
+
+Verdict = tuple[Question, str | None, float, dict[float, str | None]]
 """A tune question; the answer with the fused model's threshold at 0; its confidence; the
-answer with that threshold above 1 (the same where the fused model did not decide)."""
+answer with that threshold above 1 (the same where the fused model did not decide), by the
+cosine from which a near copy answers (``dense_copy``)."""
 
 
-def _verdicts(content: Content, decide: Decision, questions: list[Question]) -> list[Verdict]:
+def _verdicts(
+    content: Content,
+    decide: Decision,
+    questions: list[Question],
+    copies: Collection[float] | None = None,
+) -> list[Verdict]:
     """Every question matched as the bot matches it (language detected, the dense signal
     skipped where the words decide), with ``decide`` for the other languages; by the answer
-    at the two ends of the fused model's threshold, any threshold between follows."""
+    at the two ends of the fused model's threshold, any threshold between follows; the upper
+    end with a near copy answering from each of ``copies`` (default: ``decide``'s own)."""
     from bot.matching import decision
 
-    ends = []
-    for threshold in (0.0, 1.01):
+    copies = (decide.fusion.dense_copy,) if copies is None else tuple(copies)
+    matcher = Matcher(content)
+
+    def answers(threshold: float, copy: float) -> list[Outcome]:
         fused = dataclasses.replace(decide.fused, threshold=threshold)
-        chosen = dataclasses.replace(decide, fused=fused)
+        fusion = dataclasses.replace(decide.fusion, dense_copy=copy)
+        chosen = dataclasses.replace(decide, fused=fused, fusion=fusion)
         decision.OTHER_LANGUAGES = dict.fromkeys(OTHER_LANGUAGES, chosen)
-        ends.append(run(Matcher(content), questions, detect=True))
-    low, high = ends
-    return [(a.question, a.got, a.score, b.got) for a, b in zip(low, high, strict=True)]
+        return run(matcher, questions, detect=True)
+
+    low = answers(0.0, copies[0])
+    highs = {copy: answers(1.01, copy) for copy in copies}
+    return [
+        (a.question, a.got, a.score, {copy: highs[copy][i].got for copy in copies})
+        for i, a in enumerate(low)
+    ]
 
 
-def _language_figures(verdicts: list[Verdict], threshold: float) -> dict[str, tuple[int, ...]]:
-    """Per language at ``threshold``: right in scope, wrong answers, off-topic fallbacks,
-    questions in scope, questions off topic."""
+def _language_figures(
+    verdicts: list[Verdict], threshold: float, copy: float | None = None
+) -> dict[str, tuple[int, ...]]:
+    """Per language at ``threshold`` and a near copy answering from ``copy`` (default: the
+    first matched): right in scope, wrong answers, off-topic fallbacks, questions in scope,
+    questions off topic."""
     figures: dict[str, list[int]] = {}
-    for q, low, score, high in verdicts:
-        got = low if score >= threshold else high
+    for q, low, score, highs in verdicts:
+        got = low if score >= threshold else highs[next(iter(highs)) if copy is None else copy]
         f = figures.setdefault(q.lang, [0, 0, 0, 0, 0])
         f[0] += got == q.node and q.node is not None
         f[1] += got is not None and got != q.node
@@ -462,36 +484,50 @@ def _language_figures(verdicts: list[Verdict], threshold: float) -> dict[str, tu
     return {lang: tuple(f) for lang, f in sorted(figures.items())}
 
 
-def _language_threshold(verdicts: list[Verdict]) -> tuple[float, bool, int, str]:
-    """The threshold with the most right answers over the tune sets among those where every
-    language keeps :data:`WRONG_AT_MOST` and :data:`FALLBACK_AT_LEAST` (else the fewest wrong
-    answers); whether it keeps them; its right answers; the table of every threshold."""
+def _language_threshold(verdicts: list[Verdict]) -> tuple[float, float, bool, int, str]:
+    """The threshold and near-copy cosine with the most right answers over the tune sets
+    among those where every language keeps :data:`WRONG_AT_MOST` and
+    :data:`FALLBACK_AT_LEAST` (else the fewest wrong answers; of equals, the lowest threshold
+    and the highest cosine); whether they keep them; their right answers; the table of every
+    threshold at that cosine, and the best of every cosine."""
     langs = sorted({q.lang for q, *_ in verdicts})
-    lines = [
-        "right in scope / wrong-confident over all / off-topic fallback, per language:",
-        f"{'threshold':>9} " + " ".join(f"{lang:>18}" for lang in langs) + "  all right",
-    ]
-    best: tuple[tuple[float, int], float] | None = None
-    for threshold in THRESHOLDS:
-        figures = _language_figures(verdicts, threshold)
-        ok = all(
-            wrong <= WRONG_AT_MOST * (n_in + n_out) and fell_back >= FALLBACK_AT_LEAST * n_out
-            for _, wrong, fell_back, n_in, n_out in figures.values()
-        )
-        right = sum(f[0] for f in figures.values())
-        wrong = sum(f[1] for f in figures.values())
-        key = (float(ok), right if ok else -wrong)
-        if best is None or key > best[0]:
-            best = (key, threshold)
-        cells = [
-            f"{r / n_in:>6.1%}/{w / (n_in + n_out):>4.1%}/{fb / n_out:>6.1%}"
-            for r, w, fb, n_in, n_out in figures.values()
+    copies = list(verdicts[0][3])
+    best: tuple[tuple[float, int], float, float] | None = None
+    tables: dict[float, list[str]] = {}
+    summary = ["near copy answering from / best threshold / right / bars kept:"]
+    for copy in copies:
+        lines = tables[copy] = [
+            f"right in scope / wrong-confident over all / off-topic fallback, per language "
+            f"(near copy from {copy}):",
+            f"{'threshold':>9} " + " ".join(f"{lang:>18}" for lang in langs) + "  all right",
         ]
-        mark = "ok" if ok else "  "
-        lines.append(f"{threshold:>9.3f} " + " ".join(cells) + f"  {right:>5} {mark}")
+        here: tuple[tuple[float, int], float] | None = None
+        for threshold in THRESHOLDS:
+            figures = _language_figures(verdicts, threshold, copy)
+            ok = all(
+                wrong <= WRONG_AT_MOST * (n_in + n_out) and fell_back >= FALLBACK_AT_LEAST * n_out
+                for _, wrong, fell_back, n_in, n_out in figures.values()
+            )
+            right = sum(f[0] for f in figures.values())
+            wrong = sum(f[1] for f in figures.values())
+            key = (float(ok), right if ok else -wrong)
+            if here is None or key > here[0]:
+                here = (key, threshold)
+            if best is None or key > best[0]:
+                best = (key, threshold, copy)
+            cells = [
+                f"{r / n_in:>6.1%}/{w / (n_in + n_out):>4.1%}/{fb / n_out:>6.1%}"
+                for r, w, fb, n_in, n_out in figures.values()
+            ]
+            mark = "ok" if ok else "  "
+            lines.append(f"{threshold:>9.3f} " + " ".join(cells) + f"  {right:>5} {mark}")
+        assert here is not None
+        (kept, most), at = here
+        summary.append(f"{copy:>9} {at:>6} {most:>5} {bool(kept)}")
     assert best is not None
-    (kept, most), chosen = best
-    return chosen, bool(kept), int(most), "\n".join(lines)
+    (kept, most), chosen, copy = best
+    table = "\n".join(tables[copy] + (summary if len(copies) > 1 else []))
+    return chosen, copy, bool(kept), int(most), table
 
 
 def _other_language_rows(content: Content, tune: list[Question]) -> Rows:
@@ -538,7 +574,7 @@ def fit_languages(content: Content, write: bool) -> int:
     tune = [q for q in load_questions(LANGUAGES_TUNE) if q.lang in OTHER_LANGUAGES]
     candidates: list[tuple[str, Decision, float, bool, int]] = []
     for name, decide in (("earlier", decision.ELSEWHERE), ("de/en", decision.DEFAULT)):
-        threshold, ok, right, table = _language_threshold(_verdicts(content, decide, tune))
+        threshold, _, ok, right, table = _language_threshold(_verdicts(content, decide, tune))
         print(f"\n{name}: threshold {threshold} ({'keeps' if ok else 'misses'} the bars)")
         print(table)
         candidates.append((name, decide, threshold, ok, right))
@@ -553,7 +589,7 @@ def fit_languages(content: Content, write: bool) -> int:
         w = _fit_weights([r for r in rows if r[0] not in left_out])
         model = Model(FUSED.features, tuple(float(v) for v in w), 0.5)
         unseen += _verdicts(content, dataclasses.replace(decision.DEFAULT, fused=model), held)
-    threshold, ok, right, table = _language_threshold(unseen)
+    threshold, _, ok, right, table = _language_threshold(unseen)
     print(f"\nshared, on tune questions it was not fitted on: threshold {threshold}")
     print(table)
     w = _fit_weights(rows)
@@ -561,7 +597,7 @@ def fit_languages(content: Content, write: bool) -> int:
     shared = dataclasses.replace(decision.DEFAULT, fused=model)
     candidates.append(("shared", shared, threshold, ok, right))
     print(f"shared, fitted on all: weights {model.weights}")
-    print(_language_threshold(_verdicts(content, shared, tune))[3])
+    print(_language_threshold(_verdicts(content, shared, tune))[4])
 
     name, decide, threshold, ok, right = max(
         candidates, key=lambda c: (c[3], c[4] if c[3] else 0, -candidates.index(c))
@@ -587,12 +623,15 @@ OWN_FEATURES = (
     ("earlier+closest", ("dense_top3", "topical")),
 )
 """``--fit-own``: the candidate models, as extra features on top of the earlier fused model's."""
+OWN_WEIGHTS = (1.0, 4.0)
+"""``--fit-own``: the dense signal's weights in the ranking tried (the earlier parameters',
+and the German and English fit's)."""
 
 
 def _own_rows(content: Content, tune: list[Question], names: tuple[str, ...]) -> Rows:
     """Features ``names`` and best node of every tune question as the bot reads it (language
-    detected, ranked with the parameters that decide that language today), the dense signal
-    computed for every one of them."""
+    detected, ranked with the parameters :data:`bot.matching.decision.OTHER_LANGUAGES` holds
+    for it), the dense signal computed for every one of them."""
     matcher = _matcher(content, True)
     warm(matcher, [q.text for q in tune])
     default = content.meta.default_language
@@ -609,72 +648,92 @@ def _own_rows(content: Content, tune: list[Question], names: tuple[str, ...]) ->
     return rows
 
 
-def fit_own(content: Content, write: bool) -> int:
-    """Refit the fused model that decides French, Spanish, Italian, Dutch and Polish (today the
-    earlier parameters, ``elsewhere``) on their own tune sets, by a rule set before any
-    figure was seen.
+def _own_weights(rows: Rows) -> np.ndarray:
+    """The logistic model's weights on ``rows`` (right best node or not), unweighted."""
+    return _logistic(
+        np.array([r[1] for r in rows]), np.array([float(r[2] == r[0].node) for r in rows])
+    )
 
-    Candidates (:data:`OWN_FEATURES`): the earlier model's features, and those plus the mean
-    closeness of the best node's few closest examples and the number of topical words. Each is
-    judged on verdicts for tune questions it was not fitted on (five folds), as the bot decides
-    (language detected, the dense signal skipped where the words decide), at the threshold
-    with the most right answers where every language keeps at most 2 % wrong-confident
-    answers and at least 95 % off-topic fallback on its tune set. The best candidate is kept
-    only if it answers more tune questions right than the shipped decision at that rule's
-    threshold and at the shipped threshold; ``--write`` stores it, fitted on all tune
-    questions, as ``other_languages`` in decision.json (the earlier parameters still decide
-    follow-ups)."""
+
+def fit_own(content: Content, write: bool) -> int:
+    """Refit the decision of French, Spanish, Italian, Dutch and Polish (today the earlier
+    parameters, ``elsewhere``) on their own tune sets, by a rule set before any figure was
+    seen.
+
+    Candidates: the shipped decision as it is; and, for each dense weight in the ranking
+    (:data:`OWN_WEIGHTS`), a fused model refitted on the tune questions ranked with it, with
+    the earlier model's features or those plus the mean closeness of the best node's few
+    closest examples and the number of topical words (:data:`OWN_FEATURES`). Each is judged
+    on verdicts as the bot decides (language detected, the dense signal skipped where the
+    words decide), a refitted one's for tune questions it was not fitted on (five folds), at
+    the threshold and near-copy cosine (``dense_copy``, :data:`COPIES`;
+    :meth:`bot.matching.decision.Fusion.near_copy`) with the most right answers where every
+    language keeps at most 2 % wrong-confident answers and at least 95 % off-topic fallback
+    on its tune set. The candidate with the most right answers over the five tune sets that
+    keeps those bars is chosen (of equals, the one listed first: the shipped model, the lower
+    weight, the fewer features); ``--write`` stores it (a refitted one fitted on all tune
+    questions) as ``other_languages`` in decision.json. The earlier parameters still decide
+    follow-ups."""
     from bot.matching import decision
 
     data = json.loads(decision.PARAMETERS.read_text(encoding="utf-8"))
     tune = [q for q in load_questions(LANGUAGES_TUNE) if q.lang in OTHER_LANGUAGES]
     earlier = decision.ELSEWHERE
-    shipped = _verdicts(content, earlier, tune)
-    rule_threshold, _, rule_right, table = _language_threshold(shipped)
+    shipped = _verdicts(content, earlier, tune, COPIES)
+    threshold, copy, ok, right, table = _language_threshold(shipped)
     at_shipped = sum(f[0] for f in _language_figures(shipped, earlier.fused.threshold).values())
-    print(f"shipped: {at_shipped} right at {earlier.fused.threshold}, {rule_right} at the rule's")
-    print(f"threshold {rule_threshold}\n{table}")
-    bar = max(at_shipped, rule_right)
+    print(f"shipped: {at_shipped} right at {earlier.fused.threshold} without near copies")
+    print(f"shipped: threshold {threshold}, near copy from {copy}: {right} right, bars kept: {ok}")
+    print(table)
+    fusion = dataclasses.replace(earlier.fusion, dense_copy=copy)
+    chosen = dataclasses.replace(
+        earlier, fused=dataclasses.replace(earlier.fused, threshold=threshold), fusion=fusion
+    )
+    candidates: list[tuple[bool, int, str, Decision]] = [(ok, right, "shipped", chosen)]
 
     order = list(range(len(tune)))
     random.Random(7).shuffle(order)
-    best: tuple[int, str, Model] | None = None
-    for name, extra in OWN_FEATURES:
-        names = (*earlier.fused.features, *extra)
-        rows = _own_rows(content, tune, names)
-        unseen: list[Verdict] = []
-        for fold in range(FOLDS):
-            held = [tune[i] for i in order[fold::FOLDS]]
-            left_out = set(held)
-            w = _logistic(
-                np.array([r[1] for r in rows if r[0] not in left_out]),
-                np.array([float(r[2] == r[0].node) for r in rows if r[0] not in left_out]),
-            )
-            model = Model(names, tuple(float(v) for v in w), 0.5)
-            unseen += _verdicts(content, dataclasses.replace(earlier, fused=model), held)
-        threshold, ok, right, table = _language_threshold(unseen)
-        print(f"\n{name}, on tune questions it was not fitted on: threshold {threshold}")
-        print(table)
-        w = _logistic(
-            np.array([r[1] for r in rows]), np.array([float(r[2] == r[0].node) for r in rows])
+    for weight in OWN_WEIGHTS:
+        ranked = dataclasses.replace(
+            earlier, fusion=dataclasses.replace(earlier.fusion, dense_weight=weight)
         )
-        model = Model(names, tuple(round(float(v), 4) for v in w), threshold)
-        print(f"{name}, fitted on all: weights {model.weights}")
-        if ok and (best is None or right > best[0]):
-            best = (right, name, model)
+        for name, extra in OWN_FEATURES:
+            names = (*earlier.fused.features, *extra)
+            label = f"dense weight {weight}, {name}"
+            decision.OTHER_LANGUAGES = dict.fromkeys(OTHER_LANGUAGES, ranked)
+            rows = _own_rows(content, tune, names)
+            unseen: list[Verdict] = []
+            for fold in range(FOLDS):
+                held = [tune[i] for i in order[fold::FOLDS]]
+                left_out = set(held)
+                w = _own_weights([r for r in rows if r[0] not in left_out])
+                model = Model(names, tuple(float(v) for v in w), 0.5)
+                unseen += _verdicts(content, dataclasses.replace(ranked, fused=model), held, COPIES)
+            threshold, copy, ok, right, table = _language_threshold(unseen)
+            print(f"\n{label}, on tune questions it was not fitted on: threshold {threshold}")
+            print(f"near copy from {copy}: {right} right, bars kept: {ok}\n{table}")
+            w = _own_weights(rows)
+            model = Model(names, tuple(round(float(v), 4) for v in w), threshold)
+            print(f"{label}, fitted on all: weights {model.weights}")
+            fusion = dataclasses.replace(ranked.fusion, dense_copy=copy)
+            fitted = dataclasses.replace(ranked, fused=model, fusion=fusion)
+            candidates.append((ok, right, label, fitted))
+    decision.OTHER_LANGUAGES = {}
 
-    if best is None or best[0] <= bar:
-        print(f"\nnone keeps the bars with more than {bar} right: the shipped decision stays")
-        return 0
-    right, name, model = best
-    print(f"\nchosen: {name}, threshold {model.threshold}, {right} right on unseen tune questions")
+    ok, right, label, best = max(
+        candidates, key=lambda c: (c[0], c[1] if c[0] else 0, -candidates.index(c))
+    )
+    print(
+        f"\nchosen: {label}, threshold {best.fused.threshold}, near copy from "
+        f"{best.fusion.dense_copy}: {right} right on tune, bars kept: {ok}"
+    )
     data["other_languages"] = {
         "languages": list(OTHER_LANGUAGES),
-        "chosen": f"own tune sets, {name}",
-        "lexical": dataclasses.asdict(earlier.lexical),
-        "fused": dataclasses.asdict(model),
-        "fusion": dataclasses.asdict(earlier.fusion),
-        "clarify_margin": earlier.clarify_margin,
+        "chosen": f"own tune sets, {label}",
+        "lexical": dataclasses.asdict(best.lexical),
+        "fused": dataclasses.asdict(best.fused),
+        "fusion": dataclasses.asdict(best.fusion),
+        "clarify_margin": best.clarify_margin,
     }
     if write:
         decision.PARAMETERS.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")

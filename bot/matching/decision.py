@@ -78,6 +78,9 @@ class Fusion:
     either: the highest bar at which skipping it changes each figure on the tune split by
     at most one question, so meaning is not computed for questions it would leave
     unanswered anyway (most of them off topic)."""
+    dense_copy: float = 1.01
+    """From this cosine on, a question is answered as a near copy of one of the best node's
+    examples, whatever the model's probability (:meth:`near_copy`); above 1, never."""
 
     def lift(self, cosines: np.ndarray) -> np.ndarray:
         """Cosines scaled from the floor: 0 below it, 1 for the same text."""
@@ -87,6 +90,23 @@ class Fusion:
     def rescues(self, features: dict[str, float]) -> bool:
         """Whether the dense signal alone makes the best node a candidate answer."""
         return features["dense"] >= self.dense_sure and features["dense_off"] <= -self.dense_off_gap
+
+    def near_copy(self, features: dict[str, float]) -> bool:
+        """Whether the question says what one of the best node's examples says, so that it is
+        answered however few words it has: its closest example in meaning is at least
+        ``dense_copy`` alike, the node closest in meaning is the ranking's best (``agree_dense``)
+        and the off-topic requests are farther by ``dense_off_gap``.
+
+        The model weighs a short question's few words against its closeness in meaning and
+        refuses "c'est quoi le droit d'opposition" though it is 0.997 alike to an example
+        ("Qu'est-ce que le droit d'opposition ?"); where meaning and ranking agree on so close
+        a node, the node is right almost always. ``dense_copy`` is the lowest cosine at which
+        the tune sets keep their bars (``bench/qa.py --fit-own``)."""
+        return (
+            features.get("dense", 0.0) >= self.dense_copy
+            and features.get("agree_dense", 0.0) == 1.0
+            and features.get("dense_off", 0.0) <= -self.dense_off_gap
+        )
 
 
 @dataclass(frozen=True)

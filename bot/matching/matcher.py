@@ -619,7 +619,10 @@ class Matcher:
         # still being built in the background.
         model = decides.model_for(ranking.features)
         bar = model.threshold if self._threshold is None else self._threshold
-        matched = score >= bar
+        # A near copy of one of the best node's examples answers whatever the model says
+        # (:meth:`Fusion.near_copy`): its few words weigh little against its meaning.
+        near_copy = ranking.answerable and decides.fusion.near_copy(ranking.features)
+        matched = score >= bar or near_copy
         # An answer has its node first (answerable: the best node is related); off topic, no
         # topic is worth suggesting unless the meaning says the question is one after all.
         related = tuple(index.node_ids[i] for i in ranking.related[:3])
