@@ -434,15 +434,19 @@ async def _console(content_dir: Path | None, language: str | None) -> int:
     import asyncio
 
     from bot.config import Settings
-    from bot.platforms.console import chat
+    from bot.platforms.console import chat, locale_language
     from bot.runtime import Runtime
     from bot.store import MemoryStore
 
     content = _content_or_exit(content_dir)
     language = _declared(content, language)
     settings = Settings.load()
+    # One user, who starts in one language: the others' matching is made ready if they
+    # switch (a second of start-up saved of two).
+    first = language or locale_language() or content.meta.default_language
     # The console keeps nothing on disk: one local user, gone when the chat ends.
-    runtime = Runtime(content, MemoryStore(settings.session_ttl), os.urandom(32))
+    store = MemoryStore(settings.session_ttl)
+    runtime = Runtime(content, store, os.urandom(32), languages=[first])
     _started()
     # Authors chatting while they edit see each saved change (or its problems) at once.
     stop, reloading = _start_reloading(runtime, content_dir)

@@ -53,7 +53,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import TypeVar
 
 from bot.content import conditions
@@ -128,10 +128,12 @@ class Engine:
             Joined: self._joined,
         }
 
-    def prepare(self, *, background: bool = False) -> None:
+    def prepare(
+        self, *, background: bool = False, languages: Collection[str] | None = None
+    ) -> None:
         """Load what matching typed questions needs before the first user asks (see
         :meth:`bot.matching.Matcher.prepare`)."""
-        self.matcher.prepare(background=background)
+        self.matcher.prepare(background=background, languages=languages)
 
     # -- entry point ---------------------------------------------------------------------
 

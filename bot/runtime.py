@@ -15,7 +15,7 @@ import hmac
 import logging
 import time
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,13 +74,16 @@ class Runtime:
         engine: Engine | None = None,
         clock: Callable[[], dt.datetime] = utc_now,
         limiter: InboundLimiter | None = None,
+        languages: Collection[str] | None = None,
     ) -> None:
+        """``languages``: the languages whose matching is made ready before serving (default:
+        all); the others are made ready when first asked (the console's one user)."""
         self.store = store
         # Tree and engine (with its matcher) live in one tuple, so a reload swaps them at once.
         engine = engine or Engine(content, session_ttl=store.ttl)
         # The dense signal's model and vectors now, not when the first user asks (in the
         # background when the content has many texts without vectors yet).
-        engine.prepare(background=True)
+        engine.prepare(background=True, languages=languages)
         self._served = (content, engine)
         self.readiness = Readiness()
         """Platforms report here when they are connected (``/healthz`` reads it)."""

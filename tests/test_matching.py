@@ -769,3 +769,19 @@ def test_a_matcher_builds_a_language_s_index_when_it_is_first_needed(tmp_path: P
     matcher.prepare()  # a running bot, before it serves: every language
     assert all(part.made for part in matcher.indexes.parts.values())
     assert all(known.made for _, known in matcher._vocabulary.values()), "detection waits"
+
+
+def test_a_matcher_prepared_for_some_languages_builds_the_others_when_asked(
+    tmp_path: Path,
+) -> None:
+    # The console's one user starts in one language: only that one is made ready first.
+    content = load_content(write_tree(tmp_path / "tree"))
+    everything = Matcher(content, embedder=None)
+    everything.prepare()
+    matcher = Matcher(content, embedder=None)
+    matcher.prepare(languages=["en"])
+    assert {lang for lang, part in matcher.indexes.parts.items() if part.made} == {"en"}
+    question = "Wie widerspreche ich?"
+    assert matcher.match(question, "de") == everything.match(question, "de")
+    assert matcher.match(question, "de").matched
+    assert {lang for lang, part in matcher.indexes.parts.items() if part.made} == {"de", "en"}

@@ -8,7 +8,7 @@ import logging
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
@@ -234,7 +234,9 @@ class Matcher:
         meaning = self._pending or self._embedder is not None
         return (FUSED if meaning else LEXICAL).threshold
 
-    def prepare(self, *, background: bool = False) -> None:
+    def prepare(
+        self, *, background: bool = False, languages: Collection[str] | None = None
+    ) -> None:
         """Build every language's index, and load the model and the content's vectors of
         every language (embedding what the cache lacks), now, so that no user's question
         waits for them: a running bot calls this before it serves, a reload before it swaps
@@ -242,12 +244,15 @@ class Matcher:
 
         With ``background``, where more than :data:`BACKGROUND_OVER` texts still need
         embedding (new content without its shipped vectors: minutes on one core), that is
-        done in a thread and questions are matched by words alone until it is done."""
-        self.build_indexes()
+        done in a thread and questions are matched by words alone until it is done.
+
+        ``languages``: only these (the console's one user), the others when first asked."""
+        wanted = [lang for lang in self.indexes if languages is None or lang in languages]
+        self.build_indexes(wanted)
         embedder = self.embedder
         if background and embedder is not None:
             cache = self._embedding_cache(embedder)
-            texts = [t for i in self.indexes.values() for ts in i.position_texts for t in ts]
+            texts = [t for lang in wanted for ts in self.indexes[lang].position_texts for t in ts]
             todo = len(cache.missing(embedder.name, [t for t in texts if t.strip()]))
             if todo > BACKGROUND_OVER:
                 log.warning(
@@ -257,20 +262,22 @@ class Matcher:
                     todo,
                 )
                 self._preparing = threading.Thread(
-                    target=self._prepare_all, name="embed-content", daemon=True
+                    target=self._prepare_all, args=(wanted,), name="embed-content", daemon=True
                 )
                 self._preparing.start()
                 return
-        self._prepare_all()
+        self._prepare_all(wanted)
 
-    def build_indexes(self) -> None:
-        """Build (or read from the cache) every language's index now, and take from each
-        what language detection needs (otherwise read on its own when first needed)."""
+    def build_indexes(self, languages: Collection[str] | None = None) -> None:
+        """Build (or read from the cache) every language's index now (or those of
+        ``languages``), and take from each what language detection needs (otherwise read on
+        its own when first needed)."""
         for lang, (_, known) in self._vocabulary.items():
-            known.put(self.indexes[lang].known_stems)
+            if languages is None or lang in languages:
+                known.put(self.indexes[lang].known_stems)
 
-    def _prepare_all(self) -> None:
-        for lang in self.indexes:
+    def _prepare_all(self, languages: Collection[str]) -> None:
+        for lang in languages:
             self.semantic_index(lang)
         if self._preparing is not None:
             log.info("matching by meaning ready")
