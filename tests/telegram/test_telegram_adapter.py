@@ -422,7 +422,7 @@ class ScriptedEngine:
     def __init__(self, *replies: Reply) -> None:
         self.replies = replies
 
-    def prepare(self, *, background: bool = False) -> None:
+    def prepare(self, *, background: bool = False, languages: object = None) -> None:
         """Nothing to load."""
 
     def handle(self, state: object, event: Event, now: dt.datetime) -> tuple[None, tuple]:
