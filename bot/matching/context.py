@@ -362,8 +362,9 @@ _NAMES: weakref.WeakKeyDictionary[Content, dict[str, frozenset[str]]] = weakref.
 def topic_names(content: Content, lexicon: Lexicon) -> frozenset[str]:
     """The stems (synonyms as their group's) of the words the content names its topics with:
     the words of the nodes' titles and their one-word keywords ("Köln", "Stories") and the
-    names of the bot's commands ("Hilfe"), small words aside. The examples and answers use many words that name nothing ("sicher",
-    "enough"); a title or a keyword says what a topic is about."""
+    names of the bot's commands ("Hilfe"), small words aside. The examples and answers use
+    many words that name nothing ("sicher", "enough"); a title or a keyword says what a
+    topic is about."""
     lang = lexicon.lang
     per_lang = _NAMES.setdefault(content, {})
     found = per_lang.get(lang)

@@ -350,7 +350,7 @@ class Matcher:
         """The page the user is at, for a short message that names nothing of its own and is
         no off-topic request ("bist du sicher?", "who did it?"): it can only be about what
         was just read (:func:`bot.matching.context.names_nothing`)."""
-        if not neighbourhood(self.content, context) or context is None:
+        if context is None or not neighbourhood(self.content, context):
             # At the menu or a checklist question there is no page to be about.
             return None
         if not names_nothing(self.content, text, self.indexes[lang].lexicon):
@@ -382,12 +382,18 @@ class Matcher:
         meaning = self.meaning_text(text, lang)
         if _WORDS_ONLY.get():
             raise _MeaningNeeded
+        dense = self._cosines(semantic, meaning)
+        return float(dense[off] - dense[:off].max())
+
+    @staticmethod
+    def _cosines(semantic: SemanticIndex, meaning: str) -> np.ndarray:
+        """``meaning``'s cosines with ``semantic``'s positions; under :meth:`words_or_wanted`,
+        a meaning not embedded yet is noted and the question given up instead."""
         wanted = _WANTED.get()
         if wanted is not None and not semantic.embedder.knows(meaning):
             wanted.append(meaning)
             raise _MeaningNeeded
-        dense = semantic.scores(meaning)
-        return float(dense[off] - dense[:off].max())
+        return semantic.scores(meaning)
 
     def _in_place(self, text: str, lang: str, context: str | None) -> MatchResult:
         """:meth:`match` for a context the user has read."""
@@ -693,11 +699,7 @@ class Matcher:
         if meaning is not None and _WORDS_ONLY.get():
             raise _MeaningNeeded
         if meaning is not None and (semantic := self.semantic_index(lang)) is not None:
-            wanted = _WANTED.get()
-            if wanted is not None and not semantic.embedder.knows(meaning):
-                wanted.append(meaning)
-                raise _MeaningNeeded
-            dense = semantic.scores(meaning)
+            dense = self._cosines(semantic, meaning)
             closest = functools.partial(semantic.closest, meaning)
         if dense is None and words_only is not None:
             whole: Ranking | None = words_only  # the same ranking again: not computed twice
