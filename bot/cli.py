@@ -434,6 +434,7 @@ async def _console(content_dir: Path | None, language: str | None) -> int:
     import asyncio
 
     from bot.config import Settings
+    from bot.engine import Engine
     from bot.platforms.console import chat, locale_language
     from bot.runtime import Runtime
     from bot.store import MemoryStore
@@ -441,12 +442,13 @@ async def _console(content_dir: Path | None, language: str | None) -> int:
     content = _content_or_exit(content_dir)
     language = _declared(content, language)
     settings = Settings.load()
-    # One user, who starts in one language: the others' matching is made ready if they
-    # switch (a second of start-up saved of two).
-    first = language or locale_language() or content.meta.default_language
+    engine = Engine(content, session_ttl=settings.session_ttl)
+    # One user, who starts in one language (as the engine reads --lang or the locale): the
+    # others' matching is made ready if they switch (a second of start-up saved of two).
+    first = engine.language_of(language or locale_language()) or content.meta.default_language
     # The console keeps nothing on disk: one local user, gone when the chat ends.
     store = MemoryStore(settings.session_ttl)
-    runtime = Runtime(content, store, os.urandom(32), languages=[first])
+    runtime = Runtime(content, store, os.urandom(32), engine=engine, languages=[first])
     _started()
     # Authors chatting while they edit see each saved change (or its problems) at once.
     stop, reloading = _start_reloading(runtime, content_dir)

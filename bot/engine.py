@@ -169,18 +169,23 @@ class Engine:
 
     def new_state(self, event: Event, now: dt.datetime) -> SessionState:
         """A fresh session at the root, in the best language the event suggests."""
-        language = self.content.meta.default_language
-        chosen = False
         explicit = event.language if isinstance(event, Start) else None
-        hint = explicit or event.locale
+        found = self.language_of(explicit or event.locale)
+        return SessionState(
+            node=self.content.meta.root,
+            language=found or self.content.meta.default_language,
+            language_chosen=found is not None and explicit is not None,
+            last_seen=now,
+        )
+
+    def language_of(self, hint: str | None) -> str | None:
+        """The content's language that a language tag or locale names ("de", "de-DE",
+        "pt_BR"), if it has it."""
         if hint:
             code = hint.split("-")[0].split("_")[0].lower()
             if code in self.content.languages:
-                language = code
-                chosen = explicit is not None
-        return SessionState(
-            node=self.content.meta.root, language=language, language_chosen=chosen, last_seen=now
-        )
+                return code
+        return None
 
     def inline(
         self, text: str, *, locale: str | None, now: dt.datetime, limit: int = 10

@@ -941,3 +941,14 @@ def test_a_question_starting_with_a_number_is_not_an_option_number(
     # Not taken as an option number outside the list either (that answer says the number
     # is not there, without looking at the words).
     assert reply.matched is not None
+
+
+@pytest.mark.parametrize(
+    ("hint", "expected"),
+    [("de", "de"), ("de-DE", "de"), ("en_GB", "en"), ("EN", "en"), ("sv-SE", None), (None, None)],
+)
+def test_the_language_a_tag_or_locale_names(
+    content: Content, hint: str | None, expected: str | None
+) -> None:
+    # The console prepares the language a terminal's locale ("de-DE") starts it in.
+    assert Engine(content, session_ttl=TTL).language_of(hint) == expected
