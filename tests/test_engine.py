@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fixtures.matchers import AboutThePage
 from fixtures.tree import AFTER, BEFORE, TTL, write_tree
 
 from bot.content import Content, load_content
@@ -840,22 +841,10 @@ def test_the_engine_asks_whenever_the_matcher_names_two_topics(content: Content)
     assert chat.text("1").text.startswith("NACHHER-DE")
 
 
-class _AboutThePage(Matcher):
-    """A matcher that reads every question as one about the page the user is at that names
-    nothing of its own ("bist du sicher?"); the phone screens' tests try a page with details."""
-
-    def match(
-        self, text: str, lang: str, context: str | None = None, *, suggested: bool = False
-    ) -> MatchResult:
-        if context is None or suggested:
-            return MatchResult(None, 0.0, False, lang)
-        return MatchResult(context, 0.0, True, lang, (context,), again=True)
-
-
 def test_a_question_about_a_page_without_details_gets_its_sources_then_the_page(
     content: Content,
 ) -> None:
-    chat = Chat(Engine(content, _AboutThePage(content), session_ttl=TTL))
+    chat = Chat(Engine(content, AboutThePage(content), session_ttl=TTL))
     chat.start(language="en")
     page = chat.choose("deadline")
     assert not any(o.startswith("@more:") for o in ids(page))

@@ -7,6 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from fixtures.matchers import AboutThePage
 from fixtures.phone import DETAILED, FILLERS, PHONE_STRINGS, ROOT_TOPICS, VARIABLES, phone_tree
 from fixtures.tree import AFTER, BEFORE, META, ROOT, TTL, write_tree
 
@@ -14,7 +15,6 @@ from bot.content import Content, load_content
 from bot.content.models import Source
 from bot.engine import MAX_TOPICS, Engine
 from bot.events import Choice, Reply, Start, Text
-from bot.matching import Matcher, MatchResult
 from bot.state import SessionState
 
 
@@ -84,18 +84,6 @@ def test_more_can_be_typed_as_its_label_or_number(chat: Chat) -> None:
     assert chat.send(Text(text="3")).text == "DETAILS-DE"
 
 
-class _AboutThePage(Matcher):
-    """A matcher that reads every question as one about the page the user is at that names
-    nothing of its own ("bist du sicher?")."""
-
-    def match(
-        self, text: str, lang: str, context: str | None = None, *, suggested: bool = False
-    ) -> MatchResult:
-        if context is None or suggested:
-            return MatchResult(None, 0.0, False, lang)
-        return MatchResult(context, 0.0, True, lang, (context,), again=True)
-
-
 def test_a_question_about_the_page_gets_its_details_then_the_page(tmp_path: Path) -> None:
     # The page without its checklist button: typed text at a checklist question answers it.
     button = (
@@ -113,7 +101,7 @@ def test_a_question_about_the_page_gets_its_details_then_the_page(tmp_path: Path
         },
     )
     content = load_content(tree)
-    chat = Chat(Engine(content, _AboutThePage(content), session_ttl=TTL))
+    chat = Chat(Engine(content, AboutThePage(content), session_ttl=TTL))
     chat.send(Start())
     assert chat.choose("extra").text.startswith("ÜBER-DE")
     details = chat.send(Text(text="welche denn?"))
