@@ -16,7 +16,11 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import (
+    NoSuchElementException,
+    StaleElementReferenceException,
+    WebDriverException,
+)
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -173,11 +177,29 @@ def nojs(chromium: None) -> Iterator[Any]:
 # -- helpers -------------------------------------------------------------------------------
 
 
+class _Waiting(WebDriverWait):
+    """A wait that retries when the page was replaced under an element it read.
+
+    A language switch or a no-JS answer loads a new page; an element found on the old one
+    raises until the condition reads the new page. Chromium says so as a stale element, or,
+    when the old document goes in the middle of a read, as an inspector error about a node
+    that "does not belong to the document"."""
+
+    def until(self, method: Any, message: str = "") -> Any:
+        def reading(driver: Any) -> Any:
+            try:
+                return method(driver)
+            except WebDriverException as exc:
+                if "does not belong to the document" in (exc.msg or ""):
+                    return False
+                raise
+
+        return super().until(reading, message)
+
+
 def waiting(driver: Any) -> WebDriverWait:
     """A wait that retries when the page was replaced under an element it read."""
-    # A language switch or a no-JS answer loads a new page; an element found
-    # on the old one raises until the condition reads the new page.
-    return WebDriverWait(driver, WAIT, ignored_exceptions=(StaleElementReferenceException,))
+    return _Waiting(driver, WAIT, ignored_exceptions=(StaleElementReferenceException,))
 
 
 def fresh(driver: Any, url: str, *, size: tuple[int, int] = (1280, 800)) -> None:
