@@ -100,12 +100,16 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_embed(args: argparse.Namespace) -> int:
-    """Write the content's shipped vectors (``vectors/<model>.npz`` in the content)."""
+    """Write the content's shipped vectors (``vectors/<model>.npz`` in the content) and the
+    node classifiers fitted on them (``vectors/classifiers/``)."""
     directory = Path(args.dir) if args.dir else default_content_dir()
     content = _content_or_exit(directory)
     from bot.matching import Matcher
+    from bot.matching.classifier import CLASSIFIERS_DIR, classifier_key
+    from bot.matching.classifier import write as write_classifier
     from bot.matching.semantic import (
         EmbeddingCache,
+        SemanticIndex,
         default_cache_dir,
         default_embedder,
         shipped_path,
@@ -125,6 +129,24 @@ def cmd_embed(args: argparse.Namespace) -> int:
     fresh = len(cache.missing(embedder.name, texts))
     written = write_shipped(target, embedder.name, texts, cache.vectors(embedder, texts))
     print(f"wrote {written} vectors to {target} ({fresh} embedded now)")
+    # Each language's classifier, fitted on the vectors just written as a bot reads them.
+    shipped = EmbeddingCache(None, shipped=target)
+    folder = target.parent / CLASSIFIERS_DIR
+    keep = set()
+    fitted = 0
+    for lang in content.languages:
+        positions = matcher.indexes[lang].position_texts
+        key = classifier_key(embedder.name, positions)
+        keep.add(f"{key}.npz")
+        path = folder / f"{key}.npz"
+        if not path.exists():
+            index = SemanticIndex(embedder, shipped, positions)
+            write_classifier(path, index.fit_classifier(), mode=0o644)
+            fitted += 1
+    for stale in folder.glob("*.npz"):
+        if stale.name not in keep:
+            stale.unlink()
+    print(f"node classifiers of {len(keep)} languages in {folder} ({fitted} fitted now)")
     return 0
 
 

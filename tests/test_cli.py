@@ -140,11 +140,17 @@ def test_embed_writes_the_contents_vectors_and_a_second_run_embeds_nothing(
     assert first.returncode == 0, first.stderr
     written = list((tree / "vectors").glob("*.npz"))
     assert len(written) == 1
-    assert first.stdout.startswith("wrote ") and " embedded now" in first.stdout
-    # Another machine (no local cache) with the shipped file embeds nothing.
+    vectors, classifiers = first.stdout.splitlines()
+    assert vectors.startswith("wrote ") and " embedded now" in vectors
+    # One classifier per language, beside the vectors it was fitted on.
+    assert classifiers.endswith("(2 fitted now)")
+    assert len(list((tree / "vectors" / "classifiers").glob("*.npz"))) == 2
+    # Another machine (no local cache) with the shipped files embeds and fits nothing.
     again = bot("embed", str(tree), env={"BOT_DATA_DIR": str(tmp_path / "elsewhere")})
     assert again.returncode == 0, again.stderr
-    assert again.stdout.endswith("(0 embedded now)\n")
+    vectors, classifiers = again.stdout.splitlines()
+    assert vectors.endswith("(0 embedded now)")
+    assert classifiers.endswith("(0 fitted now)")
     assert check_ok(tree)
 
 

@@ -34,11 +34,14 @@ class Model:
 
     def probability(self, features: dict[str, float]) -> float:
         """Probability that the best node is right."""
-        z = self.weights[0] + sum(
+        return 1.0 / (1.0 + math.exp(-max(min(self.log_odds(features), 50.0), -50.0)))
+
+    def log_odds(self, features: dict[str, float]) -> float:
+        """The model's log-odds that the best node is right."""
+        return self.weights[0] + sum(
             w * value(features, name)
             for name, w in zip(self.features, self.weights[1:], strict=True)
         )
-        return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
 
 
 def value(features: dict[str, float], name: str) -> float:
@@ -119,15 +122,34 @@ class Decision:
     fused: Model
     fusion: Fusion
     clarify_margin: float
+    classified: Model | None = None
+    """The fused model's log-odds (``fused``) weighed with what the node classifier says
+    (``clf``, ``clf_off``, ``clf_agree``: :func:`bot.matching.lexical.classifier_features`),
+    where it has said it; ``None``: the fused model decides alone."""
 
     def model_for(self, features: dict[str, float]) -> Model:
-        """The model that decides with these features: the fused one when the dense signal
-        is there."""
+        """The model that decides with these features: the classified one when the node
+        classifier has spoken, the fused one when the dense signal is there."""
+        if "clf" in features and self.classified is not None and not AT_PAGE.get():
+            return self.classified
         return self.fused if "dense" in features else self.lexical
 
     def confidence(self, features: dict[str, float]) -> float:
         """Probability that the best node is right, from the fitted logistic model."""
-        return self.model_for(features).probability(features)
+        model = self.model_for(features)
+        if model is self.classified:
+            features = {**features, "fused": stacked(self.fused.log_odds(features))}
+        return model.probability(features)
+
+
+FUSED_BOUND = 12.0
+"""The fused model's log-odds as the classified model reads them, bounded: beyond a
+probability of 0.99999 more certainty says nothing new."""
+
+
+def stacked(log_odds: float) -> float:
+    """The fused model's ``log_odds`` as a feature of the classified model."""
+    return max(-FUSED_BOUND, min(FUSED_BOUND, log_odds))
 
 
 def _decision(data: dict[str, Any]) -> Decision:
@@ -136,7 +158,10 @@ def _decision(data: dict[str, Any]) -> Decision:
         return Model(tuple(m["features"]), tuple(m["weights"]), float(m["threshold"]))
 
     fusion = Fusion(**data["fusion"])
-    return Decision(model("lexical"), model("fused"), fusion, float(data["clarify_margin"]))
+    classified = model("classified") if data.get("classified") else None
+    return Decision(
+        model("lexical"), model("fused"), fusion, float(data["clarify_margin"]), classified
+    )
 
 
 def _load() -> tuple[Decision, frozenset[str], Decision, dict[str, Decision]]:
@@ -166,6 +191,14 @@ AS_BEFORE: contextvars.ContextVar[bool] = contextvars.ContextVar("as_before", de
 """Set while a follow-up is read with the page just read: the rules for follow-ups
 (:mod:`bot.matching.context`, the matcher's ``ALONE_SURE``) were set with the earlier
 parameters (``elsewhere`` in the file), and neither fit has follow-ups."""
+
+
+AT_PAGE: contextvars.ContextVar[bool] = contextvars.ContextVar("at_page", default=False)
+"""Set while a message is read at a page the user has read: the rules that weigh a reading
+alone against the page (:mod:`bot.matching.context`, the matcher's ``ALONE_SURE``) were set
+on the fused model's probabilities, not on the classified model's surer ones (which answered
+"muss ich für die Seite extra widersprechen?" after the business pages alone, with the
+page on linked accounts)."""
 
 
 def for_language(lang: str) -> Decision:

@@ -130,6 +130,30 @@ class WordRow(NamedTuple):
     """Its share of the question's squared tf-idf length."""
 
 
+def classifier_features(probabilities: np.ndarray, best: int, off: int | None) -> dict[str, float]:
+    """What the node classifier says of the ranking's ``best`` node: its probability and the
+    off-topic class's (as log-odds, bounded: a linear model weighs 0.9 against 0.99 as it
+    weighs 0.1 against 0.5), and whether it puts the same node first."""
+    nodes = probabilities[:off] if off is not None else probabilities
+    return {
+        "clf": _log_odds(float(probabilities[best])),
+        "clf_off": _log_odds(float(probabilities[off])) if off is not None else -_LOG_ODDS,
+        "clf_agree": float(int(np.argmax(nodes)) == best),
+    }
+
+
+_LOG_ODDS = 8.0
+"""The bound of :func:`_log_odds`: a probability of 0.9997."""
+
+
+def _log_odds(p: float) -> float:
+    if p <= 0.0:
+        return -_LOG_ODDS
+    if p >= 1.0:
+        return _LOG_ODDS
+    return max(-_LOG_ODDS, min(_LOG_ODDS, math.log(p / (1.0 - p))))
+
+
 @dataclass(frozen=True)
 class Ranking:
     """A question scored against every node of one language."""
@@ -609,6 +633,7 @@ class LanguageIndex:
         *,
         dense: np.ndarray | None = None,
         closest: Callable[[int], float] | None = None,
+        classified: np.ndarray | None = None,
         boost: np.ndarray | None = None,
     ) -> Ranking | None:
         """Score ``text`` against every node; ``None`` when it has no words at all.
@@ -618,8 +643,9 @@ class LanguageIndex:
         (per position, the off-topic class last: the cosine of the closest text in meaning,
         :class:`bot.matching.semantic.SemanticIndex`) is fused into the ranking and gives
         the decision its features, with ``closest`` (a position's few closest texts, their
-        mean cosine: :meth:`SemanticIndex.closest`); ``boost`` (per node) adds what the context says
-        (:mod:`bot.matching.context`)."""
+        mean cosine: :meth:`SemanticIndex.closest`) and ``classified`` (per position, the node
+        classifier's probabilities: :mod:`bot.matching.classifier`); ``boost`` (per node) adds
+        what the context says (:mod:`bot.matching.context`)."""
         lang = self.lang
         pieces = parts or [(text, 1.0)]
         weighted = [(w, weight) for piece, weight in pieces for w in self._words(piece)]
@@ -732,6 +758,8 @@ class LanguageIndex:
             # question is asked the node's way (on the tune split it separates right first
             # places from wrong ones better than the closest alone).
             features["dense_top3"] = closest(best) if closest is not None else features["dense"]
+            if classified is not None:
+                features.update(classifier_features(classified, best, off))
         # Topics worth suggesting share at least one word with the question (n-gram
         # scores alone are never zero for long texts, whatever the question) or mean the
         # same as one of its examples.

@@ -19,6 +19,7 @@ from bot.content.cache import Part
 from bot.content.models import Content
 from bot.language_detect import LanguageDetector
 from bot.matching import decision
+from bot.matching.classifier import CLASSIFIERS_DIR, ClassifierStore, classifier_key
 from bot.matching.clauses import _REMARK, asking_parts, without_denied_platforms
 from bot.matching.context import (
     NEAR_COVERED,
@@ -88,6 +89,12 @@ ALONE_SURE = 0.9
 question that is no follow-up, without a look at the page just read). 0.9 since the fitted
 model weighs products of features and is surer of short questions: on the multi-turn tune
 set it resolves as many follow-ups and more changes of topic than 0.8 did."""
+
+
+FIT_AT_ONCE = 20_000
+"""A classifier with more texts times positions than this (about a tenth of a second's fit)
+is fitted in a thread when the matcher is prepared; the shipped content's take a second or two
+per language, a test's few texts are fitted at once."""
 
 
 KEYWORD_SURE = 0.75
@@ -170,6 +177,8 @@ class Matcher:
         (``False`` when fitting the fused model, which needs its features everywhere)."""
         self._threshold = threshold
         self._preparing: threading.Thread | None = None
+        self._fitter: threading.Thread | None = None
+        self._to_fit: list[tuple[SemanticIndex, str]] = []
         self._lock = threading.RLock()
         """Held while the model, the vectors or a language's index are loaded, so that two
         threads matching at once (``ask``) load each only once."""
@@ -195,6 +204,8 @@ class Matcher:
             "semantic",
             "_pending",
             "_preparing",
+            "_fitter",
+            "_to_fit",
             "_lock",
             "_recent_ranks",
         ):
@@ -212,6 +223,8 @@ class Matcher:
         self._cache = None
         self.semantic = {}
         self._preparing = None
+        self._fitter = None
+        self._to_fit = []
         self._lock = threading.RLock()
 
     @property
@@ -278,7 +291,7 @@ class Matcher:
 
     def _prepare_all(self, languages: Collection[str]) -> None:
         for lang in languages:
-            self.semantic_index(lang)
+            self.semantic_index(lang, fit_later=True)
         if self._preparing is not None:
             log.info("matching by meaning ready")
 
@@ -289,9 +302,13 @@ class Matcher:
             self._cache = EmbeddingCache(default_cache_dir(embedder.name), shipped=shipped)
         return self._cache
 
-    def semantic_index(self, lang: str) -> SemanticIndex | None:
+    def semantic_index(self, lang: str, *, fit_later: bool = False) -> SemanticIndex | None:
         """The content of ``lang`` as vectors (built on first call), ``None`` without a model
-        and (to other threads) while :meth:`prepare` builds them in the background."""
+        and (to other threads) while :meth:`prepare` builds them in the background.
+
+        Its classifier is read from the shipped or cached ones, else fitted now; with
+        ``fit_later``, a fit of more than :data:`FIT_AT_ONCE` is done in a thread, the
+        questions decided without the classifier until it is done."""
         found = self.semantic.get(lang)
         if found is not None or self._building():
             return found
@@ -299,9 +316,57 @@ class Matcher:
             found = self.semantic.get(lang)
             if found is None and (embedder := self.embedder) is not None:
                 cache = self._embedding_cache(embedder)
-                found = SemanticIndex(embedder, cache, self.indexes[lang].position_texts)
+                texts = self.indexes[lang].position_texts
+                found = SemanticIndex(embedder, cache, texts)
+                self._classify(found, classifier_key(embedder.name, texts), fit_later)
                 self.semantic[lang] = found
         return found
+
+    def _classify(self, index: SemanticIndex, key: str, later: bool) -> None:
+        store = self._classifier_store()
+        index.classifier = store.get(key)
+        if index.classifier is not None:
+            return
+        if later and len(index.owners) * index.size > FIT_AT_ONCE:
+            with self._lock:
+                self._to_fit.append((index, key))
+                if self._fitter is None:
+                    self._fitter = threading.Thread(
+                        target=self._fit_queued, name="fit-classifiers", daemon=True
+                    )
+                    self._fitter.start()
+            return
+        index.classifier = index.fit_classifier()
+        store.put(key, index.classifier)
+
+    def _fit_queued(self) -> None:
+        """Fit the classifiers :meth:`_classify` left for later, one after the other (one core,
+        whatever the number of languages)."""
+        log.info("fitting the node classifiers of the changed content (not cached yet)")
+        while True:
+            with self._lock:
+                if not self._to_fit:
+                    self._fitter = None
+                    log.info("node classifiers ready")
+                    return
+                index, key = self._to_fit.pop(0)
+            classifier = index.fit_classifier()
+            self._classifier_store().put(key, classifier)
+            index.classifier = classifier
+
+    def classifiers_pending(self) -> bool:
+        """Whether classifiers are still being fitted in the background."""
+        with self._lock:
+            return self._fitter is not None
+
+    def _classifier_store(self) -> ClassifierStore:
+        cache = self._cache
+        directory = cache.directory if cache is not None else None
+        shipped = cache.shipped if cache is not None else None
+        return ClassifierStore(
+            directory / CLASSIFIERS_DIR if directory is not None else None,
+            shipped.parent / CLASSIFIERS_DIR if shipped is not None else None,
+        )
 
     def _building(self) -> bool:
         """Whether another thread is building the vectors now (not the one asking)."""
@@ -397,6 +462,16 @@ class Matcher:
 
     def _in_place(self, text: str, lang: str, context: str | None) -> MatchResult:
         """:meth:`match` for a context the user has read."""
+        node = self.content.nodes.get(context) if context else None
+        if node is None or node.kind == "menu" or node.id == self.content.meta.root:
+            return self._at_page(text, lang, context)  # no page read: a question on its own
+        token = decision.AT_PAGE.set(True)
+        try:
+            return self._at_page(text, lang, context)
+        finally:
+            decision.AT_PAGE.reset(token)
+
+    def _at_page(self, text: str, lang: str, context: str | None) -> MatchResult:
         # Before the exact wording: "warum?" may be one node's keyword, but after an answer
         # it asks about that answer.
         followed = follow_up(self.content, context, text, lang)
@@ -694,20 +769,25 @@ class Matcher:
         with is left out."""
         index = self.indexes[lang]
         text, parts = self._read(text, lang)
-        dense = closest = None
+        dense = closest = classified = None
         words_only, meaning = self._words_first(text, lang, parts, boost)
         if meaning is not None and _WORDS_ONLY.get():
             raise _MeaningNeeded
         if meaning is not None and (semantic := self.semantic_index(lang)) is not None:
             dense = self._cosines(semantic, meaning)
             closest = functools.partial(semantic.closest, meaning)
+            classified = semantic.probabilities(meaning)
         if dense is None and words_only is not None:
             whole: Ranking | None = words_only  # the same ranking again: not computed twice
         else:
-            whole = index.rank(text, dense=dense, closest=closest, boost=boost)
+            whole = index.rank(
+                text, dense=dense, closest=closest, classified=classified, boost=boost
+            )
         if whole is None or not parts:
             return whole
-        focused = index.rank(text, parts, dense=dense, closest=closest, boost=boost)
+        focused = index.rank(
+            text, parts, dense=dense, closest=closest, classified=classified, boost=boost
+        )
         # Read both ways, the same topic: as sure as the surer reading ("Wie kann ich das
         # verhindern?" says what is asked, the situation before it what "das" is).
         confidence = decision.for_language(lang).confidence

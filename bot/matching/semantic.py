@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.files import replace_file
+from bot.matching.classifier import NodeClassifier, fit
 
 log = logging.getLogger(__name__)
 
@@ -417,6 +418,21 @@ class SemanticIndex:
             for p, a, b in zip(self.holders, self.starts, ends, strict=True)
         }
         """Per position with texts, its rows of the matrix."""
+        self.classifier: NodeClassifier | None = None
+        """Which position a question's meaning belongs to, learned from these texts; set by
+        the matcher once it is read or fitted (:mod:`bot.matching.classifier`)."""
+
+    def fit_classifier(self) -> NodeClassifier:
+        """A classifier fitted on this index's texts (a second or two per language)."""
+        return fit(self.matrix, self.owners, self.size)
+
+    def probabilities(self, text: str) -> np.ndarray | None:
+        """Per position, the classifier's probability that ``text`` is its (``None`` while
+        there is no classifier)."""
+        classifier = self.classifier
+        if classifier is None or not len(self.owners):
+            return None
+        return classifier.probabilities(self.embedder.query(text))
 
     def scores(self, text: str) -> np.ndarray:
         """Per position, the cosine of ``text`` with its closest text (-1 without texts)."""
