@@ -1,22 +1,29 @@
-"""Fit the classified model: the fused model's log-odds weighed with the node classifier's
-probabilities (:mod:`bot.matching.classifier`), one per decision, on tune questions only.
+"""Fit the classified model: the decision with the node classifier's word
+(:mod:`bot.matching.classifier`), one per decision, judged on tune questions only.
 
 Two decisions are fitted: German and English (``DEFAULT`` in ``decision.json``) on the tune
 split of ``tests/qa``, and French, Spanish, Italian, Dutch and Polish (``other_languages``) on
 ``tests/qa/languages-tune``. The rule, set before any figure was seen:
 
-- the model is a logistic regression over the fused model's log-odds, the classifier's
-  log-odds for the ranking's best node and for the off-topic class, and whether the
-  classifier puts the same node first, fitted on the tune questions whose best node the
-  ranking offers (the dense signal computed for each);
-- its threshold is chosen on verdicts as the bot reaches them (language detected, the dense
-  signal skipped where the words decide) for tune questions it was not fitted on (five
-  folds): the most right answers where every language keeps at least 95 % off-topic
-  fallback and the group gives no more wrong answers than the shipped decision gives on the
-  same questions (the measured sets' wrong answers run several times the tune sets', so a
-  fit that buys right answers with wrong ones on the tune sets is not wanted);
+- the classifier's weight in the ranking is the one of :data:`WEIGHTS` that puts the right
+  node first for the most tune questions in scope (of equals, the lowest);
+- German and English: a logistic model over the fused model's features and the classifier's
+  (its log-odds for the ranking's best node and for the off-topic class, and whether it puts
+  the same node first), fitted like ``bench/qa.py --fit`` fits the fused model (the tune
+  split and the content's examples, each example matched by an index and classifier built
+  without it). The tune split is what the fused model was fitted on: a model over its
+  log-odds would learn its in-sample certainty;
+- the other languages: a logistic model over the fused model's log-odds (that model was never
+  fitted on their tune sets) and the classifier's three features, fitted on their tune
+  questions;
+- the threshold is chosen on verdicts as the bot reaches them (language detected, the dense
+  signal skipped where the words decide) for tune questions the model was not fitted on
+  (five folds): the most right answers where every language keeps at least 95 % off-topic
+  fallback and the group gives no more wrong answers than the shipped decision (without the
+  classifier) gives on the same questions: the measured sets' wrong answers run several
+  times the tune sets', so a fit that buys right answers with wrong ones is not wanted;
 - it is kept (``--write``) only where it answers more tune questions right than the shipped
-  decision at that bar.
+  decision; else the shipped decision stays as it is (the classifier's weight too).
 
     PYTHONPATH=$PWD .venv/bin/python bench/fit_classified.py [--write]
 """
@@ -42,12 +49,18 @@ from bot.matching import Matcher, decision  # noqa: E402
 from bot.matching.decision import Decision, Model, stacked  # noqa: E402
 from tests.qa.qa_set import Question, load_questions, run, warm  # noqa: E402
 
-FEATURES = ("fused", "clf", "clf_agree", "clf_off")
+STACKED = ("fused", "clf", "clf_agree", "clf_off")
+"""The other languages' classified model: the fused model's log-odds and the classifier's."""
+CLASSIFIER = ("clf", "clf_agree", "clf_off")
 THRESHOLDS = [round(float(t), 3) for t in np.arange(0.2, 0.951, 0.025)]
 FALLBACK_AT_LEAST = 0.95
+WEIGHTS = (0.0, 0.5, 1.0, 2.0, 3.0, 4.0)
+"""The classifier's weights in the ranking tried."""
 
 Figures = dict[str, tuple[int, int, int, int, int]]
 """Per language: right in scope, wrong answers, off-topic fallbacks, in scope, off topic."""
+Rows = list[tuple[Question, list[float], str | None]]
+"""Per question: its features and the ranking's best node."""
 
 
 def _install(group: str, decide: Decision) -> None:
@@ -58,13 +71,11 @@ def _install(group: str, decide: Decision) -> None:
         decision.OTHER_LANGUAGES = dict.fromkeys(OTHER_LANGUAGES, decide)
 
 
-def _rows(
-    matcher: Matcher, decide: Decision, tune: list[Question]
-) -> list[tuple[Question, list[float], bool]]:
-    """The classified model's features of every tune question as the bot reads it (language
-    detected), the dense signal computed for every one; and whether its best node is right."""
+def _stacked_rows(matcher: Matcher, decide: Decision, tune: list[Question]) -> Rows:
+    """The stacked model's features of every tune question as the bot reads it (language
+    detected), the dense signal computed for every one."""
     default = matcher.content.meta.default_language
-    rows = []
+    rows: Rows = []
     for q in tune:
         lang = matcher.detect_language(q.text) or default
         if matcher.decided(q.text, lang) is not None:
@@ -74,12 +85,14 @@ def _rows(
             continue
         features = {**ranking.features, "fused": stacked(decide.fused.log_odds(ranking.features))}
         best = matcher.indexes[lang].node_ids[int(ranking.order[0])]
-        rows.append((q, [features[n] for n in FEATURES], best == q.node))
+        rows.append((q, [features[n] for n in STACKED], best))
     return rows
 
 
-def _weights(rows: list[tuple[Question, list[float], bool]]) -> np.ndarray:
-    return _logistic(np.array([r[1] for r in rows]), np.array([float(r[2]) for r in rows]))
+def _unweighted(rows: Rows) -> np.ndarray:
+    return _logistic(
+        np.array([r[1] for r in rows]), np.array([float(r[2] == r[0].node) for r in rows])
+    )
 
 
 def _figures(matcher: Matcher, group: str, decide: Decision, tune: list[Question]) -> Figures:
@@ -95,24 +108,6 @@ def _figures(matcher: Matcher, group: str, decide: Decision, tune: list[Question
         f[3] += q.node is not None
         f[4] += q.node is None
     return {lang: (f[0], f[1], f[2], f[3], f[4]) for lang, f in sorted(figures.items())}
-
-
-def _sweep(
-    matcher: Matcher, group: str, decide: Decision, tune: list[Question]
-) -> dict[float, Figures]:
-    """Figures at every threshold of ``decide.classified`` (its weights as given)."""
-    assert decide.classified is not None
-    return {
-        t: _figures(
-            matcher,
-            group,
-            dataclasses.replace(
-                decide, classified=dataclasses.replace(decide.classified, threshold=t)
-            ),
-            tune,
-        )
-        for t in THRESHOLDS
-    }
 
 
 def _total(figures: Figures, column: int) -> int:
@@ -135,48 +130,108 @@ def _line(figures: Figures) -> str:
     )
 
 
-def fit_group(content: Content, group: str, decide: Decision, tune: list[Question]) -> Decision:
-    """The decision of ``group`` with a fitted classified model, or ``decide`` unchanged."""
-    as_bot = Matcher(content)
-    shipped = _figures(as_bot, group, dataclasses.replace(decide, classified=None), tune)
-    print(f"\n{group}: shipped  {_line(shipped)}")
-    wrong_at_most = _total(shipped, 1)
+def weigh(content: Content, group: str, decide: Decision, tune: list[Question]) -> Decision:
+    """``decide`` with the classifier's weight in the ranking (:data:`WEIGHTS`) that puts the
+    right node first for the most tune questions in scope (of equals, the lowest)."""
     matcher = Matcher(content)
     matcher.cascade = False
-    warm(matcher, [q.text for q in tune])
-    _install(group, dataclasses.replace(decide, classified=None))
-    rows = _rows(matcher, decide, tune)
+    in_scope = [q for q in tune if q.node is not None]
+    warm(matcher, [q.text for q in in_scope])
+    best: tuple[int, float] | None = None
+    for weight in WEIGHTS:
+        fusion = dataclasses.replace(decide.fusion, classifier_weight=weight)
+        _install(group, dataclasses.replace(decide, fusion=fusion))
+        right = 0
+        for q in in_scope:
+            ranking = matcher.ranking(q.text, q.lang)
+            if ranking is not None:
+                right += matcher.indexes[q.lang].node_ids[int(ranking.order[0])] == q.node
+        print(f"{group}: classifier weight {weight}: {right} of {len(in_scope)} first right")
+        if best is None or right > best[0]:
+            best = (right, weight)
+    assert best is not None
+    _install(group, decide)
+    return dataclasses.replace(
+        decide, fusion=dataclasses.replace(decide.fusion, classifier_weight=best[1])
+    )
+
+
+def _full_rows(content: Content, decide: Decision, names: tuple[str, ...]) -> Rows:
+    """German and English: features ``names`` of the content's examples (each matched by an
+    index and classifier built without it, five folds, every language ranked with
+    ``decide``) and of the tune split (``bench/qa.py``'s rows)."""
+    import qa
+
+    fitted_languages = decision.FITTED_LANGUAGES
+    decision.FITTED_LANGUAGES = frozenset()
+    decision.DEFAULT = decide
+    qa.FUSED = dataclasses.replace(decide.fused, features=names)
+    try:
+        rows: Rows = qa._rows(content, True)
+    finally:
+        decision.FITTED_LANGUAGES = fitted_languages
+    return rows
+
+
+def fit_group(
+    content: Content,
+    group: str,
+    shipped: Decision,
+    tune: list[Question],
+) -> Decision:
+    """The decision of ``group`` with a fitted classified model, or ``shipped`` unchanged."""
+    import qa
+
+    as_bot = Matcher(content)
+    before = _figures(as_bot, group, shipped, tune)
+    print(f"\n{group}: shipped  {_line(before)}")
+    weighted = weigh(content, group, shipped, tune)
+    if group == "de/en":
+        names = (*shipped.fused.features, *CLASSIFIER)
+        rows = _full_rows(content, weighted, names)
+        fitter = qa._fit_weights
+    else:
+        names = STACKED
+        matcher = Matcher(content)
+        matcher.cascade = False
+        warm(matcher, [q.text for q in tune])
+        _install(group, weighted)
+        rows = _stacked_rows(matcher, weighted, tune)
+        fitter = _unweighted
     order = list(range(len(tune)))
     random.Random(7).shuffle(order)
     unseen: dict[float, dict[str, list[int]]] = {}
     for fold in range(FOLDS):
         held = [tune[i] for i in order[fold::FOLDS]]
         left_out = set(held)
-        w = _weights([r for r in rows if r[0] not in left_out])
-        model = Model(FEATURES, tuple(float(v) for v in w), 0.5)
-        for t, figures in _sweep(
-            as_bot, group, dataclasses.replace(decide, classified=model), held
-        ).items():
+        w = fitter([r for r in rows if r[0] not in left_out])
+        model = Model(names, tuple(float(v) for v in w), 0.5)
+        for t in THRESHOLDS:
+            chosen = dataclasses.replace(
+                weighted, classified=dataclasses.replace(model, threshold=t)
+            )
             into = unseen.setdefault(t, {})
-            for lang, f in figures.items():
+            for lang, f in _figures(as_bot, group, chosen, held).items():
                 into[lang] = [a + b for a, b in zip(into.get(lang, [0] * 5), f, strict=True)]
     best: tuple[int, float] | None = None
     for t in THRESHOLDS:
         figures: Figures = {lang: tuple(f) for lang, f in sorted(unseen[t].items())}  # type: ignore[misc]
-        ok = _keeps(figures, wrong_at_most)
+        ok = _keeps(figures, _total(before, 1))
         print(f"{group}: {t:.3f} {'ok' if ok else '  '} {_line(figures)}")
         if ok and (best is None or _total(figures, 0) > best[0]):
             best = (_total(figures, 0), t)
-    if best is None or best[0] <= _total(shipped, 0):
+    _install(group, shipped)
+    if best is None or best[0] <= _total(before, 0):
         print(f"{group}: no threshold answers more than the shipped decision; not changed")
-        return decide
-    w = _weights(rows)
-    model = Model(FEATURES, tuple(round(float(v), 4) for v in w), best[1])
+        return shipped
+    w = fitter(rows)
+    model = Model(names, tuple(round(float(v), 4) for v in w), best[1])
     print(f"{group}: chosen threshold {best[1]}, {best[0]} right unseen; weights {model.weights}")
-    return dataclasses.replace(decide, classified=model)
+    return dataclasses.replace(weighted, classified=model)
 
 
 def _store(target: dict[str, object], chosen: Decision) -> None:
+    target["fusion"] = dataclasses.asdict(chosen.fusion)
     if chosen.classified is not None:
         target["classified"] = dataclasses.asdict(chosen.classified)
     else:
@@ -191,18 +246,23 @@ def main() -> int:
     data = json.loads(decision.PARAMETERS.read_text(encoding="utf-8"))
     de_en = [q for q in load_questions() if q.split == "tune"]
     others = [q for q in load_questions(LANGUAGES_TUNE) if q.lang in OTHER_LANGUAGES]
-    default = decision.DEFAULT
+
+    def without(decide: Decision) -> Decision:
+        fusion = dataclasses.replace(decide.fusion, classifier_weight=0.0)
+        return dataclasses.replace(decide, classified=None, fusion=fusion)
+
+    default = without(decision.DEFAULT)
     # The other languages are decided by the earlier parameters unless they have their own.
-    own = decision.OTHER_LANGUAGES.get(OTHER_LANGUAGES[0], decision.ELSEWHERE)
-    fitted = fit_group(content, "de/en", default, de_en)
-    decision.DEFAULT = default
-    fitted_own = fit_group(content, "others", own, others)
+    own = without(decision.OTHER_LANGUAGES.get(OTHER_LANGUAGES[0], decision.ELSEWHERE))
     decision.OTHER_LANGUAGES = {}
+    fitted = fit_group(content, "de/en", default, de_en)
+    decision.DEFAULT = fitted
+    fitted_own = fit_group(content, "others", own, others)
     _store(data, fitted)
     if fitted_own.classified is not None or "other_languages" in data:
         data["other_languages"] = {
-            **data.get("other_languages", {}),
             "languages": list(OTHER_LANGUAGES),
+            "chosen": "own tune sets, with the node classifier",
             "lexical": dataclasses.asdict(fitted_own.lexical),
             "fused": dataclasses.asdict(fitted_own.fused),
             "fusion": dataclasses.asdict(fitted_own.fusion),

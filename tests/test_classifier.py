@@ -3,6 +3,7 @@ decision only where it has spoken."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from pathlib import Path
 
@@ -103,19 +104,25 @@ def test_the_classifier_speaks_to_the_decision_of_a_question_on_its_own(
     shipped = semantic.shipped_path(content.source_dir, model.name)
     matcher = Matcher(content, embedder=model, cache=EmbeddingCache(None, shipped=shipped))
     matcher.cascade = False
-    ranking = matcher.ranking("Kann man da irgendwie raus?", "de")
+    ranking = matcher.ranking("comment je peux dire non à meta ?", "fr")
     assert ranking is not None
     features = ranking.features
     assert {"clf", "clf_off", "clf_agree"} <= set(features)
-    decide = decision.for_language("de")
+    decide = decision.for_language("fr")
     assert decide.classified is not None
     assert decide.model_for(features) is decide.classified
     # At a page the user has read, the rules that weigh the page were set without it.
     token = decision.AT_PAGE.set(True)
     try:
-        assert decide.model_for(features) is decide.fused
+        at_page = matcher.ranking("comment je peux dire non à meta ?", "fr")
     finally:
         decision.AT_PAGE.reset(token)
+    assert at_page is not None and "clf" not in at_page.features
+    # German and English are decided as before the classifier (the fit kept them so): it is
+    # not even asked.
+    assert not decision.for_language("de").uses_classifier
+    german = matcher.ranking("Kann man da irgendwie raus?", "de")
+    assert german is not None and "dense" in german.features and "clf" not in german.features
     # Without the classifier's word the fused model decides, as before.
     without = {k: v for k, v in features.items() if not k.startswith("clf")}
     assert decide.model_for(without) is decide.fused
@@ -135,6 +142,9 @@ def test_a_prepared_bot_fits_a_missing_classifier_in_the_background(
 
     monkeypatch.setattr(semantic.SemanticIndex, "fit_classifier", held)
     monkeypatch.setattr("bot.matching.matcher.FIT_AT_ONCE", 0)
+    # German as the other languages are decided: with the classifier's word in the ranking.
+    fusion = dataclasses.replace(decision.DEFAULT.fusion, classifier_weight=2.0)
+    monkeypatch.setattr(decision, "DEFAULT", dataclasses.replace(decision.DEFAULT, fusion=fusion))
     tree = write_tree(tmp_path / "tree")
     cache_dir = tmp_path / "cache"
     matcher = Matcher(load_content(tree), embedder=model, cache=EmbeddingCache(cache_dir))

@@ -81,6 +81,9 @@ class Fusion:
     either: the highest bar at which skipping it changes each figure on the tune split by
     at most one question, so meaning is not computed for questions it would leave
     unanswered anyway (most of them off topic)."""
+    classifier_weight: float = 0.0
+    """How much the node classifier's probability (0..1, :mod:`bot.matching.classifier`)
+    adds to a node's place in the ranking, where the classifier has spoken."""
     dense_copy: float = 1.01
     """From this cosine on, a question is answered as a near copy of one of the best node's
     examples, whatever the model's probability (:meth:`near_copy`); above 1, never."""
@@ -127,10 +130,15 @@ class Decision:
     (``clf``, ``clf_off``, ``clf_agree``: :func:`bot.matching.lexical.classifier_features`),
     where it has said it; ``None``: the fused model decides alone."""
 
+    @property
+    def uses_classifier(self) -> bool:
+        """Whether the node classifier has a say in the ranking or the decision."""
+        return self.classified is not None or self.fusion.classifier_weight > 0
+
     def model_for(self, features: dict[str, float]) -> Model:
         """The model that decides with these features: the classified one when the node
         classifier has spoken, the fused one when the dense signal is there."""
-        if "clf" in features and self.classified is not None and not AT_PAGE.get():
+        if "clf" in features and self.classified is not None:
             return self.classified
         return self.fused if "dense" in features else self.lexical
 
@@ -194,11 +202,12 @@ parameters (``elsewhere`` in the file), and neither fit has follow-ups."""
 
 
 AT_PAGE: contextvars.ContextVar[bool] = contextvars.ContextVar("at_page", default=False)
-"""Set while a message is read at a page the user has read: the rules that weigh a reading
-alone against the page (:mod:`bot.matching.context`, the matcher's ``ALONE_SURE``) were set
-on the fused model's probabilities, not on the classified model's surer ones (which answered
-"muss ich für die Seite extra widersprechen?" after the business pages alone, with the
-page on linked accounts)."""
+"""Set while a message is read at a page the user has read: the node classifier is not
+asked then. The rules that weigh a reading alone against the page
+(:mod:`bot.matching.context`, the matcher's ``ALONE_SURE``) were set on the fused model's
+probabilities and ranking, not on the classified model's surer ones (which answered "muss
+ich für die Seite extra widersprechen?" after the business pages alone, with the page on
+linked accounts)."""
 
 
 def for_language(lang: str) -> Decision:

@@ -711,6 +711,8 @@ class LanguageIndex:
         if dense is not None:
             words_best = int(np.argmax(total if off is None else total[:off]))
             total = total + fusion.dense_weight * fusion.lift(dense)
+            if classified is not None and fusion.classifier_weight:
+                total = total + fusion.classifier_weight * classified
         if boost is not None:
             total[: len(boost)] += boost
         order = np.argsort(-total, kind="stable")

@@ -776,7 +776,10 @@ class Matcher:
         if meaning is not None and (semantic := self.semantic_index(lang)) is not None:
             dense = self._cosines(semantic, meaning)
             closest = functools.partial(semantic.closest, meaning)
-            classified = semantic.probabilities(meaning)
+            # At a page already read, the rules that weigh the page against a reading alone
+            # (context, ALONE_SURE) were set without the classifier.
+            if decision.for_language(lang).uses_classifier and not decision.AT_PAGE.get():
+                classified = semantic.probabilities(meaning)
         if dense is None and words_only is not None:
             whole: Ranking | None = words_only  # the same ranking again: not computed twice
         else:
