@@ -1,24 +1,20 @@
 """Fit the classified model: the decision with the node classifier's word
 (:mod:`bot.matching.classifier`), one per decision, judged on tune questions only.
 
-Two decisions are fitted: German and English (``DEFAULT`` in ``decision.json``) on the tune
-split of ``tests/qa``, and French, Spanish, Italian, Dutch and Polish (``other_languages``) on
+Two decisions are fitted: German and English (``DEFAULT`` in ``decision.json``) on the fresh
+tune batches of ``tests/qa`` (``questions-fresh-*.tsv``: the fused model was fitted on the
+rest of the tune split, and a model over its log-odds would learn its in-sample certainty),
+and French, Spanish, Italian, Dutch and Polish (``other_languages``) on
 ``tests/qa/languages-tune``. The rule, set before any figure was seen:
 
 - the classifier's weight in the ranking is the one of :data:`WEIGHTS` that puts the right
   node first for the most tune questions in scope (of equals, the lowest);
-- German and English: a logistic model over the fused model's features and the classifier's
-  (its log-odds for the ranking's best node and for the off-topic class, and whether it puts
-  the same node first), fitted like ``bench/qa.py --fit`` fits the fused model (the tune
-  split and the content's examples, each example matched by an index and classifier built
-  without it). The tune split is what the fused model was fitted on: a model over its
-  log-odds would learn its in-sample certainty;
-- the other languages: a logistic model over the fused model's log-odds (that model was never
-  fitted on their tune sets) and the classifier's three features, fitted on their tune
-  questions;
-- the threshold is chosen on verdicts as the bot reaches them (language detected, the dense
-  signal skipped where the words decide) for tune questions the model was not fitted on
-  (five folds): the most right answers where every language keeps at least 95 % off-topic
+- the classified model is a logistic model over the fused model's log-odds (never fitted on
+  these questions) and the classifier's log-odds for the ranking's best node and for the
+  off-topic class, and whether it puts the same node first, fitted on the tune questions;
+- its threshold is chosen on verdicts as the bot reaches them (language detected, the dense
+  signal skipped where the words decide) for tune questions it was not fitted on (five
+  folds): the most right answers where every language keeps at least 95 % off-topic
   fallback and the group gives no more wrong answers than the shipped decision (without the
   classifier) gives on the same questions: the measured sets' wrong answers run several
   times the tune sets', so a fit that buys right answers with wrong ones is not wanted;
@@ -50,8 +46,9 @@ from bot.matching.decision import Decision, Model, stacked  # noqa: E402
 from tests.qa.qa_set import Question, load_questions, run, warm  # noqa: E402
 
 STACKED = ("fused", "clf", "clf_agree", "clf_off")
-"""The other languages' classified model: the fused model's log-odds and the classifier's."""
-CLASSIFIER = ("clf", "clf_agree", "clf_off")
+"""The classified model's features: the fused model's log-odds and the classifier's."""
+FRESH = "questions-fresh-"
+"""German and English: the tune files the fused model was never fitted on."""
 THRESHOLDS = [round(float(t), 3) for t in np.arange(0.2, 0.951, 0.025)]
 FALLBACK_AT_LEAST = 0.95
 WEIGHTS = (0.0, 0.5, 1.0, 2.0, 3.0, 4.0)
@@ -156,23 +153,6 @@ def weigh(content: Content, group: str, decide: Decision, tune: list[Question]) 
     )
 
 
-def _full_rows(content: Content, decide: Decision, names: tuple[str, ...]) -> Rows:
-    """German and English: features ``names`` of the content's examples (each matched by an
-    index and classifier built without it, five folds, every language ranked with
-    ``decide``) and of the tune split (``bench/qa.py``'s rows)."""
-    import qa
-
-    fitted_languages = decision.FITTED_LANGUAGES
-    decision.FITTED_LANGUAGES = frozenset()
-    decision.DEFAULT = decide
-    qa.FUSED = dataclasses.replace(decide.fused, features=names)
-    try:
-        rows: Rows = qa._rows(content, True)
-    finally:
-        decision.FITTED_LANGUAGES = fitted_languages
-    return rows
-
-
 def fit_group(
     content: Content,
     group: str,
@@ -180,32 +160,23 @@ def fit_group(
     tune: list[Question],
 ) -> Decision:
     """The decision of ``group`` with a fitted classified model, or ``shipped`` unchanged."""
-    import qa
-
     as_bot = Matcher(content)
     before = _figures(as_bot, group, shipped, tune)
     print(f"\n{group}: shipped  {_line(before)}")
     weighted = weigh(content, group, shipped, tune)
-    if group == "de/en":
-        names = (*shipped.fused.features, *CLASSIFIER)
-        rows = _full_rows(content, weighted, names)
-        fitter = qa._fit_weights
-    else:
-        names = STACKED
-        matcher = Matcher(content)
-        matcher.cascade = False
-        warm(matcher, [q.text for q in tune])
-        _install(group, weighted)
-        rows = _stacked_rows(matcher, weighted, tune)
-        fitter = _unweighted
+    matcher = Matcher(content)
+    matcher.cascade = False
+    warm(matcher, [q.text for q in tune])
+    _install(group, weighted)
+    rows = _stacked_rows(matcher, weighted, tune)
     order = list(range(len(tune)))
     random.Random(7).shuffle(order)
     unseen: dict[float, dict[str, list[int]]] = {}
     for fold in range(FOLDS):
         held = [tune[i] for i in order[fold::FOLDS]]
         left_out = set(held)
-        w = fitter([r for r in rows if r[0] not in left_out])
-        model = Model(names, tuple(float(v) for v in w), 0.5)
+        w = _unweighted([r for r in rows if r[0] not in left_out])
+        model = Model(STACKED, tuple(float(v) for v in w), 0.5)
         for t in THRESHOLDS:
             chosen = dataclasses.replace(
                 weighted, classified=dataclasses.replace(model, threshold=t)
@@ -224,8 +195,8 @@ def fit_group(
     if best is None or best[0] <= _total(before, 0):
         print(f"{group}: no threshold answers more than the shipped decision; not changed")
         return shipped
-    w = fitter(rows)
-    model = Model(names, tuple(round(float(v), 4) for v in w), best[1])
+    w = _unweighted(rows)
+    model = Model(STACKED, tuple(round(float(v), 4) for v in w), best[1])
     print(f"{group}: chosen threshold {best[1]}, {best[0]} right unseen; weights {model.weights}")
     return dataclasses.replace(weighted, classified=model)
 
@@ -244,7 +215,7 @@ def main() -> int:
     args = parser.parse_args()
     content = load_content()
     data = json.loads(decision.PARAMETERS.read_text(encoding="utf-8"))
-    de_en = [q for q in load_questions() if q.split == "tune"]
+    de_en = [q for q in load_questions() if q.file.startswith(FRESH)]
     others = [q for q in load_questions(LANGUAGES_TUNE) if q.lang in OTHER_LANGUAGES]
 
     def without(decide: Decision) -> Decision:
@@ -255,7 +226,7 @@ def main() -> int:
     # The other languages are decided by the earlier parameters unless they have their own.
     own = without(decision.OTHER_LANGUAGES.get(OTHER_LANGUAGES[0], decision.ELSEWHERE))
     decision.OTHER_LANGUAGES = {}
-    fitted = fit_group(content, "de/en", default, de_en)
+    fitted = fit_group(content, "de/en", default, de_en) if de_en else decision.DEFAULT
     decision.DEFAULT = fitted
     fitted_own = fit_group(content, "others", own, others)
     _store(data, fitted)
