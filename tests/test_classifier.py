@@ -118,11 +118,15 @@ def test_the_classifier_speaks_to_the_decision_of_a_question_on_its_own(
     finally:
         decision.AT_PAGE.reset(token)
     assert at_page is not None and "clf" not in at_page.features
-    # German and English are decided as before the classifier (the fit kept them so): it is
-    # not even asked.
-    assert not decision.for_language("de").uses_classifier
-    german = matcher.ranking("Kann man da irgendwie raus?", "de")
-    assert german is not None and "dense" in german.features and "clf" not in german.features
+    # A decision without it (the earlier parameters, which decide follow-ups) does not even
+    # ask it.
+    assert not decision.ELSEWHERE.uses_classifier
+    plain = dataclasses.replace(
+        decide,
+        classified=None,
+        fusion=dataclasses.replace(decide.fusion, classifier_weight=0.0),
+    )
+    assert not plain.uses_classifier
     # Without the classifier's word the fused model decides, as before.
     without = {k: v for k, v in features.items() if not k.startswith("clf")}
     assert decide.model_for(without) is decide.fused
@@ -142,9 +146,7 @@ def test_a_prepared_bot_fits_a_missing_classifier_in_the_background(
 
     monkeypatch.setattr(semantic.SemanticIndex, "fit_classifier", held)
     monkeypatch.setattr("bot.matching.matcher.FIT_AT_ONCE", 0)
-    # German as the other languages are decided: with the classifier's word in the ranking.
-    fusion = dataclasses.replace(decision.DEFAULT.fusion, classifier_weight=2.0)
-    monkeypatch.setattr(decision, "DEFAULT", dataclasses.replace(decision.DEFAULT, fusion=fusion))
+    assert decision.for_language("de").uses_classifier
     tree = write_tree(tmp_path / "tree")
     cache_dir = tmp_path / "cache"
     matcher = Matcher(load_content(tree), embedder=model, cache=EmbeddingCache(cache_dir))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,7 +26,7 @@ from bot.events import (
     Text,
     Unsupported,
 )
-from bot.matching import Matcher, MatchResult
+from bot.matching import Matcher, MatchResult, decision
 from bot.state import SessionState
 
 ROOT_OPTIONS = ["objection", "deadline", "my-case", "extra"]
@@ -777,6 +778,19 @@ def test_thanks_inside_a_question_is_still_a_question() -> None:
 # -- clarifying questions ------------------------------------------------------------------
 
 
+@pytest.fixture
+def without_classifier(monkeypatch: pytest.MonkeyPatch) -> None:
+    """German and English decided by words and nearest examples alone: the test tree's few
+    examples make its node classifier sure of either of two close topics."""
+    plain = dataclasses.replace(
+        decision.DEFAULT,
+        classified=None,
+        fusion=dataclasses.replace(decision.DEFAULT.fusion, classifier_weight=0.0),
+    )
+    monkeypatch.setattr(decision, "DEFAULT", plain)
+
+
+@pytest.mark.usefixtures("without_classifier")
 def test_two_close_topics_get_a_question_with_both_as_options(chat: Chat) -> None:
     reply = chat.text("objection instagram form")
     assert reply.text == "MEAN-EN Objecting on Instagram | How to object"
@@ -791,6 +805,7 @@ def test_two_close_topics_get_a_question_with_both_as_options(chat: Chat) -> Non
     assert chat.state is not None and chat.state.node == "start"
 
 
+@pytest.mark.usefixtures("without_classifier")
 @pytest.mark.parametrize(
     ("answer", "text"), [("1", "INSTAGRAM-EN"), ("2", "OBJECT-EN"), ("How to object", "OBJECT-EN")]
 )
@@ -801,6 +816,7 @@ def test_a_clarifying_question_is_answered_by_number_or_label(
     assert chat.text(answer).text.startswith(text)
 
 
+@pytest.mark.usefixtures("without_classifier")
 def test_a_clarifying_question_is_answered_by_button(chat: Chat) -> None:
     chat.text("objection instagram form")
     reply = chat.send(Choice(option="objection-instagram"))
@@ -808,6 +824,7 @@ def test_a_clarifying_question_is_answered_by_button(chat: Chat) -> None:
     assert reply.node == "objection-instagram"
 
 
+@pytest.mark.usefixtures("without_classifier")
 def test_without_the_clarify_string_close_topics_get_the_fallback(tmp_path: Any) -> None:
     from fixtures.tree import META
 
