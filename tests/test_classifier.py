@@ -4,6 +4,7 @@ decision only where it has spoken."""
 from __future__ import annotations
 
 import dataclasses
+import os
 import threading
 from pathlib import Path
 
@@ -66,6 +67,20 @@ def test_a_stored_classifier_reads_back_exactly_and_a_broken_file_is_only_a_fit(
     assert store.get("s") is not None
     store.put("s", fitted)
     assert [p.name for p in (tmp_path / "shipped").iterdir()] == ["s.npz"]
+
+
+def test_the_cache_keeps_only_the_newest_classifiers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows, owners, _ = _clusters()
+    fitted = fit(rows, owners, 3)
+    monkeypatch.setattr(classifier, "KEPT", 3)
+    store = ClassifierStore(tmp_path)
+    for i in range(5):
+        store.put(f"k{i}", fitted)
+        os.utime(tmp_path / f"k{i}.npz", (1000 + i, 1000 + i))
+    store.put("k5", fitted)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["k3.npz", "k4.npz", "k5.npz"]
 
 
 def test_the_key_follows_the_texts_and_what_each_is_an_example_of() -> None:

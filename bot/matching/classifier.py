@@ -40,6 +40,9 @@ RATE = 0.025
 """Adam's step size."""
 CLASSIFIERS_DIR = "classifiers"
 """The folder of stored classifiers, beside the vectors they were fitted on."""
+KEPT = 28
+"""Classifiers a cache folder keeps: the seven languages of the running content and of a few
+versions before it (a replica still serving the one before a reload)."""
 VERSION = "softmax-1"
 """Part of every key: a change to how the classifier is fitted makes the stored ones stale."""
 
@@ -130,11 +133,18 @@ class ClassifierStore:
         return None
 
     def put(self, key: str, classifier: NodeClassifier) -> None:
-        """Keep ``classifier`` in the cache folder (an error is logged, never raised)."""
+        """Keep ``classifier`` in the cache folder, and only the :data:`KEPT` newest there:
+        each content change leaves its languages' old ones behind (an error is logged, never
+        raised)."""
         if self.directory is None:
             return
         try:
             write(self.directory / f"{key}.npz", classifier)
+            stored = sorted(
+                self.directory.glob("*.npz"), key=lambda p: p.stat().st_mtime, reverse=True
+            )
+            for old in stored[KEPT:]:
+                old.unlink(missing_ok=True)
         except OSError as exc:
             log.warning("classifier not cached in %s (%s)", self.directory, exc.strerror)
 
