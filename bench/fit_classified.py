@@ -40,7 +40,7 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 import numpy as np  # noqa: E402
-from qa import FOLDS, LANGUAGES_TUNE, OTHER_LANGUAGES, _logistic  # noqa: E402
+from qa import FOLDS, LANGUAGES_TUNE, OTHER_LANGUAGES, _logistic, first_right  # noqa: E402
 
 from bot.content import Content, load_content  # noqa: E402
 from bot.matching import Matcher, decision  # noqa: E402
@@ -144,11 +144,7 @@ def weigh(content: Content, group: str, decide: Decision, tune: list[Question]) 
     for weight in WEIGHTS:
         fusion = dataclasses.replace(decide.fusion, classifier_weight=weight)
         _install(group, dataclasses.replace(decide, fusion=fusion))
-        right = 0
-        for q in in_scope:
-            ranking = matcher.ranking(q.text, q.lang)
-            if ranking is not None:
-                right += matcher.indexes[q.lang].node_ids[int(ranking.order[0])] == q.node
+        right = first_right(matcher, in_scope)
         print(f"{group}: classifier weight {weight}: {right} of {len(in_scope)} first right")
         if best is None or right > best[0]:
             best = (right, weight)

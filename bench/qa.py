@@ -247,6 +247,16 @@ def _choose_threshold(
     return round(best[1], 3), "\n".join(lines)
 
 
+def first_right(matcher: Matcher, questions: list[Question]) -> int:
+    """How many of ``questions`` (each in scope) the ranking puts the right node first for."""
+    right = 0
+    for q in questions:
+        ranking = matcher.ranking(q.text, q.lang)
+        if ranking is not None:
+            right += matcher.indexes[q.lang].node_ids[int(ranking.order[0])] == q.node
+    return right
+
+
 def _fusion_grid(content: Content) -> Fusion:
     """The dense weight with the most right first places on the tune split (ranking only)."""
     from bot.matching import decision
@@ -258,11 +268,7 @@ def _fusion_grid(content: Content) -> Fusion:
     for weight in (0.5, 1.0, 2.0, 3.0, 4.0):
         fusion = dataclasses.replace(FUSION, dense_weight=weight)
         decision.DEFAULT = dataclasses.replace(decision.DEFAULT, fusion=fusion)
-        right = 0
-        for q in tune:
-            ranking = matcher.ranking(q.text, q.lang)
-            if ranking is not None:
-                right += matcher.indexes[q.lang].node_ids[int(ranking.order[0])] == q.node
+        right = first_right(matcher, tune)
         print(f"dense weight {weight}: {right / len(tune):.1%} first place right on tune")
         scored.append((right, -weight, fusion))
     decision.DEFAULT = dataclasses.replace(decision.DEFAULT, fusion=FUSION)

