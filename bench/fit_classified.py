@@ -23,6 +23,10 @@ and French, Spanish, Italian, Dutch and Polish (``other_languages``) on
 - it is kept (``--write``) only where it answers more tune questions right than the shipped
   decision; else the shipped decision stays as it is (the classifier's weight too).
 
+Run it after anything that changes the fused model or the classifiers: ``bench/qa.py --fit``
+(the classified model reads the fused model's log-odds) and ``python -m bot embed`` after a
+content change (the classifiers are fitted on the content's texts).
+
     PYTHONPATH=$PWD .venv/bin/python bench/fit_classified.py [--write]
 """
 
