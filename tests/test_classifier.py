@@ -152,7 +152,7 @@ def test_a_prepared_bot_fits_a_missing_classifier_in_the_background(
         return real_fit(self)
 
     monkeypatch.setattr(semantic.SemanticIndex, "fit_classifier", held)
-    monkeypatch.setattr("bot.matching.matcher.FIT_AT_ONCE", 0)
+    monkeypatch.setattr(classifier, "FIT_AT_ONCE", 0)
     assert decision.for_language("de").uses_classifier
     tree = write_tree(tmp_path / "tree")
     cache_dir = tmp_path / "cache"
@@ -160,7 +160,8 @@ def test_a_prepared_bot_fits_a_missing_classifier_in_the_background(
     matcher.cascade = False
     matcher.prepare(background=True)
     assert matcher.classifiers_pending()
-    fitter = matcher._fitter
+    assert matcher._classifiers is not None
+    fitter = matcher._classifiers.fitter
     assert fitter is not None
     before = matcher.ranking("Wie widerspreche ich bei Instagram?", "de")
     assert before is not None and "clf" not in before.features

@@ -8,7 +8,8 @@ The parts, each in its own module:
   words and character n-grams, tf-idf over single examples, typos and compounds);
 - :mod:`bot.matching.semantic`: the dense signal (an abstract :class:`Embedder`, the
   multilingual-e5 implementation and the on-disk embedding cache);
-- :mod:`bot.matching.classifier`: the node classifier over the dense signal's vectors;
+- :mod:`bot.matching.classifier`: the node classifier over the dense signal's vectors, and
+  when each is read, fitted or fitted in the background;
 - :mod:`bot.matching.decision`: the fused ranking and the calibrated answer / clarify /
   fallback decision, its fitted parameters stored as data;
 - :mod:`bot.matching.context`: follow-ups ("warum?", "und bei Instagram?") read with the node

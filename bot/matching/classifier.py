@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -38,6 +40,10 @@ STEPS = 300
 """Full-batch Adam steps; the tune sets' first places stopped improving from about 200."""
 RATE = 0.025
 """Adam's step size."""
+FIT_AT_ONCE = 20_000
+"""A fit with more texts times positions than this (about a tenth of a second) may be left to
+a thread (:meth:`Classifiers.attach`); the shipped content's take a second or two per
+language, a test's few texts are fitted at once."""
 CLASSIFIERS_DIR = "classifiers"
 """The folder of stored classifiers, beside the vectors they were fitted on."""
 KEPT = 28
@@ -173,3 +179,66 @@ def write(path: Path, classifier: NodeClassifier, mode: int | None = None) -> No
         ),
         mode=mode,
     )
+
+
+class Classified(Protocol):
+    """What :class:`Classifiers` needs of an index: its rows' owners, its number of positions,
+    a fit, and a place for the classifier (:class:`bot.matching.semantic.SemanticIndex`)."""
+
+    owners: np.ndarray
+    size: int
+    classifier: NodeClassifier | None
+
+    def fit_classifier(self) -> NodeClassifier:
+        """A classifier fitted on the index's texts."""
+        ...
+
+
+class Classifiers:
+    """Gives each index its classifier: the stored one, else one fitted now or, where that
+    takes long and may wait, in a thread of its own (one for all languages, so that a reload
+    of seven changed languages takes one core, not seven), stored once fitted."""
+
+    def __init__(self, store: ClassifierStore) -> None:
+        self.store = store
+        self._lock = threading.Lock()
+        self._queue: list[tuple[Classified, str]] = []
+        self.fitter: threading.Thread | None = None
+        """The thread fitting what waits, while it runs."""
+
+    def attach(self, index: Classified, key: str, *, later: bool = False) -> None:
+        """Set ``index.classifier``: the stored one of ``key``, else a fit; with ``later``, a
+        fit of more than :data:`FIT_AT_ONCE` is queued and ``index.classifier`` stays
+        ``None`` until it is done."""
+        index.classifier = self.store.get(key)
+        if index.classifier is not None:
+            return
+        if later and len(index.owners) * index.size > FIT_AT_ONCE:
+            with self._lock:
+                self._queue.append((index, key))
+                if self.fitter is None:
+                    self.fitter = threading.Thread(
+                        target=self._fit_queued, name="fit-classifiers", daemon=True
+                    )
+                    self.fitter.start()
+            return
+        index.classifier = index.fit_classifier()
+        self.store.put(key, index.classifier)
+
+    def pending(self) -> bool:
+        """Whether classifiers are still being fitted in the background."""
+        with self._lock:
+            return self.fitter is not None
+
+    def _fit_queued(self) -> None:
+        log.info("fitting the node classifiers of the changed content (not stored yet)")
+        while True:
+            with self._lock:
+                if not self._queue:
+                    self.fitter = None
+                    log.info("node classifiers ready")
+                    return
+                index, key = self._queue.pop(0)
+            classifier = index.fit_classifier()
+            self.store.put(key, classifier)
+            index.classifier = classifier

@@ -19,7 +19,12 @@ from bot.content.cache import Part
 from bot.content.models import Content
 from bot.language_detect import LanguageDetector
 from bot.matching import decision
-from bot.matching.classifier import CLASSIFIERS_DIR, ClassifierStore, classifier_key
+from bot.matching.classifier import (
+    CLASSIFIERS_DIR,
+    Classifiers,
+    ClassifierStore,
+    classifier_key,
+)
 from bot.matching.clauses import _REMARK, asking_parts, without_denied_platforms
 from bot.matching.context import (
     NEAR_COVERED,
@@ -89,12 +94,6 @@ ALONE_SURE = 0.9
 question that is no follow-up, without a look at the page just read). 0.9 since the fitted
 model weighs products of features and is surer of short questions: on the multi-turn tune
 set it resolves as many follow-ups and more changes of topic than 0.8 did."""
-
-
-FIT_AT_ONCE = 20_000
-"""A classifier with more texts times positions than this (about a tenth of a second's fit)
-is fitted in a thread when the matcher is prepared; the shipped content's take a second or two
-per language, a test's few texts are fitted at once."""
 
 
 KEYWORD_SURE = 0.75
@@ -177,8 +176,7 @@ class Matcher:
         (``False`` when fitting the fused model, which needs its features everywhere)."""
         self._threshold = threshold
         self._preparing: threading.Thread | None = None
-        self._fitter: threading.Thread | None = None
-        self._to_fit: list[tuple[SemanticIndex, str]] = []
+        self._classifiers: Classifiers | None = None
         self._lock = threading.RLock()
         """Held while the model, the vectors or a language's index are loaded, so that two
         threads matching at once (``ask``) load each only once."""
@@ -204,8 +202,7 @@ class Matcher:
             "semantic",
             "_pending",
             "_preparing",
-            "_fitter",
-            "_to_fit",
+            "_classifiers",
             "_lock",
             "_recent_ranks",
         ):
@@ -223,8 +220,7 @@ class Matcher:
         self._cache = None
         self.semantic = {}
         self._preparing = None
-        self._fitter = None
-        self._to_fit = []
+        self._classifiers = None
         self._lock = threading.RLock()
 
     @property
@@ -307,8 +303,8 @@ class Matcher:
         and (to other threads) while :meth:`prepare` builds them in the background.
 
         Its classifier is read from the shipped or cached ones, else fitted now; with
-        ``fit_later``, a fit of more than :data:`FIT_AT_ONCE` is done in a thread, the
-        questions decided without the classifier until it is done."""
+        ``fit_later``, a long fit is done in a thread (:class:`Classifiers`), the questions
+        decided without the classifier until it is done."""
         found = self.semantic.get(lang)
         if found is not None or self._building():
             return found
@@ -318,55 +314,26 @@ class Matcher:
                 cache = self._embedding_cache(embedder)
                 texts = self.indexes[lang].position_texts
                 found = SemanticIndex(embedder, cache, texts)
-                self._classify(found, classifier_key(embedder.name, texts), fit_later)
+                key = classifier_key(embedder.name, texts)
+                self._classifiers_for(cache).attach(found, key, later=fit_later)
                 self.semantic[lang] = found
         return found
 
-    def _classify(self, index: SemanticIndex, key: str, later: bool) -> None:
-        store = self._classifier_store()
-        index.classifier = store.get(key)
-        if index.classifier is not None:
-            return
-        if later and len(index.owners) * index.size > FIT_AT_ONCE:
-            with self._lock:
-                self._to_fit.append((index, key))
-                if self._fitter is None:
-                    self._fitter = threading.Thread(
-                        target=self._fit_queued, name="fit-classifiers", daemon=True
-                    )
-                    self._fitter.start()
-            return
-        index.classifier = index.fit_classifier()
-        store.put(key, index.classifier)
-
-    def _fit_queued(self) -> None:
-        """Fit the classifiers :meth:`_classify` left for later, one after the other (one core,
-        whatever the number of languages)."""
-        log.info("fitting the node classifiers of the changed content (not cached yet)")
-        while True:
-            with self._lock:
-                if not self._to_fit:
-                    self._fitter = None
-                    log.info("node classifiers ready")
-                    return
-                index, key = self._to_fit.pop(0)
-            classifier = index.fit_classifier()
-            self._classifier_store().put(key, classifier)
-            index.classifier = classifier
-
     def classifiers_pending(self) -> bool:
         """Whether classifiers are still being fitted in the background."""
-        with self._lock:
-            return self._fitter is not None
+        return self._classifiers is not None and self._classifiers.pending()
 
-    def _classifier_store(self) -> ClassifierStore:
-        cache = self._cache
-        directory = cache.directory if cache is not None else None
-        shipped = cache.shipped if cache is not None else None
-        return ClassifierStore(
-            directory / CLASSIFIERS_DIR if directory is not None else None,
-            shipped.parent / CLASSIFIERS_DIR if shipped is not None else None,
-        )
+    def _classifiers_for(self, cache: EmbeddingCache) -> Classifiers:
+        """Who reads, fits and keeps the classifiers: beside ``cache``'s vectors."""
+        if self._classifiers is None:
+            directory, shipped = cache.directory, cache.shipped
+            self._classifiers = Classifiers(
+                ClassifierStore(
+                    directory / CLASSIFIERS_DIR if directory is not None else None,
+                    shipped.parent / CLASSIFIERS_DIR if shipped is not None else None,
+                )
+            )
+        return self._classifiers
 
     def _building(self) -> bool:
         """Whether another thread is building the vectors now (not the one asking)."""
