@@ -236,6 +236,15 @@ def test_typo(matcher: Matcher) -> None:
     assert node(matcher, "wie kann ich widersprch einlegen") == "objection"
 
 
+def test_two_swapped_letters_are_one_typo(matcher: Matcher) -> None:
+    """Swapped neighbours are a phone's most common slip: one edit, so a word of fewer than
+    ten letters ("instgaram") stands for the word meant, as surely as one wrong letter."""
+    index = matcher.indexes["de"]
+    assert index.aligned("instgaram") == index.aligned("instagran")
+    assert index.aligned("instgaram")
+    assert node(matcher, "Widerspruch bei instgaram") == "objection-instagram"
+
+
 def test_typed_umlauts_and_umlauts_match_alike(matcher: Matcher) -> None:
     assert node(matcher, "Soll ich alte Beiträge loeschen?") == "delete-posts"
     assert node(matcher, "Soll ich alte Beiträge löschen?") == "delete-posts"

@@ -7,7 +7,8 @@ screen and details (weak evidence).
 
 A question word the content never uses is aligned, as a whole word, with the spelling it
 is typed without accents ("zdjecia", "deja"), else with the content's closest spellings (a
-typo: one edit, two in long words, same first letter) or with the two
+typo: one edit, two in long words, same first letter; two swapped neighbours count as one
+edit, the optimal string alignment distance) or with the two
 known words it is made of (a compound: "widerspruchs|formular"). A word is never matched
 through a piece of another: "rain" is not in "training".
 
@@ -36,7 +37,7 @@ from typing import NamedTuple
 
 import numpy as np
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 
 from bot.content.models import Content, Node
 from bot.matching import decision
@@ -482,7 +483,7 @@ class LanguageIndex:
             close = [
                 (spelling, distance)
                 for spelling, distance, _ in process.extract(
-                    f, near, scorer=Levenshtein.distance, score_cutoff=limit, limit=5
+                    f, near, scorer=OSA.distance, score_cutoff=limit, limit=5
                 )
             ]
             nearest = min((d for _, d in close), default=0)
