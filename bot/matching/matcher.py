@@ -792,7 +792,7 @@ class Matcher:
         if not (self._pending or self._embedder is not None):
             return None, None
         if not self.cascade:
-            return None, self._clip(_asking_text(text, parts))
+            return None, self._meaning(text, parts, lang)
         words_only = self._words_ranking(text, lang, boost)
         if words_only is None:
             return None, None  # no words at all ("🍕🍕🍕"): nothing to rank, whatever it means
@@ -807,7 +807,7 @@ class Matcher:
             and words_only.features["margin"] >= decides.clarify_margin
         )
         skip = sure or probability < decides.fusion.words_hopeless
-        return words_only, None if skip else self._clip(_asking_text(text, parts))
+        return words_only, None if skip else self._meaning(text, parts, lang)
 
     def _words_ranking(self, text: str, lang: str, boost: np.ndarray | None) -> Ranking | None:
         """``text`` ranked by its words alone; the last few without context are kept: a
@@ -831,7 +831,20 @@ class Matcher:
         """What the dense signal reads of ``text`` (see :meth:`ranking`): without the greeting
         it opens with and the platforms it denies, a long message's asking sentences only, as
         much of them as the model reads (:meth:`Embedder.clip`)."""
-        return self._clip(_asking_text(*self._read(text, lang)))
+        return self._meaning(*self._read(text, lang), lang)
+
+    def _meaning(self, text: str, parts: Sequence[tuple[str, float]], lang: str) -> str:
+        """What the model reads of ``text`` (``parts``: as :meth:`_read` gives them)."""
+        asked = _asking_text(text, parts)
+        clipped = self._clip(asked)
+        if clipped != asked and not parts:
+            # Too long for the model, though too short to be read in parts ("Ich lag lange
+            # im Krankenhaus. Wie kann ich der KI-Nutzung widersprechen?"): what it asks
+            # says what is meant, not the opening that would fit.
+            asking = asking_parts(asked, lang)
+            if asking:
+                clipped = self._clip(_asking_text(asked, asking).strip())
+        return clipped
 
     def _clip(self, text: str) -> str:
         """What the model reads of ``text`` (:meth:`Embedder.clip`)."""
