@@ -44,7 +44,7 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 import numpy as np  # noqa: E402
-from qa import FOLDS, LANGUAGES_TUNE, OTHER_LANGUAGES, _logistic, first_right  # noqa: E402
+from qa import FOLDS, LANGUAGES_TUNE, OTHER_LANGUAGES, _own_weights, first_right  # noqa: E402
 
 from bot.content import Content, load_content  # noqa: E402
 from bot.matching import Matcher, decision  # noqa: E402
@@ -90,12 +90,6 @@ def _stacked_rows(matcher: Matcher, decide: Decision, tune: list[Question]) -> R
         best = matcher.indexes[lang].node_ids[int(ranking.order[0])]
         rows.append((q, [features[n] for n in STACKED], best))
     return rows
-
-
-def _unweighted(rows: Rows) -> np.ndarray:
-    return _logistic(
-        np.array([r[1] for r in rows]), np.array([float(r[2] == r[0].node) for r in rows])
-    )
 
 
 def _figures(matcher: Matcher, group: str, decide: Decision, tune: list[Question]) -> Figures:
@@ -181,7 +175,7 @@ def fit_group(
     for fold in range(FOLDS):
         held = [tune[i] for i in order[fold::FOLDS]]
         left_out = set(held)
-        w = _unweighted([r for r in rows if r[0] not in left_out])
+        w = _own_weights([r for r in rows if r[0] not in left_out])
         model = Model(STACKED, tuple(float(v) for v in w), 0.5)
         for t in THRESHOLDS:
             chosen = dataclasses.replace(
@@ -201,7 +195,7 @@ def fit_group(
     if best is None or best[0] <= _total(before, 0):
         print(f"{group}: no threshold answers more than the shipped decision; not changed")
         return shipped
-    w = _unweighted(rows)
+    w = _own_weights(rows)
     model = Model(STACKED, tuple(round(float(v), 4) for v in w), best[1])
     print(f"{group}: chosen threshold {best[1]}, {best[0]} right unseen; weights {model.weights}")
     return dataclasses.replace(weighted, classified=model)

@@ -79,7 +79,8 @@ def fit(matrix: np.ndarray, owners: np.ndarray, size: int) -> NodeClassifier:
     targets = np.zeros((len(owners), size), np.float32)
     targets[np.arange(len(owners)), owners] = 1.0
     counts = np.bincount(owners, minlength=size).astype(np.float32)
-    row_weight = (len(owners) / (size * np.maximum(counts, 1.0)))[owners] / len(owners)
+    # Per row, as a column: each position weighs alike, the whole batch sums to one.
+    row_weight = ((len(owners) / (size * np.maximum(counts, 1.0)))[owners] / len(owners))[:, None]
     weights = np.zeros((width, size), np.float32)
     bias = np.zeros(size, np.float32)
     m_w, v_w = np.zeros_like(weights), np.zeros_like(weights)
@@ -90,7 +91,7 @@ def fit(matrix: np.ndarray, owners: np.ndarray, size: int) -> NodeClassifier:
         z -= z.max(axis=1, keepdims=True)
         p = np.exp(z)
         p /= p.sum(axis=1, keepdims=True)
-        g = (p - targets) * row_weight[:, None].astype(np.float32)
+        g = (p - targets) * row_weight
         g_w = x.T @ g + np.float32(L2) * weights
         g_b = g.sum(axis=0)
         for param, grad, m, v in ((weights, g_w, m_w, v_w), (bias, g_b, m_b, v_b)):
