@@ -19,6 +19,7 @@ from bot.matching import (
     Matcher,
     asking_parts,
     generic_example_problems,
+    generic_examples,
     shared_examples,
     without_denied_platforms,
     words,
@@ -460,6 +461,42 @@ def test_an_example_two_nodes_share_is_reported(tmp_path: Path) -> None:
     assert any(
         "also an example of 'delete-posts'" in p.message for p in generic_example_problems(content)
     )
+
+
+def _commons(node_id: str, text: str, questions: list[str]) -> str:
+    return (
+        f"""
+- id: {node_id}
+  title: {{de: "Thema {node_id}", en: "Topic {node_id}"}}
+  text: {{de: "{text}", en: "Text."}}
+  questions:
+    de: {questions!r}
+    en: ["Question {node_id}?"]
+"""
+        + _SOURCE
+    )
+
+
+def test_an_example_of_words_many_nodes_use_together_is_reported(tmp_path: Path) -> None:
+    # "Facebook" and "widersprechen" are each used by half these nodes or more, but both only
+    # by one: its example names it. "Und Meta?" names none.
+    topics = (
+        _commons("fb", "Widersprechen bei Facebook geht so.", ["Widersprechen bei Facebook?"])
+        + _commons("ig", "Widersprechen bei Instagram geht so.", ["Und Meta?"])
+        + _commons("photos", "Meta nutzt Fotos auf Facebook.", ["Welche Fotos nutzt Meta?"])
+        + _commons("deadline", "Widersprechen geht ohne Frist bei Meta.", ["Gibt es eine Frist?"])
+    )
+    options = "".join(f"    - to: {n}\n" for n in ("fb", "ig", "photos", "deadline"))
+    root = ROOT.replace("    - to: objection\n    - to: extra\n", options)
+    files: dict[str, str | None] = {
+        "bot.yaml": META,
+        "nodes/00-root.yaml": root,
+        "nodes/10-topics.yaml": topics,
+        "nodes/50-extra.yaml": None,
+    }
+    content = load_content(write_tree(tmp_path, files))
+    generic = [(n.id, lang, q) for n, lang, q in generic_examples(content) if lang == "de"]
+    assert generic == [("ig", "de", "Und Meta?")]
 
 
 def test_the_shipped_content_shares_no_example_between_nodes() -> None:

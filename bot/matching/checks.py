@@ -10,14 +10,17 @@ from bot.matching.lexical import _answer_texts, _example_texts
 from bot.matching.text import Lexicon, words
 
 COMMON_SHARE = 0.5
-"""A word used by at least half the nodes tells no node apart."""
+"""Words used by at least half the nodes, each and together, tell no node apart."""
 
 
 def generic_examples(content: Content) -> list[tuple[Node, str, str]]:
-    """Example questions made only of words that many nodes use (``node, lang, question``).
+    """Example questions made only of words that many nodes use, each of them and all of
+    them together (``node, lang, question``).
 
     Such an example ("Fragen an Meta AI") matches any question with those words and pulls
-    it to its node; ``python -m bot check`` warns about them.
+    it to its node; ``python -m bot check`` warns about them. Words that are common each
+    may still name a topic together: "Wie widerspreche ich bei Facebook?" once most nodes
+    speak of Facebook and of objecting, but only some of both.
     """
     out: list[tuple[Node, str, str]] = []
     nodes = [n for n in content.nodes.values() if n.id != content.meta.root]
@@ -34,7 +37,9 @@ def generic_examples(content: Content) -> list[tuple[Node, str, str]]:
             for q in n.questions.get(lang, ()):
                 stems = {lex.stem(w) for w in lex.content_words(q)}
                 if stems <= common and q.strip().lower() != title:
-                    out.append((n, lang, q))
+                    together = sum(1 for u in used if stems <= u)
+                    if together >= COMMON_SHARE * len(nodes):
+                        out.append((n, lang, q))
     return out
 
 
