@@ -1,5 +1,7 @@
 """The multi-turn set through the engine: follow-ups, the checklist answered in words,
 changes of topic. Measured only, never fitted on; the bars sit under the figures measured on
+5 Dec 2026 after about 750 new example questions per language (91.6 % of turns right, first
+questions 92.6 %, follow-ups 84.3 %, checklist answers 100 %, 6.0 % wrong-confident); on
 4 Dec 2026 with the node classifier deciding questions read on their own (91.0 % of turns
 right, first questions 92.0 %, follow-ups 85.2 %, checklist answers 97.1 %, 6.6 %
 wrong-confident; without it: 89.6 %, 89.6 %, 84.3 %, 97.1 %, 6.0 %; before follow-ups were
