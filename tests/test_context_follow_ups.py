@@ -177,10 +177,11 @@ def test_after_a_fallback_the_suggested_page_is_not_answered_on_its_title(
     matcher: Matcher,
 ) -> None:
     # The fallback suggested the page on when the training started; "wie mache ich das?"
-    # then says nothing about it, and the user has not read it.
+    # then says nothing about it, and the user has not read it: the page's title does not
+    # make it the answer. (Read, the page or the objection it offers answers it.)
     text, at = "wie mache ich das?", "start-date"
-    assert matcher.match(text, "de", context=at).node == at
-    assert not matcher.match(text, "de", context=at, suggested=True).matched
+    assert matcher.match(text, "de", context=at).node in (at, "how-to-object")
+    assert matcher.match(text, "de", context=at, suggested=True).node != at
     # Its neighbours still answer a follow-up that names them.
     moved = matcher.match("und bei insta?", "de", context="object-facebook", suggested=True)
     assert moved.matched and moved.node == "object-instagram"
