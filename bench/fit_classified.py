@@ -44,7 +44,17 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 import numpy as np  # noqa: E402
-from qa import FOLDS, LANGUAGES_TUNE, OTHER_LANGUAGES, _own_weights, first_right  # noqa: E402
+from qa import (  # noqa: E402
+    FOLDS,
+    LANGUAGES_TUNE,
+    OTHER_LANGUAGES,
+    Rows,
+    _matcher,
+    _own_weights,
+    first_right,
+    read_rows,
+    tally,
+)
 
 from bot.content import Content, load_content  # noqa: E402
 from bot.matching import Matcher, decision  # noqa: E402
@@ -60,10 +70,9 @@ FALLBACK_AT_LEAST = 0.95
 WEIGHTS = (0.0, 0.5, 1.0, 2.0, 3.0, 4.0)
 """The classifier's weights in the ranking tried."""
 
-Figures = dict[str, tuple[int, int, int, int, int]]
-"""Per language: right in scope, wrong answers, off-topic fallbacks, in scope, off topic."""
-Rows = list[tuple[Question, list[float], str | None]]
-"""Per question: its features and the ranking's best node."""
+Figures = dict[str, tuple[int, ...]]
+"""Per language: right in scope, wrong answers, off-topic fallbacks, in scope, off topic
+(:func:`qa.tally`)."""
 
 
 def _install(group: str, decide: Decision) -> None:
@@ -77,34 +86,20 @@ def _install(group: str, decide: Decision) -> None:
 def _stacked_rows(matcher: Matcher, decide: Decision, tune: list[Question]) -> Rows:
     """The stacked model's features of every tune question as the bot reads it (language
     detected), the dense signal computed for every one."""
-    default = matcher.content.meta.default_language
-    rows: Rows = []
-    for q in tune:
-        lang = matcher.detect_language(q.text) or default
-        if matcher.decided(q.text, lang) is not None:
-            continue
-        ranking = matcher.ranking(q.text, lang)
-        if ranking is None or not ranking.answerable or "clf" not in ranking.features:
-            continue
-        features = {**ranking.features, "fused": stacked(decide.fused.log_odds(ranking.features))}
-        best = matcher.indexes[lang].node_ids[int(ranking.order[0])]
-        rows.append((q, [features[n] for n in STACKED], best))
-    return rows
+
+    def row(features: dict[str, float]) -> list[float] | None:
+        if "clf" not in features:
+            return None
+        with_fused = {**features, "fused": stacked(decide.fused.log_odds(features))}
+        return [with_fused[n] for n in STACKED]
+
+    return read_rows(matcher, tune, row)
 
 
 def _figures(matcher: Matcher, group: str, decide: Decision, tune: list[Question]) -> Figures:
     """Per language, the figures of ``tune`` decided by ``decide`` as the bot decides."""
     _install(group, decide)
-    figures: dict[str, list[int]] = {}
-    for o in run(matcher, tune, detect=True):
-        q = o.question
-        f = figures.setdefault(q.lang, [0, 0, 0, 0, 0])
-        f[0] += o.got == q.node and q.node is not None
-        f[1] += o.got is not None and o.got != q.node
-        f[2] += o.got is None and q.node is None
-        f[3] += q.node is not None
-        f[4] += q.node is None
-    return {lang: (f[0], f[1], f[2], f[3], f[4]) for lang, f in sorted(figures.items())}
+    return tally((o.question, o.got) for o in run(matcher, tune, detect=True))
 
 
 def _total(figures: Figures, column: int) -> int:
@@ -134,8 +129,7 @@ def _line(figures: Figures) -> str:
 def weigh(content: Content, group: str, decide: Decision, tune: list[Question]) -> Decision:
     """``decide`` with the classifier's weight in the ranking (:data:`WEIGHTS`) that puts the
     right node first for the most tune questions in scope (of equals, the lowest)."""
-    matcher = Matcher(content)
-    matcher.cascade = False
+    matcher = _matcher(content, True)
     in_scope = [q for q in tune if q.node is not None]
     warm(matcher, [q.text for q in in_scope])
     best: tuple[int, float] | None = None
@@ -164,8 +158,7 @@ def fit_group(
     before = _figures(as_bot, group, shipped, tune)
     print(f"\n{group}: shipped  {_line(before)}")
     weighted = weigh(content, group, shipped, tune)
-    matcher = Matcher(content)
-    matcher.cascade = False
+    matcher = _matcher(content, True)
     warm(matcher, [q.text for q in tune])
     _install(group, weighted)
     rows = _stacked_rows(matcher, weighted, tune)
@@ -186,7 +179,7 @@ def fit_group(
                 into[lang] = [a + b for a, b in zip(into.get(lang, [0] * 5), f, strict=True)]
     best: tuple[int, float] | None = None
     for t in THRESHOLDS:
-        figures: Figures = {lang: tuple(f) for lang, f in sorted(unseen[t].items())}  # type: ignore[misc]
+        figures: Figures = {lang: tuple(f) for lang, f in sorted(unseen[t].items())}
         ok = _keeps(figures, before)
         print(f"{group}: {t:.3f} {'ok' if ok else '  '} {_line(figures)}")
         if ok and (best is None or _total(figures, 0) > best[0]):

@@ -38,7 +38,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -478,9 +478,17 @@ def _language_figures(
     """Per language at ``threshold`` and a near copy answering from ``copy`` (default: the
     first matched): right in scope, wrong answers, off-topic fallbacks, questions in scope,
     questions off topic."""
+    return tally(
+        (q, low if score >= threshold else highs[next(iter(highs)) if copy is None else copy])
+        for q, low, score, highs in verdicts
+    )
+
+
+def tally(answers: Iterable[tuple[Question, str | None]]) -> dict[str, tuple[int, ...]]:
+    """Per language of the questions, given the node each got (``None``: a fallback): right
+    in scope, wrong answers, off-topic fallbacks, questions in scope, questions off topic."""
     figures: dict[str, list[int]] = {}
-    for q, low, score, highs in verdicts:
-        got = low if score >= threshold else highs[next(iter(highs)) if copy is None else copy]
+    for q, got in answers:
         f = figures.setdefault(q.lang, [0, 0, 0, 0, 0])
         f[0] += got == q.node and q.node is not None
         f[1] += got is not None and got != q.node
@@ -640,17 +648,36 @@ def _own_rows(content: Content, tune: list[Question], names: tuple[str, ...]) ->
     for it), the dense signal computed for every one of them."""
     matcher = _matcher(content, True)
     warm(matcher, [q.text for q in tune])
-    default = content.meta.default_language
+    return read_rows(
+        matcher,
+        tune,
+        lambda features: [value(features, n) for n in names] if "dense" in features else None,
+    )
+
+
+def read_rows(
+    matcher: Matcher,
+    questions: list[Question],
+    row: Callable[[dict[str, float]], list[float] | None],
+) -> Rows:
+    """Every question as the bot reads it (language detected) with the features ``row``
+    makes of its ranking's, and the ranking's best node; left out where no model decides it
+    (a greeting, a node's own wording), the ranking answers nothing, or ``row`` gives
+    ``None``."""
+    default = matcher.content.meta.default_language
     rows: Rows = []
-    for q in tune:
+    for q in questions:
         lang = matcher.detect_language(q.text) or default
         if matcher.decided(q.text, lang) is not None:
             continue  # no model decides it
         ranking = matcher.ranking(q.text, lang)
-        if ranking is None or not ranking.answerable or "dense" not in ranking.features:
+        if ranking is None or not ranking.answerable:
+            continue
+        features = row(ranking.features)
+        if features is None:
             continue
         best = matcher.indexes[lang].node_ids[int(ranking.order[0])]
-        rows.append((q, [value(ranking.features, n) for n in names], best))
+        rows.append((q, features, best))
     return rows
 
 
