@@ -105,8 +105,8 @@ def cmd_embed(args: argparse.Namespace) -> int:
     directory = Path(args.dir) if args.dir else default_content_dir()
     content = _content_or_exit(directory)
     from bot.matching import Matcher
-    from bot.matching.classifier import CLASSIFIERS_DIR, classifier_key
-    from bot.matching.classifier import write as write_classifier
+    from bot.matching.classifier import CLASSIFIERS_DIR, NodeClassifier, classifier_key
+    from bot.matching.classifier import ship as ship_classifiers
     from bot.matching.semantic import (
         EmbeddingCache,
         SemanticIndex,
@@ -132,21 +132,14 @@ def cmd_embed(args: argparse.Namespace) -> int:
     # Each language's classifier, fitted on the vectors just written as a bot reads them.
     shipped = EmbeddingCache(None, shipped=target)
     folder = target.parent / CLASSIFIERS_DIR
-    keep = set()
-    fitted = 0
-    for lang in content.languages:
-        positions = matcher.indexes[lang].position_texts
-        key = classifier_key(embedder.name, positions)
-        keep.add(f"{key}.npz")
-        path = folder / f"{key}.npz"
-        if not path.exists():
-            index = SemanticIndex(embedder, shipped, positions)
-            write_classifier(path, index.fit_classifier(), mode=0o644)
-            fitted += 1
-    for stale in folder.glob("*.npz"):
-        if stale.name not in keep:
-            stale.unlink()
-    print(f"node classifiers of {len(keep)} languages in {folder} ({fitted} fitted now)")
+
+    def fit_on(positions: list[list[str]]) -> Callable[[], NodeClassifier]:
+        return lambda: SemanticIndex(embedder, shipped, positions).fit_classifier()
+
+    every = [matcher.indexes[lang].position_texts for lang in content.languages]
+    wanted = {classifier_key(embedder.name, positions): fit_on(positions) for positions in every}
+    fitted = ship_classifiers(folder, wanted)
+    print(f"node classifiers of {len(wanted)} languages in {folder} ({fitted} fitted now)")
     return 0
 
 

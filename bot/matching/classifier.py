@@ -20,7 +20,7 @@ import hashlib
 import logging
 import threading
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -135,7 +135,7 @@ class ClassifierStore:
     def get(self, key: str) -> NodeClassifier | None:
         """The stored classifier of ``key``, if any."""
         for folder in (self.shipped, self.directory):
-            if folder is not None and (found := read(folder / f"{key}.npz")) is not None:
+            if folder is not None and (found := read(_file(folder, key))) is not None:
                 return found
         return None
 
@@ -146,7 +146,7 @@ class ClassifierStore:
         if self.directory is None:
             return
         try:
-            write(self.directory / f"{key}.npz", classifier)
+            write(_file(self.directory, key), classifier)
             stored = sorted(
                 self.directory.glob("*.npz"), key=lambda p: p.stat().st_mtime, reverse=True
             )
@@ -154,6 +154,26 @@ class ClassifierStore:
                 old.unlink(missing_ok=True)
         except OSError as exc:
             log.warning("classifier not cached in %s (%s)", self.directory, exc.strerror)
+
+
+def ship(folder: Path, wanted: Mapping[str, Callable[[], NodeClassifier]]) -> int:
+    """Make the shipped ``folder`` hold the classifiers of ``wanted``'s keys and no others,
+    each fitted (``wanted[key]()``) only where its file is missing; how many were fitted."""
+    fitted = 0
+    for key, fit_one in wanted.items():
+        path = _file(folder, key)
+        if not path.exists():
+            write(path, fit_one(), mode=0o644)
+            fitted += 1
+    keep = {_file(folder, key).name for key in wanted}
+    for stale in folder.glob("*.npz"):
+        if stale.name not in keep:
+            stale.unlink()
+    return fitted
+
+
+def _file(folder: Path, key: str) -> Path:
+    return folder / f"{key}.npz"
 
 
 def read(path: Path) -> NodeClassifier | None:
