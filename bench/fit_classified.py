@@ -211,13 +211,9 @@ def main() -> int:
     de_en = [q for q in load_questions() if q.file.startswith(FRESH)]
     others = [q for q in load_questions(LANGUAGES_TUNE) if q.lang in OTHER_LANGUAGES]
 
-    def without(decide: Decision) -> Decision:
-        fusion = dataclasses.replace(decide.fusion, classifier_weight=0.0)
-        return dataclasses.replace(decide, classified=None, fusion=fusion)
-
-    default = without(decision.DEFAULT)
+    default = decision.DEFAULT.without_classifier()
     # The other languages are decided by the earlier parameters unless they have their own.
-    own = without(decision.OTHER_LANGUAGES.get(OTHER_LANGUAGES[0], decision.ELSEWHERE))
+    own = decision.OTHER_LANGUAGES.get(OTHER_LANGUAGES[0], decision.ELSEWHERE).without_classifier()
     decision.OTHER_LANGUAGES = {}
     fitted = fit_group(content, "de/en", default, de_en) if de_en else decision.DEFAULT
     decision.DEFAULT = fitted

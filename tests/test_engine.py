@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
@@ -782,12 +781,7 @@ def test_thanks_inside_a_question_is_still_a_question() -> None:
 def without_classifier(monkeypatch: pytest.MonkeyPatch) -> None:
     """German and English decided by words and nearest examples alone: the test tree's few
     examples make its node classifier sure of either of two close topics."""
-    plain = dataclasses.replace(
-        decision.DEFAULT,
-        classified=None,
-        fusion=dataclasses.replace(decision.DEFAULT.fusion, classifier_weight=0.0),
-    )
-    monkeypatch.setattr(decision, "DEFAULT", plain)
+    monkeypatch.setattr(decision, "DEFAULT", decision.DEFAULT.without_classifier())
 
 
 @pytest.mark.usefixtures("without_classifier")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextvars
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +134,11 @@ class Decision:
     def uses_classifier(self) -> bool:
         """Whether the node classifier has a say in the ranking or the decision."""
         return self.classified is not None or self.fusion.classifier_weight > 0
+
+    def without_classifier(self) -> Decision:
+        """This decision with the node classifier given no say (:attr:`uses_classifier`)."""
+        fusion = replace(self.fusion, classifier_weight=0.0)
+        return replace(self, classified=None, fusion=fusion)
 
     def model_for(self, features: dict[str, float]) -> Model:
         """The model that decides with these features: the classified one when the node
