@@ -129,6 +129,23 @@ def test_an_app_the_page_does_not_speak_of_moves_on(matcher: Matcher) -> None:
     assert result.node != "make-private"
 
 
+@pytest.mark.parametrize(
+    ("lang", "at", "text"),
+    [
+        ("de", "right-to-object", "und artikel 17?"),
+        ("de", "your-rights", "und artikel 17?"),
+        ("en", "right-to-object", "and article 17?"),
+    ],
+)
+def test_a_follow_up_naming_a_keyword_of_several_words_goes_to_its_topic(
+    matcher: Matcher, lang: str, at: str, text: str
+) -> None:
+    # "Artikel 17" is the right to erasure's keyword; after the right to object the page's
+    # title ("Art. 21") must not win because both say "Artikel".
+    result = matcher.match(text, lang, context=at)
+    assert result.matched and result.node == "right-to-erasure"
+
+
 def test_question_words_alone_are_no_keyword(matcher: Matcher) -> None:
     # "us" is a small word: "what about the US?" names only "what", which was the keyword
     # "what are you" of the page about the bot.

@@ -478,9 +478,11 @@ class Matcher:
         if not followed.only_here:
             # "und die Verbraucherzentrale?" names its topic: read alone first, unless that
             # is unsure and the page's neighbours do not include it.
-            # A bare keyword does not count here: after an answer, "and on Instagram?" asks
-            # about that answer on Instagram, not for Instagram's own page.
-            alone = self.decided(text, lang, keywords=False) or self._match(text, lang)
+            # A bare keyword word does not count here: after an answer, "and on Instagram?"
+            # asks about that answer on Instagram, not for Instagram's own page. A keyword of
+            # several words names a topic of its own ("und Artikel 17?" after the right to
+            # object).
+            alone = self.decided(text, lang, keyword_words=2) or self._match(text, lang)
             if alone.matched and (alone.score >= ALONE_SURE or alone.node in hood):
                 return alone
             if not alone.matched and self._off_topic(text, lang):
@@ -696,18 +698,20 @@ class Matcher:
         node = candidates[0] if matched else None
         return MatchResult(node, round(score, 3), matched, lang, candidates)
 
-    def decided(self, text: str, lang: str, *, keywords: bool = True) -> MatchResult | None:
+    def decided(self, text: str, lang: str, *, keyword_words: int = 1) -> MatchResult | None:
         """The verdict on ``text`` that needs no ranking, if any: a message that is only a
         greeting matches the root (the engine shows the menu); one that says word for word
         what one node's title, keyword or example says matches that node, and one that says
-        what an off-topic request says abstains."""
+        what an off-topic request says abstains. A keyword counts only where the message
+        names at least ``keyword_words`` words of it."""
         index = self.indexes[lang]
         if index.is_greeting(text):
             return MatchResult(self.content.meta.root, 1.0, True, lang)
         text = self._without_greeting(text, lang)
         owner = index.exact_owner(text)
         if owner is None:
-            keyword = index.keyword_owner(text) if keywords and _names_more(text, lang) else None
+            named = len(index.topical(text)) >= keyword_words and _names_more(text, lang)
+            keyword = index.keyword_owner(text) if named else None
             if keyword is None:
                 return None
             # Sure, but less than the exact wording: after an answer, the page's own
