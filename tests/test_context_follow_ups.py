@@ -146,6 +146,22 @@ def test_a_follow_up_naming_a_keyword_of_several_words_goes_to_its_topic(
     assert result.matched and result.node == "right-to-erasure"
 
 
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        ("de", "Was speichert eigentlich dieser Bot über mich?"),
+        ("en", "what does this bot store about me?"),
+    ],
+)
+def test_a_new_question_that_points_at_something_else_leaves_the_page(
+    matcher: Matcher, lang: str, text: str
+) -> None:
+    # "dieser" reads as pointing back to the page on damages, but the question is sure of
+    # its own topic.
+    result = matcher.match(text, lang, context="damages")
+    assert result.matched and result.node == "bot-privacy"
+
+
 def test_question_words_alone_are_no_keyword(matcher: Matcher) -> None:
     # "us" is a small word: "what about the US?" names only "what", which was the keyword
     # "what are you" of the page about the bot.

@@ -485,6 +485,16 @@ class Matcher:
             alone = self.decided(text, lang, keyword_words=2) or self._match(text, lang)
             if alone.matched and (alone.score >= ALONE_SURE or alone.node in hood):
                 return alone
+            # Sure of its own topic by the decision that answers single questions: a new
+            # question that happens to point ("Was speichert eigentlich dieser Bot?" after
+            # the page on damages), not a case of the page.
+            token = decision.AS_BEFORE.set(False)
+            try:
+                single = self._match(text, lang)
+            finally:
+                decision.AS_BEFORE.reset(token)
+            if single.matched and single.score >= ALONE_SURE:
+                return single
             if not alone.matched and self._off_topic(text, lang):
                 # "how much does that cost?" after the Instagram steps: as close to the
                 # off-topic requests as to any topic; the page's title would answer it with
