@@ -46,6 +46,7 @@ sys.path.insert(0, str(HERE))
 import numpy as np  # noqa: E402
 from qa import (  # noqa: E402
     FOLDS,
+    FRESH,
     LANGUAGES_TUNE,
     OTHER_LANGUAGES,
     Rows,
@@ -63,8 +64,6 @@ from tests.qa.qa_set import Question, load_questions, run, warm  # noqa: E402
 
 STACKED = ("fused", "clf", "clf_agree", "clf_off")
 """The classified model's features: the fused model's log-odds and the classifier's."""
-FRESH = "questions-fresh-"
-"""German and English: the tune files the fused model was never fitted on."""
 THRESHOLDS = [round(float(t), 3) for t in np.arange(0.2, 0.951, 0.025)]
 FALLBACK_AT_LEAST = 0.95
 WEIGHTS = (0.0, 0.5, 1.0, 2.0, 3.0, 4.0)

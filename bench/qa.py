@@ -74,6 +74,9 @@ from tests.qa.qa_set import (  # noqa: E402
 )
 
 FOLDS = 5
+FRESH = "questions-fresh-"
+"""Tune batches the fused model is never fitted on (``questions-fresh-*.tsv``): the classified
+model, which reads the fused model's log-odds, is fitted on them (``bench/fit_classified.py``)."""
 OUT_OF_SCOPE_SHARE = 0.2
 SKIP_TOLERANCE = 1
 """``--fit-skips``: how many tune questions each figure may lose where the meaning is skipped."""
@@ -152,7 +155,7 @@ def _rows(content: Content, semantic: bool) -> list[tuple[Question, list[float],
     without it, five folds) and of every question of the repository's set."""
     rows = _held_out_rows(content, _examples(content), semantic)
     matcher = _matcher(content, semantic)
-    questions = load_questions()
+    questions = fused_questions()
     warm(matcher, [q.text for q in questions])
     for q in questions:
         f = _features(matcher, q)
@@ -161,6 +164,12 @@ def _rows(content: Content, semantic: bool) -> list[tuple[Question, list[float],
 
 
 Rows = list[tuple[Question, list[float], str | None]]
+
+
+def fused_questions() -> list[Question]:
+    """The repository's questions the fused model and the dense weight are fitted and shown
+    on: all but the fresh batches (:data:`FRESH`)."""
+    return [q for q in load_questions() if not q.file.startswith(FRESH)]
 
 
 def _held_out_rows(content: Content, examples: list[Question], semantic: bool) -> Rows:
@@ -261,7 +270,7 @@ def _fusion_grid(content: Content) -> Fusion:
     """The dense weight with the most right first places on the tune split (ranking only)."""
     from bot.matching import decision
 
-    tune = [q for q in load_questions() if q.split == "tune" and q.node is not None]
+    tune = [q for q in fused_questions() if q.split == "tune" and q.node is not None]
     matcher = _matcher(content, True)
     warm(matcher, [q.text for q in tune])
     scored = []

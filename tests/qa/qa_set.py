@@ -20,9 +20,9 @@ from bot.matching.semantic import EmbeddingCache, default_cache_dir
 
 QUESTION_DIR = Path(__file__).parent
 """Every ``*.tsv`` here is part of the set; one file per topic keeps authors out of each other's way.
-``questions-fresh-de.tsv`` and ``questions-fresh-en.tsv`` (all ``tune``) were written later, from
-the topic list and facts.md, and the fused model was never fitted on them: the classified model
-is (``bench/fit_classified.py``), judged on them out of fold."""
+The fresh batches ``questions-fresh-*.tsv`` (all ``tune``) were written later, from the topic
+list and facts.md, and the fused model is never fitted on them (``bench/qa.py`` leaves them out):
+the classified model is (``bench/fit_classified.py``), judged on them out of fold."""
 INDEPENDENT_DIR = QUESTION_DIR / "independent"
 """Sets written by people who never saw the content's example questions: measured, never fitted."""
 
