@@ -596,6 +596,10 @@ def test_asking_parts_weigh_the_question_over_the_situation() -> None:
         ("no Instagram account, just facebook", "instagram", "facebook"),
         ("not on facebook but I have insta", "facebook", "insta"),
         ("I don't use Instagram. How do I object on Facebook?", "instagram", "facebook"),
+        # Both in one clause, the denial right before the one not used.
+        ("ich hab nur facebook kein insta wie widerspreche ich", "insta", "facebook"),
+        ("io ho solo facebook nn insta, come mi oppongo", "insta", "facebook"),
+        ("only fb not instagram, how do i opt out", "instagram", "fb"),
     ],
 )
 def test_a_denied_platform_is_left_out_next_to_a_used_one(text: str, gone: str, kept: str) -> None:
@@ -610,6 +614,7 @@ def test_a_denied_platform_is_left_out_next_to_a_used_one(text: str, gone: str, 
     [
         "Ich habe kein Facebook, bin ich betroffen?",  # no account: that is the point
         "Ich habe weder Facebook noch Instagram",
+        "j'ai jamais eu insta ni facebook, je suis tranquille ?",  # both denied
         "Gilt der Facebook-Widerspruch nicht automatisch für Instagram?",  # two in one clause
         "Wie widerspreche ich bei Instagram?",
     ],

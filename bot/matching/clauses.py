@@ -75,8 +75,9 @@ def without_denied_platforms(text: str) -> str:
     habe kein Facebook") is left as it is: not having an account is then the point.
 
     A platform is denied when a clause names only it and a negation at most
-    ``_NEGATION_REACH`` words away; clauses end at punctuation and before "aber", "nur",
-    "but", "only" and the like."""
+    ``_NEGATION_REACH`` words away, or when a denial comes right before it ("nur Facebook
+    kein Insta"); clauses end at punctuation and before "aber", "nur", "but", "only" and the
+    like."""
     low = unicodedata.normalize("NFKC", text).lower()
     if len(low) != len(text):
         text = low
@@ -94,8 +95,15 @@ def without_denied_platforms(text: str) -> str:
             # The whole clause: its other words ("nutze", "have") are about the denied
             # platform too, and left behind they would dilute what the rest asks.
             blank.append((tokens[0].start(), tokens[-1].end()))
-        else:
-            positive = True
+            continue
+        # Several platforms in one clause: one right after a denial is denied on its own
+        # ("nur Facebook kein Insta", "solo facebook nn insta", "only fb not ig") where
+        # another has no denial before it ("jamais eu insta ni facebook" denies both).
+        denied = [i for i in named if i - 1 in denials]
+        used = [i for i in named if not any(0 < i - d <= _NEGATION_REACH for d in denials)]
+        if denied and used:
+            blank += [(tokens[i - 1].start(), tokens[i].end()) for i in denied]
+        positive = positive or bool(used) or not denied
     if not (blank and positive):
         return text
     chars = list(text)
