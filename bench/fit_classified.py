@@ -2,8 +2,9 @@
 (:mod:`bot.matching.classifier`), one per decision, judged on tune questions only.
 
 Two decisions are fitted: German and English (``DEFAULT`` in ``decision.json``) on the fresh
-tune batches of ``tests/qa`` (``questions-fresh-*.tsv``: the fused model was fitted on the
-rest of the tune split, and a model over its log-odds would learn its in-sample certainty),
+tune batches of ``tests/qa`` (``questions-fresh-*.tsv``: the content was never edited for
+them; the fused model, whose log-odds the classified model reads, is fitted on them too,
+see :data:`qa.FRESH`),
 and French, Spanish, Italian, Dutch and Polish (``other_languages``) on
 ``tests/qa/languages-tune``. The rule, set before any figure was seen:
 
