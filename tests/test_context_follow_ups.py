@@ -289,6 +289,7 @@ def test_how_that_names_more_is_read_as_usual(matcher: Matcher) -> None:
         ("en", "deidentification", "is that enough?"),
         ("en", "private-messages", "really not?"),
         ("en", "representation", "which ones?"),
+        ("de", "edpb-opinion", "und was heißt das für mich?"),
     ],
 )
 def test_a_follow_up_that_names_nothing_stays_on_the_page(

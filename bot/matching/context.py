@@ -64,9 +64,9 @@ NEAR_DENSE_OFF = -0.035
 NEAR_SCORE = 2.2
 """The ranking score (the best node scores about 4 to 5) from which a neighbour's own words
 answer a short message on their own: "Grund" names the form's reason field."""
-BARE_WORDS = 5
+BARE_WORDS = 6
 """A message of at most this many words that names nothing of its own ("bist du sicher?",
-"who did it?") is about the page just read."""
+"who did it?", "und was heißt das für mich?") is about the page just read."""
 NEAR_AHEAD = 0.85
 """How far the next neighbour must stay behind (a share of the best one's score): where two
 neighbours fit about as well, the words do not say which one is meant."""
