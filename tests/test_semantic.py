@@ -277,6 +277,15 @@ def test_meaning_is_not_computed_where_it_cannot_make_an_answer(model: E5Embedde
     assert counting.embedded == ["Geht ein Widerspruch überhaupt noch?"], "unsure words: meaning"
 
 
+def test_words_unsure_between_two_topics_leave_it_to_the_meaning(model: E5Embedder) -> None:
+    """ "Widerspruch Meta KI": the words tie the objection with Meta AI (its "Meta KI"), so
+    they are far from sure; the meaning decides instead of a fallback."""
+    matcher, counting = _shipped_matcher(model)
+    result = matcher.match("widerspruch meta ki", "de")
+    assert counting.embedded == ["widerspruch meta ki"]
+    assert result.matched and result.node == "how-to-object"
+
+
 def test_the_model_reads_the_opening_of_a_long_question(model: E5Embedder) -> None:
     """Each token costs milliseconds: a long question is read up to QUERY_TOKENS, in whole
     words; a short one whole."""

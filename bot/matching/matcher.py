@@ -820,7 +820,10 @@ class Matcher:
             and probability >= decides.fusion.words_sure
             and words_only.features["margin"] >= decides.clarify_margin
         )
-        skip = sure or probability < decides.fusion.words_hopeless
+        # Unsure because two topics tie ("widerspruch meta ki": the objection or Meta AI) is
+        # no hopeless case: the meaning decides between them.
+        tied = words_only.features["margin"] < decides.clarify_margin
+        skip = sure or (probability < decides.fusion.words_hopeless and not tied)
         return words_only, None if skip else self._meaning(text, parts, lang)
 
     def _words_ranking(self, text: str, lang: str, boost: np.ndarray | None) -> Ranking | None:
