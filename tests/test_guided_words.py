@@ -148,6 +148,8 @@ def test_back_after_a_typed_answer_lands_on_the_previous_question(
         ("en", "object-facebook", "and on instagram?", "object-instagram"),
         ("en", "object-instagram", "and for facebook?", "object-facebook"),
         ("de", "olg-koeln", "wie haben die das begründet?", "olg-koeln-reasons"),
+        # Alone it reads as the overview (its keyword "AI training"): the page decides.
+        ("en", "right-to-erasure", "and from the trained ai?", "trained-data-removal"),
     ],
 )
 def test_a_follow_up_is_read_with_the_page_the_user_is_at(
@@ -162,7 +164,6 @@ def test_a_follow_up_is_read_with_the_page_the_user_is_at(
     [
         # An option of the page, the page that offers it, another option of that page.
         ("en", "no-objection", "ok how do i object then", "how-to-object"),
-        ("en", "right-to-erasure", "and from the trained ai?", "trained-data-removal"),
         ("de", "irish-dpc", "und die in hamburg?", "hamburg-dpa"),
         ("de", "noyb", "und die verbraucherschützer?", "verbraucherzentrale"),
         ("de", "object-email", "und der grund?", "object-reason"),
