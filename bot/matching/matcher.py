@@ -821,8 +821,12 @@ class Matcher:
             and words_only.features["margin"] >= decides.clarify_margin
         )
         # Unsure because two topics tie ("widerspruch meta ki": the objection or Meta AI) is
-        # no hopeless case: the meaning decides between them.
-        tied = words_only.features["margin"] < decides.clarify_margin
+        # no hopeless case: the meaning decides between them. Not where the off-topic
+        # requests are as close as either topic: then it is most likely none.
+        tied = (
+            words_only.features["margin"] < decides.clarify_margin
+            and words_only.features["off_topic"] < OFF_TOPIC_CLOSE
+        )
         skip = sure or (probability < decides.fusion.words_hopeless and not tied)
         return words_only, None if skip else self._meaning(text, parts, lang)
 
