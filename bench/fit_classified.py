@@ -28,7 +28,11 @@ Run it after anything that changes the fused model or the classifiers: ``bench/q
 (the classified model reads the fused model's log-odds) and ``python -m bot embed`` after a
 content change (the classifiers are fitted on the content's texts).
 
-    PYTHONPATH=$PWD .venv/bin/python bench/fit_classified.py [--write]
+    PYTHONPATH=$PWD .venv/bin/python bench/fit_classified.py [--write] [--conversations]
+
+``--conversations`` also shows, for German and English, the tune conversations
+(``tests/qa/conversations-tune``) as shipped and with the fitted model at a few thresholds:
+the rule above looks at single questions only.
 """
 
 from __future__ import annotations
@@ -61,7 +65,12 @@ from qa import (  # noqa: E402
 from bot.content import Content, load_content  # noqa: E402
 from bot.matching import Matcher, decision  # noqa: E402
 from bot.matching.decision import Decision, Model, stacked  # noqa: E402
-from tests.qa.qa_set import Question, load_questions, run, warm  # noqa: E402
+from tests.qa.conversation_set import (  # noqa: E402
+    load_conversations,
+    run_conversations,
+    summary,
+)
+from tests.qa.qa_set import QUESTION_DIR, Question, load_questions, run, warm  # noqa: E402
 
 STACKED = ("fused", "clf", "clf_agree", "clf_off")
 """The classified model's features: the fused model's log-odds and the classifier's."""
@@ -69,6 +78,12 @@ THRESHOLDS = [round(float(t), 3) for t in np.arange(0.2, 0.951, 0.025)]
 FALLBACK_AT_LEAST = 0.95
 WEIGHTS = (0.0, 0.5, 1.0, 2.0, 3.0, 4.0)
 """The classifier's weights in the ranking tried."""
+CONVERSATIONS_TUNE = QUESTION_DIR / "conversations-tune"
+"""German and English: the tune conversations, shown (never fitted) for a few thresholds with
+``--conversations``: the first question of a conversation is decided like any single
+question, and a fallback there leaves the turns after it without a page to follow up."""
+SHOWN = (0.6, 0.7, 0.8, 0.875)
+"""Thresholds the conversations are shown for, beside the chosen one and the shipped decision."""
 
 Figures = dict[str, tuple[int, ...]]
 """Per language: right in scope, wrong answers, off-topic fallbacks, in scope, off topic
@@ -126,6 +141,21 @@ def _line(figures: Figures) -> str:
     )
 
 
+def conversation_line(content: Content, decide: Decision) -> str:
+    """The tune conversations answered with ``decide`` deciding German and English."""
+    import datetime as dt
+
+    from bot.engine import Engine
+
+    _install("de/en", decide)
+    engine = Engine(content, Matcher(content), session_ttl=dt.timedelta(hours=1))
+    f = summary(run_conversations(engine, load_conversations(CONVERSATIONS_TUNE)))
+    return (
+        f"turns right {f['right']:.1%}, first {f['right_first']:.1%}, "
+        f"follow-ups {f['right_follow']:.1%}, wrong {f['wrong_confident']:.1%}"
+    )
+
+
 def weigh(content: Content, group: str, decide: Decision, tune: list[Question]) -> Decision:
     """``decide`` with the classifier's weight in the ranking (:data:`WEIGHTS`) that puts the
     right node first for the most tune questions in scope (of equals, the lowest)."""
@@ -152,8 +182,11 @@ def fit_group(
     group: str,
     shipped: Decision,
     tune: list[Question],
+    conversations: Decision | None = None,
 ) -> Decision:
-    """The decision of ``group`` with a fitted classified model, or ``shipped`` unchanged."""
+    """The decision of ``group`` with a fitted classified model, or ``shipped`` unchanged.
+    With ``conversations`` (the decision as shipped, German and English only), the tune
+    conversations are shown for it and for the model at a few thresholds."""
     as_bot = Matcher(content)
     before = _figures(as_bot, group, shipped, tune)
     print(f"\n{group}: shipped  {_line(before)}")
@@ -191,6 +224,12 @@ def fit_group(
     w = _own_weights(rows)
     model = Model(STACKED, tuple(round(float(v), 4) for v in w), best[1])
     print(f"{group}: chosen threshold {best[1]}, {best[0]} right unseen; weights {model.weights}")
+    if conversations is not None:
+        print(f"{group}: conversations, as shipped: {conversation_line(content, conversations)}")
+        for t in sorted({*SHOWN, best[1]}):
+            at = dataclasses.replace(weighted, classified=dataclasses.replace(model, threshold=t))
+            print(f"{group}: conversations, {t:.3f}: {conversation_line(content, at)}")
+        _install(group, shipped)
     return dataclasses.replace(weighted, classified=model)
 
 
@@ -205,17 +244,23 @@ def _store(target: dict[str, object], chosen: Decision) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--write", action="store_true", help="store in decision.json")
+    parser.add_argument(
+        "--conversations",
+        action="store_true",
+        help="German and English: show the tune conversations at a few thresholds",
+    )
     args = parser.parse_args()
     content = load_content()
     data = json.loads(decision.PARAMETERS.read_text(encoding="utf-8"))
     de_en = [q for q in load_questions() if q.file.startswith(FRESH)]
     others = [q for q in load_questions(LANGUAGES_TUNE) if q.lang in OTHER_LANGUAGES]
 
+    as_shipped = decision.DEFAULT if args.conversations else None
     default = decision.DEFAULT.without_classifier()
     # The other languages are decided by the earlier parameters unless they have their own.
     own = decision.OTHER_LANGUAGES.get(OTHER_LANGUAGES[0], decision.ELSEWHERE).without_classifier()
     decision.OTHER_LANGUAGES = {}
-    fitted = fit_group(content, "de/en", default, de_en) if de_en else decision.DEFAULT
+    fitted = fit_group(content, "de/en", default, de_en, as_shipped) if de_en else decision.DEFAULT
     decision.DEFAULT = fitted
     fitted_own = fit_group(content, "others", own, others)
     _store(data, fitted)
