@@ -254,13 +254,18 @@ class EmbeddingCache:
         self._rows: dict[str, int] = {}
         self._vectors = np.zeros((0, 0), dtype=np.float32)
         self._shipped_rows: dict[str, int] = {}
-        self._shipped_vectors = np.zeros((0, 0), dtype=np.float32)
+        # Kept as they are stored (int8 and a scale per row, a quarter of float32's memory):
+        # only the rows asked for are turned into float32, once, when an index is built.
+        self._shipped_codes = np.zeros((0, 0), dtype=np.int8)
+        self._shipped_scales = np.zeros(0, dtype=np.float32)
         self._loaded = False
 
     def _load(self) -> None:
         self._loaded = True
         if self.shipped is not None:
-            self._shipped_rows, self._shipped_vectors = read_shipped(self.shipped)
+            self._shipped_rows, self._shipped_codes, self._shipped_scales = read_shipped(
+                self.shipped
+            )
         if self.directory is None:
             return
         try:
@@ -270,7 +275,7 @@ class EmbeddingCache:
             return
         if not (keys.ndim == 1 and vectors.ndim == 2 and len(keys) == len(vectors)):
             return
-        width = self._shipped_vectors.shape[1] if self._shipped_vectors.size else None
+        width = self._shipped_codes.shape[1] if self._shipped_codes.size else None
         if width is not None and vectors.shape[1] != width:
             return  # another model's vectors: of no use next to the shipped ones
         self._rows = {str(k): i for i, k in enumerate(keys)}
@@ -307,11 +312,19 @@ class EmbeddingCache:
             for i, (k, _) in enumerate(missing):
                 self._rows[k] = start + i
             self._save()
-        width = max(self._vectors.shape[1], self._shipped_vectors.shape[1])
+        width = max(self._vectors.shape[1], self._shipped_codes.shape[1])
         out = np.empty((len(keys), width), np.float32)
+        at, rows = [], []
         for i, k in enumerate(keys):
             row = self._rows.get(k)
-            out[i] = self._vectors[row] if row is not None else self._shipped_vectors[shipped[k]]
+            if row is not None:
+                out[i] = self._vectors[row]
+            else:
+                at.append(i)
+                rows.append(shipped[k])
+        if at:
+            codes, scales = self._shipped_codes[rows], self._shipped_scales[rows]
+            out[at] = codes.astype(np.float32) * scales[:, None]
         return out
 
     def missing(self, model: str, texts: Sequence[str]) -> list[str]:
@@ -346,8 +359,10 @@ def shipped_path(content_dir: Path | str, model: str) -> Path:
     return Path(content_dir) / SHIPPED_DIR / f"{model}.npz"
 
 
-def read_shipped(path: Path) -> tuple[dict[str, int], np.ndarray]:
-    """The rows and vectors of a shipped file (empty when it is missing or unreadable).
+def read_shipped(path: Path) -> tuple[dict[str, int], np.ndarray, np.ndarray]:
+    """The rows of a shipped file with its vectors as stored: int8 codes and one float32
+    scale per row, a row's vector being ``codes[i] * scales[i]`` (empty when the file is
+    missing or unreadable).
 
     Stored as int8 with one scale per row (a quarter of float32's size; cosines change by
     about 0.001), read without pickle."""
@@ -355,11 +370,11 @@ def read_shipped(path: Path) -> tuple[dict[str, int], np.ndarray]:
         with np.load(path, allow_pickle=False) as data:
             keys, codes, scales = data["keys"], data["codes"], data["scales"]
     except (OSError, ValueError, KeyError):
-        return {}, np.zeros((0, 0), np.float32)
+        return {}, np.zeros((0, 0), np.int8), np.zeros(0, np.float32)
     if codes.ndim != 2 or len(keys) != len(codes) or len(scales) != len(codes):
-        return {}, np.zeros((0, 0), np.float32)
-    vectors = codes.astype(np.float32) * scales.astype(np.float32)[:, None]
-    return {k.decode("ascii"): i for i, k in enumerate(keys.tolist())}, vectors
+        return {}, np.zeros((0, 0), np.int8), np.zeros(0, np.float32)
+    rows = {k.decode("ascii"): i for i, k in enumerate(keys.tolist())}
+    return rows, codes.astype(np.int8, copy=False), scales.astype(np.float32)
 
 
 def write_shipped(path: Path, model: str, texts: Sequence[str], vectors: np.ndarray) -> int:
