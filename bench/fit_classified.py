@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime as dt
 import json
 import random
 import sys
@@ -63,9 +64,11 @@ from qa import (  # noqa: E402
 )
 
 from bot.content import Content, load_content  # noqa: E402
+from bot.engine import Engine  # noqa: E402
 from bot.matching import Matcher, decision  # noqa: E402
 from bot.matching.decision import Decision, Model, stacked  # noqa: E402
 from tests.qa.conversation_set import (  # noqa: E402
+    Conversation,
     load_conversations,
     run_conversations,
     summary,
@@ -141,15 +144,10 @@ def _line(figures: Figures) -> str:
     )
 
 
-def conversation_line(content: Content, decide: Decision) -> str:
-    """The tune conversations answered with ``decide`` deciding German and English."""
-    import datetime as dt
-
-    from bot.engine import Engine
-
+def conversation_line(engine: Engine, conversations: list[Conversation], decide: Decision) -> str:
+    """``conversations`` answered by ``engine`` with ``decide`` deciding German and English."""
     _install("de/en", decide)
-    engine = Engine(content, Matcher(content), session_ttl=dt.timedelta(hours=1))
-    f = summary(run_conversations(engine, load_conversations(CONVERSATIONS_TUNE)))
+    f = summary(run_conversations(engine, conversations))
     return (
         f"turns right {f['right']:.1%}, first {f['right_first']:.1%}, "
         f"follow-ups {f['right_follow']:.1%}, wrong {f['wrong_confident']:.1%}"
@@ -225,10 +223,13 @@ def fit_group(
     model = Model(STACKED, tuple(round(float(v), 4) for v in w), best[1])
     print(f"{group}: chosen threshold {best[1]}, {best[0]} right unseen; weights {model.weights}")
     if conversations is not None:
-        print(f"{group}: conversations, as shipped: {conversation_line(content, conversations)}")
+        engine = Engine(content, as_bot, session_ttl=dt.timedelta(hours=1))
+        talks = load_conversations(CONVERSATIONS_TUNE)
+        line = conversation_line(engine, talks, conversations)
+        print(f"{group}: conversations, as shipped: {line}")
         for t in sorted({*SHOWN, best[1]}):
             at = dataclasses.replace(weighted, classified=dataclasses.replace(model, threshold=t))
-            print(f"{group}: conversations, {t:.3f}: {conversation_line(content, at)}")
+            print(f"{group}: conversations, {t:.3f}: {conversation_line(engine, talks, at)}")
         _install(group, shipped)
     return dataclasses.replace(weighted, classified=model)
 
