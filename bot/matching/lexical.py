@@ -597,10 +597,12 @@ class LanguageIndex:
                 return owner
         return None
 
-    def keyword_owner(self, text: str) -> int | None:
+    def keyword_owner(self, text: str, *, words: int = 1) -> int | None:
         """The node one of whose keywords is all that ``text`` names, whatever small words
-        come with it ("¿y en Francia?", "a we Francji?"), if only one node has it."""
-        return self.bare_keywords.get(self.topical(text))
+        come with it ("¿y en Francia?", "a we Francji?"), if only one node has it and the
+        keyword has at least ``words`` words."""
+        named = self.topical(text)
+        return self.bare_keywords.get(named) if len(named) >= words else None
 
     def topical(self, text: str) -> tuple[str, ...]:
         """The stems of the words of ``text`` that can carry its topic (stop words left out,

@@ -720,8 +720,8 @@ class Matcher:
         text = self._without_greeting(text, lang)
         owner = index.exact_owner(text)
         if owner is None:
-            named = len(index.topical(text)) >= keyword_words and _names_more(text, lang)
-            keyword = index.keyword_owner(text) if named else None
+            named = _names_more(text, lang)
+            keyword = index.keyword_owner(text, words=keyword_words) if named else None
             if keyword is None:
                 return None
             # Sure, but less than the exact wording: after an answer, the page's own
