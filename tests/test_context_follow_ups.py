@@ -341,3 +341,40 @@ def test_a_follow_up_that_names_nothing_needs_a_page_that_was_read(matcher: Matc
     ).matched
     assert not matcher.match("bist du sicher?", "de", context="start").matched
     assert not matcher.match("bist du sicher?", "de").matched
+
+
+@pytest.mark.parametrize(
+    ("lang", "at", "text", "expected"),
+    [
+        # The page names its answer to "instead" (`instead` in the content).
+        ("en", "meta-ai-off", "what can I do instead?", "avoid-meta-ai"),
+        ("de", "meta-ai-off", "und was kann ich stattdessen tun?", "avoid-meta-ai"),
+        ("en", "make-private", "is there anything i can do instead?", "alternatives"),
+        ("de", "object-login", "was kann ich stattdessen machen?", "object-in-app"),
+        ("it", "meta-ai-off", "cosa posso fare invece?", "avoid-meta-ai"),
+    ],
+)
+def test_asking_for_another_way_gets_the_way_the_page_names(
+    matcher: Matcher, lang: str, at: str, text: str, expected: str
+) -> None:
+    result = matcher.match(text, lang, context=at)
+    assert result.matched and result.node == expected
+
+
+def test_asking_for_another_way_without_one_named_is_never_the_page_again(
+    content: Content, matcher: Matcher
+) -> None:
+    # No `instead` on the page on erasure: one of the pages it offers, not itself.
+    assert content.nodes["right-to-erasure"].instead is None
+    result = matcher.match("what can I do instead?", "en", context="right-to-erasure")
+    offered = {o.to for o in content.nodes["right-to-erasure"].options}
+    assert result.node != "right-to-erasure"
+    assert not result.matched or result.node in offered
+
+
+def test_another_way_that_is_named_is_read_by_its_words(matcher: Matcher) -> None:
+    # "instead" points back, but the message says which way: not the page's `instead`.
+    result = matcher.match("so should i delete my account instead?", "en", context="make-private")
+    assert result.matched and result.node == "delete-posts"
+    result = matcher.match("can i object instead?", "en", context="make-private")
+    assert result.matched and result.node == "how-to-object"

@@ -968,3 +968,9 @@ def test_loading_again_reads_a_changed_file_and_repeats_an_unchanged_ones_proble
     assert any("50-extra.yaml:8:" in p and "color" in p for p in moved), moved
     (tree / "nodes/50-extra.yaml").write_text(EXTRA, encoding="utf-8")
     assert load_content(tree).nodes["extra"].title["de"] == "Über den Bot"
+
+
+@pytest.mark.parametrize("field", ["why", "how", "if_not", "instead"])
+def test_a_follow_up_answer_must_name_a_node(check: Check, field: str) -> None:
+    problems = check(add_to_extra(f"  {field}: objektion\n"))
+    assert f"{EXTRA_FILE}:7: '{field}' names unknown node 'objektion'" in problems

@@ -219,6 +219,10 @@ class Node(_Model):
     if_not: NodeId | None = None
     """The node that answers "und wenn nicht?" / "what if I don't?" typed right after this one
     (optional): after the steps to object, what happens without an objection."""
+    instead: NodeId | None = None
+    """The node that answers "was kann ich stattdessen tun?" / "what can I do instead?" typed
+    right after this one (optional; without it the follow-up is ranked among the nodes this
+    one offers): after "Meta AI can't be switched off", how to avoid it."""
     # Where the node was defined, for error messages; set by the loader, not by authors.
     file: str = Field(default="", exclude=True)
     line: int = Field(default=0, exclude=True)

@@ -398,7 +398,12 @@ def validate(
                         "the first variant that applies wins: put narrower ranges first",
                     )
                 )
-        for field, target in (("why", node.why), ("how", node.how), ("if_not", node.if_not)):
+        for field, target in (
+            ("why", node.why),
+            ("how", node.how),
+            ("if_not", node.if_not),
+            ("instead", node.instead),
+        ):
             if target is not None and target not in by_id and target not in broken:
                 guess = _closest(target, by_id)
                 problems.append(

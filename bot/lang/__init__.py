@@ -58,6 +58,13 @@ class Language:
     reason_questions: frozenset[str] = frozenset()
     """The question words that make a reason word ask why."""
     reference_words: frozenset[str] = frozenset()
+    instead_words: frozenset[str] = frozenset()
+    """Words that ask for another way than the page just read ("what can I do instead?",
+    "was kann ich sonst tun?"): a follow-up answered by what the page offers, not the page."""
+    doing_words: frozenset[str] = frozenset()
+    """Words for doing something that name no way of doing it ("tun", "do", "anything"): "was
+    kann ich stattdessen tun?" names no other way, "kann ich stattdessen widersprechen?"
+    does."""
     how_words: frozenset[str] = frozenset()
     """Question words that ask how or where to do something ("wie mache ich das?"): a
     node's ``how`` answers them typed right after it."""

@@ -115,13 +115,14 @@ def is_follow_up(text: str, lang: str) -> bool:
     ws = words(text)
     if data is None or not ws or len(ws) > _MAX_WORDS:
         return False
-    small = data.reference_words | data.condition_words | data.negations
+    small = data.reference_words | data.instead_words | data.condition_words | data.negations
     topical = [w for w in content_words(text, lang) if w not in small]
     if len(topical) > _MAX_TOPICAL:
         return False
     if is_why(text, lang) or is_conditional(text, lang):
         return True
-    return bool(_opens(ws, data)) or any(w in data.reference_words for w in ws)
+    pointing = data.reference_words | data.instead_words
+    return bool(_opens(ws, data)) or any(w in pointing for w in ws)
 
 
 def is_why(text: str, lang: str) -> bool:
@@ -168,6 +169,19 @@ def follow_up(content: Content, node_id: str | None, text: str, lang: str) -> Fo
         boost = dict.fromkeys([node.id, *neighbours], WHY_BOOST)
         return FollowUp(f"{text} {title}", boost, node.why, only_here=True)
     ws = words(text)
+    if any(w in data.instead_words for w in ws):
+        # "was kann ich stattdessen tun?": another way than the page; the one its authors
+        # name, else the best fit among what it offers, read with its title ("stattdessen"
+        # of what), never the page again. "kann ich stattdessen widersprechen?" names the
+        # way: read by its own words, with the pages around ahead.
+        if _names_a_way(text, lang):
+            around = neighbourhood(content, node.id)
+            boost = {n: CONTEXT_BOOST * w for n, w in around.items()} | {node.id: -CONTEXT_BOOST}
+            return FollowUp(text, boost)
+        if node.instead in content.nodes:
+            return FollowUp(text, {}, here=node.instead)
+        boost = dict.fromkeys(neighbours, WHY_BOOST) | {node.id: -WHY_BOOST}
+        return FollowUp(f"{text} {title}", boost, only_here=True)
     unnamed = data.reference_words | data.condition_words | data.question_words
     named = [w for w in content_words(text, lang) if w not in unnamed]
     staying = FollowUp(
@@ -202,6 +216,15 @@ def follow_up(content: Content, node_id: str | None, text: str, lang: str) -> Fo
         # it only when its words fit them, not on the context alone.
         return FollowUp(text, boost, sure=ws[0] in data.follow_up_starts)
     return staying
+
+
+def _names_a_way(text: str, lang: str) -> bool:
+    """Whether ``text``, asking for another way ("stattdessen"), names which one ("kann ich
+    stattdessen widersprechen?"): a word that is no small word, question word, verb a
+    question starts with or word for doing something ("was kann ich stattdessen tun?")."""
+    data = _LANGUAGES[lang]
+    vague = _small_words(data) | data.question_words | data.question_starters | data.doing_words
+    return any(w not in vague for w in content_words(text, lang))
 
 
 def _asks_if_not(content: Content, node_id: str, text: str, lang: str) -> bool:
@@ -398,6 +421,7 @@ def _small_words(data: lang_data.Language) -> frozenset[str]:
         | data.condition_words
         | data.follow_up_starts
         | data.why_words
+        | data.instead_words
     )
 
 
