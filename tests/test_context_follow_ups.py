@@ -378,3 +378,12 @@ def test_another_way_that_is_named_is_read_by_its_words(matcher: Matcher) -> Non
     assert result.matched and result.node == "delete-posts"
     result = matcher.match("can i object instead?", "en", context="make-private")
     assert result.matched and result.node == "how-to-object"
+
+
+def test_a_word_the_whole_content_uses_does_not_pull_a_follow_up_away(
+    matcher: Matcher,
+) -> None:
+    # "KI" lifts the overview ahead of everything; after the right to erasure, the page
+    # around it on removing trained data comes close behind and is what is asked.
+    result = matcher.match("auch aus der ki?", "de", context="right-to-erasure")
+    assert result.matched and result.node == "trained-data-removal"
