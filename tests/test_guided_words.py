@@ -311,3 +311,15 @@ def test_both_picks_the_yes_that_names_both(content: Content, matcher: Matcher) 
     engine = Engine(content, matcher, session_ttl=dt.timedelta(hours=1))
     state, _ = _chat(engine, "de", "ja", "ja", "nein", "beides")
     assert dict(state.variables)["objected"] == "both"
+
+
+def test_a_typed_request_for_a_reason_text_opens_the_reason_builder() -> None:
+    # The builder is reached by buttons that set answers, but its example questions make it
+    # a way in: asked for in words, it is the answer (not "Do I need a reason?").
+    matcher = Matcher(load_content())
+    for lang, text in [
+        ("en", "can you write a reason for me to paste in the form"),
+        ("en", "write my reason for me pls"),
+    ]:
+        result = matcher.match(text, lang)
+        assert result.matched and result.node == "objection-reason"
