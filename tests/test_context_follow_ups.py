@@ -387,3 +387,25 @@ def test_a_word_the_whole_content_uses_does_not_pull_a_follow_up_away(
     # around it on removing trained data comes close behind and is what is asked.
     result = matcher.match("auch aus der ki?", "de", context="right-to-erasure")
     assert result.matched and result.node == "trained-data-removal"
+
+
+@pytest.mark.parametrize(
+    ("lang", "at", "text", "expected"),
+    [
+        # "the same on Instagram?": the Instagram case of the page just read.
+        ("de", "object-facebook", "selbe bei instagram?", "object-instagram"),
+        ("en", "object-facebook", "same on insta?", "object-instagram"),
+        # How to do it properly, after a page saying what does not work (its `how`).
+        ("de", "profile-notice", "wie gehts dann richtig", "how-to-object"),
+        ("en", "profile-notice", "then how do i do it properly", "how-to-object"),
+        # Colloquial "nich" means "nicht".
+        ("de", "object-instagram", "link geht nich", "object-login"),
+        # After the start date, whether it can still be stopped.
+        ("en", "start-date", "can i still stop it", "too-late"),
+    ],
+)
+def test_short_follow_ups_as_people_type_them(
+    matcher: Matcher, lang: str, at: str, text: str, expected: str
+) -> None:
+    result = matcher.match(text, lang, context=at)
+    assert result.matched and result.node == expected

@@ -182,7 +182,9 @@ def follow_up(content: Content, node_id: str | None, text: str, lang: str) -> Fo
             return FollowUp(text, {}, here=node.instead)
         boost = dict.fromkeys(neighbours, WHY_BOOST) | {node.id: -WHY_BOOST}
         return FollowUp(f"{text} {title}", boost, only_here=True)
-    unnamed = data.reference_words | data.condition_words | data.question_words
+    unnamed = (
+        data.reference_words | data.condition_words | data.question_words | data.follow_up_starts
+    )
     named = [w for w in content_words(text, lang) if w not in unnamed]
     staying = FollowUp(
         f"{text} {title}", dict.fromkeys(neighbours, CONTEXT_BOOST) | {node.id: CONTEXT_BOOST}
@@ -260,7 +262,14 @@ def _asks_how(content: Content, node_id: str, text: str, lang: str) -> bool:
         return False
     if is_conditional(text, lang):
         return False
-    small = data.condition_words | data.negations | data.reference_words | data.question_words
+    small = (
+        data.condition_words
+        | data.negations
+        | data.reference_words
+        | data.question_words
+        | data.question_starters
+        | data.doing_words
+    )
     rest = [w for w in content_words(text, lang) if w not in small]
     if len(rest) > 1:
         return False
