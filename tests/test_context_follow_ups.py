@@ -398,6 +398,8 @@ def test_a_word_the_whole_content_uses_does_not_pull_a_follow_up_away(
         # How to do it properly, after a page saying what does not work (its `how`).
         ("de", "profile-notice", "wie gehts dann richtig", "how-to-object"),
         ("en", "profile-notice", "then how do i do it properly", "how-to-object"),
+        # The page for the app the message names, which the page on Pages is not.
+        ("en", "business-pages", "ok so how do we object on fb", "object-facebook"),
         # Colloquial "nich" means "nicht".
         ("de", "object-instagram", "link geht nich", "object-login"),
         # After the start date, whether it can still be stopped.

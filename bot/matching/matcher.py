@@ -19,6 +19,7 @@ from bot.content.cache import Part
 from bot.content.models import Content
 from bot.language_detect import LanguageDetector
 from bot.matching import decision
+from bot.matching.answers import apps
 from bot.matching.classifier import (
     CLASSIFIERS_DIR,
     Classifiers,
@@ -562,6 +563,12 @@ class Matcher:
             return None
         near = [node.id, *(o.to for o in node.options)]
         if single.node in near:
+            return None
+        asked = apps(text)
+        titled = apps(self.content.nodes[single.node].title.get(lang, "")) if single.node else set()
+        if asked & titled and not asked & apps(node.title.get(lang, "")):
+            # "so how do we object on fb" after the page on clubs and Pages: the page for that
+            # app, which the page just read does not speak of by its title.
             return None
         index = self.indexes[lang]
         boost = boost_array(index.node_ids, dict.fromkeys(near, 0.0))
