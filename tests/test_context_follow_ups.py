@@ -400,6 +400,9 @@ def test_a_word_the_whole_content_uses_does_not_pull_a_follow_up_away(
         ("en", "profile-notice", "then how do i do it properly", "how-to-object"),
         # The page for the app the message names, which the page on Pages is not.
         ("en", "business-pages", "ok so how do we object on fb", "object-facebook"),
+        # A word few titles name, in the title of one topic the page offers.
+        ("en", "photos-of-me", "is there a form for that?", "third-party-form"),
+        ("en", "no-account", "is there a form for that?", "third-party-form"),
         # Colloquial "nich" means "nicht".
         ("de", "object-instagram", "link geht nich", "object-login"),
         # After the start date, whether it can still be stopped.

@@ -305,6 +305,45 @@ def names_of_page(content: Content, node_id: str, text: str, lang: str) -> bool:
     return all(stem(w, lang) in known for w in named)
 
 
+TITLED_AT_MOST = 3
+"""How many titles of a language a word may name to point to one of them: "form" names three
+(the forms for third parties, questions about the form, a form that does not open), "AI" six."""
+
+_TITLE_WORDS: weakref.WeakKeyDictionary[Content, dict[str, dict[str, int]]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Per content tree and language, in how many titles each stem is (made on first need)."""
+
+
+def titled_option(content: Content, node_id: str, text: str, lang: str) -> str | None:
+    """The one topic the page ``node_id`` offers whose title names a word of ``text`` that the
+    page's own title does not and that few titles name (:data:`TITLED_AT_MOST`): "is there a
+    form for that?" after the page on photos others post asks for the third-party form."""
+    data = _LANGUAGES.get(lang)
+    node = content.nodes.get(node_id)
+    if data is None or node is None:
+        return None
+    per_lang = _TITLE_WORDS.setdefault(content, {})
+    counts = per_lang.get(lang)
+    if counts is None:
+        counts = {}
+        for n in content.nodes.values():
+            for w in {stem(w, lang) for w in words(n.title.get(lang, ""))}:
+                counts[w] = counts.get(w, 0) + 1
+        per_lang[lang] = counts
+    small = _small_words(data) | data.question_words | data.question_starters | data.doing_words
+    named = [
+        w
+        for w in content_words(text, lang)
+        if w not in small and counts.get(stem(w, lang), 0) <= TITLED_AT_MOST
+    ]
+    if not named or _title_names(node.title.get(lang, ""), named, lang):
+        return None
+    offered = [o.to for o in node.options if o.to in content.nodes]
+    own = [n for n in offered if _title_names(content.nodes[n].title.get(lang, ""), named, lang)]
+    return own[0] if len(set(own)) == 1 else None
+
+
 def _title_names(title: str, named: list[str], lang: str) -> bool:
     """Whether ``title`` names one of the words ``named`` (up to its stem), other than Meta
     and its apps, which many titles name."""

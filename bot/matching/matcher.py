@@ -39,6 +39,7 @@ from bot.matching.context import (
     nearest_neighbour,
     neighbourhood,
     off_topic_reading,
+    titled_option,
 )
 from bot.matching.decision import FUSED, LEXICAL
 from bot.matching.lexical import (
@@ -524,7 +525,7 @@ class Matcher:
             return alone or self._match(text, lang)
         found, in_context = self._in_context(followed, lang, context)
         if found is not None:
-            return self._option_named(found, alone, context)
+            return self._option_named(text, found, alone, context)
         if not followed.only_here and with_page:
             near = self._near(text, lang, hood, alone.score if alone else 0.0)
             if near is not None:
@@ -532,14 +533,20 @@ class Matcher:
         return in_context if alone is None else alone
 
     def _option_named(
-        self, found: MatchResult, alone: MatchResult | None, context: str | None
+        self, text: str, found: MatchResult, alone: MatchResult | None, context: str | None
     ) -> MatchResult:
-        """``found`` (a follow-up read with the page just read), unless it is that page and
-        the message alone points to one of the topics the page offers: "the right to object,
-        what's that?" after the page on rights asks for that topic, which the page's title
-        read with it outweighs."""
+        """``found`` (a follow-up ``text`` read with the page just read), unless it is that
+        page and the message names one of the topics the page offers: by that topic's title
+        (:func:`~bot.matching.context.titled_option`), or by the message alone pointing to
+        it ("the right to object, what's that?" after the page on rights asks for that topic,
+        which the page's title read with it outweighs)."""
         node = self.content.nodes.get(context or "")
-        if node is None or found.node != node.id or alone is None or not alone.candidates:
+        if node is None or found.node != node.id:
+            return found
+        titled = titled_option(self.content, node.id, text, found.language)
+        if titled is not None:
+            return MatchResult(titled, found.score, True, found.language, (titled,))
+        if alone is None or not alone.candidates:
             return found
         first = alone.candidates[0]
         if alone.score < OPTION_NAMED or first not in {o.to for o in node.options}:
