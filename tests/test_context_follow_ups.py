@@ -352,6 +352,9 @@ def test_a_follow_up_that_names_nothing_needs_a_page_that_was_read(matcher: Matc
         ("en", "make-private", "is there anything i can do instead?", "alternatives"),
         ("de", "object-login", "was kann ich stattdessen machen?", "object-in-app"),
         ("it", "meta-ai-off", "cosa posso fare invece?", "avoid-meta-ai"),
+        # Phrases ask it too.
+        ("en", "object-login", "any other way?", "object-in-app"),
+        ("de", "object-login", "gibts noch nen anderen weg?", "object-in-app"),
     ],
 )
 def test_asking_for_another_way_gets_the_way_the_page_names(

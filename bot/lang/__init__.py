@@ -60,7 +60,10 @@ class Language:
     reference_words: frozenset[str] = frozenset()
     instead_words: frozenset[str] = frozenset()
     """Words that ask for another way than the page just read ("what can I do instead?",
-    "was kann ich sonst tun?"): a follow-up answered by what the page offers, not the page."""
+    "was kann ich stattdessen tun?"): a follow-up answered by what the page offers, not the
+    page."""
+    instead_phrases: frozenset[str] = frozenset()
+    """Phrases that ask the same ("any other way?", "gibt's einen anderen Weg?")."""
     doing_words: frozenset[str] = frozenset()
     """Words for doing something that name no way of doing it ("tun", "do", "anything"): "was
     kann ich stattdessen tun?" names no other way, "kann ich stattdessen widersprechen?"
@@ -129,7 +132,13 @@ def _read(file: Path) -> dict[str, object]:
     return data
 
 
-_PHRASE_LISTS = ("yes_words", "no_words", "unsure_words", "follow_up_phrases")
+_PHRASE_LISTS = (
+    "yes_words",
+    "no_words",
+    "unsure_words",
+    "follow_up_phrases",
+    "instead_phrases",
+)
 """The word lists of a language file that are YAML lists of phrases, not blocks of words."""
 
 

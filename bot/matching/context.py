@@ -115,14 +115,27 @@ def is_follow_up(text: str, lang: str) -> bool:
     ws = words(text)
     if data is None or not ws or len(ws) > _MAX_WORDS:
         return False
-    small = data.reference_words | data.instead_words | data.condition_words | data.negations
+    small = data.reference_words | _instead_words(data) | data.condition_words | data.negations
     topical = [w for w in content_words(text, lang) if w not in small]
     if len(topical) > _MAX_TOPICAL:
         return False
     if is_why(text, lang) or is_conditional(text, lang):
         return True
-    pointing = data.reference_words | data.instead_words
-    return bool(_opens(ws, data)) or any(w in pointing for w in ws)
+    pointing = bool(_opens(ws, data)) or any(w in data.reference_words for w in ws)
+    return pointing or _asks_instead(ws, data)
+
+
+def _asks_instead(ws: list[str], data: lang_data.Language) -> bool:
+    """Whether the words ``ws`` ask for another way ("stattdessen", "any other way")."""
+    joined = f" {' '.join(ws)} "
+    return any(w in data.instead_words for w in ws) or any(
+        f" {p} " in joined for p in data.instead_phrases
+    )
+
+
+def _instead_words(data: lang_data.Language) -> frozenset[str]:
+    """The words that ask for another way, those of its phrases too."""
+    return data.instead_words | frozenset(w for p in data.instead_phrases for w in p.split())
 
 
 def is_why(text: str, lang: str) -> bool:
@@ -169,7 +182,7 @@ def follow_up(content: Content, node_id: str | None, text: str, lang: str) -> Fo
         boost = dict.fromkeys([node.id, *neighbours], WHY_BOOST)
         return FollowUp(f"{text} {title}", boost, node.why, only_here=True)
     ws = words(text)
-    if any(w in data.instead_words for w in ws):
+    if _asks_instead(ws, data):
         # "was kann ich stattdessen tun?": another way than the page; the one its authors
         # name, else the best fit among what it offers, read with its title ("stattdessen"
         # of what), never the page again. "kann ich stattdessen widersprechen?" names the
@@ -469,7 +482,7 @@ def _small_words(data: lang_data.Language) -> frozenset[str]:
         | data.condition_words
         | data.follow_up_starts
         | data.why_words
-        | data.instead_words
+        | _instead_words(data)
     )
 
 
