@@ -13,9 +13,11 @@ from __future__ import annotations
 import contextvars
 import json
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -198,6 +200,20 @@ first only."""
 LEXICAL, FUSED, FUSION = DEFAULT.lexical, DEFAULT.fused, DEFAULT.fusion
 CONFIDENCE_FEATURES = LEXICAL.features
 THRESHOLD = LEXICAL.threshold
+
+
+V = TypeVar("V")
+
+
+@contextmanager
+def setting(var: contextvars.ContextVar[V], value: V) -> Iterator[None]:
+    """``var`` set to ``value`` for the ``with`` block, as it was again after it (also when
+    the block raises)."""
+    token = var.set(value)
+    try:
+        yield
+    finally:
+        var.reset(token)
 
 
 AS_BEFORE: contextvars.ContextVar[bool] = contextvars.ContextVar("as_before", default=False)

@@ -441,11 +441,8 @@ class Matcher:
         node = self.content.nodes.get(context) if context else None
         if node is None or node.kind == "menu" or node.id == self.content.meta.root:
             return self._at_page(text, lang, context)  # no page read: a question on its own
-        token = decision.AT_PAGE.set(True)
-        try:
+        with decision.setting(decision.AT_PAGE, True):
             return self._at_page(text, lang, context)
-        finally:
-            decision.AT_PAGE.reset(token)
 
     def _at_page(self, text: str, lang: str, context: str | None) -> MatchResult:
         # Before the exact wording: "warum?" may be one node's keyword, but after an answer
@@ -465,11 +462,8 @@ class Matcher:
         # A follow-up is decided with the parameters its rules were set with: the fit sees
         # single questions only, and its surer verdicts on short questions would answer
         # "what if I don't?" alone instead of with the page just read.
-        token = decision.AS_BEFORE.set(True)
-        try:
+        with decision.setting(decision.AS_BEFORE, True):
             return self._followed(text, lang, context, followed, hood)
-        finally:
-            decision.AS_BEFORE.reset(token)
 
     def _followed(
         self,
@@ -497,11 +491,8 @@ class Matcher:
             # Sure of its own topic by the decision that answers single questions: a new
             # question that happens to point ("Was speichert eigentlich dieser Bot?" after
             # the page on damages), not a case of the page.
-            token = decision.AS_BEFORE.set(False)
-            try:
+            with decision.setting(decision.AS_BEFORE, False):
                 single = self._match(text, lang)
-            finally:
-                decision.AS_BEFORE.reset(token)
             if single.matched and single.score >= ALONE_SURE:
                 return single
             if not alone.matched and self._off_topic(text, lang):
@@ -660,13 +651,11 @@ class Matcher:
 
         Cheap: a caller with two languages to try (a user who chose one and typed in
         another) asks the words of both before the meaning of either."""
-        token = _WORDS_ONLY.set(True)
         try:
-            return self.match(text, lang, context, suggested=suggested)
+            with decision.setting(_WORDS_ONLY, True):
+                return self.match(text, lang, context, suggested=suggested)
         except _MeaningNeeded:
             return None
-        finally:
-            _WORDS_ONLY.reset(token)
 
     def words_or_wanted(self, ask: Callable[[], T]) -> tuple[T | None, str | None]:
         """``ask()`` (which matches questions with this matcher) run up to the first text
@@ -678,15 +667,13 @@ class Matcher:
         the outcome is the same as asking once, the vectors of a batch being those of each
         text alone."""
         wanted: list[str] = []
-        token = _WANTED.set(wanted)
         try:
-            return ask(), None
+            with decision.setting(_WANTED, wanted):
+                return ask(), None
         except _MeaningNeeded:
             if not wanted:
                 raise
             return None, wanted[0]
-        finally:
-            _WANTED.reset(token)
 
     def embed_ahead(self, texts: Sequence[str]) -> None:
         """Embed ``texts`` (as :meth:`words_or_wanted` names them) together
