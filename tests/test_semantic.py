@@ -286,6 +286,21 @@ def test_words_unsure_between_two_topics_leave_it_to_the_meaning(model: E5Embedd
     assert result.matched and result.node == "how-to-object"
 
 
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        ("en", "what data does meta use for ai training"),
+        ("de", "Welche Daten nutzt Meta für die KI?"),
+    ],
+)
+def test_asking_which_data_is_not_the_overview(model: E5Embedder, lang: str, text: str) -> None:
+    """ "welche Daten" reads as one word (a synonym group) that only the page on which data
+    uses: without it, the overview's "Meta ... KI" outweighed it."""
+    matcher, _ = _shipped_matcher(model)
+    result = matcher.match(text, lang)
+    assert result.matched and result.node == "which-data"
+
+
 def test_the_model_reads_the_opening_of_a_long_question(model: E5Embedder) -> None:
     """Each token costs milliseconds: a long question is read up to QUERY_TOKENS, in whole
     words; a short one whole."""
