@@ -129,6 +129,24 @@ def test_a_comment_about_the_next_block_stays_before_it(tmp_path: Path) -> None:
     assert lines[at["# About the end: a list above."] - 2].strip() == "pt:"
 
 
+def test_a_comment_after_a_list_of_groups_stays_before_the_next_key(tree: Path) -> None:
+    """A language's synonym groups added after the last language's list go above the comment
+    that introduces the next setting, which the parser keeps as that list's end, not below
+    it: the file comes back as it was before that language was removed."""
+    settings = tree / "bot.yaml"
+    shipped = settings.read_text(encoding="utf-8")
+    po_path = tree / "translations" / "pl.po"
+    export(tree, "pl", po_path)
+    start = shipped.index("\n  pl:\n    - [", shipped.index("\nsynonyms:\n"))
+    end = shipped.index("\n\n# Words people end", start)
+    settings.write_text(shipped[:start] + shipped[end:], encoding="utf-8")
+
+    result = import_po(tree, po_path, "pl")
+
+    assert result.written == 1
+    assert settings.read_text(encoding="utf-8") == shipped
+
+
 def test_changed_source_is_flagged_for_review(tree: Path) -> None:
     po_path = tree / "translations" / "fr.po"
     po = export(tree, "fr", po_path)

@@ -25,6 +25,7 @@ nothing here knows the content's schema, so new fields are translatable without 
 
 from __future__ import annotations
 
+import copy
 import io
 import re
 from collections.abc import Iterator
@@ -310,8 +311,17 @@ def _place(mapping: CommentedMap, lang: str, value: Any) -> None:
     if lang in mapping:
         mapping[lang] = value
         return
-    trailing = _take_trailing_comment(mapping)
+    ending = _take_ending_comment(mapping)
+    trailing = _take_trailing_comment(mapping) if ending is None else None
     mapping.insert(len(mapping), lang, value)
+    if ending is not None:
+        # Written after the new last value, from the end of its line: one line break more
+        # than the parser kept.
+        comment = _joined(ending)
+        if isinstance(value, CommentedSeq) and len(value):
+            value.ca.items.setdefault(len(value) - 1, [None, None, None, None])[0] = comment
+        else:
+            mapping.ca.items.setdefault(lang, [None, None, None, None])[2] = comment
     if trailing is not None:
         if isinstance(value, CommentedSeq | CommentedMap) and len(value):
             last = len(value) - 1 if isinstance(value, CommentedSeq) else list(value)[-1]
@@ -319,6 +329,28 @@ def _place(mapping: CommentedMap, lang: str, value: Any) -> None:
             value.ca.items[last][0 if isinstance(value, CommentedSeq) else 2] = trailing
         else:
             mapping.ca.items.setdefault(lang, [None, None, None, None])[2] = trailing
+
+
+def _take_ending_comment(mapping: CommentedMap) -> list[Any] | None:
+    """Remove and return the comment the parser keeps at the end of the block sequence that
+    is ``mapping``'s last value (a list of groups, each a list in brackets: the comment
+    after it is the sequence's, not its last item's), or ``None``."""
+    if not mapping:
+        return None
+    value = mapping[list(mapping)[-1]]
+    if not isinstance(value, CommentedSeq) or not len(value) or not value.ca.end:
+        return None
+    ending: list[Any] = value.ca.end
+    value.ca.end = []
+    return ending
+
+
+def _joined(tokens: list[Any]) -> Any:
+    """One comment token after a value that says what ``tokens`` (a sequence's end
+    comment) say, on the lines after the value's own."""
+    first = copy.copy(tokens[0])
+    first.value = "\n" + "".join(t.value for t in tokens)
+    return first
 
 
 def _take_trailing_comment(mapping: CommentedMap) -> Any:
