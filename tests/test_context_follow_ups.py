@@ -20,6 +20,12 @@ def matcher(content: Content) -> Matcher:
     return Matcher(content)
 
 
+def _lands(matcher: Matcher, lang: str, at: str, text: str, expected: str) -> None:
+    """``text`` typed at the page ``at`` is answered with ``expected``."""
+    result = matcher.match(text, lang, context=at)
+    assert result.matched and result.node == expected, (text, result)
+
+
 @pytest.mark.parametrize(
     ("lang", "text", "why"),
     [
@@ -48,8 +54,7 @@ def test_a_reason_asks_why_only_with_a_question_word(lang: str, text: str, why: 
 def test_asking_for_reasons_after_a_page(
     matcher: Matcher, lang: str, at: str, text: str, expected: str
 ) -> None:
-    result = matcher.match(text, lang, context=at)
-    assert result.matched and result.node == expected
+    _lands(matcher, lang, at, text, expected)
 
 
 def test_a_case_of_the_page_just_read_stays_with_it(matcher: Matcher) -> None:
@@ -202,8 +207,7 @@ def test_a_follow_up_naming_what_the_content_never_mentions_is_not_the_page_agai
 def test_follow_ups_land_around_the_page_just_read(
     matcher: Matcher, lang: str, at: str, text: str, expected: str
 ) -> None:
-    result = matcher.match(text, lang, context=at)
-    assert result.matched and result.node == expected
+    _lands(matcher, lang, at, text, expected)
 
 
 def test_after_a_fallback_the_suggested_page_is_not_answered_on_its_title(
@@ -269,8 +273,7 @@ def test_what_about_a_thing_the_page_title_names_stays_with_the_page(matcher: Ma
 def test_how_do_i_do_that_is_answered_by_the_page_the_content_names(
     matcher: Matcher, lang: str, at: str, text: str, expected: str
 ) -> None:
-    result = matcher.match(text, lang, context=at)
-    assert result.matched and result.node == expected
+    _lands(matcher, lang, at, text, expected)
 
 
 def test_how_that_names_more_is_read_as_usual(matcher: Matcher) -> None:
@@ -360,8 +363,7 @@ def test_a_follow_up_that_names_nothing_needs_a_page_that_was_read(matcher: Matc
 def test_asking_for_another_way_gets_the_way_the_page_names(
     matcher: Matcher, lang: str, at: str, text: str, expected: str
 ) -> None:
-    result = matcher.match(text, lang, context=at)
-    assert result.matched and result.node == expected
+    _lands(matcher, lang, at, text, expected)
 
 
 def test_asking_for_another_way_without_one_named_is_never_the_page_again(
@@ -415,5 +417,4 @@ def test_a_word_the_whole_content_uses_does_not_pull_a_follow_up_away(
 def test_short_follow_ups_as_people_type_them(
     matcher: Matcher, lang: str, at: str, text: str, expected: str
 ) -> None:
-    result = matcher.match(text, lang, context=at)
-    assert result.matched and result.node == expected
+    _lands(matcher, lang, at, text, expected)
