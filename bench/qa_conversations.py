@@ -72,7 +72,8 @@ def main() -> int:
         + " ".join(f"{k:>7}" for k in kinds)
         + f" {'wrong':>6} {'clarify':>7}"
     )
-    for lang in ("de", "en", None):
+    asked = {o.conversation.lang for o in outcomes}
+    for lang in (*(code for code in content.languages if code in asked), None):
         group = [o for o in outcomes if lang is None or o.conversation.lang == lang]
         s = summary(group)
         cells = " ".join(f"{s[f'right_{k}']:>7.1%}" for k in kinds)
