@@ -400,6 +400,8 @@ def test_a_word_the_whole_content_uses_does_not_pull_a_follow_up_away(
         # "the same on Instagram?": the Instagram case of the page just read.
         ("de", "object-facebook", "selbe bei instagram?", "object-instagram"),
         ("en", "object-facebook", "same on insta?", "object-instagram"),
+        # Polish declines the app's name in the page's title ("Sprzeciw na Facebooku").
+        ("pl", "how-to-object", "a na fb?", "object-facebook"),
         # How to do it properly, after a page saying what does not work (its `how`).
         ("de", "profile-notice", "wie gehts dann richtig", "how-to-object"),
         ("en", "profile-notice", "then how do i do it properly", "how-to-object"),

@@ -46,3 +46,28 @@ def test_naming_another_app_answers_only_a_question_about_an_app() -> None:
     assert answers.other_apps_only("instagram", "de", {"facebook"}) is None
     assert answers.other_apps_only("nur whatsapp", "de", set()) is None
     assert answers.other_apps_only("nur facebook", "de", {"facebook"}) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("Sprzeciw na Facebooku", {"facebook"}),
+        ("Meta AI w czatach na WhatsAppie", {"whatsapp"}),
+        ("jestem tylko na fejsie", {"facebook"}),
+        ("mein Instagramkonto", {"instagram"}),
+        ("fb und insta", {"facebook", "instagram"}),
+        ("nur Fotos", set()),
+    ],
+)
+def test_an_app_is_named_with_an_ending_or_in_a_compound(text: str, named: set[str]) -> None:
+    # Polish declines the apps' names ("na Facebooku"); German makes compounds.
+    assert answers.apps(text) == named
+
+
+def test_polish_uses_facebook_answered_in_its_own_case(engine: Engine) -> None:
+    state, _ = engine.handle(None, Start(language="pl", node="objection"), NOW)
+    state, actions = engine.handle(state, Text(text="tylko na fejsie"), NOW)
+    reply = next(a for a in actions if isinstance(a, Reply))
+    assert state is not None
+    assert reply.node == "objection-instagram"
+    assert str(dict(state.variables)["uses_facebook"]).lower() == "true"

@@ -51,9 +51,20 @@ def meaning(text: str, lang: str) -> Meaning | None:
     return None
 
 
+_BRANDS = tuple(sorted(lang_data.common().brands))
+
+
 def apps(text: str) -> set[str]:
-    """The Meta apps ``text`` names, by the name the content uses ("insta" -> "instagram")."""
-    return {_APPS[f] for w in words(text) if (f := fold(w, "en")) in _APPS}
+    """The Meta apps ``text`` names, by the name the content uses ("insta" -> "instagram"),
+    also with an ending or as a compound's first part ("na Facebooku", "na WhatsAppie",
+    "Instagramkonto")."""
+    found = set()
+    for w in words(text):
+        f = fold(w, "en")
+        app = _APPS.get(f) or next((_APPS.get(b, b) for b in _BRANDS if f.startswith(b)), None)
+        if app is not None:
+            found.add(app)
+    return found
 
 
 def named_app_answer(text: str, lang: str, asked: Iterable[str]) -> Meaning | None:
