@@ -49,6 +49,8 @@ def test_a_reason_asks_why_only_with_a_question_word(lang: str, text: str, why: 
         ("de", "olg-koeln", "mit welcher begründung?", "olg-koeln-reasons"),
         ("en", "olg-koeln", "what was the reasoning?", "olg-koeln-reasons"),
         ("en", "object-facebook", "do I have to give a reason?", "object-reason"),
+        # Why in two words, not a greeting for its "qué" ("¿qué tal?").
+        ("es", "olg-koeln", "¿por qué?", "olg-koeln-reasons"),
     ],
 )
 def test_asking_for_reasons_after_a_page(
@@ -420,3 +422,19 @@ def test_short_follow_ups_as_people_type_them(
     matcher: Matcher, lang: str, at: str, text: str, expected: str
 ) -> None:
     _lands(matcher, lang, at, text, expected)
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "greets"),
+    [
+        ("es", "¿qué tal?", True),
+        ("es", "hola", True),
+        ("es", "¿por qué?", False),
+        ("de", "was?", False),
+        ("en", "what?", False),
+    ],
+)
+def test_a_question_word_alone_is_no_greeting(
+    matcher: Matcher, lang: str, text: str, greets: bool
+) -> None:
+    assert matcher.indexes[lang].is_greeting(text) is greets

@@ -52,6 +52,8 @@ class Language:
     """Words that make a follow-up ask about a case of the same topic ("und wenn ...?",
     "what if ...?") rather than move on to another."""
     why_words: frozenset[str] = frozenset()
+    why_phrases: frozenset[str] = frozenset()
+    """Why asked in more than one word ("¿por qué?")."""
     reason_words: frozenset[str] = frozenset()
     """Nouns that ask why only with a question word ("what was the reasoning?", "mit
     welcher Begründung?"), not alone ("do I have to give a reason?")."""
@@ -138,6 +140,7 @@ _PHRASE_LISTS = (
     "unsure_words",
     "follow_up_phrases",
     "instead_phrases",
+    "why_phrases",
 )
 """The word lists of a language file that are YAML lists of phrases, not blocks of words."""
 

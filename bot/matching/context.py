@@ -148,12 +148,16 @@ def is_why(text: str, lang: str) -> bool:
     asks_reason = any(w in data.reason_words for w in ws) and any(
         w in data.reason_questions for w in ws
     )
-    if not asks_reason and not any(w in data.why_words for w in ws):
+    joined = f" {' '.join(ws)} "
+    phrased = [p for p in data.why_phrases if f" {p} " in joined]
+    if not asks_reason and not phrased and not any(w in data.why_words for w in ws):
         return False
+    said = {w for p in phrased for w in p.split()}
     rest = [
         w
         for w in ws
-        if w not in data.follow_up_starts
+        if w not in said
+        and w not in data.follow_up_starts
         and w not in data.reference_words
         and w not in data.why_words
         and w not in data.reason_words

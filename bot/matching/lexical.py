@@ -622,15 +622,17 @@ class LanguageIndex:
 
     def is_greeting(self, text: str) -> bool:
         """Whether ``text`` is only a greeting: every word one of the root's examples uses
-        ("hallo", "guten morgen", drawn out: "hiii") or a filler word, and one of the former."""
+        ("hallo", "guten morgen", drawn out: "hiii") or a filler word, and one of the former
+        that is no question word: "¿qué tal?" greets, "¿por qué?" and "was?" ask."""
         ws = words(text)
         if not ws or len(ws) > _GREETING_WORDS or not self.greetings:
             return False
+        asking = _ASKING.get(self.lang, frozenset())
         found = False
         for w in ws:
             squeezed = _squeeze(fold(w, self.lang))
             if squeezed in self.greetings:
-                found = True
+                found = found or (squeezed not in asking and w not in asking)
             elif not (self.lexicon._is_stop(w) or self.lexicon._is_stop(squeezed)):
                 return False
         return found
