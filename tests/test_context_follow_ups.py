@@ -402,6 +402,9 @@ def test_a_word_the_whole_content_uses_does_not_pull_a_follow_up_away(
         # "the same on Instagram?": the Instagram case of the page just read.
         ("de", "object-facebook", "selbe bei instagram?", "object-instagram"),
         ("en", "object-facebook", "same on insta?", "object-instagram"),
+        # WhatsApp after the objection steps: that there is no form for it.
+        ("de", "how-to-object", "und bei whatsapp?", "whatsapp-no-form"),
+        ("en", "object-facebook", "and on whatsapp?", "whatsapp-no-form"),
         # Polish declines the app's name in the page's title ("Sprzeciw na Facebooku").
         ("pl", "how-to-object", "a na fb?", "object-facebook"),
         # How to do it properly, after a page saying what does not work (its `how`).
