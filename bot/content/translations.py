@@ -311,17 +311,8 @@ def _place(mapping: CommentedMap, lang: str, value: Any) -> None:
     if lang in mapping:
         mapping[lang] = value
         return
-    ending = _take_ending_comment(mapping)
-    trailing = _take_trailing_comment(mapping) if ending is None else None
+    trailing = _take_trailing_comment(mapping)
     mapping.insert(len(mapping), lang, value)
-    if ending is not None:
-        # Written after the new last value, from the end of its line: one line break more
-        # than the parser kept.
-        comment = _joined(ending)
-        if isinstance(value, CommentedSeq) and len(value):
-            value.ca.items.setdefault(len(value) - 1, [None, None, None, None])[0] = comment
-        else:
-            mapping.ca.items.setdefault(lang, [None, None, None, None])[2] = comment
     if trailing is not None:
         if isinstance(value, CommentedSeq | CommentedMap) and len(value):
             last = len(value) - 1 if isinstance(value, CommentedSeq) else list(value)[-1]
@@ -331,36 +322,24 @@ def _place(mapping: CommentedMap, lang: str, value: Any) -> None:
             mapping.ca.items.setdefault(lang, [None, None, None, None])[2] = trailing
 
 
-def _take_ending_comment(mapping: CommentedMap) -> list[Any] | None:
-    """Remove and return the comment the parser keeps at the end of the block sequence that
-    is ``mapping``'s last value (a list of groups, each a list in brackets: the comment
-    after it is the sequence's, not its last item's), or ``None``."""
-    if not mapping:
-        return None
-    value = mapping[list(mapping)[-1]]
-    if not isinstance(value, CommentedSeq) or not len(value) or not value.ca.end:
-        return None
-    ending: list[Any] = value.ca.end
-    value.ca.end = []
-    return ending
-
-
-def _joined(tokens: list[Any]) -> Any:
-    """One comment token after a value that says what ``tokens`` (a sequence's end
-    comment) say, on the lines after the value's own."""
-    first = copy.copy(tokens[0])
-    first.value = "\n" + "".join(t.value for t in tokens)
-    return first
-
-
 def _take_trailing_comment(mapping: CommentedMap) -> Any:
-    """Remove and return the comment after the last value of ``mapping`` (or ``None``)."""
+    """Remove and return the comment after the last value of ``mapping`` (or ``None``).
+
+    After a block sequence of lists in brackets (the synonym groups) the parser keeps it as
+    the sequence's end, a list of tokens: returned as one token that, like the others, is
+    written from the end of the last value's line (one line break more than it kept)."""
     if not mapping:
         return None
     key = list(mapping)[-1]
     value = mapping[key]
     owner: CommentedSeq | CommentedMap = mapping
     slot, where = key, 2
+    if isinstance(value, CommentedSeq) and len(value) and value.ca.end:
+        ending = value.ca.end
+        value.ca.end = []
+        joined = copy.copy(ending[0])
+        joined.value = "\n" + "".join(t.value for t in ending)
+        return joined
     if isinstance(value, CommentedSeq) and len(value):
         owner, slot, where = value, len(value) - 1, 0
     elif isinstance(value, CommentedMap) and len(value):

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import Literal
 
 from bot import lang as lang_data
-from bot.matching.text import fold, stem, words
+from bot.matching.text import _BRANDS, fold, stem, words
 
 Meaning = Literal["yes", "no", "unsure"]
 
@@ -49,9 +49,6 @@ def meaning(text: str, lang: str) -> Meaning | None:
     if _has(ws, data.yes_words):
         return "yes"
     return None
-
-
-_BRANDS = tuple(sorted(lang_data.common().brands))
 
 
 def apps(text: str) -> set[str]:

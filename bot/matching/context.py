@@ -127,10 +127,13 @@ def is_follow_up(text: str, lang: str) -> bool:
 
 def _asks_instead(ws: list[str], data: lang_data.Language) -> bool:
     """Whether the words ``ws`` ask for another way ("stattdessen", "any other way")."""
+    return any(w in data.instead_words for w in ws) or bool(_phrases_in(ws, data.instead_phrases))
+
+
+def _phrases_in(ws: list[str], phrases: frozenset[str]) -> list[str]:
+    """The ``phrases`` the words ``ws`` say, each as whole words ("por qué" in "y por qué")."""
     joined = f" {' '.join(ws)} "
-    return any(w in data.instead_words for w in ws) or any(
-        f" {p} " in joined for p in data.instead_phrases
-    )
+    return [p for p in phrases if f" {p} " in joined]
 
 
 def _instead_words(data: lang_data.Language) -> frozenset[str]:
@@ -148,8 +151,7 @@ def is_why(text: str, lang: str) -> bool:
     asks_reason = any(w in data.reason_words for w in ws) and any(
         w in data.reason_questions for w in ws
     )
-    joined = f" {' '.join(ws)} "
-    phrased = [p for p in data.why_phrases if f" {p} " in joined]
+    phrased = _phrases_in(ws, data.why_phrases)
     if not asks_reason and not phrased and not any(w in data.why_words for w in ws):
         return False
     said = {w for p in phrased for w in p.split()}
@@ -241,9 +243,14 @@ def _names_a_way(text: str, lang: str) -> bool:
     """Whether ``text``, asking for another way ("stattdessen"), names which one ("kann ich
     stattdessen widersprechen?"): a word that is no small word, question word, verb a
     question starts with or word for doing something ("was kann ich stattdessen tun?")."""
-    data = _LANGUAGES[lang]
-    vague = _small_words(data) | data.question_words | data.question_starters | data.doing_words
+    vague = _vague_words(_LANGUAGES[lang])
     return any(w not in vague for w in content_words(text, lang))
+
+
+def _vague_words(data: lang_data.Language) -> frozenset[str]:
+    """Words that name nothing a page is about: small words (:func:`_small_words`), question
+    words, the verbs a question starts with and words for doing ("kann", "tun", "what")."""
+    return _small_words(data) | data.question_words | data.question_starters | data.doing_words
 
 
 def _asks_if_not(content: Content, node_id: str, text: str, lang: str) -> bool:
@@ -348,11 +355,11 @@ def titled_option(content: Content, node_id: str, text: str, lang: str) -> str |
             for w in {stem(w, lang) for w in words(n.title.get(lang, ""))}:
                 counts[w] = counts.get(w, 0) + 1
         per_lang[lang] = counts
-    small = _small_words(data) | data.question_words | data.question_starters | data.doing_words
+    vague = _vague_words(data)
     named = [
         w
         for w in content_words(text, lang)
-        if w not in small and counts.get(stem(w, lang), 0) <= TITLED_AT_MOST
+        if w not in vague and counts.get(stem(w, lang), 0) <= TITLED_AT_MOST
     ]
     if not named or _title_names(node.title.get(lang, ""), named, lang):
         return None
