@@ -81,9 +81,9 @@ fused model is fitted on them too: fitted on the rest of the tune split alone (q
 content was edited for over many rounds) it was sure of far too much, 42 of 605 fresh
 questions answered wrong instead of 18."""
 OUT_OF_SCOPE_SHARE = 0.2
+"""In the fit, the out-of-scope tune questions weigh as much as this share of all rows."""
 SKIP_TOLERANCE = 1
 """``--fit-skips``: how many tune questions each figure may lose where the meaning is skipped."""
-"""In the fit, the out-of-scope tune questions weigh as much as this share of all rows."""
 
 
 def _without(content: Content, examples: set[tuple[str, str, str]]) -> Content:
@@ -375,11 +375,12 @@ def fit(content: Content, write: bool, keep_lexical: bool = False) -> int:
 
 def fit_skips(content: Content, write: bool) -> int:
     """Fit only where the dense signal is skipped (``words_sure``, ``words_hopeless``), for
-    the shipped confidence models as they are, by matching the tune split as the bot does
-    with each bar; with ``write``, store those two.
+    the shipped confidence models as they are, by matching the tune questions as the bot does
+    with each bar; with ``write``, store those two: for German and English on the tune split,
+    for the other languages (``other_languages``) on their own tune sets.
 
-    A bar is kept while the tune split's figures (right answers, fallbacks, wrong answers)
-    each differ by at most :data:`SKIP_TOLERANCE` questions from those with the dense signal
+    A bar is kept while the tune figures (right answers, fallbacks, wrong answers) each
+    differ by at most :data:`SKIP_TOLERANCE` questions from those with the dense signal
     computed wherever the words leave any doubt: demanding the very same verdict for every
     question computes the meaning for most of them (each embedding is the slow part of a
     reply) to save one answer in five hundred."""
@@ -389,16 +390,54 @@ def fit_skips(content: Content, write: bool) -> int:
     matcher = Matcher(content)
     if matcher.embedder is None:
         raise SystemExit("the embedder does not load here: cannot fit where it is skipped")
+
+    def install_default(fusion: Fusion) -> None:
+        decision.DEFAULT = dataclasses.replace(decision.DEFAULT, fusion=fusion)
+
+    shipped = decision.DEFAULT
     tune = [q for q in load_questions() if q.split == "tune"]
+    try:
+        sure, hopeless = _skip_bars(matcher, tune, FUSION, install_default)
+    finally:
+        decision.DEFAULT = shipped
+    data["fusion"]["words_sure"], data["fusion"]["words_hopeless"] = sure, hopeless
+    print(f"German and English: words_sure {sure}, words_hopeless {hopeless}")
+
+    others = decision.OTHER_LANGUAGES
+    if others:
+        own = next(iter(others.values()))
+
+        def install_own(fusion: Fusion) -> None:
+            decision.OTHER_LANGUAGES = dict.fromkeys(
+                others, dataclasses.replace(own, fusion=fusion)
+            )
+
+        tune = [q for q in load_questions(LANGUAGES_TUNE) if q.lang in others]
+        try:
+            sure, hopeless = _skip_bars(matcher, tune, own.fusion, install_own)
+        finally:
+            decision.OTHER_LANGUAGES = others
+        fusion = data["other_languages"]["fusion"]
+        fusion["words_sure"], fusion["words_hopeless"] = sure, hopeless
+        print(f"{', '.join(sorted(others))}: words_sure {sure}, words_hopeless {hopeless}")
+    if write:
+        decision.PARAMETERS.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        print(f"written to {decision.PARAMETERS}")
+    return 0
+
+
+def _skip_bars(
+    matcher: Matcher,
+    tune: list[Question],
+    fusion: Fusion,
+    install: Callable[[Fusion], None],
+) -> tuple[float, float]:
+    """``words_sure`` and ``words_hopeless`` for ``tune`` (see :func:`fit_skips`); ``install``
+    puts a fusion with the bars tried where the matcher reads it."""
 
     def verdicts(sure: float, hopeless: float) -> tuple[int, int, int]:
-        fusion = dataclasses.replace(FUSION, words_sure=sure, words_hopeless=hopeless)
-        shipped = decision.DEFAULT
-        decision.DEFAULT = dataclasses.replace(shipped, fusion=fusion)
-        try:
-            outcomes = run(matcher, tune, detect=False)
-        finally:
-            decision.DEFAULT = shipped
+        install(dataclasses.replace(fusion, words_sure=sure, words_hopeless=hopeless))
+        outcomes = run(matcher, tune, detect=False)
         right = sum(o.correct and o.question.node is not None for o in outcomes)
         fell_back = sum(o.correct and o.question.node is None for o in outcomes)
         return right, fell_back, sum(o.wrong_confident for o in outcomes)
@@ -422,12 +461,7 @@ def fit_skips(content: Content, write: bool) -> int:
         if not same:
             break
         hopeless = bar
-    data["fusion"]["words_sure"], data["fusion"]["words_hopeless"] = sure, hopeless
-    print(f"words_sure {sure}, words_hopeless {hopeless}")
-    if write:
-        decision.PARAMETERS.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        print(f"written to {decision.PARAMETERS}")
-    return 0
+    return sure, hopeless
 
 
 OTHER_LANGUAGES = ("es", "fr", "it", "nl", "pl")

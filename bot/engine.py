@@ -115,10 +115,6 @@ class Engine:
         self.content = content
         self.matcher = matcher or Matcher(content)
         self.session_ttl = session_ttl
-        self._thanks = {
-            lang: frozenset(w for entry in entries for w in answers.letter_words(entry))
-            for lang, entries in content.meta.thanks.items()
-        }
         self._handlers: dict[type[Event], Callable[[SessionState, Event, dt.datetime], Result]] = {
             Start: self._start,
             Choice: self._choice,
@@ -280,7 +276,7 @@ class Engine:
         guided = self._guided_answer(state, text, event, now)
         if guided is not None:
             return guided
-        thanked = self._thanks_language(text, state)
+        thanked = self.matcher.thanks_language(text, state.language)
         if thanked:
             if not state.language_chosen:
                 state = state.with_(language=thanked)
@@ -766,17 +762,6 @@ class Engine:
         return state.with_(offered=tuple(o.id for o in options)), (
             Reply(text=text, language=lang, options=tuple(options)),
         )
-
-    def _thanks_language(self, text: str, state: SessionState) -> str | None:
-        """The language in which ``text`` is only words of thanks or goodbye, if any (the
-        session's language first)."""
-        words = answers.letter_words(text)
-        if not words:
-            return None
-        for lang in (state.language, *self._thanks):
-            if words <= self._thanks.get(lang, frozenset()):
-                return lang
-        return None
 
     def _no_such_option(self, state: SessionState, event: Event, now: dt.datetime) -> Result:
         count = len(state.offered)

@@ -766,6 +766,22 @@ def test_thanks_get_a_welcome_not_a_fallback(text: str, lang: str) -> None:
     assert [i for i in ids(reply) if not i.startswith("@lang:")] == topics
 
 
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [("gracias!!", "es"), ("grazie mille", "it"), ("merci beaucoup", "fr"), ("dank je wel", "nl")],
+)
+def test_thanks_are_no_question_to_the_matcher_either(text: str, lang: str) -> None:
+    # "gracias" is in a Spanish example (a confirmation page's "gracias"): read as a question,
+    # the words alone were sure of that page.
+    shipped = load_content()
+    engine = Engine(shipped, session_ttl=TTL)
+    assert engine.matcher.thanks_language(text, lang) == lang
+    assert not engine.matcher.match(text, lang).matched
+    chat = Chat(engine)
+    chat.start()
+    assert chat.text(text).text == shipped.string("welcome", lang)
+
+
 def test_thanks_inside_a_question_is_still_a_question() -> None:
     shipped = load_content()
     chat = Chat(Engine(shipped, session_ttl=TTL))

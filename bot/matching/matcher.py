@@ -19,7 +19,7 @@ from bot.content.cache import Part
 from bot.content.models import Content
 from bot.language_detect import LanguageDetector
 from bot.matching import decision
-from bot.matching.answers import apps
+from bot.matching.answers import apps, letter_words
 from bot.matching.classifier import (
     CLASSIFIERS_DIR,
     Classifiers,
@@ -183,6 +183,10 @@ class Matcher:
         self.cascade = True
         """Whether a question the words alone are sure about skips the dense signal
         (``False`` when fitting the fused model, which needs its features everywhere)."""
+        self._thanks = {
+            lang: frozenset(w for entry in entries for w in letter_words(entry))
+            for lang, entries in content.meta.thanks.items()
+        }
         self._threshold = threshold
         self._preparing: threading.Thread | None = None
         self._classifiers: Classifiers | None = None
@@ -373,7 +377,13 @@ class Matcher:
         user has not read; a follow-up may then lead to its neighbours ("und bei Insta?"
         after the Facebook steps were suggested) but not to that page itself on the strength
         of its title ("wie mache ich das?" says nothing about it), only where it names what
-        the page speaks of ("und Jugendliche?" after the page on children was suggested)."""
+        the page speaks of ("und Jugendliche?" after the page on children was suggested).
+
+        A message of only words of thanks or goodbye (:meth:`thanks_language`) is no question:
+        never matched, whatever page its words appear on ("gracias" in a confirmation email's
+        description)."""
+        if self.thanks_language(text, lang):
+            return MatchResult(None, 0.0, False, lang)
         result = self._in_place(text, lang, context)
         if (
             suggested
@@ -386,6 +396,17 @@ class Matcher:
         if not suggested and not result.matched and not result.clarify:
             return self._on_page(text, lang, context) or result
         return result
+
+    def thanks_language(self, text: str, first: str | None = None) -> str | None:
+        """The language in which ``text`` is only words of thanks or goodbye (the content's
+        ``thanks``), ``first`` tried first; ``None``: it says something else."""
+        said = letter_words(text)
+        if not said:
+            return None
+        for lang in (first, *self._thanks):
+            if lang is not None and said <= self._thanks.get(lang, frozenset()):
+                return lang
+        return None
 
     def _on_page(self, text: str, lang: str, context: str | None) -> MatchResult | None:
         """The page the user is at, for a short message that names nothing of its own and is
