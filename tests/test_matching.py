@@ -686,6 +686,21 @@ def test_a_party_the_content_asks_about_is_no_other_party(tmp_path: Path) -> Non
     assert node(matcher, "Muss ich als Firma Beiträge löschen?") == "delete-posts"
 
 
+def test_a_party_named_in_passing_in_a_long_example_is_still_another_party(
+    tmp_path: Path,
+) -> None:
+    # A long example tells a situation: its landlord asks nothing about landlords.
+    story = (
+        '"Mein Vermieter hat mir erzählt, dass Meta alte Beiträge für die KI nimmt,'
+        ' soll ich meine alten Beiträge jetzt löschen?"'
+    )
+    topics = TOPICS.replace('"Soll ich meine alten Beiträge löschen?"', story)
+    meta = META + SYNONYMS + OFF_TOPIC
+    files = {"bot.yaml": meta, "nodes/00-root.yaml": ROOT, "nodes/10-topics.yaml": topics}
+    matcher = Matcher(load_content(write_tree(tmp_path, files)))
+    assert node(matcher, "Widerspruch gegen meinen Vermieter einlegen") is None
+
+
 # The details behind "More"
 
 

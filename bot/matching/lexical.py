@@ -114,6 +114,12 @@ def _answer_texts(node: Node, lang: str) -> list[str]:
     return texts
 
 
+_ASKED_WORDS = 6
+"""A kind of party counts as one the content asks about when a title, keyword or example of
+at most this many content words names it: a long example telling someone's situation names
+parties in passing ("I work for a bank in Luxembourg, where do I complain about Meta?")."""
+
+
 def _example_texts(node: Node, lang: str) -> list[str]:
     return [node.title.get(lang, ""), *node.questions.get(lang, ()), *node.keywords.get(lang, ())]
 
@@ -430,11 +436,16 @@ class LanguageIndex:
         self.example_word = Table.cosine(example_stems)
         self.unknown_idf = math.log((len(example_node) + 1) / 0.5)
         self.other_parties = OTHER_PARTIES - topical
-        # A kind of party counts as mentioned when a title, example or keyword names it ("a
-        # company page", "school days"); an answer text naming it in passing is no topic.
+        # A kind of party counts as mentioned when a title, keyword or short example names it
+        # ("a company page", "school days"); an answer text or a long example naming it in
+        # passing is no topic.
         # Spelt as they are, not by stems: "self-employed" says nothing about an employer.
         self.asked_spellings = frozenset(
-            folded[w] for t in strong[: len(nodes)] for ws in t for w in ws
+            folded[w]
+            for t in strong[: len(nodes)]
+            for ws in t
+            if len(ws) <= _ASKED_WORDS
+            for w in ws
         )
         self.roles = frozenset(
             f for r in OTHER_ROLES.get(lang, ()) if not self._asked(f := fold(r, lang))
