@@ -686,6 +686,23 @@ def test_a_party_the_content_asks_about_is_no_other_party(tmp_path: Path) -> Non
     assert node(matcher, "Muss ich als Firma Beiträge löschen?") == "delete-posts"
 
 
+def test_a_company_the_content_talks_about_is_another_party_on_every_other_page() -> None:
+    # Google and Gemini are named on the page on other companies: that page answers them,
+    # no other page does ("gemini guarda..." shared its words with the bot's own storage).
+    shipped = Matcher(load_content(), embedder=None)
+    text = "gemini guarda lo que le pregunto? se puede quitar el historial"
+    ranking = shipped.ranking(text, "es")
+    assert ranking is not None and ranking.foreign
+    assert not shipped.match(text, "es").matched
+    google = shipped.ranking("nutzt google auch meine daten für ki?", "de")
+    assert google is not None and not google.foreign
+    index = shipped.indexes["de"]
+    assert index.node_ids[int(google.order[0])] == "other-companies"
+    # Named next to Meta's apps, the other company is only a comparison.
+    both = shipped.ranking("gemini guarda lo que le pregunto, como whatsapp?", "es")
+    assert both is not None and not both.foreign
+
+
 def test_a_party_named_in_passing_in_a_long_example_is_still_another_party(
     tmp_path: Path,
 ) -> None:

@@ -168,7 +168,7 @@ class Ranking:
     order: np.ndarray  # node positions, best first (the off-topic class left out)
     scores: np.ndarray
     features: dict[str, float]  # confidence features of the best node
-    foreign: bool  # names another company the content never mentions
+    foreign: bool  # names another company the content never mentions, or not on the best node
     related: tuple[int, ...]  # best nodes that share a word with the question, best first
     off_topic: float = 0.0  # the off-topic class's score over the best node's
     fusion: Fusion = FUSION  # how the dense signal joined: the question's language's
@@ -436,6 +436,13 @@ class LanguageIndex:
         self.example_word = Table.cosine(example_stems)
         self.unknown_idf = math.log((len(example_node) + 1) / 0.5)
         self.other_parties = OTHER_PARTIES - topical
+        # The other companies the content does talk about, with the pages that name them.
+        self.party_pages = {
+            party: frozenset(
+                i for i in range(len(nodes)) if any(party in ws for ws in strong[i] + weak[i])
+            )
+            for party in OTHER_PARTIES & topical
+        }
         # A kind of party counts as mentioned when a title, keyword or short example names it
         # ("a company page", "school days"); an answer text or a long example naming it in
         # passing is no topic.
@@ -749,6 +756,7 @@ class LanguageIndex:
             if example > 0:
                 off_topic = max(off_topic, float(best_example[off] / example))
         best = int(order[0])
+        foreign = foreign or self._elsewhere_named(ws, best)
         second = total[order[1]] if len(order) > 1 else 0.0
         # How much of the question the node explains looks at the question much more sharply
         # than the ranking does (weights to the power _SHARP): in a long message, the node
@@ -823,6 +831,17 @@ class LanguageIndex:
         if any(f in _META_WORDS or f.startswith(_BRANDS) for f in folded):
             return False
         return any(self.names_role(w) for w in ws)
+
+    def _elsewhere_named(self, ws: Sequence[str], best: int) -> bool:
+        """Whether words ``ws`` name another company the content talks about (Google on the
+        page on other companies) but not on node ``best``, and neither Meta nor its apps:
+        "gemini guarda lo que le pregunto?" is no question about this bot's own storage."""
+        named = [w for w in ws if w in self.party_pages]
+        if not named or any(fold(w, self.lang) in _META_WORDS for w in ws):
+            return False
+        if any(fold(w, self.lang).startswith(_BRANDS) for w in ws):
+            return False
+        return all(best not in self.party_pages[w] for w in named)
 
     def _asked_words(self, text: str, pieces: Sequence[tuple[str, float]]) -> list[str]:
         """The words of the sentences of ``text`` that ask (``pieces`` or those of
