@@ -5,7 +5,11 @@ conversations' turns are sent as ``Text`` events, each question for a fresh user
 conversation turn after the one before; prints p50/p90/p99/max of wall and CPU time per
 reply, with the dense signal on (or ``--words-only``). Pinned to one CPU core.
 
-    .venv/bin/python bench/chat_latency.py [--count 500] [--words-only]
+    .venv/bin/python bench/chat_latency.py [--count 500] [--words-only] [--other-languages]
+
+``--other-languages`` sends the French, Spanish, Italian, Dutch and Polish question sets
+(``tests/qa/languages``) instead, each question for a fresh user: their decision computes the
+meaning for more questions than German and English (``words_sure`` in ``decision.json``).
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from bot.engine import Engine  # noqa: E402
 from bot.events import Start, Text  # noqa: E402
 from bot.matching import Matcher  # noqa: E402
 from tests.qa.conversation_set import load_conversations  # noqa: E402
-from tests.qa.qa_set import INDEPENDENT_DIR, load_questions  # noqa: E402
+from tests.qa.qa_set import INDEPENDENT_DIR, QUESTION_DIR, load_questions  # noqa: E402
 
 NOW = dt.datetime(2026, 12, 3, 12, tzinfo=dt.UTC)
 
@@ -41,6 +45,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=500)
     parser.add_argument("--words-only", action="store_true")
+    parser.add_argument("--other-languages", action="store_true")
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
@@ -48,7 +53,10 @@ def main() -> int:
     matcher = Matcher(content, embedder=None) if args.words_only else Matcher(content)
     matcher.prepare()  # as a running bot does before it serves
     engine = Engine(content, matcher, session_ttl=dt.timedelta(hours=1))
-    questions = load_questions() + load_questions(INDEPENDENT_DIR)
+    if args.other_languages:
+        questions = load_questions(QUESTION_DIR / "languages")
+    else:
+        questions = load_questions() + load_questions(INDEPENDENT_DIR)
     random.Random(50).shuffle(questions)
     walls: list[float] = []
     cpus: list[float] = []
@@ -63,7 +71,8 @@ def main() -> int:
     for q in questions[: args.count]:
         state, _ = engine.handle(None, Start(language=q.lang), NOW)
         timed(state, q.text)
-    for conversation in load_conversations()[: args.count // 5]:
+    conversations = [] if args.other_languages else load_conversations()
+    for conversation in conversations[: args.count // 5]:
         state, _ = engine.handle(None, Start(language=conversation.lang), NOW)
         for turn in conversation.turns:
             state = timed(state, turn.text)
