@@ -441,3 +441,16 @@ def test_a_question_word_alone_is_no_greeting(
     matcher: Matcher, lang: str, text: str, greets: bool
 ) -> None:
     assert matcher.indexes[lang].is_greeting(text) is greets
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"), [("fr", "et ensuite ?"), ("es", "¿y después?"), ("it", "e dopo?")]
+)
+def test_a_checklist_page_put_together_from_answers_answers_no_typed_question(
+    matcher: Matcher, lang: str, text: str
+) -> None:
+    # "Et ensuite ?" is the title of the checklist's last page ("What comes next for you"),
+    # assembled from one's own answers: after the timeline it asks what happened next.
+    assert matcher.match(text, lang, "timeline").node != "objection-next"
+    assert "objection-next" not in matcher.indexes[lang].node_ids
+    _lands(matcher, lang, "timeline", text, "timeline-after")
