@@ -454,3 +454,20 @@ def test_a_checklist_page_put_together_from_answers_answers_no_typed_question(
     assert matcher.match(text, lang, "timeline").node != "objection-next"
     assert "objection-next" not in matcher.indexes[lang].node_ids
     _lands(matcher, lang, "timeline", text, "timeline-after")
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "conditional"),
+    [
+        ("fr", "et s'ils refusent ?", True),
+        ("fr", "et si je ne fais rien ?", True),
+        ("fr", "comment s'opposer ?", False),
+        ("es", "¿y si no tengo cuenta?", True),
+        ("it", "e se non lo faccio?", True),
+        ("nl", "en als ik niks doe?", True),
+        ("pl", "a jeśli nie odpiszą?", True),
+        ("pl", "a jak to zrobić?", False),
+    ],
+)
+def test_a_case_of_the_page_in_every_language(lang: str, text: str, conditional: bool) -> None:
+    assert is_conditional(text, lang) is conditional

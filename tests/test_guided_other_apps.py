@@ -28,6 +28,11 @@ def engine() -> Engine:
         ("en", "only instagram", "false"),
         ("en", "just whatsapp", "false"),
         ("de", "jap", "true"),
+        ("fr", "seulement instagram", "false"),
+        ("es", "solo whatsapp", "false"),
+        ("it", "soltanto instagram", "false"),
+        ("nl", "alleen insta", "false"),
+        ("pl", "tylko instagram", "false"),
     ],
 )
 def test_the_first_question_is_answered(

@@ -102,9 +102,14 @@ def _opens(ws: list[str], data: lang_data.Language) -> int:
 
 def is_conditional(text: str, lang: str) -> bool:
     """Whether ``text`` asks about a case of the topic just read ("und wenn sie schon 16
-    sind?", "what if I don't?"): a condition word among its first words."""
+    sind?", "what if I don't?"): a condition word among its first three words."""
     data = _LANGUAGES.get(lang)
-    return data is not None and any(w in data.condition_words for w in words(text)[:3])
+    if data is None:
+        return False
+    ws = words(text)
+    # A condition word may be elided into two words: "et s'ils refusent ?" ("s", "ils").
+    said = [words(c) for c in data.condition_words]
+    return any(ws[i : i + len(c)] == c for c in said for i in range(3))
 
 
 def is_follow_up(text: str, lang: str) -> bool:
