@@ -198,18 +198,16 @@ class Ranking:
 def _indexed_nodes(content: Content) -> list[Node]:
     """The nodes a typed question may be answered with, in index order.
 
-    The steps of the guided checklist (reached by a button that sets an answer) and its pages
-    put together from the answers (``blocks``: "What comes next?") are no answer to a typed
-    question: they would drop the user into the middle of the list, and "et ensuite ?" after
-    the timeline is no question about one's own checklist. Left out, they neither answer nor
-    take the margin from a real topic. A step with example
+    The steps of the guided checklist (reached by a button that sets an answer) are no
+    answer to a typed question: they would drop the user into the middle of the list. Left
+    out, they neither answer nor take the margin from a real topic. A step with example
     questions of its own is also a way in that its authors mean to be asked for (the reason
     builder: "can you write a reason for me?")."""
     steps = {o.to for n in content.nodes.values() for o in n.options if o.assign}
     return [
         n
         for n in content.nodes.values()
-        if n.id != content.meta.root and (n.questions or (n.id not in steps and not n.blocks))
+        if n.id != content.meta.root and (n.id not in steps or n.questions)
     ]
 
 

@@ -180,6 +180,10 @@ class Matcher:
             {o.to for n in content.nodes.values() for o in n.options if o.assign}
             | {n.id for n in content.nodes.values() if n.kind == "menu"}
         )
+        self._assembled = frozenset(
+            n.id for n in content.nodes.values() if n.blocks and not n.questions
+        )
+        """Pages put together from the checklist's answers (``blocks``), not asked for in words."""
         self.cascade = True
         """Whether a question the words alone are sure about skips the dense signal
         (``False`` when fitting the fused model, which needs its features everywhere)."""
@@ -786,6 +790,10 @@ class Matcher:
         if owner == index.off_topic:
             return MatchResult(None, 0.0, False, lang)
         node = index.node_ids[owner]
+        if node in self._assembled:
+            # The title of a page put together from the checklist's answers ("Et ensuite ?",
+            # "¿Y después?") is also an everyday follow-up: no verdict by its wording.
+            return None
         return MatchResult(node, 1.0, True, lang, (node,))
 
     def _without_greeting(self, text: str, lang: str) -> str:
