@@ -827,19 +827,18 @@ class LanguageIndex:
         """Whether words ``ws`` aim at another party than Meta: they name a kind of party the
         content never mentions and neither Meta, its apps nor the AI training ("Widerspruch
         gegen den Rentenbescheid", "access request to my employer")."""
-        folded = [fold(w, self.lang) for w in ws]
-        if any(f in _META_WORDS or f.startswith(_BRANDS) for f in folded):
-            return False
-        return any(self.names_role(w) for w in ws)
+        return not self._names_meta(ws) and any(self.names_role(w) for w in ws)
+
+    def _names_meta(self, ws: Sequence[str]) -> bool:
+        """Whether words ``ws`` name Meta, one of its apps or the AI training."""
+        return any((f := fold(w, self.lang)) in _META_WORDS or f.startswith(_BRANDS) for w in ws)
 
     def _elsewhere_named(self, ws: Sequence[str], best: int) -> bool:
         """Whether words ``ws`` name another company the content talks about (Google on the
         page on other companies) but not on node ``best``, and neither Meta nor its apps:
         "gemini guarda lo que le pregunto?" is no question about this bot's own storage."""
         named = [w for w in ws if w in self.party_pages]
-        if not named or any(fold(w, self.lang) in _META_WORDS for w in ws):
-            return False
-        if any(fold(w, self.lang).startswith(_BRANDS) for w in ws):
+        if not named or self._names_meta(ws):
             return False
         return all(best not in self.party_pages[w] for w in named)
 
