@@ -36,7 +36,7 @@ from bot.engine import Engine  # noqa: E402
 from bot.events import Start, Text  # noqa: E402
 from bot.matching import Matcher  # noqa: E402
 from tests.qa.conversation_set import load_conversations  # noqa: E402
-from tests.qa.qa_set import INDEPENDENT_DIR, QUESTION_DIR, load_questions  # noqa: E402
+from tests.qa.qa_set import INDEPENDENT_DIR, LANGUAGE_DIR, load_questions  # noqa: E402
 
 NOW = dt.datetime(2026, 12, 3, 12, tzinfo=dt.UTC)
 
@@ -54,7 +54,7 @@ def main() -> int:
     matcher.prepare()  # as a running bot does before it serves
     engine = Engine(content, matcher, session_ttl=dt.timedelta(hours=1))
     if args.other_languages:
-        questions = load_questions(QUESTION_DIR / "languages")
+        questions = load_questions(LANGUAGE_DIR)
     else:
         questions = load_questions() + load_questions(INDEPENDENT_DIR)
     random.Random(50).shuffle(questions)

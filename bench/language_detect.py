@@ -32,9 +32,9 @@ LANGUAGES = ("de", "en", "fr", "es", "it", "nl", "pl")
 def messages() -> list[tuple[str, str]]:
     """``(language, text)`` of every row of every question set."""
     sys.path.insert(0, str(HERE))
-    from tests.qa.qa_set import INDEPENDENT_DIR, QUESTION_DIR, load_questions
+    from tests.qa.qa_set import INDEPENDENT_DIR, LANGUAGE_DIR, QUESTION_DIR, load_questions
 
-    dirs = (QUESTION_DIR, INDEPENDENT_DIR, QUESTION_DIR / "languages")
+    dirs = (QUESTION_DIR, INDEPENDENT_DIR, LANGUAGE_DIR)
     return [(q.lang, q.text) for d in dirs for q in load_questions(d)]
 
 

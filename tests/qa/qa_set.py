@@ -26,6 +26,8 @@ The fused model and the classified model are fitted on them (``bench/qa.py --fit
 ``bench/fit_classified.py``, which judges its threshold on them out of fold)."""
 INDEPENDENT_DIR = QUESTION_DIR / "independent"
 """Sets written by people who never saw the content's example questions: measured, never fitted."""
+LANGUAGE_DIR = QUESTION_DIR / "languages"
+"""The measured sets of French, Spanish, Italian, Dutch and Polish (``test_languages.py``)."""
 
 SPLITS = ("tune", "holdout", "copy")
 """``tune``: the confidence model is fitted on it; ``holdout``: measured only; ``copy``: a near

@@ -34,9 +34,17 @@ import pytest
 from bot.content import load_content
 from bot.matching import Matcher
 
-from .qa_set import MEASURED, QUESTION_DIR, Outcome, Summary, load_questions, near_copies, run
+from .qa_set import (
+    LANGUAGE_DIR,
+    MEASURED,
+    QUESTION_DIR,
+    Outcome,
+    Summary,
+    load_questions,
+    near_copies,
+    run,
+)
 
-LANGUAGE_DIR = QUESTION_DIR / "languages"
 TUNE_DIR = QUESTION_DIR / "languages-tune"
 """What the language data and example questions may be fitted on (``bench/qa_languages_tune.py``)."""
 
