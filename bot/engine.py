@@ -276,15 +276,12 @@ class Engine:
         guided = self._guided_answer(state, text, event, now)
         if guided is not None:
             return guided
-        thanked = self.matcher.thanks_language(text, state.language)
-        if thanked:
-            if not state.language_chosen:
-                state = state.with_(language=thanked)
-            welcome = self.content.string("welcome", state.language, platform=event.platform)
-            new_state, actions = self._notice(state, welcome, event, now)
-            reply = actions[0]
-            assert isinstance(reply, Reply)
-            return new_state, (dataclasses.replace(reply, matched=False),)
+        for said, answer in (
+            (self.matcher.thanks_language(text, state.language), "welcome"),
+            (self.matcher.how_are_you_language(text, state.language), "how_are_you"),
+        ):
+            if said:
+                return self._small_talk(state, said, answer, event, now)
         if not state.language_chosen:
             # A short message that fits the session's language as well as another ("ok",
             # "ja") stays in it; where the words leave it open, the platform's language decides.
@@ -762,6 +759,19 @@ class Engine:
         return state.with_(offered=tuple(o.id for o in options)), (
             Reply(text=text, language=lang, options=tuple(options)),
         )
+
+    def _small_talk(
+        self, state: SessionState, lang: str, answer: str, event: Event, now: dt.datetime
+    ) -> Result:
+        """The ``answer`` string to thanks or "how are you?" said in ``lang``, with the
+        current page's buttons: no question, so no match and no "not understood"."""
+        if not state.language_chosen:
+            state = state.with_(language=lang)
+        text = self.content.string(answer, state.language, platform=event.platform)
+        new_state, actions = self._notice(state, text, event, now)
+        reply = actions[0]
+        assert isinstance(reply, Reply)
+        return new_state, (dataclasses.replace(reply, matched=False),)
 
     def _no_such_option(self, state: SessionState, event: Event, now: dt.datetime) -> Result:
         count = len(state.offered)

@@ -790,6 +790,58 @@ def test_thanks_inside_a_question_is_still_a_question() -> None:
     assert reply.text != shipped.string("welcome", "de")
 
 
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("wie geht's?", "de"),
+        ("Hallo, wie gehts dir?", "de"),
+        ("how are you", "en"),
+        ("hey, how's it going?", "en"),
+        ("salut ça va ?", "fr"),
+        ("hola, ¿qué tal estás?", "es"),
+        ("ciao come stai", "it"),
+        ("hoi, hoe gaat het?", "nl"),
+        ("cześć, jak się masz?", "pl"),
+    ],
+)
+def test_asked_how_it_is_the_bot_says_what_it_is(text: str, lang: str) -> None:
+    # Before, "wie geht's?" got "not understood" and "salut ça va ?" the start menu as if
+    # only greeted.
+    shipped = load_content()
+    engine = Engine(shipped, session_ttl=TTL)
+    assert engine.matcher.how_are_you_language(text) == lang
+    assert not engine.matcher.match(text, lang).matched
+    chat = Chat(engine)
+    menu = ids(chat.start())
+    reply = chat.text(text)
+    assert reply.text == shipped.string("how_are_you", lang)
+    assert reply.matched is False and reply.node is None and reply.language == lang
+    topics = [i for i in menu if not i.startswith("@lang:")]
+    assert [i for i in ids(reply) if not i.startswith("@lang:")] == topics
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "node"),
+    [
+        ("wie geht das bei instagram?", "de", "object-instagram"),
+        ("how are you supposed to object on instagram", "en", "object-instagram"),
+        ("ça va marcher mon opposition ?", "fr", None),
+    ],
+)
+def test_how_it_is_inside_a_question_is_still_a_question(
+    text: str, lang: str, node: str | None
+) -> None:
+    shipped = load_content()
+    engine = Engine(shipped, session_ttl=TTL)
+    assert engine.matcher.how_are_you_language(text, lang) is None
+    chat = Chat(engine)
+    chat.start()
+    reply = chat.text(text)
+    assert reply.text != shipped.string("how_are_you", lang)
+    if node is not None:
+        assert reply.node == node
+
+
 # -- clarifying questions ------------------------------------------------------------------
 
 

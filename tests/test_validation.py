@@ -639,6 +639,18 @@ def test_thanks_need_a_welcome_string(check: Check) -> None:
     assert "bot.yaml:5: 'thanks' is set but there is no 'welcome' string to answer with" in found
 
 
+def test_how_are_you_needs_its_answer(check: Check) -> None:
+    files = meta(
+        "checked: 2025-05-01\n",
+        'checked: 2025-05-01\nhow_are_you: {de: ["wie geht\'s"], en: [how are you]}\n',
+    )
+    found = check(files)
+    assert (
+        "bot.yaml:5: 'how_are_you' is set but there is no 'how_are_you' string to answer with"
+        in found
+    )
+
+
 # -- wording rules: yes/no openers, undated status words, links that are not sources --
 
 WORDING = """\

@@ -296,6 +296,7 @@ OPTIONAL_STRINGS = (
     "stale",
     "no_such_option",
     "welcome",
+    "how_are_you",
     "as_of",
     "privacy_variables",
     "node_gone",
@@ -353,6 +354,10 @@ class Meta(_Model):
     thanks: dict[LangCode, tuple[OffTopicEntry, ...]] = Field(default_factory=dict)
     """Per language, words people end a conversation with ("danke", "ok", "tschüss"): a
     message made only of them gets the ``welcome`` string instead of "not understood"."""
+    how_are_you: dict[LangCode, tuple[OffTopicEntry, ...]] = Field(default_factory=dict)
+    """Per language, ways to ask the bot how it is ("wie geht's?", "ça va ?"): a message
+    that is one of them, perhaps after a greeting, gets the ``how_are_you`` string and the
+    current page's buttons."""
 
     yes_no_words: LangList = Field(default_factory=dict)
     """Per language, bare yes/no words ("Ja", "Nein", "Doch"): an answer reachable by a typed

@@ -298,15 +298,17 @@ def validate(
         problems += _synonym_problems(meta, meta_file, mline)
     need_langs(meta.off_topic, meta_file, mline("off_topic"), "off_topic", required=False)
     need_langs(meta.thanks, meta_file, mline("thanks"), "thanks", required=False)
-    if meta.thanks and "welcome" not in meta.strings:
-        problems.append(
-            Problem(
-                meta_file,
-                mline("thanks"),
-                "'thanks' is set but there is no 'welcome' string to answer with",
-                "add 'strings.welcome' in every language",
+    need_langs(meta.how_are_you, meta_file, mline("how_are_you"), "how_are_you", required=False)
+    for field, string in (("thanks", "welcome"), ("how_are_you", "how_are_you")):
+        if getattr(meta, field) and string not in meta.strings:
+            problems.append(
+                Problem(
+                    meta_file,
+                    mline(field),
+                    f"'{field}' is set but there is no '{string}' string to answer with",
+                    f"add 'strings.{string}' in every language",
+                )
             )
-        )
     if warnings:
         problems += _off_topic_problems(meta, nodes, meta_file, mline)
 

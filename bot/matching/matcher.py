@@ -60,7 +60,7 @@ from bot.matching.semantic import (
     meaning_wanted,
     shipped_path,
 )
-from bot.matching.text import Lexicon, content_words, words
+from bot.matching.text import Lexicon, content_words, fold, words
 
 _OPENING = re.compile(r"([^,.!?;:\n]*)[,.!?;:\n]*(.*)", re.DOTALL)
 """A message's first clause (up to punctuation) and the rest."""
@@ -190,6 +190,10 @@ class Matcher:
         self._thanks = {
             lang: frozenset(w for entry in entries for w in letter_words(entry))
             for lang, entries in content.meta.thanks.items()
+        }
+        self._how_are_you = {
+            lang: tuple(tuple(fold(w, lang) for w in words(entry)) for entry in entries)
+            for lang, entries in content.meta.how_are_you.items()
         }
         self._threshold = threshold
         self._preparing: threading.Thread | None = None
@@ -386,7 +390,7 @@ class Matcher:
         A message of only words of thanks or goodbye (:meth:`thanks_language`) is no question:
         never matched, whatever page its words appear on ("gracias" in a confirmation email's
         description)."""
-        if self.thanks_language(text, lang):
+        if self.thanks_language(text, lang) or self.how_are_you_language(text, lang):
             return MatchResult(None, 0.0, False, lang)
         result = self._in_place(text, lang, context)
         if (
@@ -410,6 +414,23 @@ class Matcher:
         for lang in (first, *self._thanks):
             if lang is not None and said <= self._thanks.get(lang, frozenset()):
                 return lang
+        return None
+
+    def how_are_you_language(self, text: str, first: str | None = None) -> str | None:
+        """The language in which ``text`` asks the bot how it is (one of the content's
+        ``how_are_you``, perhaps after a greeting: "hallo, wie geht's?", "salut ça va ?"),
+        ``first`` tried first; ``None``: it says something else ("wie geht das?")."""
+        ws = words(text)
+        for lang in (first, *self._how_are_you):
+            if lang is None:
+                continue
+            said = tuple(fold(w, lang) for w in ws)
+            for phrase in self._how_are_you.get(lang, ()):
+                opening = said[: len(said) - len(phrase)]
+                if said[len(opening) :] == phrase and (
+                    not opening or self.indexes[lang].is_greeting(" ".join(opening))
+                ):
+                    return lang
         return None
 
     def _on_page(self, text: str, lang: str, context: str | None) -> MatchResult | None:
