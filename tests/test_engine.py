@@ -842,6 +842,33 @@ def test_how_it_is_inside_a_question_is_still_a_question(
         assert reply.node == node
 
 
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("ich will nicht dass meta meine posts für seine KI verwendet. was muss ich machen", "de"),
+        (
+            "je veux pas que fb et insta se servent de mes photos pour leur IA, je fais comment",
+            "fr",
+        ),
+        (
+            "ik wil niet dat facebook en insta mijn spul gebruiken voor die AI. wat moet ik doen?",
+            "nl",
+        ),
+    ],
+)
+def test_not_wanting_what_a_page_tells_asks_for_its_how(text: str, lang: str) -> None:
+    # The words are those of the page on what Meta does; the writer asks how to stop it.
+    matcher = Engine(load_content(), session_ttl=TTL).matcher
+    result = matcher.match(text, lang)
+    assert result.matched and result.node == "how-to-object"
+
+
+def test_a_refusal_in_quotes_is_not_the_writers() -> None:
+    matcher = Engine(load_content(), session_ttl=TTL).matcher
+    text = "si je poste un texte 'je refuse que meta utilise mes donnees' sur mon mur ca suffit ?"
+    assert matcher.match(text, "fr").node == "profile-notice"
+
+
 # -- clarifying questions ------------------------------------------------------------------
 
 

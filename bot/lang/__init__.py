@@ -66,6 +66,11 @@ class Language:
     page."""
     instead_phrases: frozenset[str] = frozenset()
     """Phrases that ask the same ("any other way?", "gibt's einen anderen Weg?")."""
+    refusal_phrases: frozenset[str] = frozenset()
+    """Phrases in which the writer says they do not want something ("ich will nicht", "je
+    veux pas", "nie chcę"; the writer's own, never "he does not want"): a question that
+    says it about a page with a ``how`` is answered by that ``how`` ("ich will nicht, dass
+    Meta meine Posts für die KI nimmt" asks how to stop it, not what Meta does)."""
     doing_words: frozenset[str] = frozenset()
     """Words for doing something that name no way of doing it ("tun", "do", "anything"): "was
     kann ich stattdessen tun?" names no other way, "kann ich stattdessen widersprechen?"
@@ -140,6 +145,7 @@ _PHRASE_LISTS = (
     "unsure_words",
     "follow_up_phrases",
     "instead_phrases",
+    "refusal_phrases",
     "why_phrases",
 )
 """The word lists of a language file that are YAML lists of phrases, not blocks of words."""

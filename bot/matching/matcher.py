@@ -785,8 +785,28 @@ class Matcher:
             # Two real topics about equally close: ask which one is meant. Never a step of
             # the guided checklist or a menu: they are no answer to a question.
             return MatchResult(None, round(score, 3), False, lang, candidates, tuple(topics[:2]))
+        aim = (
+            self._refused(text, lang, candidates[0]) if ranking.answerable and candidates else None
+        )
+        if aim is not None:
+            # "Ich will nicht, dass Meta meine Posts nimmt": however sure of the page on what
+            # Meta does, the writer asks how to stop it.
+            rest = tuple(c for c in candidates if c != aim)
+            return MatchResult(aim, round(score, 3), True, lang, (aim, *rest))
         node = candidates[0] if matched else None
         return MatchResult(node, round(score, 3), matched, lang, candidates)
+
+    def _refused(self, text: str, lang: str, node_id: str) -> str | None:
+        """The ``how`` of the page ``node_id`` where ``text`` says the writer does not want
+        what it is about (the language's ``refusal_phrases``), else ``None``."""
+        how = self.content.nodes[node_id].how
+        data = lang_data.languages().get(lang)
+        if not how or data is None or not data.refusal_phrases:
+            return None
+        # A refusal quoted is not the writer's ("if I post 'je refuse que Meta ...'").
+        said = f" {' '.join(fold(w, lang) for w in words(_QUOTED.sub(' ', text)))} "
+        refusals = (" ".join(fold(w, lang) for w in p.split()) for p in data.refusal_phrases)
+        return how if any(f" {p} " in said for p in refusals) else None
 
     def decided(self, text: str, lang: str, *, keyword_words: int = 1) -> MatchResult | None:
         """The verdict on ``text`` that needs no ranking, if any: a message that is only a
@@ -959,6 +979,10 @@ class Matcher:
     def suggest(self, text: str, lang: str, limit: int = 3) -> Sequence[str]:
         """Up to ``limit`` node ids that come closest to ``text`` (for fallbacks)."""
         return self.match(text, lang).candidates[:limit]
+
+
+_QUOTED = re.compile(r"(?:^|(?<=\s))[\'\"„“«‘][^\'\"“”»’]+[\'\"“”»’](?=[\s.,;:!?]|$)")
+"""A stretch of a message in quotes, opened after a space ("j'ai" is no quote)."""
 
 
 def _names_more(text: str, lang: str) -> bool:
