@@ -231,3 +231,33 @@ def test_the_shipped_po_files_hold_the_contents_translations(tree: Path, lang: s
     result = import_po(tree, SHIPPED / "translations" / f"{lang}.po")
     assert (result.written, result.skipped_fuzzy, result.skipped_changed) == (0, 0, 0)
     assert result.unknown == ()
+
+
+def test_a_translation_in_a_bracketed_list_keeps_its_commas(tmp_path: Path) -> None:
+    # Written plain inside [...], "Par courrier, ça marche ?" would be two items and "online?"
+    # no YAML at all.
+    tree = tmp_path / "content"
+    tree.mkdir()
+    (tree / "bot.yaml").write_text(
+        'thanks: {en: ["ok"], fr: ["ok"]}\n'
+        'how_are_you: {en: ["by post, does that work?", "how are you"], fr: []}\n',
+        encoding="utf-8",
+    )
+    po = polib.POFile()
+    po.append(
+        polib.POEntry(
+            msgctxt="bot.yaml/how_are_you",
+            msgid="by post, does that work?\nhow are you",
+            msgstr="Par courrier, ça marche ?\nen ligne?\n[bien] {ou} quoi: # non",
+            flags=["list"],
+        )
+    )
+    path = tmp_path / "fr.po"
+    po.save(str(path))
+    import_po(tree, path, "fr")
+    back = yaml.safe_load((tree / "bot.yaml").read_text(encoding="utf-8"))
+    assert back["how_are_you"]["fr"] == [
+        "Par courrier, ça marche ?",
+        "en ligne?",
+        "[bien] {ou} quoi: # non",
+    ]

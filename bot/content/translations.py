@@ -155,11 +155,19 @@ def _plain(value: Any) -> str | list[str]:
     return str(value)
 
 
-def _scalar(text: str) -> Any:
-    """``text`` as a YAML scalar that the content loader (YAML 1.1) reads back as this string.
+_FLOW_MARKS = re.compile(r"[,\[\]{}?:#]|^- ")
+"""What a plain scalar may not say inside ``[...]`` or ``{...}`` (as the loader, PyYAML, reads
+it): "Par courrier, ça marche ?" would become two items, "online?" is no item at all."""
+
+
+def _scalar(text: str, *, flow: bool = False) -> Any:
+    """``text`` as a YAML scalar that the content loader (YAML 1.1) reads back as this string
+    (``flow``: as an item of a list or table written in brackets).
 
     Written plain, "no", "on" or "2025-05-27" would come back as a boolean or a date.
     """
+    if flow and _FLOW_MARKS.search(text):
+        return DoubleQuotedScalarString(text)
     try:
         plain = yaml_safe_load(text)
     except YAMLError:
@@ -170,24 +178,28 @@ def _scalar(text: str) -> Any:
 def _from_lines(lines: list[str], like: Any) -> Any:
     """Lines turned back into the shape of the source value ``like``, in its flow style."""
 
+    flow = bool(like.fa.flow_style())
+
     def shaped(item: str, model: Any) -> Any:
         if isinstance(model, CommentedSeq):
-            group = CommentedSeq([_scalar(w.strip()) for w in item.split(",") if w.strip()])
+            group = CommentedSeq(
+                [_scalar(w.strip(), flow=True) for w in item.split(",") if w.strip()]
+            )
             group.fa.set_flow_style()
             return group
-        return _scalar(item)
+        return _scalar(item, flow=flow)
 
     if isinstance(like, CommentedMap):
         table = CommentedMap()
         for line in lines:
             key, _, rest = line.partition(":")
             table[key.strip()] = shaped(rest.strip(), like.get(key.strip()))
-        if like.fa.flow_style():
+        if flow:
             table.fa.set_flow_style()
         return table
     first = like[0] if len(like) else None
     seq = CommentedSeq([shaped(line, first) for line in lines])
-    if like.fa.flow_style():
+    if flow:
         seq.fa.set_flow_style()
     return seq
 
