@@ -470,3 +470,30 @@ def test_the_title_of_a_checklist_page_put_together_from_answers_is_no_verdict(
 )
 def test_a_case_of_the_page_in_every_language(lang: str, text: str, conditional: bool) -> None:
     assert is_conditional(text, lang) is conditional
+
+
+@pytest.mark.parametrize(
+    ("lang", "at", "text", "expected"),
+    [
+        # The complaint route of the country just read: its follow_ups say so.
+        ("de", "country-at", "geht das online?", "country-at"),
+        ("en", "country-pl", "do i need to object to meta first", "country-pl"),
+        ("it", "country-it", "si fa online?", "country-it"),
+        ("pl", "country-pl", "moge to wyslac zwykla poczta?", "country-pl"),
+        ("nl", "country-nl", "kan dat ook in het engels", "country-nl"),
+        # What the follow-ups do not ask moves on as before.
+        ("de", "country-de", "und in österreich?", "country-at"),
+        ("de", "country-de", "brauch ich dafür nen anwalt?", "legal-advice"),
+    ],
+)
+def test_a_follow_up_the_page_names_keeps_the_reader_there(
+    matcher: Matcher, lang: str, at: str, text: str, expected: str
+) -> None:
+    _lands(matcher, lang, at, text, expected)
+
+
+def test_a_pages_follow_ups_are_no_question_on_their_own(matcher: Matcher) -> None:
+    assert matcher.match("geht das online?", "de").node != "country-at"
+    # Nor at the menu, where the page was only suggested, never read.
+    result = matcher.match("geht das online?", "de", context="country-at", suggested=True)
+    assert result.node != "country-at"

@@ -54,6 +54,9 @@ class Template(_Model):
     text: LangText
     more: LangText | None = None
     questions: LangList = Field(default_factory=dict)
+    follow_ups: LangList = Field(default_factory=dict)
+    """Questions about the complaint route typed right after a country's answer ("geht das
+    online?"): that answer again (:attr:`bot.content.models.Node.follow_ups`)."""
     options: tuple[str, ...] = ()
     """Node ids offered under every country's answer (the forms, complaints)."""
 
@@ -133,6 +136,7 @@ def node_data(table: Table, country: Country) -> dict[str, Any]:
         "title": _fill(template.title, country),
         "text": _fill(country.text if country.text is not None else template.text, country),
         "questions": questions,
+        "follow_ups": {lang: list(qs) for lang, qs in template.follow_ups.items()},
         "keywords": keywords,
         "sources": [s.model_dump(exclude_none=True) for s in country.sources],
         "checked": country.checked,

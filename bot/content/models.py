@@ -223,6 +223,10 @@ class Node(_Model):
     """The node that answers "was kann ich stattdessen tun?" / "what can I do instead?" typed
     right after this one (optional; without it the follow-up is ranked among the nodes this
     one offers): after "Meta AI can't be switched off", how to avoid it."""
+    follow_ups: LangList = Field(default_factory=dict)
+    """Per language, questions typed right after this node that it answers though alone they
+    name no topic ("geht das online?" after a country's complaint route): typed here, they
+    keep the reader on this node. Never read for a question on its own."""
     # Where the node was defined, for error messages; set by the loader, not by authors.
     file: str = Field(default="", exclude=True)
     line: int = Field(default=0, exclude=True)

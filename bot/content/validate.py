@@ -367,6 +367,13 @@ def validate(
             f"node '{node.id}' keywords",
             required=False,
         )
+        need_langs(
+            node.follow_ups,
+            node.file,
+            nline("follow_ups"),
+            f"node '{node.id}' follow_ups",
+            required=False,
+        )
         for i, variant in enumerate(node.variants):
             need_langs(
                 variant.text, node.file, nline("variants", i), f"node '{node.id}' variant {i + 1}"

@@ -35,7 +35,7 @@ from bot import lang as lang_data
 from bot.content.models import Content
 from bot.matching.answers import apps
 from bot.matching.lexical import OFF_TOPIC_CLOSE
-from bot.matching.text import Lexicon, content_words, stem, words
+from bot.matching.text import Lexicon, content_words, fold, stem, words
 
 _LANGUAGES = lang_data.languages()
 _MAX_WORDS = 7
@@ -500,6 +500,32 @@ def _small_words(data: lang_data.Language) -> frozenset[str]:
         | data.why_words
         | _instead_words(data)
     )
+
+
+ASKED_HERE_WORDS = 10
+"""Longer messages tell more than a question about the page just read."""
+
+
+def asked_here(content: Content, node_id: str, text: str, lexicon: Lexicon) -> bool:
+    """Whether ``text`` asks one of the page ``node_id``'s follow-ups (:attr:`Node.follow_ups
+    <bot.content.models.Node.follow_ups>`) in its own words ("geht das auch online?" after a
+    country's complaint route): short, and every word it names (small words, question words
+    and the verbs questions start with aside) is a word of those follow-ups."""
+    node = content.nodes.get(node_id)
+    asked = node.follow_ups.get(lexicon.lang) if node is not None else None
+    data = _LANGUAGES.get(lexicon.lang)
+    if not asked or data is None or len(words(text)) > ASKED_HERE_WORDS:
+        return False
+    vague = _vague_words(data)
+    lang = lexicon.lang
+
+    def stems(said: str) -> list[str]:
+        # Folded: "wyslac zwykla poczta" is "wysłać zwykłą pocztą" typed on a phone.
+        return [lexicon.stem(fold(w, lang)) for w in lexicon.content_words(said) if w not in vague]
+
+    known = {stem for question in asked for stem in stems(question)}
+    named = stems(text)
+    return bool(named) and all(stem in known for stem in named)
 
 
 def names_nothing(content: Content, text: str, lexicon: Lexicon) -> bool:

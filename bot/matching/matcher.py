@@ -32,6 +32,7 @@ from bot.matching.context import (
     NEAR_DENSE_OFF,
     NEAR_WORDS,
     FollowUp,
+    asked_here,
     boost_array,
     follow_up,
     names_nothing,
@@ -392,6 +393,14 @@ class Matcher:
         description)."""
         if self.thanks_language(text, lang) or self.how_are_you_language(text, lang):
             return MatchResult(None, 0.0, False, lang)
+        if (
+            context is not None
+            and not suggested
+            and asked_here(self.content, context, text, self.indexes[lang].lexicon)
+        ):
+            # The author says the page just read answers this ("geht das online?" after
+            # a country's complaint route).
+            return MatchResult(context, 1.0, True, lang, (context,))
         result = self._in_place(text, lang, context)
         if (
             suggested
