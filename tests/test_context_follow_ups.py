@@ -481,6 +481,9 @@ def test_a_case_of_the_page_in_every_language(lang: str, text: str, conditional:
         ("it", "country-it", "si fa online?", "country-it"),
         ("pl", "country-pl", "moge to wyslac zwykla poczta?", "country-pl"),
         ("nl", "country-nl", "kan dat ook in het engels", "country-nl"),
+        # Pages whose text answers what is asked after them.
+        ("fr", "class-action", "c'est payant ?", "class-action"),
+        ("de", "objection-2024", "auch mit neuer mailadresse?", "objection-2024"),
         # What the follow-ups do not ask moves on as before.
         ("de", "country-de", "und in österreich?", "country-at"),
         ("de", "country-de", "brauch ich dafür nen anwalt?", "legal-advice"),
