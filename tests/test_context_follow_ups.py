@@ -484,6 +484,9 @@ def test_a_case_of_the_page_in_every_language(lang: str, text: str, conditional:
         # Pages whose text answers what is asked after them.
         ("fr", "class-action", "c'est payant ?", "class-action"),
         ("de", "objection-2024", "auch mit neuer mailadresse?", "objection-2024"),
+        # One word more than the follow-ups use, unless it names another page.
+        ("en", "objection-2024", "my email changed since then tho", "objection-2024"),
+        ("de", "country-de", "und in österreich online?", "country-at"),
         # What the follow-ups do not ask moves on as before.
         ("de", "country-de", "und in österreich?", "country-at"),
         ("de", "country-de", "brauch ich dafür nen anwalt?", "legal-advice"),

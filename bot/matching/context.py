@@ -510,7 +510,9 @@ def asked_here(content: Content, node_id: str, text: str, lexicon: Lexicon) -> b
     """Whether ``text`` asks one of the page ``node_id``'s follow-ups (:attr:`Node.follow_ups
     <bot.content.models.Node.follow_ups>`) in its own words ("geht das auch online?" after a
     country's complaint route): short, and every word it names (small words, question words
-    and the verbs questions start with aside) is a word of those follow-ups."""
+    and the verbs questions start with aside) is a word of those follow-ups, but for one
+    among several that names no topic ("my email changed since then tho"; "und in Österreich
+    online?" asks about another page)."""
     node = content.nodes.get(node_id)
     asked = node.follow_ups.get(lexicon.lang) if node is not None else None
     data = _LANGUAGES.get(lexicon.lang)
@@ -519,13 +521,21 @@ def asked_here(content: Content, node_id: str, text: str, lexicon: Lexicon) -> b
     vague = _vague_words(data)
     lang = lexicon.lang
 
-    def stems(said: str) -> list[str]:
-        # Folded: "wyslac zwykla poczta" is "wysłać zwykłą pocztą" typed on a phone.
-        return [lexicon.stem(fold(w, lang)) for w in lexicon.content_words(said) if w not in vague]
+    def named(said: str) -> list[str]:
+        return [w for w in lexicon.content_words(said) if w not in vague]
 
-    known = {stem for question in asked for stem in stems(question)}
-    named = stems(text)
-    return bool(named) and all(stem in known for stem in named)
+    def stem_of(word: str) -> str:
+        # Folded: "wyslac zwykla poczta" is "wysłać zwykłą pocztą" typed on a phone.
+        return lexicon.stem(fold(word, lang))
+
+    known = {stem_of(w) for question in asked for w in named(question)}
+    said = named(text)
+    unknown = [w for w in said if stem_of(w) not in known]
+    if not said or len(unknown) > 1:
+        return False
+    return not unknown or (
+        len(said) >= 2 and lexicon.stem(unknown[0]) not in topic_names(content, lexicon)
+    )
 
 
 def names_nothing(content: Content, text: str, lexicon: Lexicon) -> bool:
