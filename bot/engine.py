@@ -276,10 +276,11 @@ class Engine:
         guided = self._guided_answer(state, text, event, now)
         if guided is not None:
             return guided
-        for said, answer in (
-            (self.matcher.thanks_language(text, state.language), "welcome"),
-            (self.matcher.how_are_you_language(text, state.language), "how_are_you"),
+        for said_in, answer in (
+            (self.matcher.thanks_language, "welcome"),
+            (self.matcher.how_are_you_language, "how_are_you"),
         ):
+            said = said_in(text, state.language)
             if said:
                 return self._small_talk(state, said, answer, event, now)
         if not state.language_chosen:
