@@ -80,3 +80,13 @@ def test_two_languages_keep_a_button_each(tmp_path_factory: pytest.TempPathFacto
     two = load_content(write_tree(tmp_path_factory.mktemp("two")))
     _, menu = _turn(Engine(two, session_ttl=dt.timedelta(days=1)), None, Start())
     assert menu.options[-1].id == "@lang:en" and menu.options[-1].label == "English"
+
+
+def test_a_label_before_its_text_follows_the_languages_typography() -> None:
+    # French puts a no-break space before a colon, as "Dernière vérification : …" beside it.
+    shipped = load_content()
+    node = shipped.nodes["how-to-object"]
+    today = dt.date(2026, 12, 5)
+    assert shipped.sources_line(node, "de", today).startswith("_Quellen: ")
+    assert shipped.sources_line(node, "fr", today).startswith("_Sources\u00a0: ")
+    assert "**Sources\u00a0:**" in shipped.sources_list(node, "fr", today)

@@ -301,6 +301,7 @@ OPTIONAL_STRINGS = (
     "no_such_option",
     "welcome",
     "how_are_you",
+    "label_colon",
     "as_of",
     "privacy_variables",
     "node_gone",
@@ -463,6 +464,13 @@ class Content:
             text = _PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), text)
         return text
 
+    def label(self, key: str, lang: str) -> str:
+        """The UI string ``key`` as a label before a text ("Quellen:"), with the optional
+        ``label_colon`` string's punctuation where the content has it (French puts a
+        no-break space before the colon)."""
+        colon = self.meta.strings.get("label_colon", {}).get(lang, ":")
+        return self.string(key, lang) + colon
+
     def command_name(self, word: str) -> str | None:
         """Map a typed command or one of its aliases to its canonical name."""
         return self._aliases.get(word.lower())
@@ -604,7 +612,7 @@ class Content:
         parts = []
         names = list(dict.fromkeys(s.short_name for s in node.sources))
         if names:
-            parts.append(f"{self.string('sources', lang)}: {', '.join(names)}")
+            parts.append(f"{self.label('sources', lang)} {', '.join(names)}")
         if stamp := self.checked_note(node, lang, today):
             parts.append(stamp)
         line = " · ".join(parts)
@@ -620,7 +628,7 @@ class Content:
             if s.checked is not None:
                 item += f" ({self.string('checked', lang, date=self.format_date(s.checked, lang))})"
             items.append(item)
-        parts = [f"**{self.string('sources', lang)}:**\n" + "\n".join(items)] if items else []
+        parts = [f"**{self.label('sources', lang)}**\n" + "\n".join(items)] if items else []
         if stamp := self.checked_note(node, lang, today):
             parts.append(f"_{stamp}_" if "_" not in stamp else stamp)
         return "\n\n".join(parts)
