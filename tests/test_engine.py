@@ -1037,3 +1037,23 @@ def test_the_language_a_tag_or_locale_names(
 ) -> None:
     # The console prepares the language a terminal's locale ("de-DE") starts it in.
     assert Engine(content, session_ttl=TTL).language_of(hint) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("cómo se dice gracias en francés", "es"),
+        ("comment on dit merci en allemand", "fr"),
+        ("wie sagt man danke auf Polnisch?", "de"),
+        ("jak się mówi dziękuję po włosku", "pl"),
+    ],
+)
+def test_asking_how_a_word_is_said_is_no_question_about_that_country(text: str, lang: str) -> None:
+    # The language named is a country page's keyword ("francés"): it read as that page.
+    matcher = Engine(load_content(), session_ttl=TTL).matcher
+    assert not matcher.match(text, lang).matched
+
+
+def test_saying_no_to_meta_is_still_a_question() -> None:
+    matcher = Engine(load_content(), session_ttl=TTL).matcher
+    assert matcher.match("how do i say no to meta using my photos", "en").matched

@@ -66,6 +66,10 @@ class Language:
     page."""
     instead_phrases: frozenset[str] = frozenset()
     """Phrases that ask the same ("any other way?", "gibt's einen anderen Weg?")."""
+    translation_phrases: frozenset[str] = frozenset()
+    """Phrases that open a request to translate a word ("wie sagt man", "how do you say",
+    "cómo se dice"): such a message is no question for the bot, whatever language or
+    country it names ("cómo se dice gracias en francés" is not about France)."""
     refusal_phrases: frozenset[str] = frozenset()
     """Phrases in which the writer says they do not want something ("ich will nicht", "je
     veux pas", "nie chcę"; the writer's own, never "he does not want"): a question that
@@ -146,6 +150,7 @@ _PHRASE_LISTS = (
     "follow_up_phrases",
     "instead_phrases",
     "refusal_phrases",
+    "translation_phrases",
     "why_phrases",
 )
 """The word lists of a language file that are YAML lists of phrases, not blocks of words."""

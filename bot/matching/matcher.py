@@ -391,7 +391,11 @@ class Matcher:
         A message of only words of thanks or goodbye (:meth:`thanks_language`) is no question:
         never matched, whatever page its words appear on ("gracias" in a confirmation email's
         description)."""
-        if self.thanks_language(text, lang) or self.how_are_you_language(text, lang):
+        if (
+            self.thanks_language(text, lang)
+            or self.how_are_you_language(text, lang)
+            or _asks_to_translate(text, lang)
+        ):
             return MatchResult(None, 0.0, False, lang)
         if (
             context is not None
@@ -988,6 +992,20 @@ class Matcher:
     def suggest(self, text: str, lang: str, limit: int = 3) -> Sequence[str]:
         """Up to ``limit`` node ids that come closest to ``text`` (for fallbacks)."""
         return self.match(text, lang).candidates[:limit]
+
+
+def _asks_to_translate(text: str, lang: str) -> bool:
+    """Whether ``text`` opens by asking how a word is said in another language (the
+    language's ``translation_phrases``): "cómo se dice gracias en francés" names France's
+    language, not a question about France."""
+    data = lang_data.languages().get(lang)
+    if data is None or not data.translation_phrases:
+        return False
+    said = " ".join(fold(w, lang) for w in words(text)) + " "
+    return any(
+        said.startswith(" ".join(fold(w, lang) for w in words(phrase)) + " ")
+        for phrase in data.translation_phrases
+    )
 
 
 _QUOTED = re.compile(r"(?:^|(?<=\s))[\'\"„“«‘][^\'\"“”»’]+[\'\"“”»’](?=[\s.,;:!?]|$)")
