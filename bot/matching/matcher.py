@@ -813,13 +813,11 @@ class Matcher:
         """The ``how`` of the page ``node_id`` where ``text`` says the writer does not want
         what it is about (the language's ``refusal_phrases``), else ``None``."""
         how = self.content.nodes[node_id].how
-        data = lang_data.languages().get(lang)
-        if not how or data is None or not data.refusal_phrases:
+        if not how:
             return None
         # A refusal quoted is not the writer's ("if I post 'je refuse que Meta ...'").
-        said = f" {' '.join(fold(w, lang) for w in words(_QUOTED.sub(' ', text)))} "
-        refusals = (" ".join(fold(w, lang) for w in p.split()) for p in data.refusal_phrases)
-        return how if any(f" {p} " in said for p in refusals) else None
+        said = _spelt(_QUOTED.sub(" ", text), lang)
+        return how if any(p in said for p in _phrases(lang, "refusal_phrases")) else None
 
     def decided(self, text: str, lang: str, *, keyword_words: int = 1) -> MatchResult | None:
         """The verdict on ``text`` that needs no ranking, if any: a message that is only a
@@ -998,14 +996,22 @@ def _asks_to_translate(text: str, lang: str) -> bool:
     """Whether ``text`` opens by asking how a word is said in another language (the
     language's ``translation_phrases``): "cómo se dice gracias en francés" names France's
     language, not a question about France."""
+    said = _spelt(text, lang)
+    return any(said.startswith(p) for p in _phrases(lang, "translation_phrases"))
+
+
+def _spelt(text: str, lang: str) -> str:
+    """``text``'s words folded, between single spaces and with one at each end, so that a
+    phrase spelt the same way is found as whole words."""
+    return f" {' '.join(fold(w, lang) for w in words(text))} "
+
+
+@functools.cache
+def _phrases(lang: str, field: str) -> tuple[str, ...]:
+    """The phrase list ``field`` of ``lang``'s language data as :func:`_spelt` writes a
+    message (once per language, not for every message)."""
     data = lang_data.languages().get(lang)
-    if data is None or not data.translation_phrases:
-        return False
-    said = " ".join(fold(w, lang) for w in words(text)) + " "
-    return any(
-        said.startswith(" ".join(fold(w, lang) for w in words(phrase)) + " ")
-        for phrase in data.translation_phrases
-    )
+    return tuple(_spelt(p, lang) for p in getattr(data, field)) if data is not None else ()
 
 
 _QUOTED = re.compile(r"(?:^|(?<=\s))[\'\"„“«‘][^\'\"“”»’]+[\'\"“”»’](?=[\s.,;:!?]|$)")
