@@ -20,6 +20,7 @@ from bot.content.models import Content
 from bot.language_detect import LanguageDetector
 from bot.matching import decision
 from bot.matching.answers import apps, letter_words
+from bot.matching.app_pages import AppMenus
 from bot.matching.classifier import (
     CLASSIFIERS_DIR,
     Classifiers,
@@ -181,6 +182,7 @@ class Matcher:
             {o.to for n in content.nodes.values() for o in n.options if o.assign}
             | {n.id for n in content.nodes.values() if n.kind == "menu"}
         )
+        self._app_menus = AppMenus.of(content)
         self._assembled = frozenset(
             n.id for n in content.nodes.values() if n.blocks and not n.questions
         )
@@ -801,6 +803,10 @@ class Matcher:
         aim = (
             self._refused(text, lang, candidates[0]) if ranking.answerable and candidates else None
         )
+        if aim is None and ranking.answerable and candidates and not off_topic:
+            # "hab nur insta, wo widersprech ich?": the menu asks which app; the question
+            # has said it.
+            aim = self._app_menus.page_for(text, lang, candidates, sure=matched)
         if aim is not None:
             # "Ich will nicht, dass Meta meine Posts nimmt": however sure of the page on what
             # Meta does, the writer asks how to stop it.

@@ -79,7 +79,8 @@ _ROLE_ENDING = 2
 _ENDINGS = ("", "s", "e", "n", "en", "es", "er", "n")
 _BRANDS = lang_data.common().brands
 """Compounds starting with these name Meta's apps too ("Facebookkonto")."""
-_PLATFORMS = lang_data.common().platforms
+_PLATFORMS = lang_data.common().platforms | lang_data.common().platform_names.keys()
+"""Names of Meta's apps, short forms and common misspellings ("fejsa", "feisbuk") included."""
 _NOT = lang_data.union("denials")
 """Words that say someone does not use a platform ("hab kein fb", "not on Facebook")."""
 _NEGATION_REACH = 3

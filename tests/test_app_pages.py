@@ -1,0 +1,75 @@
+"""A menu that asks which app, answered by a question that names it (bot.matching.app_pages)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cache
+
+import pytest
+
+from bot.content import load_content
+from bot.engine import Engine
+from bot.matching import Matcher
+from bot.matching.app_pages import AppMenus
+
+TTL = dt.timedelta(hours=1)
+
+
+@cache
+def _matcher() -> Matcher:
+    return Engine(load_content(), session_ttl=TTL).matcher
+
+
+def test_the_menu_that_asks_which_app_is_read_from_the_content() -> None:
+    menus = AppMenus.of(load_content())
+    assert menus.pages == {
+        "how-to-object": {
+            "facebook": "object-facebook",
+            "instagram": "object-instagram",
+            "whatsapp": "whatsapp-no-form",
+        }
+    }
+    assert menus.menu_of["object-instagram"] == "how-to-object"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "page"),
+    [
+        ("hab nur insta, wo leg ich da den wiederspruch ein", "de", "object-instagram"),
+        ("I only have Instagram, no Facebook. how do I refuse the AI training there", "en", "object-instagram"),
+        ("ik heb alleen facebook, geen insta. hoe stop ik dat ze mijn berichten voor AI pakken", "nl", "object-facebook"),
+        ("ho solo fb, niente instagram. cosa devo compilare per non far usare le mie cose all'ia?", "it", "object-facebook"),
+        ("mam tylko fb, insta nie mam. jak tam sie sprzeciwic", "pl", "object-facebook"),
+        ("solo tengo feisbuk, como me opongo ahi", "es", "object-facebook"),
+    ],
+)  # fmt: skip
+def test_saying_which_app_one_uses_gets_that_apps_page(text: str, lang: str, page: str) -> None:
+    result = _matcher().match(text, lang)
+    assert result.matched and result.node == page
+
+
+def test_naming_several_apps_gets_the_menu() -> None:
+    result = _matcher().match("FB + insta ai opt out, quickest way?", "en")
+    assert result.matched and result.node == "how-to-object"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        # Facebook names Meta here; the writer asks how to object, on every app.
+        ("wie kann ich verhindern dass facebook meine fotos für die ki nimmt", "de"),
+    ],
+)
+def test_naming_meta_by_its_app_keeps_the_menu(text: str, lang: str) -> None:
+    assert _matcher().match(text, lang).node == "how-to-object"
+
+
+def test_the_app_page_of_another_question_about_the_app_is_not_forced() -> None:
+    # The words of the Instagram page come first, but nobody asked how to object.
+    assert not _matcher().match("come metto instagram in italiano", "it").matched
+
+
+def test_a_question_about_one_app_among_several_keeps_its_page() -> None:
+    # WhatsApp has a page of its own; Facebook and Instagram are done.
+    text = "tengo que hacer algo en whatsapp o solo en fb e insta"
+    assert _matcher().match(text, "es").node == "whatsapp-no-form"
