@@ -10,7 +10,7 @@ import pytest
 from bot.content import load_content
 from bot.engine import Engine
 from bot.matching import Matcher
-from bot.matching.app_pages import AppMenus
+from bot.matching.app_pages import AppMenus, CountryPages
 
 TTL = dt.timedelta(hours=1)
 
@@ -73,3 +73,47 @@ def test_a_question_about_one_app_among_several_keeps_its_page() -> None:
     # WhatsApp has a page of its own; Facebook and Instagram are done.
     text = "tengo que hacer algo en whatsapp o solo en fb e insta"
     assert _matcher().match(text, "es").node == "whatsapp-no-form"
+
+
+# -- countries -----------------------------------------------------------------------------
+
+
+def test_the_places_and_the_pages_that_offer_them_are_read_from_the_content() -> None:
+    pages = CountryPages.of(load_content())
+    assert {"country-de", "country-ie", "complaint-abroad", "outside-eu"} <= pages.places
+    assert {"complaint", "which-authority", "countries"} <= pages.offering
+    assert pages.named("ik woon sinds kort in wenen", "nl") == {"country-at"}
+    # Two places: neither is picked.
+    assert pages.named("ik ben nederlander maar woon in wenen", "nl") == {
+        "country-nl",
+        "country-at",
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "page"),
+    [
+        ("servus, bin aus wien. wo kann ich mich da beschweren", "de", "country-at"),
+        ("je suis installée a dublin, je porte plainte aupres de qui ?", "fr", "country-ie"),
+        ("ik woon sinds kort in wenen, waar kan ik daar een klacht indienen over meta", "nl", "country-at"),
+        ("come faccio reclamo al garante privacy", "it", "country-it"),
+    ],
+)  # fmt: skip
+def test_a_complaint_from_a_named_place_gets_that_countrys_page(
+    text: str, lang: str, page: str
+) -> None:
+    result = _matcher().match(text, lang)
+    assert result.matched and result.node == page
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("skarga do uodo na pracodawce za kamery", "pl"),  # about an employer
+        ("voglio fare reclamo al garante contro la tim che mi chiama 5 volte al giorno", "it"),
+        ("bester Urlaubsort in Spanien", "de"),  # no complaint at all
+        ("qual è la capitale dell'australia", "it"),
+    ],
+)
+def test_naming_a_place_answers_no_other_question(text: str, lang: str) -> None:
+    assert not _matcher().match(text, lang).matched

@@ -1,4 +1,4 @@
-"""A menu that asks which app, answered by the question itself.
+"""Pages offered one per app or one per country, picked by the app or country a question names.
 
 "Wie widerspreche ich?" offers a page for each app (Facebook, Instagram, WhatsApp). A
 question that says which app the writer uses ("hab nur insta, wo leg ich den widerspruch
@@ -7,12 +7,17 @@ sure of the menu. Where the ranking is unsure between the menu and its pages (it
 are among them), naming one app decides for that app's page ("solo tengo feisbuk, como me
 opongo"), naming several for the menu ("FB + insta opt out?"). An app the question says
 someone does not use ("nur insta, kein fb") does not count (:func:`without_denied_platforms`).
-
 Naming an app alone does not move a sure answer: "wie verhindere ich, dass Facebook meine
 Fotos nimmt" names Meta by its app and asks how to object on all of them.
 
-Which menus ask which app is read from the content: a menu among whose options are pages
-about one app each (by their keywords), for at least two apps.
+The pages on complaints and authorities offer a page for each country of the country table.
+Where the ranking is unsure between them and the country pages, a question that names one
+country, by any of its page's keywords ("servus, bin aus wien, wo beschwer ich mich",
+"je suis installée a dublin, je porte plainte aupres de qui ?"), gets that country's page.
+
+Which pages offer which is read from the content: a menu among whose options are pages about
+one app each (by their keywords), for at least two apps; any page that offers pages of the
+country table (``country-<code>``).
 """
 
 from __future__ import annotations
@@ -21,10 +26,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bot import lang as lang_data
+from bot.content.countries import ID_PREFIX
 from bot.content.models import Content
 from bot.matching.answers import apps
 from bot.matching.clauses import without_denied_platforms
-from bot.matching.text import words
+from bot.matching.text import (
+    _META_WORDS,
+    OTHER_PARTIES,
+    OTHER_ROLES,
+    content_words,
+    stem,
+    words,
+)
 
 _LANGUAGES = lang_data.languages()
 
@@ -83,3 +96,99 @@ class AppMenus:
     def _menu(self, node: str) -> str | None:
         """The menu that asks which app, if ``node`` is one or one of its pages."""
         return node if node in self.pages else self.menu_of.get(node)
+
+
+@dataclass(frozen=True)
+class CountryPages:
+    """The places the content has a page for (each country of the country table, another EU
+    country, outside the EU), the pages about complaints and authorities that offer them,
+    and the words that name each place."""
+
+    places: frozenset[str]
+    """The pages the country table's menu offers (``country-<code>``, ``complaint-abroad``)."""
+    offering: frozenset[str]
+    """Pages that offer country pages (complaints, authorities, the countries menu)."""
+    names: Mapping[str, Mapping[tuple[str, ...], str]]
+    """Language -> a place page's keyword, as stems -> that page (empty where two
+    places share it: "Ausland")."""
+    asking: Mapping[str, frozenset[str]]
+    """Language -> stems of the words these pages are asked with, the places' names aside
+    ("beschweren", "klacht", "competente"): a question naming a place without one of them
+    asks something else ("bester Urlaubsort in Spanien")."""
+    roles: Mapping[str, frozenset[str]]
+    """Language -> stems of other parties and of the kinds of party a complaint may be aimed
+    at besides Meta ("Arbeitgeber", "empresa")."""
+
+    @classmethod
+    def of(cls, content: Content) -> CountryPages:
+        """The content's place pages and the pages that offer them."""
+        countries = {ID_PREFIX + code for code in content.rows} & content.nodes.keys()
+        offering = frozenset(
+            n.id for n in content.nodes.values() if any(o.to in countries for o in n.options)
+        )
+        places = set(countries)
+        for menu in offering:
+            if content.nodes[menu].kind == "menu":
+                places |= {o.to for o in content.nodes[menu].options}
+        names: dict[str, dict[tuple[str, ...], str]] = {}
+        for page in sorted(places):
+            for lang, keywords in content.nodes[page].keywords.items():
+                by_lang = names.setdefault(lang, {})
+                for keyword in keywords:
+                    key = tuple(stem(w, lang) for w in words(keyword))
+                    if key:
+                        by_lang[key] = "" if by_lang.get(key, page) != page else page
+        roles = {
+            lang: frozenset(
+                stem(w, lang) for w in OTHER_ROLES.get(lang, frozenset()) | OTHER_PARTIES
+            )
+            for lang in content.languages
+        }
+        asking: dict[str, frozenset[str]] = {}
+        for lang in content.languages:
+            # Question words name no page ("quale autorità?" and "qual è la capitale?").
+            data = _LANGUAGES.get(lang)
+            named = {w for key in names.get(lang, {}) for w in key} | (
+                {stem(w, lang) for w in data.question_words} if data else set()
+            )
+            texts = [
+                t
+                for page in offering | places
+                for node in (content.nodes[page],)
+                for t in (node.title.get(lang, ""), *node.keywords.get(lang, ()))
+            ]
+            asking[lang] = frozenset(
+                stem(w, lang)
+                for t in texts
+                for w in content_words(t, lang)
+                if stem(w, lang) not in named
+            )
+        return cls(frozenset(places), offering, names, asking, roles)
+
+    def page_for(self, text: str, lang: str, ranked: Sequence[str], *, sure: bool) -> str | None:
+        """The place page that answers ``text`` instead of ``ranked[0]``, or ``None``: only
+        where the ranking is unsure between pages about places and complaints, and the text
+        aims at no other party ("skarga do uodo na pracodawce" is about an employer)."""
+        if sure or len(ranked) < 2 or not all(self._about_places(n) for n in ranked[:2]):
+            return None
+        said = words(text)
+        if any(stem(w, lang) in self.roles.get(lang, ()) for w in said) and not any(
+            w in _META_WORDS for w in said
+        ):
+            return None
+        if not any(stem(w, lang) in self.asking.get(lang, ()) for w in content_words(text, lang)):
+            return None
+        named = self.named(text, lang)
+        return named.pop() if len(named) == 1 else None
+
+    def named(self, text: str, lang: str) -> set[str]:
+        """The place pages whose keywords ``text`` names."""
+        said = [stem(w, lang) for w in words(text)]
+        found = set()
+        for key, page in self.names.get(lang, {}).items():
+            if page and any(tuple(said[i : i + len(key)]) == key for i in range(len(said))):
+                found.add(page)
+        return found
+
+    def _about_places(self, node: str) -> bool:
+        return node in self.offering or node in self.places

@@ -20,7 +20,7 @@ from bot.content.models import Content
 from bot.language_detect import LanguageDetector
 from bot.matching import decision
 from bot.matching.answers import apps, letter_words
-from bot.matching.app_pages import AppMenus
+from bot.matching.app_pages import AppMenus, CountryPages
 from bot.matching.classifier import (
     CLASSIFIERS_DIR,
     Classifiers,
@@ -183,6 +183,7 @@ class Matcher:
             | {n.id for n in content.nodes.values() if n.kind == "menu"}
         )
         self._app_menus = AppMenus.of(content)
+        self._country_pages = CountryPages.of(content)
         self._assembled = frozenset(
             n.id for n in content.nodes.values() if n.blocks and not n.questions
         )
@@ -805,8 +806,10 @@ class Matcher:
         )
         if aim is None and ranking.answerable and candidates and not off_topic:
             # "hab nur insta, wo widersprech ich?": the menu asks which app; the question
-            # has said it.
-            aim = self._app_menus.page_for(text, lang, candidates, sure=matched)
+            # has said it ("bin aus wien, wo beschwer ich mich?": which country).
+            aim = self._app_menus.page_for(
+                text, lang, candidates, sure=matched
+            ) or self._country_pages.page_for(text, lang, candidates, sure=matched)
         if aim is not None:
             # "Ich will nicht, dass Meta meine Posts nimmt": however sure of the page on what
             # Meta does, the writer asks how to stop it.
