@@ -1057,3 +1057,18 @@ def test_asking_how_a_word_is_said_is_no_question_about_that_country(text: str, 
 def test_saying_no_to_meta_is_still_a_question() -> None:
     matcher = Engine(load_content(), session_ttl=TTL).matcher
     assert matcher.match("how do i say no to meta using my photos", "en").matched
+
+
+def test_how_one_says_no_to_meta_is_no_request_to_translate() -> None:
+    # "comment on dit ..." opens a request to translate, but this one names Meta and its AI.
+    matcher = Engine(load_content(), session_ttl=TTL).matcher
+    result = matcher.match("comment on dit non a meta pour l ia", "fr")
+    assert "how-to-object" in result.candidates
+
+
+def test_naming_metas_ai_training_outweighs_an_off_topic_likeness() -> None:
+    # "marche à suivre" is close to an off-topic request (following a parcel); the message
+    # names Meta and its AI.
+    matcher = Engine(load_content(), session_ttl=TTL).matcher
+    result = matcher.match("opposition IA meta marche a suivre svp", "fr")
+    assert result.matched and result.node == "how-to-object"

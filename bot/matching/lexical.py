@@ -39,6 +39,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
+from bot import lang as lang_data
 from bot.content.models import Content, Node
 from bot.matching import decision
 from bot.matching.clauses import _REMARK, _SHARP, asking_parts
@@ -57,6 +58,10 @@ from bot.matching.text import (
     fold,
     words,
 )
+
+_META = lang_data.common().meta_words
+_TRAINING = {c: d.topic_words - _META for c, d in lang_data.languages().items()}
+"""Words for Meta's AI training (without Meta's names, which some languages list there)."""
 
 # How the evidence adds up to a node's ranking score (relative scores, see _rank()).
 RANK_WEIGHTS = {
@@ -172,6 +177,7 @@ class Ranking:
     related: tuple[int, ...]  # best nodes that share a word with the question, best first
     off_topic: float = 0.0  # the off-topic class's score over the best node's
     fusion: Fusion = FUSION  # how the dense signal joined: the question's language's
+    about_training: bool = False  # names Meta (or an app) and its AI training ("meta ai ki")
 
     @property
     def answerable(self) -> bool:
@@ -189,7 +195,9 @@ class Ranking:
             # noch?"), however few of the node's words it uses.
             return True
         return (
-            self.off_topic < OFF_TOPIC_CLOSE
+            # Close to an off-topic request ("marche à suivre" for a parcel) but naming
+            # Meta's AI training: the model decides ("opposition IA meta marche à suivre").
+            (self.off_topic < OFF_TOPIC_CLOSE or self.about_training)
             and self.features["covered"] >= _MIN_COVERED
             and self.features["known"] >= _MIN_KNOWN
         )
@@ -799,7 +807,9 @@ class LanguageIndex:
         if dense is not None:
             shared = shared | (dense[:n] >= fusion.dense_sure)
         related = tuple(int(i) for i in order[:_SUGGEST_POOL] if shared[i])
-        return Ranking(order, total, features, foreign, related, off_topic, fusion)
+        said = {fold(w, lang) for w in words(text)}
+        about_training = bool(said & _META) and bool(said & _TRAINING.get(lang, frozenset()))
+        return Ranking(order, total, features, foreign, related, off_topic, fusion, about_training)
 
     def _names_role(self, word: str) -> bool:
         """Whether ``word`` names a kind of party the content never mentions (an employer, a

@@ -62,7 +62,7 @@ from bot.matching.semantic import (
     meaning_wanted,
     shipped_path,
 )
-from bot.matching.text import Lexicon, content_words, fold, words
+from bot.matching.text import _META_WORDS, Lexicon, content_words, fold, words
 
 _OPENING = re.compile(r"([^,.!?;:\n]*)[,.!?;:\n]*(.*)", re.DOTALL)
 """A message's first clause (up to punctuation) and the rest."""
@@ -1004,9 +1004,12 @@ class Matcher:
 def _asks_to_translate(text: str, lang: str) -> bool:
     """Whether ``text`` opens by asking how a word is said in another language (the
     language's ``translation_phrases``): "cómo se dice gracias en francés" names France's
-    language, not a question about France."""
+    language, not a question about France. Not where it names Meta, its apps or the
+    training: "comment on dit non à Meta pour l'IA ?" asks how to object."""
     said = _spelt(text, lang)
-    return any(said.startswith(p) for p in _phrases(lang, "translation_phrases"))
+    return any(said.startswith(p) for p in _phrases(lang, "translation_phrases")) and not any(
+        w in _META_WORDS for w in words(text)
+    )
 
 
 def _spelt(text: str, lang: str) -> str:
