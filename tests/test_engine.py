@@ -782,6 +782,25 @@ def test_thanks_are_no_question_to_the_matcher_either(text: str, lang: str) -> N
     assert chat.text(text).text == shipped.string("welcome", lang)
 
 
+@pytest.mark.parametrize(
+    ("text", "lang"), [("grazie mille ciao", "it"), ("danke, tschüss", "de"), ("thanks, bye", "en")]
+)
+def test_thanks_with_a_goodbye_are_thanks(text: str, lang: str) -> None:
+    # "grazie mille ciao" was read as a question, and the words were sure of a form page.
+    engine = Engine(load_content(), session_ttl=TTL)
+    assert engine.matcher.thanks_language(text, lang) == lang
+    assert not engine.matcher.match(text, lang).matched
+
+
+def test_a_greeting_of_the_readers_language_is_no_goodbye_of_another() -> None:
+    # "ciao" is a German goodbye: an Italian reader saying hello got the German "welcome".
+    shipped = load_content()
+    engine = Engine(shipped, session_ttl=TTL)
+    assert engine.matcher.thanks_language("ciao", "it") is None
+    assert engine.matcher.thanks_language("ciao", "de") == "de"
+    assert engine.matcher.match("ciao", "it").node == shipped.meta.root
+
+
 def test_thanks_inside_a_question_is_still_a_question() -> None:
     shipped = load_content()
     chat = Chat(Engine(shipped, session_ttl=TTL))

@@ -195,6 +195,18 @@ class Matcher:
             lang: frozenset(w for entry in entries for w in letter_words(entry))
             for lang, entries in content.meta.thanks.items()
         }
+        root = content.nodes.get(content.meta.root)
+        self._greetings = {
+            lang: frozenset(
+                fold(ws[0], lang)
+                for said in (*root.questions.get(lang, ()), *root.keywords.get(lang, ()))
+                if len(ws := words(said)) == 1
+            )
+            for lang in content.languages
+            if root is not None
+        }
+        """One-word greetings per language: the main menu's examples and keywords of one
+        word ("ciao", "moin")."""
         self._how_are_you = {
             lang: tuple(tuple(fold(w, lang) for w in words(entry)) for entry in entries)
             for lang, entries in content.meta.how_are_you.items()
@@ -423,14 +435,23 @@ class Matcher:
 
     def thanks_language(self, text: str, first: str | None = None) -> str | None:
         """The language in which ``text`` is only words of thanks or goodbye (the content's
-        ``thanks``), ``first`` tried first; ``None``: it says something else."""
+        ``thanks``), ``first`` tried first; ``None``: it says something else, or it is a
+        greeting in ``first`` ("ciao" greets in Italian and says goodbye in German)."""
         said = letter_words(text)
         if not said:
+            return None
+        if first in self._thanks and self._greets(text, first):
             return None
         for lang in (first, *self._thanks):
             if lang is not None and said <= self._thanks.get(lang, frozenset()):
                 return lang
         return None
+
+    def _greets(self, text: str, lang: str) -> bool:
+        """Whether ``text`` is one word the main menu's examples or keywords in ``lang`` are
+        on their own (a greeting such as "ciao")."""
+        ws = words(text)
+        return len(ws) == 1 and fold(ws[0], lang) in self._greetings.get(lang, ())
 
     def how_are_you_language(self, text: str, first: str | None = None) -> str | None:
         """The language in which ``text`` asks the bot how it is (one of the content's
