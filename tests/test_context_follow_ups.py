@@ -503,3 +503,32 @@ def test_a_pages_follow_ups_are_no_question_on_their_own(matcher: Matcher) -> No
     # Nor at the menu, where the page was only suggested, never read.
     result = matcher.match("geht das online?", "de", context="country-at", suggested=True)
     assert result.node != "country-at"
+
+
+@pytest.mark.parametrize(
+    ("lang", "at", "text", "expected"),
+    [
+        ("es", "delete-posts", "y si les pido q lo borren ellos?", "right-to-erasure"),
+        (
+            "es",
+            "photos-of-me",
+            "y si sale mi nombre en una respuesta de la ia?",
+            "third-party-form",
+        ),
+        ("pl", "too-late", "to co mi to w ogole da teraz", "late-objection-effect"),
+    ],
+)
+def test_a_topic_the_page_offers_needs_less_confidence(
+    matcher: Matcher, lang: str, at: str, text: str, expected: str
+) -> None:
+    # Each is below the bar on its own; the page just read offers the topic.
+    assert not matcher.match(text, lang).matched
+    _lands(matcher, lang, at, text, expected)
+
+
+def test_the_main_menu_lowers_no_bar(matcher: Matcher) -> None:
+    # The menu offers every main topic: it says nothing about which one is meant.
+    text = "darf meta meine sachen für ki nehmen"
+    alone = matcher.match(text, "de")
+    assert not alone.matched
+    assert matcher.match(text, "de", context="start").matched == alone.matched

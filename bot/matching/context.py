@@ -67,6 +67,10 @@ answer a short message on their own: "Grund" names the form's reason field."""
 BARE_WORDS = 6
 """A message of at most this many words that names nothing of its own ("bist du sicher?",
 "who did it?", "und was heißt das für mich?") is about the page just read."""
+OPTION_SURE = 0.4
+"""A follow-up whose best reading is a topic the page just read offers needs only this
+confidence (the bar is 0.7 or more): the page already pointed there ("y si les pido q lo
+borren ellos?" after the page on deleting posts asks for the right to erasure)."""
 NEAR_AHEAD = 0.85
 """How far the next neighbour must stay behind (a share of the best one's score): where two
 neighbours fit about as well, the words do not say which one is meant."""

@@ -32,6 +32,7 @@ from bot.matching.context import (
     NEAR_COVERED,
     NEAR_DENSE_OFF,
     NEAR_WORDS,
+    OPTION_SURE,
     FollowUp,
     asked_here,
     boost_array,
@@ -421,6 +422,20 @@ class Matcher:
             # a country's complaint route).
             return MatchResult(context, 1.0, True, lang, (context,))
         result = self._in_place(text, lang, context)
+        page = self.content.nodes.get(context or "")
+        if (
+            page is not None
+            and page.kind != "menu"
+            and page.id != self.content.meta.root
+            and not suggested
+            and not result.matched
+            and not result.clarify
+            and result.candidates
+            and result.score >= OPTION_SURE
+            and result.candidates[0] in {o.to for o in page.options}
+        ):
+            # Unsure on its own, but the page just read offers that topic.
+            result = MatchResult(result.candidates[0], result.score, True, lang, result.candidates)
         if (
             suggested
             and result.matched
