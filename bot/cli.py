@@ -258,7 +258,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
-ASK_REMEMBERED = 4096
+ASK_REMEMBERED = 1024
 """How many different questions ``ask`` keeps its answers to (in memory only)."""
 ASK_THREADS = 2
 """Groups of questions ``ask`` answers at once (at most one per usable core): while one waits

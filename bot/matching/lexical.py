@@ -77,6 +77,9 @@ KEYWORD_WEIGHT = 0.5
 
 _VECTOR_CACHE = 1024
 """Question words whose ranking rows each language index keeps (least recently used go)."""
+_WORD_CACHE = 8192
+"""Question words whose spellings, coverage and kind each language index keeps: a few
+days of different questions' words; each row is a node-sized array, so more costs memory."""
 _MIN_TYPO = 6
 """Words this long may be a typo of a word the content uses (one edit away)."""
 _TWO_TYPOS = 10
@@ -98,7 +101,7 @@ _CLOSE_RATIO = 85
 """How alike (``fuzz.ratio``) a short question and an example must be letter for letter."""
 _EXACT_BONUS = 0.05
 """Ranking bonus of the node with an example a short question matches letter for letter."""
-_GREETING_WORDS = 6
+GREETING_WORDS = 6
 """Longer messages are never only a greeting."""
 OFF_TOPIC_CLOSE = 0.9
 """The matcher abstains when the off-topic class scores at least this share of the best node."""
@@ -474,10 +477,10 @@ class LanguageIndex:
         # A word's row is a few KiB (its node scores are dense): a thousand recent words keep
         # the common ones at hand without the cache growing in a long-running bot.
         self.vectors = lru_cache(maxsize=_VECTOR_CACHE)(self._vectors)
-        self.aligned = lru_cache(maxsize=32768)(self._aligned)
-        self.coverage = lru_cache(maxsize=32768)(self._coverage)
-        self.known = lru_cache(maxsize=32768)(self._known)
-        self.names_role = lru_cache(maxsize=32768)(self._names_role)
+        self.aligned = lru_cache(maxsize=_WORD_CACHE)(self._aligned)
+        self.coverage = lru_cache(maxsize=_WORD_CACHE)(self._coverage)
+        self.known = lru_cache(maxsize=_WORD_CACHE)(self._known)
+        self.names_role = lru_cache(maxsize=_WORD_CACHE)(self._names_role)
 
     def __getstate__(self) -> dict[str, object]:
         """The index without its per-word memos (rebuilt empty when loaded from a cache)."""
@@ -651,7 +654,7 @@ class LanguageIndex:
         ("hallo", "guten morgen", drawn out: "hiii") or a filler word, and one of the former
         that is no question word: "¿qué tal?" greets, "¿por qué?" and "was?" ask."""
         ws = words(text)
-        if not ws or len(ws) > _GREETING_WORDS or not self.greetings:
+        if not ws or len(ws) > GREETING_WORDS or not self.greetings:
             return False
         asking = _ASKING.get(self.lang, frozenset())
         found = False

@@ -47,6 +47,7 @@ from bot.matching.context import (
 from bot.matching.decision import FUSED, LEXICAL
 from bot.matching.lexical import (
     _LONG,
+    GREETING_WORDS,
     OFF_TOPIC_CLOSE,
     LanguageIndex,
     Ranking,
@@ -212,6 +213,9 @@ class Matcher:
             lang: tuple(tuple(fold(w, lang) for w in words(entry)) for entry in entries)
             for lang, entries in content.meta.how_are_you.items()
         }
+        self._how_are_you_words = GREETING_WORDS + max(
+            (len(p) for phrases in self._how_are_you.values() for p in phrases), default=0
+        )
         self._threshold = threshold
         self._preparing: threading.Thread | None = None
         self._classifiers: Classifiers | None = None
@@ -473,6 +477,8 @@ class Matcher:
         ``how_are_you``, perhaps after a greeting: "hallo, wie geht's?", "salut ça va ?"),
         ``first`` tried first; ``None``: it says something else ("wie geht das?")."""
         ws = words(text)
+        if len(ws) > self._how_are_you_words:
+            return None  # longer than any greeting and phrase together: a question
         for lang in (first, *self._how_are_you):
             if lang is None:
                 continue
