@@ -69,7 +69,8 @@ class Language:
     translation_phrases: frozenset[str] = frozenset()
     """Phrases that open a request to translate a word ("wie sagt man", "how do you say",
     "cómo se dice"): such a message is no question for the bot, whatever language or
-    country it names ("cómo se dice gracias en francés" is not about France)."""
+    country it names ("cómo se dice gracias en francés" is not about France), unless it
+    names Meta or its AI ("comment on dit non à Meta pour l'IA ?")."""
     refusal_phrases: frozenset[str] = frozenset()
     """Phrases in which the writer says they do not want something ("ich will nicht", "je
     veux pas", "nie chcę"; the writer's own, never "he does not want"): a question that
