@@ -12,8 +12,8 @@ The parts, each in its own module:
   when each is read, fitted or fitted in the background;
 - :mod:`bot.matching.decision`: the fused ranking and the calibrated answer / clarify /
   fallback decision, its fitted parameters stored as data;
-- :mod:`bot.matching.app_pages`: a menu that asks which app ("Wie widerspreche ich?"),
-  answered by a question that names the app;
+- :mod:`bot.matching.named_pages`: pages offered one per app or per country, picked by the
+  app or place a question names ("hab nur insta, wo widersprech ich?");
 - :mod:`bot.matching.context`: follow-ups ("warum?", "und bei Instagram?") read with the node
   the user is at;
 - :mod:`bot.matching.matcher`: :class:`Matcher`, which ties them together.

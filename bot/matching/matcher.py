@@ -20,7 +20,6 @@ from bot.content.models import Content
 from bot.language_detect import LanguageDetector
 from bot.matching import decision
 from bot.matching.answers import apps, letter_words
-from bot.matching.app_pages import AppMenus, CountryPages
 from bot.matching.classifier import (
     CLASSIFIERS_DIR,
     Classifiers,
@@ -55,6 +54,7 @@ from bot.matching.lexical import (
     index_key,
     known_stems,
 )
+from bot.matching.named_pages import AppMenus, CountryPages
 from bot.matching.semantic import (
     Embedder,
     EmbeddingCache,

@@ -130,39 +130,17 @@ class CountryPages:
         for menu in offering:
             if content.nodes[menu].kind == "menu":
                 places |= {o.to for o in content.nodes[menu].options}
-        names: dict[str, dict[tuple[str, ...], str]] = {}
-        for page in sorted(places):
-            for lang, keywords in content.nodes[page].keywords.items():
-                by_lang = names.setdefault(lang, {})
-                for keyword in keywords:
-                    key = tuple(stem(w, lang) for w in words(keyword))
-                    if key:
-                        by_lang[key] = "" if by_lang.get(key, page) != page else page
+        names = _place_names(content, places)
         roles = {
             lang: frozenset(
                 stem(w, lang) for w in OTHER_ROLES.get(lang, frozenset()) | OTHER_PARTIES
             )
             for lang in content.languages
         }
-        asking: dict[str, frozenset[str]] = {}
-        for lang in content.languages:
-            # Question words name no page ("quale autorità?" and "qual è la capitale?").
-            data = _LANGUAGES.get(lang)
-            named = {w for key in names.get(lang, {}) for w in key} | (
-                {stem(w, lang) for w in data.question_words} if data else set()
-            )
-            texts = [
-                t
-                for page in offering | places
-                for node in (content.nodes[page],)
-                for t in (node.title.get(lang, ""), *node.keywords.get(lang, ()))
-            ]
-            asking[lang] = frozenset(
-                stem(w, lang)
-                for t in texts
-                for w in content_words(t, lang)
-                if stem(w, lang) not in named
-            )
+        asking = {
+            lang: _asking_words(content, offering | places, names.get(lang, {}), lang)
+            for lang in content.languages
+        }
         return cls(frozenset(places), offering, names, asking, roles)
 
     def page_for(self, text: str, lang: str, ranked: Sequence[str], *, sure: bool) -> str | None:
@@ -192,3 +170,40 @@ class CountryPages:
 
     def _about_places(self, node: str) -> bool:
         return node in self.offering or node in self.places
+
+
+def _place_names(content: Content, places: set[str]) -> dict[str, dict[tuple[str, ...], str]]:
+    """Language -> each place page's keywords, as stems -> the page ("" where two places
+    share a keyword: it names neither)."""
+    names: dict[str, dict[tuple[str, ...], str]] = {}
+    for page in sorted(places):
+        for lang, keywords in content.nodes[page].keywords.items():
+            by_lang = names.setdefault(lang, {})
+            for keyword in keywords:
+                key = tuple(stem(w, lang) for w in words(keyword))
+                if key:
+                    by_lang[key] = "" if by_lang.get(key, page) != page else page
+    return names
+
+
+def _asking_words(
+    content: Content,
+    pages: frozenset[str] | set[str],
+    names: Mapping[tuple[str, ...], str],
+    lang: str,
+) -> frozenset[str]:
+    """Stems of the words of ``pages``' titles and keywords in ``lang``, without the places'
+    names and question words ("quale autorità?" and "qual è la capitale?" share "quale")."""
+    data = _LANGUAGES.get(lang)
+    skipped = {w for key in names for w in key} | (
+        {stem(w, lang) for w in data.question_words} if data else set()
+    )
+    texts = [
+        t
+        for page in pages
+        for node in (content.nodes[page],)
+        for t in (node.title.get(lang, ""), *node.keywords.get(lang, ()))
+    ]
+    return frozenset(
+        stem(w, lang) for t in texts for w in content_words(t, lang) if stem(w, lang) not in skipped
+    )

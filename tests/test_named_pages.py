@@ -1,4 +1,4 @@
-"""A menu that asks which app, answered by a question that names it (bot.matching.app_pages)."""
+"""A menu that asks which app, answered by a question that names it (bot.matching.named_pages)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from bot.content import load_content
 from bot.engine import Engine
 from bot.matching import Matcher
-from bot.matching.app_pages import AppMenus, CountryPages
+from bot.matching.named_pages import AppMenus, CountryPages
 
 TTL = dt.timedelta(hours=1)
 
