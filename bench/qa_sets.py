@@ -4,7 +4,11 @@ For every measured question (the ``holdout`` split of ``tests/qa`` and of each i
 set, never the fitted-on ``tune`` rows or the ``copy`` rows) prints, per file and language:
 right answers, wrong-confident answers, clarifying questions and fallbacks, in scope and out.
 
-    .venv/bin/python bench/qa_sets.py [--root DIR]
+    .venv/bin/python bench/qa_sets.py [--root DIR] [--fresh N]
+
+``--fresh N`` (2 or more) measures the ``N``-th fresh tune batch instead
+(``questions-fresh-*-N.tsv`` and ``languages-tune/*-fresh-N.tsv``): the newest one is the
+batch nothing was fitted on yet.
 
 ``--root`` runs another checkout's ``bot`` and content (e.g. ``git worktree add /tmp/before
 <commit>``) on this checkout's questions, for before/after figures; a topic that did not
@@ -25,14 +29,26 @@ HERE = Path(__file__).resolve().parents[1]
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--root", type=Path, default=HERE, help="checkout whose bot to measure")
+    parser.add_argument("--fresh", type=int, help="measure this fresh tune batch instead")
     args = parser.parse_args()
     root = args.root.resolve()
     sys.path.insert(0, str(HERE))
     from tests.qa.qa_set import INDEPENDENT_DIR, MEASURED, QUESTION_DIR, load_questions, warm
 
-    questions = [
-        q for d in (QUESTION_DIR, INDEPENDENT_DIR) for q in load_questions(d) if q.split == MEASURED
-    ]
+    if args.fresh is None:
+        questions = [
+            q
+            for d in (QUESTION_DIR, INDEPENDENT_DIR)
+            for q in load_questions(d)
+            if q.split == MEASURED
+        ]
+    else:
+        questions = [
+            q
+            for d in (QUESTION_DIR, QUESTION_DIR / "languages-tune")
+            for q in load_questions(d)
+            if "fresh" in q.file and q.file.endswith(f"-{args.fresh}.tsv")
+        ]
     # Only now the measured checkout's bot, so the questions above came from this one.
     for name in [m for m in sys.modules if m == "bot" or m.startswith("bot.")]:
         del sys.modules[name]
