@@ -32,6 +32,9 @@ class Language:
     clause_breaks: frozenset[str]
     topic_words: frozenset[str]
     other_roles: frozenset[str]
+    unaccented: bool = False
+    """People often type this language without its accents ("odmowila" for "odmówiła"): the
+    dense signal reads such a word as the content spells it (``LanguageIndex.with_accents``)."""
     detect_words: frozenset[str] = frozenset()
     """Language detection only (``bot.language_detect``): frequent words of this language."""
     detect_marks: frozenset[str] = frozenset()
@@ -157,6 +160,13 @@ _PHRASE_LISTS = (
 """The word lists of a language file that are YAML lists of phrases, not blocks of words."""
 
 
+def _flag(data: Mapping[str, object], key: str, file: Path) -> bool:
+    value = data.get(key, False)
+    if not isinstance(value, bool):
+        raise ValueError(f"{file}: '{key}' must be true or false")
+    return value
+
+
 def _reader(
     field: dataclasses.Field[frozenset[str]],
 ) -> Callable[[Mapping[str, object], str, Path], frozenset[str]]:
@@ -178,10 +188,11 @@ def languages() -> Mapping[str, Language]:
         found[file.stem] = Language(
             code=file.stem,
             stemmer=str(data.get("stemmer", "")),
+            unaccented=_flag(data, "unaccented", file),
             **{
                 field.name: _reader(field)(data, field.name, file)
                 for field in dataclasses.fields(Language)
-                if field.name not in ("code", "stemmer")
+                if field.name not in ("code", "stemmer", "unaccented")
             },
         )
     return found

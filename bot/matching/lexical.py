@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -75,6 +76,7 @@ RANK_WEIGHTS_ARRAY = np.array(list(RANK_WEIGHTS.values()))
 KEYWORD_WEIGHT = 0.5
 """Ranking weight of the node whose one-word keywords the question uses (rarer ones more)."""
 
+_WORD_CHARS = re.compile(r"\w+")
 _VECTOR_CACHE = 1024
 """Question words whose ranking rows each language index keeps (least recently used go)."""
 _WORD_CACHE = 8192
@@ -377,6 +379,15 @@ class LanguageIndex:
         self.spellings: dict[str, str] = {}
         for w in sorted(mentioned):
             self.spellings.setdefault(folded[w], stem_of[w])
+        # The content's spelling of a word typed without its accents ("odmowila" for
+        # "odmówiła"), where only one spelling folds to it: the model reads the two apart.
+        # Only where the language's data says its speakers often leave the accents off.
+        accented: dict[str, str | None] = {}
+        unaccented = lang_data.languages().get(lang)
+        for w in sorted(mentioned) if unaccented and unaccented.unaccented else ():
+            if folded[w] != w and folded[w] not in mentioned:
+                accented[folded[w]] = w if folded[w] not in accented else None
+        self.accented = {f: w for f, w in accented.items() if w is not None}
         # By first letter and length: a typo keeps the first letter (see _aligned), and
         # spellings of other lengths than one or two edits allow are never close.
         self.spelling_groups: dict[tuple[str, int], list[str]] = {}
@@ -472,6 +483,13 @@ class LanguageIndex:
         self._memoize()
 
     _MEMOIZED = ("vectors", "aligned", "coverage", "known", "names_role")
+
+    def with_accents(self, text: str) -> str:
+        """``text`` with each word typed without its accents spelt as the content spells it
+        (:attr:`accented`); other words as typed."""
+        if not self.accented:
+            return text
+        return _WORD_CHARS.sub(lambda m: self.accented.get(m.group().lower(), m.group()), text)
 
     def _memoize(self) -> None:
         # A word's row is a few KiB (its node scores are dense): a thousand recent words keep

@@ -1022,7 +1022,7 @@ class Matcher:
 
     def _meaning(self, text: str, parts: Sequence[tuple[str, float]], lang: str) -> str:
         """What the model reads of ``text`` (``parts``: as :meth:`_read` gives them)."""
-        asked = _asking_text(text, parts)
+        asked = self.indexes[lang].with_accents(_asking_text(text, parts))
         clipped = self._clip(asked)
         if clipped != asked and not parts:
             # Too long for the model, though too short to be read in parts ("Ich lag lange
