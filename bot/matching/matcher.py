@@ -482,7 +482,9 @@ class Matcher:
         for lang in (first, *self._how_are_you):
             if lang is None:
                 continue
-            said = tuple(fold(w, lang) for w in ws)
+            # Folded without filling fold's cache: seven languages' forms of every short
+            # message would crowd out the words matching uses.
+            said = tuple(fold.__wrapped__(w, lang) for w in ws)
             for phrase in self._how_are_you.get(lang, ()):
                 opening = said[: len(said) - len(phrase)]
                 if said[len(opening) :] == phrase and (
