@@ -508,6 +508,11 @@ def _small_words(data: lang_data.Language) -> frozenset[str]:
 
 ASKED_HERE_WORDS = 10
 """Longer messages tell more than a question about the page just read."""
+_ASKED_STEMS: weakref.WeakKeyDictionary[Content, dict[tuple[str, str], frozenset[str]]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Per content tree, node and language, the stems :func:`asked_here` compares with (made on
+first need: they are the same for every message typed at that page)."""
 
 
 def asked_here(content: Content, node_id: str, text: str, lexicon: Lexicon) -> bool:
@@ -532,7 +537,12 @@ def asked_here(content: Content, node_id: str, text: str, lexicon: Lexicon) -> b
         # Folded: "wyslac zwykla poczta" is "wysłać zwykłą pocztą" typed on a phone.
         return lexicon.stem(fold(word, lang))
 
-    known = {stem_of(w) for question in asked for w in named(question)}
+    per_page = _ASKED_STEMS.setdefault(content, {})
+    known = per_page.get((node_id, lang))
+    if known is None:
+        known = per_page[(node_id, lang)] = frozenset(
+            stem_of(w) for question in asked for w in named(question)
+        )
     said = named(text)
     unknown = [w for w in said if stem_of(w) not in known]
     if not said or len(unknown) > 1:

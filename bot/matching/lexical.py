@@ -64,6 +64,13 @@ _META = lang_data.common().meta_words
 _TRAINING = {c: d.topic_words - _META for c, d in lang_data.languages().items()}
 """Words for Meta's AI training (without Meta's names, which some languages list there)."""
 
+
+def _names_training(text: str, lang: str) -> bool:
+    """Whether ``text`` names Meta (or one of its apps) and its AI training."""
+    said = {fold(w, lang) for w in words(text)}
+    return bool(said & _META) and bool(said & _TRAINING.get(lang, frozenset()))
+
+
 # How the evidence adds up to a node's ranking score (relative scores, see _rank()).
 RANK_WEIGHTS = {
     "word": 1.0,  # BM25 of the question's words over title, examples and keywords
@@ -383,10 +390,11 @@ class LanguageIndex:
         # "odmówiła"), where only one spelling folds to it: the model reads the two apart.
         # Only where the language's data says its speakers often leave the accents off.
         accented: dict[str, str | None] = {}
-        unaccented = lang_data.languages().get(lang)
-        for w in sorted(mentioned) if unaccented and unaccented.unaccented else ():
-            if folded[w] != w and folded[w] not in mentioned:
-                accented[folded[w]] = w if folded[w] not in accented else None
+        data = lang_data.languages().get(lang)
+        if data is not None and data.unaccented:
+            for w in sorted(mentioned):
+                if folded[w] != w and folded[w] not in mentioned:
+                    accented[folded[w]] = w if folded[w] not in accented else None
         self.accented = {f: w for f, w in accented.items() if w is not None}
         # By first letter and length: a typo keeps the first letter (see _aligned), and
         # spellings of other lengths than one or two edits allow are never close.
@@ -828,8 +836,8 @@ class LanguageIndex:
         if dense is not None:
             shared = shared | (dense[:n] >= fusion.dense_sure)
         related = tuple(int(i) for i in order[:_SUGGEST_POOL] if shared[i])
-        said = {fold(w, lang) for w in words(text)}
-        about_training = bool(said & _META) and bool(said & _TRAINING.get(lang, frozenset()))
+        # Read only where the off-topic requests come as close as the best node.
+        about_training = off_topic >= OFF_TOPIC_CLOSE and _names_training(text, lang)
         return Ranking(order, total, features, foreign, related, off_topic, fusion, about_training)
 
     def _names_role(self, word: str) -> bool:
