@@ -48,6 +48,20 @@ def test_saying_which_app_one_uses_gets_that_apps_page(text: str, lang: str, pag
     assert result.matched and result.node == page
 
 
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("instagram keeps saying action blocked when i like stuff", "en"),
+        ("je veux m'opposer a la pub ciblee sur facebook, y a un formulaire pour ca ?", "fr"),
+    ],
+)
+def test_naming_an_app_picks_no_page_for_a_question_the_ranking_barely_reads(
+    text: str, lang: str
+) -> None:
+    result = _matcher().match(text, lang)
+    assert not result.matched
+
+
 def test_naming_several_apps_gets_the_menu() -> None:
     result = _matcher().match("FB + insta ai opt out, quickest way?", "en")
     assert result.matched and result.node == "how-to-object"

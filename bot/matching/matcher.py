@@ -125,6 +125,13 @@ away from the conversation ahead of the one it is about (chosen on the tune conv
 0.5 and 0.6 answered four more follow-ups right and none wrong, 0.7 one)."""
 
 
+NAMED_FLOOR = 0.1
+"""How sure the model must be of a question for the app or place it names to pick a page
+(:mod:`bot.matching.named_pages`): below it the ranking is noise, and "instagram keeps saying
+action blocked" would get the Instagram objection steps for naming Instagram. Right answers
+of the rule on the tune questions start at 0.116 ("solo tengo feisbuk, como me opongo ahi")."""
+
+
 _RECENT_RANKS = 64
 """Words-only rankings a matcher keeps (the questions being answered right now: ``ask``
 asks a group of them by their words, embeds what they need, then asks them again)."""
@@ -848,7 +855,13 @@ class Matcher:
         aim = (
             self._refused(text, lang, candidates[0]) if ranking.answerable and candidates else None
         )
-        if aim is None and ranking.answerable and candidates and not off_topic:
+        if (
+            aim is None
+            and ranking.answerable
+            and candidates
+            and not off_topic
+            and (matched or score >= NAMED_FLOOR)
+        ):
             # "hab nur insta, wo widersprech ich?": the menu asks which app; the question
             # has said it ("bin aus wien, wo beschwer ich mich?": which country).
             aim = self._app_menus.page_for(
