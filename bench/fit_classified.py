@@ -251,7 +251,9 @@ def main() -> int:
         help="German and English: show the tune conversations at a few thresholds",
     )
     args = parser.parse_args()
-    content = load_content()
+    # Without the asked questions (the tune questions themselves): the decision is fitted on
+    # what the index makes of questions it does not hold.
+    content = load_content().without_asked()
     data = json.loads(decision.PARAMETERS.read_text(encoding="utf-8"))
     de_en = [q for q in load_questions() if q.file.startswith(FRESH)]
     others = [q for q in load_questions(LANGUAGES_TUNE) if q.lang in OTHER_LANGUAGES]

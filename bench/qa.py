@@ -884,7 +884,9 @@ def main() -> int:
     args = parser.parse_args()
 
     t0 = time.perf_counter()
-    content = load_content(args.content)
+    # Without the asked questions: they are the tune questions, and an index holding the very
+    # questions it is scored (or fitted) on would measure nothing.
+    content = load_content(args.content).without_asked()
     if args.fit:
         return fit(content, args.write, args.keep_lexical)
     if args.fit_skips:

@@ -34,7 +34,9 @@ def main() -> int:
     args = parser.parse_args()
     questions = [q for q in load_questions(TUNE_DIR) if not args.lang or q.lang in args.lang]
     by_lang: dict[str, list[Outcome]] = defaultdict(list)
-    for outcome in run(Matcher(load_content()), questions, detect=True):
+    # Without the asked questions, which are these very questions: what the content's
+    # examples and the language data make of them.
+    for outcome in run(Matcher(load_content().without_asked()), questions, detect=True):
         by_lang[outcome.question.lang].append(outcome)
     for lang, mine in sorted(by_lang.items()):
         ins = [o for o in mine if o.question.node is not None]

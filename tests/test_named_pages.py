@@ -62,9 +62,28 @@ def test_naming_an_app_picks_no_page_for_a_question_the_ranking_barely_reads(
     assert not result.matched
 
 
-def test_naming_several_apps_gets_the_menu() -> None:
-    result = _matcher().match("FB + insta ai opt out, quickest way?", "en")
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("FB + insta ai opt out, quickest way?", "en"),
+        # The ranking's first is one app's steps; two apps named ask for both.
+        ("gdzie sie wypisuje z tego trenowania ai na fb i insta??", "pl"),
+        # "veux pas" refuses Meta's use; it denies neither app.
+        (
+            "je veux pas que fb et insta se servent de mes photos pour leur IA, je fais comment",
+            "fr",
+        ),
+    ],
+)
+def test_naming_several_apps_gets_the_menu(text: str, lang: str) -> None:
+    result = _matcher().match(text, lang)
     assert result.matched and result.node == "how-to-object"
+
+
+def test_an_only_word_away_from_the_app_names_no_app() -> None:
+    # "just" is about the link, not the app the writer uses: no Facebook steps.
+    text = "the objection link just opens the facebook start page, nothing else happens"
+    assert _matcher().match(text, "en").node != "object-facebook"
 
 
 @pytest.mark.parametrize(

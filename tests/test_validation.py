@@ -404,6 +404,23 @@ CASES = [
         "bot.yaml:38: command 'back' aliases uses undeclared language(s): it",
         id="command-alias-unknown-language",
     ),
+    pytest.param(
+        {
+            "questions/de.tsv": "node\tquestion\nextra\tWas bist du?\nobjektion\tWie widerspreche ich?\n"
+        },
+        "questions/de.tsv:3: unknown node 'objektion'",
+        id="asked-question-unknown-node",
+    ),
+    pytest.param(
+        {"questions/en.tsv": "node\tquestion\nhow do I object?\n"},
+        "questions/en.tsv:2: expected a node id and a question, separated by one tab",
+        id="asked-question-without-node",
+    ),
+    pytest.param(
+        {"questions/fr.tsv": "node\tquestion\nextra\tqui es-tu ?\n"},
+        "questions/fr.tsv:0: 'fr' is not a language of the content",
+        id="asked-questions-of-an-undeclared-language",
+    ),
 ]
 
 

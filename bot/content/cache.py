@@ -42,6 +42,7 @@ from typing import Any, Generic, TypeVar
 
 import pydantic
 
+from bot.content import questions
 from bot.content.loader import (
     COUNTRIES_FILE,
     META_FILE,
@@ -83,6 +84,7 @@ def content_key(directory: Path) -> str:
     digest.update(b"countries\0" if table.is_file() else b"no countries\0")
     if table.is_file():
         files.append(table)
+    files += questions.files(directory)
     for path in files:
         # Problems and nodes name files as seen from the working directory: part of the key.
         digest.update(_display(path).encode() + b"\0" + path.read_bytes() + b"\0")

@@ -26,6 +26,7 @@ from bot.content.countries import (
     rows,
 )
 from bot.content.models import Content, Meta, Node, OptionRef
+from bot.content.questions import Asked, read_questions
 
 Path_ = tuple[str | int, ...]
 
@@ -603,6 +604,13 @@ def read_content(
         if meta is not None:
             meta = _with_country_codes(meta, tuple(table_rows))
 
+    asked: dict[str, tuple[Asked, ...]] = {}
+    if meta is not None:
+        asked, findings = read_questions(
+            directory, meta.languages, frozenset(n.id for n in nodes) | broken
+        )
+        problems += [Problem(_display(f.file), f.line, f.message, f.hint) for f in findings]
+
     content = None
     if meta is not None:
         problems += validate(
@@ -615,7 +623,9 @@ def read_content(
             rows=table_rows,
         )
         if not any(p.level == "error" for p in problems):
-            content = Content(meta, {n.id: n for n in nodes}, str(directory), table_rows)
+            content = Content(
+                meta, {n.id: n for n in nodes}, str(directory), table_rows, asked=asked
+            )
     return content, problems, docs
 
 

@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from bot.content import conditions
+from bot.content.questions import Asked
 
 NODE_ID = r"^[a-z0-9][a-z0-9-]{0,47}$"
 """Node ids: lowercase, digits and dashes; short enough for any platform's button data."""
@@ -429,13 +430,22 @@ class Content:
     """A validated content tree. Built only by :func:`bot.content.load_content`."""
 
     def __init__(
-        self, meta: Meta, nodes: Mapping[str, Node], source_dir: str, rows: Rows | None = None
+        self,
+        meta: Meta,
+        nodes: Mapping[str, Node],
+        source_dir: str,
+        rows: Rows | None = None,
+        *,
+        asked: Mapping[str, tuple[Asked, ...]] | None = None,
     ) -> None:
         self.meta = meta
         self.nodes: Mapping[str, Node] = dict(nodes)
         self.source_dir = source_dir
         self.rows: Rows = dict(rows or {})
         """The country table (code -> column -> text per language) for ``{country.…}``."""
+        self.asked: Mapping[str, tuple[Asked, ...]] = dict(asked or {})
+        """Per language, questions as readers asked them, each with the node that answers it
+        (:mod:`bot.content.questions`): read by the matcher, never shown."""
         self._answers: dict[tuple[str, str, dt.date], str] = {}
         self._dates: dict[tuple[dt.date, str], str] = {}
         self._aliases: dict[str, str] = {}
@@ -444,6 +454,12 @@ class Content:
             for names in spec.aliases.values():
                 for alias in names:
                     self._aliases[alias.lower()] = name
+
+    def without_asked(self) -> Content:
+        """This content without its asked questions: what the nodes alone teach the matcher
+        (the question sets are measured against it, and the decision fitted on them, without
+        the index holding the very questions it is judged on)."""
+        return Content(self.meta, self.nodes, self.source_dir, self.rows)
 
     @property
     def languages(self) -> tuple[str, ...]:

@@ -570,6 +570,16 @@ def names_nothing(content: Content, text: str, lexicon: Lexicon) -> bool:
     return not any(lexicon.stem(w) in names for w in lexicon.content_words(text) if w not in small)
 
 
+def small_words_only(text: str, lexicon: Lexicon) -> bool:
+    """Whether ``text`` has no word but small words that point or ask ("what?", "welche
+    denn?", "y eso?"): a question only the page just read can give a meaning."""
+    data = _LANGUAGES.get(lexicon.lang)
+    if data is None:
+        return False
+    small = _small_words(data)
+    return all(w in small for w in lexicon.content_words(text))
+
+
 def off_topic_reading(words_off: float, covered: float, dense_off: float) -> bool:
     """Whether a message that names nothing reads as an off-topic request: its words are (almost)
     as close to the off-topic requests as to any topic (``words_off``, the ranking's share,

@@ -267,7 +267,15 @@ def _index_inputs(content: Content, lang: str) -> bytes:
         )
         for n in content.nodes.values()
     ]
-    inputs = (lang, meta.root, meta.synonyms.get(lang, ()), meta.off_topic.get(lang, ()), nodes)
+    asked = [(a.node, a.text) for a in content.asked.get(lang, ())]
+    inputs = (
+        lang,
+        meta.root,
+        meta.synonyms.get(lang, ()),
+        meta.off_topic.get(lang, ()),
+        nodes,
+        asked,
+    )
     return repr(inputs).encode()
 
 
@@ -346,12 +354,19 @@ class LanguageIndex:
         off_topic = [content_words(t) for t in content.meta.off_topic.get(lang, ())]
         self.off_topic: int | None = None
         # What the dense signal compares with, per position (the off-topic class last).
+        # The readers' asked questions count there too, never in the words' ranking: they
+        # are many, and a reader's chance words would pull unrelated questions to a node.
         self.position_texts: list[list[str]] = [_example_texts(n, lang) for n in nodes]
         if any(off_topic):
             self.position_texts.append(list(content.meta.off_topic.get(lang, ())))
             self.off_topic = len(nodes)
             strong.append(off_topic)
             weak.append([])
+        at = {n.id: i for i, n in enumerate(nodes)}
+        for asked in content.asked.get(lang, ()):
+            position = self.off_topic if asked.node is None else at.get(asked.node)
+            if position is not None:
+                self.position_texts[position].append(asked.text)
         root = content.nodes.get(content.meta.root)
         self.greetings = frozenset(
             _squeeze(fold(w, lang))

@@ -865,7 +865,7 @@ class Matcher:
             # "hab nur insta, wo widersprech ich?": the menu asks which app; the question
             # has said it ("bin aus wien, wo beschwer ich mich?": which country).
             aim = self._app_menus.page_for(
-                text, lang, candidates, sure=matched
+                text, lang, candidates, sure=matched, refusing=_refuses(text, lang)
             ) or self._country_pages.page_for(text, lang, candidates, sure=matched)
         if aim is not None:
             # "Ich will nicht, dass Meta meine Posts nimmt": however sure of the page on what
@@ -879,11 +879,7 @@ class Matcher:
         """The ``how`` of the page ``node_id`` where ``text`` says the writer does not want
         what it is about (the language's ``refusal_phrases``), else ``None``."""
         how = self.content.nodes[node_id].how
-        if not how:
-            return None
-        # A refusal quoted is not the writer's ("if I post 'je refuse que Meta ...'").
-        said = _spelt(_QUOTED.sub(" ", text), lang)
-        return how if any(p in said for p in _phrases(lang, "refusal_phrases")) else None
+        return how if how and _refuses(text, lang) else None
 
     def decided(self, text: str, lang: str, *, keyword_words: int = 1) -> MatchResult | None:
         """The verdict on ``text`` that needs no ranking, if any: a message that is only a
@@ -1085,6 +1081,14 @@ def _phrases(lang: str, field: str) -> tuple[str, ...]:
 
 _QUOTED = re.compile(r"(?:^|(?<=\s))[\'\"„“«‘][^\'\"“”»’]+[\'\"“”»’](?=[\s.,;:!?]|$)")
 """A stretch of a message in quotes, opened after a space ("j'ai" is no quote)."""
+
+
+def _refuses(text: str, lang: str) -> bool:
+    """Whether ``text`` says the writer does not want something (the language's
+    ``refusal_phrases``: "je veux pas que ...")."""
+    # A refusal quoted is not the writer's ("if I post 'je refuse que Meta ...'").
+    said = _spelt(_QUOTED.sub(" ", text), lang)
+    return any(p in said for p in _phrases(lang, "refusal_phrases"))
 
 
 def _names_more(text: str, lang: str) -> bool:

@@ -71,31 +71,56 @@ class AppMenus:
         menu_of = {page: menu for menu, by_app in pages.items() for page in by_app.values()}
         return cls(pages, menu_of)
 
-    def page_for(self, text: str, lang: str, ranked: Sequence[str], *, sure: bool) -> str | None:
+    def page_for(
+        self, text: str, lang: str, ranked: Sequence[str], *, sure: bool, refusing: bool = False
+    ) -> str | None:
         """The page that answers ``text`` instead of ``ranked[0]`` (the ranking's first), or
-        ``None`` where it stays; ``sure``: the ranking answers ``ranked[0]`` on its own."""
-        if not ranked:
-            return None
-        menu = self._menu(ranked[0])
+        ``None`` where it stays; ``sure``: the ranking answers ``ranked[0]`` on its own;
+        ``refusing``: the text says the writer does not want something, so its negation
+        denies no app ("je veux pas que fb et insta se servent de mes photos")."""
+        menu = next((m for r in ranked[:2] if (m := self._menu(r)) is not None), None)
         if menu is None:
             return None
         by_app = self.pages[menu]
-        kept = without_denied_platforms(text)
+        kept = text if refusing else without_denied_platforms(text)
         named = apps(kept) & by_app.keys()
         data = _LANGUAGES.get(lang)
-        says_which = kept != text or (
-            data is not None and any(w in data.only_words for w in words(text))
-        )
+        only = data.only_words if data is not None else frozenset()
+        says_which = kept != text or any(w in only for w in words(text))
+        if self._menu(ranked[0]) != menu:
+            # The menu or one of its pages close behind: a question that says plainly which
+            # app the writer uses is about that app ("ho solo fb, niente instagram. cosa devo
+            # compilare?" ranks the page on the form's questions first). "only" must stand
+            # right before the app: "the link just opens the facebook start page" says no such.
+            plainly = (kept != text and apps(text) - apps(kept)) or _only_before_app(text, only)
+            return by_app[named.pop()] if len(named) == 1 and plainly else None
         unsure_between = not sure and len(ranked) > 1 and self._menu(ranked[1]) == menu
         if len(named) == 1 and (says_which or unsure_between):
             return by_app[named.pop()]
-        if len(named) >= 2 and unsure_between:
+        one_of_two = len(named) == 2 and ranked[0] in {by_app[a] for a in named}
+        if len(named) >= 2 and (unsure_between or (one_of_two and not says_which)):
+            # "fb et insta": the menu that asks which app, not the steps of one of them.
             return menu
         return None
 
     def _menu(self, node: str) -> str | None:
         """The menu that asks which app, if ``node`` is one or one of its pages."""
         return node if node in self.pages else self.menu_of.get(node)
+
+
+_ONLY_BEFORE = 2
+"""How close before an app's name an only-word must stand to say which app the writer uses
+("ho solo fb", "ik heb alleen een facebookaccount")."""
+
+
+def _only_before_app(text: str, only: frozenset[str]) -> bool:
+    """Whether an only-word of ``only`` stands at most :data:`_ONLY_BEFORE` words before the
+    name of an app in ``text``."""
+    ws = words(text)
+    return any(
+        w in only and any(apps(n) for n in ws[i + 1 : i + 1 + _ONLY_BEFORE])
+        for i, w in enumerate(ws)
+    )
 
 
 @dataclass(frozen=True)
