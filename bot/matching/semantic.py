@@ -281,6 +281,18 @@ class EmbeddingCache:
         self._rows = {str(k): i for i, k in enumerate(keys)}
         self._vectors = vectors.astype(np.float32, copy=False)
 
+    def quantized(self, embedder: Embedder, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`vectors` as int8 codes and a scale per row (:func:`quantize`): the shipped
+        rows as stored, the others quantized the same way."""
+        if not self._loaded:
+            self._load()
+        shipped = self._shipped_rows
+        keys = [text_key(embedder.name, t) for t in texts]
+        if all(k in shipped and k not in self._rows for k in keys):
+            rows = [shipped[k] for k in keys]
+            return self._shipped_codes[rows], self._shipped_scales[rows]
+        return quantize(self.vectors(embedder, texts))
+
     def vectors(self, embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
         """One row per text: from the cache, the missing ones embedded now (and saved)."""
         if not self._loaded:
@@ -377,6 +389,32 @@ def read_shipped(path: Path) -> tuple[dict[str, int], np.ndarray, np.ndarray]:
     return rows, codes.astype(np.int8, copy=False), scales.astype(np.float32)
 
 
+def quantize(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``matrix``'s rows as int8 codes and one float32 scale each (row ``i`` is about
+    ``codes[i] * scales[i]``), as the shipped vectors are stored."""
+    if not len(matrix):
+        return np.zeros(matrix.shape, np.int8), np.zeros(0, np.float32)
+    scales = np.abs(matrix).max(axis=1) / 127.0
+    scales = np.where(scales > 0, scales, 1.0).astype(np.float32)
+    codes = np.rint(matrix / scales[:, None]).clip(-127, 127).astype(np.int8)
+    return codes, scales
+
+
+_BLOCK = 2048
+"""Rows turned into float32 at a time to take their dot product with a question's vector:
+the whole int8 matrix at once would make a float32 copy of it for every question."""
+
+
+def _dot(codes: np.ndarray, scales: np.ndarray, vector: np.ndarray) -> np.ndarray:
+    """The dot products of ``vector`` with the rows stored as ``codes`` and ``scales``."""
+    out = np.empty(len(codes), np.float32)
+    for start in range(0, len(codes), _BLOCK):
+        block = slice(start, start + _BLOCK)
+        out[block] = codes[block].astype(np.float32) @ vector
+    out *= scales
+    return out
+
+
 def write_shipped(path: Path, model: str, texts: Sequence[str], vectors: np.ndarray) -> int:
     """Write ``vectors`` of ``texts`` (embedded by ``model``) to ``path`` as shipped vectors;
     returns how many rows were written. Written atomically, in a stable order (by key), so
@@ -384,9 +422,7 @@ def write_shipped(path: Path, model: str, texts: Sequence[str], vectors: np.ndar
     by_key = {text_key(model, t): v for t, v in zip(texts, vectors, strict=True)}
     keys = sorted(by_key)
     matrix = np.array([by_key[k] for k in keys], np.float32).reshape(len(keys), -1)
-    scales = np.abs(matrix).max(axis=1) / 127.0 if len(keys) else np.zeros(0, np.float32)
-    scales = np.where(scales > 0, scales, 1.0).astype(np.float32)
-    codes = np.rint(matrix / scales[:, None]).clip(-127, 127).astype(np.int8)
+    codes, scales = quantize(matrix)
     # Shipped with the content: readable like its YAML files. Not compressed: int8 codes
     # hardly shrink (7 % smaller), and inflating them took ten times as long as reading
     # them, at every start that loads the model.
@@ -420,7 +456,12 @@ class SemanticIndex:
         owners = [i for i, ts in enumerate(texts) for t in ts if t.strip()]
         flat = [t for ts in texts for t in ts if t.strip()]
         self.size = len(texts)
-        self.matrix = cache.vectors(embedder, flat) if flat else np.zeros((0, 1), np.float32)
+        # Kept as int8 codes with a scale per row, as shipped: a quarter of float32's memory
+        # (seven languages' texts and asked questions are some 30,000 rows).
+        empty = (np.zeros((0, 1), np.int8), np.zeros(0, np.float32))
+        stored = cache.quantized(embedder, flat) if flat else empty
+        self.codes: np.ndarray = stored[0]
+        self.scales: np.ndarray = stored[1]
         self.owners = np.array(owners, dtype=np.int64)
         # Rows come position by position: each position's best row is one reduceat segment.
         self.starts = np.flatnonzero(np.r_[True, self.owners[1:] != self.owners[:-1]])[
@@ -436,6 +477,12 @@ class SemanticIndex:
         self.classifier: NodeClassifier | None = None
         """Which position a question's meaning belongs to, learned from these texts; set by
         the matcher once it is read or fitted (:mod:`bot.matching.classifier`)."""
+
+    @property
+    def matrix(self) -> np.ndarray:
+        """The texts' vectors as float32 rows (made anew on every call)."""
+        out: np.ndarray = self.codes.astype(np.float32) * self.scales[:, None]
+        return out
 
     def fit_classifier(self) -> NodeClassifier:
         """A classifier fitted on this index's texts (a second or two per language)."""
@@ -453,7 +500,7 @@ class SemanticIndex:
         """Per position, the cosine of ``text`` with its closest text (-1 without texts)."""
         out = np.full(self.size, -1.0)
         if len(self.owners):
-            sims = self.matrix @ self.embedder.query(text)
+            sims = _dot(self.codes, self.scales, self.embedder.query(text))
             out[self.holders] = np.maximum.reduceat(sims, self.starts)
         return out
 
@@ -464,7 +511,7 @@ class SemanticIndex:
         rows = self.rows.get(position)
         if rows is None:
             return -1.0
-        sims = self.matrix[rows] @ self.embedder.query(text)
+        sims = _dot(self.codes[rows], self.scales[rows], self.embedder.query(text))
         if len(sims) > k:
             sims = np.partition(sims, len(sims) - k)[-k:]
         return float(sims.mean())
