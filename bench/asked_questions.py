@@ -67,11 +67,12 @@ def files(questions: list[Question], content: Content) -> dict[str, str]:
         if q.lang in matcher.indexes and small_words_only(q.text, matcher.indexes[q.lang].lexicon):
             continue
         by_lang[q.lang].append(q)
+    newest = newest_batch()
     out = {}
     for lang, qs in sorted(by_lang.items()):
         lines = [
             f"# Made by bench/asked_questions.py from the tune questions of tests/qa: edit "
-            f"those and run it again (the fresh batch {newest_batch()} is left out).",
+            f"those and run it again (the fresh batch {newest} is left out).",
             "\t".join(HEADER),
         ]
         seen: set[str] = set()

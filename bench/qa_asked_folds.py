@@ -4,8 +4,9 @@ The content's asked questions (``content/questions``) are the tune questions, so
 bot answers those from memory. Here they are split into ``--folds`` parts by a hash of their
 text; each part is answered by the content with the asked questions of the other parts only
 (its vectors shipped, its classifiers fitted here), as a bot answers questions it never saw.
-Prints per language: right answers in scope, wrong-confident answers over all, off-topic
-fallback; with ``--misses``, each miss.
+Prints per language what ``bench/qa_languages_tune.py`` prints: right answers in scope,
+wrong-confident answers over all, off-topic fallback, language detection; with
+``--misses``, each miss.
 
     .venv/bin/python bench/qa_asked_folds.py [--folds 5] [--lang fr] [--misses]
 
@@ -24,10 +25,11 @@ HERE = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(HERE))
 
 from asked_questions import tune_questions  # noqa: E402
+from qa_languages_tune import report  # noqa: E402
 
 from bot.content import Content, load_content  # noqa: E402
 from bot.matching import Matcher  # noqa: E402
-from tests.qa.qa_set import Outcome, Summary, run  # noqa: E402
+from tests.qa.qa_set import Outcome, run  # noqa: E402
 
 
 def fold_of(text: str, folds: int) -> int:
@@ -58,23 +60,7 @@ def main() -> int:
         matcher = Matcher(without_fold(content, fold, args.folds))
         for outcome in run(matcher, mine, detect=True):
             by_lang[outcome.question.lang].append(outcome)
-            by_lang["all"].append(outcome)
-    for lang, outcomes in sorted(by_lang.items(), key=lambda kv: (kv[0] == "all", kv[0])):
-        ins = [o for o in outcomes if o.question.node is not None]
-        outs = [o for o in outcomes if o.question.node is None]
-        print(
-            f"{lang}: {Summary.of(ins).accuracy:.1%} right of {len(ins)}, "
-            f"{Summary.of(outcomes).wrong_confident:.1%} wrong-confident, "
-            f"{Summary.of(outs).fallback:.1%} off-topic fallback of {len(outs)}"
-        )
-        if args.misses and lang != "all":
-            for o in outcomes:
-                if not o.correct:
-                    mark = "WRONG" if o.wrong_confident else "miss "
-                    print(
-                        f"  {mark} {o.question.text!r}: want {o.question.node or 'fallback'},"
-                        f" got {o.got or 'fallback'} ({o.score:.2f})"
-                    )
+    report(by_lang, misses=args.misses, total=True)
     return 0
 
 

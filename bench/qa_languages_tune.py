@@ -14,6 +14,7 @@ import argparse
 import os
 import sys
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parents[1]
@@ -27,6 +28,39 @@ TUNE_DIR = Path(os.environ.get("TUNE_DIR", HERE / "tests" / "qa" / "languages-tu
 """The tune sets (``TUNE_DIR`` in the environment: another folder of them, e.g. a fresh batch)."""
 
 
+def report(by_lang: Mapping[str, Sequence[Outcome]], *, misses: bool, total: bool = False) -> None:
+    """Per language (in order of its code): right answers in scope, wrong-confident answers
+    over all, off-topic fallback and how many were read in that language; with ``misses``,
+    every miss after its language's line; with ``total``, a last line for all of them."""
+    for lang, mine in sorted(by_lang.items()):
+        print(_line(lang, mine))
+        if not misses:
+            continue
+        for o in mine:
+            if not o.correct:
+                mark = "WRONG" if o.wrong_confident else "miss "
+                extra = f" clarify {'/'.join(o.clarify)}" if o.clarify else ""
+                print(
+                    f"  {mark} {o.question.text!r}: want {o.question.node or 'fallback'}, got "
+                    f"{o.got or 'fallback'} ({o.score:.2f}, read as {o.detected}){extra}"
+                )
+    if total:
+        print(_line("all", [o for mine in by_lang.values() for o in mine]))
+
+
+def _line(name: str, outcomes: Sequence[Outcome]) -> str:
+    """The figures of ``outcomes``, each read in its question's own language or not."""
+    ins = [o for o in outcomes if o.question.node is not None]
+    outs = [o for o in outcomes if o.question.node is None]
+    detected = sum(o.detected == o.question.lang for o in outcomes) / len(outcomes)
+    return (
+        f"{name}: {Summary.of(ins).accuracy:.1%} right of {len(ins)}, "
+        f"{Summary.of(outcomes).wrong_confident:.1%} wrong-confident, "
+        f"{Summary.of(outs).fallback:.1%} off-topic fallback of {len(outs)}, "
+        f"{detected:.1%} read as {'its language' if name == 'all' else name}"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--lang", action="append", help="only this language (repeatable)")
@@ -38,26 +72,7 @@ def main() -> int:
     # examples and the language data make of them.
     for outcome in run(Matcher(load_content().without_asked()), questions, detect=True):
         by_lang[outcome.question.lang].append(outcome)
-    for lang, mine in sorted(by_lang.items()):
-        ins = [o for o in mine if o.question.node is not None]
-        outs = [o for o in mine if o.question.node is None]
-        detected = sum(o.detected == lang for o in mine) / len(mine)
-        print(
-            f"{lang}: {Summary.of(ins).accuracy:.1%} right of {len(ins)}, "
-            f"{Summary.of(mine).wrong_confident:.1%} wrong-confident, "
-            f"{Summary.of(outs).fallback:.1%} off-topic fallback of {len(outs)}, "
-            f"{detected:.1%} read as {lang}"
-        )
-        if args.quiet:
-            continue
-        for o in mine:
-            if not o.correct:
-                mark = "WRONG" if o.wrong_confident else "miss "
-                extra = f" clarify {'/'.join(o.clarify)}" if o.clarify else ""
-                print(
-                    f"  {mark} {o.question.text!r}: want {o.question.node or 'fallback'}, got "
-                    f"{o.got or 'fallback'} ({o.score:.2f}, read as {o.detected}){extra}"
-                )
+    report(by_lang, misses=not args.quiet)
     return 0
 
 
