@@ -7,8 +7,10 @@ notices first, and it is data, per language in ``bot/lang/<code>.yaml``:
 - frequent words (``detect_words``, and every stop word, question word and negation the
   matcher knows): "y", "co", "und", "et", "en", "e";
 - letters and letter groups (``detect_marks``): "ñ", "¿", "ł", "ß", "ij";
-- word endings (``detect_endings``) for a word no list has: "-ción", "-zione", "-ość";
-- optionally the content's own vocabulary (a word the content uses in that language).
+- frequent words that other languages seldom use (``bot/lang/frequent/<code>.txt``, from
+  word frequencies) for a word no hand-written list has: "stores", "enough", "welke";
+- optionally the content's own vocabulary (a word the content uses in that language);
+- word endings (``detect_endings``) for a word none of these has: "-ción", "-zione", "-ość".
 
 Each piece of evidence is shared among the declared languages that have it: "in" (German,
 English, Italian, Dutch) gives each a quarter, "und" gives German a whole point. Only the
@@ -38,6 +40,9 @@ MARK_WEIGHT = 1.0
 """Evidence of a letter or letter group of one language ("ñ"), once per message."""
 ENDING_WEIGHT = 0.5
 """Evidence of a typical ending, for a word that none of the word lists has."""
+FREQUENT_WEIGHT = 0.5
+"""Evidence of a frequent word of that language (and no hand-written list has it): the lists
+are long and made from counts, so a word there weighs less than one a person chose."""
 KNOWN_WEIGHT = 0.5
 """Evidence of a word the content uses in that language (and no word list has)."""
 STAY = 0.25
@@ -80,10 +85,13 @@ class LanguageDetector:
         *,
         known: KnownWord | None = None,
         data: Mapping[str, lang_data.Language] | None = None,
+        frequent: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
         """``languages``: the codes to choose from (the content's declared languages);
         ``known``: the content's vocabulary, if any; ``data``: the word lists (default: the
-        files in ``bot/lang``). A language without a word list competes on ``known`` only."""
+        files in ``bot/lang``); ``frequent``: each language's frequent words, folded
+        (default: :func:`bot.lang.frequent_words`). A language without a word list competes
+        on ``known`` only."""
         self.languages = tuple(languages)
         self._known = known
         lists = lang_data.languages() if data is None else data
@@ -102,6 +110,13 @@ class LanguageDetector:
                 for code, d in own.items()
             }
         )
+        # Kept per language and asked per word: inverting some 100,000 words would cost a
+        # start-up a tenth of a second.
+        self._frequent = {
+            code: lang_data.frequent_words(code) if frequent is None else frozenset(frequent[code])
+            for code in self.languages
+            if frequent is None or code in frequent
+        }
         self._marks = _by_item({code: d.detect_marks for code, d in own.items()})
         self._endings = _by_item(
             {code: {fold(e) for e in d.detect_endings} for code, d in own.items()}
@@ -123,6 +138,9 @@ class LanguageDetector:
             folded = fold(word)
             owners = self._words.get(folded)
             weight = 1.0
+            if owners is None:
+                owners = tuple(c for c, ws in self._frequent.items() if folded in ws) or None
+                weight = FREQUENT_WEIGHT
             if owners is None and self._known is not None:
                 owners = tuple(c for c in self.languages if self._known(c, word)) or None
                 weight = KNOWN_WEIGHT

@@ -111,6 +111,44 @@ def test_the_word_lists_are_data() -> None:
     assert {"the", "and", "objection"} <= lang.languages()["en"].detect_words
 
 
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        # No word of the hand-written lists decides these; the frequent words do.
+        ("bot stores my msgs?", "en"),
+        ("reason field required?", "en"),
+        ("meta layoffs again?", "en"),
+        ("wachtwoord vergeten", "nl"),
+        ("profil gesperrt", "de"),
+        ("zgoda wymagana?", "pl"),
+    ],
+)
+def test_terse_messages_by_frequent_words(detector: LanguageDetector, text: str, lang: str) -> None:
+    assert detector.detect(text) == lang
+
+
+def test_a_frequent_word_weighs_less_than_a_chosen_one() -> None:
+    # "stores" is only in the frequent words of English; "und" is a German detection word.
+    frequent = {code: frozenset() for code in SEVEN} | {"en": frozenset({"stores"})}
+    detector = LanguageDetector(SEVEN, frequent=frequent)
+    assert detector.detect("stores") == "en"
+    assert detector.detect("und stores") == "de"
+    assert LanguageDetector(SEVEN, frequent={}).detect("stores") is None
+
+
+def test_the_frequent_words_are_data() -> None:
+    from bot import lang
+    from bot.language_detect import fold
+
+    for code in SEVEN:
+        words = lang.frequent_words(code)
+        assert len(words) > 5000, code
+        assert all(w == fold(w) and w.isalpha() and len(w) >= 3 for w in words), code
+    # Frequent in several languages, it tells none apart.
+    assert not any({"internet", "online"} & lang.frequent_words(code) for code in SEVEN)
+    assert "stores" in lang.frequent_words("en") and "welke" in lang.frequent_words("nl")
+
+
 # In a conversation (the engine, a content tree with seven languages)
 
 

@@ -17,6 +17,9 @@ from pathlib import Path
 import yaml
 
 HERE = Path(__file__).parent
+FREQUENT_DIR = HERE / "frequent"
+"""Each language's frequent words for language detection (``<code>.txt``), written by
+``bench/frequent_words.py``."""
 
 
 @dataclass(frozen=True)
@@ -222,3 +225,14 @@ def union(field: str) -> frozenset[str]:
     for lang in languages().values():
         out |= getattr(lang, field)
     return frozenset(out)
+
+
+@cache
+def frequent_words(code: str) -> frozenset[str]:
+    """The frequent words of language ``code`` that the other languages seldom use, folded
+    (lower case, no accents; ``bot/lang/frequent/<code>.txt``); none without the file."""
+    file = FREQUENT_DIR / f"{code}.txt"
+    if not file.is_file():
+        return frozenset()
+    lines = file.read_text(encoding="utf-8").split("\n")
+    return frozenset(w for w in lines if w and not w.startswith("#"))
