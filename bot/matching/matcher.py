@@ -842,16 +842,6 @@ class Matcher:
         related = tuple(index.node_ids[i] for i in ranking.related[:3])
         matched = matched and bool(related)  # nothing to answer with (a zero threshold)
         candidates = () if off_topic and not matched else related
-        topics = [n for n in candidates if n not in self.not_topics]
-        if (
-            matched
-            and len(topics) >= 2
-            and candidates[0] == topics[0]
-            and ranking.features["margin"] < decides.clarify_margin
-        ):
-            # Two real topics about equally close: ask which one is meant. Never a step of
-            # the guided checklist or a menu: they are no answer to a question.
-            return MatchResult(None, round(score, 3), False, lang, candidates, tuple(topics[:2]))
         aim = (
             self._refused(text, lang, candidates[0]) if ranking.answerable and candidates else None
         )
@@ -870,8 +860,19 @@ class Matcher:
         if aim is not None:
             # "Ich will nicht, dass Meta meine Posts nimmt": however sure of the page on what
             # Meta does, the writer asks how to stop it.
+            # Before any clarifying question: the question has said which page it means.
             rest = tuple(c for c in candidates if c != aim)
             return MatchResult(aim, round(score, 3), True, lang, (aim, *rest))
+        topics = [n for n in candidates if n not in self.not_topics]
+        if (
+            matched
+            and len(topics) >= 2
+            and candidates[0] == topics[0]
+            and ranking.features["margin"] < decides.clarify_margin
+        ):
+            # Two real topics about equally close: ask which one is meant. Never a step of
+            # the guided checklist or a menu: they are no answer to a question.
+            return MatchResult(None, round(score, 3), False, lang, candidates, tuple(topics[:2]))
         node = candidates[0] if matched else None
         return MatchResult(node, round(score, 3), matched, lang, candidates)
 
