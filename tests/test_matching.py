@@ -600,6 +600,8 @@ def test_asking_parts_weigh_the_question_over_the_situation() -> None:
         ("ich hab nur facebook kein insta wie widerspreche ich", "insta", "facebook"),
         ("io ho solo facebook nn insta, come mi oppongo", "insta", "facebook"),
         ("only fb not instagram, how do i opt out", "instagram", "fb"),
+        # An "and" before a denial still ends the clause about the used one.
+        ("solo tengo facebook y no insta, como me opongo", "insta", "facebook"),
     ],
 )
 def test_a_denied_platform_is_left_out_next_to_a_used_one(text: str, gone: str, kept: str) -> None:
@@ -617,6 +619,9 @@ def test_a_denied_platform_is_left_out_next_to_a_used_one(text: str, gone: str, 
         "j'ai jamais eu insta ni facebook, je suis tranquille ?",  # both denied
         "Gilt der Facebook-Widerspruch nicht automatisch für Instagram?",  # two in one clause
         "Wie widerspreche ich bei Instagram?",
+        # Two apps joined by "and": what follows says it of both, denies neither.
+        "q hay que hacer para que facebook e insta no entrenen la ia con mis fotos??",
+        "zeby fb i insta nie uzywaly moich zdjec, co robic",
     ],
 )
 def test_platforms_stay_when_none_is_used_instead(text: str) -> None:

@@ -106,6 +106,9 @@ class Language:
     """Words that start a side clause rather than the question ("dass", "because")."""
     conjunctions: frozenset[str] = frozenset()
     """Where a piece of a sentence continues with another clause ("und", "but")."""
+    and_words: frozenset[str] = frozenset()
+    """Words that join two names into one ("und", "and", "y"): "facebook e insta no
+    entrenen" says the same of both apps; no clause about one of them starts there."""
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,24 @@ _SHARP = 4
 (weights to this power)."""
 
 
+_AND = lang_data.union("and_words")
+_JOINED = re.compile(r"\s*(\w+)\s+(\w+)")
+
+
+def _joins_platforms(low: str, at: int) -> bool:
+    """Whether the clause break before ``at`` is an and-word between two platforms
+    ("facebook e insta no entrenen", "fb und insta nicht"): what follows says it of both."""
+    before = _WORD.findall(low[max(0, at - 40) : at])
+    after = _JOINED.match(low, at)
+    return bool(
+        before
+        and after
+        and before[-1] in _PLATFORMS
+        and after.group(1) in _AND
+        and after.group(2) in _PLATFORMS
+    )
+
+
 def without_denied_platforms(text: str) -> str:
     """``text`` without the platforms it says someone does not use, when it names another
     one they do use: "Ich bin nur bei Facebook, Instagram nutze ich nicht" asks about
@@ -77,12 +95,14 @@ def without_denied_platforms(text: str) -> str:
     A platform is denied when a clause names only it and a negation at most
     ``_NEGATION_REACH`` words away, or when a denial comes right before it ("nur Facebook
     kein Insta"); clauses end at punctuation and before "aber", "nur", "but", "only" and the
-    like."""
+    like, but not at an "and" between two platforms ("facebook e insta no entrenen" denies
+    neither: it says what neither should do)."""
     low = unicodedata.normalize("NFKC", text).lower()
     if len(low) != len(text):
         text = low
-    starts = [0, *(m.end() for m in _CLAUSE_BREAK.finditer(low))]
-    ends = [*(m.start() for m in _CLAUSE_BREAK.finditer(low)), len(low)]
+    breaks = [m for m in _CLAUSE_BREAK.finditer(low) if not _joins_platforms(low, m.end())]
+    starts = [0, *(m.end() for m in breaks)]
+    ends = [*(m.start() for m in breaks), len(low)]
     blank: list[tuple[int, int]] = []
     positive = False
     for start, end in zip(starts, ends, strict=True):
