@@ -113,7 +113,9 @@ class LanguageDetector:
         # Kept per language and asked per word: inverting some 100,000 words would cost a
         # start-up a tenth of a second.
         self._frequent = {
-            code: lang_data.frequent_words(code) if frequent is None else frozenset(frequent[code])
+            code: lang_data.frequent_words(code)
+            if frequent is None
+            else lang_data.WordList(frequent[code])
             for code in self.languages
             if frequent is None or code in frequent
         }

@@ -145,7 +145,7 @@ def test_the_frequent_words_are_data() -> None:
         assert len(words) > 5000, code
         assert all(w == fold(w) and w.isalpha() and len(w) >= 3 for w in words), code
     # Frequent in several languages, it tells none apart.
-    assert not any({"internet", "online"} & lang.frequent_words(code) for code in SEVEN)
+    assert not any(w in lang.frequent_words(code) for w in ("internet", "online") for code in SEVEN)
     assert "stores" in lang.frequent_words("en") and "welke" in lang.frequent_words("nl")
 
 
