@@ -46,15 +46,17 @@ def newest_batch() -> int:
     )
 
 
-def tune_questions() -> list[Question]:
-    """The tune questions the content may learn from, in file and line order."""
+def fittable(questions: list[Question]) -> list[Question]:
+    """``questions`` without the newest fresh batch: the gauge nothing is fitted on."""
     newest = newest_batch()
     return [
-        q
-        for d in TUNE_DIRS
-        for q in load_questions(d)
-        if q.split == "tune" and not ((m := _BATCH.search(q.file)) and int(m.group(1)) == newest)
+        q for q in questions if not ((m := _BATCH.search(q.file)) and int(m.group(1)) == newest)
     ]
+
+
+def tune_questions() -> list[Question]:
+    """The tune questions the content may learn from, in file and line order."""
+    return [q for d in TUNE_DIRS for q in fittable(load_questions(d)) if q.split == "tune"]
 
 
 def files(questions: list[Question], content: Content) -> dict[str, str]:

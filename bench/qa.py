@@ -29,6 +29,9 @@ answered.
 their own tune sets (``tests/qa/languages-tune/``): see :func:`fit_languages`. ``--fit-own``
 refits the fused model that decides them today on those tune sets: see :func:`fit_own`.
 
+No fit reads the newest fresh batch (``*-fresh-N.tsv`` with the highest N), the gauge nothing
+is fitted on (:func:`asked_questions.fittable`).
+
 ``--detect`` lets the matcher detect each question's language the way the engine does
 for a user who has not chosen one; without it the question's own language is used.
 """
@@ -49,6 +52,7 @@ import json  # noqa: E402
 import random  # noqa: E402
 
 import numpy as np  # noqa: E402
+from asked_questions import fittable  # noqa: E402
 
 from bot.content import Content, load_content  # noqa: E402
 from bot.matching import Matcher  # noqa: E402
@@ -158,7 +162,7 @@ def _rows(content: Content, semantic: bool) -> list[tuple[Question, list[float],
     without it, five folds) and of every question of the repository's set."""
     rows = _held_out_rows(content, _examples(content), semantic)
     matcher = _matcher(content, semantic)
-    questions = load_questions()
+    questions = fittable(load_questions())
     warm(matcher, [q.text for q in questions])
     for q in questions:
         f = _features(matcher, q)
@@ -267,7 +271,7 @@ def _fusion_grid(content: Content) -> Fusion:
     """The dense weight with the most right first places on the tune split (ranking only)."""
     from bot.matching import decision
 
-    tune = [q for q in load_questions() if q.split == "tune" and q.node is not None]
+    tune = [q for q in fittable(load_questions()) if q.split == "tune" and q.node is not None]
     matcher = _matcher(content, True)
     warm(matcher, [q.text for q in tune])
     scored = []
@@ -402,7 +406,7 @@ def fit_skips(content: Content, write: bool, which: str = "all") -> int:
 
     if which in ("all", "fitted"):
         shipped = decision.DEFAULT
-        tune = [q for q in load_questions() if q.split == "tune"]
+        tune = [q for q in fittable(load_questions()) if q.split == "tune"]
         try:
             sure, hopeless = _skip_bars(matcher, tune, FUSION, install_default)
         finally:
@@ -419,7 +423,7 @@ def fit_skips(content: Content, write: bool, which: str = "all") -> int:
                 others, dataclasses.replace(own, fusion=fusion)
             )
 
-        tune = [q for q in load_questions(LANGUAGES_TUNE) if q.lang in others]
+        tune = [q for q in fittable(load_questions(LANGUAGES_TUNE)) if q.lang in others]
         try:
             sure, hopeless = _skip_bars(matcher, tune, own.fusion, install_own)
         finally:
@@ -632,7 +636,7 @@ def fit_languages(content: Content, write: bool) -> int:
     from bot.matching import decision
 
     data = json.loads(decision.PARAMETERS.read_text(encoding="utf-8"))
-    tune = [q for q in load_questions(LANGUAGES_TUNE) if q.lang in OTHER_LANGUAGES]
+    tune = [q for q in fittable(load_questions(LANGUAGES_TUNE)) if q.lang in OTHER_LANGUAGES]
     candidates: list[tuple[str, Decision, float, bool, int]] = []
     for name, decide in (("earlier", decision.ELSEWHERE), ("de/en", decision.DEFAULT)):
         threshold, _, ok, right, table = _language_threshold(_verdicts(content, decide, tune))
@@ -757,7 +761,7 @@ def fit_own(content: Content, write: bool) -> int:
     from bot.matching import decision
 
     data = json.loads(decision.PARAMETERS.read_text(encoding="utf-8"))
-    tune = [q for q in load_questions(LANGUAGES_TUNE) if q.lang in OTHER_LANGUAGES]
+    tune = [q for q in fittable(load_questions(LANGUAGES_TUNE)) if q.lang in OTHER_LANGUAGES]
     earlier = decision.ELSEWHERE
     shipped = _verdicts(content, earlier, tune, COPIES)
     threshold, copy, ok, right, table = _language_threshold(shipped)
