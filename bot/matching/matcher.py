@@ -842,9 +842,10 @@ class Matcher:
         related = tuple(index.node_ids[i] for i in ranking.related[:3])
         matched = matched and bool(related)  # nothing to answer with (a zero threshold)
         candidates = () if off_topic and not matched else related
-        aim = (
-            self._refused(text, lang, candidates[0]) if ranking.answerable and candidates else None
-        )
+        # "Ich will nicht, dass Meta meine Posts nimmt": however sure of the page on what
+        # Meta does, the writer asks how to stop it (the page's ``how``).
+        refusing = ranking.answerable and bool(candidates) and _refuses(text, lang)
+        aim = self.content.nodes[candidates[0]].how if refusing else None
         if (
             aim is None
             and ranking.answerable
@@ -855,11 +856,9 @@ class Matcher:
             # "hab nur insta, wo widersprech ich?": the menu asks which app; the question
             # has said it ("bin aus wien, wo beschwer ich mich?": which country).
             aim = self._app_menus.page_for(
-                text, lang, candidates, sure=matched, refusing=_refuses(text, lang)
+                text, lang, candidates, sure=matched, refusing=refusing
             ) or self._country_pages.page_for(text, lang, candidates, sure=matched)
         if aim is not None:
-            # "Ich will nicht, dass Meta meine Posts nimmt": however sure of the page on what
-            # Meta does, the writer asks how to stop it.
             # Before any clarifying question: the question has said which page it means.
             rest = tuple(c for c in candidates if c != aim)
             return MatchResult(aim, round(score, 3), True, lang, (aim, *rest))
@@ -875,12 +874,6 @@ class Matcher:
             return MatchResult(None, round(score, 3), False, lang, candidates, tuple(topics[:2]))
         node = candidates[0] if matched else None
         return MatchResult(node, round(score, 3), matched, lang, candidates)
-
-    def _refused(self, text: str, lang: str, node_id: str) -> str | None:
-        """The ``how`` of the page ``node_id`` where ``text`` says the writer does not want
-        what it is about (the language's ``refusal_phrases``), else ``None``."""
-        how = self.content.nodes[node_id].how
-        return how if how and _refuses(text, lang) else None
 
     def decided(self, text: str, lang: str, *, keyword_words: int = 1) -> MatchResult | None:
         """The verdict on ``text`` that needs no ranking, if any: a message that is only a
