@@ -201,12 +201,7 @@ class Folds:
         key = (name, dense)
         if key not in self._bots:
             left_out = {(q.lang, " ".join(q.text.split())) for q in self.part(self.tune, name)}
-            asked = {
-                lang: tuple(a for a in qs if (lang, a.text) not in left_out)
-                for lang, qs in self.content.asked.items()
-            }
-            c = self.content
-            held = Content(c.meta, c.nodes, c.source_dir, c.rows, asked=asked)
+            held = self.content.keeping_asked(lambda lang, a: (lang, a.text) not in left_out)
             self._bots[key] = _matcher(held, True) if dense else Matcher(held)
         return self._bots[key]
 

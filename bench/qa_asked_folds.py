@@ -39,11 +39,7 @@ def fold_of(text: str, folds: int) -> int:
 
 def without_fold(content: Content, fold: int, folds: int) -> Content:
     """``content`` with the asked questions of ``fold`` left out."""
-    asked = {
-        lang: tuple(a for a in qs if fold_of(a.text, folds) != fold)
-        for lang, qs in content.asked.items()
-    }
-    return Content(content.meta, content.nodes, content.source_dir, content.rows, asked=asked)
+    return content.keeping_asked(lambda _lang, a: fold_of(a.text, folds) != fold)
 
 
 def main() -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
@@ -459,7 +459,14 @@ class Content:
         """This content without its asked questions: what the nodes alone teach the matcher
         (the question sets are measured against it, and the decision fitted on them, without
         the index holding the very questions it is judged on)."""
-        return Content(self.meta, self.nodes, self.source_dir, self.rows)
+        return self.keeping_asked(lambda _lang, _asked: False)
+
+    def keeping_asked(self, keep: Callable[[str, Asked], bool]) -> Content:
+        """This content with only the asked questions that ``keep`` (given each one's
+        language) accepts: a content that has not learnt some of them."""
+        asked = {lang: tuple(a for a in qs if keep(lang, a)) for lang, qs in self.asked.items()}
+        kept = {lang: qs for lang, qs in asked.items() if qs}
+        return Content(self.meta, self.nodes, self.source_dir, self.rows, asked=kept)
 
     @property
     def languages(self) -> tuple[str, ...]:
