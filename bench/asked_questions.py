@@ -30,17 +30,25 @@ from bot.matching.context import small_words_only  # noqa: E402
 from tests.qa.qa_set import QUESTION_DIR, Question, load_questions  # noqa: E402
 
 TUNE_DIRS = (QUESTION_DIR, QUESTION_DIR / "languages-tune")
-_BATCH = re.compile(r"-fresh-(?:[a-z]{2}-)?(\d+)\.tsv$")
+_BATCH = re.compile(r"-(fresh|more)(?:-[a-z]{2})?(?:-(\d+))?\.tsv$")
+
+
+def batch(file: str) -> str:
+    """The batch a tune question file was written in, by its name: "fresh-3" for
+    ``questions-fresh-de-3.tsv`` and ``es-fresh-3.tsv``, "more-1" for ``es-more.tsv``, "first"
+    for the first sets."""
+    found = _BATCH.search(file)
+    return f"{found.group(1)}-{found.group(2) or 1}" if found else "first"
 
 
 def newest_batch() -> int:
     """The number of the newest fresh batch (the unfitted gauge)."""
     return max(
         (
-            int(m.group(1))
+            int(name.removeprefix("fresh-"))
             for d in TUNE_DIRS
             for p in d.glob("*.tsv")
-            if (m := _BATCH.search(p.name))
+            if (name := batch(p.name)).startswith("fresh-")
         ),
         default=0,
     )
@@ -48,10 +56,8 @@ def newest_batch() -> int:
 
 def fittable(questions: list[Question]) -> list[Question]:
     """``questions`` without the newest fresh batch: the gauge nothing is fitted on."""
-    newest = newest_batch()
-    return [
-        q for q in questions if not ((m := _BATCH.search(q.file)) and int(m.group(1)) == newest)
-    ]
+    gauge = f"fresh-{newest_batch()}"
+    return [q for q in questions if batch(q.file) != gauge]
 
 
 def tune_questions() -> list[Question]:

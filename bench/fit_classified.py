@@ -46,7 +46,6 @@ import argparse
 import dataclasses
 import datetime as dt
 import json
-import re
 import sys
 from pathlib import Path
 
@@ -55,7 +54,7 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 import numpy as np  # noqa: E402
-from asked_questions import tune_questions  # noqa: E402
+from asked_questions import batch, tune_questions  # noqa: E402
 from qa import (  # noqa: E402
     FRESH,
     OTHER_LANGUAGES,
@@ -161,19 +160,9 @@ def conversation_line(engine: Engine, conversations: list[Conversation], decide:
     )
 
 
-_BATCH = re.compile(r"-(fresh|more)(?:-[a-z]{2})?(?:-(\d+))?\.tsv$")
-
-
-def batch(question: Question) -> str:
-    """The batch a tune question was written in, by its file: "fresh-3" for
-    ``questions-fresh-de-3.tsv`` and ``es-fresh-3.tsv``, "first" for the first sets."""
-    found = _BATCH.search(question.file)
-    return f"{found.group(1)}-{found.group(2) or 1}" if found else "first"
-
-
 @dataclasses.dataclass
 class Folds:
-    """The tune questions in parts by the batch they were written in (:func:`batch`), each
+    """The tune questions in parts by the batch they were written in (:func:`asked_questions.batch`), each
     part answered by the content without the asked questions of that batch: the bot as
     shipped holds the tune questions as asked questions (``content/questions``), and a
     decision fitted on questions the index holds would be sure of far too much. A whole batch
@@ -189,11 +178,11 @@ class Folds:
 
     def names(self, questions: list[Question]) -> list[str]:
         """The batches of ``questions``."""
-        return sorted({batch(q) for q in questions})
+        return sorted({batch(q.file) for q in questions})
 
     def part(self, questions: list[Question], name: str) -> list[Question]:
         """The questions of batch ``name``."""
-        return [q for q in questions if batch(q) == name]
+        return [q for q in questions if batch(q.file) == name]
 
     def bot(self, name: str, *, dense: bool = False) -> Matcher:
         """The matcher for the questions of batch ``name``: as the bot decides, or
