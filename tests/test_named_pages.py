@@ -150,3 +150,23 @@ def test_a_complaint_from_a_named_place_gets_that_countrys_page(
 )
 def test_naming_a_place_answers_no_other_question(text: str, lang: str) -> None:
     assert not _matcher().match(text, lang).matched
+
+
+def test_a_named_place_settles_a_tie_the_bot_would_ask_about() -> None:
+    pages = CountryPages.of(load_content())
+    text = "je suis de Bruxelles, je veux porter plainte contre Meta, c'est auprès de qui ?"
+    ranked = ["complaint", "country-be", "country-fr"]
+    assert pages.page_for(text, "fr", ranked, sure=True, tied=True) == "country-be"
+    # Sure of one page and not tied: the ranking's answer stands.
+    assert pages.page_for(text, "fr", ranked, sure=True, tied=False) is None
+
+
+def test_a_place_that_may_mean_something_else_settles_no_tie() -> None:
+    pages = CountryPages.of(load_content())
+    # Dublin is also where Meta's lead authority sits: "Ireland or here?" asks which
+    # authority, not about living in Ireland.
+    assert "country-ie" in pages.shared
+    assert "country-be" not in pages.shared
+    text = "tengo que reclamar en irlanda que es donde esta meta o aqui?"
+    ranked = ["country-ie", "which-authority", "complaint"]
+    assert pages.page_for(text, "es", ranked, sure=True, tied=True) is None

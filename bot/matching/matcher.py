@@ -857,7 +857,13 @@ class Matcher:
             # has said it ("bin aus wien, wo beschwer ich mich?": which country).
             aim = self._app_menus.page_for(
                 text, lang, candidates, sure=matched, refusing=refusing
-            ) or self._country_pages.page_for(text, lang, candidates, sure=matched)
+            ) or self._country_pages.page_for(
+                text,
+                lang,
+                candidates,
+                sure=matched,
+                tied=ranking.features["margin"] < decides.clarify_margin,
+            )
         if aim is not None:
             # Before any clarifying question: the question has said which page it means.
             rest = tuple(c for c in candidates if c != aim)

@@ -143,6 +143,9 @@ class CountryPages:
     roles: Mapping[str, frozenset[str]]
     """Language -> stems of other parties and of the kinds of party a complaint may be aimed
     at besides Meta ("Arbeitgeber", "empresa")."""
+    shared: frozenset[str] = frozenset()
+    """Place pages that share a keyword with a page about something else (Ireland's with the
+    page on Meta's lead authority in Dublin): naming such a place may mean the other thing."""
 
     @classmethod
     def of(cls, content: Content) -> CountryPages:
@@ -166,13 +169,32 @@ class CountryPages:
             lang: _asking_words(content, offering | places, names.get(lang, {}), lang)
             for lang in content.languages
         }
-        return cls(frozenset(places), offering, names, asking, roles)
+        others = [n for n in content.nodes.values() if n.id not in places and n.id not in offering]
+        other_keys = {
+            (lang, k.casefold()) for n in others for lang, ks in n.keywords.items() for k in ks
+        }
+        shared = frozenset(
+            page
+            for page in places
+            for lang, ks in content.nodes[page].keywords.items()
+            if any((lang, k.casefold()) in other_keys for k in ks)
+        )
+        return cls(frozenset(places), offering, names, asking, roles, shared)
 
-    def page_for(self, text: str, lang: str, ranked: Sequence[str], *, sure: bool) -> str | None:
+    def page_for(
+        self, text: str, lang: str, ranked: Sequence[str], *, sure: bool, tied: bool = False
+    ) -> str | None:
         """The place page that answers ``text`` instead of ``ranked[0]``, or ``None``: only
         where the ranking is unsure between pages about places and complaints, and the text
-        aims at no other party ("skarga do uodo na pracodawce" is about an employer)."""
-        if sure or len(ranked) < 2 or not all(self._about_places(n) for n in ranked[:2]):
+        aims at no other party ("skarga do uodo na pracodawce" is about an employer).
+
+        ``tied``: sure, but of two pages about equally (the bot would ask which one is
+        meant): the place named decides ("bin aus österreich, wer ist bei uns zuständig"),
+        unless it may mean something else too ("Irland oder hier?" asks where Meta's lead
+        authority is)."""
+        if (sure and not tied) or len(ranked) < 2:
+            return None
+        if not all(self._about_places(n) for n in ranked[:2]):
             return None
         said = words(text)
         if any(stem(w, lang) in self.roles.get(lang, ()) for w in said) and not any(
@@ -182,7 +204,9 @@ class CountryPages:
         if not any(stem(w, lang) in self.asking.get(lang, ()) for w in content_words(text, lang)):
             return None
         named = self.named(text, lang)
-        return named.pop() if len(named) == 1 else None
+        if len(named) != 1 or (sure and named <= self.shared):
+            return None
+        return named.pop()
 
     def named(self, text: str, lang: str) -> set[str]:
         """The place pages whose keywords ``text`` names."""
