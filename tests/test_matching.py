@@ -708,6 +708,30 @@ def test_a_company_the_content_talks_about_is_another_party_on_every_other_page(
     assert both is not None and not both.foreign
 
 
+@pytest.mark.parametrize(
+    ("company", "meta", "lang"),
+    [
+        (
+            "Wie lange hat Lidl Zeit, auf meinen Antrag auf Löschung meiner Daten zu antworten?",
+            "Wie lange hat Meta Zeit, auf meinen Antrag auf Löschung meiner Daten zu antworten?",
+            "de",
+        ),
+        (
+            "Proximus reageert al weken niet op mijn inzageverzoek, wat nu?",
+            "Meta reageert al weken niet op mijn inzageverzoek, wat nu?",
+            "nl",
+        ),
+    ],
+)
+def test_a_request_to_another_company_is_not_answered_with_metas_page(
+    company: str, meta: str, lang: str
+) -> None:
+    # The same question about Meta has its page; about a supermarket or a telecom it has none.
+    shipped = Matcher(load_content(), embedder=None)
+    assert shipped.match(meta, lang).node == "response-deadline"
+    assert not shipped.match(company, lang).matched
+
+
 def test_a_party_named_in_passing_in_a_long_example_is_still_another_party(
     tmp_path: Path,
 ) -> None:
