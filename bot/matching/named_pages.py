@@ -189,9 +189,9 @@ class CountryPages:
         aims at no other party ("skarga do uodo na pracodawce" is about an employer).
 
         ``tied``: sure, but of two pages about equally (the bot would ask which one is
-        meant): the place named decides ("bin aus österreich, wer ist bei uns zuständig"),
-        unless it may mean something else too ("Irland oder hier?" asks where Meta's lead
-        authority is)."""
+        meant): the place named decides ("je suis de Bruxelles, je porte plainte auprès de
+        qui ?"), unless it may mean something else too (:attr:`shared`: "Irland oder hier?"
+        asks where Meta's lead authority is)."""
         if (sure and not tied) or len(ranked) < 2:
             return None
         if not all(self._about_places(n) for n in ranked[:2]):
