@@ -845,6 +845,8 @@ class Matcher:
         # "Ich will nicht, dass Meta meine Posts nimmt": however sure of the page on what
         # Meta does, the writer asks how to stop it (the page's ``how``).
         refusing = ranking.answerable and bool(candidates) and _refuses(text, lang)
+        # The two closest topics are about equally close: the bot would ask which is meant.
+        tied = ranking.features["margin"] < decides.clarify_margin
         aim = self.content.nodes[candidates[0]].how if refusing else None
         if (
             aim is None
@@ -857,24 +859,13 @@ class Matcher:
             # has said it ("bin aus wien, wo beschwer ich mich?": which country).
             aim = self._app_menus.page_for(
                 text, lang, candidates, sure=matched, refusing=refusing
-            ) or self._country_pages.page_for(
-                text,
-                lang,
-                candidates,
-                sure=matched,
-                tied=ranking.features["margin"] < decides.clarify_margin,
-            )
+            ) or self._country_pages.page_for(text, lang, candidates, sure=matched, tied=tied)
         if aim is not None:
             # Before any clarifying question: the question has said which page it means.
             rest = tuple(c for c in candidates if c != aim)
             return MatchResult(aim, round(score, 3), True, lang, (aim, *rest))
         topics = [n for n in candidates if n not in self.not_topics]
-        if (
-            matched
-            and len(topics) >= 2
-            and candidates[0] == topics[0]
-            and ranking.features["margin"] < decides.clarify_margin
-        ):
+        if matched and tied and len(topics) >= 2 and candidates[0] == topics[0]:
             # Two real topics about equally close: ask which one is meant. Never a step of
             # the guided checklist or a menu: they are no answer to a question.
             return MatchResult(None, round(score, 3), False, lang, candidates, tuple(topics[:2]))

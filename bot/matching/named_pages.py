@@ -192,9 +192,8 @@ class CountryPages:
         meant): the place named decides ("je suis de Bruxelles, je porte plainte auprès de
         qui ?"), unless it may mean something else too (:attr:`shared`: "Irland oder hier?"
         asks where Meta's lead authority is)."""
-        if (sure and not tied) or len(ranked) < 2:
-            return None
-        if not all(self._about_places(n) for n in ranked[:2]):
+        places = len(ranked) >= 2 and all(self._about_places(n) for n in ranked[:2])
+        if (sure and not tied) or not places:
             return None
         said = words(text)
         if any(stem(w, lang) in self.roles.get(lang, ()) for w in said) and not any(
