@@ -130,6 +130,11 @@ def _total(figures: Figures, column: int) -> int:
     return sum(f[column] for f in figures.values())
 
 
+def _add(into: dict[str, list[int]], lang: str, figures: tuple[int, ...]) -> None:
+    """Add one part's ``figures`` of ``lang`` to the running totals ``into``."""
+    into[lang] = [a + b for a, b in zip(into.get(lang, [0] * len(figures)), figures, strict=True)]
+
+
 def _keeps(figures: Figures, before: Figures, cap: float) -> bool:
     """Whether ``figures`` give no more wrong answers than ``before``, every language answers
     wrong at most ``cap`` of its questions, and every language falls back on 95 % of its
@@ -200,7 +205,7 @@ class Folds:
         total: dict[str, list[int]] = {}
         for name in self.names(tune):
             for lang, f in _figures(self.bot(name), group, decide, self.part(tune, name)).items():
-                total[lang] = [a + b for a, b in zip(total.get(lang, [0] * 5), f, strict=True)]
+                _add(total, lang, f)
         return {lang: tuple(f) for lang, f in sorted(total.items())}
 
 
@@ -259,7 +264,7 @@ def fit_group(
             )
             into = unseen.setdefault(t, {})
             for lang, f in _figures(folds.bot(name), group, chosen, held).items():
-                into[lang] = [a + b for a, b in zip(into.get(lang, [0] * 5), f, strict=True)]
+                _add(into, lang, f)
     best: tuple[int, float] | None = None
     for t in THRESHOLDS:
         figures: Figures = {lang: tuple(f) for lang, f in sorted(unseen[t].items())}
