@@ -34,6 +34,13 @@ def _lands(matcher: Matcher, lang: str, at: str, text: str, expected: str) -> No
         ("de", "mit welcher begründung?", True),
         ("de", "aus welchem grund?", True),
         ("en", "why not?", True),
+        # What for: why in other words.
+        ("en", "what for?", True),
+        ("es", "¿y para qué?", True),
+        ("fr", "et dans quel but ?", True),
+        ("it", "a che scopo?", True),
+        ("pl", "a po co?", True),
+        ("es", "para que no usen mis fotos", False),
         # A reason to give, not a question why.
         ("en", "do I have to give a reason?", False),
         ("de", "muss ich einen grund angeben?", False),
@@ -51,6 +58,8 @@ def test_a_reason_asks_why_only_with_a_question_word(lang: str, text: str, why: 
         ("en", "object-facebook", "do I have to give a reason?", "object-reason"),
         # Why in two words, not a greeting for its "qué" ("¿qué tal?").
         ("es", "olg-koeln", "¿por qué?", "olg-koeln-reasons"),
+        # "What for?" after what Meta does asks why it does it.
+        ("es", "what-meta-does", "¿y para qué?", "why-meta"),
     ],
 )
 def test_asking_for_reasons_after_a_page(
