@@ -213,6 +213,8 @@ def test_a_follow_up_naming_what_the_content_never_mentions_is_not_the_page_agai
         # Points back at the page ("den"): the page, not the neighbour of the page that
         # offers it whose words are alike (switching Meta AI off).
         ("de", "advanced-chat-privacy", "wie schalte ich den ein?", "advanced-chat-privacy"),
+        # "Stories" in German is the content's "Storys": a word it knows, not an unknown one.
+        ("de", "which-data", "auch stories?", "which-data"),
     ],
 )
 def test_follow_ups_land_around_the_page_just_read(
