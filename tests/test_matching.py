@@ -159,6 +159,12 @@ def matcher(content: Content) -> Matcher:
     return Matcher(content, threshold=TREE_THRESHOLD)
 
 
+@pytest.fixture(scope="module")
+def shipped() -> Matcher:
+    """The shipped content, matched by words only."""
+    return Matcher(load_content(), embedder=None)
+
+
 def node(matcher: Matcher, text: str, lang: str = "de") -> str | None:
     result = matcher.match(text, lang)
     return result.node if result.matched else None
@@ -691,10 +697,11 @@ def test_a_party_the_content_asks_about_is_no_other_party(tmp_path: Path) -> Non
     assert node(matcher, "Muss ich als Firma Beiträge löschen?") == "delete-posts"
 
 
-def test_a_company_the_content_talks_about_is_another_party_on_every_other_page() -> None:
+def test_a_company_the_content_talks_about_is_another_party_on_every_other_page(
+    shipped: Matcher,
+) -> None:
     # Google and Gemini are named on the page on other companies: that page answers them,
     # no other page does ("gemini guarda..." shared its words with the bot's own storage).
-    shipped = Matcher(load_content(), embedder=None)
     text = "gemini guarda lo que le pregunto? se puede quitar el historial"
     ranking = shipped.ranking(text, "es")
     assert ranking is not None and ranking.foreign
@@ -724,10 +731,9 @@ def test_a_company_the_content_talks_about_is_another_party_on_every_other_page(
     ],
 )
 def test_a_request_to_another_company_is_not_answered_with_metas_page(
-    company: str, meta: str, lang: str
+    shipped: Matcher, company: str, meta: str, lang: str
 ) -> None:
     # The same question about Meta has its page; about a supermarket or a telecom it has none.
-    shipped = Matcher(load_content(), embedder=None)
     assert shipped.match(meta, lang).node == "response-deadline"
     assert not shipped.match(company, lang).matched
 
