@@ -19,14 +19,12 @@ questions, so each batch is answered by the content without that batch's asked q
 - its threshold is chosen on verdicts as the bot reaches them (language detected, the dense
   signal skipped where the words decide) for tune questions it was not fitted on (each batch
   by the model fitted on the others): the most right answers (of equals, the fewest wrong
-  ones) where the group gives no more
-  wrong answers than the decision without the classifier gives on the same questions, every
-  language gives at most :data:`WRONG_AT_MOST` wrong answers (the issues' targets), and every
-  language falls back on at least 95 % of its off-topic questions (or, where the decision
-  without the classifier fell back on fewer, on at least as many as it did): the measured
-  sets' wrong answers run
-  several times the tune sets', so a fit that buys right answers with wrong ones is not
-  wanted;
+  ones) where the group gives no more wrong answers than the decision without the classifier
+  gives on the same questions, every language gives at most :data:`WRONG_AT_MOST` wrong
+  answers (the issues' targets), and every language falls back on at least 95 % of its
+  off-topic questions (or, where the decision without the classifier fell back on fewer, on
+  at least as many as it did): the measured sets' wrong answers run several times the tune
+  sets', so a fit that buys right answers with wrong ones is not wanted;
 - it is kept (``--write``) only where it answers more tune questions right than the decision
   without the classifier; else that decision stays as it is (the classifier's weight too).
 
