@@ -166,13 +166,13 @@ def conversation_line(engine: Engine, conversations: list[Conversation], decide:
 
 @dataclasses.dataclass
 class Folds:
-    """The tune questions in parts by the batch they were written in (:func:`asked_questions.batch`), each
-    part answered by the content without the asked questions of that batch: the bot as
-    shipped holds the tune questions as asked questions (``content/questions``), and a
-    decision fitted on questions the index holds would be sure of far too much. A whole batch
-    is left out, not a share of each: the questions of one batch were written together and
-    resemble each other, and a question the bot meets was written by someone else. The model
-    judged on a part is fitted on the others."""
+    """The tune questions in parts by the batch they were written in
+    (:func:`asked_questions.batch`), each part answered by the content without the asked
+    questions of that batch: the bot as shipped holds the tune questions as asked questions
+    (``content/questions``), and a decision fitted on questions the index holds would be sure
+    of far too much. A whole batch is left out, not a share of each: the questions of one
+    batch were written together and resemble each other, and a question the bot meets was
+    written by someone else. The model judged on a part is fitted on the others."""
 
     content: Content
     """The content with every asked question."""
