@@ -882,6 +882,45 @@ def test_not_wanting_what_a_page_tells_asks_for_its_how(text: str, lang: str) ->
     assert result.matched and result.node == "how-to-object"
 
 
+@pytest.mark.parametrize(
+    ("text", "lang", "node"),
+    [
+        (
+            "Mein Nachbar sagt, Meta nimmt unsere Fotos für seine KI und man muss da "
+            "widersprechen. Wie geht das genau?",
+            "de",
+            "how-to-object",
+        ),
+        (
+            "Mia figlia dice che Meta usa i nostri post per l'IA e che bisogna dire di no. "
+            "Come si fa?",
+            "it",
+            "how-to-object",
+        ),
+        # "Waar" is "where", but "waar of niet?" asks whether it is true.
+        (
+            "Er gaat een bericht rond dat de AI vanaf morgen al je chats leest als je niets "
+            "aanzet. Waar of niet?",
+            "nl",
+            "chain-message",
+        ),
+        (
+            "My sister says Meta is feeding our public photos to its AI. Is that true?",
+            "en",
+            "what-meta-does",
+        ),
+    ],
+)
+def test_a_story_then_how_do_i_do_that_asks_for_the_storys_how(
+    text: str, lang: str, node: str
+) -> None:
+    # The story reads as the page on what Meta does; "how is that done?" after it asks for
+    # that page's how, as it does typed right after the page.
+    matcher = Engine(load_content(), session_ttl=TTL).matcher
+    result = matcher.match(text, lang)
+    assert result.matched and result.node == node
+
+
 def test_a_refusal_in_quotes_is_not_the_writers() -> None:
     matcher = Engine(load_content(), session_ttl=TTL).matcher
     text = "si je poste un texte 'je refuse que meta utilise mes donnees' sur mon mur ca suffit ?"

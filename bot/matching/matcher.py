@@ -34,6 +34,7 @@ from bot.matching.context import (
     OPTION_SURE,
     FollowUp,
     asked_here,
+    asks_how_after_story,
     boost_array,
     follow_up,
     names_nothing,
@@ -845,9 +846,17 @@ class Matcher:
         # "Ich will nicht, dass Meta meine Posts nimmt": however sure of the page on what
         # Meta does, the writer asks how to stop it (the page's ``how``).
         refusing = ranking.answerable and bool(candidates) and _refuses(text, lang)
+        # "Meta nimmt unsere Fotos für die KI, sagt meine Tochter. Wie geht das?": the story
+        # names the page, the question after it asks for that page's ``how``.
+        asks_how = (
+            ranking.answerable
+            and bool(candidates)
+            and (matched or score >= NAMED_FLOOR)
+            and asks_how_after_story(self.content, candidates[0], text, lang)
+        )
         # The two closest topics are about equally close: the bot would ask which is meant.
         tied = ranking.features["margin"] < decides.clarify_margin
-        aim = self.content.nodes[candidates[0]].how if refusing else None
+        aim = self.content.nodes[candidates[0]].how if refusing or asks_how else None
         if (
             aim is None
             and ranking.answerable
