@@ -23,7 +23,7 @@ QUESTION_DIR = Path(__file__).parent
 The fresh batches ``questions-fresh-*.tsv`` (all ``tune``) were written later, from the topic
 list and facts.md, without the content's examples; each was first run unfitted, and nothing in
 the content was edited for it until a newer batch took its place as the unfitted gauge (the
-third and fourth batches are open to fitting since the fifth was written: see
+batches up to the fifth are open to fitting since the sixth was written: see
 languages-tune/README.md).
 The fused model and the classified model are fitted on them (``bench/qa.py --fit``,
 ``bench/fit_classified.py``, which judges its threshold on them out of fold)."""
