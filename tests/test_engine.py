@@ -26,6 +26,7 @@ from bot.events import (
     Unsupported,
 )
 from bot.matching import Matcher, decision
+from bot.matching.context import asks_how_after_story
 from bot.state import SessionState
 
 ROOT_OPTIONS = ["objection", "deadline", "my-case", "extra"]
@@ -883,42 +884,43 @@ def test_not_wanting_what_a_page_tells_asks_for_its_how(text: str, lang: str) ->
 
 
 @pytest.mark.parametrize(
-    ("text", "lang", "node"),
+    ("text", "lang"),
     [
         (
             "Mein Nachbar sagt, Meta nimmt unsere Fotos für seine KI und man muss da "
             "widersprechen. Wie geht das genau?",
             "de",
-            "how-to-object",
         ),
         (
             "Mia figlia dice che Meta usa i nostri post per l'IA e che bisogna dire di no. "
             "Come si fa?",
             "it",
-            "how-to-object",
-        ),
-        # "Waar" is "where", but "waar of niet?" asks whether it is true.
-        (
-            "Er gaat een bericht rond dat de AI vanaf morgen al je chats leest als je niets "
-            "aanzet. Waar of niet?",
-            "nl",
-            "chain-message",
-        ),
-        (
-            "My sister says Meta is feeding our public photos to its AI. Is that true?",
-            "en",
-            "what-meta-does",
         ),
     ],
 )
-def test_a_story_then_how_do_i_do_that_asks_for_the_storys_how(
-    text: str, lang: str, node: str
-) -> None:
+def test_a_story_then_how_do_i_do_that_asks_for_the_storys_how(text: str, lang: str) -> None:
     # The story reads as the page on what Meta does; "how is that done?" after it asks for
     # that page's how, as it does typed right after the page.
     matcher = Engine(load_content(), session_ttl=TTL).matcher
     result = matcher.match(text, lang)
-    assert result.matched and result.node == node
+    assert result.matched and result.node == "how-to-object"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        # "Waar" is "where", but "waar of niet?" asks whether it is true.
+        (
+            "Er gaat een bericht rond dat Meta vanaf morgen al je foto's voor AI gebruikt. "
+            "Waar of niet?",
+            "nl",
+        ),
+        ("My sister says Meta is feeding our public photos to its AI. Is that true?", "en"),
+        ("Wie geht das?", "de"),
+    ],
+)
+def test_a_story_then_another_question_asks_for_no_how(text: str, lang: str) -> None:
+    assert not asks_how_after_story(load_content(), "what-meta-does", text, lang)
 
 
 def test_a_refusal_in_quotes_is_not_the_writers() -> None:
