@@ -35,7 +35,14 @@ SCALE = 20.0
 """The vectors are unit length and their cosines lie close together (0.7 to 1.0 for most
 questions): scaled up, a linear layer reaches confident probabilities with small weights."""
 L2 = 1e-3
-"""Weight decay: keeps the classes of a few examples from being fitted to exactly those."""
+"""Weight decay: keeps the classes of a few examples from being fitted to exactly those.
+Lighter decay and more steps (3e-5 and 1,200) make a better classifier on its own, not a
+better bot: of the asked questions, each fifth held out, it put 89.2 % (German) and 90.4 %
+(Italian) first right against 84.3 and 85.0 % (``bench/classifier_settings.py``), but in
+the ranking the right node came first for 896 of 949 German and English tune questions
+against 893, and with the decision refitted for each it answered 874 right (28 wrong)
+against 869 (27), and in the other languages 4,421 (165) against 4,436 (168)
+(``bench/fit_classified.py``)."""
 STEPS = 300
 """Full-batch Adam steps; the tune sets' first places stopped improving from about 200."""
 RATE = 0.025
