@@ -874,18 +874,8 @@ def test_how_it_is_inside_a_question_is_still_a_question(
             "ik wil niet dat facebook en insta mijn spul gebruiken voor die AI. wat moet ik doen?",
             "nl",
         ),
-    ],
-)
-def test_not_wanting_what_a_page_tells_asks_for_its_how(text: str, lang: str) -> None:
-    # The words are those of the page on what Meta does; the writer asks how to stop it.
-    matcher = Engine(load_content(), session_ttl=TTL).matcher
-    result = matcher.match(text, lang)
-    assert result.matched and result.node == "how-to-object"
-
-
-@pytest.mark.parametrize(
-    ("text", "lang"),
-    [
+        # A story, then only "how is that done?": asked of the story, as it is asked typed
+        # right after the page.
         (
             "Mein Nachbar sagt, Meta nimmt unsere Fotos für seine KI und man muss da "
             "widersprechen. Wie geht das genau?",
@@ -898,9 +888,8 @@ def test_not_wanting_what_a_page_tells_asks_for_its_how(text: str, lang: str) ->
         ),
     ],
 )
-def test_a_story_then_how_do_i_do_that_asks_for_the_storys_how(text: str, lang: str) -> None:
-    # The story reads as the page on what Meta does; "how is that done?" after it asks for
-    # that page's how, as it does typed right after the page.
+def test_not_wanting_what_a_page_tells_or_asking_how_gets_its_how(text: str, lang: str) -> None:
+    # The words are those of the page on what Meta does; the writer asks how to stop it.
     matcher = Engine(load_content(), session_ttl=TTL).matcher
     result = matcher.match(text, lang)
     assert result.matched and result.node == "how-to-object"

@@ -23,7 +23,8 @@ from bot.matching.text import (
     words,
 )
 
-_SENTENCE = re.compile(r"[^.!?\n]+[.!?\n]*")
+SENTENCE = re.compile(r"[^.!?\n]+[.!?\n]*")
+"""A sentence with its closing punctuation."""
 _PIECE = re.compile(r"[^,;:()]+[,;:()]*")
 """Pieces of a sentence between commas (and the like), each with its punctuation."""
 _LANGUAGES = lang_data.languages()
@@ -168,7 +169,7 @@ def asking_parts(text: str, lang: str) -> list[tuple[str, float]]:
 
     parts: list[tuple[str, float]] = []
     found = False
-    for sentence in _SENTENCE.findall(text):
+    for sentence in SENTENCE.findall(text):
         if not words(sentence):
             continue
         # Clauses: the pieces between commas, split again before a conjunction; the first

@@ -26,7 +26,6 @@ keeps state of its own.
 
 from __future__ import annotations
 
-import re
 import weakref
 from dataclasses import dataclass
 
@@ -35,12 +34,11 @@ import numpy as np
 from bot import lang as lang_data
 from bot.content.models import Content
 from bot.matching.answers import apps
+from bot.matching.clauses import SENTENCE
 from bot.matching.lexical import OFF_TOPIC_CLOSE
 from bot.matching.text import Lexicon, content_words, fold, stem, words
 
 _LANGUAGES = lang_data.languages()
-_SENTENCE = re.compile(r"[^.!?\n]+[.!?\n]*")
-"""A sentence with its closing punctuation."""
 _MAX_WORDS = 7
 """Longer messages say what they ask about themselves."""
 _MAX_TOPICAL = 3
@@ -291,28 +289,30 @@ def asks_how_after_story(content: Content, node_id: str, text: str, lang: str) -
     """Whether the long message ``text`` tells what the page ``node_id`` speaks of and then
     only asks how to do it ("Meine Tochter sagt, Meta nimmt unsere Fotos für die KI und man
     muss widersprechen. Wie geht das?", "... et qu'il faut dire non. Je fais comment ?"):
-    its last question (or last sentence), or that sentence's last part after a comma, asks as "wie mache ich
-    das?" does after the page (:func:`_asks_how`), here without pointing back: the story
-    before it is what it asks about."""
+    its last question (or last sentence), or that sentence's last part after a comma, asks
+    as "wie mache ich das?" does after the page (:func:`_asks_how`), here without pointing
+    back: the story before it is what it asks about."""
     node = content.nodes.get(node_id)
     if node is None or node.how not in content.nodes or lang not in _LANGUAGES:
         return False
-    sentences = [s for s in _SENTENCE.findall(text) if words(s)]
+    sentences = [s for s in SENTENCE.findall(text) if words(s)]
     asking = [i for i, s in enumerate(sentences) if "?" in s]
     # The last question, not a "thanks" after it.
     at = asking[-1] if asking else len(sentences) - 1
     if at < 1:
         return False
     last = sentences[at]
-    tail = last.rsplit(",", 1)[-1]
     # A doing word or one that points back: "Waar of niet?" (true or not) asks no "where".
     said = _LANGUAGES[lang].doing_words | _LANGUAGES[lang].reference_words
-    return any(
-        len(words(part)) <= _MAX_WORDS
-        and any(w in said for w in words(part))
-        and _asks_how(content, node_id, part, lang, pointing=False)
-        for part in dict.fromkeys((last, tail))
-    )
+    for part in dict.fromkeys((last, last.rsplit(",", 1)[-1])):
+        ws = words(part)
+        if (
+            len(ws) <= _MAX_WORDS
+            and any(w in said for w in ws)
+            and _asks_how(content, node_id, part, lang, pointing=False)
+        ):
+            return True
+    return False
 
 
 def _asks_how(
