@@ -18,7 +18,6 @@ language at 300 steps, on one core. What a setting does to the bot is another qu
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
 import time
 from pathlib import Path
@@ -27,6 +26,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from qa_asked_folds import fold_of  # noqa: E402
 
 from bot.content import load_content  # noqa: E402
 from bot.matching import Matcher  # noqa: E402
@@ -34,11 +36,6 @@ from bot.matching import classifier as clf  # noqa: E402
 
 FOLDS = 5
 SETTINGS = ("L2", "STEPS", "RATE", "SCALE")
-
-
-def fold_of(text: str) -> int:
-    """The part a question falls in: the same on every run."""
-    return int(hashlib.sha256(" ".join(text.split()).encode()).hexdigest(), 16) % FOLDS
 
 
 def parse(setting: str) -> dict[str, float]:
@@ -61,7 +58,7 @@ def first_right(matcher: Matcher, lang: str, values: dict[str, float]) -> tuple[
     texts = [t for ts in matcher.indexes[lang].position_texts for t in ts if t.strip()]
     asked = {q.text for q in matcher.content.asked.get(lang, ())}
     is_asked = np.array([t in asked for t in texts])
-    folds = np.array([fold_of(t) for t in texts])
+    folds = np.array([fold_of(t, FOLDS) for t in texts])
     matrix, owners = index.matrix, index.owners
     clf.L2, clf.STEPS = values["L2"], int(values["STEPS"])
     clf.RATE, clf.SCALE = values["RATE"], values["SCALE"]
