@@ -608,6 +608,9 @@ def test_asking_parts_weigh_the_question_over_the_situation() -> None:
         ("only fb not instagram, how do i opt out", "instagram", "fb"),
         # An "and" before a denial still ends the clause about the used one.
         ("solo tengo facebook y no insta, como me opongo", "insta", "facebook"),
+        # Named with an ending, as Polish and German do.
+        ("Mam tylko Instagrama, Facebooka nigdy nie miałam.", "facebooka", "instagrama"),
+        ("Ich hab ein Instagramkonto, aber kein Facebookkonto", "facebookkonto", "instagramkonto"),
     ],
 )
 def test_a_denied_platform_is_left_out_next_to_a_used_one(text: str, gone: str, kept: str) -> None:

@@ -40,6 +40,9 @@ def test_the_menu_that_asks_which_app_is_read_from_the_content() -> None:
         ("ik heb alleen facebook, geen insta. hoe stop ik dat ze mijn berichten voor AI pakken", "nl", "object-facebook"),
         ("ho solo fb, niente instagram. cosa devo compilare per non far usare le mie cose all'ia?", "it", "object-facebook"),
         ("mam tylko fb, insta nie mam. jak tam sie sprzeciwic", "pl", "object-facebook"),
+        # The app denied by its name with an ending.
+        ("używam tylko instagrama, facebooka nie mam wcale. gdzie złożyć sprzeciw?", "pl", "object-instagram"),
+        ("mam tylko facebooka, instagrama nie mam. gdzie się sprzeciwić?", "pl", "object-facebook"),
         ("solo tengo feisbuk, como me opongo ahi", "es", "object-facebook"),
     ],
 )  # fmt: skip

@@ -14,6 +14,7 @@ import unicodedata
 from bot import lang as lang_data
 from bot.matching.text import (
     _ASKING,
+    _BRANDS,
     _CLAUSE_BREAK,
     _NEGATION_REACH,
     _NEGATIONS,
@@ -80,10 +81,16 @@ def _joins_platforms(low: str, at: int) -> bool:
     return bool(
         before
         and after
-        and before[-1] in _PLATFORMS
+        and _platform(before[-1])
         and after.group(1) in _AND
-        and after.group(2) in _PLATFORMS
+        and _platform(after.group(2))
     )
+
+
+def _platform(token: str) -> bool:
+    """Whether the lower-cased word ``token`` names one of Meta's apps, also with an ending
+    ("Facebooka nie mam", "kein Instagramkonto")."""
+    return token in _PLATFORMS or token.startswith(_BRANDS)
 
 
 def without_denied_platforms(text: str) -> str:
@@ -108,7 +115,7 @@ def without_denied_platforms(text: str) -> str:
     positive = False
     for start, end in zip(starts, ends, strict=True):
         tokens = list(_WORD.finditer(low, start, max(start, end)))
-        named = [i for i, t in enumerate(tokens) if t.group() in _PLATFORMS]
+        named = [i for i, t in enumerate(tokens) if _platform(t.group())]
         if not named:
             continue
         denials = [i for i, t in enumerate(tokens) if t.group() in _NOT]
