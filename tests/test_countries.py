@@ -109,3 +109,19 @@ def test_the_country_menu_must_exist(tmp_path: Path) -> None:
     table.write_text(text.replace("parent: countries", "parent: laender"), encoding="utf-8")
     _, problems, _ = read_content(tree)
     assert any("country menu 'laender'" in p.message for p in problems), problems
+
+
+def test_the_cross_border_page_must_exist(tmp_path: Path) -> None:
+    tree = _tree(tmp_path)
+    table = tree / "countries.yaml"
+    text = table.read_text(encoding="utf-8")
+    assert "cross_border: complaint-abroad" in text
+    table.write_text(
+        text.replace("cross_border: complaint-abroad", "cross_border: abroad"), encoding="utf-8"
+    )
+    content, problems, _ = read_content(tree)
+    assert content is None
+    [problem] = [p for p in problems if "cross-border page 'abroad'" in p.message]
+    assert problem.file.endswith("countries.yaml")
+    assert text.splitlines()[problem.line - 1].startswith("cross_border:")
+    assert load_content(SHIPPED).cross_border == "complaint-abroad"

@@ -173,3 +173,23 @@ def test_a_place_that_may_mean_something_else_settles_no_tie() -> None:
     text = "tengo que reclamar en irlanda que es donde esta meta o aqui?"
     ranked = ["country-ie", "which-authority", "complaint"]
     assert pages.page_for(text, "es", ranked, sure=True, tied=True) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "page"),
+    [
+        # Living in one country and working in another: either authority takes the complaint.
+        ("Ich wohne in Österreich, arbeite aber in Italien. In welchem Land darf ich mich beschweren?", "de", "complaint-abroad"),
+        ("I live in Belgium but work in the Netherlands, where can I complain about Meta?", "en", "complaint-abroad"),
+        ("j'habite en Belgique et je travaille en France, je porte plainte où ?", "fr", "complaint-abroad"),
+        ("pracuję w Holandii, a mieszkam w Belgii. Gdzie złożyć skargę na Metę?", "pl", "complaint-abroad"),
+        # One place: living and working there, or living there for work.
+        ("i live and work in vienna, who do i complain to about meta?", "en", "country-at"),
+        ("vivo ad Amsterdam per lavoro. In Olanda a chi faccio reclamo?", "it", "country-nl"),
+    ],
+)  # fmt: skip
+def test_living_in_one_country_and_working_in_another_gets_the_cross_border_page(
+    text: str, lang: str, page: str
+) -> None:
+    result = _matcher().match(text, lang)
+    assert result.matched and result.node == page

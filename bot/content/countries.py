@@ -87,6 +87,10 @@ class Table(_Model):
     countries: tuple[Country, ...]
     parent: str = "countries"
     """The menu node whose options list the countries (checked like any option target)."""
+    cross_border: str | None = None
+    """The page for a reader who lives in one country and works in another ("Ich wohne in
+    Trier und arbeite in Luxemburg"): a question that says so gets it, not the page of
+    either country."""
 
 
 class TemplateError(ValueError):

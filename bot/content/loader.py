@@ -624,7 +624,12 @@ def read_content(
         )
         if not any(p.level == "error" for p in problems):
             content = Content(
-                meta, {n.id: n for n in nodes}, str(directory), table_rows, asked=asked
+                meta,
+                {n.id: n for n in nodes},
+                str(directory),
+                table_rows,
+                asked=asked,
+                cross_border=table.cross_border if table is not None else None,
             )
     return content, problems, docs
 
@@ -677,8 +682,8 @@ def _read_table(path: Path, docs: dict[str, _Doc]) -> tuple[Table | None, list[P
     # The generated nodes' fields point at their row: validate() finds lines by node index.
     lines = {path[1:]: line for path, line in doc.lines.items() if path[:1] == ("countries",)}
     docs[doc.file] = _Doc(doc.file, doc.data, lines)
-    # And the line of 'parent', for a country menu that is not a node.
-    docs[doc.file].lines.update({("parent",): doc.line(("parent",))})
+    # And the lines of 'parent' and 'cross_border', for a page that is not a node.
+    docs[doc.file].lines.update({key: doc.line(key) for key in (("parent",), ("cross_border",))})
     return table, problems
 
 
@@ -710,6 +715,15 @@ def _with_countries(table: Table, nodes: list[Node], doc: _Doc) -> tuple[list[No
                 doc.line(("parent",)),
                 f"the country menu '{table.parent}' is not a node",
                 f"add a node with id '{table.parent}' (kind: menu) or set 'parent:'",
+            )
+        )
+    if table.cross_border is not None and not any(n.id == table.cross_border for n in out):
+        problems.append(
+            Problem(
+                doc.file,
+                doc.line(("cross_border",)),
+                f"the cross-border page '{table.cross_border}' is not a node",
+                "set 'cross_border:' to the id of the page on complaints across countries",
             )
         )
     return out + made, problems

@@ -437,6 +437,7 @@ class Content:
         rows: Rows | None = None,
         *,
         asked: Mapping[str, tuple[Asked, ...]] | None = None,
+        cross_border: str | None = None,
     ) -> None:
         self.meta = meta
         self.nodes: Mapping[str, Node] = dict(nodes)
@@ -446,6 +447,9 @@ class Content:
         self.asked: Mapping[str, tuple[Asked, ...]] = dict(asked or {})
         """Per language, questions as readers asked them, each with the node that answers it
         (:mod:`bot.content.questions`): read by the matcher, never shown."""
+        self.cross_border = cross_border
+        """The page for a reader who lives in one country and works in another (the country
+        table's ``cross_border``), if the table names one."""
         self._answers: dict[tuple[str, str, dt.date], str] = {}
         self._dates: dict[tuple[dt.date, str], str] = {}
         self._aliases: dict[str, str] = {}
@@ -466,7 +470,14 @@ class Content:
         language) accepts: a content that has not learnt some of them."""
         asked = {lang: tuple(a for a in qs if keep(lang, a)) for lang, qs in self.asked.items()}
         kept = {lang: qs for lang, qs in asked.items() if qs}
-        return Content(self.meta, self.nodes, self.source_dir, self.rows, asked=kept)
+        return Content(
+            self.meta,
+            self.nodes,
+            self.source_dir,
+            self.rows,
+            asked=kept,
+            cross_border=self.cross_border,
+        )
 
     @property
     def languages(self) -> tuple[str, ...]:

@@ -110,6 +110,14 @@ class Language:
     and_words: frozenset[str] = frozenset()
     """Words that join two names into one ("und", "and", "y"): "facebook e insta no
     entrenen" says the same of both apps; no clause about one of them starts there."""
+    living_words: frozenset[str] = frozenset()
+    """Words for living somewhere ("wohne", "live", "mieszkam")."""
+    working_words: frozenset[str] = frozenset()
+    """Words for working somewhere ("arbeite", "work", "pracuję")."""
+    place_words: frozenset[str] = frozenset()
+    """Words that say where, after a word of living or working ("in", "au", "w"): "ich wohne
+    in Trier und arbeite in Luxemburg" names two places, "I live and work in Luxembourg"
+    one, and "vivo en Dublín por trabajo" works nowhere else."""
 
 
 @dataclass(frozen=True)

@@ -866,9 +866,11 @@ class Matcher:
         ):
             # "hab nur insta, wo widersprech ich?": the menu asks which app; the question
             # has said it ("bin aus wien, wo beschwer ich mich?": which country).
-            aim = self._app_menus.page_for(
-                text, lang, candidates, sure=matched, refusing=refusing
-            ) or self._country_pages.page_for(text, lang, candidates, sure=matched, tied=tied)
+            aim = (
+                self._app_menus.page_for(text, lang, candidates, sure=matched, refusing=refusing)
+                or self._country_pages.across(text, lang, candidates)
+                or self._country_pages.page_for(text, lang, candidates, sure=matched, tied=tied)
+            )
         if aim is not None:
             # Before any clarifying question: the question has said which page it means.
             rest = tuple(c for c in candidates if c != aim)

@@ -22,6 +22,7 @@ country table (``country-<code>``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -146,6 +147,9 @@ class CountryPages:
     shared: frozenset[str] = frozenset()
     """Place pages that share a keyword with a page about something else (Ireland's with the
     page on Meta's lead authority in Dublin): naming such a place may mean the other thing."""
+    cross_border: str | None = None
+    """The page for a reader who lives in one country and works in another (the country
+    table's ``cross_border``)."""
 
     @classmethod
     def of(cls, content: Content) -> CountryPages:
@@ -179,7 +183,25 @@ class CountryPages:
             for lang, ks in content.nodes[page].keywords.items()
             if any((lang, k.casefold()) in other_keys for k in ks)
         )
-        return cls(frozenset(places), offering, names, asking, roles, shared)
+        return cls(frozenset(places), offering, names, asking, roles, shared, content.cross_border)
+
+    def across(self, text: str, lang: str, ranked: Sequence[str]) -> str | None:
+        """The page for readers across borders, where ``text`` says the writer lives in one
+        place and works in another ("Ich wohne in Trier und arbeite in Luxemburg. Wo kann ich
+        mich beschweren?") and the ranking's first is about places: either country's
+        authority takes the complaint, and one country's page would hide the other. "I live
+        and work in Luxembourg" names one place."""
+        data = _LANGUAGES.get(lang)
+        if self.cross_border is None or data is None or not ranked:
+            return None
+        if not self._about_places(ranked[0]):
+            return None
+        # Piece by piece: "vivo ad Amsterdam per lavoro. In Olanda ..." and "vivo en Dublín
+        # por trabajo, allí a quién reclamo" work nowhere.
+        said = [[w.casefold() for w in words(p)] for p in _PIECES.split(text)]
+        lives = any(_says_where(ws, data.living_words, data.place_words) for ws in said)
+        works = any(_says_where(ws, data.working_words, data.place_words) for ws in said)
+        return self.cross_border if lives and works else None
 
     def page_for(
         self, text: str, lang: str, ranked: Sequence[str], *, sure: bool, tied: bool = False
@@ -218,6 +240,22 @@ class CountryPages:
 
     def _about_places(self, node: str) -> bool:
         return node in self.offering or node in self.places
+
+
+_PIECES = re.compile(r"[.!?;:,()\n]")
+"""Where a word of living or working and its place word cannot be apart."""
+_PLACE_REACH = 2
+"""How many words after a word of living or working its place word may come ("arbeite aber
+in Frankreich")."""
+
+
+def _says_where(said: Sequence[str], verbs: frozenset[str], where: frozenset[str]) -> bool:
+    """Whether a word of ``verbs`` in ``said`` is followed closely (:data:`_PLACE_REACH`) by a
+    word of ``where``."""
+    return any(
+        w in verbs and any(n in where for n in said[i + 1 : i + 1 + _PLACE_REACH])
+        for i, w in enumerate(said)
+    )
 
 
 def _place_names(content: Content, places: set[str]) -> dict[str, dict[tuple[str, ...], str]]:
