@@ -886,6 +886,11 @@ def test_how_it_is_inside_a_question_is_still_a_question(
             "Come si fa?",
             "it",
         ),
+        # The story names objecting itself: the steps answer however unsure the ranking is.
+        (
+            "grüß gott, mein sohn hat gsagt i soll bei meta was ablehnen wegen der KI. wie geht des?",
+            "de",
+        ),
     ],
 )
 def test_not_wanting_what_a_page_tells_or_asking_how_gets_its_how(text: str, lang: str) -> None:

@@ -206,7 +206,10 @@ def follow_up(content: Content, node_id: str | None, text: str, lang: str) -> Fo
         if _names_a_way(text, lang):
             around = neighbourhood(content, node.id)
             boost = {n: CONTEXT_BOOST * w for n, w in around.items()} | {node.id: -CONTEXT_BOOST}
-            return FollowUp(text, boost)
+            # Without its "instead": that points back, it does not say which way ("opt-out
+            # instead of opt-in, allowed?" asks about the legal basis).
+            pointer = _instead_words(data)
+            return FollowUp(" ".join(w for w in ws if w not in pointer) or text, boost)
         if node.instead in content.nodes:
             return FollowUp(text, {}, here=node.instead)
         boost = dict.fromkeys(neighbours, WHY_BOOST) | {node.id: -WHY_BOOST}
@@ -220,7 +223,7 @@ def follow_up(content: Content, node_id: str | None, text: str, lang: str) -> Fo
     )
     if node.if_not in content.nodes and _asks_if_not(content, node.id, text, lang):
         return FollowUp(text, {}, here=node.if_not)
-    if node.how in content.nodes and _asks_how(content, node.id, text, lang):
+    if node.how in content.nodes and _asks_how(content, node.how, text, lang):
         return FollowUp(text, {}, here=node.how)
     if is_conditional(text, lang):
         # "und wenn sie schon 16 sind?" after the page on children: a case of that page,
@@ -292,8 +295,8 @@ def asks_how_after_story(content: Content, node_id: str, text: str, lang: str) -
     its last question (or last sentence), or that sentence's last part after a comma, asks
     as "wie mache ich das?" does after the page (:func:`_asks_how`), here without pointing
     back: the story before it is what it asks about."""
-    node = content.nodes.get(node_id)
-    if node is None or node.how not in content.nodes or lang not in _LANGUAGES:
+    target = how_page(content, node_id)
+    if target is None or lang not in _LANGUAGES:
         return False
     sentences = [s for s in SENTENCE.findall(text) if words(s)]
     asking = [i for i, s in enumerate(sentences) if "?" in s]
@@ -309,14 +312,25 @@ def asks_how_after_story(content: Content, node_id: str, text: str, lang: str) -
         if (
             len(ws) <= _MAX_WORDS
             and any(w in said for w in ws)
-            and _asks_how(content, node_id, part, lang, pointing=False)
+            and _asks_how(content, target, part, lang, pointing=False)
         ):
             return True
     return False
 
 
+def how_page(content: Content, node_id: str) -> str | None:
+    """The page that says how to do what the page ``node_id`` speaks of: its ``how``, or the
+    page itself where it is some page's ``how`` (the steps to object)."""
+    node = content.nodes.get(node_id)
+    if node is None:
+        return None
+    if node.how in content.nodes:
+        return node.how
+    return node_id if any(n.how == node_id for n in content.nodes.values()) else None
+
+
 def _asks_how(
-    content: Content, node_id: str, text: str, lang: str, *, pointing: bool = True
+    content: Content, target: str, text: str, lang: str, *, pointing: bool = True
 ) -> bool:
     """Whether ``text`` asks how or where to do what the page ``node_id`` speaks of ("wie
     mache ich das?", "where do I do that?", "how do I stop that?"): a question word of
@@ -342,8 +356,8 @@ def _asks_how(
     rest = [w for w in content_words(text, lang) if w not in small]
     if len(rest) > 1:
         return False
-    target = content.nodes[content.nodes[node_id].how or ""]
-    said = " ".join([target.title.get(lang, ""), *target.questions.get(lang, [])])
+    page = content.nodes[target]
+    said = " ".join([page.title.get(lang, ""), *page.questions.get(lang, [])])
     known = {stem(w, lang) for w in words(said)}
     return all(stem(w, lang) in known for w in rest)
 

@@ -851,12 +851,20 @@ class Matcher:
         asks_how = (
             ranking.answerable
             and bool(candidates)
-            and (matched or score >= NAMED_FLOOR)
+            and (
+                matched
+                or score >= NAMED_FLOOR
+                or self.content.nodes[candidates[0]].how is None
+            )
             and asks_how_after_story(self.content, candidates[0], text, lang)
         )
         # The two closest topics are about equally close: the bot would ask which is meant.
         tied = ranking.features["margin"] < decides.clarify_margin
         aim = self.content.nodes[candidates[0]].how if refusing or asks_how else None
+        if asks_how and aim is None:
+            # The page is itself the steps ("... man muss widersprechen. Wie geht das?" of the
+            # steps to object): it answers, or the page of the app the story names.
+            matched = True
         if (
             aim is None
             and ranking.answerable
