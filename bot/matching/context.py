@@ -223,7 +223,11 @@ def follow_up(content: Content, node_id: str | None, text: str, lang: str) -> Fo
     )
     if node.if_not in content.nodes and _asks_if_not(content, node.id, text, lang):
         return FollowUp(text, {}, here=node.if_not)
-    if node.how in content.nodes and _asks_how(content, node.how, text, lang):
+    if (
+        node.how is not None
+        and node.how in content.nodes
+        and _asks_how(content, node.how, text, lang)
+    ):
         return FollowUp(text, {}, here=node.how)
     if is_conditional(text, lang):
         # "und wenn sie schon 16 sind?" after the page on children: a case of that page,

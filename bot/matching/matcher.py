@@ -851,11 +851,7 @@ class Matcher:
         asks_how = (
             ranking.answerable
             and bool(candidates)
-            and (
-                matched
-                or score >= NAMED_FLOOR
-                or self.content.nodes[candidates[0]].how is None
-            )
+            and (matched or score >= NAMED_FLOOR or self.content.nodes[candidates[0]].how is None)
             and asks_how_after_story(self.content, candidates[0], text, lang)
         )
         # The two closest topics are about equally close: the bot would ask which is meant.
