@@ -336,11 +336,11 @@ def how_page(content: Content, node_id: str) -> str | None:
 def _asks_how(
     content: Content, target: str, text: str, lang: str, *, pointing: bool = True
 ) -> bool:
-    """Whether ``text`` asks how or where to do what the page ``node_id`` speaks of ("wie
-    mache ich das?", "where do I do that?", "how do I stop that?"): a question word of
-    ``how_words`` that points back (where ``pointing``) and names nothing else than the
-    doing, in the words of the page the content names for it ("how do I ask for the reasons
-    there?" names more)."""
+    """Whether ``text`` asks how or where to do what the page ``target`` gives the steps
+    for ("wie mache ich das?", "where do I do that?", "how do I stop that?"): a question
+    word of ``how_words`` that points back (where ``pointing``) and names nothing else than
+    the doing, in the words of ``target`` ("how do I ask for the reasons there?" names
+    more)."""
     data = _LANGUAGES[lang]
     ws = words(text)
     if not any(w in data.how_words for w in ws):

@@ -847,7 +847,8 @@ class Matcher:
         # Meta does, the writer asks how to stop it (the page's ``how``).
         refusing = ranking.answerable and bool(candidates) and _refuses(text, lang)
         # "Meta nimmt unsere Fotos für die KI, sagt meine Tochter. Wie geht das?": the story
-        # names the page, the question after it asks for that page's ``how``.
+        # names the page, the question after it asks for that page's ``how``. Where the page
+        # is itself the steps, the question says what the ranking was unsure of: no floor.
         asks_how = (
             ranking.answerable
             and bool(candidates)
