@@ -708,7 +708,8 @@ def _with_countries(table: Table, nodes: list[Node], doc: _Doc) -> tuple[list[No
         n.model_copy(update={"options": (*n.options, *extra)}) if n.id == table.parent else n
         for n in nodes
     ]
-    if not any(n.id == table.parent for n in nodes):
+    ids = {n.id for n in nodes}
+    if table.parent not in ids:
         problems.append(
             Problem(
                 doc.file,
@@ -717,7 +718,7 @@ def _with_countries(table: Table, nodes: list[Node], doc: _Doc) -> tuple[list[No
                 f"add a node with id '{table.parent}' (kind: menu) or set 'parent:'",
             )
         )
-    if table.cross_border is not None and not any(n.id == table.cross_border for n in out):
+    if table.cross_border is not None and table.cross_border not in ids:
         problems.append(
             Problem(
                 doc.file,

@@ -26,7 +26,7 @@ from bot.matching.text import (
 
 SENTENCE = re.compile(r"[^.!?\n]+[.!?\n]*")
 """A sentence with its closing punctuation."""
-_PIECE = re.compile(r"[^,;:()]+[,;:()]*")
+PIECE = re.compile(r"[^,;:()]+[,;:()]*")
 """Pieces of a sentence between commas (and the like), each with its punctuation."""
 _LANGUAGES = lang_data.languages()
 
@@ -183,7 +183,7 @@ def asking_parts(text: str, lang: str) -> list[tuple[str, float]]:
         # clause of a piece may start with a verb.
         clauses = [
             (clause, k == 0)
-            for piece in _PIECE.findall(sentence)
+            for piece in PIECE.findall(sentence)
             for k, clause in enumerate(conjunction.split(piece) if conjunction else [piece])
             if words(clause)
         ]

@@ -22,7 +22,6 @@ country table (``country-<code>``).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -30,7 +29,7 @@ from bot import lang as lang_data
 from bot.content.countries import ID_PREFIX
 from bot.content.models import Content
 from bot.matching.answers import apps
-from bot.matching.clauses import without_denied_platforms
+from bot.matching.clauses import PIECE, SENTENCE, without_denied_platforms
 from bot.matching.text import (
     _META_WORDS,
     OTHER_PARTIES,
@@ -198,7 +197,8 @@ class CountryPages:
             return None
         # Piece by piece: "vivo ad Amsterdam per lavoro. In Olanda ..." and "vivo en Dublín
         # por trabajo, allí a quién reclamo" work nowhere.
-        said = [[w.casefold() for w in words(p)] for p in _PIECES.split(text)]
+        pieces = [p for s in SENTENCE.findall(text) for p in PIECE.findall(s)]
+        said = [[w.casefold() for w in words(p)] for p in pieces]
         lives = any(_says_where(ws, data.living_words, data.place_words) for ws in said)
         works = any(_says_where(ws, data.working_words, data.place_words) for ws in said)
         return self.cross_border if lives and works else None
@@ -242,8 +242,6 @@ class CountryPages:
         return node in self.offering or node in self.places
 
 
-_PIECES = re.compile(r"[.!?;:,()\n]")
-"""Where a word of living or working and its place word cannot be apart."""
 _PLACE_REACH = 2
 """How many words after a word of living or working its place word may come ("arbeite aber
 in Frankreich")."""
