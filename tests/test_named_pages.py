@@ -119,11 +119,31 @@ def test_the_places_and_the_pages_that_offer_them_are_read_from_the_content() ->
     assert {"country-de", "country-ie", "complaint-abroad", "outside-eu"} <= pages.places
     assert {"complaint", "which-authority", "countries"} <= pages.offering
     assert pages.named("ik woon sinds kort in wenen", "nl") == {"country-at"}
-    # Two places: neither is picked.
+    # Two places: neither is picked by name alone ...
     assert pages.named("ik ben nederlander maar woon in wenen", "nl") == {
         "country-nl",
         "country-at",
     }
+    # ... but the writer says where they live.
+    assert pages.lived_in("ik ben nederlander maar woon in wenen", "nl") == {"country-at"}
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "lived"),
+    [
+        ("Soy de Burgos pero llevo cinco años viviendo en Rotterdam", "es", {"country-nl"}),
+        ("Mieszkam od lat w Niemczech (jestem Polką)", "pl", {"country-de"}),
+        ("I'm from Sweden but live in Munich now", "en", {"country-de"}),
+        # A nationality after the word of living says nothing of where.
+        ("ik woon als nederlander in de dordogne", "nl", set()),
+        # Where the writer comes from, not where they live.
+        ("je suis belge, je me plains où ?", "fr", set()),
+    ],
+)  # fmt: skip
+def test_where_the_writer_lives_is_read_after_a_word_of_living(
+    text: str, lang: str, lived: set[str]
+) -> None:
+    assert CountryPages.of(load_content()).lived_in(text, lang) == lived
 
 
 @pytest.mark.parametrize(
@@ -133,6 +153,9 @@ def test_the_places_and_the_pages_that_offer_them_are_read_from_the_content() ->
         ("je suis installée a dublin, je porte plainte aupres de qui ?", "fr", "country-ie"),
         ("ik woon sinds kort in wenen, waar kan ik daar een klacht indienen over meta", "nl", "country-at"),
         ("come faccio reclamo al garante privacy", "it", "country-it"),
+        # From one country, living in another.
+        ("I'm Polish but I live in Dublin now, where do I complain about Meta?", "en", "country-ie"),
+        ("je suis belge mais je vis à Lyon, je porte plainte où pour meta ?", "fr", "country-fr"),
     ],
 )  # fmt: skip
 def test_a_complaint_from_a_named_place_gets_that_countrys_page(
@@ -162,6 +185,37 @@ def test_a_named_place_settles_a_tie_the_bot_would_ask_about() -> None:
     assert pages.page_for(text, "fr", ranked, sure=True, tied=True) == "country-be"
     # Sure of one page and not tied: the ranking's answer stands.
     assert pages.page_for(text, "fr", ranked, sure=True, tied=False) is None
+
+
+def test_a_place_first_in_the_ranking_answers_where_the_question_names_it() -> None:
+    pages = CountryPages.of(load_content())
+    # Unsure, and the next page (noyb's) is about no place: the place named agrees.
+    ranked = ["country-at", "noyb", "complaint-abroad"]
+    text = "servus, i wohn in linz – bei wem beschwer i mi wegen meta?"
+    assert pages.page_for(text, "de", ranked, sure=False) == "country-at"
+    # The same ranking for a question that names no place, or another one: no answer forced.
+    assert pages.page_for("bei wem beschwer i mi wegen meta?", "de", ranked, sure=False) is None
+    text = "servus, bin grad in münchen – bei wem beschwer i mi wegen meta?"
+    assert pages.page_for(text, "de", ranked, sure=False) is None
+    # Living there says which: the writer's country, whatever the ranking's first.
+    text = "servus, i wohn in münchen – bei wem beschwer i mi wegen meta?"
+    assert pages.page_for(text, "de", ranked, sure=False) == "country-de"
+
+
+def test_where_the_writer_lives_decides_between_two_places_named() -> None:
+    pages = CountryPages.of(load_content())
+    text = "Soy de Sevilla pero vivo en Ámsterdam, ¿dónde me quejo de Meta?"
+    ranked = ["complaint", "country-es", "country-nl"]
+    assert pages.page_for(text, "es", ranked, sure=False) == "country-nl"
+    # Sure of the country the writer comes from: the one they live in answers.
+    text = "je suis belge mais je vis à Lyon, je porte plainte où pour meta ?"
+    assert pages.page_for(text, "fr", ["country-be", "country-fr"], sure=True) == "country-fr"
+    assert (
+        pages.page_for("je suis belge, je me plains où ?", "fr", ["country-be"], sure=True) is None
+    )
+    # "Another EU country" names no country: the sure page on complaints abroad stays.
+    text = "je vis dans un autre pays de l'UE, je porte plainte où, chez moi ou là où j'habite ?"
+    assert pages.page_for(text, "fr", ["complaint-abroad", "outside-eu"], sure=True) is None
 
 
 def test_a_place_that_may_mean_something_else_settles_no_tie() -> None:

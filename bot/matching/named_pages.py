@@ -13,7 +13,10 @@ Fotos nimmt" names Meta by its app and asks how to object on all of them.
 The pages on complaints and authorities offer a page for each country of the country table.
 Where the ranking is unsure between them and the country pages, a question that names one
 country, by any of its page's keywords ("servus, bin aus wien, wo beschwer ich mich",
-"je suis installée a dublin, je porte plainte aupres de qui ?"), gets that country's page.
+"je suis installée a dublin, je porte plainte aupres de qui ?"), gets that country's page; so
+does one the ranking is unsure of, where the question names it. A writer who says where they
+live ("Soy de Burgos pero vivo en Rotterdam") gets that country's page, even where the ranking
+is sure of the country they come from.
 
 Which pages offer which is read from the content: a menu among whose options are pages about
 one app each (by their keywords), for at least two apps; any page that offers pages of the
@@ -207,15 +210,33 @@ class CountryPages:
         self, text: str, lang: str, ranked: Sequence[str], *, sure: bool, tied: bool = False
     ) -> str | None:
         """The place page that answers ``text`` instead of ``ranked[0]``, or ``None``: only
-        where the ranking is unsure between pages about places and complaints, and the text
-        aims at no other party ("skarga do uodo na pracodawce" is about an employer).
+        where the ranking is unsure between pages about places and complaints, or unsure of
+        the place the text names, or sure of a place other than where the writer lives
+        (:meth:`lived_in`); and the text aims at no other party ("skarga do uodo na
+        pracodawce" is about an employer).
 
         ``tied``: sure, but of two pages about equally (the bot would ask which one is
         meant): the place named decides ("je suis de Bruxelles, je porte plainte auprès de
         qui ?"), unless it may mean something else too (:attr:`shared`: "Irland oder hier?"
         asks where Meta's lead authority is)."""
-        places = len(ranked) >= 2 and all(self._about_places(n) for n in ranked[:2])
-        if (sure and not tied) or not places:
+        if not ranked:
+            return None
+        lived = self.lived_in(text, lang)
+        # Sure of one place's page, from a writer who lives in a country of the table ("je suis
+        # belge mais je vis à Lyon, je me plains où ?"): where they live decides. "Abroad" and
+        # "another EU country" say no country.
+        elsewhere = (
+            ranked[0] in self.places
+            and len(lived) == 1
+            and ranked[0] not in lived
+            and all(p.startswith(ID_PREFIX) for p in lived)
+        )
+        if sure and not tied and not elsewhere:
+            return None
+        # Unsure between places, or of a place the question names ("servus, i wohn in wien –
+        # bei wem beschwer i mi?", the ranking's next being the page on noyb).
+        places = elsewhere or (len(ranked) >= 2 and all(map(self._about_places, ranked[:2])))
+        if not (places or ranked[0] in self.places):
             return None
         said = words(text)
         if any(stem(w, lang) in self.roles.get(lang, ()) for w in said) and not any(
@@ -225,7 +246,12 @@ class CountryPages:
         if not any(stem(w, lang) in self.asking.get(lang, ()) for w in content_words(text, lang)):
             return None
         named = self.named(text, lang)
-        if len(named) != 1 or (sure and named <= self.shared):
+        if len(named) > 1 and len(lived) == 1:
+            # "Soy de Burgos pero vivo en Rotterdam": where the writer lives decides.
+            named = lived
+        if len(named) != 1 or (sure and tied and named <= self.shared):
+            return None
+        if not places and named != {ranked[0]}:
             return None
         return named.pop()
 
@@ -238,9 +264,41 @@ class CountryPages:
                 found.add(page)
         return found
 
+    def lived_in(self, text: str, lang: str) -> set[str]:
+        """The place pages ``text`` says the writer lives in: named right after a word of
+        living and the word that says where ("llevo cinco años viviendo en Rotterdam")."""
+        data = _LANGUAGES.get(lang)
+        if data is None:
+            return set()
+        found: set[str] = set()
+        for s in SENTENCE.findall(text):
+            for p in PIECE.findall(s):
+                ws = words(p)
+                said = [w.casefold() for w in ws]
+                for i, w in enumerate(said):
+                    if w not in data.living_words:
+                        continue
+                    # "vivo en Milán", "mieszkam od lat w Niemczech": the place follows a
+                    # word that says where; "woon als nederlander in ..." names a nationality.
+                    at = next(
+                        (
+                            j
+                            for j in range(i + 1, min(i + 1 + _LIVED_REACH, len(said)))
+                            if said[j] in data.place_words
+                        ),
+                        None,
+                    )
+                    if at is not None:
+                        found |= self.named(" ".join(ws[at + 1 : at + 1 + _PLACE_REACH + 1]), lang)
+        return found
+
     def _about_places(self, node: str) -> bool:
         return node in self.offering or node in self.places
 
+
+_LIVED_REACH = 5
+"""How many words after a word of living the word that says where may come ("mieszkam od
+pięciu lat w Niemczech")."""
 
 _PLACE_REACH = 2
 """How many words after a word of living or working its place word may come ("arbeite aber
