@@ -8,7 +8,7 @@ import pytest
 
 from bot import lang
 from bot.content import load_content
-from bot.matching import STOPWORDS, Lexicon
+from bot.matching import STOPWORDS, Lexicon, Matcher
 
 FIELDS = (
     "stopwords",
@@ -35,10 +35,10 @@ def test_every_list_is_filled_with_lower_case_words(code: str) -> None:
         assert all(w == w.lower() and w.strip(",.;") == w for w in words), field
 
 
-OPTIONAL = frozenset({"why_phrases", "detect_marks", "unaccented"})
+OPTIONAL = frozenset({"why_phrases", "detect_marks", "unaccented", "name_endings"})
 """Lists only some languages need: "por qué" is why in two words; English has no letters of
 its own that tell it from the others. ``unaccented`` is a flag, set where people often type
-the language without its accents."""
+the language without its accents. Only Polish declines a company's name (``name_endings``)."""
 
 
 @pytest.mark.parametrize("code", sorted(lang.languages()))
@@ -94,3 +94,14 @@ def test_meta_in_every_polish_case_is_meta() -> None:
     lexicon = Lexicon("pl", groups)
     assert {lexicon.stem(w) for w in ("mecie", "mety", "metę", "metą")} == {lexicon.stem("meta")}
     assert {"mety", "mecie", "metę", "metą"} <= lang.languages()["pl"].topic_words
+
+
+def test_a_company_declined_in_polish_is_another_party() -> None:
+    # "z TikToka", "na Amazonie": the name with a Polish ending is still another company.
+    matcher = Matcher(load_content())
+    assert matcher.ranking("czy mogę zażądać od TikToka usunięcia moich filmików?", "pl").foreign
+    index = matcher.indexes["pl"]
+    assert index.names_party("tiktoka") and index.names_party("amazonie")
+    assert not index.names_party("facebooka")
+    # A Polish example names Gmail ("nowy z gmaila"): the content talks about it.
+    assert not index.names_party("gmaila") and not index.names_party("gmail")

@@ -114,6 +114,9 @@ class Language:
     """Words for living somewhere ("wohne", "live", "mieszkam")."""
     working_words: frozenset[str] = frozenset()
     """Words for working somewhere ("arbeite", "work", "pracuję")."""
+    name_endings: frozenset[str] = frozenset()
+    """Endings a company's name takes in this language ("tiktoka", "z linkedinem"): a
+    question about TikTok in Polish names TikTok."""
     place_words: frozenset[str] = frozenset()
     """Words that say where, after a word of living or working ("in", "au", "w"): "ich wohne
     in Trier und arbeite in Luxemburg" names two places, "I live and work in Luxembourg"

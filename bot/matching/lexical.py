@@ -480,7 +480,12 @@ class LanguageIndex:
         self.bare_keywords = {k: next(iter(o)) for k, o in bare.items() if len(o) == 1}
         self.example_word = Table.cosine(example_stems)
         self.unknown_idf = math.log((len(example_node) + 1) / 0.5)
-        self.other_parties = OTHER_PARTIES - topical
+        data = lang_data.languages().get(lang)
+        self.name_endings = tuple(data.name_endings) if data is not None else ()
+        # "z gmaila" in an example: the content talks about Gmail.
+        self.other_parties = frozenset(
+            p for p in OTHER_PARTIES if not any(p + e in topical for e in ("", *self.name_endings))
+        )
         # The other companies the content does talk about, with the pages that name them.
         self.party_pages = {
             party: frozenset(
@@ -738,7 +743,7 @@ class LanguageIndex:
         off = self.off_topic
         # Only what a long message asks may name the other party: "weil ich im Krankenhaus
         # lag" explains a situation.
-        foreign = any(w in self.other_parties for w in ws) or (
+        foreign = any(self.names_party(w) for w in ws) or (
             self.elsewhere(ws) and self.elsewhere(self._asked_words(text, pieces))
         )
         # Question words and negations help rank ("why" vs "what") but are no evidence
@@ -854,6 +859,13 @@ class LanguageIndex:
         # Read only where the off-topic requests come as close as the best node.
         about_training = off_topic >= OFF_TOPIC_CLOSE and _names_training(text, lang)
         return Ranking(order, total, features, foreign, related, off_topic, fusion, about_training)
+
+    def names_party(self, word: str) -> bool:
+        """Whether ``word`` names another company the content never talks about, also with
+        an ending of the language ("Jak pobrać dane z TikToka?")."""
+        return word in self.other_parties or any(
+            word.endswith(e) and word[: -len(e)] in self.other_parties for e in self.name_endings
+        )
 
     def _names_role(self, word: str) -> bool:
         """Whether ``word`` names a kind of party the content never mentions (an employer, a
