@@ -319,6 +319,35 @@ def test_the_model_reads_the_opening_of_a_long_question(model: E5Embedder) -> No
     assert matcher.meaning_text(long, "de") == model.clip(matcher.meaning_text(long, "de"))
 
 
+@pytest.mark.parametrize(
+    ("lang", "text", "story"),
+    [
+        ("nl", "Mijn oma van 80 wil niet dat haar foto's gebruikt worden. Ze zit op fb en insta maar is niet zo handig met de telefoon. Waar begin ik?", ["fb", "insta"]),
+        ("fr", "Bonjour, ma fille m'a dit qu'il fallait faire une démarche pour que Facebook n'utilise pas nos photos pour son intelligence artificielle. C'est quoi exactement la marche à suivre ?", ["facebook"]),
+    ],
+)  # fmt: skip
+def test_a_question_that_names_nothing_is_read_with_its_story(
+    model: E5Embedder, lang: str, text: str, story: list[str]
+) -> None:
+    """ "Waar begin ik?" alone reads like any question: the model reads it with the words of
+    the story before it that the content uses, Meta's and the apps' first."""
+    matcher, _ = _shipped_matcher(model)
+    read = matcher.meaning_text(text, lang)
+    question = text[text.rindex(". ") + 2 :]
+    assert (
+        read.startswith(question) and read.split()[len(question.split()) :][: len(story)] == story
+    )
+    assert model._model.token_count(read, True) <= semantic.QUERY_TOKENS
+    # A question that names the topic is read alone, whatever story comes before it.
+    text = (
+        "Ich habe letzte Woche schon alle meine alten Beiträge gelöscht, das war viel Arbeit "
+        "und meine Tochter hat mir dabei geholfen. Wie widerspreche ich jetzt noch bei Instagram?"
+    )
+    assert (
+        matcher.meaning_text(text, "de").strip() == "Wie widerspreche ich jetzt noch bei Instagram?"
+    )
+
+
 def test_closest_averages_a_positions_nearest_texts(tmp_path: Path, model: E5Embedder) -> None:
     """The ``dense_top3`` feature: the mean cosine of a node's few closest texts, at most the
     closest one's (``scores``), and -1 for a position without texts."""
