@@ -589,6 +589,12 @@ def test_asking_parts_weigh_the_question_over_the_situation() -> None:
     assert weights["Ich bin 80 und habe Facebook seit Jahren"] < weights["weil ich das nicht will"]
     assert weights["weil ich das nicht will"] < weights["Kann ich noch widersprechen"]
     assert asking_parts("Ich habe Facebook. Mein Mann auch.", "de") == []
+    # An aside in brackets starts no clause: "hat Facebook" after "(82)" asks nothing.
+    parts = asking_parts(
+        "Meine Oma (82) hat Facebook und Insta. Wie geht das am einfachsten?", "de"
+    )
+    weights = {text.strip(" ,.?"): weight for text, weight in parts}
+    assert weights["Meine Oma (82) hat Facebook und Insta"] < weights["Wie geht das am einfachsten"]
 
 
 # Platforms someone does not use

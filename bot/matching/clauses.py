@@ -28,6 +28,9 @@ SENTENCE = re.compile(r"[^.!?\n]+[.!?\n]*")
 """A sentence with its closing punctuation."""
 PIECE = re.compile(r"[^,;:()]+[,;:()]*")
 """Pieces of a sentence between commas (and the like), each with its punctuation."""
+_CLAUSE_PIECE = re.compile(r"[^,;:]+[,;:]*")
+"""Pieces of a sentence between commas, where clauses may start: an aside in brackets
+("Meine Oma (82) hat Facebook ...") starts none."""
 _LANGUAGES = lang_data.languages()
 
 
@@ -183,7 +186,7 @@ def asking_parts(text: str, lang: str) -> list[tuple[str, float]]:
         # clause of a piece may start with a verb.
         clauses = [
             (clause, k == 0)
-            for piece in PIECE.findall(sentence)
+            for piece in _CLAUSE_PIECE.findall(sentence)
             for k, clause in enumerate(conjunction.split(piece) if conjunction else [piece])
             if words(clause)
         ]
