@@ -96,12 +96,41 @@ def test_meta_in_every_polish_case_is_meta() -> None:
     assert {"mety", "mecie", "metę", "metą"} <= lang.languages()["pl"].topic_words
 
 
-def test_a_company_declined_in_polish_is_another_party() -> None:
+@pytest.fixture(scope="module")
+def matcher() -> Matcher:
+    return Matcher(load_content())
+
+
+def test_a_company_declined_in_polish_is_another_party(matcher: Matcher) -> None:
     # "z TikToka", "na Amazonie": the name with a Polish ending is still another company.
-    matcher = Matcher(load_content())
     assert matcher.ranking("czy mogę zażądać od TikToka usunięcia moich filmików?", "pl").foreign
     index = matcher.indexes["pl"]
     assert index.names_party("tiktoka") and index.names_party("amazonie")
     assert not index.names_party("facebooka")
     # A Polish example names Gmail ("nowy z gmaila"): the content talks about it.
     assert not index.names_party("gmaila") and not index.names_party("gmail")
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("wie viel sind 15 prozent von 80", "de"),
+        ("what's 20% of 150?", "en"),
+        ("combien font 15 pour cent de 80", "fr"),
+        ("cuánto es el 20 por ciento de 50", "es"),
+        ("quanto fa il 15 per cento di 240", "it"),
+        ("hoeveel is 15 procent van 80", "nl"),
+        ("ile to jest 15 procent z 200?", "pl"),
+    ],
+)
+def test_a_sum_with_per_cent_is_no_question_about_the_survey(
+    matcher: Matcher, text: str, code: str
+) -> None:
+    # The page on the survey's percentages shares "Prozent" with a sum, and nothing else.
+    result = matcher.match(text, code)
+    assert not result.matched and not result.candidates
+
+
+def test_a_share_in_a_question_about_the_survey_is_no_sum(matcher: Matcher) -> None:
+    text = "stimmt es, dass nur 7 prozent wollen, dass meta ihre daten nutzt?"
+    assert matcher.match(text, "de").node == "noyb-survey"

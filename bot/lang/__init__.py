@@ -73,6 +73,9 @@ class Language:
     page."""
     instead_phrases: frozenset[str] = frozenset()
     """Phrases that ask the same ("any other way?", "gibt's einen anderen Weg?")."""
+    percent_phrases: frozenset[str] = frozenset()
+    """The words for per cent ("Prozent", "por ciento"): "15 prozent von 80" asks for a sum
+    (no question for the bot), not about the survey's figures."""
     translation_phrases: frozenset[str] = frozenset()
     """Phrases that open a request to translate a word ("wie sagt man", "how do you say",
     "cómo se dice"): such a message is no question for the bot, whatever language or
@@ -172,6 +175,7 @@ _PHRASE_LISTS = (
     "follow_up_phrases",
     "instead_phrases",
     "refusal_phrases",
+    "percent_phrases",
     "translation_phrases",
     "why_phrases",
 )

@@ -423,6 +423,7 @@ class Matcher:
             self.thanks_language(text, lang)
             or self.how_are_you_language(text, lang)
             or _asks_to_translate(text, lang)
+            or _asks_to_calculate(text, lang)
         ):
             return MatchResult(None, 0.0, False, lang)
         if (
@@ -1105,6 +1106,30 @@ def _asks_to_translate(text: str, lang: str) -> bool:
     return any(said.startswith(p) for p in _phrases(lang, "translation_phrases")) and not any(
         w in _META_WORDS for w in words(text)
     )
+
+
+def _asks_to_calculate(text: str, lang: str) -> bool:
+    """Whether ``text`` asks for a share of a number ("hoeveel is 15 procent van 80", "what
+    is 20% of 150"): a sum to work out, which the page on the survey's percentages does not
+    answer. Not where it names Meta, its apps or the training."""
+    if not any(ch.isdigit() for ch in text):
+        return False
+    said = _spelt(text.replace("%", f" {_PERCENT} "), lang)
+    return bool(_calculation(lang).search(said)) and not any(w in _META_WORDS for w in words(text))
+
+
+_PERCENT = "percentsign"
+"""What a message's "%" is read as (:func:`words` drops it)."""
+
+
+@functools.cache
+def _calculation(lang: str) -> re.Pattern[str]:
+    """A number, a word for per cent, at most two words and another number that ends the
+    message, as :func:`_spelt` writes it: "nur 7% von 1000 Befragten wollen das?" asks
+    about the survey."""
+    shares = [*_phrases(lang, "percent_phrases"), f" {_PERCENT} "]
+    alternatives = "|".join(re.escape(p) for p in shares)
+    return re.compile(rf" \d+(?:{alternatives})(?:[^\d\s]+ ){{0,2}}\d+ $")
 
 
 def _spelt(text: str, lang: str) -> str:
