@@ -1065,7 +1065,12 @@ class Matcher:
         many tokens, so the story's small words are left out. Ordering the story's words by
         how many examples use them did better on the tune questions out of fold (92.4 %
         right against 92.2 %) than rarest first (92.1 %) or in the story's order."""
-        if any(fold(w, lang) in _META_WORDS for w in words(asking)) or apps(asking):
+
+        def topical(word: str) -> bool:
+            # A word of Meta, the training or one of the apps.
+            return fold(word, lang) in _META_WORDS or bool(apps(word))
+
+        if any(topical(w) for w in words(asking)):
             return asking
         index = self.indexes[lang]
         data = lang_data.languages().get(lang)
@@ -1083,7 +1088,7 @@ class Matcher:
             return asking
         # Meta's words and the apps' first, then the words the content's examples use most
         # (the topic's words: "Fotos", "widersprechen"), not those of one story ("Enkel").
-        key = [w for w in story if fold(w, lang) in _META_WORDS or apps(w)]
+        key = [w for w in story if topical(w)]
         rest = sorted((w for w in story if w not in key), key=lambda w: index.vectors(w).length)
         return self._clip(" ".join([asking.strip(), *(key + rest)[:_STORY_WORDS]]))
 
@@ -1103,9 +1108,8 @@ def _asks_to_translate(text: str, lang: str) -> bool:
     language, not a question about France. Not where it names Meta, its apps or the
     training: "comment on dit non à Meta pour l'IA ?" asks how to object."""
     said = _spelt(text, lang)
-    return any(said.startswith(p) for p in _phrases(lang, "translation_phrases")) and not any(
-        w in _META_WORDS for w in words(text)
-    )
+    translating = any(said.startswith(p) for p in _phrases(lang, "translation_phrases"))
+    return translating and not _names_meta(text)
 
 
 def _asks_to_calculate(text: str, lang: str) -> bool:
@@ -1115,7 +1119,12 @@ def _asks_to_calculate(text: str, lang: str) -> bool:
     if not any(ch.isdigit() for ch in text):
         return False
     said = _spelt(text.replace("%", f" {_PERCENT} "), lang)
-    return bool(_calculation(lang).search(said)) and not any(w in _META_WORDS for w in words(text))
+    return bool(_calculation(lang).search(said)) and not _names_meta(text)
+
+
+def _names_meta(text: str) -> bool:
+    """Whether a word of ``text`` names Meta, its apps or the training, as spelt."""
+    return any(w in _META_WORDS for w in words(text))
 
 
 _PERCENT = "percentsign"

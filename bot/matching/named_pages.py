@@ -25,7 +25,7 @@ country table (``country-<code>``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot import lang as lang_data
@@ -200,8 +200,7 @@ class CountryPages:
             return None
         # Piece by piece: "vivo ad Amsterdam per lavoro. In Olanda ..." and "vivo en Dublín
         # por trabajo, allí a quién reclamo" work nowhere.
-        pieces = [p for s in SENTENCE.findall(text) for p in PIECE.findall(s)]
-        said = [[w.casefold() for w in words(p)] for p in pieces]
+        said = [[w.casefold() for w in ws] for ws in _pieces(text)]
         lives = any(_says_where(ws, data.living_words, data.place_words) for ws in said)
         works = any(_says_where(ws, data.working_words, data.place_words) for ws in said)
         return self.cross_border if lives and works else None
@@ -271,25 +270,12 @@ class CountryPages:
         if data is None:
             return set()
         found: set[str] = set()
-        for s in SENTENCE.findall(text):
-            for p in PIECE.findall(s):
-                ws = words(p)
-                said = [w.casefold() for w in ws]
-                for i, w in enumerate(said):
-                    if w not in data.living_words:
-                        continue
-                    # "vivo en Milán", "mieszkam od lat w Niemczech": the place follows a
-                    # word that says where; "woon als nederlander in ..." names a nationality.
-                    at = next(
-                        (
-                            j
-                            for j in range(i + 1, min(i + 1 + _LIVED_REACH, len(said)))
-                            if said[j] in data.place_words
-                        ),
-                        None,
-                    )
-                    if at is not None:
-                        found |= self.named(" ".join(ws[at + 1 : at + 1 + _PLACE_REACH + 1]), lang)
+        for ws in _pieces(text):
+            said = [w.casefold() for w in ws]
+            # "vivo en Milán", "mieszkam od lat w Niemczech": the place follows a word that
+            # says where; "woon als nederlander in ..." names a nationality.
+            for at in _where(said, data.living_words, data.place_words, _LIVED_REACH):
+                found |= self.named(" ".join(ws[at + 1 : at + 1 + _PLACE_REACH + 1]), lang)
         return found
 
     def _about_places(self, node: str) -> bool:
@@ -305,13 +291,28 @@ _PLACE_REACH = 2
 in Frankreich")."""
 
 
+def _pieces(text: str) -> list[list[str]]:
+    """The words of each piece of ``text`` (its sentences split at commas and the like)."""
+    return [words(p) for s in SENTENCE.findall(text) for p in PIECE.findall(s)]
+
+
+def _where(
+    said: Sequence[str], verbs: frozenset[str], where: frozenset[str], reach: int
+) -> Iterator[int]:
+    """For each word of ``verbs`` in ``said`` followed by a word of ``where`` at most
+    ``reach`` words after it, the position of the first such word."""
+    for i, w in enumerate(said):
+        if w in verbs:
+            ahead = range(i + 1, min(i + 1 + reach, len(said)))
+            at = next((j for j in ahead if said[j] in where), None)
+            if at is not None:
+                yield at
+
+
 def _says_where(said: Sequence[str], verbs: frozenset[str], where: frozenset[str]) -> bool:
     """Whether a word of ``verbs`` in ``said`` is followed closely (:data:`_PLACE_REACH`) by a
     word of ``where``."""
-    return any(
-        w in verbs and any(n in where for n in said[i + 1 : i + 1 + _PLACE_REACH])
-        for i, w in enumerate(said)
-    )
+    return any(True for _ in _where(said, verbs, where, _PLACE_REACH))
 
 
 def _place_names(content: Content, places: set[str]) -> dict[str, dict[tuple[str, ...], str]]:
