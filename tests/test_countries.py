@@ -125,3 +125,26 @@ def test_the_cross_border_page_must_exist(tmp_path: Path) -> None:
     assert problem.file.endswith("countries.yaml")
     assert text.splitlines()[problem.line - 1].startswith("cross_border:")
     assert load_content(SHIPPED).cross_border == "complaint-abroad"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("  country: ie\n", "  country: xx\n", "the seat's country 'xx' is no row"),
+        ("  page: which-authority\n", "  page: authority\n", "the seat's page 'authority' is not a node"),
+    ],
+)  # fmt: skip
+def test_the_seat_must_name_a_row_and_a_page(
+    tmp_path: Path, old: str, new: str, message: str
+) -> None:
+    tree = _tree(tmp_path)
+    table = tree / "countries.yaml"
+    text = table.read_text(encoding="utf-8")
+    assert text.count(old) == 1
+    table.write_text(text.replace(old, new), encoding="utf-8")
+    content, problems, _ = read_content(tree)
+    assert content is None
+    [problem] = [p for p in problems if message in p.message]
+    assert problem.file.endswith("countries.yaml")
+    assert text.splitlines()[problem.line - 1].startswith("seat:")
+    assert load_content(SHIPPED).seat == ("country-ie", "which-authority")

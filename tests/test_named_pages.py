@@ -230,6 +230,56 @@ def test_a_place_that_may_mean_something_else_settles_no_tie() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "lang", "ranked", "page"),
+    [
+        # Going to Ireland because Meta sits there, or Ireland against one's own country:
+        # which authority is responsible.
+        ("tengo que reclamar en irlanda porque meta tiene alli la sede?", "es", ["country-ie", "which-authority"], "which-authority"),
+        ("devo fare reclamo in irlanda visto che meta ha sede li?", "it", ["country-ie", "complaint"], "which-authority"),
+        ("musze pisac skarge do irlandii skoro meta ma tam siedzibe?", "pl", ["country-ie"], "which-authority"),
+        ("ktory urzad jest od tego, irlandzki czy polski?", "pl", ["country-ie", "irish-dpc"], "which-authority"),
+        # The bot would ask "which authority or Ireland?": the seat settles it.
+        ("Muss ich mich in Irland beschweren, weil Meta dort sitzt?", "de", ["which-authority", "country-ie"], "which-authority"),
+        # Living in Ireland: its own complaint route, seat or not.
+        ("Mieszkam w Dublinie. Gdzie złożyć skargę, skoro Meta ma tu siedzibę?", "pl", ["country-ie"], None),
+        ("I live in Cork and Meta is based here, where do I complain?", "en", ["country-ie"], None),
+        # Ireland alone, without its being Meta's seat: the ranking's page stays.
+        ("Ich studiere in Dublin. An welche Behörde wende ich mich in Irland?", "de", ["country-ie"], None),
+        ("tengo que escribir a irlanda para reclamar?", "es", ["country-ie"], None),
+        # Another page first: not about the seat.
+        ("was hat die irische DPC zum Sitz von Meta gesagt?", "de", ["irish-dpc", "country-ie"], None),
+    ],
+)  # fmt: skip
+def test_asking_about_going_to_metas_seat_gets_which_authority(
+    text: str, lang: str, ranked: list[str], page: str | None
+) -> None:
+    pages = CountryPages.of(load_content())
+    assert pages.seat == ("country-ie", "which-authority")
+    assert pages.about_seat(text, lang, ranked) == page
+
+
+def test_a_question_about_metas_seat_is_answered_with_which_authority() -> None:
+    result = _matcher().match("devo fare reclamo in irlanda visto che meta ha sede li?", "it")
+    assert result.matched and result.node == "which-authority"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "places"),
+    [
+        # A small word that is also a place's stem names no place ("para" and París, "mon"
+        # and Mons, "us"); the place's own name does, and "US" in capitals.
+        ("tengo que escribir a irlanda para reclamar?", "es", {"country-ie"}),
+        ("vivo en París desde hace años", "es", {"country-fr"}),
+        ("mon ami habite à Mons", "fr", {"country-be"}),
+        ("does this apply to us?", "en", set()),
+        ("I live in the US", "en", {"outside-eu"}),
+    ],
+)  # fmt: skip
+def test_a_small_word_names_no_place(text: str, lang: str, places: set[str]) -> None:
+    assert CountryPages.of(load_content()).named(text, lang) == places
+
+
+@pytest.mark.parametrize(
     ("text", "lang", "page"),
     [
         # Living in one country and working in another: either authority takes the complaint.

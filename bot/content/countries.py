@@ -80,6 +80,16 @@ class Country(_Model):
     as_of: dt.date | None = None
 
 
+class Seat(_Model):
+    """Where Meta's European company sits, and the page for readers elsewhere who ask about
+    it."""
+
+    country: str = Field(pattern=r"^[a-z]{2}$")
+    """The row of the country Meta's European company sits in (Ireland)."""
+    page: str
+    """The node on which authority is responsible for the reader."""
+
+
 class Table(_Model):
     """The whole file."""
 
@@ -91,6 +101,10 @@ class Table(_Model):
     """The page for a reader who lives in one country and works in another ("Ich wohne in
     Trier und arbeite in Luxemburg"): a question that says so gets it, not the page of
     either country."""
+    seat: Seat | None = None
+    """Meta's seat: a reader who asks whether to complain in that country because Meta sits
+    there ("tengo que reclamar en Irlanda porque Meta tiene allí la sede?") gets ``page``,
+    not that country's complaint route, unless they say they live there."""
 
 
 class TemplateError(ValueError):

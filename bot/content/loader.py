@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from bot.content.countries import (
+    ID_PREFIX,
     OptionError,
     Table,
     TemplateError,
@@ -630,6 +631,11 @@ def read_content(
                 table_rows,
                 asked=asked,
                 cross_border=table.cross_border if table is not None else None,
+                seat=(
+                    (ID_PREFIX + table.seat.country, table.seat.page)
+                    if table is not None and table.seat is not None
+                    else None
+                ),
             )
     return content, problems, docs
 
@@ -682,8 +688,10 @@ def _read_table(path: Path, docs: dict[str, _Doc]) -> tuple[Table | None, list[P
     # The generated nodes' fields point at their row: validate() finds lines by node index.
     lines = {path[1:]: line for path, line in doc.lines.items() if path[:1] == ("countries",)}
     docs[doc.file] = _Doc(doc.file, doc.data, lines)
-    # And the lines of 'parent' and 'cross_border', for a page that is not a node.
-    docs[doc.file].lines.update({key: doc.line(key) for key in (("parent",), ("cross_border",))})
+    # And the lines of 'parent', 'cross_border' and 'seat', for a page that is not a node.
+    docs[doc.file].lines.update(
+        {key: doc.line(key) for key in (("parent",), ("cross_border",), ("seat",))}
+    )
     return table, problems
 
 
@@ -727,6 +735,27 @@ def _with_countries(table: Table, nodes: list[Node], doc: _Doc) -> tuple[list[No
                 "set 'cross_border:' to the id of the page on complaints across countries",
             )
         )
+    if table.seat is not None:
+        seat = table.seat
+        if seat.country not in {c.code for c in table.countries}:
+            problems.append(
+                Problem(
+                    doc.file,
+                    doc.line(("seat",)),
+                    f"the seat's country '{seat.country}' is no row of the table",
+                    "set 'seat: country:' to the code of the country Meta's European company"
+                    " sits in",
+                )
+            )
+        if seat.page not in ids:
+            problems.append(
+                Problem(
+                    doc.file,
+                    doc.line(("seat",)),
+                    f"the seat's page '{seat.page}' is not a node",
+                    "set 'seat: page:' to the id of the page on which authority is responsible",
+                )
+            )
     return out + made, problems
 
 

@@ -438,6 +438,7 @@ class Content:
         *,
         asked: Mapping[str, tuple[Asked, ...]] | None = None,
         cross_border: str | None = None,
+        seat: tuple[str, str] | None = None,
     ) -> None:
         self.meta = meta
         self.nodes: Mapping[str, Node] = dict(nodes)
@@ -450,6 +451,9 @@ class Content:
         self.cross_border = cross_border
         """The page for a reader who lives in one country and works in another (the country
         table's ``cross_border``), if the table names one."""
+        self.seat = seat
+        """The country page of Meta's seat and the page for readers elsewhere who ask about
+        it (the country table's ``seat``), if the table names one."""
         self._answers: dict[tuple[str, str, dt.date], str] = {}
         self._dates: dict[tuple[dt.date, str], str] = {}
         self._aliases: dict[str, str] = {}
@@ -477,6 +481,7 @@ class Content:
             self.rows,
             asked=kept,
             cross_border=self.cross_border,
+            seat=self.seat,
         )
 
     @property

@@ -120,6 +120,10 @@ class Language:
     name_endings: frozenset[str] = frozenset()
     """Endings a company's name takes in this language ("tiktoka", "z linkedinem"): a
     question about TikTok in Polish names TikTok."""
+    seat_words: frozenset[str] = frozenset()
+    """Words for where a company has its seat ("Sitz", "sede", "siedziba"): "must I complain in
+    Ireland since Meta has its seat there?" asks which authority is responsible (the country
+    table's ``seat``)."""
     place_words: frozenset[str] = frozenset()
     """Words that say where, after a word of living or working ("in", "au", "w"): "ich wohne
     in Trier und arbeite in Luxemburg" names two places, "I live and work in Luxembourg"

@@ -875,6 +875,7 @@ class Matcher:
             aim = (
                 self._app_menus.page_for(text, lang, candidates, sure=matched, refusing=refusing)
                 or self._country_pages.across(text, lang, candidates)
+                or self._country_pages.about_seat(text, lang, candidates)
                 or self._country_pages.page_for(text, lang, candidates, sure=matched, tied=tied)
             )
         if aim is not None:

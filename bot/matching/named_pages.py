@@ -25,6 +25,7 @@ country table (``country-<code>``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -37,6 +38,7 @@ from bot.matching.text import (
     _META_WORDS,
     OTHER_PARTIES,
     OTHER_ROLES,
+    STOPWORDS,
     content_words,
     stem,
     words,
@@ -152,6 +154,9 @@ class CountryPages:
     cross_border: str | None = None
     """The page for a reader who lives in one country and works in another (the country
     table's ``cross_border``)."""
+    seat: tuple[str, str] | None = None
+    """The country page of Meta's seat and the page for readers elsewhere who ask about it
+    (the country table's ``seat``)."""
 
     @classmethod
     def of(cls, content: Content) -> CountryPages:
@@ -185,7 +190,16 @@ class CountryPages:
             for lang, ks in content.nodes[page].keywords.items()
             if any((lang, k.casefold()) in other_keys for k in ks)
         )
-        return cls(frozenset(places), offering, names, asking, roles, shared, content.cross_border)
+        return cls(
+            frozenset(places),
+            offering,
+            names,
+            asking,
+            roles,
+            shared,
+            content.cross_border,
+            content.seat,
+        )
 
     def across(self, text: str, lang: str, ranked: Sequence[str]) -> str | None:
         """The page for readers across borders, where ``text`` says the writer lives in one
@@ -204,6 +218,27 @@ class CountryPages:
         lives = any(_says_where(ws, data.living_words, data.place_words) for ws in said)
         works = any(_says_where(ws, data.working_words, data.place_words) for ws in said)
         return self.cross_border if lives and works else None
+
+    def about_seat(self, text: str, lang: str, ranked: Sequence[str]) -> str | None:
+        """The page on which authority is responsible (the table's ``seat``), where the
+        ranking's first is the country Meta sits in, or that page with the country next (the
+        bot would ask which is meant), and ``text`` asks about going there because of it
+        ("devo fare reclamo in Irlanda visto che Meta ha sede lì?") or weighs it against
+        another country ("który urząd jest od tego, irlandzki czy polski?"), from a writer
+        who does not say they live there: every authority takes its residents' complaints."""
+        data = _LANGUAGES.get(lang)
+        if self.seat is None or data is None or not ranked:
+            return None
+        country, page = self.seat
+        if ranked[0] != country and (ranked[0] != page or country not in ranked[1:2]):
+            return None
+        lived = self.lived_in(text, lang)
+        if country in lived:
+            return None
+        seat_named = any(w in data.seat_words for w in words(text))
+        if seat_named or (len(self.named(text, lang)) > 1 and not lived):
+            return page
+        return None
 
     def page_for(
         self, text: str, lang: str, ranked: Sequence[str], *, sure: bool, tied: bool = False
@@ -256,7 +291,13 @@ class CountryPages:
 
     def named(self, text: str, lang: str) -> set[str]:
         """The place pages whose keywords ``text`` names."""
-        said = [stem(w, lang) for w in words(text)]
+        # A small word that is also a place's stem ("para" and París, "mon" and Mons, "us")
+        # names the place only in capitals, as an abbreviation ("the US").
+        capitals = set(re.findall(r"\b[A-Z]{2,3}\b", text))
+        small = STOPWORDS.get(lang, frozenset())
+        said = [
+            "" if w in small and w.upper() not in capitals else stem(w, lang) for w in words(text)
+        ]
         found = set()
         for key, page in self.names.get(lang, {}).items():
             if page and any(tuple(said[i : i + len(key)]) == key for i in range(len(said))):
