@@ -273,6 +273,16 @@ class Engine:
             if 1 <= number <= len(state.offered):
                 return self._choose(state, state.offered[number - 1], event, now)
             return self._no_such_option(state, event, now)
+        asked = self.matcher.language_asked(text)
+        if asked is not None:
+            # "do you speak French?", "auf Englisch bitte": as /lang fr would. A language the
+            # content lacks gets the list of those it has, in the language asked in.
+            if not asked and not state.language_chosen:
+                written_in = self.matcher.detect_language(
+                    text, current=state.language, locale=event.locale
+                )
+                state = state.with_(language=written_in or state.language)
+            return self._set_language(state, asked, event, now)
         guided = self._guided_answer(state, text, event, now)
         if guided is not None:
             return guided

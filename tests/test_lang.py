@@ -35,10 +35,14 @@ def test_every_list_is_filled_with_lower_case_words(code: str) -> None:
         assert all(w == w.lower() and w.strip(",.;") == w for w in words), field
 
 
-OPTIONAL = frozenset({"why_phrases", "detect_marks", "unaccented", "name_endings"})
+OPTIONAL = frozenset(
+    {"why_phrases", "detect_marks", "unaccented", "name_endings", "language_joins"}
+)
 """Lists only some languages need: "por qué" is why in two words; English has no letters of
 its own that tell it from the others. ``unaccented`` is a flag, set where people often type
-the language without its accents. Only Polish declines a company's name (``name_endings``)."""
+the language without its accents. Only Polish declines a company's name (``name_endings``).
+English puts a language's name in a request with its ``place_words`` alone ("in English
+please"), so ``language_joins`` has nothing to add."""
 
 
 @pytest.mark.parametrize("code", sorted(lang.languages()))

@@ -120,6 +120,16 @@ class Language:
     name_endings: frozenset[str] = frozenset()
     """Endings a company's name takes in this language ("tiktoka", "z linkedinem"): a
     question about TikTok in Polish names TikTok."""
+    speak_words: frozenset[str] = frozenset()
+    """Words that ask the bot to speak, write or answer in a language ("sprichst", "speak",
+    "parles", "odpowiadać"): "sprichst du auch Englisch?" asks for English."""
+    language_joins: frozenset[str] = frozenset()
+    """Words that put a language's name in a request besides ``place_words`` ("auf Englisch",
+    "po polsku", "in het Engels", "por favor")."""
+    language_names: frozenset[str] = frozenset()
+    """The names of languages in this language, each as ``code:name`` ("fr:französisch",
+    "pl:polsku", "pt:portugiesisch"): "auf Englisch bitte" asks for ``en``; a code the content
+    does not have ("pt") gets the list of the languages it has."""
     seat_words: frozenset[str] = frozenset()
     """Words for where a company has its seat ("Sitz", "sede", "siedziba"): "must I complain in
     Ireland since Meta has its seat there?" asks which authority is responsible (the country

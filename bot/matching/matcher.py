@@ -45,6 +45,7 @@ from bot.matching.context import (
     titled_option,
 )
 from bot.matching.decision import FUSED, LEXICAL
+from bot.matching.languages_asked import language_asked
 from bot.matching.lexical import (
     _LONG,
     GREETING_WORDS,
@@ -418,10 +419,12 @@ class Matcher:
 
         A message of only words of thanks or goodbye (:meth:`thanks_language`) is no question:
         never matched, whatever page its words appear on ("gracias" in a confirmation email's
-        description)."""
+        description); nor is one that asks for a language (:meth:`language_asked`: "spreek
+        je ook Frans?" is not about France)."""
         if (
             self.thanks_language(text, lang)
             or self.how_are_you_language(text, lang)
+            or self.language_asked(text) is not None
             or _asks_to_translate(text, lang)
             or _asks_to_calculate(text, lang)
         ):
@@ -460,6 +463,12 @@ class Matcher:
         if not suggested and not result.matched and not result.clarify:
             return self._on_page(text, lang, context) or result
         return result
+
+    def language_asked(self, text: str) -> str | None:
+        """The code of the language ``text`` asks the bot to use ("do you speak French?":
+        ``fr``), ``""`` for one the content lacks, ``None`` when it asks for none
+        (:mod:`bot.matching.languages_asked`)."""
+        return language_asked(text, self.content.languages)
 
     def thanks_language(self, text: str, first: str | None = None) -> str | None:
         """The language in which ``text`` is only words of thanks or goodbye (the content's
