@@ -123,6 +123,7 @@ class Engine:
             Unsupported: self._unsupported,
             Joined: self._joined,
         }
+        self._typed_commands = typed_commands(content)
 
     def prepare(
         self, *, background: bool = False, languages: Collection[str] | None = None
@@ -283,6 +284,16 @@ class Engine:
                 )
                 state = state.with_(language=written_in or state.language)
             return self._set_language(state, asked, event, now)
+        typed = self._typed_commands.get(_as_typed(text))
+        if typed is not None:
+            # "hilfe", "zurück", "ayuda", "Start over": a command typed without its slash.
+            name, typed_in = typed
+            if typed_in is not None and not state.language_chosen:
+                state = state.with_(language=typed_in)
+            command = Command(
+                name=name, group=event.group, locale=event.locale, platform=event.platform
+            )
+            return self._command(state, command, now)
         guided = self._guided_answer(state, text, event, now)
         if guided is not None:
             return guided
@@ -820,6 +831,39 @@ class Engine:
             suggestions=suggestions,
         )
         return state.with_(offered=tuple(o.id for o in options)), (reply,)
+
+
+TYPED_COMMANDS = ("start", "menu", "back", "help", "lang", "privacy")
+"""The commands a message runs when it is only the command's name, an alias or its description
+in a menu ("hilfe", "zurück", "Start over", "Sprache wechseln"), without the slash. Not
+``forget``: erasing someone's data takes the command itself ("löschen" alone may mean a post)."""
+
+
+def typed_commands(content: Content) -> dict[str, tuple[str, str | None]]:
+    """Each way to type a command of :data:`TYPED_COMMANDS` without its slash, as
+    :func:`_as_typed` reads a message -> the command and the language it is in (``None``
+    where several languages spell it alike: "menu")."""
+    found: dict[str, set[tuple[str, str | None]]] = {}
+    for name, spec in content.meta.commands.items():
+        if name not in TYPED_COMMANDS:
+            continue
+        found.setdefault(_as_typed(name), set()).add((name, None))
+        spellings = [(lang, a) for lang, aliases in spec.aliases.items() for a in aliases]
+        for lang, typed in [*spellings, *spec.description.items()]:
+            found.setdefault(_as_typed(typed), set()).add((name, lang))
+    commands: dict[str, tuple[str, str | None]] = {}
+    for key, owners in found.items():
+        names = {name for name, _ in owners}
+        if not key or len(names) > 1:
+            continue  # two commands spelt alike: neither
+        langs = {lang for _, lang in owners if lang is not None}
+        commands[key] = (names.pop(), langs.pop() if len(langs) == 1 else None)
+    return commands
+
+
+def _as_typed(text: str) -> str:
+    """``text`` as :func:`typed_commands` compares it: lower case, words only."""
+    return " ".join(re.findall(r"\w+", text.casefold()))
 
 
 _NUMBER = re.compile(r"^(\d{1,3})\s*[.)]?$")

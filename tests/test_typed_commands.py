@@ -1,0 +1,70 @@
+"""A command typed without its slash ("hilfe", "zurück", "Start over") runs the command."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from bot.content import load_content
+from bot.engine import TYPED_COMMANDS, Engine, typed_commands
+from bot.events import Command, Reply, Start, Text
+from bot.state import SessionState
+
+NOW = dt.datetime(2026, 12, 6, 12, tzinfo=dt.UTC)
+TTL = dt.timedelta(hours=1)
+
+
+def _reply(engine: Engine, state: SessionState | None, event: Text | Command) -> Reply:
+    _, actions = engine.handle(state, event, NOW)
+    [reply] = [a for a in actions if isinstance(a, Reply)]
+    return reply
+
+
+@pytest.mark.parametrize(
+    ("text", "command", "lang"),
+    [
+        ("help", "help", "en"),
+        ("Help!", "help", "en"),
+        ("hilfe", "help", "de"),
+        ("aide", "help", "fr"),
+        ("ayuda", "help", "es"),
+        ("aiuto", "help", "it"),
+        ("hulp", "help", "nl"),
+        ("pomoc", "help", "pl"),
+        ("zurück", "back", "de"),
+        ("Sprache", "lang", "de"),
+        ("Von vorn beginnen", "start", "de"),
+        ("Start over", "start", "en"),
+    ],
+)  # fmt: skip
+def test_a_command_typed_without_its_slash_runs_in_its_language(
+    text: str, command: str, lang: str
+) -> None:
+    # Before, "hilfe" got "not sure what you mean" and "Sprache" the page on why Meta trains
+    # its AI (on the cultures and languages of Europe).
+    engine = Engine(load_content(), session_ttl=TTL)
+    state, _ = engine.handle(None, Start(), NOW)
+    assert typed_commands(engine.content)[" ".join(text.lower().strip("!").split())][0] == command
+    typed = _reply(engine, state, Text(text=text))
+    assert typed.language == lang
+    state = state.with_(language=lang)
+    assert typed.text == _reply(engine, state, Command(name=command)).text
+
+
+def test_erasing_takes_the_command_itself() -> None:
+    # "löschen" alone may be about deleting posts; erasing the session takes /forget.
+    content = load_content()
+    assert "forget" not in TYPED_COMMANDS
+    assert all(name != "forget" for name, _ in typed_commands(content).values())
+    engine = Engine(content, session_ttl=TTL)
+    state, _ = engine.handle(None, Start(), NOW)
+    _, actions = engine.handle(state, Text(text="löschen"), NOW)
+    assert all(type(a).__name__ != "Forget" for a in actions)
+
+
+def test_a_word_several_languages_spell_alike_keeps_the_readers_language() -> None:
+    engine = Engine(load_content(), session_ttl=TTL)
+    assert typed_commands(engine.content)["menu"] == ("menu", None)
+    state, _ = engine.handle(None, Start(language="it"), NOW)
+    assert _reply(engine, state, Text(text="menu")).language == "it"
