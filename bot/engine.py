@@ -53,7 +53,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from typing import TypeVar
 
 from bot.content import conditions
@@ -716,12 +716,21 @@ class Engine:
         shown = [(i, o) for i, o in enumerate(node.options) if o.assign and o.shown(values)]
         if not shown:
             return None
+        shown_by_index = dict(shown)
         lang = state.language
         labels = {i: (o.label[lang] if o.label else "") for i, o in shown}
         meanings = {i: o.means or answers.label_meaning(labels[i], lang) for i, o in shown}
         asked = answers.apps(" ".join([node.title[lang], *labels.values()]))
         said = answers.answer(text, lang, asked)
-        fitting = {i: labels[i] for i, meant in meanings.items() if meant == said}
+        # "ja" answers a question of yes and no, not "Wo wohnst du?", whose country buttons
+        # mean yes only by default: there it would pick the first country. Naming the app a
+        # button is about still picks it ("facebook" at the checklist: Facebook done).
+        yes_no = {"yes", "no"} <= set(meanings.values()) or bool(answers.apps(text) & asked)
+        fitting = {
+            i: labels[i]
+            for i, meant in meanings.items()
+            if meant == said and (yes_no or shown_by_index[i].means is not None)
+        }
         if fitting:
             chosen = answers.pick_option(text, lang, fitting)
             return self._choose(state, f"{SET_PREFIX}{node.id}-{chosen}", event, now)
@@ -735,12 +744,31 @@ class Engine:
             result = self.matcher.match(text, lang)
             if result.matched and result.node and result.score >= GUIDED_LEAVE:
                 return None  # a question of its own: answered as usual
-        hint = (
-            self.content.string("guided_hint", lang)
-            if "guided_hint" in (self.content.meta.strings)
-            else self.content.string("fallback", lang)
+        return self._show(
+            state,
+            node.id,
+            event,
+            now,
+            prefix=self._guided_hint(meanings, lang, event.platform),
+            matched=False,
         )
-        return self._show(state, node.id, event, now, prefix=hint, matched=False)
+
+    def _guided_hint(self, meanings: Mapping[int, str], lang: str, platform: str) -> str:
+        """What to type at a checklist question, for the answers it has: yes, no and not sure
+        (``guided_hint``), yes and no (``guided_hint_yes_no``), or others, such as countries
+        (``guided_hint_choice``). The general hint where the content has no specific one, the
+        fallback where it has none; each as worded for ``platform`` (Telegram's buttons)."""
+        said = set(meanings.values())
+        if not {"yes", "no"} <= said:
+            specific = "guided_hint_choice"
+        elif "unsure" not in said:
+            specific = "guided_hint_yes_no"
+        else:
+            specific = "guided_hint"
+        for name in (specific, "guided_hint"):
+            if name in self.content.meta.strings:
+                return self.content.string(name, lang, platform=platform)
+        return self.content.string("fallback", lang, platform=platform)
 
     def _nav_options(self, state: SessionState, node_id: str) -> tuple[Option, ...]:
         lang = state.language

@@ -10,7 +10,7 @@ import pytest
 
 from bot.content import Content, load_content
 from bot.engine import Engine
-from bot.events import MENU, Reply, Start, Text
+from bot.events import MENU, Choice, Reply, Start, Text
 from bot.matching import Matcher
 from bot.matching.context import neighbourhood
 from bot.matching.matcher import ALONE_SURE
@@ -98,7 +98,8 @@ def test_anything_else_asks_the_question_again_with_a_hint(
     state, reply = _chat(engine, lang, text)
     assert reply.node == "objection" and state.node == "objection"
     assert reply.matched is False
-    assert reply.text.startswith(content.string("guided_hint", lang))
+    # A question of yes and no: the hint names those, not "not sure", which it lacks.
+    assert reply.text.startswith(content.string("guided_hint_yes_no", lang))
     assert [o.id for o in reply.options][:2] == ["@set:objection-0", "@set:objection-1"]
 
 
@@ -323,3 +324,54 @@ def test_a_typed_request_for_a_reason_text_opens_the_reason_builder() -> None:
     ]:
         result = matcher.match(text, lang)
         assert result.matched and result.node == "objection-reason"
+
+
+def _at_country_question(engine: Engine, lang: str) -> SessionState:
+    state, _ = engine.handle(None, Start(language=lang), NOW)
+    state, _ = engine.handle(state, Choice(option="objection"), NOW)
+    while state.node != "objection-country":
+        shown = [o for o in state.offered if o.startswith("@set:")]
+        state, _ = engine.handle(state, Choice(option=shown[-1]), NOW)
+    return state
+
+
+@pytest.mark.parametrize(("lang", "text"), [("de", "ja"), ("en", "yes"), ("pl", "nie")])
+def test_yes_or_no_picks_no_country_where_the_reader_lives(
+    content: Content, matcher: Matcher, lang: str, text: str
+) -> None:
+    # Before, "ja" at "Wo wohnst du?" picked the first country (Germany): the country
+    # buttons mean yes only by default. Now the question is asked again, with a hint that
+    # names no yes or no.
+    engine = Engine(content, matcher, session_ttl=dt.timedelta(hours=1))
+    state = _at_country_question(engine, lang)
+    state, actions = engine.handle(state, Text(text=text), NOW)
+    [reply] = [a for a in actions if isinstance(a, Reply)]
+    assert state.node == "objection-country" and "country" not in dict(state.variables)
+    assert reply.text.startswith(content.string("guided_hint_choice", lang))
+    # The country's name still answers.
+    state, _ = engine.handle(
+        state, Text(text={"de": "Österreich", "en": "Austria", "pl": "Austria"}[lang]), NOW
+    )
+    assert dict(state.variables)["country"] == "at"
+
+
+def test_the_hint_on_telegram_names_the_buttons(content: Content, matcher: Matcher) -> None:
+    engine = Engine(content, matcher, session_ttl=dt.timedelta(hours=1))
+    state = _at_country_question(engine, "de")
+    _, actions = engine.handle(state, Text(text="blabla", platform="telegram"), NOW)
+    [reply] = [a for a in actions if isinstance(a, Reply)]
+    assert reply.text.startswith(content.string("guided_hint_choice", "de", platform="telegram"))
+    assert "Knopf" in reply.text
+
+
+def test_naming_an_app_at_the_checklist_still_marks_it_done(
+    content: Content, matcher: Matcher
+) -> None:
+    # The checklist's buttons mean yes only by default too; naming the app picks its button.
+    engine = Engine(content, matcher, session_ttl=dt.timedelta(hours=1))
+    state = _at_country_question(engine, "de")
+    state, _ = engine.handle(state, Text(text="Deutschland"), NOW)
+    assert state.node == "objection-checklist"
+    facebook = next(o for o in state.offered if o.startswith("@set:"))
+    state, _ = engine.handle(state, Text(text="facebook"), NOW)
+    assert facebook not in state.offered

@@ -311,6 +311,8 @@ OPTIONAL_STRINGS = (
     "more_topics",
     "unavailable",
     "guided_hint",
+    "guided_hint_yes_no",
+    "guided_hint_choice",
 )
 """UI strings a content tree may define; the feature using one is off without it."""
 
