@@ -547,3 +547,20 @@ def test_the_main_menu_lowers_no_bar(matcher: Matcher) -> None:
     assert alone.candidates[0] in {o.to for o in menu.options}
     assert alone.score >= OPTION_SURE
     assert matcher.match(text, "de", context="start").matched == alone.matched
+
+
+@pytest.mark.parametrize(
+    ("lang", "at", "text", "expected"),
+    [
+        # No follow-up by its words and unsure at the page, but sure read alone with the
+        # node classifier, of a page around the one just read: answered.
+        ("de", "timeline", "und was kam nach dem august", "timeline-after"),
+        ("en", "linked-accounts", "i have 2 insta accounts tho", "linked-accounts"),
+        ("nl", "object-reason", "kun je een tekstje voor me maken om te plakken", "objection-reason"),
+        ("fr", "legal-basis", "mais pourquoi ils veulent nos donnees en fait", "why-meta"),
+    ],
+)  # fmt: skip
+def test_a_message_sure_alone_of_a_page_around_the_one_read_is_answered(
+    matcher: Matcher, lang: str, at: str, text: str, expected: str
+) -> None:
+    _lands(matcher, lang, at, text, expected)

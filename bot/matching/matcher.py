@@ -582,7 +582,18 @@ class Matcher:
             if single.matched or single.clarify:
                 return single
             # Unsure alone, but short: the page just read may say what it is about.
-            return self._near(text, lang, hood, single.score) or single
+            near = self._near(text, lang, hood, single.score)
+            if near is not None:
+                return near
+            # Read as a new question would be, with the node classifier: sure, and of the
+            # page or a page around it ("und was kam nach dem August?" after the timeline).
+            # Not of another page: the classifier's surer verdicts were not weighed against
+            # the page just read (decision.AT_PAGE).
+            with decision.setting(decision.AT_PAGE, False):
+                alone = self._match(text, lang)
+            if alone.matched and alone.node in hood:
+                return alone
+            return single
         # A follow-up is decided with the parameters its rules were set with: the fit sees
         # single questions only, and its surer verdicts on short questions would answer
         # "what if I don't?" alone instead of with the page just read.
