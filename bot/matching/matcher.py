@@ -589,6 +589,8 @@ class Matcher:
             # page or a page around it ("und was kam nach dem August?" after the timeline).
             # Not of another page: the classifier's surer verdicts were not weighed against
             # the page just read (decision.AT_PAGE).
+            if not decision.AT_PAGE.get() or not hood:
+                return single  # no page read: that reading was the one alone
             with decision.setting(decision.AT_PAGE, False):
                 alone = self._match(text, lang)
             if alone.matched and alone.node in hood:
