@@ -717,45 +717,40 @@ def _with_countries(table: Table, nodes: list[Node], doc: _Doc) -> tuple[list[No
         for n in nodes
     ]
     ids = {n.id for n in nodes}
-    if table.parent not in ids:
-        problems.append(
-            Problem(
-                doc.file,
-                doc.line(("parent",)),
-                f"the country menu '{table.parent}' is not a node",
-                f"add a node with id '{table.parent}' (kind: menu) or set 'parent:'",
-            )
-        )
-    if table.cross_border is not None and table.cross_border not in ids:
-        problems.append(
-            Problem(
-                doc.file,
-                doc.line(("cross_border",)),
-                f"the cross-border page '{table.cross_border}' is not a node",
-                "set 'cross_border:' to the id of the page on complaints across countries",
-            )
-        )
-    if table.seat is not None:
-        seat = table.seat
-        if seat.country not in {c.code for c in table.countries}:
-            problems.append(
-                Problem(
-                    doc.file,
-                    doc.line(("seat",)),
-                    f"the seat's country '{seat.country}' is no row of the table",
-                    "set 'seat: country:' to the code of the country Meta's European company"
-                    " sits in",
-                )
-            )
-        if seat.page not in ids:
-            problems.append(
-                Problem(
-                    doc.file,
-                    doc.line(("seat",)),
-                    f"the seat's page '{seat.page}' is not a node",
-                    "set 'seat: page:' to the id of the page on which authority is responsible",
-                )
-            )
+    codes = {c.code for c in table.countries}
+    seat = table.seat
+    # (key, whether it is fine, what is wrong, the fix)
+    checks = [
+        (
+            "parent",
+            table.parent in ids,
+            f"the country menu '{table.parent}' is not a node",
+            f"add a node with id '{table.parent}' (kind: menu) or set 'parent:'",
+        ),
+        (
+            "cross_border",
+            table.cross_border is None or table.cross_border in ids,
+            f"the cross-border page '{table.cross_border}' is not a node",
+            "set 'cross_border:' to the id of the page on complaints across countries",
+        ),
+        (
+            "seat",
+            seat is None or seat.country in codes,
+            f"the seat's country '{seat.country if seat else ''}' is no row of the table",
+            "set 'seat: country:' to the code of the country Meta's European company sits in",
+        ),
+        (
+            "seat",
+            seat is None or seat.page in ids,
+            f"the seat's page '{seat.page if seat else ''}' is not a node",
+            "set 'seat: page:' to the id of the page on which authority is responsible",
+        ),
+    ]
+    problems += [
+        Problem(doc.file, doc.line((key,)), message, fix)
+        for key, fine, message, fix in checks
+        if not fine
+    ]
     return out + made, problems
 
 
