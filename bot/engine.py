@@ -303,6 +303,12 @@ class Engine:
         ):
             said = said_in(text, state.language)
             if said:
+                if (
+                    answer == "welcome"
+                    and "goodbye" in self.content.meta.strings
+                    and self.matcher.says_goodbye(text, said)
+                ):
+                    answer = "goodbye"  # "tschüss": not "you're welcome"
                 return self._small_talk(state, said, answer, event, now)
         if not state.language_chosen:
             # A short message that fits the session's language as well as another ("ok",

@@ -793,6 +793,25 @@ def test_thanks_with_a_goodbye_are_thanks(text: str, lang: str) -> None:
     assert not engine.matcher.match(text, lang).matched
 
 
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [("tschüss", "de"), ("danke, tschüss", "de"), ("thanks, bye", "en"), ("au revoir", "fr"),
+     ("adiós", "es"), ("grazie, arrivederci", "it"), ("doei", "nl"), ("dzięki, pa", "pl")],
+)  # fmt: skip
+def test_a_goodbye_gets_a_goodbye_not_a_welcome(text: str, lang: str) -> None:
+    # "tschüss" got "Gern geschehen!" (you're welcome).
+    shipped = load_content()
+    chat = Chat(Engine(shipped, session_ttl=TTL))
+    menu = ids(chat.start())
+    reply = chat.text(text)
+    assert reply.text == shipped.string("goodbye", lang)
+    assert reply.matched is False and reply.language == lang
+    topics = [i for i in menu if not i.startswith("@lang:")]
+    assert [i for i in ids(reply) if not i.startswith("@lang:")] == topics
+    # Thanks alone are still welcome.
+    assert chat.text("ok").text != shipped.string("goodbye", lang)
+
+
 def test_a_greeting_of_the_readers_language_is_no_goodbye_of_another() -> None:
     # "ciao" is a German goodbye: an Italian reader saying hello got the German "welcome".
     shipped = load_content()

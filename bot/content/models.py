@@ -301,6 +301,7 @@ OPTIONAL_STRINGS = (
     "stale",
     "no_such_option",
     "welcome",
+    "goodbye",
     "how_are_you",
     "label_colon",
     "as_of",
@@ -362,6 +363,9 @@ class Meta(_Model):
     thanks: dict[LangCode, tuple[OffTopicEntry, ...]] = Field(default_factory=dict)
     """Per language, words people end a conversation with ("danke", "ok", "tschüss"): a
     message made only of them gets the ``welcome`` string instead of "not understood"."""
+    goodbye: dict[LangCode, tuple[OffTopicEntry, ...]] = Field(default_factory=dict)
+    """Per language, the words of ``thanks`` that say goodbye ("tschüss", "bye"): such a
+    message gets the ``goodbye`` string rather than ``welcome``."""
     how_are_you: dict[LangCode, tuple[OffTopicEntry, ...]] = Field(default_factory=dict)
     """Per language, ways to ask the bot how it is ("wie geht's?", "ça va ?"): a message
     that is one of them, perhaps after a greeting, gets the ``how_are_you`` string and the

@@ -299,7 +299,12 @@ def validate(
     need_langs(meta.off_topic, meta_file, mline("off_topic"), "off_topic", required=False)
     need_langs(meta.thanks, meta_file, mline("thanks"), "thanks", required=False)
     need_langs(meta.how_are_you, meta_file, mline("how_are_you"), "how_are_you", required=False)
-    for field, string in (("thanks", "welcome"), ("how_are_you", "how_are_you")):
+    need_langs(meta.goodbye, meta_file, mline("goodbye"), "goodbye", required=False)
+    for field, string in (
+        ("thanks", "welcome"),
+        ("how_are_you", "how_are_you"),
+        ("goodbye", "goodbye"),
+    ):
         if getattr(meta, field) and string not in meta.strings:
             problems.append(
                 Problem(

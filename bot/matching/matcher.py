@@ -206,6 +206,10 @@ class Matcher:
             lang: frozenset(w for entry in entries for w in letter_words(entry))
             for lang, entries in content.meta.thanks.items()
         }
+        self._goodbyes = {
+            lang: frozenset(w for entry in entries for w in letter_words(entry))
+            for lang, entries in content.meta.goodbye.items()
+        }
         root = content.nodes.get(content.meta.root)
         self._greetings = {
             lang: frozenset(
@@ -483,6 +487,12 @@ class Matcher:
             if lang is not None and said <= self._thanks.get(lang, frozenset()):
                 return lang
         return None
+
+    def says_goodbye(self, text: str, lang: str) -> bool:
+        """Whether ``text`` (words of thanks in ``lang``: :meth:`thanks_language`) says
+        goodbye ("tschüss", "danke, ciao"): one of its words is among the content's
+        ``goodbye`` words of ``lang``."""
+        return bool(letter_words(text) & self._goodbyes.get(lang, frozenset()))
 
     def _greets(self, text: str, lang: str) -> bool:
         """Whether ``text`` is one word the main menu's examples or keywords in ``lang`` are
