@@ -753,18 +753,29 @@ def test_every_reply_has_language_and_options(engine: Engine) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "lang"), [("danke", "de"), ("Ok, vielen Dank!", "de"), ("thanks so much", "en")]
-)
-def test_thanks_get_a_welcome_not_a_fallback(text: str, lang: str) -> None:
+    ("text", "lang", "answer"),
+    [("danke", "de", "welcome"), ("Ok, vielen Dank!", "de", "welcome"),
+     ("thanks so much", "en", "welcome"),
+     # "tschüss" got "Gern geschehen!" (you're welcome).
+     ("tschüss", "de", "goodbye"), ("danke, tschüss", "de", "goodbye"),
+     ("thanks, bye", "en", "goodbye"), ("au revoir", "fr", "goodbye"), ("adiós", "es", "goodbye"),
+     ("grazie, arrivederci", "it", "goodbye"), ("doei", "nl", "goodbye"),
+     ("dzięki, pa", "pl", "goodbye")],
+)  # fmt: skip
+def test_thanks_get_a_welcome_and_goodbyes_a_goodbye_not_a_fallback(
+    text: str, lang: str, answer: str
+) -> None:
     shipped = load_content()
     chat = Chat(Engine(shipped, session_ttl=TTL))
     menu = ids(chat.start())
     reply = chat.text(text)
-    assert reply.text == shipped.string("welcome", lang)
-    assert reply.matched is False and reply.node is None
+    assert reply.text == shipped.string(answer, lang)
+    assert reply.matched is False and reply.node is None and reply.language == lang
     # The topics stay on screen (the language button follows the reply's language).
     topics = [i for i in menu if not i.startswith("@lang:")]
     assert [i for i in ids(reply) if not i.startswith("@lang:")] == topics
+    # Thanks alone are still welcome.
+    assert chat.text("ok").text != shipped.string("goodbye", lang)
 
 
 @pytest.mark.parametrize(
@@ -791,25 +802,6 @@ def test_thanks_with_a_goodbye_are_thanks(text: str, lang: str) -> None:
     engine = Engine(load_content(), session_ttl=TTL)
     assert engine.matcher.thanks_language(text, lang) == lang
     assert not engine.matcher.match(text, lang).matched
-
-
-@pytest.mark.parametrize(
-    ("text", "lang"),
-    [("tschüss", "de"), ("danke, tschüss", "de"), ("thanks, bye", "en"), ("au revoir", "fr"),
-     ("adiós", "es"), ("grazie, arrivederci", "it"), ("doei", "nl"), ("dzięki, pa", "pl")],
-)  # fmt: skip
-def test_a_goodbye_gets_a_goodbye_not_a_welcome(text: str, lang: str) -> None:
-    # "tschüss" got "Gern geschehen!" (you're welcome).
-    shipped = load_content()
-    chat = Chat(Engine(shipped, session_ttl=TTL))
-    menu = ids(chat.start())
-    reply = chat.text(text)
-    assert reply.text == shipped.string("goodbye", lang)
-    assert reply.matched is False and reply.language == lang
-    topics = [i for i in menu if not i.startswith("@lang:")]
-    assert [i for i in ids(reply) if not i.startswith("@lang:")] == topics
-    # Thanks alone are still welcome.
-    assert chat.text("ok").text != shipped.string("goodbye", lang)
 
 
 def test_a_greeting_of_the_readers_language_is_no_goodbye_of_another() -> None:

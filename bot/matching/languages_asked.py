@@ -7,11 +7,11 @@ Without this, "do you speak French?" got the page on France's data protection au
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Collection, Mapping
 from functools import cache
 
 from bot import lang as lang_data
+from bot.language_detect import fold
 from bot.matching.text import words
 
 MAX_WORDS = 8
@@ -31,7 +31,7 @@ def language_asked(text: str, languages: Collection[str]) -> str | None:
     and a word for "in" ("auf Englisch bitte", "english?"). "thank you in Swedish?" asks for
     a word, "und in Italien?" about a country; saying it of oneself asks for nothing ("I'm
     German") unless it says speaking ("I speak Dutch")."""
-    said = [_plain(w) for w in words(text)]
+    said = [fold(w) for w in words(text)]
     if not said or len(said) > MAX_WORDS:
         return None
     known = _known()
@@ -56,23 +56,17 @@ class _Known:
         for language in data.values():
             for pair in language.language_names:
                 code, _, name = pair.partition(":")
-                self.names[_plain(name)] = code
-        self.speak = frozenset(_plain(w) for d in data.values() for w in d.speak_words)
+                self.names[fold(name)] = code
+        self.speak = frozenset(fold(w) for d in data.values() for w in d.speak_words)
         joining: set[str] = set()
         small: set[str] = set()
         for d in data.values():
             joining |= d.please_words | d.place_words | d.language_joins
             small |= d.stopwords | d.question_words | d.question_starters | d.wanting_words
-        self.joining = frozenset(_plain(w) for w in joining) - self.speak
-        self.small = (frozenset(_plain(w) for w in small) | self.joining) - self.speak
+        self.joining = frozenset(fold(w) for w in joining) - self.speak
+        self.small = (frozenset(fold(w) for w in small) | self.joining) - self.speak
 
 
 @cache
 def _known() -> _Known:
     return _Known(lang_data.languages())
-
-
-def _plain(word: str) -> str:
-    """``word`` without accents: "francais" is "français"."""
-    decomposed = unicodedata.normalize("NFKD", word)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))

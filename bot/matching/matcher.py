@@ -202,14 +202,8 @@ class Matcher:
         self.cascade = True
         """Whether a question the words alone are sure about skips the dense signal
         (``False`` when fitting the fused model, which needs its features everywhere)."""
-        self._thanks = {
-            lang: frozenset(w for entry in entries for w in letter_words(entry))
-            for lang, entries in content.meta.thanks.items()
-        }
-        self._goodbyes = {
-            lang: frozenset(w for entry in entries for w in letter_words(entry))
-            for lang, entries in content.meta.goodbye.items()
-        }
+        self._thanks = _letter_words_by_lang(content.meta.thanks)
+        self._goodbyes = _letter_words_by_lang(content.meta.goodbye)
         root = content.nodes.get(content.meta.root)
         self._greetings = {
             lang: frozenset(
@@ -1133,6 +1127,15 @@ class Matcher:
     def suggest(self, text: str, lang: str, limit: int = 3) -> Sequence[str]:
         """Up to ``limit`` node ids that come closest to ``text`` (for fallbacks)."""
         return self.match(text, lang).candidates[:limit]
+
+
+def _letter_words_by_lang(entries: Mapping[str, Sequence[str]]) -> dict[str, frozenset[str]]:
+    """Per language, the words of a list of the content (``thanks``, ``goodbye``), as
+    :func:`letter_words` reads a message."""
+    return {
+        lang: frozenset(w for entry in texts for w in letter_words(entry))
+        for lang, texts in entries.items()
+    }
 
 
 def _asks_to_translate(text: str, lang: str) -> bool:
