@@ -719,13 +719,12 @@ class Engine:
         if node is None:
             return None
         values = dict(state.variables)
-        shown = [(i, o) for i, o in enumerate(node.options) if o.assign and o.shown(values)]
+        shown = {i: o for i, o in enumerate(node.options) if o.assign and o.shown(values)}
         if not shown:
             return None
-        shown_by_index = dict(shown)
         lang = state.language
-        labels = {i: (o.label[lang] if o.label else "") for i, o in shown}
-        meanings = {i: o.means or answers.label_meaning(labels[i], lang) for i, o in shown}
+        labels = {i: (o.label[lang] if o.label else "") for i, o in shown.items()}
+        meanings = {i: o.means or answers.label_meaning(labels[i], lang) for i, o in shown.items()}
         asked = answers.apps(" ".join([node.title[lang], *labels.values()]))
         said = answers.answer(text, lang, asked)
         # "ja" answers a question of yes and no, not "Wo wohnst du?", whose country buttons
@@ -735,7 +734,7 @@ class Engine:
         fitting = {
             i: labels[i]
             for i, meant in meanings.items()
-            if meant == said and (yes_no or shown_by_index[i].means is not None)
+            if meant == said and (yes_no or shown[i].means is not None)
         }
         if fitting:
             chosen = answers.pick_option(text, lang, fitting)
@@ -743,7 +742,7 @@ class Engine:
         if said is None:
             # "ich wohne in Österreich" at the question where someone lives: the button.
             labelled = answers.named_option(
-                text, {i: list(o.label.values()) if o.label else [] for i, o in shown}
+                text, {i: list(o.label.values()) if o.label else [] for i, o in shown.items()}
             )
             if labelled is not None:
                 return self._choose(state, f"{SET_PREFIX}{node.id}-{labelled}", event, now)
