@@ -112,9 +112,8 @@ def cmd_embed(args: argparse.Namespace) -> int:
         SemanticIndex,
         default_cache_dir,
         default_embedder,
-        shipped_path,
-        write_shipped,
     )
+    from bot.matching.shipped import shipped_path, write_shipped
 
     embedder = default_embedder()
     if embedder is None:

@@ -16,6 +16,7 @@ from bot.content import load_content
 from bot.matching import Matcher, classifier, decision, semantic
 from bot.matching.classifier import ClassifierStore, classifier_key, fit
 from bot.matching.semantic import E5Embedder, EmbeddingCache
+from bot.matching.shipped import shipped_path
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -97,7 +98,7 @@ def test_the_shipped_content_comes_with_its_classifiers(model: E5Embedder) -> No
     test run fits them again (a second or two per language)."""
     content = load_content()
     matcher = Matcher(content, embedder=None)
-    shipped = semantic.shipped_path(content.source_dir, model.name).parent / "classifiers"
+    shipped = shipped_path(content.source_dir, model.name).parent / "classifiers"
     store = ClassifierStore(None, shipped=shipped)
     for lang, index in matcher.indexes.items():
         key = classifier_key(model.name, index.position_texts)
@@ -108,7 +109,7 @@ def test_the_classifier_speaks_to_the_decision_of_a_question_on_its_own(
     model: E5Embedder,
 ) -> None:
     content = load_content()
-    shipped = semantic.shipped_path(content.source_dir, model.name)
+    shipped = shipped_path(content.source_dir, model.name)
     matcher = Matcher(content, embedder=model, cache=EmbeddingCache(None, shipped=shipped))
     matcher.cascade = False
     ranking = matcher.ranking("comment je peux dire non à meta ?", "fr")

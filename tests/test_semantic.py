@@ -14,6 +14,7 @@ from fixtures.tree import write_tree
 from bot.content import load_content
 from bot.matching import Matcher, semantic
 from bot.matching.semantic import CACHE_FILE, E5Embedder, EmbeddingCache
+from bot.matching.shipped import shipped_path, write_shipped
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -110,8 +111,8 @@ def test_shipped_vectors_spare_embedding_and_stay_close_to_the_model(
     tmp_path: Path, model: E5Embedder
 ) -> None:
     texts = ["Wie widerspreche ich?", "How do I object?", "Gilt das auch in Polen?"]
-    target = semantic.shipped_path(tmp_path / "content", model.name)
-    assert semantic.write_shipped(target, model.name, texts, model.embed(texts)) == 3
+    target = shipped_path(tmp_path / "content", model.name)
+    assert write_shipped(target, model.name, texts, model.embed(texts)) == 3
     with np.load(target, allow_pickle=False) as data:
         assert data["codes"].dtype == np.int8, "a quarter of float32's size"
 
@@ -142,7 +143,7 @@ def test_the_shipped_content_comes_with_vectors_for_its_texts(model: E5Embedder)
     content = load_content()
     matcher = Matcher(content, embedder=None)
     texts = [t for i in matcher.indexes.values() for ts in i.position_texts for t in ts]
-    cache = EmbeddingCache(None, shipped=semantic.shipped_path(content.source_dir, model.name))
+    cache = EmbeddingCache(None, shipped=shipped_path(content.source_dir, model.name))
     missing = cache.missing(model.name, [t for t in texts if t.strip()])
     assert len(missing) <= 50, f"{len(missing)} texts lack vectors: run `python -m bot embed`"
 
@@ -153,7 +154,7 @@ def test_the_test_tree_comes_with_vectors_for_its_texts(tmp_path: Path, model: E
     tree = write_tree(tmp_path)
     matcher = Matcher(load_content(tree), embedder=None)
     texts = [t for i in matcher.indexes.values() for ts in i.position_texts for t in ts]
-    cache = EmbeddingCache(None, shipped=semantic.shipped_path(tree, model.name))
+    cache = EmbeddingCache(None, shipped=shipped_path(tree, model.name))
     assert cache.missing(model.name, [t for t in texts if t.strip()]) == []
 
 
@@ -207,8 +208,8 @@ def test_another_models_vectors_in_the_local_cache_are_left_alone(
     """A cache written by a wider model (512 numbers a row) next to the shipped vectors
     (384) made every match fail with a broadcast error."""
     texts = ["Wie widerspreche ich?", "neu"]
-    target = semantic.shipped_path(tmp_path / "content", model.name)
-    semantic.write_shipped(target, model.name, texts[:1], model.embed(texts[:1]))
+    target = shipped_path(tmp_path / "content", model.name)
+    write_shipped(target, model.name, texts[:1], model.embed(texts[:1]))
     local = tmp_path / "cache"
     local.mkdir()
     np.savez(
@@ -227,7 +228,7 @@ def _shipped_matcher(model: E5Embedder) -> tuple[Matcher, _Counting]:
     file, nothing written anywhere)."""
     content = load_content()
     counting = _counting(model)
-    shipped = semantic.shipped_path(content.source_dir, model.name)
+    shipped = shipped_path(content.source_dir, model.name)
     return Matcher(
         content, embedder=counting, cache=EmbeddingCache(None, shipped=shipped)
     ), counting

@@ -64,8 +64,8 @@ from bot.matching.semantic import (
     default_cache_dir,
     default_embedder,
     meaning_wanted,
-    shipped_path,
 )
+from bot.matching.shipped import shipped_path
 from bot.matching.text import _META_WORDS, Lexicon, content_words, fold, words
 
 _OPENING = re.compile(r"([^,.!?;:\n]*)[,.!?;:\n]*(.*)", re.DOTALL)

@@ -19,7 +19,6 @@ product itself on a busy machine.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
@@ -35,6 +34,7 @@ import numpy as np
 
 from bot.files import replace_file
 from bot.matching.classifier import NodeClassifier, fit
+from bot.matching.shipped import ShippedVectors, quantize, text_key
 
 log = logging.getLogger(__name__)
 
@@ -234,11 +234,6 @@ CACHE_FILE = "vectors.npz"
 """The file in an embedding cache folder that holds its keys and vectors."""
 
 
-def text_key(model: str, text: str) -> str:
-    """The cache key of ``text`` embedded by ``model``."""
-    return hashlib.sha256(f"{model}\n{text}".encode()).hexdigest()[:32]
-
-
 class EmbeddingCache:
     """Vectors of texts on disk, keyed by model and text: ``<dir>/vectors.npz`` holds the
     keys and their float32 rows side by side. Loaded without pickle; written atomically as
@@ -248,24 +243,18 @@ class EmbeddingCache:
 
     def __init__(self, directory: Path | None, shipped: Path | None = None) -> None:
         """``directory``: where vectors embedded here are kept; ``shipped``: the vectors that
-        come with the content (:func:`write_shipped`), read first and never written."""
+        come with the content (:func:`bot.matching.shipped.write_shipped`), read first and never written."""
         self.directory = directory
         self.shipped = shipped
         self._rows: dict[str, int] = {}
         self._vectors = np.zeros((0, 0), dtype=np.float32)
-        self._shipped_rows: dict[str, int] = {}
-        # Kept as they are stored (int8 and a scale per row, a quarter of float32's memory):
-        # only the rows asked for are turned into float32, once, when an index is built.
-        self._shipped_codes = np.zeros((0, 0), dtype=np.int8)
-        self._shipped_scales = np.zeros(0, dtype=np.float32)
+        # Only the keys are kept: each index reads its rows, as stored (int8 and a scale per
+        # row, a quarter of float32's memory), when it is built.
+        self._shipped = ShippedVectors(shipped)
         self._loaded = False
 
     def _load(self) -> None:
         self._loaded = True
-        if self.shipped is not None:
-            self._shipped_rows, self._shipped_codes, self._shipped_scales = read_shipped(
-                self.shipped
-            )
         if self.directory is None:
             return
         try:
@@ -275,7 +264,7 @@ class EmbeddingCache:
             return
         if not (keys.ndim == 1 and vectors.ndim == 2 and len(keys) == len(vectors)):
             return
-        width = self._shipped_codes.shape[1] if self._shipped_codes.size else None
+        width = self._shipped.width or None
         if width is not None and vectors.shape[1] != width:
             return  # another model's vectors: of no use next to the shipped ones
         self._rows = {str(k): i for i, k in enumerate(keys)}
@@ -286,11 +275,11 @@ class EmbeddingCache:
         rows as stored, the others quantized the same way."""
         if not self._loaded:
             self._load()
-        shipped = self._shipped_rows
         keys = [text_key(embedder.name, t) for t in texts]
-        if all(k in shipped and k not in self._rows for k in keys):
-            rows = [shipped[k] for k in keys]
-            return self._shipped_codes[rows], self._shipped_scales[rows]
+        if not any(k in self._rows for k in keys):
+            found, codes, scales = self._shipped.read(keys)
+            if found.all():
+                return codes, scales
         return quantize(self.vectors(embedder, texts))
 
     def vectors(self, embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
@@ -298,12 +287,12 @@ class EmbeddingCache:
         if not self._loaded:
             self._load()
         keys = [text_key(embedder.name, t) for t in texts]
-        shipped = self._shipped_rows
+        elsewhere = [i for i, k in enumerate(keys) if k not in self._rows]
+        found, codes, scales = self._shipped.read([keys[i] for i in elsewhere])
+        shipped = [i for i, there in zip(elsewhere, found, strict=True) if there]
         missing = sorted(
             {
-                k: t
-                for k, t in zip(keys, texts, strict=True)
-                if k not in self._rows and k not in shipped
+                keys[i]: texts[i] for i, there in zip(elsewhere, found, strict=True) if not there
             }.items()
         )
         if missing:
@@ -324,27 +313,27 @@ class EmbeddingCache:
             for i, (k, _) in enumerate(missing):
                 self._rows[k] = start + i
             self._save()
-        width = max(self._vectors.shape[1], self._shipped_codes.shape[1])
+        width = max(self._vectors.shape[1], codes.shape[1])
         out = np.empty((len(keys), width), np.float32)
-        at, rows = [], []
         for i, k in enumerate(keys):
             row = self._rows.get(k)
             if row is not None:
                 out[i] = self._vectors[row]
-            else:
-                at.append(i)
-                rows.append(shipped[k])
-        if at:
-            codes, scales = self._shipped_codes[rows], self._shipped_scales[rows]
-            out[at] = codes.astype(np.float32) * scales[:, None]
+        if shipped:
+            out[shipped] = codes.astype(np.float32) * scales[:, None]
         return out
 
     def missing(self, model: str, texts: Sequence[str]) -> list[str]:
         """The texts that would have to be embedded now (in neither cache)."""
         if not self._loaded:
             self._load()
-        rows, shipped = self._rows, self._shipped_rows
-        return [t for t in texts if (k := text_key(model, t)) not in rows and k not in shipped]
+        keys = [text_key(model, t) for t in texts]
+        shipped = self._shipped.has(keys)
+        return [
+            t
+            for t, k, there in zip(texts, keys, shipped, strict=True)
+            if not there and k not in self._rows
+        ]
 
     def _save(self) -> None:
         if self.directory is None:
@@ -362,44 +351,6 @@ class EmbeddingCache:
             )
 
 
-SHIPPED_DIR = "vectors"
-"""Where in a content directory its shipped vectors are: ``vectors/<model>.npz``."""
-
-
-def shipped_path(content_dir: Path | str, model: str) -> Path:
-    """The shipped vectors of the content in ``content_dir`` for ``model``."""
-    return Path(content_dir) / SHIPPED_DIR / f"{model}.npz"
-
-
-def read_shipped(path: Path) -> tuple[dict[str, int], np.ndarray, np.ndarray]:
-    """The rows of a shipped file with its vectors as stored: int8 codes and one float32
-    scale per row, a row's vector being ``codes[i] * scales[i]`` (empty when the file is
-    missing or unreadable).
-
-    Stored as int8 with one scale per row (a quarter of float32's size; cosines change by
-    about 0.001), read without pickle."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            keys, codes, scales = data["keys"], data["codes"], data["scales"]
-    except (OSError, ValueError, KeyError):
-        return {}, np.zeros((0, 0), np.int8), np.zeros(0, np.float32)
-    if codes.ndim != 2 or len(keys) != len(codes) or len(scales) != len(codes):
-        return {}, np.zeros((0, 0), np.int8), np.zeros(0, np.float32)
-    rows = {k.decode("ascii"): i for i, k in enumerate(keys.tolist())}
-    return rows, codes.astype(np.int8, copy=False), scales.astype(np.float32)
-
-
-def quantize(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``matrix``'s rows as int8 codes and one float32 scale each (row ``i`` is about
-    ``codes[i] * scales[i]``), as the shipped vectors are stored."""
-    if not len(matrix):
-        return np.zeros(matrix.shape, np.int8), np.zeros(0, np.float32)
-    scales = np.abs(matrix).max(axis=1) / 127.0
-    scales = np.where(scales > 0, scales, 1.0).astype(np.float32)
-    codes = np.rint(matrix / scales[:, None]).clip(-127, 127).astype(np.int8)
-    return codes, scales
-
-
 _BLOCK = 2048
 """Rows turned into float32 at a time to take their dot product with a question's vector:
 the whole int8 matrix at once would make a float32 copy of it for every question."""
@@ -413,27 +364,6 @@ def _dot(codes: np.ndarray, scales: np.ndarray, vector: np.ndarray) -> np.ndarra
         out[block] = codes[block].astype(np.float32) @ vector
     out *= scales
     return out
-
-
-def write_shipped(path: Path, model: str, texts: Sequence[str], vectors: np.ndarray) -> int:
-    """Write ``vectors`` of ``texts`` (embedded by ``model``) to ``path`` as shipped vectors;
-    returns how many rows were written. Written atomically, in a stable order (by key), so
-    the file changes only where the texts did."""
-    by_key = {text_key(model, t): v for t, v in zip(texts, vectors, strict=True)}
-    keys = sorted(by_key)
-    matrix = np.array([by_key[k] for k in keys], np.float32).reshape(len(keys), -1)
-    codes, scales = quantize(matrix)
-    # Shipped with the content: readable like its YAML files. Not compressed: int8 codes
-    # hardly shrink (7 % smaller), and inflating them took ten times as long as reading
-    # them, at every start that loads the model.
-    replace_file(
-        path,
-        lambda f: np.savez(
-            f, keys=np.array(keys, dtype="S32"), codes=codes, scales=scales.astype(np.float16)
-        ),
-        mode=0o644,
-    )
-    return len(keys)
 
 
 CLOSEST = 3

@@ -197,9 +197,12 @@ def american(word: str) -> str:
     return word
 
 
-@lru_cache(maxsize=65536)
 def grams(word: str, lang: str) -> tuple[str, ...]:
-    """Character n-grams of the folded ``word`` with boundary marks (``<wi``, ``ch>``)."""
+    """Character n-grams of the folded ``word`` with boundary marks (``<wi``, ``ch>``).
+
+    Not remembered here: a question word's ranking row, which needs them, is remembered by
+    each index (:data:`bot.matching.lexical._VECTOR_CACHE`), and a word's n-grams take some
+    1.6 KiB (a cache of 65,536 held 13 MiB after an index was built, for nothing)."""
     padded = f"<{fold(word, lang)}>"
     lo, hi = _GRAMS
     return tuple(padded[i : i + n] for n in range(lo, hi + 1) for i in range(len(padded) - n + 1))
