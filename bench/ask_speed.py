@@ -46,8 +46,8 @@ PRIMING = 200
 vectors of the languages they are matched in. The measured runs of the whole set come after
 one more unmeasured run of the whole set: 200 questions do not reach every language the
 3,000 are matched in (some are read as Spanish or Dutch), and the first run that does builds
-and writes those languages' index parts, about 20 MiB more than a warm run (reported apart,
-as the run that completes the cache)."""
+and writes those languages' index parts, about 10-15 MiB more than a warm run (reported
+apart, as the run that completes the cache)."""
 
 BY_MEANING = "Geht ein Widerspruch überhaupt noch?"
 """A question that needs its meaning (the words alone are unsure of it): the model loads."""
