@@ -178,6 +178,30 @@ def test_naming_a_place_answers_no_other_question(text: str, lang: str) -> None:
     assert not _matcher().match(text, lang).matched
 
 
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("does this apply in Portugal?", "en"),
+        ("does this apply in Iceland?", "en"),  # not Ireland, one letter away
+        ("does this apply in Norway?", "en"),
+        ("czy to dotyczy też Czech?", "pl"),
+        ("ça s'applique aussi en Suède ?", "fr"),
+    ],
+)
+def test_asking_whether_it_applies_in_another_eu_country_gets_the_page_for_it(
+    text: str, lang: str
+) -> None:
+    """The ranking is unsure between the pages about places; the place named decides, as a
+    complaint from it would ("where do I complain in Portugal?")."""
+    result = _matcher().match(text, lang)
+    assert result.matched and result.node == "complaint-abroad"
+
+
+def test_asking_whether_something_else_applies_somewhere_is_no_question_about_places() -> None:
+    assert not _matcher().match("does the speed limit apply in Portugal?", "en").matched
+    assert not _matcher().match("is my driving licence valid in norway?", "en").matched
+
+
 def test_a_named_place_settles_a_tie_the_bot_would_ask_about() -> None:
     pages = CountryPages.of(load_content())
     text = "je suis de Bruxelles, je veux porter plainte contre Meta, c'est auprès de qui ?"

@@ -134,6 +134,10 @@ class Language:
     """Words for where a company has its seat ("Sitz", "sede", "siedziba"): "must I complain in
     Ireland since Meta has its seat there?" asks which authority is responsible (the country
     table's ``seat``)."""
+    scope_words: frozenset[str] = frozenset()
+    """Words that ask whether something applies somewhere ("gilt", "apply", "vale", "dotyczy"):
+    "does this apply in Portugal?" asks about the place it names, like "where do I complain
+    in Portugal?" (:class:`bot.matching.named_pages.CountryPages`)."""
     place_words: frozenset[str] = frozenset()
     """Words that say where, after a word of living or working ("in", "au", "w"): "ich wohne
     in Trier und arbeite in Luxemburg" names two places, "I live and work in Luxembourg"

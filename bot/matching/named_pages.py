@@ -377,7 +377,9 @@ def _asking_words(
     lang: str,
 ) -> frozenset[str]:
     """Stems of the words of ``pages``' titles and keywords in ``lang``, without the places'
-    names and question words ("quale autorità?" and "qual è la capitale?" share "quale")."""
+    names and question words ("quale autorità?" and "qual è la capitale?" share "quale"),
+    and of the words that ask whether something applies there ("does this apply in
+    Portugal?")."""
     data = _LANGUAGES.get(lang)
     skipped = {w for key in names for w in key} | (
         {stem(w, lang) for w in data.question_words} if data else set()
@@ -388,6 +390,7 @@ def _asking_words(
         for node in (content.nodes[page],)
         for t in (node.title.get(lang, ""), *node.keywords.get(lang, ()))
     ]
+    scope = {stem(w, lang) for w in data.scope_words} if data else set()
     return frozenset(
         stem(w, lang) for t in texts for w in content_words(t, lang) if stem(w, lang) not in skipped
-    )
+    ) | frozenset(scope)
