@@ -300,6 +300,7 @@ class Engine:
         for said_in, answer in (
             (self.matcher.thanks_language, "welcome"),
             (self.matcher.how_are_you_language, "how_are_you"),
+            (self.matcher.not_understood_language, "not_understood"),
         ):
             said = said_in(text, state.language)
             if said:
@@ -818,8 +819,9 @@ class Engine:
     def _small_talk(
         self, state: SessionState, lang: str, answer: str, event: Event, now: dt.datetime
     ) -> Result:
-        """The ``answer`` string to thanks or "how are you?" said in ``lang``, with the
-        current page's buttons: no question, so no match and no "not understood"."""
+        """The ``answer`` string to thanks, "how are you?" or "I don't understand" said in
+        ``lang``, with the current page's buttons: no question, so no match and no "not
+        understood"."""
         if not state.language_chosen:
             state = state.with_(language=lang)
         text = self.content.string(answer, state.language, platform=event.platform)

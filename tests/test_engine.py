@@ -852,6 +852,60 @@ def test_asked_how_it_is_the_bot_says_what_it_is(text: str, lang: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "lang", "question"),
+    [
+        ("versteh ich nicht", "de", "Kann Meta meine alten Beiträge nutzen?"),
+        ("hä?", "de", "Kann Meta meine alten Beiträge nutzen?"),
+        ("I don't understand", "en", "can meta use my old posts?"),
+        ("what?", "en", "can meta use my old posts?"),
+        ("je comprends pas", "fr", "Meta peut utiliser mes anciennes publications ?"),
+        ("no entiendo", "es", "¿Meta puede usar mis publicaciones antiguas?"),
+        ("non ho capito", "it", "Meta può usare i miei vecchi post?"),
+        ("snap ik niet", "nl", "Mag Meta mijn oude berichten gebruiken?"),
+        ("nie rozumiem", "pl", "Czy Meta może używać moich starych postów?"),
+    ],
+)
+def test_not_understanding_an_answer_gets_asked_what_is_unclear(
+    text: str, lang: str, question: str
+) -> None:
+    """ "I don't understand" after the page on old posts got the page on questions about the
+    objection form ("What's unclear about the form?"); in German the same page again."""
+    shipped = load_content()
+    engine = Engine(shipped, session_ttl=TTL)
+    assert engine.matcher.not_understood_language(text, lang) == lang
+    chat = Chat(engine)
+    chat.start(language=lang)
+    page = chat.text(question)
+    assert page.node == "old-posts", "the question the reader did not understand the answer to"
+    reply = chat.text(text)
+    assert reply.text == shipped.string("not_understood", lang)
+    assert reply.matched is False and reply.node is None and reply.language == lang
+    assert ids(reply) == ids(page), "the page's buttons stay, to go on from there"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "node"),
+    [
+        ("ich verstehe das Formular nicht", "de", "form-questions"),
+        ("i don't understand the objection form", "en", "form-questions"),
+        ("no entiendo por qué Meta puede usar mis fotos", "es", None),
+    ],
+)
+def test_not_understanding_something_named_is_a_question(
+    text: str, lang: str, node: str | None
+) -> None:
+    shipped = load_content()
+    engine = Engine(shipped, session_ttl=TTL)
+    assert engine.matcher.not_understood_language(text, lang) is None
+    chat = Chat(engine)
+    chat.start(language=lang)
+    reply = chat.text(text)
+    assert reply.text != shipped.string("not_understood", lang)
+    if node is not None:
+        assert reply.node == node
+
+
+@pytest.mark.parametrize(
     ("text", "lang", "node"),
     [
         ("wie geht das bei instagram?", "de", "object-instagram"),

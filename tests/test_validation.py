@@ -668,6 +668,18 @@ def test_how_are_you_needs_its_answer(check: Check) -> None:
     )
 
 
+def test_not_understood_needs_its_answer(check: Check) -> None:
+    files = meta(
+        "checked: 2025-05-01\n",
+        "checked: 2025-05-01\nnot_understood: {de: [hä], en: [huh]}\n",
+    )
+    found = check(files)
+    assert (
+        "bot.yaml:5: 'not_understood' is set but there is no 'not_understood' string to answer"
+        " with" in found
+    )
+
+
 # -- wording rules: yes/no openers, undated status words, links that are not sources --
 
 WORDING = """\

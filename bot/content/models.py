@@ -303,6 +303,7 @@ OPTIONAL_STRINGS = (
     "welcome",
     "goodbye",
     "how_are_you",
+    "not_understood",
     "label_colon",
     "as_of",
     "privacy_variables",
@@ -370,6 +371,10 @@ class Meta(_Model):
     """Per language, ways to ask the bot how it is ("wie geht's?", "ça va ?"): a message
     that is one of them, perhaps after a greeting, gets the ``how_are_you`` string and the
     current page's buttons."""
+    not_understood: dict[LangCode, tuple[OffTopicEntry, ...]] = Field(default_factory=dict)
+    """Per language, ways to say one did not understand ("versteh ich nicht", "hä?", "no
+    entiendo"): a message that is one of them gets the ``not_understood`` string (which asks
+    what is unclear) and the current page's buttons, not a page about the form."""
 
     yes_no_words: LangList = Field(default_factory=dict)
     """Per language, bare yes/no words ("Ja", "Nein", "Doch"): an answer reachable by a typed

@@ -216,13 +216,11 @@ class Matcher:
         }
         """One-word greetings per language: the main menu's examples and keywords of one
         word ("ciao", "moin")."""
-        self._how_are_you = {
-            lang: tuple(tuple(fold(w, lang) for w in words(entry)) for entry in entries)
-            for lang, entries in content.meta.how_are_you.items()
-        }
+        self._how_are_you = _phrases_by_lang(content.meta.how_are_you)
         self._how_are_you_words = GREETING_WORDS + max(
             (len(p) for phrases in self._how_are_you.values() for p in phrases), default=0
         )
+        self._not_understood = _phrases_by_lang(content.meta.not_understood)
         self._threshold = threshold
         self._preparing: threading.Thread | None = None
         self._classifiers: Classifiers | None = None
@@ -422,6 +420,7 @@ class Matcher:
         if (
             self.thanks_language(text, lang)
             or self.how_are_you_language(text, lang)
+            or self.not_understood_language(text, lang)
             or self.language_asked(text) is not None
             or _asks_to_translate(text, lang)
             or _asks_to_calculate(text, lang)
@@ -501,16 +500,36 @@ class Matcher:
         ws = words(text)
         if len(ws) > self._how_are_you_words:
             return None  # longer than any greeting and phrase together: a question
-        for lang in (first, *self._how_are_you):
+        return self._phrase_language(self._how_are_you, ws, first, after_greeting=True)
+
+    def not_understood_language(self, text: str, first: str | None = None) -> str | None:
+        """The language in which ``text`` says the writer did not understand (one of the
+        content's ``not_understood`` as the whole message: "versteh ich nicht", "hä?", "no
+        entiendo"), ``first`` tried first; ``None``: it says something else ("ich verstehe
+        das Formular nicht" asks about the form)."""
+        return self._phrase_language(self._not_understood, words(text), first)
+
+    def _phrase_language(
+        self,
+        phrases: Mapping[str, tuple[tuple[str, ...], ...]],
+        ws: Sequence[str],
+        first: str | None,
+        *,
+        after_greeting: bool = False,
+    ) -> str | None:
+        """The language of ``phrases`` (folded words per language) one of which words ``ws``
+        are, ``first`` tried first; with ``after_greeting``, perhaps after a greeting."""
+        for lang in (first, *phrases):
             if lang is None:
                 continue
             # Folded without filling fold's cache: seven languages' forms of every short
             # message would crowd out the words matching uses.
             said = tuple(fold.__wrapped__(w, lang) for w in ws)
-            for phrase in self._how_are_you.get(lang, ()):
+            for phrase in phrases.get(lang, ()):
                 opening = said[: len(said) - len(phrase)]
                 if said[len(opening) :] == phrase and (
-                    not opening or self.indexes[lang].is_greeting(" ".join(opening))
+                    not opening
+                    or (after_greeting and self.indexes[lang].is_greeting(" ".join(opening)))
                 ):
                     return lang
         return None
@@ -1127,6 +1146,17 @@ class Matcher:
     def suggest(self, text: str, lang: str, limit: int = 3) -> Sequence[str]:
         """Up to ``limit`` node ids that come closest to ``text`` (for fallbacks)."""
         return self.match(text, lang).candidates[:limit]
+
+
+def _phrases_by_lang(
+    entries: Mapping[str, Sequence[str]],
+) -> dict[str, tuple[tuple[str, ...], ...]]:
+    """Per language, the phrases of a list of the content (``how_are_you``), each as the
+    folded words a message is compared with."""
+    return {
+        lang: tuple(tuple(fold(w, lang) for w in words(entry)) for entry in texts)
+        for lang, texts in entries.items()
+    }
 
 
 def _letter_words_by_lang(entries: Mapping[str, Sequence[str]]) -> dict[str, frozenset[str]]:
