@@ -68,3 +68,26 @@ def test_a_word_several_languages_spell_alike_keeps_the_readers_language() -> No
     assert typed_commands(engine.content)["menu"] == ("menu", None)
     state, _ = engine.handle(None, Start(language="it"), NOW)
     assert _reply(engine, state, Text(text="menu")).language == "it"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("nochmal von vorne", "de"),
+        ("back to the beginning", "en"),
+        ("retour au début", "fr"),
+        ("volver al inicio", "es"),
+        ("torna all'inizio", "it"),
+        ("terug naar start", "nl"),
+        ("wróć do początku", "pl"),
+    ],
+)  # fmt: skip
+def test_asking_to_go_back_to_the_beginning_shows_the_main_menu(text: str, lang: str) -> None:
+    """ "back to the beginning" got the page on old posts, "nochmal von vorne" the one on
+    objections from 2024 and "torna all'inizio" the one on the start date, each as sure
+    answers: the main menu's examples now say it in every language."""
+    engine = Engine(load_content(), session_ttl=TTL)
+    state, _ = engine.handle(None, Start(language=lang), NOW)
+    state, _ = engine.handle(state, Text(text="was ist mit whatsapp?"), NOW)
+    reply = _reply(engine, state, Text(text=text))
+    assert reply.node == engine.content.meta.root and reply.language == lang
