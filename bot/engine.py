@@ -297,6 +297,9 @@ class Engine:
         guided = self._guided_answer(state, text, event, now)
         if guided is not None:
             return guided
+        requested = self._page_request(state, text, event, now)
+        if requested is not None:
+            return requested
         for said_in, answer in (
             (self.matcher.thanks_language, "welcome"),
             (self.matcher.how_are_you_language, "how_are_you"),
@@ -814,6 +817,38 @@ class Engine:
             options.append(Option(MENU, self.content.string("menu", lang)))
         return state.with_(offered=tuple(o.id for o in options)), (
             Reply(text=text, language=lang, options=tuple(options)),
+        )
+
+    def _page_request(
+        self, state: SessionState, text: str, event: Event, now: dt.datetime
+    ) -> Result | None:
+        """The page just read again, its sources or its details, for a message that asks for
+        one of them without naming the page ("Quelle?", "tell me more", "nochmal bitte":
+        :meth:`bot.matching.Matcher.page_request`); ``None`` at the menu, and where the page
+        has no such screen (the message is then read as a question)."""
+        node = self.content.nodes.get(state.node or "")
+        if node is None or node.id == self.content.meta.root:
+            return None
+        asked = self.matcher.page_request(text, state.language)
+        if asked is None:
+            return None
+        kind, lang = asked
+        if not state.language_chosen:
+            state = state.with_(language=lang)
+        if kind == "repeat":
+            return self._go(state, node.id, event, now, matched=True)
+        has_more = bool(
+            self.content.details(node, state.language, now.date(), dict(state.variables))
+        )
+        if kind == "more" and has_more and self.content.more_option:
+            option = f"{MORE_PREFIX}{node.id}"
+        elif node.sources:
+            option = f"{SOURCES_PREFIX}{node.id}"
+        else:
+            return None
+        new_state, actions = self._aside(state, option, event, now)
+        return new_state, tuple(
+            dataclasses.replace(a, matched=True) if isinstance(a, Reply) else a for a in actions
         )
 
     def _small_talk(

@@ -375,6 +375,16 @@ class Meta(_Model):
     """Per language, ways to say one did not understand ("versteh ich nicht", "hä?", "no
     entiendo"): a message that is one of them gets the ``not_understood`` string (which asks
     what is unclear) and the current page's buttons, not a page about the form."""
+    sources_asked: dict[LangCode, tuple[OffTopicEntry, ...]] = Field(default_factory=dict)
+    """Per language, ways to ask where the page just read has its facts from ("Quelle?",
+    "woher weißt du das?", "source?"): such a message as a whole gets that page's sources."""
+    more_asked: dict[LangCode, tuple[OffTopicEntry, ...]] = Field(default_factory=dict)
+    """Per language, ways to ask for more of the page just read ("mehr Infos", "tell me
+    more"): such a message as a whole gets that page's details (its sources where it has
+    none)."""
+    repeat_asked: dict[LangCode, tuple[OffTopicEntry, ...]] = Field(default_factory=dict)
+    """Per language, ways to ask for the page just read again ("nochmal bitte", "can you
+    repeat that?"): such a message as a whole gets that page again."""
 
     yes_no_words: LangList = Field(default_factory=dict)
     """Per language, bare yes/no words ("Ja", "Nein", "Doch"): an answer reachable by a typed

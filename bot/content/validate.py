@@ -300,9 +300,8 @@ def validate(
     need_langs(meta.thanks, meta_file, mline("thanks"), "thanks", required=False)
     need_langs(meta.how_are_you, meta_file, mline("how_are_you"), "how_are_you", required=False)
     need_langs(meta.goodbye, meta_file, mline("goodbye"), "goodbye", required=False)
-    need_langs(
-        meta.not_understood, meta_file, mline("not_understood"), "not_understood", required=False
-    )
+    for field in ("not_understood", "sources_asked", "more_asked", "repeat_asked"):
+        need_langs(getattr(meta, field), meta_file, mline(field), field, required=False)
     for field, string in (
         ("thanks", "welcome"),
         ("how_are_you", "how_are_you"),

@@ -221,6 +221,9 @@ class Matcher:
             (len(p) for phrases in self._how_are_you.values() for p in phrases), default=0
         )
         self._not_understood = _phrases_by_lang(content.meta.not_understood)
+        self._page_requests = {
+            kind: _phrases_by_lang(getattr(content.meta, f"{kind}_asked")) for kind in PAGE_REQUESTS
+        }
         self._threshold = threshold
         self._preparing: threading.Thread | None = None
         self._classifiers: Classifiers | None = None
@@ -508,6 +511,19 @@ class Matcher:
         entiendo"), ``first`` tried first; ``None``: it says something else ("ich verstehe
         das Formular nicht" asks about the form)."""
         return self._phrase_language(self._not_understood, words(text), first)
+
+    def page_request(self, text: str, first: str | None = None) -> tuple[str, str] | None:
+        """What ``text`` asks of the page just read, as a whole message, and the language it
+        asks in: ``("sources", lang)`` for "Quelle?", ``("more", lang)`` for "tell me more",
+        ``("repeat", lang)`` for "nochmal bitte" (:data:`PAGE_REQUESTS`; the content's
+        ``sources_asked``, ``more_asked`` and ``repeat_asked``); ``None`` for anything else
+        ("Quellen zum Urteil in Köln?" asks about the ruling), ``first`` tried first."""
+        ws = words(text)
+        for kind, phrases in self._page_requests.items():
+            lang = self._phrase_language(phrases, ws, first)
+            if lang is not None:
+                return kind, lang
+        return None
 
     def _phrase_language(
         self,
@@ -1146,6 +1162,11 @@ class Matcher:
     def suggest(self, text: str, lang: str, limit: int = 3) -> Sequence[str]:
         """Up to ``limit`` node ids that come closest to ``text`` (for fallbacks)."""
         return self.match(text, lang).candidates[:limit]
+
+
+PAGE_REQUESTS = ("sources", "more", "repeat")
+"""What a message may ask of the page just read without naming it (:meth:`Matcher.page_request`):
+its sources, more of it, or the page again."""
 
 
 def _phrases_by_lang(
