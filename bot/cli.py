@@ -159,7 +159,9 @@ def cmd_translate(args: argparse.Namespace) -> int:
             if args.out
             else directory / translations.TRANSLATION_DIR / f"{args.lang}.po"
         )
-        po = translations.export(directory, args.lang, out, source=args.source)
+        po = translations.export(
+            directory, args.lang, out, source=args.source, from_yaml=args.from_yaml
+        )
         todo = sum(1 for e in po if not e.msgstr or "fuzzy" in e.flags)
         print(f"{out}: {len(po)} texts, {todo} to translate or review")
         return 0
@@ -837,6 +839,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lang", required=True, help="the language to translate into, e.g. fr")
     t.add_argument("--source", default="en", help="the language translators work from (en)")
     t.add_argument("--out", default=None, help="the PO file (default: in the content)")
+    t.add_argument(
+        "--from-yaml",
+        action="store_true",
+        help="take the translations from the YAML where they differ from the PO file's (after "
+        "changing a text in every language there); unchanged ones still need review",
+    )
     t = actions.add_parser(
         "import",
         help="write a PO file's translations back into the YAML",

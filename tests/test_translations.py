@@ -189,6 +189,31 @@ def test_changed_source_is_flagged_for_review(tree: Path) -> None:
     assert mine.target == "Comment m'opposer à l'entraînement ?"
 
 
+def test_texts_changed_in_every_language_in_the_yaml_are_taken_from_there(tree: Path) -> None:
+    """An author who rewrote a text in the YAML in every language exported, cleared the
+    review marks, and so kept the old translations in the PO file: the next import would have
+    brought them back."""
+    po_path = tree / "translations" / "fr.po"
+    export(tree, "fr", po_path)
+    nodes = tree / "nodes" / "20-object.yaml"
+    text = nodes.read_text(encoding="utf-8")
+    text = text.replace("en: How do I object?", "en: How do I object for free?", 1)
+    french = next(t.target for t in texts(tree, "fr") if t.context == "how-to-object/title")
+    assert french is not None
+    text = text.replace(f"fr: {french}", "fr: Comment m'opposer gratuitement ?", 1)
+    # Only the English of another title: its French still needs review.
+    text = text.replace("en: Objecting on Facebook", "en: Objecting through Facebook", 1)
+    nodes.write_text(text, encoding="utf-8")
+    assert "fr: Comment m'opposer gratuitement ?" in text
+    po = export(tree, "fr", po_path, from_yaml=True)
+    title = next(e for e in po if e.msgctxt == "how-to-object/title")
+    assert title.msgstr == "Comment m'opposer gratuitement ?" and "fuzzy" not in title.flags
+    other = next(e for e in po if e.msgctxt == "object-facebook/title")
+    assert "fuzzy" in other.flags and other.previous_msgid == "Objecting on Facebook"
+    result = import_po(tree, po_path)
+    assert result.written == 0, "the YAML already holds every current translation"
+
+
 def test_cli_export_and_import(tree: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
 
@@ -229,7 +254,10 @@ def test_the_shipped_po_files_hold_the_contents_translations(tree: Path, lang: s
     """A text edited in the YAML is edited in its PO file too: else the next import (a
     volunteer's Weblate round) silently brings the old wording back."""
     result = import_po(tree, SHIPPED / "translations" / f"{lang}.po")
-    assert (result.written, result.skipped_fuzzy, result.skipped_changed) == (0, 0, 0)
+    assert (result.written, result.skipped_fuzzy, result.skipped_changed) == (0, 0, 0), (
+        f"translations/{lang}.po differs from the YAML: after changing a text in every "
+        f"language, run 'python -m bot translate export --lang {lang} --from-yaml'"
+    )
     assert result.unknown == ()
 
 

@@ -249,12 +249,19 @@ def _msg(value: str | list[str]) -> str:
     return "\n".join(value) if isinstance(value, list) else value
 
 
-def export(content_dir: Path, lang: str, po_path: Path, source: str = "en") -> polib.POFile:
+def export(
+    content_dir: Path, lang: str, po_path: Path, source: str = "en", *, from_yaml: bool = False
+) -> polib.POFile:
     """Write (or update) ``po_path`` with every text of the content for ``lang``.
 
     Translations come from the PO file where it has one for the same context, else from
     the YAML. An entry whose source changed since it was translated becomes fuzzy, keeping
     the old source as ``previous_msgid`` and the old translation for the translator to fix.
+
+    ``from_yaml``: for an author who changed a text in the YAML in every language at once,
+    the YAML's translation wins where it differs from the PO file's (a translation in the PO
+    file that was never imported is then lost). Where the source changed and the YAML's
+    translation did not, the entry still becomes fuzzy.
     """
     old = {e.msgctxt: e for e in polib.pofile(str(po_path))} if po_path.exists() else {}
     po = polib.POFile(wrapwidth=0)
@@ -277,7 +284,11 @@ def export(content_dir: Path, lang: str, po_path: Path, source: str = "en") -> p
             flags=[LIST_FLAG] if text.is_list else [],
         )
         before = old.get(text.context)
-        if before is not None and before.msgstr:
+        current = _msg(text.target) if text.target is not None else ""
+        if from_yaml and before is not None and current and current != before.msgstr:
+            # Rewritten in the YAML since the last export, with its source: it is current.
+            entry.msgstr = current
+        elif before is not None and before.msgstr:
             entry.msgstr = before.msgstr
             if before.msgid != msgid:
                 entry.flags.append("fuzzy")
