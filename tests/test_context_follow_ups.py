@@ -281,12 +281,22 @@ def test_what_about_a_thing_the_page_title_names_stays_with_the_page(matcher: Ma
         ("de", "right-to-object", "wo mache ich das?", "how-to-object"),
         ("en", "too-late", "how do I do that?", "how-to-object"),
         ("en", "whatsapp-meta-ai", "how do I stop that?", "advanced-chat-privacy"),
+        # Only "how": "ok how" got "didn't understand", "wie?" the page's details.
+        ("en", "too-late", "how?", "how-to-object"),
+        ("en", "too-late", "ok how", "how-to-object"),
+        ("de", "too-late", "und wie?", "how-to-object"),
+        ("de", "right-to-object", "ok, wie?", "how-to-object"),
+        ("es", "too-late", "¿y cómo?", "how-to-object"),
     ],
 )
 def test_how_do_i_do_that_is_answered_by_the_page_the_content_names(
     matcher: Matcher, lang: str, at: str, text: str, expected: str
 ) -> None:
     _lands(matcher, lang, at, text, expected)
+
+
+def test_how_much_is_no_question_of_how_to_do_it(matcher: Matcher) -> None:
+    assert matcher.match("how much?", "en", context="too-late").node != "how-to-object"
 
 
 def test_how_that_names_more_is_read_as_usual(matcher: Matcher) -> None:

@@ -190,7 +190,12 @@ def follow_up(content: Content, node_id: str | None, text: str, lang: str) -> Fo
     "und wenn ...?" asks about a case of the page: read with it."""
     node = content.nodes.get(node_id or "")
     data = _LANGUAGES.get(lang)
-    if node is None or data is None or node.id == content.meta.root or not is_follow_up(text, lang):
+    if node is None or data is None or node.id == content.meta.root:
+        return None
+    if node.how in content.nodes and _only_how(text, data):
+        # "how?", "ok how", "und wie?" after a page that says what to do: how to do it.
+        return FollowUp(text, {}, here=node.how)
+    if not is_follow_up(text, lang):
         return None
     neighbours = [o.to for o in node.options if o.to != content.meta.root]
     title = node.title.get(lang, "")
@@ -331,6 +336,27 @@ def how_page(content: Content, node_id: str) -> str | None:
     if node.how in content.nodes:
         return node.how
     return node_id if any(n.how == node_id for n in content.nodes.values()) else None
+
+
+_OK = frozenset({"ok", "okay", "oke", "oké", "okej", "okey"})
+""""ok" in the spellings of the seven languages: "ok, how?" asks only how."""
+
+
+def _only_how(text: str, data: lang_data.Language) -> bool:
+    """Whether ``text`` asks only how or where ("how?", "ok, how?", "und wie?", "wie
+    denn?"): a word of ``how_words`` and nothing but the words that open a follow-up, point
+    back, say please or yes."""
+    ws = words(text)
+    filler = (
+        data.follow_up_starts
+        | data.reference_words
+        | data.please_words
+        | {w for w in data.yes_words if " " not in w}
+        | _OK
+    )
+    return any(w in data.how_words for w in ws) and all(
+        w in data.how_words or w in filler for w in ws
+    )
 
 
 def _asks_how(
