@@ -104,7 +104,7 @@ async def test_running_bot_reloads_content_and_reports_it(api: FakeBotApi, tmp_p
         api.press(user, menu, NODE)
         sent = await api.wait_sent(user.id, 2, timeout=15)
         old = sent[1].visible.strip()
-        assert old.startswith("Du widersprichst mit Metas Online-Formularen")
+        assert old.startswith("Du widersprichst kostenlos mit Metas Online-Formularen")
 
         # A broken file: logged as file:line, the old tree keeps answering.
         path = node_file(directory, NODE)
