@@ -334,11 +334,7 @@ class Engine:
             if aside is not None:
                 # "bist du sicher?": the page's details or sources say more than its first
                 # screen again.
-                new_state, actions = self._aside(state, aside, event, now)
-                return new_state, tuple(
-                    dataclasses.replace(a, matched=True) if isinstance(a, Reply) else a
-                    for a in actions
-                )
+                return _answered(self._aside(state, aside, event, now))
             new_state, actions = self._go(state, result.node, event, now, matched=True)
             return new_state, actions
         if result.clarify and "clarify" in self.content.meta.strings:
@@ -846,10 +842,7 @@ class Engine:
             option = f"{SOURCES_PREFIX}{node.id}"
         else:
             return None
-        new_state, actions = self._aside(state, option, event, now)
-        return new_state, tuple(
-            dataclasses.replace(a, matched=True) if isinstance(a, Reply) else a for a in actions
-        )
+        return _answered(self._aside(state, option, event, now))
 
     def _small_talk(
         self, state: SessionState, lang: str, answer: str, event: Event, now: dt.datetime
@@ -901,6 +894,15 @@ class Engine:
             suggestions=suggestions,
         )
         return state.with_(offered=tuple(o.id for o in options)), (reply,)
+
+
+def _answered(result: Result) -> Result:
+    """``result`` with its reply marked as an answer to the message (a screen of the page
+    asked about, not a button pressed)."""
+    state, actions = result
+    return state, tuple(
+        dataclasses.replace(a, matched=True) if isinstance(a, Reply) else a for a in actions
+    )
 
 
 TYPED_COMMANDS = ("start", "menu", "back", "help", "lang", "privacy")
