@@ -696,6 +696,58 @@ def test_another_party_next_to_meta_or_in_a_side_remark_does_not_block(
     assert node(matcher, question) == "objection"
 
 
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        (
+            "Cerré la cuenta en mi banco el mes pasado después de 20 años. ¿Puedo exigir que"
+            " borren todos mis datos?",
+            "es",
+        ),
+        (
+            "il vicino ha messo una telecamera che inquadra il mio balcone. posso fare reclamo"
+            " al garante? come funziona?",
+            "it",
+        ),
+        (
+            "Une agence immobilière m'envoie des pubs toutes les semaines alors que je leur ai"
+            " jamais donné mon mail. Comment je porte plainte ?",
+            "fr",
+        ),
+    ],
+)
+def test_a_story_about_another_party_asks_about_that_party(
+    shipped: Matcher, text: str, lang: str
+) -> None:
+    """The question names no party ("¿Puedo exigir que borren todos mis datos?"), the story
+    before it does (the bank, the neighbour): it got the page on erasure at Meta, the
+    complaint route, France's authority."""
+    assert not shipped.match(text, lang).matched
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "expected"),
+    [
+        (
+            "Ich habe den Termin im Mai verpasst, weil ich im Krankenhaus lag. Kann ich jetzt"
+            " überhaupt noch etwas machen?",
+            "de",
+            "too-late",
+        ),
+        (
+            "I was in hospital in May and missed the whole thing with the deadline. Is there"
+            " still anything I can do?",
+            "en",
+            "too-late",
+        ),
+    ],
+)
+def test_a_party_that_only_says_where_the_writer_was_is_no_other_party(
+    shipped: Matcher, text: str, lang: str, expected: str
+) -> None:
+    assert shipped.match(text, lang).node == expected
+
+
 def test_a_party_the_content_asks_about_is_no_other_party(tmp_path: Path) -> None:
     topics = TOPICS.replace(
         '"Soll ich meine alten Beiträge löschen?"', '"Soll ich als Firma meine Beiträge löschen?"'

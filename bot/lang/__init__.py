@@ -134,6 +134,11 @@ class Language:
     """Words for where a company has its seat ("Sitz", "sede", "siedziba"): "must I complain in
     Ireland since Meta has its seat there?" asks which authority is responsible (the country
     table's ``seat``)."""
+    situation_roles: frozenset[str] = frozenset()
+    """Beginnings of the words of ``other_roles`` that a story often names only as where the
+    writer was or is ("im Krankenhaus", "in college", "seit der Rente"): such a party counts
+    as the one asked about only in what the message asks, where any other counts anywhere in
+    it ("Cerré la cuenta en mi banco … ¿Puedo exigir que borren todos mis datos?")."""
     scope_words: frozenset[str] = frozenset()
     """Words that ask whether something applies somewhere ("gilt", "apply", "vale", "dotyczy"):
     "does this apply in Portugal?" asks about the place it names, like "where do I complain

@@ -21,9 +21,11 @@ The nodes whose one-word keywords the question uses get a share of the ranking
 (``KEYWORD_WEIGHT``, rarer keywords more).
 
 A node may not answer at all (:attr:`Ranking.answerable`) when the off-topic class comes
-within 90 % of it (``OFF_TOPIC_CLOSE``), when the question names another company, when what
-it asks names a kind of party the content never asks about (``OTHER_ROLES``) and neither
-Meta, its apps nor the AI training, or when the node shares too few of its words.
+within 90 % of it (``OFF_TOPIC_CLOSE``), when the question names another company, when it
+names a kind of party the content never asks about (``OTHER_ROLES``) and neither Meta, its
+apps nor the AI training (a party that often only says where the writer was, the language's
+``situation_roles``, counts only in what it asks: "weil ich im Krankenhaus lag"), or when the
+node shares too few of its words.
 """
 
 from __future__ import annotations
@@ -508,6 +510,9 @@ class LanguageIndex:
             f for r in OTHER_ROLES.get(lang, ()) if not self._asked(f := fold(r, lang))
         )
         self.role_tails = frozenset(r for r in self.roles if len(r) >= _MIN_PART)
+        self.situations = tuple(
+            sorted({fold(w, lang) for w in data.situation_roles}) if data is not None else ()
+        )
         self._memoize()
 
     _MEMOIZED = ("vectors", "aligned", "coverage", "known", "names_role")
@@ -741,10 +746,14 @@ class LanguageIndex:
             return None
         ws = [w for w, _ in weighted]
         off = self.off_topic
-        # Only what a long message asks may name the other party: "weil ich im Krankenhaus
-        # lag" explains a situation.
+        # The other party a message names anywhere, unless it only says where the writer
+        # was ("weil ich im Krankenhaus lag": a situation); such a one only in what it asks.
         foreign = any(self.names_party(w) for w in ws) or (
-            self.elsewhere(ws) and self.elsewhere(self._asked_words(text, pieces))
+            self.elsewhere(ws)
+            and (
+                self.elsewhere(self._asked_words(text, pieces))
+                or any(self.names_role(w) and not self._situation(w) for w in ws)
+            )
         )
         # Question words and negations help rank ("why" vs "what") but are no evidence
         # that a node is on topic: "how is the weather" shares "how" with many examples.
@@ -884,6 +893,11 @@ class LanguageIndex:
             for b in bases
             for i in range(_MIN_PART, len(b) - _MIN_PART + 1)
         )
+
+    def _situation(self, word: str) -> bool:
+        """Whether ``word`` names a kind of party a story often names only as where the
+        writer was (the language's ``situation_roles``: "Krankenhaus", "college")."""
+        return fold(word, self.lang).startswith(self.situations)
 
     def _asked(self, f: str) -> bool:
         """Whether a title, example or keyword uses the folded word ``f`` (with an ending)."""
