@@ -85,9 +85,22 @@ def test_a_word_several_languages_spell_alike_keeps_the_readers_language() -> No
 def test_asking_to_go_back_to_the_beginning_shows_the_main_menu(text: str, lang: str) -> None:
     """ "back to the beginning" got the page on old posts, "nochmal von vorne" the one on
     objections from 2024 and "torna all'inizio" the one on the start date, each as sure
-    answers: the main menu's examples now say it in every language."""
+    answers: they are aliases of /start in every language now."""
     engine = Engine(load_content(), session_ttl=TTL)
     state, _ = engine.handle(None, Start(language=lang), NOW)
     state, _ = engine.handle(state, Text(text="was ist mit whatsapp?"), NOW)
     reply = _reply(engine, state, Text(text=text))
     assert reply.node == engine.content.meta.root and reply.language == lang
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [("od początku?", "pl"), ("from the beginning?", "en"), ("dall'inizio?", "it")],
+)
+def test_since_the_beginning_after_a_page_is_no_way_back_to_the_menu(text: str, lang: str) -> None:
+    """As examples of the main menu, "back to the beginning" and its kind made their words
+    greetings: "od początku?" after the page on old posts (since my account began?) got the
+    main menu."""
+    engine = Engine(load_content(), session_ttl=TTL)
+    result = engine.matcher.match(text, lang, context="old-posts")
+    assert result.node != engine.content.meta.root
