@@ -833,10 +833,11 @@ class Engine:
             state = state.with_(language=lang)
         if kind == "repeat":
             return self._go(state, node.id, event, now, matched=True)
-        has_more = bool(
-            self.content.details(node, state.language, now.date(), dict(state.variables))
-        )
-        if kind == "more" and has_more and self.content.more_option:
+        if (
+            kind == "more"
+            and self.content.more_option
+            and self.content.details(node, state.language, now.date(), dict(state.variables))
+        ):
             option = f"{MORE_PREFIX}{node.id}"
         elif node.sources:
             option = f"{SOURCES_PREFIX}{node.id}"

@@ -296,11 +296,16 @@ def validate(
     need_langs(meta.synonyms, meta_file, mline("synonyms"), "synonyms", required=False)
     if warnings:  # warnings only: the bot serves the content whatever they say
         problems += _synonym_problems(meta, meta_file, mline)
-    need_langs(meta.off_topic, meta_file, mline("off_topic"), "off_topic", required=False)
-    need_langs(meta.thanks, meta_file, mline("thanks"), "thanks", required=False)
-    need_langs(meta.how_are_you, meta_file, mline("how_are_you"), "how_are_you", required=False)
-    need_langs(meta.goodbye, meta_file, mline("goodbye"), "goodbye", required=False)
-    for field in ("not_understood", "sources_asked", "more_asked", "repeat_asked"):
+    for field in (
+        "off_topic",
+        "thanks",
+        "how_are_you",
+        "goodbye",
+        "not_understood",
+        "sources_asked",
+        "more_asked",
+        "repeat_asked",
+    ):
         need_langs(getattr(meta, field), meta_file, mline(field), field, required=False)
     for field, string in (
         ("thanks", "welcome"),

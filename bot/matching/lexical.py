@@ -751,8 +751,8 @@ class LanguageIndex:
         foreign = any(self.names_party(w) for w in ws) or (
             self.elsewhere(ws)
             and (
-                self.elsewhere(self._asked_words(text, pieces))
-                or any(self.names_role(w) and not self._situation(w) for w in ws)
+                any(self.names_role(w) and not self._situation(w) for w in ws)
+                or self.elsewhere(self._asked_words(text, pieces))
             )
         )
         # Question words and negations help rank ("why" vs "what") but are no evidence

@@ -243,7 +243,8 @@ class EmbeddingCache:
 
     def __init__(self, directory: Path | None, shipped: Path | None = None) -> None:
         """``directory``: where vectors embedded here are kept; ``shipped``: the vectors that
-        come with the content (:func:`bot.matching.shipped.write_shipped`), read first and never written."""
+        come with the content (:func:`bot.matching.shipped.write_shipped`), read first and
+        never written."""
         self.directory = directory
         self.shipped = shipped
         self._rows: dict[str, int] = {}
