@@ -433,6 +433,7 @@ class Matcher:
             context is not None
             and not suggested
             and asked_here(self.content, context, text, self.indexes[lang].lexicon)
+            and not self._offered_alone(text, lang, context)
         ):
             # The author says the page just read answers this ("geht das online?" after
             # a country's complaint route).
@@ -463,6 +464,19 @@ class Matcher:
         if not suggested and not result.matched and not result.clarify:
             return self._on_page(text, lang, context) or result
         return result
+
+    def _offered_alone(self, text: str, lang: str, context: str) -> bool:
+        """Whether ``text`` read on its own is sure of a topic the page ``context`` offers as
+        an option of its own: "how do I object?" after a country's complaint route shares a
+        word with its follow-up "do I have to object to Meta first?", but the page offers how
+        to object."""
+        page = self.content.nodes.get(context)
+        if page is None:
+            return False
+        alone = self._match(text, lang)
+        return (
+            alone.matched and alone.node != context and alone.node in {o.to for o in page.options}
+        )
 
     def language_asked(self, text: str) -> str | None:
         """The code of the language ``text`` asks the bot to use ("do you speak French?":
