@@ -632,6 +632,18 @@ def asked_here(content: Content, node_id: str, text: str, lexicon: Lexicon) -> b
     )
 
 
+def one_topic_word(content: Content, text: str, lexicon: Lexicon) -> bool:
+    """Whether ``text`` names one thing only, and that with a word the content names a topic
+    with (:func:`topic_names`): "how do I object?", "c'est gratuit ?" but not "liest Meta
+    sonst alles mit in der Gruppe?"."""
+    data = _LANGUAGES.get(lexicon.lang)
+    if data is None:
+        return False
+    vague = _vague_words(data)
+    named = [w for w in lexicon.content_words(text) if w not in vague]
+    return len(named) == 1 and lexicon.stem(named[0]) in topic_names(content, lexicon)
+
+
 def names_nothing(content: Content, text: str, lexicon: Lexicon) -> bool:
     """Whether ``text`` is short (:data:`BARE_WORDS`) and names nothing of its own: none of
     its words, small words aside, is a word the content names a topic with

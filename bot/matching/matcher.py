@@ -42,6 +42,7 @@ from bot.matching.context import (
     nearest_neighbour,
     neighbourhood,
     off_topic_reading,
+    one_topic_word,
     titled_option,
 )
 from bot.matching.decision import FUSED, LEXICAL
@@ -467,11 +468,11 @@ class Matcher:
 
     def _offered_alone(self, text: str, lang: str, context: str) -> bool:
         """Whether ``text`` read on its own is sure of a topic the page ``context`` offers as
-        an option of its own: "how do I object?" after a country's complaint route shares a
-        word with its follow-up "do I have to object to Meta first?", but the page offers how
-        to object."""
+        an option of its own, with the one word it names: "how do I object?" after a country's
+        complaint route shares that word with the page's follow-up "do I have to object to
+        Meta first?", but the page offers how to object."""
         page = self.content.nodes.get(context)
-        if page is None:
+        if page is None or not one_topic_word(self.content, text, self.indexes[lang].lexicon):
             return False
         alone = self._match(text, lang)
         return (
