@@ -511,6 +511,13 @@ def test_a_case_of_the_page_in_every_language(lang: str, text: str, conditional:
         # What the follow-ups do not ask moves on as before.
         ("de", "country-de", "und in österreich?", "country-at"),
         ("de", "country-de", "brauch ich dafür nen anwalt?", "legal-advice"),
+        # A topic the page offers, named with the one word a follow-up shares ("do I have to
+        # object to Meta first?"), is that topic.
+        ("en", "country-fr", "how do I object?", "how-to-object"),
+        ("fr", "country-fr", "comment je m'oppose ?", "how-to-object"),
+        # The page on how to object answers what is asked after it.
+        ("en", "how-to-object", "can I do it online?", "how-to-object"),
+        ("it", "how-to-object", "costa qualcosa?", "how-to-object"),
     ],
 )
 def test_a_follow_up_the_page_names_keeps_the_reader_there(
