@@ -57,6 +57,7 @@ from collections.abc import Callable, Collection, Mapping
 from typing import TypeVar
 
 from bot.content import conditions
+from bot.content.countries import ID_PREFIX as COUNTRY_PAGE
 from bot.content.models import Content, Node, OptionRef
 from bot.events import (
     BACK,
@@ -101,6 +102,9 @@ MAX_TEXT = 2000
 GUIDED_LEAVE = 0.8
 """At a checklist question, typed text that is no answer leaves the list only when it is a
 question the matcher is at least this sure about; anything else repeats the question."""
+_PLACE_ANSWER_WORDS = 6
+"""Longer messages that name a country at the question where someone lives are questions of
+their own ("und wo beschwere ich mich in Österreich, wenn Meta nicht antwortet?")."""
 
 Result = tuple[SessionState | None, tuple[Action, ...]]
 T = TypeVar("T")
@@ -736,14 +740,16 @@ class Engine:
             for i, meant in meanings.items()
             if meant == said and (yes_no or shown[i].means is not None)
         }
-        if fitting:
-            chosen = answers.pick_option(text, lang, fitting)
+        chosen = answers.pick_option(text, lang, fitting) if fitting else None
+        if chosen is not None:
             return self._choose(state, f"{SET_PREFIX}{node.id}-{chosen}", event, now)
         if said is None:
             # "ich wohne in Österreich" at the question where someone lives: the button.
             labelled = answers.named_option(
                 text, {i: list(o.label.values()) if o.label else [] for i, o in shown.items()}
             )
+            if labelled is None:
+                labelled = self._place_answer(shown, text, lang)
             if labelled is not None:
                 return self._choose(state, f"{SET_PREFIX}{node.id}-{labelled}", event, now)
             result = self.matcher.match(text, lang)
@@ -754,17 +760,38 @@ class Engine:
             node.id,
             event,
             now,
-            prefix=self._guided_hint(meanings, lang, event.platform),
+            prefix=self._guided_hint(meanings, lang, event.platform, which=bool(fitting)),
             matched=False,
         )
 
-    def _guided_hint(self, meanings: Mapping[int, str], lang: str, platform: str) -> str:
+    def _place_answer(self, shown: Mapping[int, OptionRef], text: str, lang: str) -> int | None:
+        """The one button among ``shown`` whose answer is the country ``text`` names in any
+        form ("w Polsce", "mieszkam w Polsce", "in Italia" at "Wo wohnst du?"), where the
+        labels give only the country's name ("Polska"); a short answer only."""
+        if len(text.split()) > _PLACE_ANSWER_WORDS:
+            return None
+        places = self.matcher.places_named(text, lang)
+        if len(places) != 1:
+            return None
+        found = [
+            i
+            for i, o in shown.items()
+            if any(f"{COUNTRY_PAGE}{v}" in places for v in o.assign.values())
+        ]
+        return found[0] if len(found) == 1 else None
+
+    def _guided_hint(
+        self, meanings: Mapping[int, str], lang: str, platform: str, *, which: bool = False
+    ) -> str:
         """What to type at a checklist question, for the answers it has: yes, no and not sure
         (``guided_hint``), yes and no (``guided_hint_yes_no``), or others, such as countries
-        (``guided_hint_choice``). The general hint where the content has no specific one, the
-        fallback where it has none; each as worded for ``platform`` (Telegram's buttons)."""
+        (``guided_hint_choice``); with ``which``, the answer fits several buttons and must say
+        which (``guided_hint_which``). The general hint where the content has no specific one,
+        the fallback where it has none; each as worded for ``platform`` (Telegram's buttons)."""
         said = set(meanings.values())
-        if not {"yes", "no"} <= said:
+        if which:
+            specific = "guided_hint_which"
+        elif not {"yes", "no"} <= said:
             specific = "guided_hint_choice"
         elif "unsure" not in said:
             specific = "guided_hint_yes_no"

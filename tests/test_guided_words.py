@@ -122,6 +122,11 @@ def test_not_knowing_picks_the_unsure_answer_or_asks_again(
         ("de", ("nein", "nein", "ja", "ich wohne in österreich"), "at"),
         ("de", ("nein", "nein", "ja", "aus der Schweiz"), "ch"),
         ("en", ("no", "no", "yes", "in Spain"), "es"),
+        # The country in another form than its button's label ("Polska", "Italia").
+        ("pl", ("nie", "nie", "tak", "w polsce"), "pl"),
+        ("pl", ("nie", "nie", "tak", "mieszkam w Polsce"), "pl"),
+        ("it", ("no", "no", "sì", "in italia"), "it"),
+        ("de", ("nein", "nein", "ja", "bin aus wien"), "at"),
     ],
 )
 def test_a_country_named_in_a_sentence_picks_its_button(
@@ -312,6 +317,44 @@ def test_both_picks_the_yes_that_names_both(content: Content, matcher: Matcher) 
     engine = Engine(content, matcher, session_ttl=dt.timedelta(hours=1))
     state, _ = _chat(engine, "de", "ja", "ja", "nein", "beides")
     assert dict(state.variables)["objected"] == "both"
+
+
+@pytest.mark.parametrize(
+    ("lang", "answer", "objected"),
+    [
+        ("de", "beides", "both"),
+        ("de", "nur insta", "instagram"),
+        ("pl", "na insta", "instagram"),
+        ("pl", "na obu", "both"),
+        ("pl", "oba", "both"),
+        ("it", "instagram", "instagram"),
+        ("nl", "allebei", "both"),
+        ("fr", "les deux", "both"),
+        ("en", "facebook and instagram", "both"),
+    ],
+)
+def test_which_platform_is_picked_by_what_the_answer_names(
+    content: Content, matcher: Matcher, lang: str, answer: str, objected: str
+) -> None:
+    yes = {"de": "ja", "pl": "tak", "it": "sì", "nl": "ja", "fr": "oui", "en": "yes"}[lang]
+    engine = Engine(content, matcher, session_ttl=dt.timedelta(hours=1))
+    state, _ = _chat(engine, lang, yes, yes, yes, answer)
+    assert dict(state.variables)["objected"] == objected
+
+
+@pytest.mark.parametrize(("lang", "yes"), [("de", "ja"), ("it", "si"), ("pl", "tak")])
+def test_a_bare_yes_ticks_no_platform_the_reader_did_not_name(
+    content: Content, matcher: Matcher, lang: str, yes: str
+) -> None:
+    # At "Schon widersprochen? Wenn ja, für welche Plattform?" a bare "ja" picked the first
+    # button, "Ja, für Facebook": the list then showed Facebook as done.
+    engine = Engine(content, matcher, session_ttl=dt.timedelta(hours=1))
+    state, reply = _chat(engine, lang, yes, yes, yes, yes)
+    assert state.node == "objection-before"
+    assert dict(state.variables).get("objected") not in {"facebook", "instagram", "both"}
+    assert reply.text.startswith(content.string("guided_hint_which", lang))
+    state, _ = _chat(engine, lang, yes, yes, yes, yes, "instagram")
+    assert dict(state.variables)["objected"] == "instagram"
 
 
 def test_a_typed_request_for_a_reason_text_opens_the_reason_builder() -> None:

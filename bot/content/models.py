@@ -315,6 +315,7 @@ OPTIONAL_STRINGS = (
     "guided_hint",
     "guided_hint_yes_no",
     "guided_hint_choice",
+    "guided_hint_which",
 )
 """UI strings a content tree may define; the feature using one is off without it."""
 

@@ -143,6 +143,9 @@ class Language:
     """Words that ask whether something applies somewhere ("gilt", "apply", "vale", "dotyczy"):
     "does this apply in Portugal?" asks about the place it names, like "where do I complain
     in Portugal?" (:class:`bot.matching.named_pages.CountryPages`)."""
+    both_words: frozenset[str] = frozenset()
+    """Words for both of two ("beide", "both", "oba", "obu"): an answer to a checklist question
+    (yes) that picks the button for both ("Ja, für beide")."""
     place_words: frozenset[str] = frozenset()
     """Words that say where, after a word of living or working ("in", "au", "w"): "ich wohne
     in Trier und arbeite in Luxemburg" names two places, "I live and work in Luxembourg"

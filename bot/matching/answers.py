@@ -46,9 +46,15 @@ def meaning(text: str, lang: str) -> Meaning | None:
         return "unsure"
     if _has(ws, data.no_words):
         return "no"
-    if _has(ws, data.yes_words):
+    if _has(ws, data.yes_words) or any(fold(w, lang) in _both(lang) for w in ws):
         return "yes"
     return None
+
+
+def _both(lang: str) -> frozenset[str]:
+    """The language's words for both of two, folded (``both_words``)."""
+    data = _LANGUAGES.get(lang)
+    return frozenset(fold(w, lang) for w in data.both_words) if data is not None else frozenset()
 
 
 def apps(text: str) -> set[str]:
@@ -106,16 +112,30 @@ def label_meaning(label: str, lang: str) -> Meaning:
     return found if found is not None else "yes"
 
 
-def pick_option(text: str, lang: str, labels: dict[int, str]) -> int:
+def pick_option(text: str, lang: str, labels: dict[int, str]) -> int | None:
     """Which of the buttons that mean what ``text`` answers it picks, given their ``labels``
-    (one at least, in the order shown): when several mean "yes" ("Ja, für Facebook", "Ja,
-    für beide"), the one whose label shares a word with the answer ("beides") that not
-    every label has ("ja", "für"), else the first."""
+    (one at least, in the order shown); ``None`` where it does not say which.
+
+    Where several mean "yes" ("Ja, für Facebook", "Ja, für Instagram", "Ja, für beide"), the
+    answer must say which: the app it names ("na insta"), both apps or a word for both
+    ("beides", "na obu"), or a word of one label that not every label has. A bare "ja" picks
+    none: ticking Facebook for it would mark done what the reader never said they did."""
+    if len(labels) == 1:
+        return next(iter(labels))
+    both = _both(lang)
+    folded = {i: {fold(w, lang) for w in letter_words(label)} for i, label in labels.items()}
+    for_both = [i for i in labels if folded[i] & both]
+    named_apps = apps(text)
+    if len(named_apps) > 1 or {fold(w, lang) for w in letter_words(text)} & both:
+        return for_both[0] if len(for_both) == 1 else None
+    if named_apps:
+        by_app = [i for i in labels if apps(labels[i]) == named_apps and i not in for_both]
+        return by_app[0] if len(by_app) == 1 else None
     said_by = {i: {stem(w, lang) for w in letter_words(label)} for i, label in labels.items()}
     common = set.intersection(*said_by.values())  # "ja", "für"
     typed = {stem(w, lang) for w in letter_words(text)}
     named = [i for i in labels if typed & (said_by[i] - common)]
-    return (named or list(labels))[0]
+    return named[0] if len(named) == 1 else None
 
 
 _LETTER_WORD = re.compile(r"[^\W\d_]+")

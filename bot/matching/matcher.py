@@ -1174,6 +1174,11 @@ class Matcher:
         embedder = self.embedder
         return text if embedder is None else embedder.clip(text)
 
+    def places_named(self, text: str, lang: str) -> frozenset[str]:
+        """The place pages (a country's, ``country-<code>``) whose names ``text`` says, in any
+        form the content's keywords give ("w Polsce", "in Italia", "Wien")."""
+        return frozenset(self._country_pages.named(text, lang))
+
     def suggest(self, text: str, lang: str, limit: int = 3) -> Sequence[str]:
         """Up to ``limit`` node ids that come closest to ``text`` (for fallbacks)."""
         return self.match(text, lang).candidates[:limit]
