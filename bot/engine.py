@@ -668,6 +668,17 @@ class Engine:
             return state
         return state.with_(back=(*state.back, state.node)[-MAX_BACK:])
 
+    def _page_on_screen(self, state: SessionState, node: Node) -> int:
+        """Which of ``node``'s pages of buttons the user has on screen: the one whose buttons
+        were offered last ("Weitere Themen" shows the second page of the menu; a number typed
+        wrong there must not bring back the first)."""
+        offered = set(state.offered)
+        for page in range(self._page_count(state, node)):
+            ids = {o.id for o in self._node_options(state, node, page=page)}
+            if ids and ids <= offered:
+                return page
+        return 0
+
     def _page_count(self, state: SessionState, node: Node) -> int:
         values = dict(state.variables)
         shown = sum(1 for o in node.options if o.shown(values))
@@ -833,7 +844,9 @@ class Engine:
                 for c in self.content.languages
             ]
         if keep_place:
-            options += self._node_options(state, self.content.nodes[state.node], today=now.date())
+            node = self.content.nodes[state.node]
+            page = self._page_on_screen(state, node)
+            options += self._node_options(state, node, today=now.date(), page=page)
         if not any(o.id == MENU for o in options) and (
             not keep_place or state.node != self.content.meta.root
         ):

@@ -428,6 +428,7 @@ class Matcher:
             or self.language_asked(text) is not None
             or _asks_to_translate(text, lang)
             or _asks_to_calculate(text, lang)
+            or _only_yes_or_no(text, lang)
         ):
             return MatchResult(None, 0.0, False, lang)
         if (
@@ -1182,6 +1183,19 @@ class Matcher:
     def suggest(self, text: str, lang: str, limit: int = 3) -> Sequence[str]:
         """Up to ``limit`` node ids that come closest to ``text`` (for fallbacks)."""
         return self.match(text, lang).candidates[:limit]
+
+
+def _only_yes_or_no(text: str, lang: str) -> bool:
+    """Whether ``text`` is only a yes, a no or a "don't know" ("oui", "yes", "nein danke"):
+    an answer to no question the bot asked (the checklist's are read before any matching),
+    which topic words it shares with some example decides nothing ("oui" got the reasons of
+    the Cologne ruling, "yes" the legal basis)."""
+    data = lang_data.languages().get(lang)
+    if data is None:
+        return False
+    said = " ".join(fold(w, lang) for w in words(text))
+    phrases = data.yes_words | data.no_words | data.unsure_words
+    return bool(said) and said in {" ".join(fold(w, lang) for w in words(p)) for p in phrases}
 
 
 PAGE_REQUESTS = ("sources", "more", "repeat")
