@@ -337,7 +337,7 @@ def test_outside_the_eu_says_there_is_no_comparable_form_en(engine: Engine) -> N
     walk.tap("Never objected")
     walk.tap("No Meta AI")
     checklist = walk.tap("Outside the EU/EEA")
-    assert "no comparable objection form" in checklist.text
+    assert "only the UK and perhaps a few other regions have an objection form" in checklist.text
     assert FB_FORM not in checklist.text
 
 
