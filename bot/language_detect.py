@@ -36,6 +36,11 @@ _WORD = re.compile(r"[^\W\d_]+")
 _META_AI = re.compile(r"\bmeta[\s-]*ai\b")
 _UNFOLDED = str.maketrans({"ß": "ss", "ł": "l", "ø": "o", "œ": "oe", "æ": "ae"})
 
+SWITCH = 1.0
+"""How much more evidence than the session's current language another needs to take over a
+message that has some of the current one: about a word of its own ("kun je weer Nederlands
+praten?" in a German chat moves to Dutch; "was is die DSB", whose "was", "is" and "die" are
+Dutch as well as German, stays German)."""
 MARK_WEIGHT = 1.0
 """Evidence of a letter or letter group of one language ("ñ"), once per message."""
 ENDING_WEIGHT = 0.5
@@ -180,6 +185,10 @@ class LanguageDetector:
             return None
         if best < CLEAR and current in scores:
             # "ok", "ja", "no": words several languages share, nothing of one alone.
+            return current
+        if current is not None and scores.get(current, 0.0) > 0 and best < scores[current] + SWITCH:
+            # "was is die DSB", "is des legal" in a German chat: Austrian "is" and "des" are
+            # Dutch and French words too, but German ones are there as well.
             return current
         platform = (locale or "").replace("_", "-").split("-")[0].lower() or None
         for code, lean in ((current, STAY), (platform, LEAN)):

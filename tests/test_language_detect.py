@@ -81,6 +81,27 @@ def test_an_ambiguous_short_message_stays_in_the_current_language(
     assert detector.detect(text, current=current, locale="fr") == current
 
 
+@pytest.mark.parametrize(
+    ("text", "current", "detected"),
+    [
+        # Austrian "is" and "des" are Dutch, English and French words too; the German words
+        # beside them keep a German chat German.
+        ("was is die DSB", "de", "de"),
+        ("is des legal", "de", "de"),
+        ("was is die arbeiterkammer", "de", "de"),
+        # A message with a language's own words moves the chat.
+        ("kun je weer nederlands praten", "de", "nl"),
+        ("how do I object on instagram?", "de", "en"),
+        ("und in der Schweiz?", "en", "de"),
+        ("i co teraz?", "de", "pl"),
+    ],
+)
+def test_another_language_takes_over_only_with_clearly_more_of_its_words(
+    detector: LanguageDetector, text: str, current: str, detected: str
+) -> None:
+    assert detector.detect(text, current=current) == detected
+
+
 def test_the_platform_language_decides_where_the_message_does_not(
     detector: LanguageDetector,
 ) -> None:
