@@ -556,6 +556,7 @@ class Engine:
             for i, o in enumerate(node.options)
             if o.shown(values)
         ]
+        topics = self._own_countries_first(topics, lang)
         pages = _pages(topics, self._page_size(node, values))
         page = min(max(page, 0), len(pages) - 1)
         options = list(pages[page])
@@ -667,6 +668,34 @@ class Engine:
         if node_id == state.node:
             return state
         return state.with_(back=(*state.back, state.node)[-MAX_BACK:])
+
+    def _own_countries_first(self, topics: list[Option], lang: str) -> list[Option]:
+        """``topics`` with the countries of ``lang``'s readers first (the country table's
+        ``shown_first``), in that order; the rest keep theirs. A country's button is its
+        page (``country-pl``) or an answer that sets it (the checklist's "Polska")."""
+        first = self.content.shown_first.get(lang)
+        if not first:
+            return topics
+        rank = {code: i for i, code in enumerate(first)}
+
+        def place(option: Option) -> int:
+            if option.id.startswith(COUNTRY_PAGE):
+                return rank.get(option.id.removeprefix(COUNTRY_PAGE), len(rank))
+            return self._set_country_rank(option.id, rank)
+
+        return sorted(topics, key=place)
+
+    def _set_country_rank(self, option_id: str, rank: Mapping[str, int]) -> int:
+        """Where the checklist answer ``option_id`` (``@set:<node>-<i>``) goes in ``rank``:
+        by the country it sets, last where it sets none of them."""
+        if not option_id.startswith(SET_PREFIX):
+            return len(rank)
+        node_id, _, index = option_id.removeprefix(SET_PREFIX).rpartition("-")
+        node = self.content.nodes.get(node_id)
+        if node is None or not index.isdigit() or int(index) >= len(node.options):
+            return len(rank)
+        values = node.options[int(index)].assign.values()
+        return min((rank[v] for v in values if isinstance(v, str) and v in rank), default=len(rank))
 
     def _page_on_screen(self, state: SessionState, node: Node) -> int:
         """Which of ``node``'s pages of buttons the user has on screen: the one whose buttons

@@ -148,3 +148,43 @@ def test_the_seat_must_name_a_row_and_a_page(
     assert problem.file.endswith("countries.yaml")
     assert text.splitlines()[problem.line - 1].startswith("seat:")
     assert load_content(SHIPPED).seat == ("country-ie", "which-authority")
+
+
+def test_a_shown_first_country_must_be_a_row(tmp_path: Path) -> None:
+    tree = _tree(tmp_path)
+    table = tree / "countries.yaml"
+    text = table.read_text(encoding="utf-8")
+    assert text.count("  pl: [pl]\n") == 1
+    table.write_text(text.replace("  pl: [pl]\n", "  pl: [pl, pt]\n"), encoding="utf-8")
+    content, problems, _ = read_content(tree)
+    assert content is None
+    [problem] = [p for p in problems if "'shown_first' names a country" in p.message]
+    assert "pt" in problem.message and problem.file.endswith("countries.yaml")
+    assert text.splitlines()[problem.line - 1].startswith("shown_first:")
+
+
+@pytest.mark.parametrize(
+    ("lang", "first"),
+    [("pl", ["pl"]), ("nl", ["nl", "be"]), ("fr", ["fr", "be", "lu"]), ("de", ["de", "at", "ch"])],
+)
+def test_a_readers_own_countries_are_listed_first(lang: str, first: list[str]) -> None:
+    # Poland was the tenth of fifteen buttons at "where do you live?" and on the second screen
+    # of the complaint routes, behind "More topics".
+    content = load_content(SHIPPED)
+    engine = Engine(content, session_ttl=dt.timedelta(hours=1))
+    now = dt.datetime(2026, 12, 6, 12, tzinfo=dt.UTC)
+    state, _ = engine.handle(None, Start(language=lang, node="complaint-abroad"), now)
+    assert state is not None
+    shown = [o for o in state.offered if o.startswith("country-")][: len(first)]
+    assert shown == [f"country-{code}" for code in first]
+    # The rest keep the table's order.
+    rest = [c for c in content.rows if c not in first]
+    state, _ = engine.handle(None, Start(language=lang, node="objection-country"), now)
+    assert state is not None
+    labels = [content.rows[c]["name"][lang] for c in [*first, *rest]]
+    node = content.nodes["objection-country"]
+    by_id = {
+        f"@set:objection-country-{i}": o.label[lang] for i, o in enumerate(node.options) if o.label
+    }
+    offered = [by_id[o] for o in state.offered if o in by_id]
+    assert offered[: len(labels)] == labels

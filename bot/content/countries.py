@@ -101,6 +101,9 @@ class Table(_Model):
     """The page for a reader who lives in one country and works in another ("Ich wohne in
     Trier und arbeite in Luxemburg"): a question that says so gets it, not the page of
     either country."""
+    shown_first: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    """Per language, the rows a reader of it sees first wherever the countries are listed
+    (``fr: [fr, be, lu]``): in Polish, Poland is the first button, not the tenth."""
     seat: Seat | None = None
     """Meta's seat: a reader who asks whether to complain in that country because Meta sits
     there ("tengo que reclamar en Irlanda porque Meta tiene allí la sede?") gets ``page``,

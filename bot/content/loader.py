@@ -631,6 +631,7 @@ def read_content(
                 table_rows,
                 asked=asked,
                 cross_border=table.cross_border if table is not None else None,
+                shown_first=table.shown_first if table is not None else None,
                 seat=(
                     (ID_PREFIX + table.seat.country, table.seat.page)
                     if table is not None and table.seat is not None
@@ -690,7 +691,10 @@ def _read_table(path: Path, docs: dict[str, _Doc]) -> tuple[Table | None, list[P
     docs[doc.file] = _Doc(doc.file, doc.data, lines)
     # And the lines of 'parent', 'cross_border' and 'seat', for a page that is not a node.
     docs[doc.file].lines.update(
-        {key: doc.line(key) for key in (("parent",), ("cross_border",), ("seat",))}
+        {
+            key: doc.line(key)
+            for key in (("parent",), ("cross_border",), ("seat",), ("shown_first",))
+        }
     )
     return table, problems
 
@@ -738,6 +742,15 @@ def _with_countries(table: Table, nodes: list[Node], doc: _Doc) -> tuple[list[No
             seat is None or seat.country in codes,
             f"the seat's country '{seat.country if seat else ''}' is no row of the table",
             "set 'seat: country:' to the code of the country Meta's European company sits in",
+        ),
+        (
+            "shown_first",
+            all(code in codes for listed in table.shown_first.values() for code in listed),
+            "'shown_first' names a country that is no row of the table: "
+            + ", ".join(
+                sorted({c for listed in table.shown_first.values() for c in listed} - codes)
+            ),
+            "list only the codes of the table's rows under each language",
         ),
         (
             "seat",

@@ -461,6 +461,7 @@ class Content:
         asked: Mapping[str, tuple[Asked, ...]] | None = None,
         cross_border: str | None = None,
         seat: tuple[str, str] | None = None,
+        shown_first: Mapping[str, tuple[str, ...]] | None = None,
     ) -> None:
         self.meta = meta
         self.nodes: Mapping[str, Node] = dict(nodes)
@@ -476,6 +477,9 @@ class Content:
         self.seat = seat
         """The country page of Meta's seat and the page for readers elsewhere who ask about
         it (the country table's ``seat``), if the table names one."""
+        self.shown_first: Mapping[str, tuple[str, ...]] = dict(shown_first or {})
+        """Per language, the country rows listed first (the country table's
+        ``shown_first``): a reader's own countries before the others."""
         self._answers: dict[tuple[str, str, dt.date], str] = {}
         self._dates: dict[tuple[dt.date, str], str] = {}
         self._aliases: dict[str, str] = {}
@@ -504,6 +508,7 @@ class Content:
             asked=kept,
             cross_border=self.cross_border,
             seat=self.seat,
+            shown_first=self.shown_first,
         )
 
     @property
