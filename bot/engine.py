@@ -428,7 +428,9 @@ class Engine:
         if name == "back":
             return self._back(state, event, now)
         if name == "lang":
-            return self._set_language(state, event.args.strip().lower(), event, now)
+            # "/lang de-AT", "/lang pt_BR": the language of a locale tag.
+            code = re.split(r"[-_]", event.args.strip().lower(), maxsplit=1)[0]
+            return self._set_language(state, code, event, now)
         if name == "privacy":
             days = max(1, round(self.session_ttl.total_seconds() / 86400))
             duration = self.content.duration(self.session_ttl, lang)
@@ -527,7 +529,13 @@ class Engine:
                 private_node=node_id,
             )
             return state.with_(offered=tuple(o.id for o in options)), (reply,)
-        text = self.content.answer_for(node, lang, now.date(), dict(state.variables))
+        if page > 0:
+            # A later screen of a menu's buttons: its title, not the menu's text again (the
+            # greeting of the main menu a second time under "More topics").
+            count = self._page_count(state, node)
+            text = f"**{node.title[lang]}** ({page + 1}/{count})"
+        else:
+            text = self.content.answer_for(node, lang, now.date(), dict(state.variables))
         options = self._node_options(state, node, today=now.date(), page=page)
         reply = Reply(
             text=_join(prefix, text), language=lang, options=options, node=node_id, matched=matched
