@@ -795,6 +795,19 @@ def test_thanks_are_no_question_to_the_matcher_either(text: str, lang: str) -> N
 
 
 @pytest.mark.parametrize(
+    ("text", "lang"), [("oui", "fr"), ("yes", "en"), ("Ja!", "de"), ("nein", "de"), ("tak", "pl")]
+)
+def test_a_bare_yes_or_no_is_no_question(text: str, lang: str) -> None:
+    # With no question asked, "oui" got the reasons of the Cologne ruling and "yes" the legal
+    # basis: words that some example shares decide nothing here.
+    engine = Engine(load_content(), session_ttl=TTL)
+    assert not engine.matcher.match(text, lang).matched
+    chat = Chat(engine)
+    chat.start()
+    assert chat.text(text).node is None
+
+
+@pytest.mark.parametrize(
     ("text", "lang"), [("grazie mille ciao", "it"), ("danke, tschüss", "de"), ("thanks, bye", "en")]
 )
 def test_thanks_with_a_goodbye_are_thanks(text: str, lang: str) -> None:

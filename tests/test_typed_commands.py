@@ -33,6 +33,11 @@ def _reply(engine: Engine, state: SessionState | None, event: Text | Command) ->
         ("hulp", "help", "nl"),
         ("pomoc", "help", "pl"),
         ("zurück", "back", "de"),
+        # "indietro" got the page on why trained data can hardly be taken back.
+        ("indietro", "back", "it"),
+        ("atrás", "back", "es"),
+        ("terug", "back", "nl"),
+        ("wstecz", "back", "pl"),
         ("Sprache", "lang", "de"),
         ("Von vorn beginnen", "start", "de"),
         ("Start over", "start", "en"),
@@ -104,3 +109,21 @@ def test_since_the_beginning_after_a_page_is_no_way_back_to_the_menu(text: str, 
     engine = Engine(load_content(), session_ttl=TTL)
     result = engine.matcher.match(text, lang, context="old-posts")
     assert result.node != engine.content.meta.root
+
+
+def test_lang_takes_a_locale_tag() -> None:
+    engine = Engine(load_content(), session_ttl=TTL)
+    state, _ = engine.handle(None, Start(language="nl"), NOW)
+    reply = _reply(engine, state, Command(name="lang", args="de-AT"))
+    assert reply.language == "de" and reply.node == "start"
+
+
+def test_a_wrong_number_keeps_the_screen_of_buttons_it_was_typed_at() -> None:
+    # "7" (More topics) and then "9" showed the first screen's buttons under "choose 1 to 7".
+    engine = Engine(load_content(), session_ttl=TTL)
+    state, _ = engine.handle(None, Start(language="nl"), NOW)
+    state, _ = engine.handle(state, Text(text="7"), NOW)
+    second = state.offered
+    assert "@page:start-0" in second
+    state, _ = engine.handle(state, Text(text="9"), NOW)
+    assert state.offered == second
