@@ -196,6 +196,15 @@ class Matcher:
         )
         self._app_menus = AppMenus.of(content)
         self._country_pages = CountryPages.of(content)
+        steps = {o.to for n in content.nodes.values() for o in n.options if o.assign}
+        self._titles: dict[tuple[str, str], str] = {}
+        """A page's title as typed (``_typed_title``) in a language, and the page: "tijdlijn"
+        is the page titled "Tijdlijn" (checklist steps aside)."""
+        for node in content.nodes.values():
+            if node.id in steps or node.id == content.meta.root:
+                continue
+            for title_lang, title in node.title.items():
+                self._titles.setdefault((title_lang, _typed_title(title, title_lang)), node.id)
         self._assembled = frozenset(
             n.id for n in content.nodes.values() if n.blocks and not n.questions
         )
@@ -441,6 +450,11 @@ class Matcher:
             # a country's complaint route).
             return MatchResult(context, 1.0, True, lang, (context,))
         result = self._in_place(text, lang, context)
+        titled = self._titles.get((lang, _typed_title(text, lang)))
+        if titled is not None and not result.matched:
+            # A page's title typed as it stands ("cronologia", "Tijdlijn"), where the words
+            # alone left the matcher unsure: that page.
+            return MatchResult(titled, 1.0, True, lang, (titled, *result.candidates))
         page = self.content.nodes.get(context or "")
         if (
             page is not None
@@ -1183,6 +1197,11 @@ class Matcher:
     def suggest(self, text: str, lang: str, limit: int = 3) -> Sequence[str]:
         """Up to ``limit`` node ids that come closest to ``text`` (for fallbacks)."""
         return self.match(text, lang).candidates[:limit]
+
+
+def _typed_title(text: str, lang: str) -> str:
+    """A title or a message as compared with the pages' titles: its words, folded."""
+    return " ".join(fold(w, lang) for w in words(text))
 
 
 def _only_yes_or_no(text: str, lang: str) -> bool:
