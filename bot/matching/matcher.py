@@ -1209,12 +1209,19 @@ def _only_yes_or_no(text: str, lang: str) -> bool:
     an answer to no question the bot asked (the checklist's are read before any matching),
     which topic words it shares with some example decides nothing ("oui" got the reasons of
     the Cologne ruling, "yes" the legal basis)."""
+    said = " ".join(fold(w, lang) for w in words(text))
+    return bool(said) and said in _yes_no_phrases(lang)
+
+
+@functools.cache
+def _yes_no_phrases(lang: str) -> frozenset[str]:
+    """The language's yes, no and "don't know" phrases as :func:`_only_yes_or_no` compares
+    them (made once: every message is compared with them)."""
     data = lang_data.languages().get(lang)
     if data is None:
-        return False
-    said = " ".join(fold(w, lang) for w in words(text))
+        return frozenset()
     phrases = data.yes_words | data.no_words | data.unsure_words
-    return bool(said) and said in {" ".join(fold(w, lang) for w in words(p)) for p in phrases}
+    return frozenset(" ".join(fold(w, lang) for w in words(p)) for p in phrases)
 
 
 PAGE_REQUESTS = ("sources", "more", "repeat")
