@@ -556,15 +556,16 @@ class Engine:
         Without ``today``, "More" is offered whenever the node may have details."""
         lang = state.language
         values = dict(state.variables)
+        shown = self._own_countries_first(
+            [(i, o) for i, o in enumerate(node.options) if o.shown(values)], lang
+        )
         topics = [
             Option(
                 f"{SET_PREFIX}{node.id}-{i}" if o.assign else o.to,
                 o.label[lang] if o.label else self.content.nodes[o.to].title[lang],
             )
-            for i, o in enumerate(node.options)
-            if o.shown(values)
+            for i, o in shown
         ]
-        topics = self._own_countries_first(topics, lang)
         pages = _pages(topics, self._page_size(node, values))
         page = min(max(page, 0), len(pages) - 1)
         options = list(pages[page])
@@ -677,33 +678,27 @@ class Engine:
             return state
         return state.with_(back=(*state.back, state.node)[-MAX_BACK:])
 
-    def _own_countries_first(self, topics: list[Option], lang: str) -> list[Option]:
-        """``topics`` with the countries of ``lang``'s readers first (the country table's
-        ``shown_first``), in that order; the rest keep theirs. A country's button is its
-        page (``country-pl``) or an answer that sets it (the checklist's "Polska")."""
+    def _own_countries_first(
+        self, shown: list[tuple[int, OptionRef]], lang: str
+    ) -> list[tuple[int, OptionRef]]:
+        """A node's ``shown`` options (each with its index) with the countries of ``lang``'s
+        readers first (the country table's ``shown_first``), in that order; the rest keep
+        theirs. A country's button leads to its page (``country-pl``) or is an answer that
+        sets it (the checklist's "Polska")."""
         first = self.content.shown_first.get(lang)
         if not first:
-            return topics
+            return shown
         rank = {code: i for i, code in enumerate(first)}
 
-        def place(option: Option) -> int:
-            if option.id.startswith(COUNTRY_PAGE):
-                return rank.get(option.id.removeprefix(COUNTRY_PAGE), len(rank))
-            return self._set_country_rank(option.id, rank)
+        def place(item: tuple[int, OptionRef]) -> int:
+            option = item[1]
+            codes = (
+                [option.to.removeprefix(COUNTRY_PAGE)] if option.to.startswith(COUNTRY_PAGE) else []
+            )
+            codes += [v for v in option.assign.values() if isinstance(v, str)]
+            return min((rank[c] for c in codes if c in rank), default=len(rank))
 
-        return sorted(topics, key=place)
-
-    def _set_country_rank(self, option_id: str, rank: Mapping[str, int]) -> int:
-        """Where the checklist answer ``option_id`` (``@set:<node>-<i>``) goes in ``rank``:
-        by the country it sets, last where it sets none of them."""
-        if not option_id.startswith(SET_PREFIX):
-            return len(rank)
-        node_id, _, index = option_id.removeprefix(SET_PREFIX).rpartition("-")
-        node = self.content.nodes.get(node_id)
-        if node is None or not index.isdigit() or int(index) >= len(node.options):
-            return len(rank)
-        values = node.options[int(index)].assign.values()
-        return min((rank[v] for v in values if isinstance(v, str) and v in rank), default=len(rank))
+        return sorted(shown, key=place)
 
     def _page_on_screen(self, state: SessionState, node: Node) -> int:
         """Which of ``node``'s pages of buttons the user has on screen: the one whose buttons

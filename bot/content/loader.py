@@ -689,7 +689,7 @@ def _read_table(path: Path, docs: dict[str, _Doc]) -> tuple[Table | None, list[P
     # The generated nodes' fields point at their row: validate() finds lines by node index.
     lines = {path[1:]: line for path, line in doc.lines.items() if path[:1] == ("countries",)}
     docs[doc.file] = _Doc(doc.file, doc.data, lines)
-    # And the lines of 'parent', 'cross_border' and 'seat', for a page that is not a node.
+    # And the lines of the table's other keys, for a problem that is not a node's.
     docs[doc.file].lines.update(
         {
             key: doc.line(key)
@@ -723,6 +723,7 @@ def _with_countries(table: Table, nodes: list[Node], doc: _Doc) -> tuple[list[No
     ids = {n.id for n in nodes}
     codes = {c.code for c in table.countries}
     seat = table.seat
+    unlisted = sorted({c for listed in table.shown_first.values() for c in listed} - codes)
     # (key, whether it is fine, what is wrong, the fix)
     checks = [
         (
@@ -745,11 +746,8 @@ def _with_countries(table: Table, nodes: list[Node], doc: _Doc) -> tuple[list[No
         ),
         (
             "shown_first",
-            all(code in codes for listed in table.shown_first.values() for code in listed),
-            "'shown_first' names a country that is no row of the table: "
-            + ", ".join(
-                sorted({c for listed in table.shown_first.values() for c in listed} - codes)
-            ),
+            not unlisted,
+            "'shown_first' names a country that is no row of the table: " + ", ".join(unlisted),
             "list only the codes of the table's rows under each language",
         ),
         (

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import cache
 from typing import Literal
 
 from bot import lang as lang_data
@@ -46,13 +47,16 @@ def meaning(text: str, lang: str) -> Meaning | None:
         return "unsure"
     if _has(ws, data.no_words):
         return "no"
-    if _has(ws, data.yes_words) or any(fold(w, lang) in _both(lang) for w in ws):
+    both = _both(lang)
+    if _has(ws, data.yes_words) or any(fold(w, lang) in both for w in ws):
         return "yes"
     return None
 
 
+@cache
 def _both(lang: str) -> frozenset[str]:
-    """The language's words for both of two, folded (``both_words``)."""
+    """The language's words for both of two, folded (``both_words``; made once: every word
+    of an answer is compared with them)."""
     data = _LANGUAGES.get(lang)
     return frozenset(fold(w, lang) for w in data.both_words) if data is not None else frozenset()
 

@@ -607,11 +607,10 @@ def asked_here(content: Content, node_id: str, text: str, lexicon: Lexicon) -> b
     data = _LANGUAGES.get(lexicon.lang)
     if not asked or data is None or len(words(text)) > ASKED_HERE_WORDS:
         return False
-    vague = _vague_words(data)
     lang = lexicon.lang
 
     def named(said: str) -> list[str]:
-        return [w for w in lexicon.content_words(said) if w not in vague]
+        return _named_words(said, lexicon, data)
 
     def stem_of(word: str) -> str:
         # Folded: "wyslac zwykla poczta" is "wysłać zwykłą pocztą" typed on a phone.
@@ -639,9 +638,14 @@ def one_topic_word(content: Content, text: str, lexicon: Lexicon) -> bool:
     data = _LANGUAGES.get(lexicon.lang)
     if data is None:
         return False
-    vague = _vague_words(data)
-    named = [w for w in lexicon.content_words(text) if w not in vague]
+    named = _named_words(text, lexicon, data)
     return len(named) == 1 and lexicon.stem(named[0]) in topic_names(content, lexicon)
+
+
+def _named_words(text: str, lexicon: Lexicon, data: lang_data.Language) -> list[str]:
+    """The words of ``text`` that name something: vague words (:func:`_vague_words`) aside."""
+    vague = _vague_words(data)
+    return [w for w in lexicon.content_words(text) if w not in vague]
 
 
 def names_nothing(content: Content, text: str, lexicon: Lexicon) -> bool:

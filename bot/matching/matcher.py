@@ -190,21 +190,20 @@ class Matcher:
         """The content's vectors per language, built on first need (:meth:`semantic_index`)."""
         # Steps of the guided checklist (reached by a button that sets an answer) and menus
         # are no answer to a question: never offered in a clarifying question.
+        steps = {o.to for n in content.nodes.values() for o in n.options if o.assign}
         self.not_topics = frozenset(
-            {o.to for n in content.nodes.values() for o in n.options if o.assign}
-            | {n.id for n in content.nodes.values() if n.kind == "menu"}
+            steps | {n.id for n in content.nodes.values() if n.kind == "menu"}
         )
         self._app_menus = AppMenus.of(content)
         self._country_pages = CountryPages.of(content)
-        steps = {o.to for n in content.nodes.values() for o in n.options if o.assign}
         self._titles: dict[tuple[str, str], str] = {}
-        """A page's title as typed (``_typed_title``) in a language, and the page: "tijdlijn"
+        """A page's title as typed (:func:`_folded`) in a language, and the page: "tijdlijn"
         is the page titled "Tijdlijn" (checklist steps aside)."""
         for node in content.nodes.values():
             if node.id in steps or node.id == content.meta.root:
                 continue
             for title_lang, title in node.title.items():
-                self._titles.setdefault((title_lang, _typed_title(title, title_lang)), node.id)
+                self._titles.setdefault((title_lang, _folded(title, title_lang)), node.id)
         self._assembled = frozenset(
             n.id for n in content.nodes.values() if n.blocks and not n.questions
         )
@@ -450,8 +449,8 @@ class Matcher:
             # a country's complaint route).
             return MatchResult(context, 1.0, True, lang, (context,))
         result = self._in_place(text, lang, context)
-        titled = self._titles.get((lang, _typed_title(text, lang)))
-        if titled is not None and not result.matched:
+        titled = None if result.matched else self._titles.get((lang, _folded(text, lang)))
+        if titled is not None:
             # A page's title typed as it stands ("cronologia", "Tijdlijn"), where the words
             # alone left the matcher unsure: that page.
             return MatchResult(titled, 1.0, True, lang, (titled, *result.candidates))
@@ -1199,8 +1198,8 @@ class Matcher:
         return self.match(text, lang).candidates[:limit]
 
 
-def _typed_title(text: str, lang: str) -> str:
-    """A title or a message as compared with the pages' titles: its words, folded."""
+def _folded(text: str, lang: str) -> str:
+    """A message, a title or a phrase as they are compared whole: its words, folded."""
     return " ".join(fold(w, lang) for w in words(text))
 
 
@@ -1209,7 +1208,7 @@ def _only_yes_or_no(text: str, lang: str) -> bool:
     an answer to no question the bot asked (the checklist's are read before any matching),
     which topic words it shares with some example decides nothing ("oui" got the reasons of
     the Cologne ruling, "yes" the legal basis)."""
-    said = " ".join(fold(w, lang) for w in words(text))
+    said = _folded(text, lang)
     return bool(said) and said in _yes_no_phrases(lang)
 
 
@@ -1221,7 +1220,7 @@ def _yes_no_phrases(lang: str) -> frozenset[str]:
     if data is None:
         return frozenset()
     phrases = data.yes_words | data.no_words | data.unsure_words
-    return frozenset(" ".join(fold(w, lang) for w in words(p)) for p in phrases)
+    return frozenset(_folded(p, lang) for p in phrases)
 
 
 PAGE_REQUESTS = ("sources", "more", "repeat")
