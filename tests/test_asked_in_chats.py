@@ -29,6 +29,10 @@ def matcher() -> Matcher:
         # Meta's notice e-mail: the page on when training started, which speaks of it.
         ("es", "me llego un correo de meta sobre la ia, q hago", "start-date"),
         ("en", "I'm 16, do they use my photos?", "children"),
+        # A page's title typed as it stands: "not sure", with that very page as a button.
+        ("nl", "tijdlijn", "timeline"),
+        ("it", "cronologia", "timeline"),
+        ("de", "zeitleiste", "timeline"),
     ],
 )
 def test_questions_readers_asked_reach_their_page(
@@ -36,19 +40,3 @@ def test_questions_readers_asked_reach_their_page(
 ) -> None:
     result = matcher.match(text, lang)
     assert result.matched and result.node == node, result
-
-
-@pytest.mark.parametrize(
-    ("lang", "text", "node"),
-    [
-        ("nl", "tijdlijn", "timeline"),
-        ("it", "cronologia", "timeline"),
-        ("de", "zeitleiste", "timeline"),
-    ],
-)
-def test_a_pages_title_typed_as_it_stands_is_that_page(
-    matcher: Matcher, lang: str, text: str, node: str
-) -> None:
-    # "cronologia", the title of a button, got "not sure" with that button.
-    result = matcher.match(text, lang)
-    assert result.matched and result.node == node
