@@ -60,7 +60,7 @@ def chat(engine: Engine) -> Chat:
 def test_the_first_screen_holds_the_text_and_one_line_of_sources(chat: Chat) -> None:
     reply = chat.choose("extra")
     assert reply.text == (
-        "ÜBER-DE\n\n_Quellen: Verbraucherzentrale NRW, Irish DPC, DPC Ireland · Stand: 1. Mai 2025_"
+        "ÜBER-DE\n\n_Quellen: Verbraucherzentrale NRW, DPC Ireland, Irish DPC · Stand: 1. Mai 2025_"
     )
     assert ids(reply) == ["plain", "@set:extra-1", "@more:extra", "@sources:extra", "@menu"]
     assert [o.label for o in reply.options][2:4] == ["Mehr", "Quellen"]
@@ -175,15 +175,39 @@ def test_without_the_more_string_details_follow_the_text(tmp_path: Path) -> None
 def test_sources_list_the_links_with_their_dates(chat: Chat) -> None:
     chat.choose("extra")
     reply = chat.choose("@sources:extra")
+    # The date a source was checked only where it is not the page's (said once, under the
+    # list); the sources in the reader's language, or in any, first; the others marked with
+    # their language, in its own name.
     assert reply.text == (
         "**Quellen:**\n"
         "- [Verbraucherzentrale NRW – Meta AI, so widersprechen Sie](https://example.org/vz)"
-        " (Stand: 1. Mai 2025)\n"
-        "- [Irish DPC – Statement on Meta AI (21.05.2025)](https://example.org/dpc)\n"
-        "- [Irish DPC – another page](https://example.org/dpc2)\n\n"
+        " (Stand: 20. April 2025)\n"
+        "- [Irish DPC – another page](https://example.org/dpc2)\n"
+        "- [Verbraucherzentrale NRW – zweite Seite](https://example.org/vz2)\n"
+        "- [Irish DPC – Statement on Meta AI (21.05.2025)](https://example.org/dpc) (English)\n\n"
         "_Stand: 1. Mai 2025_"
     )
     assert ids(reply) == ["plain", "@set:extra-1", "@more:extra", "@menu"]
+
+
+def test_sources_in_the_readers_language_come_first(engine: Engine) -> None:
+    chat = Chat(engine)
+    chat.send(Start(language="en"))
+    chat.choose("extra")
+    reply = chat.choose("@sources:extra")
+    assert reply.text.splitlines()[1:5] == [
+        "- [Irish DPC – Statement on Meta AI (21.05.2025)](https://example.org/dpc)",
+        "- [Irish DPC – another page](https://example.org/dpc2)",
+        "- [Verbraucherzentrale NRW – zweite Seite](https://example.org/vz2)",
+        "- [Verbraucherzentrale NRW – Meta AI, so widersprechen Sie](https://example.org/vz)"
+        " (Deutsch) (Checked: 20 April 2025)",
+    ]
+
+
+def test_every_source_of_the_content_says_its_language() -> None:
+    content = load_content()
+    unsaid = sorted({s.url for n in content.nodes.values() for s in n.sources if s.lang is None})
+    assert unsaid == []
 
 
 def test_an_old_checked_date_is_flagged_in_the_sources_line(tmp_path: Path) -> None:

@@ -55,6 +55,17 @@ class Source(_Model):
     short: str | None = Field(default=None, min_length=1)
     """The name in the one-line sources under an answer ("Verbraucherzentrale NRW", "DPC");
     without it, the title up to its first " – ", ": " or ", "."""
+    lang: str | None = Field(default=None, pattern=r"^([a-z]{2}|any)$")
+    """The language the page is written in (``de``, ``en``, ...), or ``any`` for one that
+    opens in the reader's language (EUR-Lex, Meta's forms): a reader sees the sources in
+    their language first and is told which of the others are in which language."""
+
+    def written_in(self, lang: str) -> str | None:
+        """The language a reader of ``lang`` would find the page in, where it is another
+        one; ``None`` where it is theirs, opens in theirs, or is not known."""
+        if self.lang is None or self.lang in ("any", lang):
+            return None
+        return self.lang
 
     @property
     def short_name(self) -> str:
@@ -672,11 +683,16 @@ class Content:
             stamp += " " + self.string("stale", lang)
         return stamp
 
+    def sources_for(self, node: Node, lang: str) -> tuple[Source, ...]:
+        """``node``'s sources as a reader of ``lang`` sees them: those in their language (or
+        in any) first, then the others, each group in the order the content gives."""
+        return tuple(sorted(node.sources, key=lambda s: s.written_in(lang) is not None))
+
     def sources_line(self, node: Node, lang: str, today: dt.date) -> str:
         """One line under an answer: "Quellen: Verbraucherzentrale NRW, DPC · Stand: …"
         (short names, each once; the links are behind the "Quellen" option)."""
         parts = []
-        names = list(dict.fromkeys(s.short_name for s in node.sources))
+        names = list(dict.fromkeys(s.short_name for s in self.sources_for(node, lang)))
         if names:
             parts.append(f"{self.label('sources', lang)} {', '.join(names)}")
         if stamp := self.checked_note(node, lang, today):
@@ -689,11 +705,21 @@ class Content:
         """The links behind "Quellen": each source as ``- [title](url)`` with the day it was
         checked, then when the answer as a whole was checked."""
         items = []
-        for s in node.sources:
-            item = f"- [{s.title}]({s.url})"
-            if s.checked is not None:
-                item += f" ({self.string('checked', lang, date=self.format_date(s.checked, lang))})"
-            items.append(item)
+        for s in self.sources_for(node, lang):
+            notes = []
+            if (other := s.written_in(lang)) is not None:
+                # "[Deutsch]" in the language's own name: a French reader who opens a German
+                # page knows before the tap, and can tell "Deutsch" without a translation.
+                notes.append(
+                    self.string("language_name", other)
+                    if other in self.languages
+                    else other.upper()
+                )
+            # The day each source was checked, only where it is not the answer's own (said once,
+            # under the list): on a phone, the same date after every link is noise.
+            if s.checked is not None and s.checked != node.checked:
+                notes.append(self.string("checked", lang, date=self.format_date(s.checked, lang)))
+            items.append(f"- [{s.title}]({s.url})" + "".join(f" ({n})" for n in notes))
         parts = [f"**{self.label('sources', lang)}**\n" + "\n".join(items)] if items else []
         if stamp := self.checked_note(node, lang, today):
             parts.append(f"_{stamp}_" if "_" not in stamp else stamp)
