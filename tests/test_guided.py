@@ -352,8 +352,21 @@ def test_reason_text_is_built_from_the_choices_and_only_marks_are_kept(engine: E
     walk.tap("Germany")
     walk.tap("Write a reason")
     walk.tap("My photos show my children")
+    walk.tap("I am a photographer and hold the rights")
     chosen = walk.tap("I never agreed to this")
-    assert "✔ Photos of my children" in chosen.text
+    # Each reason keeps its place, marked when picked; tapping a marked one takes it back.
+    assert walk.labels()[:3] == [
+        "✔ My photos show my children",
+        "✔ I am a photographer and hold the rights",
+        "✔ I never agreed to this",
+    ]
+    assert chosen.node == "objection-reason"
+    walk.tap("✔ I am a photographer and hold the rights")
+    assert walk.labels()[:3] == [
+        "✔ My photos show my children",
+        "I am a photographer and hold the rights",
+        "✔ I never agreed to this",
+    ]
     text = walk.tap("Show the text").text
     assert "Under Art. 21 GDPR I object" in text
     assert "My photos show my children, who cannot consent themselves." in text
