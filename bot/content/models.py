@@ -356,6 +356,13 @@ WEB_PAGE_STRINGS = (
 """The web chat page's own words (``web_page``): its title, form labels and notices."""
 
 
+class Minors(_Model):
+    """The page for a message that only states an age below ``below`` ("ich bin 16")."""
+
+    below: int = Field(ge=1, le=120)
+    page: NodeId
+
+
 class Meta(_Model):
     """Settings of the whole tree, from ``content/bot.yaml``."""
 
@@ -373,6 +380,9 @@ class Meta(_Model):
     """Per language, typical requests the bot does not answer (account help, other companies'
     AI, small talk): a question closer to these than to any node gets the fallback."""
 
+    minors: Minors | None = None
+    """Where a message that only says the writer is younger than ``below`` goes (see
+    :mod:`bot.matching.ages`); without it, such a message is matched like any other."""
     thanks: dict[LangCode, tuple[OffTopicEntry, ...]] = Field(default_factory=dict)
     """Per language, words people end a conversation with ("danke", "ok", "tschüss"): a
     message made only of them gets the ``welcome`` string instead of "not understood"."""

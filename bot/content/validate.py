@@ -340,6 +340,15 @@ def validate(
             )
         else:
             by_id[node.id] = node
+    if meta.minors is not None and meta.minors.page not in by_id and meta.minors.page not in broken:
+        problems.append(
+            Problem(
+                meta_file,
+                mline("minors", "page"),
+                f"minors page '{meta.minors.page}' does not exist",
+                "set 'minors.page' to the id of the page for readers under that age",
+            )
+        )
     if meta.root not in by_id and meta.root not in broken:
         problems.append(
             Problem(

@@ -143,6 +143,9 @@ class Language:
     """Words that ask whether something applies somewhere ("gilt", "apply", "vale", "dotyczy"):
     "does this apply in Portugal?" asks about the place it names, like "where do I complain
     in Portugal?" (:class:`bot.matching.named_pages.CountryPages`)."""
+    age_phrases: frozenset[str] = frozenset()
+    """Whole messages that only say the writer's age, the age written ``{age}`` ("ich bin
+    {age}", "mam {age} lat"): see :mod:`bot.matching.ages`."""
     both_words: frozenset[str] = frozenset()
     """Words for both of two ("beide", "both", "oba", "obu"): an answer to a checklist question
     (yes) that picks the button for both ("Ja, für beide")."""
@@ -204,6 +207,7 @@ _PHRASE_LISTS = (
     "percent_phrases",
     "translation_phrases",
     "why_phrases",
+    "age_phrases",
 )
 """The word lists of a language file that are YAML lists of phrases, not blocks of words."""
 

@@ -19,6 +19,7 @@ from bot.content.cache import Part
 from bot.content.models import Content
 from bot.language_detect import LanguageDetector
 from bot.matching import decision
+from bot.matching.ages import stated_age
 from bot.matching.answers import apps, letter_words
 from bot.matching.classifier import (
     CLASSIFIERS_DIR,
@@ -439,6 +440,14 @@ class Matcher:
             or _only_yes_or_no(text, lang)
         ):
             return MatchResult(None, 0.0, False, lang)
+        minors = self.content.meta.minors
+        if (
+            minors is not None
+            and (age := stated_age(text, lang)) is not None
+            and age < minors.below
+        ):
+            # "mam 16 lat": whether any of this applies to the writer, a minor.
+            return MatchResult(minors.page, 1.0, True, lang, (minors.page,))
         if (
             context is not None
             and not suggested
