@@ -304,6 +304,16 @@ class Engine:
         requested = self._page_request(state, text, event, now)
         if requested is not None:
             return requested
+        root = self.content.meta.root
+        if not state.language_chosen and state.node == root and not state.back:
+            greets_in = self.matcher.greeting_language(text, state.language)
+            own = (event.locale or "").split("-")[0].lower()
+            if greets_in not in (None, own) and self.matcher.thanks_language(text, own) == own:
+                greets_in = None  # "ciao" from a German phone says goodbye
+            if greets_in is not None:
+                # "ciao", "cześć", "salut" before anything was read: a greeting in the language
+                # it greets in (Italian, Polish, French), not a goodbye in another ("Tschüss!").
+                return self._go(state.with_(language=greets_in), root, event, now, matched=True)
         for said_in, answer in (
             (self.matcher.thanks_language, "welcome"),
             (self.matcher.how_are_you_language, "how_are_you"),
@@ -317,6 +327,12 @@ class Engine:
                     and self.matcher.says_goodbye(text, said)
                 ):
                     answer = "goodbye"  # "tschüss": not "you're welcome"
+                elif (
+                    answer == "welcome"
+                    and "noted" in self.content.meta.strings
+                    and self.matcher.only_acknowledges(text, said)
+                ):
+                    answer = "noted"  # "ok": nobody said thanks
                 return self._small_talk(state, said, answer, event, now)
         if not state.language_chosen:
             # A short message that fits the session's language as well as another ("ok",

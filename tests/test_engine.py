@@ -780,6 +780,22 @@ def test_thanks_get_a_welcome_and_goodbyes_a_goodbye_not_a_fallback(
 
 @pytest.mark.parametrize(
     ("text", "lang"),
+    [("ok", "de"), ("alles klar", "de"), ("ok got it", "en"), ("d'accord", "fr"), ("vale", "es"),
+     ("va bene", "it"), ("oké", "nl"), ("dobra", "pl")],
+)  # fmt: skip
+def test_an_acknowledgement_is_noted_not_thanked_for(text: str, lang: str) -> None:
+    # "ok" got "you're welcome" for thanks nobody said.
+    shipped = load_content()
+    chat = Chat(Engine(shipped, session_ttl=TTL))
+    chat.start(language=lang)
+    chat.text("/start how-to-object")
+    reply = chat.text(text)
+    assert reply.text == shipped.string("noted", lang) != shipped.string("welcome", lang)
+    assert reply.node is None and not reply.matched
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
     [("gracias!!", "es"), ("grazie mille", "it"), ("merci beaucoup", "fr"), ("dank je wel", "nl")],
 )
 def test_thanks_are_no_question_to_the_matcher_either(text: str, lang: str) -> None:
@@ -824,6 +840,29 @@ def test_a_greeting_of_the_readers_language_is_no_goodbye_of_another() -> None:
     assert engine.matcher.thanks_language("ciao", "it") is None
     assert engine.matcher.thanks_language("ciao", "de") == "de"
     assert engine.matcher.match("ciao", "it").node == shipped.meta.root
+
+
+@pytest.mark.parametrize(("text", "lang"), [("ciao", "it"), ("cześć", "pl"), ("salut", "fr")])
+def test_a_first_word_that_greets_in_one_language_and_says_goodbye_in_another_greets(
+    text: str, lang: str
+) -> None:
+    # "ciao" as the first message got the German "Tschüss!", "cześć" the Polish "you're
+    # welcome": nothing was read yet to say goodbye to.
+    shipped = load_content()
+    engine = Engine(shipped, session_ttl=TTL)
+    chat = Chat(engine)
+    chat.start()
+    reply = chat.text(text)
+    assert reply.node == shipped.meta.root and reply.language == lang
+    # After a page it is a goodbye (or thanks) in the chat's language.
+    chat = Chat(engine)
+    chat.start()
+    chat.text("Wie widerspreche ich?")
+    assert chat.text("ciao").text == shipped.string("goodbye", "de")
+    # From a phone set to German, "ciao" says goodbye even as the first message.
+    chat = Chat(engine)
+    chat.start(locale="de")
+    assert chat.text("ciao", locale="de").text == shipped.string("goodbye", "de")
 
 
 def test_thanks_inside_a_question_is_still_a_question() -> None:

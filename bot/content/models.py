@@ -313,6 +313,7 @@ OPTIONAL_STRINGS = (
     "no_such_option",
     "welcome",
     "goodbye",
+    "noted",
     "how_are_you",
     "not_understood",
     "label_colon",
@@ -389,6 +390,10 @@ class Meta(_Model):
     goodbye: dict[LangCode, tuple[OffTopicEntry, ...]] = Field(default_factory=dict)
     """Per language, the words of ``thanks`` that say goodbye ("tschüss", "bye"): such a
     message gets the ``goodbye`` string rather than ``welcome``."""
+    acknowledge: dict[LangCode, tuple[OffTopicEntry, ...]] = Field(default_factory=dict)
+    """Per language, the words of ``thanks`` that only acknowledge ("ok", "alles klar",
+    "capito"): a message made only of them gets the ``noted`` string ("Alles klar! …"), not
+    "you're welcome" for thanks nobody said."""
     how_are_you: dict[LangCode, tuple[OffTopicEntry, ...]] = Field(default_factory=dict)
     """Per language, ways to ask the bot how it is ("wie geht's?", "ça va ?"): a message
     that is one of them, perhaps after a greeting, gets the ``how_are_you`` string and the

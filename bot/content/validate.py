@@ -301,6 +301,7 @@ def validate(
         "thanks",
         "how_are_you",
         "goodbye",
+        "acknowledge",
         "not_understood",
         "sources_asked",
         "more_asked",
@@ -311,6 +312,7 @@ def validate(
         ("thanks", "welcome"),
         ("how_are_you", "how_are_you"),
         ("goodbye", "goodbye"),
+        ("acknowledge", "noted"),
         ("not_understood", "not_understood"),
     ):
         if getattr(meta, field) and string not in meta.strings:

@@ -214,6 +214,7 @@ class Matcher:
         (``False`` when fitting the fused model, which needs its features everywhere)."""
         self._thanks = _letter_words_by_lang(content.meta.thanks)
         self._goodbyes = _letter_words_by_lang(content.meta.goodbye)
+        self._acknowledgements = _letter_words_by_lang(content.meta.acknowledge)
         root = content.nodes.get(content.meta.root)
         self._greetings = {
             lang: frozenset(
@@ -519,6 +520,21 @@ class Matcher:
             return None
         for lang in (first, *self._thanks):
             if lang is not None and said <= self._thanks.get(lang, frozenset()):
+                return lang
+        return None
+
+    def only_acknowledges(self, text: str, lang: str) -> bool:
+        """Whether ``text`` (words of thanks in ``lang``: :meth:`thanks_language`) only
+        acknowledges ("ok", "alles klar", "va bene"): every word among the content's
+        ``acknowledge`` words of ``lang``."""
+        said = letter_words(text)
+        return bool(said) and said <= self._acknowledgements.get(lang, frozenset())
+
+    def greeting_language(self, text: str, first: str | None = None) -> str | None:
+        """The language in which ``text`` is a one-word greeting ("ciao": Italian, "cześć":
+        Polish, "salut": French), ``first`` tried first; ``None`` for any other message."""
+        for lang in (first, *self._greetings):
+            if lang is not None and self._greets(text, lang):
                 return lang
         return None
 
