@@ -823,6 +823,14 @@ def test_a_bare_yes_or_no_is_no_question(text: str, lang: str) -> None:
     assert chat.text(text).node is None
 
 
+@pytest.mark.parametrize(("text", "lang"), [("nie mam konta", "pl"), ("non ho un account", "it")])
+def test_a_no_that_is_word_for_word_an_example_gets_its_page(text: str, lang: str) -> None:
+    # "nie mam konta" answers "no" in the checklist, and is the page for readers without an
+    # account word for word: as a question it got "not understood".
+    engine = Engine(load_content(), session_ttl=TTL)
+    assert engine.matcher.match(text, lang).node == "no-account"
+
+
 @pytest.mark.parametrize(
     ("text", "lang"), [("grazie mille ciao", "it"), ("danke, tschüss", "de"), ("thanks, bye", "en")]
 )

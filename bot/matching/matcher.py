@@ -438,7 +438,7 @@ class Matcher:
             or self.language_asked(text) is not None
             or _asks_to_translate(text, lang)
             or _asks_to_calculate(text, lang)
-            or _only_yes_or_no(text, lang)
+            or (_only_yes_or_no(text, lang) and not self._says_a_page(text, lang))
         ):
             return MatchResult(None, 0.0, False, lang)
         minors = self.content.meta.minors
@@ -489,6 +489,13 @@ class Matcher:
         if not suggested and not result.matched and not result.clarify:
             return self._on_page(text, lang, context) or result
         return result
+
+    def _says_a_page(self, text: str, lang: str) -> bool:
+        """Whether ``text`` is word for word a page's title, keyword or example ("nie mam
+        konta", "non ho un account": the checklist's "no" and the page for readers without
+        an account)."""
+        owner = self.indexes[lang].exact_owner(self._without_greeting(text, lang))
+        return owner is not None and owner != self.indexes[lang].off_topic
 
     def _offered_alone(self, text: str, lang: str, context: str) -> bool:
         """Whether ``text`` read on its own is sure of a topic the page ``context`` offers as
