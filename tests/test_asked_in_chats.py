@@ -33,6 +33,15 @@ def matcher() -> Matcher:
         ("nl", "tijdlijn", "timeline"),
         ("it", "cronologia", "timeline"),
         ("de", "zeitleiste", "timeline"),
+        # Whether anyone took Meta to court: the legal-advice page, the background menu (no
+        # answer), the complaint page, or nothing; now the page on the lawsuits themselves.
+        ("en", "did anyone sue Meta?", "lawsuits"),
+        ("de", "hat schon jemand Meta verklagt?", "lawsuits"),
+        ("de", "gibt es Klagen gegen Meta?", "lawsuits"),
+        ("es", "alguien ha demandado a Meta?", "lawsuits"),
+        ("it", "qualcuno ha fatto causa a meta?", "lawsuits"),
+        ("nl", "heeft iemand meta aangeklaagd?", "lawsuits"),
+        ("pl", "czy ktoś pozwał Metę?", "lawsuits"),
     ],
 )
 def test_questions_readers_asked_reach_their_page(
