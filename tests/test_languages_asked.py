@@ -46,7 +46,16 @@ def _says(engine: Engine, state: SessionState | None, text: str) -> tuple[Sessio
         ("in het Frans graag", "fr"),
         ("english?", "en"),
         ("Deutsch", "de"),
-        # A language the content lacks: the list of those it has.
+        # Switching, and short ways of asking.
+        ("switch to french pls", "fr"),
+        ("możesz po angielsku?", "en"),
+        ("mozesz po angielsku?", "en"),
+        ("passa all'inglese", "en"),
+        # A language the content lacks, or none named: the list of those it has.
+        ("what languages do u speak", ""),
+        ("welche Sprachen sprichst du?", ""),
+        ("quelles langues parlez-vous ?", ""),
+        ("which language is the form in?", None),
         ("do you speak portuguese?", ""),
         ("hablas portugués?", ""),
         # Asking for a word, about a country, of oneself, or something besides: none.

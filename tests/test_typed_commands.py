@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from bot.content import load_content
-from bot.engine import TYPED_COMMANDS, Engine, typed_commands
+from bot.engine import TYPED_COMMANDS, Engine, _as_typed, typed_commands
 from bot.events import Command, Reply, Start, Text
 from bot.state import SessionState
 
@@ -41,6 +41,9 @@ def _reply(engine: Engine, state: SessionState | None, event: Text | Command) ->
         ("Sprache", "lang", "de"),
         ("Von vorn beginnen", "start", "de"),
         ("Start over", "start", "en"),
+        # Typed without Polish letters, as on a phone without them: it was "not understood".
+        ("zmien jezyk", "lang", "pl"),
+        ("Zmień język", "lang", "pl"),
     ],
 )  # fmt: skip
 def test_a_command_typed_without_its_slash_runs_in_its_language(
@@ -50,7 +53,7 @@ def test_a_command_typed_without_its_slash_runs_in_its_language(
     # its AI (on the cultures and languages of Europe).
     engine = Engine(load_content(), session_ttl=TTL)
     state, _ = engine.handle(None, Start(), NOW)
-    assert typed_commands(engine.content)[" ".join(text.lower().strip("!").split())][0] == command
+    assert typed_commands(engine.content)[_as_typed(text)][0] == command
     typed = _reply(engine, state, Text(text=text))
     assert typed.language == lang
     state = state.with_(language=lang)

@@ -130,6 +130,9 @@ class Language:
     """The names of languages in this language, each as ``code:name`` ("fr:französisch",
     "pl:polsku", "pt:portugiesisch"): "auf Englisch bitte" asks for ``en``; a code the content
     does not have ("pt") gets the list of the languages it has."""
+    language_words: frozenset[str] = frozenset()
+    """Words for "language(s)": asked with a word of speaking and no language named ("what
+    languages do you speak?"), the list of the bot's languages."""
     seat_words: frozenset[str] = frozenset()
     """Words for where a company has its seat ("Sitz", "sede", "siedziba"): "must I complain in
     Ireland since Meta has its seat there?" asks which authority is responsible (the country

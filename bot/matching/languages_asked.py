@@ -36,6 +36,13 @@ def language_asked(text: str, languages: Collection[str]) -> str | None:
         return None
     known = _known()
     named = {known.names[w] for w in said if w in known.names}
+    if not named and any(w in known.language_words for w in said):
+        # "what languages do you speak?", "zmień język": which ones the bot has.
+        rest = [w for w in said if w not in known.language_words]
+        asks = any(w in known.speak for w in rest) and all(
+            w in known.small | known.speak for w in rest
+        )
+        return "" if asks else None
     if len(named) != 1:
         return None
     rest = [w for w in said if w not in known.names]
@@ -58,6 +65,7 @@ class _Known:
                 code, _, name = pair.partition(":")
                 self.names[fold(name)] = code
         self.speak = frozenset(fold(w) for d in data.values() for w in d.speak_words)
+        self.language_words = frozenset(fold(w) for d in data.values() for w in d.language_words)
         joining: set[str] = set()
         small: set[str] = set()
         for d in data.values():
