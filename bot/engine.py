@@ -272,6 +272,9 @@ class Engine:
         if labelled is not None:
             return self._choose(state, labelled, event, now)
         number = _option_number(text)
+        if number is None and state.offered:
+            # "the second one", "die zweite": the button in that place.
+            number = answers.ordinal(text, state.language)
         if number is not None:
             if not state.offered:
                 # Nothing on screen to pick from (a new or erased session): show the menu.

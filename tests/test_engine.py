@@ -25,7 +25,7 @@ from bot.events import (
     Text,
     Unsupported,
 )
-from bot.matching import Matcher, decision
+from bot.matching import Matcher, answers, decision
 from bot.matching.context import asks_how_after_story
 from bot.state import SessionState
 
@@ -1251,3 +1251,24 @@ def test_naming_metas_ai_training_outweighs_an_off_topic_likeness() -> None:
     matcher = Engine(load_content(), session_ttl=TTL).matcher
     result = matcher.match("opposition IA meta marche a suivre svp", "fr")
     assert result.matched and result.node == "how-to-object"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "place"),
+    [("the second one", "en", 2), ("die zweite bitte", "de", 2),
+     ("la deuxième", "fr", 2), ("el primero", "es", 1), ("la seconda", "it", 2),
+     ("de eerste", "nl", 1), ("drugą poproszę", "pl", 2), ("the second one", "de", 2),
+     ("the second thing you said about facebook", "en", None), ("zweite Frage?", "de", None)],
+)  # fmt: skip
+def test_a_button_is_picked_by_its_place_in_words(text: str, lang: str, place: int | None) -> None:
+    assert answers.ordinal(text, lang) == place
+
+
+def test_the_second_one_after_a_clarifying_question_opens_the_second_topic() -> None:
+    # "the second one" opened the first of the two topics offered.
+    engine = Engine(load_content(), session_ttl=TTL)
+    chat = Chat(engine)
+    chat.start(language="en")
+    asked = chat.text("does meta ai in whatsapp read my chats")
+    assert asked.clarify
+    assert chat.text("the second one").node == asked.clarify[1]

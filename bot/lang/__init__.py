@@ -130,6 +130,10 @@ class Language:
     """The names of languages in this language, each as ``code:name`` ("fr:französisch",
     "pl:polsku", "pt:portugiesisch"): "auf Englisch bitte" asks for ``en``; a code the content
     does not have ("pt") gets the list of the languages it has."""
+    ordinal_words: frozenset[str] = frozenset()
+    """A button picked by its place, as ``<number>:<word>`` ("2:second", "2:zweite")."""
+    ordinal_fillers: frozenset[str] = frozenset()
+    """Small words around an ordinal ("the", "one", "die"): see :func:`bot.matching.answers.ordinal`."""
     language_words: frozenset[str] = frozenset()
     """Words for "language(s)": asked with a word of speaking and no language named ("what
     languages do you speak?"), the list of the bot's languages."""

@@ -163,3 +163,31 @@ def named_option(text: str, labels: dict[int, list[str]]) -> int | None:
 
 _MAX_LABELLED = 6
 """Longer messages that name a button's label are questions of their own."""
+
+
+def ordinal(text: str, lang: str) -> int | None:
+    """The place of the button ``text`` picks by its place ("the second one", "die zweite",
+    "la deuxième", "drugą"), 1 for the first; ``None`` for any other message. Read in
+    ``lang`` first, then in the other languages (a short message tells little of its own)."""
+    said = words(text)
+    if not said or len(said) > _MAX_WORDS:
+        return None
+    for code in (lang, *(c for c in _LANGUAGES if c != lang)):
+        places, fillers = _ordinals(code)
+        rest = [fold(w, code) for w in said if fold(w, code) not in fillers]
+        if len(rest) == 1 and rest[0] in places:
+            return places[rest[0]]
+    return None
+
+
+@cache
+def _ordinals(lang: str) -> tuple[dict[str, int], frozenset[str]]:
+    """``lang``'s ordinal words, folded, with their numbers, and its fillers, folded."""
+    data = _LANGUAGES.get(lang)
+    if data is None:
+        return {}, frozenset()
+    places = {}
+    for pair in data.ordinal_words:
+        number, _, word = pair.partition(":")
+        places[fold(word, lang)] = int(number)
+    return places, frozenset(fold(w, lang) for w in data.ordinal_fillers)
