@@ -590,7 +590,10 @@ class Engine:
         page = min(max(page, 0), len(pages) - 1)
         options = list(pages[page])
         if page + 1 < len(pages):
-            label = self.content.string("more_topics", lang)
+            # A list of countries goes on with "Weitere Länder", not with "Weitere Themen".
+            countries = sum(o.to.startswith(COUNTRY_PAGE) for _, o in shown) * 2 > len(shown)
+            more = "more_places" if countries and "more_places" in self.content.meta.strings else ""
+            label = self.content.string(more or "more_topics", lang)
             options.append(Option(f"{PAGE_PREFIX}{node.id}-{page + 1}", label))
         options += self._aside_options(state, node, today, skip)
         if page > 0:

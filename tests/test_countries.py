@@ -188,3 +188,16 @@ def test_a_readers_own_countries_are_listed_first(lang: str, first: list[str]) -
     }
     offered = [by_id[o] for o in state.offered if o in by_id]
     assert offered[: len(labels)] == labels
+
+
+@pytest.mark.parametrize(("lang", "label"), [("de", "Weitere Länder"), ("fr", "Autres pays")])
+def test_a_list_of_countries_goes_on_with_more_countries(lang: str, label: str) -> None:
+    # Its second screen was behind "Weitere Themen" / "Autres sujets".
+    engine = Engine(load_content(SHIPPED), session_ttl=dt.timedelta(hours=1))
+    now = dt.datetime(2026, 12, 6, 12, tzinfo=dt.UTC)
+    _, actions = engine.handle(None, Start(language=lang, node="complaint-abroad"), now)
+    [reply] = [a for a in actions if isinstance(a, Reply)]
+    assert label in [o.label for o in reply.options]
+    _, actions = engine.handle(None, Start(language=lang), now)
+    [menu] = [a for a in actions if isinstance(a, Reply)]
+    assert label not in [o.label for o in menu.options]

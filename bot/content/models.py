@@ -323,6 +323,7 @@ OPTIONAL_STRINGS = (
     "clarify",
     "more",
     "more_topics",
+    "more_places",
     "unavailable",
     "guided_hint",
     "guided_hint_yes_no",
