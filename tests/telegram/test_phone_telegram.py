@@ -31,7 +31,7 @@ async def test_more_and_sources_are_buttons_and_several_links_get_no_preview(
         api.message(user, "/start extra")
         [answer] = await api.wait_sent(user.id)
         assert answer.visible == (
-            "ÜBER-DE\n\nQuellen: Verbraucherzentrale NRW, Irish DPC, DPC Ireland · Stand: 1. Mai 2025"
+            "ÜBER-DE\n\nQuellen: Verbraucherzentrale NRW, DPC Ireland, Irish DPC · Stand: 1. Mai 2025"
         )
         assert "<a " not in answer.text
         # "Mehr | Quellen" share a row, as do "Zurück | Menü": fewer lines on a phone.
@@ -50,9 +50,9 @@ async def test_more_and_sources_are_buttons_and_several_links_get_no_preview(
 
         api.press(user, details, "@sources:extra")
         [sources] = await api.wait_sent(user.id, 1, since=len(api.sent))
-        assert sources.text.count("<a href=") == 3
+        assert sources.text.count("<a href=") == 4
         assert sources.visible.startswith(
-            "Quellen:\n• Verbraucherzentrale NRW – Meta AI, so widersprechen Sie (Stand: 1. Mai 2025)"
+            "Quellen:\n• Verbraucherzentrale NRW – Meta AI, so widersprechen Sie (Stand: 20. April 2025)"
         )
         assert sources.params["link_preview_options"] == NO_PREVIEW
         assert sources.callback_data == ["plain", "@set:extra-1", "@more:extra", "@menu"]
