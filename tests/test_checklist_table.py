@@ -219,7 +219,7 @@ WORDS = {
         "ch": "EDÖB",
         "no_form_for_you": "kein Formular für dich",
         "not_back": "nicht zurück",
-        "both": "Widersprich auf beiden",
+        "both": "Widersprich bei beiden",
         "object_now": "widersprich jetzt",
         "meta_unsure": "Nicht sicher, ob du Meta AI nutzt",
         "earlier": "früherer Widerspruch",

@@ -236,8 +236,8 @@ def test_instagram_only_user_in_austria_de(engine: Engine) -> None:
     walk = Walk(engine)
     first = walk.say("/start objection")
     assert "Frage 1:" in first.text
-    walk.tap("Kein Facebook")
-    walk.tap("Ich nutze Instagram")
+    walk.tap("Kein Facebook-Konto")
+    walk.tap("Ja, Instagram-Konto")
     walk.tap("Nie widersprochen")
     walk.tap("Kein Meta AI")
     checklist = walk.tap("Österreich")
@@ -251,7 +251,7 @@ def test_instagram_only_user_in_austria_de(engine: Engine) -> None:
     after = walk.tap("Wie geht es weiter?")
     assert "dsb.gv.at" in after.text
     assert "Bestätigungsmail" in after.text
-    assert "Spam-Ordner" in after.text
+    assert "Spam" in after.text
     assert "27. Mai 2025" in after.text
     assert "für die Zukunft" in after.text
     assert "Hamburg" not in after.text
@@ -261,8 +261,8 @@ def test_linked_facebook_and_instagram_in_germany_objected_2024_en(engine: Engin
     walk = Walk(engine)
     walk.say("/lang en")
     walk.say("/start objection")
-    walk.tap("I use Facebook")
-    walk.tap("I use Instagram")
+    walk.tap("Yes, a Facebook account")
+    walk.tap("Yes, an Instagram account")
     walk.tap("Linked")
     walk.tap("Yes, for both")
     walk.tap("No Meta AI")
@@ -280,8 +280,8 @@ def test_linked_accounts_tick_both_with_one_objection_en(engine: Engine) -> None
     walk = Walk(engine)
     walk.say("/lang en")
     walk.say("walk me through it")
-    walk.tap("I use Facebook")
-    walk.tap("I use Instagram")
+    walk.tap("Yes, a Facebook account")
+    walk.tap("Yes, an Instagram account")
     walk.tap("Linked")
     walk.tap("Never objected")
     walk.tap("No Meta AI")
@@ -298,8 +298,8 @@ def test_whatsapp_only_user_who_chats_with_meta_ai_en(engine: Engine) -> None:
     walk = Walk(engine)
     walk.say("/lang en")
     walk.say("/start objection")
-    walk.tap("No Facebook")
-    walk.tap("No Instagram")
+    walk.tap("No Facebook account")
+    walk.tap("No Instagram account")
     walk.tap("I chat with Meta AI")
     checklist = walk.tap("Germany")
     assert "Meta AI ☐" in checklist.text
@@ -314,8 +314,8 @@ def test_non_user_whose_photos_others_post_de(engine: Engine) -> None:
     walk = Walk(engine)
     walk.say("hilf mir beim Widerspruch")
     assert walk.reply is not None and walk.reply.node == "objection"
-    walk.tap("Kein Facebook")
-    walk.tap("Kein Instagram")
+    walk.tap("Kein Facebook-Konto")
+    walk.tap("Kein Instagram-Konto")
     walk.tap("Kein Meta AI")
     checklist = walk.tap("Deutschland")
     assert "nichts zu widersprechen" not in checklist.text
@@ -332,8 +332,8 @@ def test_outside_the_eu_says_there_is_no_comparable_form_en(engine: Engine) -> N
     walk = Walk(engine)
     walk.say("/lang en")
     walk.say("/start objection")
-    walk.tap("I use Facebook")
-    walk.tap("No Instagram")
+    walk.tap("Yes, a Facebook account")
+    walk.tap("No Instagram account")
     walk.tap("Never objected")
     walk.tap("No Meta AI")
     checklist = walk.tap("Outside the EU/EEA")
@@ -345,8 +345,8 @@ def test_reason_text_is_built_from_the_choices_and_only_marks_are_kept(engine: E
     walk = Walk(engine)
     walk.say("/lang en")
     walk.say("/start objection")
-    walk.tap("I use Facebook")
-    walk.tap("No Instagram")
+    walk.tap("Yes, a Facebook account")
+    walk.tap("No Instagram account")
     walk.tap("Never objected")
     walk.tap("No Meta AI")
     walk.tap("Germany")
@@ -383,7 +383,7 @@ def test_in_a_group_the_flow_is_offered_in_a_private_chat(engine: Engine) -> Non
     reply = walk.say("/start objection")
     assert reply.private_node == "objection"
     assert "Frage 1" not in reply.text
-    assert "Ich nutze Facebook" not in walk.labels()
+    assert "Ja, Facebook-Konto" not in walk.labels()
 
 
 def test_main_menu_offers_the_guided_flow(engine: Engine) -> None:
@@ -396,7 +396,7 @@ def test_main_menu_offers_the_guided_flow(engine: Engine) -> None:
 def test_a_forged_set_button_changes_nothing(engine: Engine) -> None:
     walk = Walk(engine)
     walk.say("/start objection")
-    walk.tap("Kein Facebook")
+    walk.tap("Kein Facebook-Konto")
     # Option 0 of the checklist ticks Facebook off, which is not offered without Facebook.
     state, actions = engine.handle(walk.state, Choice(option="@set:objection-checklist-0"), NOW)
     assert state is not None
@@ -410,11 +410,11 @@ def test_a_forged_set_button_changes_nothing(engine: Engine) -> None:
 def test_privacy_lists_the_kept_marks_per_language(engine: Engine) -> None:
     walk = Walk(engine)
     de = walk.say("/privacy").text
-    assert "ob du Instagram nutzt" in de
+    assert "ob du ein Instagram-Konto hast" in de
     assert "ob du mit Meta AI chattest" in de
     walk.say("/lang en")
     en = walk.say("/privacy").text
-    assert "whether you use Instagram" in en
+    assert "whether you have an Instagram account" in en
     assert "your country" in en
 
 
@@ -478,8 +478,9 @@ def test_console_journey_by_typing_labels_de() -> None:
 
 
 def test_console_journey_by_numbers_en() -> None:
-    # objection: 1 = I use Facebook; instagram: 2 = No Instagram; objected before: 2 = Never
-    # objected; Meta AI: 2 = No Meta AI; country: 2 = Austria; checklist: 1 = Facebook done.
+    # objection: 1 = Yes, a Facebook account; instagram: 2 = No Instagram account; objected
+    # before: 2 = Never objected; Meta AI: 2 = No Meta AI; country: 2 = Austria; checklist:
+    # 1 = Facebook done.
     out = chat("/start objection\n1\n2\n2\n2\n2\n1\n", "--lang", "en")
     turns = out.split("\n> ")
     assert "Facebook ☐" in turns[-2]

@@ -29,8 +29,8 @@ async def test_whatsapp_only_user_who_chats_with_meta_ai(
 
     await say("/lang en")
     assert "Question 1:" in await say("walk me through it")
-    # By label and by number: 2 is "No Instagram" on the Instagram question. Without Facebook
-    # and Instagram the checklist does not ask about an earlier objection.
+    # By label and by number: 2 is "No Instagram account" on the Instagram question. Without
+    # Facebook and Instagram the checklist does not ask about an earlier objection.
     await say("No Facebook")
     await say("2")
     await say("I chat with Meta AI")

@@ -27,7 +27,7 @@ async def test_instagram_only_user_in_austria_by_buttons(
         assert "Frage 1:" in first.visible
         last = first
         for count, label in enumerate(
-            ["Kein Facebook", "Ich nutze Instagram", "Nie widersprochen", "Kein Meta AI"], 2
+            ["Kein Facebook-Konto", "Ja, Instagram-Konto", "Nie widersprochen", "Kein Meta AI"], 2
         ):
             api.press(user, last, data_of(last, label))
             last = (await api.wait_sent(user.id, count))[-1]
@@ -59,4 +59,4 @@ async def test_in_a_group_the_checklist_opens_in_a_private_chat(
             unquote(b["url"]) for b in reply.buttons if "url" in b
         ]
         assert "Frage 1:" not in reply.visible
-        assert "Ich nutze Facebook" not in [b.get("text") for b in reply.buttons]
+        assert "Ja, Facebook-Konto" not in [b.get("text") for b in reply.buttons]
