@@ -201,3 +201,17 @@ def test_a_list_of_countries_goes_on_with_more_countries(lang: str, label: str) 
     _, actions = engine.handle(None, Start(language=lang), now)
     [menu] = [a for a in actions if isinstance(a, Reply)]
     assert label not in [o.label for o in menu.options]
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "page"),
+    [("im in dublin", "en", "country-ie"), ("bin aus Wien", "de", "country-at"),
+     ("je suis à Liège", "fr", "country-be"), ("und in Frankreich?", "de", "country-fr"),
+     # Ireland's words are also those of Meta's lead authority: asked about, not lived in.
+     ("c'est qui la dpc irlandaise", "fr", "irish-dpc")],
+)  # fmt: skip
+def test_a_first_message_that_only_names_where_the_reader_is_gets_that_place(
+    engine: Engine, text: str, lang: str, page: str
+) -> None:
+    # "im in dublin" was not understood.
+    assert engine.matcher.match(text, lang).node == page

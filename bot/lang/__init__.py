@@ -134,6 +134,9 @@ class Language:
     """A button picked by its place, as ``<number>:<word>`` ("2:second", "2:zweite")."""
     ordinal_fillers: frozenset[str] = frozenset()
     """Small words around an ordinal ("the", "one", "die"): see :func:`bot.matching.answers.ordinal`."""
+    origin_words: frozenset[str] = frozenset()
+    """Words that say where someone is from ("aus", "from"): see
+    :meth:`bot.matching.named_pages.CountryPages.only_place`."""
     language_words: frozenset[str] = frozenset()
     """Words for "language(s)": asked with a word of speaking and no language named ("what
     languages do you speak?"), the list of the bot's languages."""

@@ -458,6 +458,15 @@ class Matcher:
             # The author says the page just read answers this ("geht das online?" after
             # a country's complaint route).
             return MatchResult(context, 1.0, True, lang, (context,))
+        place = (
+            self._country_pages.only_place(text, lang)
+            if context in (None, self.content.meta.root)
+            else None
+        )
+        if place is not None:
+            # "im in dublin", "bin aus Wien" with nothing read: what applies where the reader
+            # is. After a page, "und in der Schweiz?" is a follow-up of that page.
+            return MatchResult(place, 1.0, True, lang, (place,))
         result = self._in_place(text, lang, context)
         titled = None if result.matched else self._titles.get((lang, _folded(text, lang)))
         if titled is not None:

@@ -25,6 +25,7 @@ country table (``country-<code>``).
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -288,6 +289,39 @@ class CountryPages:
         if not places and named != {ranked[0]}:
             return None
         return named.pop()
+
+    def only_place(self, text: str, lang: str) -> str | None:
+        """The place page of the one place ``text`` names and says nothing else besides, but
+        small words and words of living there ("im in dublin", "bin aus Wien", "und in
+        Frankreich?"): where the reader is, asking whether this applies there."""
+        named = self.named(text, lang)
+        if len(named) != 1:
+            return None
+        page = next(iter(named))
+        data = _LANGUAGES.get(lang)
+        small = STOPWORDS.get(lang, frozenset())
+        if data is not None:
+            small = (
+                small
+                | data.living_words
+                | data.place_words
+                | data.origin_words
+                | data.question_words
+            )
+        name_stems = {
+            part for key, owner in self.names.get(lang, {}).items() if owner == page for part in key
+        }
+        said = words(text)
+        rest = [w for w in said if w not in small and stem(w, lang) not in name_stems]
+        if rest:
+            return None
+        # A place whose words another page shares ("dpc", "dublin": Ireland's authority is
+        # also Meta's lead one) counts only where the message says the reader is there.
+        there = data is not None and any(
+            w in data.place_words | data.origin_words and stem(after, lang) in name_stems
+            for w, after in itertools.pairwise(said)
+        )
+        return page if page not in self.shared or there else None
 
     def named(self, text: str, lang: str) -> set[str]:
         """The place pages whose keywords ``text`` names."""
