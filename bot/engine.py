@@ -688,7 +688,12 @@ class Engine:
         if node is None or not text:
             note = self.content.string("outdated_option", lang)
             return self._show(state.with_(back=()), self.content.meta.root, event, now, prefix=note)
+        on_page = state.node == node.id
         state = self._step(state, node.id).with_(node=node.id)
+        if on_page and state.back[-1:] != (node.id,):
+            # The details or sources of the page just read are a screen of their own: "back"
+            # returns to the page.
+            state = state.with_(back=(*state.back, node.id)[-MAX_BACK:])
         options = self._node_options(state, node, today=today, skip=kind)
         reply = Reply(text=text, language=lang, options=options, node=node.id)
         return state.with_(offered=tuple(o.id for o in options)), (reply,)
@@ -699,6 +704,8 @@ class Engine:
             return state.with_(back=())
         if node_id == state.node:
             return state
+        if state.back[-1:] == (state.node,):
+            return state  # leaving a page's details or sources: the page is on the stack
         return state.with_(back=(*state.back, state.node)[-MAX_BACK:])
 
     def _own_countries_first(
@@ -955,14 +962,18 @@ class Engine:
         return new_state, (dataclasses.replace(reply, matched=False),)
 
     def _no_such_option(self, state: SessionState, event: Event, now: dt.datetime) -> Result:
-        count = len(state.offered)
-        if "no_such_option" in self.content.meta.strings:
-            text = self.content.string(
-                "no_such_option", state.language, platform=event.platform, count=count
-            )
-        else:
-            text = self.content.string("fallback", state.language)
-        return self._notice(state, text, event, now)
+        if "no_such_option" not in self.content.meta.strings:
+            return self._notice(state, self.content.string("fallback", state.language), event, now)
+        # "Choose 1 to N" for the buttons the notice shows again (the page's), which after a
+        # fallback are more than the one "Menu" it offered.
+        shown, actions = self._notice(state, "", event, now)
+        count = len(shown.offered) if shown is not None else len(state.offered)
+        text = self.content.string(
+            "no_such_option", state.language, platform=event.platform, count=count
+        )
+        return shown, tuple(
+            dataclasses.replace(a, text=text) if isinstance(a, Reply) else a for a in actions
+        )
 
     def _fallback(
         self,

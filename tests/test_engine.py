@@ -1258,7 +1258,9 @@ def test_naming_metas_ai_training_outweighs_an_off_topic_likeness() -> None:
     [("the second one", "en", 2), ("die zweite bitte", "de", 2),
      ("la deuxième", "fr", 2), ("el primero", "es", 1), ("la seconda", "it", 2),
      ("de eerste", "nl", 1), ("drugą poproszę", "pl", 2), ("the second one", "de", 2),
-     ("the second thing you said about facebook", "en", None), ("zweite Frage?", "de", None)],
+     ("the second thing you said about facebook", "en", None), ("zweite Frage?", "de", None),
+     # A number with small words around it.
+     ("la 2", "es", 2), ("optie 2", "nl", 2), ("de 2e", "nl", 2), ("Artikel 2", "de", None)],
 )  # fmt: skip
 def test_a_button_is_picked_by_its_place_in_words(text: str, lang: str, place: int | None) -> None:
     assert answers.ordinal(text, lang) == place
@@ -1272,3 +1274,26 @@ def test_the_second_one_after_a_clarifying_question_opens_the_second_topic() -> 
     asked = chat.text("does meta ai in whatsapp read my chats")
     assert asked.clarify
     assert chat.text("the second one").node == asked.clarify[1]
+
+
+def test_a_wrong_number_counts_the_buttons_it_shows_again() -> None:
+    # After "not understood" (one "Menu" button), "el segundo" said "choose 1 to 1" above the
+    # eight buttons of the page.
+    shipped = load_content()
+    chat = Chat(Engine(shipped, session_ttl=TTL))
+    chat.start(language="es")
+    chat.text("xyzzy plugh")
+    reply = chat.text("el segundo")
+    count = len(reply.options)
+    assert reply.text == shipped.string("no_such_option", "es", platform=None, count=count)
+    assert count > 1
+
+
+def test_back_after_a_pages_sources_returns_to_the_page() -> None:
+    # "/back" after "Fuentes" went to the main menu.
+    chat = Chat(Engine(load_content(), session_ttl=TTL))
+    chat.start(language="es")
+    page = chat.text("es tarde ya para oponerme?").node
+    assert page is not None
+    chat.choose(f"@sources:{page}")
+    assert chat.command("back").node == page

@@ -71,7 +71,10 @@ def test_more_shows_the_details_with_the_options_again(chat: Chat) -> None:
     reply = chat.choose("@more:extra")
     assert reply.text == "DETAILS-DE"
     assert reply.node == "extra"
-    assert ids(reply) == ["plain", "@set:extra-1", "@sources:extra", "@menu"]
+    # "Back" returns to the page whose details these are.
+    assert ids(reply) == ["plain", "@set:extra-1", "@sources:extra", "@back", "@menu"]
+    assert chat.choose("@back").node == "extra"
+    chat.choose("@more:extra")
     # A number typed now picks from these options.
     assert chat.send(Text(text="1")).node == "plain"
     assert chat.choose("@back").node == "extra"
@@ -187,7 +190,7 @@ def test_sources_list_the_links_with_their_dates(chat: Chat) -> None:
         "- [Irish DPC – Statement on Meta AI (21.05.2025)](https://example.org/dpc) (English)\n\n"
         "_Stand: 1. Mai 2025_"
     )
-    assert ids(reply) == ["plain", "@set:extra-1", "@more:extra", "@menu"]
+    assert ids(reply) == ["plain", "@set:extra-1", "@more:extra", "@back", "@menu"]
 
 
 def test_sources_in_the_readers_language_come_first(engine: Engine) -> None:

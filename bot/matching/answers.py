@@ -177,6 +177,8 @@ def ordinal(text: str, lang: str) -> int | None:
         rest = [fold(w, code) for w in said if fold(w, code) not in fillers]
         if len(rest) == 1 and rest[0] in places:
             return places[rest[0]]
+        if len(rest) == 1 and rest[0].isdigit() and len(rest) < len(said):
+            return int(rest[0])  # "la 2", "optie 2", "number 2"
     return None
 
 

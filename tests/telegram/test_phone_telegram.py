@@ -46,7 +46,13 @@ async def test_more_and_sources_are_buttons_and_several_links_get_no_preview(
         api.press(user, answer, "@more:extra")
         [details] = await api.wait_sent(user.id, 1, since=len(api.sent))
         assert details.visible == "DETAILS-DE"
-        assert details.callback_data == ["plain", "@set:extra-1", "@sources:extra", "@menu"]
+        assert details.callback_data == [
+            "plain",
+            "@set:extra-1",
+            "@sources:extra",
+            "@back",
+            "@menu",
+        ]
 
         api.press(user, details, "@sources:extra")
         [sources] = await api.wait_sent(user.id, 1, since=len(api.sent))
@@ -55,7 +61,7 @@ async def test_more_and_sources_are_buttons_and_several_links_get_no_preview(
             "Quellen:\n• Verbraucherzentrale NRW – Meta AI, so widersprechen Sie (Stand: 20. April 2025)"
         )
         assert sources.params["link_preview_options"] == NO_PREVIEW
-        assert sources.callback_data == ["plain", "@set:extra-1", "@more:extra", "@menu"]
+        assert sources.callback_data == ["plain", "@set:extra-1", "@more:extra", "@back", "@menu"]
 
     # Every message of the conversation: no preview card under any of them.
     assert all(s.params["link_preview_options"] == NO_PREVIEW for s in api.sent_to(user.id))
