@@ -1297,3 +1297,19 @@ def test_back_after_a_pages_sources_returns_to_the_page() -> None:
     assert page is not None
     chat.choose(f"@sources:{page}")
     assert chat.command("back").node == page
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "greets"),
+    [("hola", "es", True), ("buenas tardes", "es", True), ("hola q tal", "es", True),
+     ("tengo q hacer algo", "es", False), ("hallo", "de", True), ("moin", "de", True)],
+)  # fmt: skip
+def test_a_greeting_opens_with_a_word_greetings_open_with(
+    text: str, lang: str, greets: bool
+) -> None:
+    # "tengo q hacer algo" ("do I have to do anything?") got the main menu: its words all
+    # occur in the menu's examples ("Hola, tengo una pregunta", "quería hacer una consulta").
+    matcher = Engine(load_content(), session_ttl=TTL).matcher
+    assert matcher.indexes[lang].is_greeting(text) is greets
+    if not greets:
+        assert matcher.match(text, lang).node == "no-objection"

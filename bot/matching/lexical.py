@@ -370,11 +370,11 @@ class LanguageIndex:
             if position is not None:
                 self.position_texts[position].append(asked.text)
         root = content.nodes.get(content.meta.root)
-        self.greetings = frozenset(
-            _squeeze(fold(w, lang))
-            for t in (_example_texts(root, lang) if root else ())
-            for w in words(t)
-        )
+        greetings = [words(t) for t in (_example_texts(root, lang) if root else ())]
+        self.greetings = frozenset(_squeeze(fold(w, lang)) for ws in greetings for w in ws)
+        self.salutations = frozenset(_squeeze(fold(ws[0], lang)) for ws in greetings if ws)
+        """The words the root's examples open with ("hola", "buenos", "menú"): a greeting has
+        one; "tengo q hacer algo" has only words that greetings use later on."""
 
         mentioned = {w for texts in strong + weak for ws in texts for w in ws}
         stem_of = {w: lex.stem(w) for w in mentioned}
@@ -703,7 +703,8 @@ class LanguageIndex:
     def is_greeting(self, text: str) -> bool:
         """Whether ``text`` is only a greeting: every word one of the root's examples uses
         ("hallo", "guten morgen", drawn out: "hiii") or a filler word, and one of the former
-        that is no question word: "¿qué tal?" greets, "¿por qué?" and "was?" ask."""
+        that opens such an example and is no question word: "¿qué tal?" greets, "¿por qué?"
+        and "was?" ask, "tengo q hacer algo" asks something."""
         ws = words(text)
         if not ws or len(ws) > GREETING_WORDS or not self.greetings:
             return False
@@ -712,7 +713,8 @@ class LanguageIndex:
         for w in ws:
             squeezed = _squeeze(fold(w, self.lang))
             if squeezed in self.greetings:
-                found = found or (squeezed not in asking and w not in asking)
+                opens = squeezed in self.salutations
+                found = found or (opens and squeezed not in asking and w not in asking)
             elif not (self.lexicon._is_stop(w) or self.lexicon._is_stop(squeezed)):
                 return False
         return found
