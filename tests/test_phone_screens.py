@@ -353,3 +353,11 @@ def test_details_carry_the_as_of_date_of_their_answer(tmp_path: Path) -> None:
     chat.send(Start())
     assert chat.choose("extra").text.startswith("Stand Mai 2025: ÜBER-DE")
     assert chat.choose("@more:extra").text == "Stand Mai 2025: DETAILS-DE"
+
+
+@pytest.mark.parametrize(("lang", "said"), [("es", "(en alemán)"), ("nl", "(in het Duits)")])
+def test_a_source_in_another_language_is_marked_in_the_readers_words(lang: str, said: str) -> None:
+    # "(Deutsch)" after a link told a Spanish reader little.
+    content = load_content()
+    text = content.sources_list(content.nodes["too-late"], lang, dt.date(2026, 12, 6))
+    assert said in text and "(Deutsch)" not in text

@@ -382,6 +382,9 @@ class Meta(_Model):
     """Per language, typical requests the bot does not answer (account help, other companies'
     AI, small talk): a question closer to these than to any node gets the fallback."""
 
+    source_languages: dict[LangCode, dict[LangCode, str]] = Field(default_factory=dict)
+    """Per reader's language, how a source written in another language is marked in the
+    sources list ("auf Englisch", "en alemán"); without an entry, that language's own name."""
     minors: Minors | None = None
     """Where a message that only says the writer is younger than ``below`` goes (see
     :mod:`bot.matching.ages`); without it, such a message is matched like any other."""
@@ -699,6 +702,13 @@ class Content:
             stamp += " " + self.string("stale", lang)
         return stamp
 
+    def _written_in(self, other: str, lang: str) -> str:
+        """How a reader of ``lang`` is told a source is in ``other``: the content's
+        ``source_languages``, else that language's own name, else its code."""
+        if said := self.meta.source_languages.get(lang, {}).get(other):
+            return said
+        return self.string("language_name", other) if other in self.languages else other.upper()
+
     def sources_for(self, node: Node, lang: str) -> tuple[Source, ...]:
         """``node``'s sources as a reader of ``lang`` sees them: those in their language (or
         in any) first, then the others, each group in the order the content gives."""
@@ -724,13 +734,9 @@ class Content:
         for s in self.sources_for(node, lang):
             notes = []
             if (other := s.written_in(lang)) is not None:
-                # "[Deutsch]" in the language's own name: a French reader who opens a German
-                # page knows before the tap, and can tell "Deutsch" without a translation.
-                notes.append(
-                    self.string("language_name", other)
-                    if other in self.languages
-                    else other.upper()
-                )
+                # "(auf Englisch)": a reader who opens a page in another language knows before
+                # the tap.
+                notes.append(self._written_in(other, lang))
             # The day each source was checked, only where it is not the answer's own (said once,
             # under the list): on a phone, the same date after every link is noise.
             if s.checked is not None and s.checked != node.checked:
