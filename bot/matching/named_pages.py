@@ -25,6 +25,7 @@ country table (``country-<code>``).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -333,10 +334,24 @@ class CountryPages:
             "" if w in small and w.upper() not in capitals else stem(w, lang) for w in words(text)
         ]
         found = set()
-        for key, page in self.names.get(lang, {}).items():
-            if page and any(tuple(said[i : i + len(key)]) == key for i in range(len(said))):
-                found.add(page)
+        starting = self._by_first.get(lang, {})
+        for i, first in enumerate(said):
+            for key, page in starting.get(first, ()):
+                if tuple(said[i : i + len(key)]) == key:
+                    found.add(page)
         return found
+
+    @functools.cached_property
+    def _by_first(self) -> dict[str, dict[str, list[tuple[tuple[str, ...], str]]]]:
+        """Language -> a keyword's first stem -> the keywords starting with it and their
+        pages (every message is searched for place names: a lookup per word, not per key)."""
+        out: dict[str, dict[str, list[tuple[tuple[str, ...], str]]]] = {}
+        for lang, keys in self.names.items():
+            starting = out.setdefault(lang, {})
+            for key, page in keys.items():
+                if page and key:
+                    starting.setdefault(key[0], []).append((key, page))
+        return out
 
     def lived_in(self, text: str, lang: str) -> set[str]:
         """The place pages ``text`` says the writer lives in: named right after a word of
