@@ -178,6 +178,12 @@ class Journey:
                 return True
         return False
 
+    def snapshot(self) -> tuple[SessionState | None, Reply]:
+        return self.state, self.reply
+
+    def restore(self, snapshot: tuple[SessionState | None, Reply]) -> None:
+        self.state, self.reply = snapshot
+
     def full_text(self) -> str:
         """The reply as a reader sees it after also pressing "Mehr" for its details."""
         text = self.reply.text
@@ -224,6 +230,7 @@ WORDS = {
         "meta_unsure": "Nicht sicher, ob du Meta AI nutzt",
         "earlier": "früherer Widerspruch",
         "eu_only": "nur offen, wenn du in der EU wohnst",
+        "probably": "wohl schon erfasst",
     },
     "en": {
         "nothing": ("nothing to object to", "nothing to do"),
@@ -240,6 +247,7 @@ WORDS = {
         "meta_unsure": "Not sure whether you use Meta AI",
         "earlier": "earlier objection",
         "eu_only": "only if you live in the EU",
+        "probably": "probably covered",
     },
 }
 
@@ -254,11 +262,17 @@ def test_every_combination_of_answers(engine: Engine, content: Content, lang: st
         checklist = journey.full_text()
         longest = max(longest, (len(journey.first_screen()), f"checklist {answers}"))
         problems = check_checklist(answers, checklist, w)
+        # Ticks after sending one form only: the other platform stays open, linked or not.
+        for platform in ("facebook", "instagram"):
+            before = journey.snapshot()
+            if journey.tick(f"done_{platform}"):
+                problems += check_one_ticked(answers, journey.full_text(), platform, w)
+            journey.restore(before)
         # Ticks after sending every form the checklist offers.
         ticked_now = [v for v in ("done_facebook", "done_instagram") if journey.tick(v)]
         while journey.tick("done_facebook") or journey.tick("done_instagram"):
             pass
-        problems += check_ticked(answers, journey.full_text(), ticked_now)
+        problems += check_ticked(answers, journey.full_text(), ticked_now, w)
         journey.go("objection-next")
         nxt = journey.full_text()
         longest = max(longest, (len(journey.first_screen()), f"next {answers}"))
@@ -301,8 +315,15 @@ def check_checklist(a: Answers, text: str, w: dict[str, object]) -> list[str]:
         problems.append("Meta AI step shown for the wrong answer")
     if a.meta_ai == "unsure" and str(w["meta_unsure"]) not in text:
         problems.append("'not sure' about Meta AI without what follows")
-    if a.linked == "unsure" and forms_here and str(w["both"]) not in text:
+    both_covered = a.covered_before("facebook") and a.covered_before("instagram")
+    if a.linked == "unsure" and forms_here and not both_covered and str(w["both"]) not in text:
         problems.append("'not sure' about linked accounts without 'object on both'")
+    if str(w["both"]) in text and (a.linked != "unsure" or both_covered):
+        problems.append("'object on both' though both are ticked or the accounts are not in doubt")
+    # Linked, one covered by an earlier objection: the other open, and probably covered too.
+    one_covered = a.covered_before("facebook") != a.covered_before("instagram")
+    if (str(w["probably"]) in text) != (a.linked == "yes" and forms_here and one_covered):
+        problems.append(f"'probably covered' shown: {str(w['probably']) in text}")
     if (
         a.objected == "unsure"
         and forms_here
@@ -313,17 +334,38 @@ def check_checklist(a: Answers, text: str, w: dict[str, object]) -> list[str]:
     return problems
 
 
-def check_ticked(a: Answers, text: str, ticked_now: list[str]) -> list[str]:
+def check_one_ticked(a: Answers, text: str, ticked: str, w: dict[str, object]) -> list[str]:
+    """After sending only the ``ticked`` platform's form: the other is ticked only if an earlier
+    objection covered it, never through "linked"; linked, it is open with "probably covered"."""
+    problems = []
+    other = "instagram" if ticked == "facebook" else "facebook"
+    name = other.capitalize()
+    used = a.instagram if other == "instagram" else a.facebook
+    open_other = used and not a.covered_before(other)
+    if open_other and f"{name} ✔" in text:
+        problems.append(f"{name} ticked after sending only the {ticked} form")
+    if open_other and f"{name} ☐" not in text:
+        problems.append(f"{name} not open after sending only the {ticked} form")
+    if (str(w["probably"]) in text) != (a.linked == "yes" and open_other):
+        problems.append(f"'probably covered' after the {ticked} form: {str(w['probably']) in text}")
+    if str(w["both"]) in text and not (a.linked == "unsure" and open_other):
+        problems.append(f"'object on both' after the {ticked} form though nothing is in doubt")
+    return problems
+
+
+def check_ticked(
+    a: Answers, text: str, ticked_now: list[str], w: dict[str, object]
+) -> list[str]:
     problems = []
     for platform, used in (("Facebook", a.facebook), ("Instagram", a.instagram)):
         done = f"done_{platform.lower()}" in ticked_now
-        other = "done_instagram" if platform == "Facebook" else "done_facebook"
-        through_link = a.linked == "yes" and other in ticked_now
-        expected = used and (a.covered_before(platform.lower()) or done or through_link)
+        expected = used and (a.covered_before(platform.lower()) or done)
         if used and a.country != "other" and f"{platform} ✔" not in text:
             problems.append(f"{platform} still open after ticking everything")
         if (f"{platform} ✔" in text) != expected:
             problems.append(f"{platform} ✔ is {f'{platform} ✔' in text}, expected {expected}")
+    if str(w["both"]) in text or str(w["probably"]) in text:
+        problems.append("'object on both' or 'probably covered' after ticking everything")
     return problems
 
 
@@ -490,3 +532,61 @@ def test_h3_a_complaint_is_open_where_you_live_work_or_the_infringement_happened
     country = content.nodes["objection-country"]
     labels = [o.label["de"] for o in country.options if o.label]
     assert any("EWR" in label for label in labels), labels
+
+
+# -- linked accounts, in every language ------------------------------------------------------
+
+LANGS = ("de", "en", "fr", "es", "it", "nl", "pl")
+
+
+def checklist_block(content: Content, lang: str, condition_start: str, *, has: str = "") -> str:
+    """The plain text of the checklist's block whose condition starts with ``condition_start``
+    (and whose German text contains ``has``), as a reader of ``lang`` sees it."""
+    found = [
+        b
+        for b in content.nodes["objection-checklist"].blocks
+        if b.when.startswith(condition_start) and has in b.text["de"]
+    ]
+    assert len(found) == 1, [b.when for b in found]
+    return plain(found[0].text[lang]).strip()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_not_sure_whether_linked_says_nothing_once_both_are_ticked(
+    engine: Engine, content: Content, lang: str
+) -> None:
+    both = checklist_block(content, lang, "linked == unsure")
+    # it: checklist | si | si ce l'ho | boh non so | su tutti e due | no mai usata | italia
+    answers = Answers(True, True, "unsure", "both", "no", "it")
+    checklist = plain(walk_to_checklist(engine, content, lang, answers).full_text())
+    assert "Facebook ✔" in checklist and "Instagram ✔" in checklist
+    assert both not in checklist
+    # One of them open: still "object on both".
+    answers = Answers(True, True, "unsure", "facebook", "no", "it")
+    checklist = plain(walk_to_checklist(engine, content, lang, answers).full_text())
+    assert both in checklist
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize(("objected", "send"), [("none", "done_facebook"), ("facebook", None)])
+def test_linked_accounts_tick_only_what_was_objected(
+    engine: Engine, content: Content, lang: str, objected: str, send: str | None
+) -> None:
+    # de: 3 / 1 / 1 / 1 / 4 / 2 / 1 / 1 (linked, never objected, sends the Facebook form), and
+    # linked with an earlier objection for Facebook only.
+    journey = walk_to_checklist(
+        engine, content, lang, Answers(True, True, "yes", objected, "no", "de")
+    )
+    if send is not None:
+        assert journey.tick(send)
+    checklist = journey.full_text()
+    note = checklist_block(content, lang, "uses_instagram and not", has="Verbraucherzentrale")
+    assert "Facebook ✔" in checklist
+    assert "Instagram ✔" not in checklist and "Instagram ☐" in checklist
+    assert IG_FORM in checklist
+    assert note in plain(checklist)
+    assert ("UODO" in note) == (lang == "pl")
+    # The Instagram button is still there, and ticking it ticks Instagram.
+    assert journey.tick("done_instagram")
+    assert "Instagram ✔" in journey.full_text()
+    assert note not in plain(journey.full_text())
