@@ -231,6 +231,7 @@ WORDS = {
         "earlier": "früherer Widerspruch",
         "eu_only": "nur offen, wenn du in der EU wohnst",
         "probably": "wohl schon erfasst",
+        "refuses": "falls Meta ablehnt",
     },
     "en": {
         "nothing": ("nothing to object to", "nothing to do"),
@@ -248,6 +249,7 @@ WORDS = {
         "earlier": "earlier objection",
         "eu_only": "only if you live in the EU",
         "probably": "probably covered",
+        "refuses": "if Meta refuses",
     },
 }
 
@@ -262,6 +264,13 @@ def test_every_combination_of_answers(engine: Engine, content: Content, lang: st
         checklist = journey.full_text()
         longest = max(longest, (len(journey.first_screen()), f"checklist {answers}"))
         problems = check_checklist(answers, checklist, w)
+        # "What next" before sending anything.
+        before = journey.snapshot()
+        journey.go("objection-next")
+        problems += check_next(answers, journey.full_text(), w, submitted=False)
+        problems += check_deadline(answers, journey.reply, submitted=False)
+        problems += check_own_country(answers, journey.full_text(), content, lang)
+        journey.restore(before)
         # Ticks after sending one form only: the other platform stays open, linked or not.
         for platform in ("facebook", "instagram"):
             before = journey.snapshot()
@@ -277,6 +286,7 @@ def test_every_combination_of_answers(engine: Engine, content: Content, lang: st
         nxt = journey.full_text()
         longest = max(longest, (len(journey.first_screen()), f"next {answers}"))
         problems += check_next(answers, nxt, w, submitted=bool(ticked_now))
+        problems += check_deadline(answers, journey.reply, submitted=bool(ticked_now))
         problems += check_own_country(answers, nxt, content, lang)
         failures += [f"{answers}: {p}" for p in problems]
     print(f"{lang}: {len(COMBINATIONS)} combinations; longest first screen {longest}")
@@ -397,6 +407,8 @@ def check_next(a: Answers, text: str, w: dict[str, object], *, submitted: bool) 
     if a.country != "ch" and str(w["ch"]) in text:
         problems.append("Swiss authority for a reader outside Switzerland")
     earlier = a.objected in ("facebook", "instagram", "both")
+    if not (submitted or earlier) and str(w["refuses"]) in text:
+        problems.append("'if Meta refuses' though the reader objected nowhere")
     if earlier and str(w["earlier"]) not in text:
         problems.append("an earlier objection is not mentioned")
     everything_covered = (not a.facebook or a.covered_before("facebook")) and (
@@ -405,6 +417,15 @@ def check_next(a: Answers, text: str, w: dict[str, object], *, submitted: bool) 
     if earlier and everything_covered and str(w["not_back"]) in text:
         problems.append("a late objection's effect contradicts the earlier objection")
     return problems
+
+
+def check_deadline(a: Answers, reply: Reply, *, submitted: bool) -> list[str]:
+    """How long Meta has to answer is one tap away for a reader who objected somewhere."""
+    objected = submitted or a.objected in ("facebook", "instagram", "both")
+    offered = any(o.id == "response-deadline" for o in reply.options)
+    if offered != objected:
+        return [f"response-deadline offered: {offered}, objected somewhere: {objected}"]
+    return []
 
 
 def plain(markup: str) -> str:
@@ -590,3 +611,45 @@ def test_linked_accounts_tick_only_what_was_objected(
     assert journey.tick("done_instagram")
     assert "Instagram ✔" in journey.full_text()
     assert note not in plain(journey.full_text())
+
+
+# -- what comes next, in every language ------------------------------------------------------
+
+REFUSES = {
+    "de": "falls Meta ablehnt",
+    "en": "if Meta refuses",
+    "fr": "si Meta refuse",
+    "es": "si Meta se niega",
+    "it": "se Meta rifiuta",
+    "nl": "als Meta weigert",
+    "pl": "jeśli Meta odmówi",
+}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize(
+    ("answers", "tick"),
+    [
+        # de: 3 / 2 / 2 / 1 / 1 / 1 / 1 (no account, Meta AI done); fr: ma liste / 2 / 2 / 2 / 2
+        (Answers(False, False, None, None, "yes", "de"), "done_meta_ai"),
+        (Answers(False, False, None, None, "no", "be"), None),
+        (Answers(True, False, None, "none", "no", "pl"), None),
+        (Answers(True, True, "no", "unsure", "yes", "eu"), None),
+        (Answers(True, False, None, "none", "no", "it"), "done_facebook"),
+        (Answers(True, True, "yes", "instagram", "no", "eu"), None),
+    ],
+)
+def test_what_next_speaks_of_a_refusal_and_the_deadline_only_after_an_objection(
+    engine: Engine, content: Content, lang: str, answers: Answers, tick: str | None
+) -> None:
+    journey = walk_to_checklist(engine, content, lang, answers)
+    if tick is not None:
+        assert journey.tick(tick)
+    journey.go("objection-next")
+    text = journey.full_text()
+    objected = tick == "done_facebook" or answers.covered_before("instagram")
+    assert (REFUSES[lang] in text) == objected
+    assert check_deadline(answers, journey.reply, submitted=tick == "done_facebook") == []
+    assert check_own_country(answers, text, content, lang) == []
+    if answers.country == "eu":
+        assert "77" in text
