@@ -653,3 +653,28 @@ def test_what_next_speaks_of_a_refusal_and_the_deadline_only_after_an_objection(
     assert check_own_country(answers, text, content, lang) == []
     if answers.country == "eu":
         assert "77" in text
+
+
+# -- answers typed in words ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "facebook", "instagram", "objected"),
+    [
+        ("al gedaan", True, False, "facebook"),
+        ("heb ik al gedaan", False, True, "instagram"),
+        ("al gedaan, voor allebei", True, True, "both"),
+        ("nooit", True, False, "none"),
+    ],
+)
+def test_dutch_already_done_answers_objected_before(
+    engine: Engine, content: Content, text: str, facebook: bool, instagram: bool, objected: str
+) -> None:
+    journey = Journey(engine, content, "nl")
+    wanted = Answers(facebook, instagram, "no" if facebook and instagram else None, None, "no", "nl")
+    while journey.reply.node != "objection-before":
+        journey.answer(wanted.wanted())
+    journey.reply = journey._send(Text(text=text))
+    assert journey.reply.node == "objection-whatsapp"
+    assert journey.state is not None
+    assert dict(journey.state.variables)["objected"] == objected
