@@ -26,6 +26,7 @@ from bot.content import Content, load_content
 from bot.content.markup import to_plain
 from bot.engine import Engine
 from bot.events import Choice, Reply, Text
+from bot.matching import answers as typed
 from bot.state import SessionState
 
 NOW = dt.datetime(2026, 12, 3, 12, tzinfo=dt.UTC)
@@ -678,3 +679,27 @@ def test_dutch_already_done_answers_objected_before(
     assert journey.reply.node == "objection-whatsapp"
     assert journey.state is not None
     assert dict(journey.state.variables)["objected"] == objected
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "facebook"),
+    [
+        ("it", "non ho facebook", False),
+        ("it", "non ho fb", False),
+        ("it", "sì ce l'ho", True),
+        ("fr", "je n'ai pas facebook", False),
+        ("fr", "j'ai pas fb", False),
+        ("fr", "oui j'ai facebook", True),
+    ],
+)
+def test_a_denial_that_names_the_app_is_a_no(
+    engine: Engine, content: Content, lang: str, text: str, facebook: bool
+) -> None:
+    journey = Journey(engine, content, lang)
+    journey.reply = journey._send(Text(text=text))
+    assert journey.reply.node == "objection-instagram"
+    assert journey.state is not None
+    assert dict(journey.state.variables)["uses_facebook"] == str(facebook).lower()
+    # Not sure, in words, is not a no.
+    unsure = {"it": "non saprei", "fr": "je ne sais pas"}[lang]
+    assert typed.meaning(unsure, lang) == "unsure"
