@@ -703,3 +703,37 @@ def test_a_denial_that_names_the_app_is_a_no(
     # Not sure, in words, is not a no.
     unsure = {"it": "non saprei", "fr": "je ne sais pas"}[lang]
     assert typed.meaning(unsure, lang) == "unsure"
+
+
+@pytest.mark.parametrize(
+    ("lang", "no_facebook", "no_instagram", "no_meta_ai"),
+    [
+        ("pl", "Nie mam Facebooka", "Nie mam Instagrama", "Nie używam Meta AI"),
+        ("it", "Non ho Facebook", "Non ho Instagram", "Non uso Meta AI"),
+    ],
+)
+def test_the_no_buttons_read_as_people_say_it(
+    engine: Engine, content: Content, lang: str, no_facebook: str, no_instagram: str, no_meta_ai: str
+) -> None:
+    journey = Journey(engine, content, lang)
+    labels = [o.label for o in journey.reply.options]
+    assert no_facebook in labels
+    journey.answer({"uses_facebook": "true"})
+    assert no_instagram in [o.label for o in journey.reply.options]
+    journey.answer({"uses_instagram": "false"})
+    if lang == "pl":
+        assert "Czy składałeś/-aś już sprzeciw" in journey.reply.text
+        assert "masz już za sobą" not in journey.reply.text
+    journey.answer({"objected": "none"})
+    assert no_meta_ai in [o.label for o in journey.reply.options]
+
+
+def test_the_polish_reason_text_says_training(content: Content) -> None:
+    node = content.nodes["objection-reason-text"]
+    assert "do trenowania SI w Meta" in node.text["pl"]
+    assert "przez SI" not in node.text["pl"]
+    never = next(b for b in node.blocks if b.when == "reason_never_agreed")
+    assert never.text["pl"] == "Nigdy nie wyraziłem/-am na to zgody."
+    labels = [o.label["pl"] for o in content.nodes["objection-reason"].options if o.label]
+    assert "Nigdy nie wyraziłem/-am zgody" in labels
+    assert not any("nie było mojej zgody" in label for label in labels)
