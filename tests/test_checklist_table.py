@@ -364,9 +364,7 @@ def check_one_ticked(a: Answers, text: str, ticked: str, w: dict[str, object]) -
     return problems
 
 
-def check_ticked(
-    a: Answers, text: str, ticked_now: list[str], w: dict[str, object]
-) -> list[str]:
+def check_ticked(a: Answers, text: str, ticked_now: list[str], w: dict[str, object]) -> list[str]:
     problems = []
     for platform, used in (("Facebook", a.facebook), ("Instagram", a.instagram)):
         done = f"done_{platform.lower()}" in ticked_now
@@ -672,7 +670,9 @@ def test_dutch_already_done_answers_objected_before(
     engine: Engine, content: Content, text: str, facebook: bool, instagram: bool, objected: str
 ) -> None:
     journey = Journey(engine, content, "nl")
-    wanted = Answers(facebook, instagram, "no" if facebook and instagram else None, None, "no", "nl")
+    wanted = Answers(
+        facebook, instagram, "no" if facebook and instagram else None, None, "no", "nl"
+    )
     while journey.reply.node != "objection-before":
         journey.answer(wanted.wanted())
     journey.reply = journey._send(Text(text=text))
@@ -713,7 +713,12 @@ def test_a_denial_that_names_the_app_is_a_no(
     ],
 )
 def test_the_no_buttons_read_as_people_say_it(
-    engine: Engine, content: Content, lang: str, no_facebook: str, no_instagram: str, no_meta_ai: str
+    engine: Engine,
+    content: Content,
+    lang: str,
+    no_facebook: str,
+    no_instagram: str,
+    no_meta_ai: str,
 ) -> None:
     journey = Journey(engine, content, lang)
     labels = [o.label for o in journey.reply.options]
