@@ -26,6 +26,7 @@ from bot.content import Content, load_content
 from bot.content.markup import to_plain
 from bot.engine import Engine
 from bot.events import Choice, Reply, Text
+from bot.matching import answers as typed
 from bot.state import SessionState
 
 NOW = dt.datetime(2026, 12, 3, 12, tzinfo=dt.UTC)
@@ -178,6 +179,12 @@ class Journey:
                 return True
         return False
 
+    def snapshot(self) -> tuple[SessionState | None, Reply]:
+        return self.state, self.reply
+
+    def restore(self, snapshot: tuple[SessionState | None, Reply]) -> None:
+        self.state, self.reply = snapshot
+
     def full_text(self) -> str:
         """The reply as a reader sees it after also pressing "Mehr" for its details."""
         text = self.reply.text
@@ -224,6 +231,8 @@ WORDS = {
         "meta_unsure": "Nicht sicher, ob du Meta AI nutzt",
         "earlier": "früherer Widerspruch",
         "eu_only": "nur offen, wenn du in der EU wohnst",
+        "probably": "wohl schon erfasst",
+        "refuses": "falls Meta ablehnt",
     },
     "en": {
         "nothing": ("nothing to object to", "nothing to do"),
@@ -240,6 +249,8 @@ WORDS = {
         "meta_unsure": "Not sure whether you use Meta AI",
         "earlier": "earlier objection",
         "eu_only": "only if you live in the EU",
+        "probably": "probably covered",
+        "refuses": "if Meta refuses",
     },
 }
 
@@ -254,15 +265,29 @@ def test_every_combination_of_answers(engine: Engine, content: Content, lang: st
         checklist = journey.full_text()
         longest = max(longest, (len(journey.first_screen()), f"checklist {answers}"))
         problems = check_checklist(answers, checklist, w)
+        # "What next" before sending anything.
+        before = journey.snapshot()
+        journey.go("objection-next")
+        problems += check_next(answers, journey.full_text(), w, submitted=False)
+        problems += check_deadline(answers, journey.reply, submitted=False)
+        problems += check_own_country(answers, journey.full_text(), content, lang)
+        journey.restore(before)
+        # Ticks after sending one form only: the other platform stays open, linked or not.
+        for platform in ("facebook", "instagram"):
+            before = journey.snapshot()
+            if journey.tick(f"done_{platform}"):
+                problems += check_one_ticked(answers, journey.full_text(), platform, w)
+            journey.restore(before)
         # Ticks after sending every form the checklist offers.
         ticked_now = [v for v in ("done_facebook", "done_instagram") if journey.tick(v)]
         while journey.tick("done_facebook") or journey.tick("done_instagram"):
             pass
-        problems += check_ticked(answers, journey.full_text(), ticked_now)
+        problems += check_ticked(answers, journey.full_text(), ticked_now, w)
         journey.go("objection-next")
         nxt = journey.full_text()
         longest = max(longest, (len(journey.first_screen()), f"next {answers}"))
         problems += check_next(answers, nxt, w, submitted=bool(ticked_now))
+        problems += check_deadline(answers, journey.reply, submitted=bool(ticked_now))
         problems += check_own_country(answers, nxt, content, lang)
         failures += [f"{answers}: {p}" for p in problems]
     print(f"{lang}: {len(COMBINATIONS)} combinations; longest first screen {longest}")
@@ -301,8 +326,15 @@ def check_checklist(a: Answers, text: str, w: dict[str, object]) -> list[str]:
         problems.append("Meta AI step shown for the wrong answer")
     if a.meta_ai == "unsure" and str(w["meta_unsure"]) not in text:
         problems.append("'not sure' about Meta AI without what follows")
-    if a.linked == "unsure" and forms_here and str(w["both"]) not in text:
+    both_covered = a.covered_before("facebook") and a.covered_before("instagram")
+    if a.linked == "unsure" and forms_here and not both_covered and str(w["both"]) not in text:
         problems.append("'not sure' about linked accounts without 'object on both'")
+    if str(w["both"]) in text and (a.linked != "unsure" or both_covered):
+        problems.append("'object on both' though both are ticked or the accounts are not in doubt")
+    # Linked, one covered by an earlier objection: the other open, and probably covered too.
+    one_covered = a.covered_before("facebook") != a.covered_before("instagram")
+    if (str(w["probably"]) in text) != (a.linked == "yes" and forms_here and one_covered):
+        problems.append(f"'probably covered' shown: {str(w['probably']) in text}")
     if (
         a.objected == "unsure"
         and forms_here
@@ -313,17 +345,36 @@ def check_checklist(a: Answers, text: str, w: dict[str, object]) -> list[str]:
     return problems
 
 
-def check_ticked(a: Answers, text: str, ticked_now: list[str]) -> list[str]:
+def check_one_ticked(a: Answers, text: str, ticked: str, w: dict[str, object]) -> list[str]:
+    """After sending only the ``ticked`` platform's form: the other is ticked only if an earlier
+    objection covered it, never through "linked"; linked, it is open with "probably covered"."""
+    problems = []
+    other = "instagram" if ticked == "facebook" else "facebook"
+    name = other.capitalize()
+    used = a.instagram if other == "instagram" else a.facebook
+    open_other = used and not a.covered_before(other)
+    if open_other and f"{name} ✔" in text:
+        problems.append(f"{name} ticked after sending only the {ticked} form")
+    if open_other and f"{name} ☐" not in text:
+        problems.append(f"{name} not open after sending only the {ticked} form")
+    if (str(w["probably"]) in text) != (a.linked == "yes" and open_other):
+        problems.append(f"'probably covered' after the {ticked} form: {str(w['probably']) in text}")
+    if str(w["both"]) in text and not (a.linked == "unsure" and open_other):
+        problems.append(f"'object on both' after the {ticked} form though nothing is in doubt")
+    return problems
+
+
+def check_ticked(a: Answers, text: str, ticked_now: list[str], w: dict[str, object]) -> list[str]:
     problems = []
     for platform, used in (("Facebook", a.facebook), ("Instagram", a.instagram)):
         done = f"done_{platform.lower()}" in ticked_now
-        other = "done_instagram" if platform == "Facebook" else "done_facebook"
-        through_link = a.linked == "yes" and other in ticked_now
-        expected = used and (a.covered_before(platform.lower()) or done or through_link)
+        expected = used and (a.covered_before(platform.lower()) or done)
         if used and a.country != "other" and f"{platform} ✔" not in text:
             problems.append(f"{platform} still open after ticking everything")
         if (f"{platform} ✔" in text) != expected:
             problems.append(f"{platform} ✔ is {f'{platform} ✔' in text}, expected {expected}")
+    if str(w["both"]) in text or str(w["probably"]) in text:
+        problems.append("'object on both' or 'probably covered' after ticking everything")
     return problems
 
 
@@ -355,6 +406,8 @@ def check_next(a: Answers, text: str, w: dict[str, object], *, submitted: bool) 
     if a.country != "ch" and str(w["ch"]) in text:
         problems.append("Swiss authority for a reader outside Switzerland")
     earlier = a.objected in ("facebook", "instagram", "both")
+    if not (submitted or earlier) and str(w["refuses"]) in text:
+        problems.append("'if Meta refuses' though the reader objected nowhere")
     if earlier and str(w["earlier"]) not in text:
         problems.append("an earlier objection is not mentioned")
     everything_covered = (not a.facebook or a.covered_before("facebook")) and (
@@ -363,6 +416,15 @@ def check_next(a: Answers, text: str, w: dict[str, object], *, submitted: bool) 
     if earlier and everything_covered and str(w["not_back"]) in text:
         problems.append("a late objection's effect contradicts the earlier objection")
     return problems
+
+
+def check_deadline(a: Answers, reply: Reply, *, submitted: bool) -> list[str]:
+    """How long Meta has to answer is one tap away for a reader who objected somewhere."""
+    objected = submitted or a.objected in ("facebook", "instagram", "both")
+    offered = any(o.id == "response-deadline" for o in reply.options)
+    if offered != objected:
+        return [f"response-deadline offered: {offered}, objected somewhere: {objected}"]
+    return []
 
 
 def plain(markup: str) -> str:
@@ -490,3 +552,193 @@ def test_h3_a_complaint_is_open_where_you_live_work_or_the_infringement_happened
     country = content.nodes["objection-country"]
     labels = [o.label["de"] for o in country.options if o.label]
     assert any("EWR" in label for label in labels), labels
+
+
+# -- linked accounts, in every language ------------------------------------------------------
+
+LANGS = ("de", "en", "fr", "es", "it", "nl", "pl")
+
+
+def checklist_block(content: Content, lang: str, condition_start: str, *, has: str = "") -> str:
+    """The plain text of the checklist's block whose condition starts with ``condition_start``
+    (and whose German text contains ``has``), as a reader of ``lang`` sees it."""
+    found = [
+        b
+        for b in content.nodes["objection-checklist"].blocks
+        if b.when.startswith(condition_start) and has in b.text["de"]
+    ]
+    assert len(found) == 1, [b.when for b in found]
+    return plain(found[0].text[lang]).strip()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_not_sure_whether_linked_says_nothing_once_both_are_ticked(
+    engine: Engine, content: Content, lang: str
+) -> None:
+    both = checklist_block(content, lang, "linked == unsure")
+    # it: checklist | si | si ce l'ho | boh non so | su tutti e due | no mai usata | italia
+    answers = Answers(True, True, "unsure", "both", "no", "it")
+    checklist = plain(walk_to_checklist(engine, content, lang, answers).full_text())
+    assert "Facebook ✔" in checklist and "Instagram ✔" in checklist
+    assert both not in checklist
+    # One of them open: still "object on both".
+    answers = Answers(True, True, "unsure", "facebook", "no", "it")
+    checklist = plain(walk_to_checklist(engine, content, lang, answers).full_text())
+    assert both in checklist
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize(("objected", "send"), [("none", "done_facebook"), ("facebook", None)])
+def test_linked_accounts_tick_only_what_was_objected(
+    engine: Engine, content: Content, lang: str, objected: str, send: str | None
+) -> None:
+    # de: 3 / 1 / 1 / 1 / 4 / 2 / 1 / 1 (linked, never objected, sends the Facebook form), and
+    # linked with an earlier objection for Facebook only.
+    journey = walk_to_checklist(
+        engine, content, lang, Answers(True, True, "yes", objected, "no", "de")
+    )
+    if send is not None:
+        assert journey.tick(send)
+    checklist = journey.full_text()
+    note = checklist_block(content, lang, "uses_instagram and not", has="Verbraucherzentrale")
+    assert "Facebook ✔" in checklist
+    assert "Instagram ✔" not in checklist and "Instagram ☐" in checklist
+    assert IG_FORM in checklist
+    assert note in plain(checklist)
+    assert ("UODO" in note) == (lang == "pl")
+    # The Instagram button is still there, and ticking it ticks Instagram.
+    assert journey.tick("done_instagram")
+    assert "Instagram ✔" in journey.full_text()
+    assert note not in plain(journey.full_text())
+
+
+# -- what comes next, in every language ------------------------------------------------------
+
+REFUSES = {
+    "de": "falls Meta ablehnt",
+    "en": "if Meta refuses",
+    "fr": "si Meta refuse",
+    "es": "si Meta se niega",
+    "it": "se Meta rifiuta",
+    "nl": "als Meta weigert",
+    "pl": "jeśli Meta odmówi",
+}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize(
+    ("answers", "tick"),
+    [
+        # de: 3 / 2 / 2 / 1 / 1 / 1 / 1 (no account, Meta AI done); fr: ma liste / 2 / 2 / 2 / 2
+        (Answers(False, False, None, None, "yes", "de"), "done_meta_ai"),
+        (Answers(False, False, None, None, "no", "be"), None),
+        (Answers(True, False, None, "none", "no", "pl"), None),
+        (Answers(True, True, "no", "unsure", "yes", "eu"), None),
+        (Answers(True, False, None, "none", "no", "it"), "done_facebook"),
+        (Answers(True, True, "yes", "instagram", "no", "eu"), None),
+    ],
+)
+def test_what_next_speaks_of_a_refusal_and_the_deadline_only_after_an_objection(
+    engine: Engine, content: Content, lang: str, answers: Answers, tick: str | None
+) -> None:
+    journey = walk_to_checklist(engine, content, lang, answers)
+    if tick is not None:
+        assert journey.tick(tick)
+    journey.go("objection-next")
+    text = journey.full_text()
+    objected = tick == "done_facebook" or answers.covered_before("instagram")
+    assert (REFUSES[lang] in text) == objected
+    assert check_deadline(answers, journey.reply, submitted=tick == "done_facebook") == []
+    assert check_own_country(answers, text, content, lang) == []
+    if answers.country == "eu":
+        assert "77" in text
+
+
+# -- answers typed in words ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "facebook", "instagram", "objected"),
+    [
+        ("al gedaan", True, False, "facebook"),
+        ("heb ik al gedaan", False, True, "instagram"),
+        ("al gedaan, voor allebei", True, True, "both"),
+        ("nooit", True, False, "none"),
+    ],
+)
+def test_dutch_already_done_answers_objected_before(
+    engine: Engine, content: Content, text: str, facebook: bool, instagram: bool, objected: str
+) -> None:
+    journey = Journey(engine, content, "nl")
+    wanted = Answers(
+        facebook, instagram, "no" if facebook and instagram else None, None, "no", "nl"
+    )
+    while journey.reply.node != "objection-before":
+        journey.answer(wanted.wanted())
+    journey.reply = journey._send(Text(text=text))
+    assert journey.reply.node == "objection-whatsapp"
+    assert journey.state is not None
+    assert dict(journey.state.variables)["objected"] == objected
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "facebook"),
+    [
+        ("it", "non ho facebook", False),
+        ("it", "non ho fb", False),
+        ("it", "sì ce l'ho", True),
+        ("fr", "je n'ai pas facebook", False),
+        ("fr", "j'ai pas fb", False),
+        ("fr", "oui j'ai facebook", True),
+    ],
+)
+def test_a_denial_that_names_the_app_is_a_no(
+    engine: Engine, content: Content, lang: str, text: str, facebook: bool
+) -> None:
+    journey = Journey(engine, content, lang)
+    journey.reply = journey._send(Text(text=text))
+    assert journey.reply.node == "objection-instagram"
+    assert journey.state is not None
+    assert dict(journey.state.variables)["uses_facebook"] == str(facebook).lower()
+    # Not sure, in words, is not a no.
+    unsure = {"it": "non saprei", "fr": "je ne sais pas"}[lang]
+    assert typed.meaning(unsure, lang) == "unsure"
+
+
+@pytest.mark.parametrize(
+    ("lang", "no_facebook", "no_instagram", "no_meta_ai"),
+    [
+        ("pl", "Nie mam Facebooka", "Nie mam Instagrama", "Nie używam Meta AI"),
+        ("it", "Non ho Facebook", "Non ho Instagram", "Non uso Meta AI"),
+    ],
+)
+def test_the_no_buttons_read_as_people_say_it(
+    engine: Engine,
+    content: Content,
+    lang: str,
+    no_facebook: str,
+    no_instagram: str,
+    no_meta_ai: str,
+) -> None:
+    journey = Journey(engine, content, lang)
+    labels = [o.label for o in journey.reply.options]
+    assert no_facebook in labels
+    journey.answer({"uses_facebook": "true"})
+    assert no_instagram in [o.label for o in journey.reply.options]
+    journey.answer({"uses_instagram": "false"})
+    if lang == "pl":
+        assert "Czy składałeś/-aś już sprzeciw" in journey.reply.text
+        assert "masz już za sobą" not in journey.reply.text
+    journey.answer({"objected": "none"})
+    assert no_meta_ai in [o.label for o in journey.reply.options]
+
+
+def test_the_polish_reason_text_says_training(content: Content) -> None:
+    node = content.nodes["objection-reason-text"]
+    assert "do trenowania SI w Meta" in node.text["pl"]
+    assert "przez SI" not in node.text["pl"]
+    never = next(b for b in node.blocks if b.when == "reason_never_agreed")
+    assert never.text["pl"] == "Nigdy nie wyraziłem/-am na to zgody."
+    labels = [o.label["pl"] for o in content.nodes["objection-reason"].options if o.label]
+    assert "Nigdy nie wyraziłem/-am zgody" in labels
+    assert not any("nie było mojej zgody" in label for label in labels)
