@@ -373,6 +373,10 @@ class LanguageIndex:
         greetings = [words(t) for t in (_example_texts(root, lang) if root else ())]
         self.greetings = frozenset(_squeeze(fold(w, lang)) for ws in greetings for w in ws)
         self.salutations = frozenset(_squeeze(fold(ws[0], lang)) for ws in greetings if ws)
+        self.greeting_texts = frozenset(
+            tuple(_squeeze(fold(w, lang)) for w in ws) for ws in greetings if ws
+        )
+        """The root's examples word for word ("¿qué tal?" opens with a question word)."""
         """The words the root's examples open with ("hola", "buenos", "menú"): a greeting has
         one; "tengo q hacer algo" has only words that greetings use later on."""
 
@@ -709,7 +713,7 @@ class LanguageIndex:
         if not ws or len(ws) > GREETING_WORDS or not self.greetings:
             return False
         asking = _ASKING.get(self.lang, frozenset())
-        found = False
+        found = tuple(_squeeze(fold(w, self.lang)) for w in ws) in self.greeting_texts
         for w in ws:
             squeezed = _squeeze(fold(w, self.lang))
             if squeezed in self.greetings:

@@ -314,8 +314,8 @@ class CountryPages:
         }
         said = words(text)
         rest = [w for w in said if w not in small and stem(w, lang) not in name_stems]
-        if rest:
-            return None
+        if rest or (data is not None and said[0] in data.and_words):
+            return None  # says more, or "und die in Hamburg?" follows something up
         # A place whose words another page shares ("dpc", "dublin": Ireland's authority is
         # also Meta's lead one) counts only where the message says the reader is there.
         there = data is not None and any(
