@@ -53,7 +53,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-import unicodedata
 from collections.abc import Callable, Collection, Mapping
 from typing import TypeVar
 
@@ -80,6 +79,7 @@ from bot.events import (
     Text,
     Unsupported,
 )
+from bot.language_detect import fold
 from bot.matching import Matcher, MatchResult, answers
 from bot.state import SessionState
 
@@ -1040,19 +1040,13 @@ def typed_commands(content: Content) -> dict[str, tuple[str, str | None]]:
     # Typed without accents ("zmien jezyk" for "Zmień język", as phones without Polish keys
     # type it), where that is no other way to type a command ("Menü" stays German, "menu" not).
     for key, command in list(commands.items()):
-        commands.setdefault(_unaccented(key), command)
+        commands.setdefault(fold(key), command)
     return commands
 
 
 def _as_typed(text: str) -> str:
     """``text`` as :func:`typed_commands` compares it: lower case, words only."""
     return " ".join(re.findall(r"\w+", text.casefold()))
-
-
-def _unaccented(text: str) -> str:
-    """``text`` without accents ("zmień język" -> "zmien jezyk")."""
-    decomposed = unicodedata.normalize("NFD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 _NUMBER = re.compile(r"^(\d{1,3})\s*[.)]?$")

@@ -702,7 +702,7 @@ class Content:
             stamp += " " + self.string("stale", lang)
         return stamp
 
-    def _written_in(self, other: str, lang: str) -> str:
+    def _language_note(self, other: str, lang: str) -> str:
         """How a reader of ``lang`` is told a source is in ``other``: the content's
         ``source_languages``, else that language's own name, else its code."""
         if said := self.meta.source_languages.get(lang, {}).get(other):
@@ -736,7 +736,7 @@ class Content:
             if (other := s.written_in(lang)) is not None:
                 # "(auf Englisch)": a reader who opens a page in another language knows before
                 # the tap.
-                notes.append(self._written_in(other, lang))
+                notes.append(self._language_note(other, lang))
             # The day each source was checked, only where it is not the answer's own (said once,
             # under the list): on a phone, the same date after every link is noise.
             if s.checked is not None and s.checked != node.checked:

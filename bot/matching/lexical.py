@@ -373,12 +373,12 @@ class LanguageIndex:
         greetings = [words(t) for t in (_example_texts(root, lang) if root else ())]
         self.greetings = frozenset(_squeeze(fold(w, lang)) for ws in greetings for w in ws)
         self.salutations = frozenset(_squeeze(fold(ws[0], lang)) for ws in greetings if ws)
+        """The words the root's examples open with ("hola", "buenos", "menú"): a greeting has
+        one; "tengo q hacer algo" has only words that greetings use later on."""
         self.greeting_texts = frozenset(
             tuple(_squeeze(fold(w, lang)) for w in ws) for ws in greetings if ws
         )
         """The root's examples word for word ("¿qué tal?" opens with a question word)."""
-        """The words the root's examples open with ("hola", "buenos", "menú"): a greeting has
-        one; "tengo q hacer algo" has only words that greetings use later on."""
 
         mentioned = {w for texts in strong + weak for ws in texts for w in ws}
         stem_of = {w: lex.stem(w) for w in mentioned}

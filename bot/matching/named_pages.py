@@ -293,8 +293,9 @@ class CountryPages:
 
     def only_place(self, text: str, lang: str) -> str | None:
         """The place page of the one place ``text`` names and says nothing else besides, but
-        small words and words of living there ("im in dublin", "bin aus Wien", "und in
-        Frankreich?"): where the reader is, asking whether this applies there."""
+        small words and words of living there or coming from it ("im in dublin", "bin aus
+        Wien"): where the reader is, asking whether this applies there. Not a message that
+        opens with "and" ("und die in Hamburg?"): that follows something up."""
         named = self.named(text, lang)
         if len(named) != 1:
             return None
