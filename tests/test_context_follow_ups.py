@@ -456,6 +456,13 @@ def test_short_follow_ups_as_people_type_them(
         ("es", "¿por qué?", False),
         ("de", "was?", False),
         ("en", "what?", False),
+        ("es", "buenas tardes", True),
+        ("es", "hola q tal", True),
+        ("de", "hallo", True),
+        ("de", "moin", True),
+        # "do I have to do anything?": every word is in the menu's examples ("Hola, tengo una
+        # pregunta", "quería hacer una consulta"), none is one they open with.
+        ("es", "tengo q hacer algo", False),
     ],
 )
 def test_a_question_word_alone_is_no_greeting(
