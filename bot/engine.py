@@ -795,27 +795,17 @@ class Engine:
         node = self.content.nodes.get(state.node)
         if node is None:
             return None
-        values = dict(state.variables)
-        shown = {i: o for i, o in enumerate(node.options) if o.assign and o.shown(values)}
-        if not shown:
+        question = _Question(node, state)
+        if not question.shown:
             return None
         lang = state.language
-        labels = {i: (o.label[lang] if o.label else "") for i, o in shown.items()}
-        meanings = {i: o.means or answers.label_meaning(labels[i], lang) for i, o in shown.items()}
-        asked = answers.apps(" ".join([node.title[lang], *labels.values()]))
-        said = answers.answer(text, lang, asked)
-        # "ja" answers a question of yes and no, not "Wo wohnst du?", whose country buttons
-        # mean yes only by default: there it would pick the first country. Naming the app a
-        # button is about still picks it ("facebook" at the checklist: Facebook done).
-        yes_no = {"yes", "no"} <= set(meanings.values()) or bool(answers.apps(text) & asked)
-        fitting = {
-            i: labels[i]
-            for i, meant in meanings.items()
-            if meant == said and (yes_no or shown[i].means is not None)
-        }
+        shown, meanings = question.shown, question.meanings
+        said = answers.answer(text, lang, question.asked)
+        fitting = question.fitting(text, said)
         chosen = answers.pick_option(text, lang, fitting) if fitting else None
         if chosen is not None:
-            return self._choose(state, f"{SET_PREFIX}{node.id}-{chosen}", event, now)
+            answered = self._choose(state, f"{SET_PREFIX}{node.id}-{chosen}", event, now)
+            return self._carried(answered, text, event, now)
         if said is None:
             # "ich wohne in Österreich" at the question where someone lives: the button.
             labelled = answers.named_option(
@@ -836,6 +826,37 @@ class Engine:
             prefix=self._guided_hint(meanings, lang, event.platform, which=bool(fitting)),
             matched=False,
         )
+
+    def _carried(self, result: Result, text: str, event: Event, now: dt.datetime) -> Result:
+        """``result`` of an answer to a checklist question, or, where the same message also
+        answers the next question, the answer to that one: "nur insta" at "Hast du Facebook?"
+        says no Facebook and yes to "Hast du Instagram?", which is not asked again; "only
+        facebook" says no to it.
+
+        Only a next question about one app carries over: yes where the message names that
+        app, no where it says it is only about others; and only where nothing in the message
+        denies or doubts ("kein Facebook, aber Insta" would deny Instagram too, read as a
+        whole). A question about several apps or none (linked? objected where?) is asked."""
+        state = result[0]
+        node = self.content.nodes.get(state.node) if state is not None else None
+        if state is None or node is None:
+            return result
+        question = _Question(node, state)
+        lang = state.language
+        if len(question.asked) != 1 or answers.meaning(text, lang) in ("no", "unsure"):
+            return result
+        if answers.apps(text) & question.asked:
+            said = "yes"
+        elif answers.other_apps_only(text, lang, question.asked) == "no":
+            said = "no"
+        else:
+            return result
+        fitting = question.fitting(text, said)
+        chosen = answers.pick_option(text, lang, fitting) if fitting else None
+        if chosen is None:
+            return result
+        carried = self._choose(state, f"{SET_PREFIX}{node.id}-{chosen}", event, now)
+        return self._carried(carried, text, event, now)
 
     def _place_answer(self, shown: Mapping[int, OptionRef], text: str, lang: str) -> int | None:
         """The one button among ``shown`` whose answer is the country ``text`` names in any
@@ -1001,6 +1022,36 @@ class Engine:
             suggestions=suggestions,
         )
         return state.with_(offered=tuple(o.id for o in options)), (reply,)
+
+
+class _Question:
+    """A checklist question as a typed answer meets it: its buttons that set answers and are
+    shown, what each means (yes, no, unsure), and the apps it asks about."""
+
+    def __init__(self, node: Node, state: SessionState) -> None:
+        values = dict(state.variables)
+        lang = state.language
+        self.shown = {i: o for i, o in enumerate(node.options) if o.assign and o.shown(values)}
+        self.labels = {i: (o.label[lang] if o.label else "") for i, o in self.shown.items()}
+        self.meanings = {
+            i: o.means or answers.label_meaning(self.labels[i], lang) for i, o in self.shown.items()
+        }
+        self.asked = answers.apps(" ".join([node.title[lang], *self.labels.values()]))
+
+    def fitting(self, text: str, said: str | None) -> dict[int, str]:
+        """The labels of the buttons that mean what ``text`` answers (``said``).
+
+        "ja" answers a question of yes and no, not "Wo wohnst du?", whose country buttons
+        mean yes only by default: there it would pick the first country. Naming the app a
+        button is about still picks it ("facebook" at the checklist: Facebook done)."""
+        yes_no = {"yes", "no"} <= set(self.meanings.values()) or bool(
+            answers.apps(text) & self.asked
+        )
+        return {
+            i: self.labels[i]
+            for i, meant in self.meanings.items()
+            if meant == said and (yes_no or self.shown[i].means is not None)
+        }
 
 
 def _answered(result: Result) -> Result:

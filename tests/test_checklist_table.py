@@ -706,6 +706,46 @@ def test_a_denial_that_names_the_app_is_a_no(
 
 
 @pytest.mark.parametrize(
+    ("lang", "text", "facebook", "instagram", "asked_next"),
+    [
+        # One message answers both account questions where it says so.
+        ("de", "nur insta", False, True, "objection-before"),
+        ("de", "nur facebook", True, False, "objection-before"),
+        ("de", "facebook und insta", True, True, "objection-accounts"),
+        ("de", "nur whatsapp", False, False, "objection-whatsapp"),
+        ("en", "only insta", False, True, "objection-before"),
+        ("es", "solo insta", False, True, "objection-before"),
+        ("pl", "tylko insta", False, True, "objection-before"),
+        # Instagram is asked where the message does not say it, or denies anything.
+        ("de", "ja", True, None, "objection-instagram"),
+        ("de", "facebook", True, None, "objection-instagram"),
+        ("de", "kein facebook aber insta", False, None, "objection-instagram"),
+        ("en", "no facebook, only insta", False, None, "objection-instagram"),
+    ],
+)
+def test_one_message_answers_both_account_questions_only_where_it_says_both(
+    engine: Engine,
+    content: Content,
+    lang: str,
+    text: str,
+    facebook: bool,
+    instagram: bool | None,
+    asked_next: str,
+) -> None:
+    journey = Journey(engine, content, lang)
+    journey.reply = journey._send(Text(text=text))
+    assert journey.reply.node == asked_next
+    assert journey.state is not None
+    said = dict(journey.state.variables)
+    assert said["uses_facebook"] == str(facebook).lower()
+    if instagram is not None:
+        assert said["uses_instagram"] == str(instagram).lower()
+    # The answer carried over is a step of its own: Back returns to the question it answered.
+    journey.reply = journey._send(Text(text="/back"))
+    assert journey.reply.node == ("objection-instagram" if instagram is not None else "objection")
+
+
+@pytest.mark.parametrize(
     ("lang", "no_facebook", "no_instagram", "no_meta_ai"),
     [
         ("pl", "Nie mam Facebooka", "Nie mam Instagrama", "Nie używam Meta AI"),

@@ -42,7 +42,10 @@ def test_the_first_question_is_answered(
     state, actions = engine.handle(state, Text(text=text), NOW)
     reply = next(a for a in actions if isinstance(a, Reply))
     assert state is not None
-    assert reply.node == "objection-instagram"
+    # "nur instagram" answers the question on Instagram too; "nur whatsapp" says no to both.
+    app = answers.apps(text)
+    asked = {"instagram": "objection-before", "whatsapp": "objection-whatsapp"}
+    assert reply.node == (asked[app.pop()] if app else "objection-instagram")
     assert str(dict(state.variables)["uses_facebook"]).lower() == uses_facebook
 
 
@@ -74,5 +77,7 @@ def test_polish_uses_facebook_answered_in_its_own_case(engine: Engine) -> None:
     state, actions = engine.handle(state, Text(text="tylko na fejsie"), NOW)
     reply = next(a for a in actions if isinstance(a, Reply))
     assert state is not None
-    assert reply.node == "objection-instagram"
+    # "only on Facebook": yes to Facebook, and no to the next question, on Instagram.
+    assert reply.node == "objection-before"
     assert str(dict(state.variables)["uses_facebook"]).lower() == "true"
+    assert str(dict(state.variables)["uses_instagram"]).lower() == "false"
