@@ -60,8 +60,8 @@ def chat(engine: Engine) -> Chat:
 def test_the_first_screen_holds_the_text_and_one_line_of_sources(chat: Chat) -> None:
     reply = chat.choose("extra")
     assert reply.text == (
-        "ÜBER-DE\n\n_Quellen: Verbraucherzentrale NRW, DPC Ireland, Irish DPC · Stand: 1. Mai 2025_"
-    )
+        "ÜBER-DE\n\n_Quellen: Verbraucherzentrale NRW, DPC Ireland … · Stand: 1. Mai 2025_"
+    )  # the English "Irish DPC" only behind "Quellen": the line names what the reader reads
     assert ids(reply) == ["plain", "@set:extra-1", "@more:extra", "@sources:extra", "@menu"]
     assert [o.label for o in reply.options][2:4] == ["Mehr", "Quellen"]
 

@@ -90,3 +90,19 @@ def test_a_label_before_its_text_follows_the_languages_typography() -> None:
     assert shipped.sources_line(node, "de", today).startswith("_Quellen: ")
     assert shipped.sources_line(node, "fr", today).startswith("_Sources\u00a0: ")
     assert "**Sources\u00a0:**" in shipped.sources_list(node, "fr", today)
+
+
+def test_the_sources_line_names_what_the_reader_can_read() -> None:
+    # An EU-wide page cites sources in several languages; its line names the reader's own,
+    # the others are one tap away behind "Sources" ("…"), all of them listed there.
+    shipped = load_content()
+    node = shipped.nodes["how-to-object"]
+    today = dt.date(2026, 12, 5)
+    by_lang = {s.short_name: s.lang for s in node.sources}
+    for lang in ("de", "fr", "it", "nl", "pl"):
+        line = shipped.sources_line(node, lang, today)
+        named = line.split(": ", 1)[1].split(" · ")[0].removesuffix(" …").split(", ")
+        assert named and all(by_lang[n] in (lang, None) for n in named), (lang, line)
+        assert line.split(" · ")[0].endswith(" …")
+        listed = shipped.sources_list(node, lang, today)
+        assert all(s.url in listed for s in node.sources)

@@ -42,6 +42,10 @@ Rows = Mapping[str, Mapping[str, LangText]]
 """The country table as the renderer needs it: code -> column -> text per language."""
 
 
+SOURCES_NAMED = 3
+"""How many sources the line under an answer names (:meth:`Content.sources_line`)."""
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, defer_build=True)
 
@@ -716,11 +720,19 @@ class Content:
 
     def sources_line(self, node: Node, lang: str, today: dt.date) -> str:
         """One line under an answer: "Quellen: Verbraucherzentrale NRW, DPC · Stand: …"
-        (short names, each once; the links are behind the "Quellen" option)."""
+        (short names, each once; the links are behind the "Quellen" option).
+
+        The line names the sources a reader of ``lang`` can read, else the first few, at most
+        :data:`SOURCES_NAMED`, and "…" where the list behind "Quellen" has more: pages that
+        apply EU-wide cite sources in every language, and eight names in the reader's face are
+        a paragraph on a phone."""
         parts = []
-        names = list(dict.fromkeys(s.short_name for s in self.sources_for(node, lang)))
+        ordered = self.sources_for(node, lang)
+        readable = [s for s in ordered if s.written_in(lang) is None] or list(ordered)
+        names = list(dict.fromkeys(s.short_name for s in readable))[:SOURCES_NAMED]
         if names:
-            parts.append(f"{self.label('sources', lang)} {', '.join(names)}")
+            more = len({s.short_name for s in ordered}) > len(names)
+            parts.append(f"{self.label('sources', lang)} {', '.join(names)}{' …' if more else ''}")
         if stamp := self.checked_note(node, lang, today):
             parts.append(stamp)
         line = " · ".join(parts)

@@ -31,7 +31,7 @@ async def test_more_and_sources_are_buttons_and_several_links_get_no_preview(
         api.message(user, "/start extra")
         [answer] = await api.wait_sent(user.id)
         assert answer.visible == (
-            "ÜBER-DE\n\nQuellen: Verbraucherzentrale NRW, DPC Ireland, Irish DPC · Stand: 1. Mai 2025"
+            "ÜBER-DE\n\nQuellen: Verbraucherzentrale NRW, DPC Ireland … · Stand: 1. Mai 2025"
         )
         assert "<a " not in answer.text
         # "Mehr | Quellen" share a row, as do "Zurück | Menü": fewer lines on a phone.
