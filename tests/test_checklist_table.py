@@ -690,6 +690,10 @@ def test_dutch_already_done_answers_objected_before(
         ("fr", "je n'ai pas facebook", False),
         ("fr", "j'ai pas fb", False),
         ("fr", "oui j'ai facebook", True),
+        # An account that is not used is an account: its old public posts count too.
+        ("it", "si ma non lo uso da anni", True),
+        ("it", "non lo uso piu ma c e", True),
+        ("fr", "oui mais je ne m'en sers plus", True),
     ],
 )
 def test_a_denial_that_names_the_app_is_a_no(

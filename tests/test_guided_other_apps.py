@@ -81,3 +81,31 @@ def test_polish_uses_facebook_answered_in_its_own_case(engine: Engine) -> None:
     assert reply.node == "objection-before"
     assert str(dict(state.variables)["uses_facebook"]).lower() == "true"
     assert str(dict(state.variables)["uses_instagram"]).lower() == "false"
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "said"),
+    [
+        ("it", "si ma non lo uso da anni", "yes"),
+        ("it", "ce l ho ma non lo uso piu", "yes"),
+        ("pl", "mam ale juz nie uzywam", "yes"),
+        ("pl", "tak, ale nie używam", "yes"),
+        ("de", "nutze ich nicht mehr", "yes"),
+        ("es", "ya no lo uso", "yes"),
+        ("en", "i have one but i don't use it", "yes"),
+        ("nl", "heb ik maar gebruik het niet", "yes"),
+        # Not using, without saying the account is there, is still a no; so is a denial.
+        ("de", "nutze ich nicht", "no"),
+        ("pl", "nie mam, ale nie używam", "no"),
+        ("en", "no, but i don't use it", "no"),
+        ("de", "ja, aber kein facebook", "no"),
+    ],
+)
+def test_an_account_not_used_is_an_account(lang: str, text: str, said: str) -> None:
+    # At "Hast du ein Facebook-Konto? Auch eins, das du nicht mehr nutzt, zählt".
+    assert answers.answer(text, lang, {"facebook"}) == said
+
+
+def test_not_using_answers_a_question_about_no_app_as_before() -> None:
+    # "Chattest du mit Meta AI?": "nutze ich nicht mehr" is a no there.
+    assert answers.answer("nutze ich nicht mehr", "de", set()) == "no"

@@ -52,6 +52,14 @@ class Language:
     only_words: frozenset[str] = frozenset()
     """Words that make naming another app an answer "no" ("nur Instagram" at "Nutzt du
     Facebook?")."""
+    use_words: frozenset[str] = frozenset()
+    """Forms of "to use" ("nutze", "uso", "używam"): "ce l'ho ma non lo uso" says an account
+    exists, not that there is none (:func:`bot.matching.answers.kept_unused`)."""
+    contrast_words: frozenset[str] = frozenset()
+    """Words for "but" that set two clauses against each other ("ja, aber ...")."""
+    anymore_words: frozenset[str] = frozenset()
+    """Words that make "not used" "no longer used" ("nicht mehr", "non più", "już nie"):
+    what is no longer used was there."""
     follow_up_starts: frozenset[str] = frozenset()
     follow_up_phrases: frozenset[str] = frozenset()
     """Openings of more than one word that mark a follow-up ("what about", "was ist mit")."""

@@ -96,12 +96,44 @@ def other_apps_only(text: str, lang: str, asked: Iterable[str]) -> Meaning | Non
     return "no" if any(w in data.only_words for w in ws) else None
 
 
+_MAX_KEPT_WORDS = 12
+""""I have one but I don't use it" is twelve words once "don't" is spelt out; longer is a
+story."""
+
+
+def kept_unused(text: str, lang: str) -> bool:
+    """Whether ``text`` says an account exists but is not used: "si ma non lo uso da anni",
+    "mam, ale już nie używam", "non lo uso più ma c'è" (a clause that does not deny, set
+    against one that denies using, by a word for "but"), or "nutze ich nicht mehr", "ya no
+    lo uso" (what is no longer used was there)."""
+    data = _LANGUAGES.get(lang)
+    ws = [fold(w, lang) for w in words(text)]
+    if data is None or not ws or len(ws) > _MAX_KEPT_WORDS:
+        return False
+
+    def unused(clause: list[str]) -> bool:
+        return bool(set(clause) & data.use_words) and bool(set(clause) & data.negations)
+
+    cut = next((i for i, w in enumerate(ws) if w in data.contrast_words), None)
+    if cut is None:
+        return unused(ws) and bool(set(ws) & data.anymore_words)
+    before, after = ws[:cut], ws[cut + 1 :]
+    return any(
+        have and not set(have) & data.negations and unused(use)
+        for have, use in ((before, after), (after, before))
+    )
+
+
 def answer(text: str, lang: str, asked: Iterable[str]) -> Meaning | None:
     """What ``text`` answers to a checklist question about the apps ``asked`` (none for a
-    question about no app): what its words say ("ja", "weiß nicht"), else what naming an
-    asked app says ("facebook", "kein facebook"), else no if it is only about other apps
-    ("nur Instagram"); ``None`` when it is no answer."""
+    question about no app): at a question whether an account of one app exists, yes where
+    it says the account is there but unused (:func:`kept_unused`); else what its words say
+    ("ja", "weiß nicht"), else what naming an asked app says ("facebook", "kein facebook"),
+    else no if it is only about other apps ("nur Instagram"); ``None`` when it is no
+    answer."""
     apps_asked = set(asked)
+    if len(apps_asked) == 1 and kept_unused(text, lang):
+        return "yes"
     return (
         meaning(text, lang)
         or named_app_answer(text, lang, apps_asked)
