@@ -55,6 +55,24 @@ def test_the_dense_signal_reads_them_at_their_node_and_the_off_topic_class(tree:
     assert ranked.scores.tolist() == alone.scores.tolist()
 
 
+def test_an_asked_question_said_word_for_word_has_its_page(tree: Path) -> None:
+    # Lexical only: the words alone would leave so short a question to the model.
+    matcher = Matcher(load_content(tree), embedder=None)
+    found = matcher.match("wer steckt hinter dir", "de")
+    assert (found.node, found.matched) == ("extra", True)
+    assert matcher.indexes["de"].exact_owner("Wer steckt hinter dir?") is not None
+    # Without the asked questions, nothing says so word for word.
+    alone = Matcher(load_content(tree).without_asked(), embedder=None).indexes["de"]
+    assert alone.exact_owner("Wer steckt hinter dir?") is None
+    # A reader's wording never outranks a page's own: every wording the shipped titles,
+    # keywords and examples own keeps its owner.
+    shipped = load_content(REPO / "content")
+    de = Matcher(shipped, embedder=None).indexes["de"]
+    own = Matcher(shipped.without_asked(), embedder=None).indexes["de"]
+    for with_asked, alone_exact in zip(de.exact, own.exact, strict=True):
+        assert all(with_asked[key] == owner for key, owner in alone_exact.items())
+
+
 def test_a_changed_question_file_is_another_content(tree: Path) -> None:
     before = content_key(tree)
     (tree / "questions" / "de.tsv").write_text(ASKED + "extra\tBist du ein Mensch?\n")

@@ -455,6 +455,27 @@ class LanguageIndex:
             {k: next(iter(o)) for k, o in owners.items() if k and len(o) == 1}
             for owners in (spelt, worded)
         ]
+        # A reader's asked question said again word for word ("za pozno juz?") has the page
+        # it was asked for, where no title, keyword or example says the same and no other
+        # asked question says it for another page: a wording the model weighs by its few
+        # words is known here as it is. The measured question sets hold no near copies of
+        # asked questions, so their figures do not change by it.
+        place = {n: i for i, n in enumerate(self.node_ids)}
+        readers_spelt: dict[tuple[str, ...], set[int]] = {}
+        readers_worded: dict[tuple[str, ...], set[int]] = {}
+        for question in content.asked.get(lang, ()):
+            whose = place.get(question.node) if question.node is not None else self.off_topic
+            if whose is None:
+                continue
+            ws, joined = tokens(question.text)
+            key = tuple(folded.get(w) or fold(w, lang) for w in ws)
+            readers_spelt.setdefault(key, set()).add(whose)
+            readers_worded.setdefault(tuple(map(lex.stem, joined)), set()).add(whose)
+        pairs = ((readers_spelt, spelt), (readers_worded, worded))
+        for exact, (readers, own) in zip(self.exact, pairs, strict=True):
+            exact.update(
+                (k, next(iter(o))) for k, o in readers.items() if k and len(o) == 1 and k not in own
+            )
         # The stems of each node's one-word keywords: the words its writers chose to tell it
         # from its siblings ("app" for the in-app path, "facebook" for the Facebook form).
         keyword_nodes: dict[str, set[int]] = {}
