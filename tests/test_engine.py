@@ -760,7 +760,10 @@ def test_every_reply_has_language_and_options(engine: Engine) -> None:
      ("tschüss", "de", "goodbye"), ("danke, tschüss", "de", "goodbye"),
      ("thanks, bye", "en", "goodbye"), ("au revoir", "fr", "goodbye"), ("adiós", "es", "goodbye"),
      ("grazie, arrivederci", "it", "goodbye"), ("doei", "nl", "goodbye"),
-     ("dzięki, pa", "pl", "goodbye")],
+     ("dzięki, pa", "pl", "goodbye"),
+     # Thanks with a kind word about the bot were "not understood".
+     ("grazie gentilissimi", "it", "welcome"), ("grazie mille sei stato utile", "it", "welcome"),
+     ("dziękuję bardzo, pani jest bardzo miła", "pl", "welcome")],
 )  # fmt: skip
 def test_thanks_get_a_welcome_and_goodbyes_a_goodbye_not_a_fallback(
     text: str, lang: str, answer: str
