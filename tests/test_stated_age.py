@@ -10,7 +10,7 @@ import pytest
 from bot.content import load_content
 from bot.engine import Engine
 from bot.events import Reply, Start, Text
-from bot.matching.ages import stated_age
+from bot.matching.ages import age_in, stated_age
 
 NOW = dt.datetime(2026, 12, 6, 12, tzinfo=dt.UTC)
 
@@ -68,3 +68,38 @@ def test_a_minor_stating_their_age_gets_the_page_for_minors(
 
 def test_an_adult_stating_their_age_is_not_sent_to_the_page_for_minors(engine: Engine) -> None:
     assert _reply(engine, "it", "ho 70 anni").node != "children"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "age"),
+    [
+        ("ciao ho 17 anni e ho ig, meta usa le mie foto per l ia??", "it", 17),
+        ("I'm 16 years old, how do I object?", "en", 16),
+        ("ich bin 15 jahre alt, ist es zu spät?", "de", 15),
+        ("mam 16 lat, jak złożyć sprzeciw na insta?", "pl", 16),
+        # Years of something, not the writer's age; a bare number says no age.
+        ("ho 15 anni di post pubblici su facebook", "it", None),
+        ("i miei post di 10 anni fa", "it", None),
+        ("ho 2 account", "it", None),
+    ],
+)
+def test_the_age_a_question_states_with_its_unit(text: str, lang: str, age: int | None) -> None:
+    assert age_in(text, lang) == age
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "node"),
+    [
+        # A question whose answer is an adult's: the page for minors instead.
+        ("it", "ciao ho 17 anni e ho ig, meta usa le mie foto per l ia??", "children"),
+        ("en", "I'm 16 years old, how do I object?", "children"),
+        ("de", "ich bin 15 jahre alt, ist es zu spät?", "children"),
+        # An adult's age no longer hides the question; a minor's other questions are theirs.
+        ("de", "ich bin 45 jahre alt, ist es zu spät?", "too-late"),
+        ("en", "what is the digital omnibus? i'm 16 years old", "digital-omnibus"),
+    ],
+)
+def test_a_question_with_the_writers_age_gets_the_page_for_that_age(
+    engine: Engine, lang: str, text: str, node: str
+) -> None:
+    assert _reply(engine, lang, text).node == node

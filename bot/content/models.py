@@ -367,6 +367,10 @@ class Minors(_Model):
 
     below: int = Field(ge=1, le=120)
     page: NodeId
+    instead_of: tuple[NodeId, ...] = ()
+    """Pages whose answer is an adult's: a question that states an age below ``below`` and
+    would get one of them ("ho 17 anni, meta usa le mie foto?": what Meta does) gets
+    ``page`` instead."""
 
 
 class Meta(_Model):

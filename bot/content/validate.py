@@ -351,6 +351,16 @@ def validate(
                 "set 'minors.page' to the id of the page for readers under that age",
             )
         )
+    for page in meta.minors.instead_of if meta.minors is not None else ():
+        if page not in by_id and page not in broken:
+            problems.append(
+                Problem(
+                    meta_file,
+                    mline("minors", "instead_of"),
+                    f"minors.instead_of names '{page}', which does not exist",
+                    "list ids of pages whose answer a minor gets the minors page instead of",
+                )
+            )
     if meta.root not in by_id and meta.root not in broken:
         problems.append(
             Problem(

@@ -19,7 +19,7 @@ from bot.content.cache import Part
 from bot.content.models import Content
 from bot.language_detect import LanguageDetector
 from bot.matching import decision
-from bot.matching.ages import stated_age
+from bot.matching.ages import age_in, stated_age, without_age
 from bot.matching.answers import apps, letter_words
 from bot.matching.classifier import (
     CLASSIFIERS_DIR,
@@ -468,6 +468,20 @@ class Matcher:
             # is. After a page, "und in der Schweiz?" is a follow-up of that page.
             return MatchResult(place, 1.0, True, lang, (place,))
         result = self._in_place(text, lang, context)
+        age = age_in(text, lang)
+        if age is not None and not result.matched and not result.clarify:
+            # "ich bin 45 Jahre alt, ist es zu spät?": the age says who asks, not what.
+            result = self._in_place(without_age(text, lang), lang, context)
+        first = result.node or next(iter(result.clarify or result.candidates), None)
+        if (
+            minors is not None
+            and age is not None
+            and age < minors.below
+            and (first in minors.instead_of or not (result.matched or result.clarify))
+        ):
+            # "ho 17 anni e ho ig, meta usa le mie foto?": what applies to a minor, where the
+            # answer would be an adult's or none.
+            return MatchResult(minors.page, result.score, True, lang, (minors.page,))
         titled = None if result.matched else self._titles.get((lang, _folded(text, lang)))
         if titled is not None:
             # A page's title typed as it stands ("cronologia", "Tijdlijn"), where the words
