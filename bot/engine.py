@@ -800,6 +800,14 @@ class Engine:
             return None
         lang = state.language
         shown, meanings = question.shown, question.meanings
+        if answers.asks(text, lang):
+            # "facebook erledigt? was heißt das", "what does meta ai done mean": a question
+            # about the list ticks nothing; a question of its own is answered as usual.
+            result = self.matcher.match(text, lang)
+            if result.matched and result.node and result.score >= GUIDED_LEAVE:
+                return None
+            hint = self._guided_hint(meanings, lang, event.platform)
+            return self._show(state, node.id, event, now, prefix=hint, matched=False)
         said = answers.answer(text, lang, question.asked)
         fitting = question.fitting(text, said)
         chosen = answers.pick_option(text, lang, fitting) if fitting else None

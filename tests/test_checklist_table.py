@@ -786,3 +786,20 @@ def test_the_polish_reason_text_says_training(content: Content) -> None:
     labels = [o.label["pl"] for o in content.nodes["objection-reason"].options if o.label]
     assert "Nigdy nie wyraziłem/-am zgody" in labels
     assert not any("nie było mojej zgody" in label for label in labels)
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [("de", "facebook erledigt? was heißt das"), ("en", "what does facebook done mean")],
+)
+def test_a_question_about_a_button_ticks_nothing(
+    engine: Engine, content: Content, lang: str, text: str
+) -> None:
+    journey = Journey(engine, content, lang)
+    wanted = Answers(True, False, None, "none", "no", "de")
+    while journey.reply.node != "objection-checklist":
+        journey.answer(wanted.wanted())
+    journey.reply = journey._send(Text(text=text))
+    assert journey.state is not None
+    assert dict(journey.state.variables).get("done_facebook") in (False, "false", None)
+    assert "Facebook ✔" not in journey.reply.text

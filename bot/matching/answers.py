@@ -141,6 +141,16 @@ def answer(text: str, lang: str, asked: Iterable[str]) -> Meaning | None:
     )
 
 
+def asks(text: str, lang: str) -> bool:
+    """Whether ``text`` asks something with a question word ("facebook erledigt? was heißt
+    das", "what does meta ai done mean"): a question about a checklist's buttons, not an
+    answer that ticks one, unless it says not knowing ("weiß nicht, was das ist")."""
+    data = _LANGUAGES.get(lang)
+    if data is None or meaning(text, lang) == "unsure":
+        return False
+    return any(fold(w, lang) in data.question_words for w in words(text))
+
+
 def label_meaning(label: str, lang: str) -> Meaning:
     """What a checklist button without ``means`` answers, from its label: "Kein Facebook" and
     "No Instagram" say no, "Weiß nicht" unsure, anything else yes."""
