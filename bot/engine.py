@@ -282,7 +282,7 @@ class Engine:
             if 1 <= number <= len(state.offered):
                 return self._choose(state, state.offered[number - 1], event, now)
             return self._no_such_option(state, event, now)
-        asked = self.matcher.language_asked(text)
+        asked = self.matcher.language_asked(text, state.language)
         if asked is not None:
             # "do you speak French?", "auf Englisch bitte": as /lang fr would. A language the
             # content lacks gets the list of those it has, in the language asked in.

@@ -97,3 +97,15 @@ def test_asking_for_a_language_the_bot_lacks_lists_those_it_has() -> None:
     assert reply.text.startswith("Hablo estos idiomas:")
     assert all(f"({shipped.string('language_name', c)})" in reply.text for c in LANGUAGES)
     assert {f"@lang:{c}" for c in LANGUAGES} <= {o.id for o in reply.options}
+
+
+def test_a_bare_name_counts_only_as_the_reader_would_type_it() -> None:
+    # French "italien" is the German "Italien" (the country): in a German chat, no switch.
+    assert language_asked("italien", LANGUAGES, "de") is None
+    assert language_asked("Italien?", LANGUAGES, "de") is None
+    # The name in the reader's language, in the language itself or in English still switches.
+    assert language_asked("italienisch", LANGUAGES, "de") == "it"
+    assert language_asked("italiano", LANGUAGES, "de") == "it"
+    assert language_asked("english?", LANGUAGES, "de") == "en"
+    # With a word of speaking, any name: "parli italien?" asks for Italian.
+    assert language_asked("tu parles italien ?", LANGUAGES, "de") == "it"

@@ -19,7 +19,7 @@ MAX_WORDS = 8
 widerspreche?" is a question about objecting, in German)."""
 
 
-def language_asked(text: str, languages: Collection[str]) -> str | None:
+def language_asked(text: str, languages: Collection[str], reader: str | None = None) -> str | None:
     """The code of the language ``text`` asks the bot to use: one of ``languages`` (the
     content's), ``""`` for a language the content lacks ("do you speak Portuguese?"), ``None``
     when it asks for none.
@@ -30,7 +30,10 @@ def language_asked(text: str, languages: Collection[str]) -> str | None:
     you speak", "sprichst du auch", "parles-tu") or names it with no other word but "please"
     and a word for "in" ("auf Englisch bitte", "english?"). "thank you in Swedish?" asks for
     a word, "und in Italien?" about a country; saying it of oneself asks for nothing ("I'm
-    German") unless it says speaking ("I speak Dutch")."""
+    German") unless it says speaking ("I speak Dutch"). Without a word of speaking, the name
+    must be one a reader of ``reader`` (the chat's language) would type: its name in
+    ``reader``, in itself or in English. French "italien" in a German chat is Italy
+    ("Italien"), not Italian."""
     said = [fold(w) for w in words(text)]
     if not said or len(said) > MAX_WORDS:
         return None
@@ -52,6 +55,10 @@ def language_asked(text: str, languages: Collection[str]) -> str | None:
     if not all(w in allowed for w in rest):
         return None
     code = named.pop()
+    if not speaks and reader is not None:
+        readable = {reader, code, "en"}
+        if not any(known.named_in.get(w, set()) & readable for w in said):
+            return None
     return code if code in languages else ""
 
 
@@ -60,10 +67,13 @@ class _Known:
 
     def __init__(self, data: Mapping[str, lang_data.Language]) -> None:
         self.names: dict[str, str] = {}
+        self.named_in: dict[str, set[str]] = {}
+        """A language's name -> the languages whose files give it ("italien": fr)."""
         for language in data.values():
             for pair in language.language_names:
                 code, _, name = pair.partition(":")
                 self.names[fold(name)] = code
+                self.named_in.setdefault(fold(name), set()).add(language.code)
         self.speak = frozenset(fold(w) for d in data.values() for w in d.speak_words)
         self.language_words = frozenset(fold(w) for d in data.values() for w in d.language_words)
         joining: set[str] = set()

@@ -435,7 +435,7 @@ class Matcher:
             self.thanks_language(text, lang)
             or self.how_are_you_language(text, lang)
             or self.not_understood_language(text, lang)
-            or self.language_asked(text) is not None
+            or self.language_asked(text, lang) is not None
             or _asks_to_translate(text, lang)
             or _asks_to_calculate(text, lang)
             or (_only_yes_or_no(text, lang) and not self._says_a_page(text, lang))
@@ -533,11 +533,12 @@ class Matcher:
             alone.matched and alone.node != context and alone.node in {o.to for o in page.options}
         )
 
-    def language_asked(self, text: str) -> str | None:
+    def language_asked(self, text: str, lang: str | None = None) -> str | None:
         """The code of the language ``text`` asks the bot to use ("do you speak French?":
         ``fr``), ``""`` for one the content lacks, ``None`` when it asks for none
-        (:mod:`bot.matching.languages_asked`)."""
-        return language_asked(text, self.content.languages)
+        (:mod:`bot.matching.languages_asked`); in a chat in ``lang``, a bare name only as a
+        reader of ``lang`` would type it."""
+        return language_asked(text, self.content.languages, lang)
 
     def thanks_language(self, text: str, first: str | None = None) -> str | None:
         """The language in which ``text`` is only words of thanks or goodbye (the content's
