@@ -863,7 +863,17 @@ class Engine:
         chosen = answers.pick_option(text, lang, fitting) if fitting else None
         if chosen is None:
             return result
-        carried = self._choose(state, f"{SET_PREFIX}{node.id}-{chosen}", event, now)
+        # Said on screen, so that nobody types an answer to a question no longer asked.
+        ref = question.shown[chosen]
+        values = dict(state.variables) | ref.assignments()
+        back = (*state.back, state.node)[-MAX_BACK:]
+        state = state.with_(variables=tuple(sorted(values.items())), back=back)
+        note = (
+            self.content.string("guided_carried", lang, answer=question.labels[chosen])
+            if "guided_carried" in self.content.meta.strings
+            else ""
+        )
+        carried = self._show(state, ref.to, event, now, prefix=note)
         return self._carried(carried, text, event, now)
 
     def _place_answer(self, shown: Mapping[int, OptionRef], text: str, lang: str) -> int | None:

@@ -333,6 +333,7 @@ OPTIONAL_STRINGS = (
     "guided_hint_yes_no",
     "guided_hint_choice",
     "guided_hint_which",
+    "guided_carried",
 )
 """UI strings a content tree may define; the feature using one is off without it."""
 
