@@ -821,6 +821,13 @@ class Engine:
             )
             if labelled is None:
                 labelled = self._place_answer(shown, text, lang)
+            if labelled is None:
+                # "outside the eu" for "Outside the EU/EEA".
+                labelled = answers.words_of_option(
+                    text,
+                    lang,
+                    {i: list(o.label.values()) if o.label else [] for i, o in shown.items()},
+                )
             if labelled is not None:
                 return self._choose(state, f"{SET_PREFIX}{node.id}-{labelled}", event, now)
             result = self.matcher.match(text, lang)
@@ -885,10 +892,11 @@ class Engine:
         places = self.matcher.places_named(text, lang)
         if len(places) != 1:
             return None
+        elsewhere = self.content.elsewhere
         found = [
             i
             for i, o in shown.items()
-            if any(f"{COUNTRY_PAGE}{v}" in places for v in o.assign.values())
+            if any(elsewhere.get(str(v), f"{COUNTRY_PAGE}{v}") in places for v in o.assign.values())
         ]
         return found[0] if len(found) == 1 else None
 

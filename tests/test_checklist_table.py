@@ -803,3 +803,30 @@ def test_a_question_about_a_button_ticks_nothing(
     assert journey.state is not None
     assert dict(journey.state.variables).get("done_facebook") in (False, "false", None)
     assert "Facebook ✔" not in journey.reply.text
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "country"),
+    [
+        # Countries without a row of their own, and the answers for readers outside.
+        ("en", "portugal", "eu"),
+        ("en", "i live in malta", "eu"),
+        ("de", "tschechien", "eu"),
+        ("en", "usa", "other"),
+        ("en", "uk", "other"),
+        ("en", "outside the eu", "other"),
+        ("de", "außerhalb der eu", "other"),
+        ("en", "another eu country", "eu"),
+    ],
+)
+def test_where_the_reader_lives_in_words_without_a_row(
+    engine: Engine, content: Content, lang: str, text: str, country: str
+) -> None:
+    journey = Journey(engine, content, lang)
+    wanted = Answers(True, False, None, "none", "no", "de")
+    while journey.reply.node != "objection-country":
+        journey.answer(wanted.wanted())
+    journey.reply = journey._send(Text(text=text))
+    assert journey.reply.node == "objection-checklist"
+    assert journey.state is not None
+    assert dict(journey.state.variables)["country"] == country

@@ -108,6 +108,11 @@ class Table(_Model):
     """Meta's seat: a reader who asks whether to complain in that country because Meta sits
     there ("tengo que reclamar en Irlanda porque Meta tiene allí la sede?") gets ``page``,
     not that country's complaint route, unless they say they live there."""
+    elsewhere: dict[str, str] = Field(default_factory=dict)
+    """The pages for readers in a country without a row, by the value the checklist's
+    country question stores for them (``eu: complaint-abroad``, ``other: outside-eu``): a
+    place such a page is about, typed at that question ("portugal", "usa"), picks its
+    button."""
 
 
 class TemplateError(ValueError):

@@ -632,6 +632,7 @@ def read_content(
                 asked=asked,
                 cross_border=table.cross_border if table is not None else None,
                 shown_first=table.shown_first if table is not None else None,
+                elsewhere=table.elsewhere if table is not None else None,
                 seat=(
                     (ID_PREFIX + table.seat.country, table.seat.page)
                     if table is not None and table.seat is not None
@@ -693,7 +694,13 @@ def _read_table(path: Path, docs: dict[str, _Doc]) -> tuple[Table | None, list[P
     docs[doc.file].lines.update(
         {
             key: doc.line(key)
-            for key in (("parent",), ("cross_border",), ("seat",), ("shown_first",))
+            for key in (
+                ("parent",),
+                ("cross_border",),
+                ("seat",),
+                ("shown_first",),
+                ("elsewhere",),
+            )
         }
     )
     return table, problems
@@ -731,6 +738,12 @@ def _with_countries(table: Table, nodes: list[Node], doc: _Doc) -> tuple[list[No
             table.parent in ids,
             f"the country menu '{table.parent}' is not a node",
             f"add a node with id '{table.parent}' (kind: menu) or set 'parent:'",
+        ),
+        (
+            "elsewhere",
+            set(table.elsewhere.values()) <= ids,
+            f"a page of 'elsewhere' is not a node: {sorted(set(table.elsewhere.values()) - ids)}",
+            "set each value of 'elsewhere:' to the id of the page for readers there",
         ),
         (
             "cross_border",

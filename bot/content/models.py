@@ -501,6 +501,7 @@ class Content:
         cross_border: str | None = None,
         seat: tuple[str, str] | None = None,
         shown_first: Mapping[str, tuple[str, ...]] | None = None,
+        elsewhere: Mapping[str, str] | None = None,
     ) -> None:
         self.meta = meta
         self.nodes: Mapping[str, Node] = dict(nodes)
@@ -516,6 +517,9 @@ class Content:
         self.seat = seat
         """The country page of Meta's seat and the page for readers elsewhere who ask about
         it (the country table's ``seat``), if the table names one."""
+        self.elsewhere: Mapping[str, str] = dict(elsewhere or {})
+        """The pages for readers in a country without a row, by the country value the
+        checklist stores for them (the country table's ``elsewhere``)."""
         self.shown_first: Mapping[str, tuple[str, ...]] = dict(shown_first or {})
         """Per language, the country rows listed first (the country table's
         ``shown_first``): a reader's own countries before the others."""
@@ -548,6 +552,7 @@ class Content:
             cross_border=self.cross_border,
             seat=self.seat,
             shown_first=self.shown_first,
+            elsewhere=self.elsewhere,
         )
 
     @property

@@ -203,6 +203,23 @@ def named_option(text: str, labels: dict[int, list[str]]) -> int | None:
     return found.pop() if len(found) == 1 else None
 
 
+def words_of_option(text: str, lang: str, labels: dict[int, list[str]]) -> int | None:
+    """The one option whose label (in any language) has every word of ``text`` but the small
+    ones ("outside the eu", "außerhalb der EU" for "Außerhalb von EU/EWR"), where ``text``
+    names two words at least; else ``None``: "eu" alone fits two buttons."""
+    data = _LANGUAGES.get(lang)
+    small = data.stopwords if data is not None else frozenset()
+    said = {fold(w.casefold(), lang) for w in words(text)} - small
+    if len(said) < 2 or len(words(text)) > _MAX_LABELLED:
+        return None
+    found = {
+        i
+        for i, texts in labels.items()
+        if any(said <= {fold(w.casefold(), lang) for w in words(t)} for t in texts)
+    }
+    return found.pop() if len(found) == 1 else None
+
+
 _MAX_LABELLED = 6
 """Longer messages that name a button's label are questions of their own."""
 
