@@ -232,7 +232,9 @@ WORDS = {
         "earlier": "früherer Widerspruch",
         "eu_only": "nur offen, wenn du in der EU wohnst",
         "probably": "wohl schon erfasst",
-        "refuses": "falls Meta ablehnt",
+        "refuses": "falls Meta ablehnt oder nicht antwortet",
+        "unconditional": ("(Art. 77 DSGVO): bei", "(Art. 77 DSGVO): "),
+        "what_applies": "Art. 21, 17, 15",
     },
     "en": {
         "nothing": ("nothing to object to", "nothing to do"),
@@ -250,7 +252,9 @@ WORDS = {
         "earlier": "earlier objection",
         "eu_only": "only if you live in the EU",
         "probably": "probably covered",
-        "refuses": "if Meta refuses",
+        "refuses": "if Meta refuses or doesn't answer",
+        "unconditional": ("(Art. 77 GDPR): to", "(Art. 77 GDPR): "),
+        "what_applies": "Art. 21, 17, 15",
     },
 }
 
@@ -405,9 +409,18 @@ def check_next(a: Answers, text: str, w: dict[str, object], *, submitted: bool) 
         problems.append("Austrian authority for a reader outside Austria")
     if a.country != "ch" and str(w["ch"]) in text:
         problems.append("Swiss authority for a reader outside Switzerland")
+    # A complaint only once Meta refuses or doesn't answer, for everyone (facts §12.0, §12.8).
+    if str(w["refuses"]) not in text:
+        problems.append("the complaint is not under 'if Meta refuses or doesn't answer'")
+    if any(u in text for u in w["unconditional"]):  # type: ignore[attr-defined]
+        problems.append("a complaint with no condition")
+    # Without an account: what applies instead (facts §2.6, §7).
+    told = str(w["what_applies"]) in text
+    if told != (not (a.facebook or a.instagram) and a.country != "ch"):
+        problems.append(f"what a reader without an account can do: {told}")
+    if not (a.facebook or a.instagram) and str(w["no_form_for_you"]) not in text:
+        problems.append("no account, but 'what next' does not say there is no form for them")
     earlier = a.objected in ("facebook", "instagram", "both")
-    if not (submitted or earlier) and str(w["refuses"]) in text:
-        problems.append("'if Meta refuses' though the reader objected nowhere")
     if earlier and str(w["earlier"]) not in text:
         problems.append("an earlier objection is not mentioned")
     everything_covered = (not a.facebook or a.covered_before("facebook")) and (
@@ -615,13 +628,13 @@ def test_linked_accounts_tick_only_what_was_objected(
 # -- what comes next, in every language ------------------------------------------------------
 
 REFUSES = {
-    "de": "falls Meta ablehnt",
-    "en": "if Meta refuses",
-    "fr": "si Meta refuse",
-    "es": "si Meta se niega",
-    "it": "se Meta rifiuta",
-    "nl": "als Meta weigert",
-    "pl": "jeśli Meta odmówi",
+    "de": "falls Meta ablehnt oder nicht antwortet",
+    "en": "if Meta refuses or doesn't answer",
+    "fr": "si Meta refuse ou ne répond pas",
+    "es": "si Meta se niega o no responde",
+    "it": "se Meta rifiuta o non risponde",
+    "nl": "als Meta weigert of niet antwoordt",
+    "pl": "jeśli Meta odmówi lub nie odpowie",
 }
 
 
@@ -632,13 +645,19 @@ REFUSES = {
         # de: 3 / 2 / 2 / 1 / 1 / 1 / 1 (no account, Meta AI done); fr: ma liste / 2 / 2 / 2 / 2
         (Answers(False, False, None, None, "yes", "de"), "done_meta_ai"),
         (Answers(False, False, None, None, "no", "be"), None),
+        # pl: lista / nie / nie / nie / Polska: no account, no complaint without a refusal
+        (Answers(False, False, None, None, "no", "pl"), None),
+        (Answers(False, False, None, None, "no", "ch"), None),
+        (Answers(False, False, None, None, "no", "other"), None),
         (Answers(True, False, None, "none", "no", "pl"), None),
         (Answers(True, True, "no", "unsure", "yes", "eu"), None),
         (Answers(True, False, None, "none", "no", "it"), "done_facebook"),
         (Answers(True, True, "yes", "instagram", "no", "eu"), None),
+        (Answers(True, False, None, "none", "no", "ch"), None),
+        (Answers(True, False, None, "none", "no", "other"), None),
     ],
 )
-def test_what_next_speaks_of_a_refusal_and_the_deadline_only_after_an_objection(
+def test_what_next_puts_a_complaint_only_after_a_refusal_and_the_deadline_after_an_objection(
     engine: Engine, content: Content, lang: str, answers: Answers, tick: str | None
 ) -> None:
     journey = walk_to_checklist(engine, content, lang, answers)
@@ -646,11 +665,20 @@ def test_what_next_speaks_of_a_refusal_and_the_deadline_only_after_an_objection(
         assert journey.tick(tick)
     journey.go("objection-next")
     text = journey.full_text()
-    objected = tick == "done_facebook" or answers.covered_before("instagram")
-    assert (REFUSES[lang] in text) == objected
+    # Every reader: a complaint only if Meta refuses or doesn't answer (facts §12.0, §12.8).
+    assert REFUSES[lang] in text
+    row = content.rows.get(answers.country)
+    if row is not None and answers.country != "ch":
+        authority = plain(row["authority"][lang]).strip()
+        named = [line for line in plain(text).split("\n") if authority in line]
+        assert named and all(REFUSES[lang] in line for line in named), named
+    # Without an account: what applies instead (facts §2.6, §7), not only a complaint.
+    no_account = not (answers.facebook or answers.instagram)
+    assert ("21, 17, 15" in text) == (no_account and answers.country != "ch")
+    assert "Skarga (art. 77 RODO). Przyjmuje" not in text
     assert check_deadline(answers, journey.reply, submitted=tick == "done_facebook") == []
     assert check_own_country(answers, text, content, lang) == []
-    if answers.country == "eu":
+    if answers.country in ("eu", "other"):
         assert "77" in text
 
 
