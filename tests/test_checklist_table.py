@@ -1066,6 +1066,7 @@ def test_the_reported_italian_and_polish_wording(content: Content) -> None:
     nodes = content.nodes
     assert "conservo solo le tue scelte" in nodes["objection"].text["it"].casefold()
     assert "segni" not in nodes["objection"].text["it"]
+    assert "segni" not in nodes["objection-reason"].text["it"]
     before = nodes["objection-before"].blocks[0].text["it"]
     assert before.startswith("Se sì, per quale account?")
     ticked = [b.text["it"] for b in nodes["objection-checklist"].blocks]
@@ -1077,16 +1078,9 @@ def test_the_reported_italian_and_polish_wording(content: Content) -> None:
     labels = [o.label["pl"] for o in nodes["objection-whatsapp"].options if o.label]
     assert "Rozmawiam z Meta AI" in labels and "Piszę z Meta AI" not in labels
     polish = [
-        b.text["pl"]
-        for n in nodes.values()
-        if n.id.startswith("objection") and n.id != "objection-reason"
-        for b in n.blocks
+        b.text["pl"] for n in nodes.values() if n.id.startswith("objection") for b in n.blocks
     ]
-    polish += [
-        n.text["pl"]
-        for n in nodes.values()
-        if n.id.startswith("objection") and n.id != "objection-reason"
-    ]
+    polish += [n.text["pl"] for n in nodes.values() if n.id.startswith("objection")]
     assert not any("W turze z 2025" in t or "W formularzu z 2025" in t for t in polish)
     assert any("zrób zrzut ekranu po wysłaniu" in t for t in polish)
     assert not any("zachowaj" in t and "zrzut" in t for t in polish)
