@@ -4,10 +4,12 @@ Each journey drives the real engine with ``Choice`` events, picking the button b
 (never by its label), so the table covers both languages: services used x accounts linked or
 not x objected before and for which platform x Meta AI x country, "not sure" included. The
 countries are every row of ``content/countries.yaml`` plus "another EU/EEA country" and
-"outside". The assertions are the promises a careful consumer-advice service keeps: forms only
-for the services used, ticks only for what the reader said an objection covered, the complaint
-authority and route of the reader's own country (and no other country's), never "nothing to
-object to", no confirmation mail without a submission.
+"outside". "Not sure" whether there is a Facebook or Instagram account counts as a possible
+account: its form is shown, with the note that it works only when logged in. The assertions
+are the promises a careful consumer-advice service keeps: forms only for the services used,
+ticks only for what the reader said an objection covered, the complaint authority and route of
+the reader's own country (and no other country's), and a complaint only once Meta refuses or
+doesn't answer, never "nothing to object to", no confirmation mail without a submission.
 
 The ``test_h*`` tests guard the harmful answers of issue 16, one each.
 """
@@ -52,18 +54,22 @@ def engine(content: Content) -> Engine:
 class Answers:
     """One user's answers; ``None`` where the checklist does not ask."""
 
-    facebook: bool
+    facebook: bool  # yes or not sure: the account may exist
     instagram: bool
     linked: str | None  # yes / no / unsure, asked only with both platforms
     objected: str | None  # none / facebook / instagram / both / unsure, asked with either
     meta_ai: str  # yes / no / unsure
     country: str  # a row of the country table, eu or other
+    facebook_unsure: bool = False  # "not sure" at "Do you have a Facebook account?"
+    instagram_unsure: bool = False
 
     def wanted(self) -> dict[str, str]:
         """What the buttons should set, as the session stores it."""
         want = {
             "uses_facebook": str(self.facebook).lower(),
             "uses_instagram": str(self.instagram).lower(),
+            "unsure_facebook": str(self.facebook_unsure).lower(),
+            "unsure_instagram": str(self.instagram_unsure).lower(),
             "meta_ai": self.meta_ai,
             "country": self.country,
         }
@@ -81,13 +87,39 @@ class Answers:
         """Whether the reader said an earlier objection covered ``platform``."""
         return self.objected in (platform, "both")
 
+    def uses(self, platform: str) -> bool:
+        return self.facebook if platform == "facebook" else self.instagram
+
+    def unsure(self, platform: str) -> bool:
+        return self.facebook_unsure if platform == "facebook" else self.instagram_unsure
+
+    def open_before(self, platform: str) -> bool:
+        """Whether ``platform``'s step is open before anything is ticked."""
+        return self.uses(platform) and not self.covered_before(platform)
+
+    def doubt(self, ticked: tuple[str, ...] = ()) -> bool:
+        """Whether an account the reader is not sure of is still open (not once they say the
+        accounts are linked: then there is one)."""
+        return self.linked != "yes" and any(
+            self.unsure(p) and self.open_before(p) and f"done_{p}" not in ticked
+            for p in ("facebook", "instagram")
+        )
+
 
 ROWS = ("de", "at", "ch", "fr", "be", "lu", "es", "it", "nl", "pl", "ie")
 """The countries of ``content/countries.yaml`` (see test_the_table_covers_every_country)."""
 
 
+ACCOUNT = {"yes": (True, False), "no": (False, False), "unsure": (True, True)}
+"""An answer to "Do you have a … account?" as (may have one, not sure)."""
+
+
 def every_combination() -> Iterator[Answers]:
-    for facebook, instagram in itertools.product((True, False), repeat=2):
+    for fb_said, ig_said in itertools.product(ACCOUNT, repeat=2):
+        (facebook, facebook_unsure), (instagram, instagram_unsure) = (
+            ACCOUNT[fb_said],
+            ACCOUNT[ig_said],
+        )
         linked_values: tuple[str | None, ...] = (
             ("yes", "no", "unsure") if facebook and instagram else (None,)
         )
@@ -106,7 +138,16 @@ def every_combination() -> Iterator[Answers]:
             ("yes", "no", "unsure"),
             (*ROWS, "eu", "other"),
         ):
-            yield Answers(facebook, instagram, linked, objected, meta_ai, country)
+            yield Answers(
+                facebook,
+                instagram,
+                linked,
+                objected,
+                meta_ai,
+                country,
+                facebook_unsure,
+                instagram_unsure,
+            )
 
 
 COMBINATIONS = list(every_combination())
@@ -232,7 +273,15 @@ WORDS = {
         "earlier": "früherer Widerspruch",
         "eu_only": "nur offen, wenn du in der EU wohnst",
         "probably": "wohl schon erfasst",
-        "refuses": "falls Meta ablehnt",
+        "refuses": "falls Meta ablehnt oder nicht antwortet",
+        "unconditional": ("(Art. 77 DSGVO): bei", "(Art. 77 DSGVO): "),
+        "login_only": "nur mit Anmeldung (auch ein altes Konto zählt)",
+        "doubt_more": "Konto unsicher:",
+        "swiss": "Ob Meta dich einbezieht, ist unklar",
+        "meta_covered": "deine Chats mit Meta AI deckt laut Meta der Widerspruch ab",
+        "meta_tick": ("Abhaken nach dem Widerspruch", "Abhaken, wenn du es nicht mehr nutzt"),
+        "meta_old": ("ob der Widerspruch auch deine Chats mit Meta AI erfasst",),
+        "what_applies": "Art. 21, 17, 15",
     },
     "en": {
         "nothing": ("nothing to object to", "nothing to do"),
@@ -250,7 +299,15 @@ WORDS = {
         "earlier": "earlier objection",
         "eu_only": "only if you live in the EU",
         "probably": "probably covered",
-        "refuses": "if Meta refuses",
+        "refuses": "if Meta refuses or doesn't answer",
+        "unconditional": ("(Art. 77 GDPR): to", "(Art. 77 GDPR): "),
+        "login_only": "only if you can log in (an old account counts too)",
+        "doubt_more": "Not sure about an account:",
+        "swiss": "whether Meta includes you is unclear",
+        "meta_covered": "your chats with Meta AI are covered by the objection, Meta says",
+        "meta_tick": ("Tick it after objecting", "Tick it once you no longer use it"),
+        "meta_old": ("whether the objection also covers your chats with Meta AI",),
+        "what_applies": "Art. 21, 17, 15",
     },
 }
 
@@ -264,7 +321,8 @@ def test_every_combination_of_answers(engine: Engine, content: Content, lang: st
         journey = walk_to_checklist(engine, content, lang, answers)
         checklist = journey.full_text()
         longest = max(longest, (len(journey.first_screen()), f"checklist {answers}"))
-        problems = check_checklist(answers, checklist, w)
+        problems = check_checklist(answers, checklist, journey.first_screen(), w)
+        problems += check_buttons(answers, journey.reply)
         # "What next" before sending anything.
         before = journey.snapshot()
         journey.go("objection-next")
@@ -295,9 +353,10 @@ def test_every_combination_of_answers(engine: Engine, content: Content, lang: st
     assert longest[0] <= FIRST_SCREEN, longest
 
 
-def check_checklist(a: Answers, text: str, w: dict[str, object]) -> list[str]:
+def check_checklist(a: Answers, text: str, first: str, w: dict[str, object]) -> list[str]:
     problems = []
     forms_here = a.country != "other"
+    any_open = a.open_before("facebook") or a.open_before("instagram")
     for platform, used, form in (
         ("Facebook", a.facebook, FB_FORM),
         ("Instagram", a.instagram, IG_FORM),
@@ -313,36 +372,76 @@ def check_checklist(a: Answers, text: str, w: dict[str, object]) -> list[str]:
             problems.append(f"{platform} form missing")
         if form in text and not forms_here:
             problems.append(f"{platform} form shown next to 'no comparable form'")
-    if not forms_here and (a.facebook or a.instagram) and str(w["no_form"]) not in text:
+    # Not sure whether there is an account: the form, if the reader can log in.
+    login_only = first.count(str(w["login_only"]))
+    expected = sum(
+        a.unsure(p) and a.open_before(p) and forms_here and a.linked != "yes"
+        for p in ("facebook", "instagram")
+    )
+    if login_only != expected:
+        problems.append(f"'only if you can log in' shown {login_only} times, expected {expected}")
+    if (str(w["doubt_more"]) in text) != (forms_here and a.doubt()):
+        problems.append(f"what an unsure account means shown: {str(w['doubt_more']) in text}")
+    if not forms_here and any_open and str(w["no_form"]) not in text:
         problems.append("outside the EU/EEA without 'no comparable form'")
-    if forms_here and str(w["no_form"]) in text:
-        problems.append("'no comparable form' inside the EU/EEA")
+    if str(w["no_form"]) in text and not (not forms_here and any_open):
+        problems.append("'no comparable form' inside the EU/EEA or with nothing open")
     if any(phrase in text for phrase in w["nothing"]):  # type: ignore[attr-defined]
         problems.append("says there is nothing to do")
-    told = all(m in text for m in (str(w["no_form_for_you"]), "Art. 77", "Art. 21"))
-    if not (a.facebook or a.instagram) and not told:
-        problems.append("no account, but not told what they can do")
-    if (a.meta_ai in ("yes", "unsure")) != ("Meta AI ☐" in text):
+    if not (a.facebook or a.instagram):
+        needed = [str(w["no_form_for_you"])]
+        needed += [str(w["ch"])] if a.country == "ch" else ["Art. 77", "Art. 21"]
+        if not all(m in text for m in needed):
+            problems.append("no account, but not told what they can do")
+    if a.country == "ch" and ("Art. 21" in text or "Art. 77" in text):
+        problems.append("GDPR articles for a reader in Switzerland")
+    # Switzerland: whether Meta includes users there is unclear, first thing on the screen.
+    if (str(w["swiss"]) in first) != (a.country == "ch" and any_open):
+        problems.append(f"the Swiss caveat on the first screen: {str(w['swiss']) in first}")
+    # Meta AI: a step only for readers who chat with it, saying what ticking it means.
+    meta_box = "Meta AI ☐" in first
+    if (a.meta_ai == "yes") != meta_box:
         problems.append("Meta AI step shown for the wrong answer")
+    if meta_box and not any(t in first for t in w["meta_tick"]):  # type: ignore[attr-defined]
+        problems.append("Meta AI step without what ticking it means")
+    has_account = a.facebook or a.instagram
+    if meta_box and (str(w["meta_covered"]) in first) != (has_account and forms_here):
+        problems.append("Meta AI step: what the objection covers, for the wrong readers")
+    if a.meta_ai != "no" and has_account and forms_here and "WhatsApp" not in text:
+        problems.append("Meta AI without what is unsettled (WhatsApp)")
+    if any(old in text for old in w["meta_old"]):  # type: ignore[attr-defined]
+        problems.append("the old, inaccurate Meta AI wording")
     if a.meta_ai == "unsure" and str(w["meta_unsure"]) not in text:
         problems.append("'not sure' about Meta AI without what follows")
     both_covered = a.covered_before("facebook") and a.covered_before("instagram")
-    if a.linked == "unsure" and forms_here and not both_covered and str(w["both"]) not in text:
+    wants_both = a.linked == "unsure" and forms_here and not both_covered and not a.doubt()
+    if wants_both and str(w["both"]) not in text:
         problems.append("'not sure' about linked accounts without 'object on both'")
-    if str(w["both"]) in text and (a.linked != "unsure" or both_covered):
+    if str(w["both"]) in text and not wants_both:
         problems.append("'object on both' though both are ticked or the accounts are not in doubt")
     # Linked, one covered by an earlier objection: the other open, and probably covered too.
     one_covered = a.covered_before("facebook") != a.covered_before("instagram")
-    if (str(w["probably"]) in text) != (a.linked == "yes" and forms_here and one_covered):
+    probably = a.linked == "yes" and forms_here and a.country != "ch" and one_covered
+    if (str(w["probably"]) in text) != probably:
         problems.append(f"'probably covered' shown: {str(w['probably']) in text}")
     if (
         a.objected == "unsure"
         and forms_here
+        and a.country != "ch"
         and (a.facebook or a.instagram)
+        and not a.doubt()
         and str(w["object_now"]) not in text
     ):
         problems.append("'not sure' about an earlier objection without 'object now'")
     return problems
+
+
+def check_buttons(a: Answers, reply: Reply) -> list[str]:
+    """The checklist's ticks: Meta AI only for readers who chat with it."""
+    ticks = {o.label for o in reply.options if "Meta AI" in o.label}
+    if bool(ticks) != (a.meta_ai == "yes"):
+        return [f"Meta AI tick offered: {ticks}"]
+    return []
 
 
 def check_one_ticked(a: Answers, text: str, ticked: str, w: dict[str, object]) -> list[str]:
@@ -351,16 +450,18 @@ def check_one_ticked(a: Answers, text: str, ticked: str, w: dict[str, object]) -
     problems = []
     other = "instagram" if ticked == "facebook" else "facebook"
     name = other.capitalize()
-    used = a.instagram if other == "instagram" else a.facebook
-    open_other = used and not a.covered_before(other)
+    open_other = a.open_before(other)
     if open_other and f"{name} ✔" in text:
         problems.append(f"{name} ticked after sending only the {ticked} form")
     if open_other and f"{name} ☐" not in text:
         problems.append(f"{name} not open after sending only the {ticked} form")
-    if (str(w["probably"]) in text) != (a.linked == "yes" and open_other):
+    probably = a.linked == "yes" and open_other and a.country != "ch"
+    if (str(w["probably"]) in text) != probably:
         problems.append(f"'probably covered' after the {ticked} form: {str(w['probably']) in text}")
     if str(w["both"]) in text and not (a.linked == "unsure" and open_other):
         problems.append(f"'object on both' after the {ticked} form though nothing is in doubt")
+    if (str(w["doubt_more"]) in text) != a.doubt((f"done_{ticked}",)):
+        problems.append(f"what an unsure account means, after the {ticked} form")
     return problems
 
 
@@ -375,6 +476,10 @@ def check_ticked(a: Answers, text: str, ticked_now: list[str], w: dict[str, obje
             problems.append(f"{platform} ✔ is {f'{platform} ✔' in text}, expected {expected}")
     if str(w["both"]) in text or str(w["probably"]) in text:
         problems.append("'object on both' or 'probably covered' after ticking everything")
+    if a.country != "other" and (str(w["login_only"]) in text or str(w["doubt_more"]) in text):
+        problems.append("'not sure about an account' after ticking everything")
+    if str(w["swiss"]) in text:
+        problems.append("the Swiss caveat after ticking everything")
     return problems
 
 
@@ -405,9 +510,18 @@ def check_next(a: Answers, text: str, w: dict[str, object], *, submitted: bool) 
         problems.append("Austrian authority for a reader outside Austria")
     if a.country != "ch" and str(w["ch"]) in text:
         problems.append("Swiss authority for a reader outside Switzerland")
+    # A complaint only once Meta refuses or doesn't answer, for everyone (facts §12.0, §12.8).
+    if str(w["refuses"]) not in text:
+        problems.append("the complaint is not under 'if Meta refuses or doesn't answer'")
+    if any(u in text for u in w["unconditional"]):  # type: ignore[attr-defined]
+        problems.append("a complaint with no condition")
+    # Without an account: what applies instead (facts §2.6, §7).
+    told = str(w["what_applies"]) in text
+    if told != (not (a.facebook or a.instagram) and a.country != "ch"):
+        problems.append(f"what a reader without an account can do: {told}")
+    if not (a.facebook or a.instagram) and str(w["no_form_for_you"]) not in text:
+        problems.append("no account, but 'what next' does not say there is no form for them")
     earlier = a.objected in ("facebook", "instagram", "both")
-    if not (submitted or earlier) and str(w["refuses"]) in text:
-        problems.append("'if Meta refuses' though the reader objected nowhere")
     if earlier and str(w["earlier"]) not in text:
         problems.append("an earlier objection is not mentioned")
     everything_covered = (not a.facebook or a.covered_before("facebook")) and (
@@ -465,7 +579,11 @@ def test_every_country_button_leads_to_its_own_answer(engine: Engine, content: C
 
 
 def test_the_table_covers_every_answer() -> None:
-    assert len(COMBINATIONS) == 22 * 3 * 13
+    # Accounts: both may exist (4 ways) x linked (3) x objected (5), one only (2 x 2 ways) x
+    # objected (3), none (1); then Meta AI (3) x the 13 countries.
+    assert len(COMBINATIONS) == (4 * 3 * 5 + 4 * 3 + 1) * 3 * 13
+    assert {(a.facebook, a.facebook_unsure) for a in COMBINATIONS} == set(ACCOUNT.values())
+    assert {(a.instagram, a.instagram_unsure) for a in COMBINATIONS} == set(ACCOUNT.values())
     assert {a.objected for a in COMBINATIONS} == {
         None,
         "none",
@@ -615,13 +733,13 @@ def test_linked_accounts_tick_only_what_was_objected(
 # -- what comes next, in every language ------------------------------------------------------
 
 REFUSES = {
-    "de": "falls Meta ablehnt",
-    "en": "if Meta refuses",
-    "fr": "si Meta refuse",
-    "es": "si Meta se niega",
-    "it": "se Meta rifiuta",
-    "nl": "als Meta weigert",
-    "pl": "jeśli Meta odmówi",
+    "de": "falls Meta ablehnt oder nicht antwortet",
+    "en": "if Meta refuses or doesn't answer",
+    "fr": "si Meta refuse ou ne répond pas",
+    "es": "si Meta se niega o no responde",
+    "it": "se Meta rifiuta o non risponde",
+    "nl": "als Meta weigert of niet antwoordt",
+    "pl": "jeśli Meta odmówi lub nie odpowie",
 }
 
 
@@ -632,13 +750,19 @@ REFUSES = {
         # de: 3 / 2 / 2 / 1 / 1 / 1 / 1 (no account, Meta AI done); fr: ma liste / 2 / 2 / 2 / 2
         (Answers(False, False, None, None, "yes", "de"), "done_meta_ai"),
         (Answers(False, False, None, None, "no", "be"), None),
+        # pl: lista / nie / nie / nie / Polska: no account, no complaint without a refusal
+        (Answers(False, False, None, None, "no", "pl"), None),
+        (Answers(False, False, None, None, "no", "ch"), None),
+        (Answers(False, False, None, None, "no", "other"), None),
         (Answers(True, False, None, "none", "no", "pl"), None),
         (Answers(True, True, "no", "unsure", "yes", "eu"), None),
         (Answers(True, False, None, "none", "no", "it"), "done_facebook"),
         (Answers(True, True, "yes", "instagram", "no", "eu"), None),
+        (Answers(True, False, None, "none", "no", "ch"), None),
+        (Answers(True, False, None, "none", "no", "other"), None),
     ],
 )
-def test_what_next_speaks_of_a_refusal_and_the_deadline_only_after_an_objection(
+def test_what_next_puts_a_complaint_only_after_a_refusal_and_the_deadline_after_an_objection(
     engine: Engine, content: Content, lang: str, answers: Answers, tick: str | None
 ) -> None:
     journey = walk_to_checklist(engine, content, lang, answers)
@@ -646,11 +770,20 @@ def test_what_next_speaks_of_a_refusal_and_the_deadline_only_after_an_objection(
         assert journey.tick(tick)
     journey.go("objection-next")
     text = journey.full_text()
-    objected = tick == "done_facebook" or answers.covered_before("instagram")
-    assert (REFUSES[lang] in text) == objected
+    # Every reader: a complaint only if Meta refuses or doesn't answer (facts §12.0, §12.8).
+    assert REFUSES[lang] in text
+    row = content.rows.get(answers.country)
+    if row is not None and answers.country != "ch":
+        authority = plain(row["authority"][lang]).strip()
+        named = [line for line in plain(text).split("\n") if authority in line]
+        assert named and all(REFUSES[lang] in line for line in named), named
+    # Without an account: what applies instead (facts §2.6, §7), not only a complaint.
+    no_account = not (answers.facebook or answers.instagram)
+    assert ("21, 17, 15" in text) == (no_account and answers.country != "ch")
+    assert "Skarga (art. 77 RODO). Przyjmuje" not in text
     assert check_deadline(answers, journey.reply, submitted=tick == "done_facebook") == []
     assert check_own_country(answers, text, content, lang) == []
-    if answers.country == "eu":
+    if answers.country in ("eu", "other"):
         assert "77" in text
 
 
@@ -830,3 +963,174 @@ def test_where_the_reader_lives_in_words_without_a_row(
     assert journey.reply.node == "objection-checklist"
     assert journey.state is not None
     assert dict(journey.state.variables)["country"] == country
+
+
+# -- not sure whether there is an account, in every language ----------------------------------
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_not_sure_about_a_facebook_account_shows_its_form_for_when_one_can_log_in(
+    engine: Engine, content: Content, lang: str
+) -> None:
+    # it: checklist / non lo so / no / mai / no / Italia
+    answers = Answers(True, False, None, "none", "no", "it", facebook_unsure=True)
+    journey = walk_to_checklist(engine, content, lang, answers)
+    first = journey.first_screen()
+    box = checklist_block(content, lang, "uses_facebook and unsure_facebook")
+    assert box in first and FB_FORM in journey.reply.text
+    assert "Instagram" not in first
+    # Behind "More": an old account counts, and without one there is no form.
+    doubt = checklist_block(content, lang, "country != other and linked != yes")
+    assert doubt in plain(journey.full_text())
+    # Sending it ticks Facebook, and the doubt is gone.
+    assert journey.tick("done_facebook")
+    done = plain(journey.full_text())
+    assert "Facebook ✔" in done and box not in done and doubt not in done
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_not_sure_about_both_accounts_asks_whether_they_are_linked(
+    engine: Engine, content: Content, lang: str
+) -> None:
+    journey = Journey(engine, content, lang)
+    wanted = Answers(
+        True, True, "unsure", "none", "no", "pl", facebook_unsure=True, instagram_unsure=True
+    ).wanted()
+    asked = []
+    while journey.reply.node != "objection-checklist":
+        asked.append(journey.reply.node)
+        journey.answer(wanted)
+    assert asked[:4] == [
+        "objection",
+        "objection-instagram",
+        "objection-accounts",
+        "objection-before",
+    ]
+    first = journey.first_screen()
+    assert FB_FORM in journey.reply.text and IG_FORM in journey.reply.text
+    assert checklist_block(content, lang, "uses_instagram and unsure_instagram") in first
+    # "Linked" says there is an account: the forms without the doubt.
+    linked = Answers(
+        True, True, "yes", "none", "no", "pl", facebook_unsure=True, instagram_unsure=True
+    )
+    first = walk_to_checklist(engine, content, lang, linked).first_screen()
+    assert checklist_block(content, lang, "uses_facebook and unsure_facebook") not in first
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [
+        ("pl", "nie wiem"),
+        ("pl", "chyba tak"),
+        ("it", "non lo so"),
+        ("it", "boh forse"),
+        ("de", "weiß nicht"),
+        ("en", "not sure"),
+        ("fr", "je ne sais pas"),
+        ("nl", "weet ik niet"),
+        ("es", "No lo sé"),
+    ],
+)
+def test_not_knowing_typed_at_the_account_questions_is_not_a_no(
+    engine: Engine, content: Content, lang: str, said: str
+) -> None:
+    journey = Journey(engine, content, lang)
+    journey.reply = journey._send(Text(text=said))
+    assert journey.reply.node == "objection-instagram"
+    journey.reply = journey._send(Text(text=said))
+    # Both may exist: whether they are linked is asked next.
+    assert journey.reply.node == "objection-accounts"
+    assert journey.state is not None
+    kept = dict(journey.state.variables)
+    assert kept["uses_facebook"] == kept["unsure_facebook"] == "true"
+    assert kept["uses_instagram"] == kept["unsure_instagram"] == "true"
+
+
+# -- the Meta AI step, in every language -------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_meta_ai_step_says_what_the_objection_covers_and_what_ticking_means(
+    engine: Engine, content: Content, lang: str
+) -> None:
+    # it: checklist / sì / no / mai / chatto con Meta AI / Italia
+    journey = walk_to_checklist(
+        engine, content, lang, Answers(True, False, None, "none", "yes", "it")
+    )
+    box = checklist_block(content, lang, "meta_ai == yes and not done_meta_ai and (uses")
+    assert box in journey.first_screen() and "WhatsApp" in box
+    details = checklist_block(content, lang, "meta_ai != no and (uses")
+    assert details in plain(journey.full_text()) and "WhatsApp" in details
+    assert journey.tick("done_meta_ai")
+    assert "Meta AI ✔" in journey.full_text()
+    # Not sure whether they chat with Meta AI: what counts, and no step to tick.
+    unsure = walk_to_checklist(
+        engine, content, lang, Answers(True, False, None, "none", "unsure", "it")
+    )
+    assert "Meta AI ☐" not in unsure.full_text()
+    assert not any("Meta AI" in o.label for o in unsure.reply.options)
+    assert details in plain(unsure.full_text())
+
+
+def test_the_old_meta_ai_wording_is_gone(content: Content) -> None:
+    checklist = content.nodes["objection-checklist"]
+    texts = [b.text["it"] for b in checklist.blocks]
+    assert not any("le fonti non concordano sul fatto che l'opposizione copra" in t for t in texts)
+    assert not any(
+        "sources differ on whether the objection also covers" in b.text["en"]
+        for b in checklist.blocks
+    )
+
+
+# -- Switzerland, in every language --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_switzerland_says_first_that_it_is_unclear_whether_meta_includes_it(
+    engine: Engine, content: Content, lang: str
+) -> None:
+    # it: checklist / sì / no / mai / no / vivo in svizzera, a lugano
+    journey = walk_to_checklist(
+        engine, content, lang, Answers(True, False, None, "none", "no", "ch")
+    )
+    first = journey.first_screen()
+    swiss = checklist_block(content, lang, "country == ch and")
+    assert first.index(swiss) < first.index("Facebook ☐")
+    assert FB_FORM in journey.reply.text
+    # The same as the page on countries outside the EU: it is not clear from the sources.
+    assert "2026" in swiss
+    # Without an account: no GDPR articles, the Swiss authority.
+    none = walk_to_checklist(engine, content, lang, Answers(False, False, None, None, "no", "ch"))
+    text = none.full_text()
+    assert swiss not in plain(text)
+    assert "21, 17, 15" not in text and "77" not in text
+    assert any(code in text for code in ("EDÖB", "FDPIC", "PFPDT", "IFPDT"))
+
+
+# -- wording readers reported ------------------------------------------------------------------
+
+
+def test_the_reported_italian_and_polish_wording(content: Content) -> None:
+    nodes = content.nodes
+    assert "conservo solo le tue scelte" in nodes["objection"].text["it"].casefold()
+    assert "segni" not in nodes["objection"].text["it"]
+    assert "segni" not in nodes["objection-reason"].text["it"]
+    before = nodes["objection-before"].blocks[0].text["it"]
+    assert before.startswith("Se sì, per quale account?")
+    ticked = [b.text["it"] for b in nodes["objection-checklist"].blocks]
+    assert any(
+        "ho spuntato solo gli account per cui ti sei opposto/a" in t.casefold() for t in ticked
+    )
+    assert not any("è spuntato solo ciò" in t for t in ticked)
+    assert "Czy rozmawiasz z Meta AI" in nodes["objection-whatsapp"].text["pl"]
+    labels = [o.label["pl"] for o in nodes["objection-whatsapp"].options if o.label]
+    assert "Rozmawiam z Meta AI" in labels and "Piszę z Meta AI" not in labels
+    polish = [
+        b.text["pl"] for n in nodes.values() if n.id.startswith("objection") for b in n.blocks
+    ]
+    polish += [n.text["pl"] for n in nodes.values() if n.id.startswith("objection")]
+    assert not any("W turze z 2025" in t or "W formularzu z 2025" in t for t in polish)
+    assert any("zrób zrzut ekranu po wysłaniu" in t for t in polish)
+    assert not any("zachowaj" in t and "zrzut" in t for t in polish)
+    # Meta's Polish interface says "SI" for the technology; "Meta AI" is the product's name.
+    assert not any(re.search(r"(?<!Meta )\bAI\b", t.replace("@Meta AI", "")) for t in polish)

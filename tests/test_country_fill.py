@@ -170,7 +170,7 @@ def _errors(tree: Path) -> list[Problem]:
 
 
 GUIDED = "nodes/25-guided.yaml"
-COMPLAINT_LINE = '"**Beschwerde** (Art. 77 DSGVO), falls Meta ablehnt: bei {country.authority}."'
+COMPLAINT_LINE = '"**Beschwerde** (Art. 77 DSGVO), falls Meta ablehnt oder nicht antwortet: bei {country.authority}."'
 
 
 def test_an_unknown_column_names_file_line_and_the_right_one(tmp_path: Path) -> None:

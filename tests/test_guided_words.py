@@ -80,7 +80,7 @@ def test_the_options_own_meaning_decides(content: Content, matcher: Matcher) -> 
     # Content that marks its buttons (``means``) is followed, whatever the labels say.
     node = content.nodes["objection"]
     swapped = tuple(
-        o.model_copy(update={"means": "no" if i == 0 else "yes"})
+        o.model_copy(update={"means": {0: "no", 1: "yes"}.get(i, o.means)})
         for i, o in enumerate(node.options)
     )
     nodes = dict(content.nodes) | {"objection": node.model_copy(update={"options": swapped})}
@@ -98,8 +98,10 @@ def test_anything_else_asks_the_question_again_with_a_hint(
     state, reply = _chat(engine, lang, text)
     assert reply.node == "objection" and state.node == "objection"
     assert reply.matched is False
-    # A question of yes and no: the hint names those, not "not sure", which it lacks.
-    assert reply.text.startswith(content.string("guided_hint_yes_no", lang))
+    # The hint names the answers the question has: "not sure" only where it has that button.
+    unsure = any(o.means == "unsure" for o in content.nodes["objection"].options)
+    hint = "guided_hint" if unsure else "guided_hint_yes_no"
+    assert reply.text.startswith(content.string(hint, lang))
     assert [o.id for o in reply.options][:2] == ["@set:objection-0", "@set:objection-1"]
 
 
