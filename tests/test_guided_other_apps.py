@@ -109,3 +109,13 @@ def test_an_account_not_used_is_an_account(lang: str, text: str, said: str) -> N
 def test_not_using_answers_a_question_about_no_app_as_before() -> None:
     # "Chattest du mit Meta AI?": "nutze ich nicht mehr" is a no there.
     assert answers.answer("nutze ich nicht mehr", "de", set()) == "no"
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [("es", "no lo se"), ("es", "pues no lo sé"), ("es", "quizá"), ("it", "mah"),
+     ("nl", "denk het wel"), ("de", "weiß i nimmer"), ("de", "ka ahnung")],
+)  # fmt: skip
+def test_not_knowing_in_words_is_not_a_no(lang: str, text: str) -> None:
+    # "no lo se" at "¿Tienes cuenta de Facebook?" was a no: the account left the list.
+    assert answers.meaning(text, lang) == "unsure"
