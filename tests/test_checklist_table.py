@@ -246,14 +246,17 @@ class Journey:
         return to_plain(LINK.sub(r"\g<label>", screen))
 
 
-def walk_to_checklist(engine: Engine, content: Content, lang: str, answers: Answers) -> Journey:
+def walk_to_checklist(
+    engine: Engine, content: Content, lang: str, answers: Answers, to: str = "objection-checklist"
+) -> Journey:
+    """A journey answered with ``answers`` by buttons until it shows the page ``to``."""
     journey = Journey(engine, content, lang)
     wanted = answers.wanted()
     for _ in range(8):
-        if journey.reply.node == "objection-checklist":
+        if journey.reply.node == to:
             return journey
         journey.answer(wanted)
-    raise AssertionError(f"never reached the checklist: {journey.reply.node}")
+    raise AssertionError(f"never reached {to}: {journey.reply.node}")
 
 
 WORDS = {
@@ -928,10 +931,9 @@ def test_the_polish_reason_text_says_training(content: Content) -> None:
 def test_a_question_about_a_button_ticks_nothing(
     engine: Engine, content: Content, lang: str, text: str
 ) -> None:
-    journey = Journey(engine, content, lang)
-    wanted = Answers(True, False, None, "none", "no", "de")
-    while journey.reply.node != "objection-checklist":
-        journey.answer(wanted.wanted())
+    journey = walk_to_checklist(
+        engine, content, lang, Answers(True, False, None, "none", "no", "de")
+    )
     journey.reply = journey._send(Text(text=text))
     assert journey.state is not None
     assert dict(journey.state.variables).get("done_facebook") in (False, "false", None)
@@ -955,10 +957,9 @@ def test_a_question_about_a_button_ticks_nothing(
 def test_where_the_reader_lives_in_words_without_a_row(
     engine: Engine, content: Content, lang: str, text: str, country: str
 ) -> None:
-    journey = Journey(engine, content, lang)
-    wanted = Answers(True, False, None, "none", "no", "de")
-    while journey.reply.node != "objection-country":
-        journey.answer(wanted.wanted())
+    journey = walk_to_checklist(
+        engine, content, lang, Answers(True, False, None, "none", "no", "de"), "objection-country"
+    )
     journey.reply = journey._send(Text(text=text))
     assert journey.reply.node == "objection-checklist"
     assert journey.state is not None
