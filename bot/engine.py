@@ -820,14 +820,15 @@ class Engine:
                 text, {i: list(o.label.values()) if o.label else [] for i, o in shown.items()}
             )
             if labelled is None:
-                labelled = self._place_answer(shown, text, lang)
-            if labelled is None:
-                # "outside the eu" for "Outside the EU/EEA".
+                # Before the places: "outside the eu" is the button "Outside the EU/EEA", though
+                # "eu" is also a word of the page for other EU countries.
                 labelled = answers.words_of_option(
                     text,
                     lang,
                     {i: list(o.label.values()) if o.label else [] for i, o in shown.items()},
                 )
+            if labelled is None:
+                labelled = self._place_answer(shown, text, lang)
             if labelled is not None:
                 return self._choose(state, f"{SET_PREFIX}{node.id}-{labelled}", event, now)
             result = self.matcher.match(text, lang)
@@ -898,7 +899,24 @@ class Engine:
             for i, o in shown.items()
             if any(elsewhere.get(str(v), f"{COUNTRY_PAGE}{v}") in places for v in o.assign.values())
         ]
-        return found[0] if len(found) == 1 else None
+        if len(found) != 1:
+            return None
+        if next(iter(places)) in elsewhere.values() and self._shares_a_label(shown, found[0], text):
+            # "anderes land", "eea": the page for readers outside shares words with the button
+            # for other EU countries; only a place of its own ("usa", "portugal") says which.
+            return None
+        return found[0]
+
+    def _shares_a_label(self, shown: Mapping[int, OptionRef], chosen: int, text: str) -> bool:
+        """Whether ``text`` has a word of another button's label than ``chosen``'s (in any
+        language)."""
+        said = {w.casefold() for w in answers.letter_words(text)}
+        return any(
+            said & answers.letter_words(label)
+            for i, o in shown.items()
+            if i != chosen and o.label
+            for label in o.label.values()
+        )
 
     def _guided_hint(
         self, meanings: Mapping[int, str], lang: str, platform: str, *, which: bool = False

@@ -952,6 +952,8 @@ def test_a_question_about_a_button_ticks_nothing(
         ("en", "outside the eu", "other"),
         ("de", "außerhalb der eu", "other"),
         ("en", "another eu country", "eu"),
+        ("de", "anderes land in der eu", "eu"),
+        ("fr", "autre pays de l'UE", "eu"),
     ],
 )
 def test_where_the_reader_lives_in_words_without_a_row(
@@ -1135,3 +1137,17 @@ def test_the_reported_italian_and_polish_wording(content: Content) -> None:
     assert not any("zachowaj" in t and "zrzut" in t for t in polish)
     # Meta's Polish interface says "SI" for the technology; "Meta AI" is the product's name.
     assert not any(re.search(r"(?<!Meta )\bAI\b", t.replace("@Meta AI", "")) for t in polish)
+
+
+@pytest.mark.parametrize(("lang", "text"), [("de", "anderes land"), ("en", "eea")])
+def test_words_of_both_elsewhere_buttons_store_neither(
+    engine: Engine, content: Content, lang: str, text: str
+) -> None:
+    # "anderes land", "eea": the page for readers outside the EU shares them with the button
+    # for other EU countries; storing "outside" would drop the forms from the list.
+    journey = walk_to_checklist(
+        engine, content, lang, Answers(True, False, None, "none", "no", "de"), "objection-country"
+    )
+    journey.reply = journey._send(Text(text=text))
+    assert journey.state is not None
+    assert dict(journey.state.variables).get("country") != "other"

@@ -99,6 +99,9 @@ def test_polish_uses_facebook_answered_in_its_own_case(engine: Engine) -> None:
         ("pl", "nie mam, ale nie używam", "no"),
         ("en", "no, but i don't use it", "no"),
         ("de", "ja, aber kein facebook", "no"),
+        # Another app's or another person's use, or a no first: no account here.
+        ("de", "Nein, nutze ich nicht, aber Instagram schon", "no"),
+        ("es", "no, ya no lo uso, lo borré", "no"),
     ],
 )
 def test_an_account_not_used_is_an_account(lang: str, text: str, said: str) -> None:
@@ -119,3 +122,15 @@ def test_not_using_answers_a_question_about_no_app_as_before() -> None:
 def test_not_knowing_in_words_is_not_a_no(lang: str, text: str) -> None:
     # "no lo se" at "¿Tienes cuenta de Facebook?" was a no: the account left the list.
     assert answers.meaning(text, lang) == "unsure"
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "asking"),
+    [("de", "facebook erledigt? was heißt das", True), ("en", "what does meta ai done mean", True),
+     ("de", "wofür ist das?", True),
+     # Answers with a conjunction that is also a question word.
+     ("es", "creo que sí", False), ("it", "sì certo che ce l'ho", False),
+     ("de", "ja, wie gesagt", False)],
+)  # fmt: skip
+def test_a_question_is_told_from_an_answer(lang: str, text: str, asking: bool) -> None:
+    assert answers.asks(text, lang) is asking

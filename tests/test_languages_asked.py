@@ -107,5 +107,7 @@ def test_a_bare_name_counts_only_as_the_reader_would_type_it() -> None:
     assert language_asked("italienisch", LANGUAGES, "de") == "it"
     assert language_asked("italiano", LANGUAGES, "de") == "it"
     assert language_asked("english?", LANGUAGES, "de") == "en"
+    # A language the content lacks, in its own name: the list of those it has.
+    assert language_asked("português?", LANGUAGES, "de") == ""
     # With a word of speaking, any name: "parli italien?" asks for Italian.
     assert language_asked("tu parles italien ?", LANGUAGES, "de") == "it"

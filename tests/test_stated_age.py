@@ -81,6 +81,10 @@ def test_an_adult_stating_their_age_is_not_sent_to_the_page_for_minors(engine: E
         ("ho 15 anni di post pubblici su facebook", "it", None),
         ("i miei post di 10 anni fa", "it", None),
         ("ho 2 account", "it", None),
+        # A clause ends at a dash or "…" too; "A.I." before it counts as one word.
+        ("does Meta use A.I. on my posts? I'm 16 years old, how do I object?", "en", 16),
+        ("Ich bin 16 Jahre alt – wie widerspreche ich?", "de", 16),
+        ("ho 17 anni… meta usa le mie foto?", "it", 17),
     ],
 )
 def test_the_age_a_question_states_with_its_unit(text: str, lang: str, age: int | None) -> None:
@@ -97,9 +101,11 @@ def test_the_age_a_question_states_with_its_unit(text: str, lang: str, age: int 
         # An adult's age no longer hides the question; a minor's other questions are theirs.
         ("de", "ich bin 45 jahre alt, ist es zu spät?", "too-late"),
         ("en", "what is the digital omnibus? i'm 16 years old", "digital-omnibus"),
+        # Off topic stays off topic.
+        ("de", "ich bin 16 jahre alt, wie wird das wetter morgen?", None),
     ],
 )
 def test_a_question_with_the_writers_age_gets_the_page_for_that_age(
-    engine: Engine, lang: str, text: str, node: str
+    engine: Engine, lang: str, text: str, node: str | None
 ) -> None:
     assert _reply(engine, lang, text).node == node

@@ -78,16 +78,16 @@ def _age_spans(text: str, lang: str) -> list[tuple[int, int, int]]:
 
 
 def _clause_ends(text: str, lang: str, count: int) -> set[int]:
-    """The word positions at which a clause of ``text`` ends (after its last word, counted
-    as :func:`words` counts them): at punctuation and at the end."""
-    ends, seen = {count}, 0
-    for clause in _CLAUSE_BREAK.split(text):
-        seen += len(words(clause))
-        ends.add(seen)
+    """The word positions at which a clause of ``text`` ends (after its last word): at
+    punctuation, dashes and the end. Counted by :func:`words` on the text up to each break,
+    as the whole text's words are counted ("A.I." is one word)."""
+    ends = {count}
+    for found in _CLAUSE_BREAK.finditer(text):
+        ends.add(len(words(text[: found.start()])))
     return ends
 
 
-_CLAUSE_BREAK = re.compile(r"[,.;:!?()\n]")
+_CLAUSE_BREAK = re.compile(r"[,.;:!?()\n–—…]|\s-\s")
 
 
 @cache

@@ -97,8 +97,8 @@ def other_apps_only(text: str, lang: str, asked: Iterable[str]) -> Meaning | Non
 
 
 _MAX_KEPT_WORDS = 12
-""""I have one but I don't use it" is twelve words once "don't" is spelt out; longer is a
-story."""
+"""Longer than an answer (:data:`_MAX_WORDS`): "I have one but I don't use it any more" is
+eleven words once "don't" is spelt out; longer is a story."""
 
 
 def kept_unused(text: str, lang: str) -> bool:
@@ -109,6 +109,10 @@ def kept_unused(text: str, lang: str) -> bool:
     data = _LANGUAGES.get(lang)
     ws = [fold(w, lang) for w in words(text)]
     if data is None or not ws or len(ws) > _MAX_KEPT_WORDS:
+        return False
+    # "Nein, nutze ich nicht, aber Instagram schon", "no, deleted it, I don't use it": a
+    # message that opens with no, or names an app (another's use), says no account here.
+    if _has(ws[:1], data.no_words) or apps(text):
         return False
 
     def unused(clause: list[str]) -> bool:
@@ -142,13 +146,16 @@ def answer(text: str, lang: str, asked: Iterable[str]) -> Meaning | None:
 
 
 def asks(text: str, lang: str) -> bool:
-    """Whether ``text`` asks something with a question word ("facebook erledigt? was heißt
-    das", "what does meta ai done mean"): a question about a checklist's buttons, not an
-    answer that ticks one, unless it says not knowing ("weiß nicht, was das ist")."""
+    """Whether ``text`` asks something ("facebook erledigt? was heißt das", "what does meta
+    ai done mean"): a question mark or a question word first, and no yes, no or not sure in
+    it. A question about a checklist's buttons, not an answer that ticks one."""
     data = _LANGUAGES.get(lang)
-    if data is None or meaning(text, lang) == "unsure":
+    said = words(text)
+    if data is None or not said or meaning(text, lang) is not None:
+        # "creo que sí", "ja, wie gesagt": an answer, whatever conjunction it has.
         return False
-    return any(fold(w, lang) in data.question_words for w in words(text))
+    asking = {fold(w, lang) for w in data.question_words}
+    return "?" in text or fold(said[0], lang) in asking
 
 
 def label_meaning(label: str, lang: str) -> Meaning:
@@ -209,7 +216,7 @@ def words_of_option(text: str, lang: str, labels: dict[int, list[str]]) -> int |
     names two words at least; else ``None``: "eu" alone fits two buttons."""
     data = _LANGUAGES.get(lang)
     small = data.stopwords if data is not None else frozenset()
-    said = {fold(w.casefold(), lang) for w in words(text)} - small
+    said = {fold(w.casefold(), lang) for w in words(text)} - {fold(w, lang) for w in small}
     if len(said) < 2 or len(words(text)) > _MAX_LABELLED:
         return None
     found = {

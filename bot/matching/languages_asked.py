@@ -55,7 +55,7 @@ def language_asked(text: str, languages: Collection[str], reader: str | None = N
     if not all(w in allowed for w in rest):
         return None
     code = named.pop()
-    if not speaks and reader is not None:
+    if not speaks and reader is not None and code in languages:
         readable = {reader, code, "en"}
         if not any(known.named_in.get(w, set()) & readable for w in said):
             return None

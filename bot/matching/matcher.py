@@ -477,11 +477,14 @@ class Matcher:
             minors is not None
             and age is not None
             and age < minors.below
-            and (first in minors.instead_of or not (result.matched or result.clarify))
+            and (
+                first in minors.instead_of
+                or (not (result.matched or result.clarify) and bool(result.candidates))
+            )
         ):
             # "ho 17 anni e ho ig, meta usa le mie foto?": what applies to a minor, where the
-            # answer would be an adult's or none.
-            return MatchResult(minors.page, result.score, True, lang, (minors.page,))
+            # answer would be an adult's or none; not an off-topic question ("the weather?").
+            return MatchResult(minors.page, 1.0, True, lang, (minors.page,))
         titled = None if result.matched else self._titles.get((lang, _folded(text, lang)))
         if titled is not None:
             # A page's title typed as it stands ("cronologia", "Tijdlijn"), where the words
