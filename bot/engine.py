@@ -486,13 +486,16 @@ class Engine:
         now: dt.datetime,
         *,
         matched: bool | None = None,
+        prefix: str = "",
     ) -> Result:
         back = state.back
         if node_id != state.node:
             back = (*state.back, state.node)[-MAX_BACK:]
         if node_id == self.content.meta.root:
             back = ()
-        return self._show(state.with_(back=back), node_id, event, now, matched=matched)
+        return self._show(
+            state.with_(back=back), node_id, event, now, matched=matched, prefix=prefix
+        )
 
     def _back(self, state: SessionState, event: Event, now: dt.datetime) -> Result:
         back = [n for n in state.back if n in self.content.nodes]
@@ -874,14 +877,13 @@ class Engine:
         # Said on screen, so that nobody types an answer to a question no longer asked.
         ref = question.shown[chosen]
         values = dict(state.variables) | ref.assignments()
-        back = (*state.back, state.node)[-MAX_BACK:]
-        state = state.with_(variables=tuple(sorted(values.items())), back=back)
         note = (
             self.content.string("guided_carried", lang, answer=question.labels[chosen])
             if "guided_carried" in self.content.meta.strings
             else ""
         )
-        carried = self._show(state, ref.to, event, now, prefix=note)
+        state = state.with_(variables=tuple(sorted(values.items())))
+        carried = self._go(state, ref.to, event, now, prefix=note)
         return self._carried(carried, text, event, now)
 
     def _place_answer(self, shown: Mapping[int, OptionRef], text: str, lang: str) -> int | None:

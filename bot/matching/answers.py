@@ -111,8 +111,10 @@ def kept_unused(text: str, lang: str) -> bool:
     if data is None or not ws or len(ws) > _MAX_KEPT_WORDS:
         return False
     # "Nein, nutze ich nicht, aber Instagram schon", "no, deleted it, I don't use it": a
-    # message that opens with no, or names an app (another's use), says no account here.
-    if _has(ws[:1], data.no_words) or apps(text):
+    # message whose first clause is a bare no, or that names an app (another's use), says
+    # no account here; "non lo uso più ma c'è" opens with a negation, not with a no.
+    first = [fold(w, lang) for w in words(re.split(r"[,.;:!?–—]", text, maxsplit=1)[0])]
+    if " ".join(first) in {fold(w, lang) for w in data.no_words} or apps(text):
         return False
 
     def unused(clause: list[str]) -> bool:

@@ -460,11 +460,10 @@ class LanguageIndex:
         # asked question says it for another page: a wording the model weighs by its few
         # words is known here as it is. The measured question sets hold no near copies of
         # asked questions, so their figures do not change by it.
-        place = {n: i for i, n in enumerate(self.node_ids)}
         readers_spelt: dict[tuple[str, ...], set[int]] = {}
         readers_worded: dict[tuple[str, ...], set[int]] = {}
         for question in content.asked.get(lang, ()):
-            whose = place.get(question.node) if question.node is not None else self.off_topic
+            whose = self.off_topic if question.node is None else at.get(question.node)
             if whose is None:
                 continue
             ws, joined = tokens(question.text)
