@@ -802,16 +802,20 @@ class Engine:
         if not question.shown:
             return None
         lang = state.language
-        shown, meanings = question.shown, question.meanings
+        shown = question.shown
         if answers.asks(text, lang):
             # "facebook erledigt? was heißt das", "what does meta ai done mean": a question
             # about the list ticks nothing; a question of its own is answered as usual.
             result = self.matcher.match(text, lang)
             if result.matched and result.node and result.score >= GUIDED_LEAVE:
                 return None
-            hint = self._guided_hint(meanings, lang, event.platform)
+            hint = self._guided_hint(question.hinted, lang, event.platform)
             return self._show(state, node.id, event, now, prefix=hint, matched=False)
         said = answers.answer(text, lang, question.asked)
+        if question.choices and not answers.apps(text) & question.asked:
+            # "no", "sì" at the reason builder: its buttons are choices, not answers to a
+            # yes/no question, though "I never agreed" reads as a no.
+            said = None
         fitting = question.fitting(text, said)
         chosen = answers.pick_option(text, lang, fitting) if fitting else None
         if chosen is not None:
@@ -842,7 +846,7 @@ class Engine:
             node.id,
             event,
             now,
-            prefix=self._guided_hint(meanings, lang, event.platform, which=bool(fitting)),
+            prefix=self._guided_hint(question.hinted, lang, event.platform, which=bool(fitting)),
             matched=False,
         )
 
@@ -1083,6 +1087,11 @@ class _Question:
             i: o.means or answers.label_meaning(self.labels[i], lang) for i, o in self.shown.items()
         }
         self.asked = answers.apps(" ".join([node.title[lang], *self.labels.values()]))
+        self.choices = not any(o.means for o in self.shown.values())
+        """No button says what it answers (``means``): its buttons are choices (countries,
+        reasons, ticks), not yes, no or not sure, whatever their labels read like."""
+        self.hinted = {} if self.choices else self.meanings
+        """The meanings the hint names (:meth:`Engine._guided_hint`): none for choices."""
 
     def fitting(self, text: str, said: str | None) -> dict[int, str]:
         """The labels of the buttons that mean what ``text`` answers (``said``).

@@ -1151,3 +1151,17 @@ def test_words_of_both_elsewhere_buttons_store_neither(
     journey.reply = journey._send(Text(text=text))
     assert journey.state is not None
     assert dict(journey.state.variables).get("country") != "other"
+
+
+@pytest.mark.parametrize(("lang", "text"), [("it", "no"), ("it", "sì"), ("en", "no")])
+def test_yes_or_no_at_the_reason_builder_picks_no_reason(
+    engine: Engine, content: Content, lang: str, text: str
+) -> None:
+    # "no" ticked "✔ I never agreed to this" (its label reads as a no), and "sì" was told to
+    # type "Instagram" or "both": the reasons are choices, not a yes/no question.
+    journey = Journey(engine, content, lang)
+    journey.reply = journey._send(Text(text="/start objection-reason"))
+    journey.reply = journey._send(Text(text=text))
+    assert journey.reply.node == "objection-reason"
+    assert "✔" not in "".join(o.label for o in journey.reply.options)
+    assert journey.reply.text.startswith(content.string("guided_hint_choice", lang))
