@@ -823,17 +823,11 @@ class Engine:
             return self._carried(answered, text, event, now)
         if said is None:
             # "ich wohne in Österreich" at the question where someone lives: the button.
-            labelled = answers.named_option(
-                text, {i: list(o.label.values()) if o.label else [] for i, o in shown.items()}
-            )
+            labelled = answers.named_option(text, question.every_label)
             if labelled is None:
                 # Before the places: "outside the eu" is the button "Outside the EU/EEA", though
                 # "eu" is also a word of the page for other EU countries.
-                labelled = answers.words_of_option(
-                    text,
-                    lang,
-                    {i: list(o.label.values()) if o.label else [] for i, o in shown.items()},
-                )
+                labelled = answers.words_of_option(text, lang, question.every_label)
             if labelled is None:
                 labelled = self._place_answer(shown, text, lang)
             if labelled is not None:
@@ -916,7 +910,7 @@ class Engine:
     def _shares_a_label(self, shown: Mapping[int, OptionRef], chosen: int, text: str) -> bool:
         """Whether ``text`` has a word of another button's label than ``chosen``'s (in any
         language)."""
-        said = {w.casefold() for w in answers.letter_words(text)}
+        said = answers.letter_words(text)
         return any(
             said & answers.letter_words(label)
             for i, o in shown.items()
@@ -1083,6 +1077,10 @@ class _Question:
         lang = state.language
         self.shown = {i: o for i, o in enumerate(node.options) if o.assign and o.shown(values)}
         self.labels = {i: (o.label[lang] if o.label else "") for i, o in self.shown.items()}
+        self.every_label = {
+            i: list(o.label.values()) if o.label else [] for i, o in self.shown.items()
+        }
+        """Each button's label in every language ("ich wohne in Spain" names a button too)."""
         self.meanings = {
             i: o.means or answers.label_meaning(self.labels[i], lang) for i, o in self.shown.items()
         }

@@ -11,11 +11,10 @@ answers a minor is another than an adult's.
 
 from __future__ import annotations
 
-import re
 from functools import cache
 
 from bot import lang as lang_data
-from bot.matching.text import fold, words
+from bot.matching.text import CLAUSE_PUNCTUATION, fold, words
 
 _AGE = "{age}"
 
@@ -60,6 +59,8 @@ def _age_spans(text: str, lang: str) -> list[tuple[int, int, int]]:
     """Each statement of an age in ``text`` (:func:`age_in`): the age and the span of its
     words. A statement ends its clause or comes before "and" ("ho 17 anni, ...", "I'm 16
     years old and ..."): "ho 15 anni di post" counts years of posts."""
+    if not any(c.isdigit() for c in text):
+        return []  # most messages state no number at all: nothing to fold or split
     data = lang_data.languages().get(lang)
     ands = data.and_words if data is not None else frozenset()
     said = [fold(w, lang) for w in words(text)]
@@ -82,12 +83,9 @@ def _clause_ends(text: str, lang: str, count: int) -> set[int]:
     punctuation, dashes and the end. Counted by :func:`words` on the text up to each break,
     as the whole text's words are counted ("A.I." is one word)."""
     ends = {count}
-    for found in _CLAUSE_BREAK.finditer(text):
+    for found in CLAUSE_PUNCTUATION.finditer(text):
         ends.add(len(words(text[: found.start()])))
     return ends
-
-
-_CLAUSE_BREAK = re.compile(r"[,.;:!?()\n–—…]|\s-\s")
 
 
 @cache

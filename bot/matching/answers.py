@@ -16,7 +16,7 @@ from functools import cache
 from typing import Literal
 
 from bot import lang as lang_data
-from bot.matching.text import _BRANDS, fold, stem, words
+from bot.matching.text import _BRANDS, CLAUSE_PUNCTUATION, fold, stem, words
 
 Meaning = Literal["yes", "no", "unsure"]
 
@@ -47,18 +47,18 @@ def meaning(text: str, lang: str) -> Meaning | None:
         return "unsure"
     if _has(ws, data.no_words):
         return "no"
-    both = _both(lang)
+    both = _folded(lang, "both_words")
     if _has(ws, data.yes_words) or any(fold(w, lang) in both for w in ws):
         return "yes"
     return None
 
 
 @cache
-def _both(lang: str) -> frozenset[str]:
-    """The language's words for both of two, folded (``both_words``; made once: every word
-    of an answer is compared with them)."""
+def _folded(lang: str, field: str) -> frozenset[str]:
+    """The language's word list ``field`` (``both_words``, ``no_words``, ``question_words``,
+    ``stopwords``), folded as messages are; made once: every answer is compared with them."""
     data = _LANGUAGES.get(lang)
-    return frozenset(fold(w, lang) for w in data.both_words) if data is not None else frozenset()
+    return frozenset(fold(w, lang) for w in getattr(data, field)) if data else frozenset()
 
 
 def apps(text: str) -> set[str]:
@@ -113,8 +113,8 @@ def kept_unused(text: str, lang: str) -> bool:
     # "Nein, nutze ich nicht, aber Instagram schon", "no, deleted it, I don't use it": a
     # message whose first clause is a bare no, or that names an app (another's use), says
     # no account here; "non lo uso più ma c'è" opens with a negation, not with a no.
-    first = [fold(w, lang) for w in words(re.split(r"[,.;:!?–—]", text, maxsplit=1)[0])]
-    if " ".join(first) in {fold(w, lang) for w in data.no_words} or apps(text):
+    first = [fold(w, lang) for w in words(CLAUSE_PUNCTUATION.split(text, maxsplit=1)[0])]
+    if " ".join(first) in _folded(lang, "no_words") or apps(text):
         return False
 
     def unused(clause: list[str]) -> bool:
@@ -156,8 +156,7 @@ def asks(text: str, lang: str) -> bool:
     if data is None or not said or meaning(text, lang) is not None:
         # "creo que sí", "ja, wie gesagt": an answer, whatever conjunction it has.
         return False
-    asking = {fold(w, lang) for w in data.question_words}
-    return "?" in text or fold(said[0], lang) in asking
+    return "?" in text or fold(said[0], lang) in _folded(lang, "question_words")
 
 
 def label_meaning(label: str, lang: str) -> Meaning:
@@ -177,7 +176,7 @@ def pick_option(text: str, lang: str, labels: dict[int, str]) -> int | None:
     none: ticking Facebook for it would mark done what the reader never said they did."""
     if len(labels) == 1:
         return next(iter(labels))
-    both = _both(lang)
+    both = _folded(lang, "both_words")
     folded = {i: {fold(w, lang) for w in letter_words(label)} for i, label in labels.items()}
     for_both = [i for i in labels if folded[i] & both]
     named_apps = apps(text)
@@ -216,15 +215,13 @@ def words_of_option(text: str, lang: str, labels: dict[int, list[str]]) -> int |
     """The one option whose label (in any language) has every word of ``text`` but the small
     ones ("outside the eu", "außerhalb der EU" for "Außerhalb von EU/EWR"), where ``text``
     names two words at least; else ``None``: "eu" alone fits two buttons."""
-    data = _LANGUAGES.get(lang)
-    small = data.stopwords if data is not None else frozenset()
-    said = {fold(w.casefold(), lang) for w in words(text)} - {fold(w, lang) for w in small}
+    said = {fold(w, lang) for w in words(text)} - _folded(lang, "stopwords")
     if len(said) < 2 or len(words(text)) > _MAX_LABELLED:
         return None
     found = {
         i
         for i, texts in labels.items()
-        if any(said <= {fold(w.casefold(), lang) for w in words(t)} for t in texts)
+        if any(said <= {fold(w, lang) for w in words(t)} for t in texts)
     }
     return found.pop() if len(found) == 1 else None
 

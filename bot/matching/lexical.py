@@ -445,35 +445,39 @@ class LanguageIndex:
         said = [(i, t) for i, node in enumerate(nodes) for t in _example_texts(node, lang)]
         if self.off_topic is not None:
             said += [(self.off_topic, t) for t in content.meta.off_topic.get(lang, ())]
-        spelt: dict[tuple[str, ...], set[int]] = {}
-        worded: dict[tuple[str, ...], set[int]] = {}
-        for owner, t in said:
-            ws, joined = tokens(t)
-            spelt.setdefault(tuple(folded.get(w) or fold(w, lang) for w in ws), set()).add(owner)
-            worded.setdefault(tuple(map(lex.stem, joined)), set()).add(owner)
+
+        def wordings(owned: list[tuple[int, str]]) -> tuple[dict[tuple[str, ...], set[int]], ...]:
+            """Each text's words spelt alike, and up to endings and synonyms, with their
+            owners."""
+            spelt: dict[tuple[str, ...], set[int]] = {}
+            worded: dict[tuple[str, ...], set[int]] = {}
+            for owner, t in owned:
+                ws, joined = tokens(t)
+                spelt.setdefault(tuple(folded.get(w) or fold(w, lang) for w in ws), set()).add(
+                    owner
+                )
+                worded.setdefault(tuple(map(lex.stem, joined)), set()).add(owner)
+            return spelt, worded
+
+        own = wordings(said)
         self.exact = [
-            {k: next(iter(o)) for k, o in owners.items() if k and len(o) == 1}
-            for owners in (spelt, worded)
+            {k: next(iter(o)) for k, o in owners.items() if k and len(o) == 1} for owners in own
         ]
         # A reader's asked question said again word for word ("za pozno juz?") has the page
         # it was asked for, where no title, keyword or example says the same and no other
         # asked question says it for another page: a wording the model weighs by its few
         # words is known here as it is. The measured question sets hold no near copies of
         # asked questions, so their figures do not change by it.
-        readers_spelt: dict[tuple[str, ...], set[int]] = {}
-        readers_worded: dict[tuple[str, ...], set[int]] = {}
-        for question in content.asked.get(lang, ()):
-            whose = self.off_topic if question.node is None else at.get(question.node)
-            if whose is None:
-                continue
-            ws, joined = tokens(question.text)
-            key = tuple(folded.get(w) or fold(w, lang) for w in ws)
-            readers_spelt.setdefault(key, set()).add(whose)
-            readers_worded.setdefault(tuple(map(lex.stem, joined)), set()).add(whose)
-        pairs = ((readers_spelt, spelt), (readers_worded, worded))
-        for exact, (readers, own) in zip(self.exact, pairs, strict=True):
+        readers = wordings(
+            [
+                (whose, q.text)
+                for q in content.asked.get(lang, ())
+                if (whose := self.off_topic if q.node is None else at.get(q.node)) is not None
+            ]
+        )
+        for exact, theirs, ours in zip(self.exact, readers, own, strict=True):
             exact.update(
-                (k, next(iter(o))) for k, o in readers.items() if k and len(o) == 1 and k not in own
+                (k, next(iter(o))) for k, o in theirs.items() if k and len(o) == 1 and k not in ours
             )
         # The stems of each node's one-word keywords: the words its writers chose to tell it
         # from its siblings ("app" for the in-app path, "facebook" for the Facebook form).

@@ -90,6 +90,9 @@ _ASKING: dict[str, frozenset[str]] = {
 }
 """Question words and negations (kept for ranking, not counted as topical evidence)."""
 _NEGATIONS = lang_data.union("negations")
+CLAUSE_PUNCTUATION = re.compile(r"[,.;:!?()\n–—…]|\s-\s")
+"""Punctuation that ends a clause, dashes and "…" included: where a short answer's first
+clause or a stated age ends (``answers.kept_unused``, ``ages.age_in``)."""
 _CLAUSE_BREAK = re.compile(
     r"[,.!?;:\n()–—]+|\s(?=(?:" + "|".join(sorted(lang_data.union("clause_breaks"))) + r")\s)",
     re.IGNORECASE,
